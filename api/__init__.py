@@ -1,0 +1,1 @@
+"""The FastAPI application: counsellor, partner, supervisor and admin routers."""

@@ -1,0 +1,1 @@
+"""Deployment beyond one machine: container image, compose file, Kubernetes manifests."""

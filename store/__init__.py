@@ -1,0 +1,1 @@
+"""The SQLModel read model and directory (municipalities, centres, partners, users, case summaries)."""

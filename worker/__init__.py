@@ -1,0 +1,1 @@
+"""Process entry points: the Temporal worker and the `lotse` command line."""
