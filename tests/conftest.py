@@ -73,5 +73,5 @@ def ts_client(ts_env: WorkflowEnvironment) -> Client:
 def postgres_url() -> str:
     url = os.environ.get("LOTSE_TEST_POSTGRES_URL")
     if not url:
-        pytest.skip("LOTSE_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped (.ci/run sets it)")
+        pytest.skip("LOTSE_TEST_POSTGRES_URL unset: PostgreSQL tests skipped (.ci/run sets it)")
     return url
