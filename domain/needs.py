@@ -45,6 +45,7 @@ class Unrouted(StrictModel):
     need: NeedKind
     need_index: Annotated[int, Field(ge=0)]
     reason: str
+    qualification: str | None = None
 
 
 class RoutingResult(StrictModel):

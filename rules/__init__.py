@@ -1,0 +1,36 @@
+"""Need routing: rule files (data, federal default + municipal overrides) compiled into
+durable-rules rulesets, and partner resolution.
+
+Public API:
+    load_catalog(municipality) -> Catalog          merged default + the municipality's override
+    load_catalog_file(path) -> Catalog             any rule file (`lotse rules check|explain`)
+    check_files(paths) -> list[str]                every problem, "<file>: rule '<id>': field ..."
+    Evaluator(catalog).route(profile, needs, *, today, centre_kind) -> RoutingResult
+    evaluator_for(municipality) -> Evaluator       cached, one per municipality
+    resolve_partners(routes, partners, municipality, *, exclude=()) -> list[Route]
+    ReferenceEvaluator(catalog)                    plain-Python baseline (bench, tests only)
+
+Nothing here reads the clock, a database or the network.
+"""
+
+from rules.catalog import check_files, default_catalog, load_catalog, load_catalog_file
+from rules.compiler import RoutingEngineError
+from rules.evaluator import Evaluator, evaluator_for
+from rules.partners import resolve_partners
+from rules.reference import ReferenceEvaluator
+from rules.schema import Catalog, CatalogError, RuleSpec
+
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "Evaluator",
+    "ReferenceEvaluator",
+    "RoutingEngineError",
+    "RuleSpec",
+    "check_files",
+    "default_catalog",
+    "evaluator_for",
+    "load_catalog",
+    "load_catalog_file",
+    "resolve_partners",
+]

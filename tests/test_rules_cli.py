@@ -1,0 +1,75 @@
+"""`lotse rules check|explain` as a user runs them: real subprocesses of the installed script."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from domain.needs import Route, RoutingResult
+
+EXAMPLE = Path(__file__).parents[1] / "rules" / "examples" / "explain-request.json"
+
+
+def lotse(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "worker.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_check_without_files_validates_shipped_catalogs() -> None:
+    result = lotse("rules", "check")
+    assert result.returncode == 0, result.stderr
+    assert "gültig" in result.stdout
+
+
+def test_check_lists_every_error_and_exits_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - id: x\n    need: housing\n  - id: y\n", encoding="utf-8")
+    result = lotse("rules", "check", str(bad))
+    assert result.returncode == 1
+    assert "bad.yaml" in result.stderr
+    assert "Fehler" in result.stderr
+
+
+def test_explain_json_validates_against_route_model() -> None:
+    result = lotse("rules", "explain", "--json", stdin=EXAMPLE.read_text(encoding="utf-8"))
+    assert result.returncode == 0, result.stderr
+    routed = RoutingResult.model_validate_json(result.stdout)
+    payload = json.loads(result.stdout)
+    assert len(routed.ruleset_version) == 64
+    for raw in payload["routes"]:
+        Route.model_validate(raw)
+    rules = {route.rule for route in routed.routes}
+    # The example: 25 years old at an MBE centre, A2, SGB II, a child of 3 without a place.
+    assert {"lang-youth", "emp-sgb2", "care-place", "age-jmd"} <= rules
+    assert all(route.reason for route in routed.routes)
+
+
+def test_explain_table_is_german() -> None:
+    result = lotse("rules", "explain", "--example")
+    assert result.returncode == 0, result.stderr
+    assert "Begründung" in result.stdout
+    assert "lang-youth" in result.stdout
+
+
+def test_unrouted_need_exits_3_and_is_listed() -> None:
+    request = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    request["profile"]["qualifications"] = []
+    request["needs"] = [{"kind": "credential", "note": "", "priority": 2}]
+    result = lotse("rules", "explain", "--json", stdin=json.dumps(request))
+    assert result.returncode == 3
+    routed = RoutingResult.model_validate_json(result.stdout)
+    assert [u.need.value for u in routed.unrouted] == ["credential"]
+    assert routed.unrouted[0].reason
+
+
+def test_bad_request_exits_2_naming_the_field() -> None:
+    request = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    request["profile"]["german_level"] = "B7"
+    result = lotse("rules", "explain", "--json", stdin=json.dumps(request))
+    assert result.returncode == 2
+    assert "profile.german_level" in result.stderr
