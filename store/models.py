@@ -1,0 +1,113 @@
+"""The directory tables: municipalities, centres, partner agencies and user accounts.
+
+The directory is configuration, kept by administrators: it has foreign keys, because a centre
+without its municipality or a user scoped to a partner that does not exist is always a mistake.
+The read model written by activities lives in `projections` and has none (see there why).
+
+Importing this module registers the tables on `SQLModel.metadata`, which Alembic's env.py
+compares migrations against. It holds no queries: those are in `directory`, `users`, `seed`.
+"""
+
+from enum import StrEnum
+
+from sqlalchemy import JSON, CheckConstraint, Index
+from sqlmodel import Field, SQLModel
+
+from domain.enums import ActorKind, CentreKind
+from store.types import StrEnumType
+
+# Named constraints, so a later migration can drop or alter one by name; SQLite's batch mode
+# (table copy) needs the names, as unnamed constraints cannot be addressed there.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SLUG_LENGTH = 64
+
+
+class Role(StrEnum):
+    """What a user account may do; its scope column says where (see `User`)."""
+
+    COUNSELLOR = "counsellor"
+    PARTNER = "partner"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Municipality(SQLModel, table=True):
+    __tablename__ = "municipalities"
+
+    id: str = Field(primary_key=True, max_length=SLUG_LENGTH)  # slug, e.g. "musterstadt"
+    name: str = Field(max_length=200)
+    # ISO 3166-2 subdivision code without the country (e.g. "NW"): picks the public holidays
+    # that working-day clocks skip.
+    land: str = Field(max_length=3)
+
+
+class Centre(SQLModel, table=True):
+    """A migration counselling centre (MBE or JMD) that holds cases."""
+
+    __tablename__ = "centres"
+
+    id: str = Field(primary_key=True, max_length=SLUG_LENGTH)
+    name: str = Field(max_length=200)
+    kind: CentreKind = Field(sa_type=StrEnumType(CentreKind))
+    municipality_id: str = Field(
+        foreign_key="municipalities.id", index=True, max_length=SLUG_LENGTH
+    )
+
+
+class PartnerAgency(SQLModel, table=True):
+    """A partner agency of the directory; `directory.SqlDirectory` turns it into a
+    `domain.partners.Partner` (the type routing sees) with its open-referral count."""
+
+    __tablename__ = "partners"
+    __table_args__ = (Index("ix_partners_municipality_kind", "municipality_id", "kind"),)
+
+    id: str = Field(primary_key=True, max_length=SLUG_LENGTH)
+    name: str = Field(max_length=200)
+    kind: ActorKind = Field(sa_type=StrEnumType(ActorKind))
+    municipality_id: str = Field(foreign_key="municipalities.id", max_length=SLUG_LENGTH)
+    # The measures (rule vocabulary, e.g. "integration_course") this agency carries out.
+    measures: list[str] = Field(default_factory=list, sa_type=JSON)
+    active: bool = True
+    contact_email: str = Field(default="", max_length=254)
+
+
+# One scope column per role and no other: a counsellor sees a centre's cases, a partner one
+# agency's referrals, a supervisor one municipality; an admin has no scope. Kept in the database
+# too, so no code path (seed, admin API, a hand-written SQL fix) can store a half-scoped account.
+_SCOPE_FITS_ROLE = (
+    "(role = 'counsellor' AND centre_id IS NOT NULL AND partner_id IS NULL"
+    " AND municipality_id IS NULL)"
+    " OR (role = 'partner' AND partner_id IS NOT NULL AND centre_id IS NULL"
+    " AND municipality_id IS NULL)"
+    " OR (role = 'supervisor' AND municipality_id IS NOT NULL AND centre_id IS NULL"
+    " AND partner_id IS NULL)"
+    " OR (role = 'admin' AND centre_id IS NULL AND partner_id IS NULL"
+    " AND municipality_id IS NULL)"
+)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_SCOPE_FITS_ROLE, name="scope_fits_role"),)
+
+    username: str = Field(primary_key=True, max_length=SLUG_LENGTH)
+    role: Role = Field(sa_type=StrEnumType(Role))
+    centre_id: str | None = Field(
+        default=None, foreign_key="centres.id", index=True, max_length=SLUG_LENGTH
+    )
+    partner_id: str | None = Field(
+        default=None, foreign_key="partners.id", index=True, max_length=SLUG_LENGTH
+    )
+    municipality_id: str | None = Field(
+        default=None, foreign_key="municipalities.id", index=True, max_length=SLUG_LENGTH
+    )
+    # argon2id in PHC string format (parameters and salt included), ~100 characters.
+    password_hash: str = Field(max_length=255)
+    active: bool = True

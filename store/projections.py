@@ -1,0 +1,146 @@
+"""The read model: what the API lists and the supervisor watches, projected from the workflows.
+
+Temporal is the source of truth; these rows are a copy for fast lists and scoped queries,
+written only by activities and rebuildable from the workflows. Hence:
+
+- no foreign keys: activities deliver at least once and in no guaranteed order across
+  workflows (a referral child may report before its parent's summary write has landed), so a
+  foreign key would turn a harmless race into an activity retrying forever;
+- `last_applied_seq` on the rows that change over time: the case (or referral) event sequence
+  whose effect the row holds. A write carrying a sequence at or below it is a redelivery and is
+  skipped, which makes the activities idempotent by business key;
+- personal data kept to what a list or a partner task needs: a display name, a first name, the
+  client's languages. The profile itself stays in the workflow.
+
+Indexes follow the API's queries (named in each table's comment).
+"""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Index, Integer
+from sqlmodel import Field, SQLModel
+
+from domain.enums import ActorKind, NeedKind
+from domain.referral import ReferralStatus
+from store.models import SLUG_LENGTH, Role
+from store.types import StrEnumType, UTCDateTime
+
+ID_LENGTH = 120  # case-<uuid>-ref-<n> and task ids derived from it
+
+
+def client_display_name(given_name: str, family_name: str) -> str:
+    """ "Amina K.": enough to find a case in a list, without the full name in every row."""
+    given = " ".join(given_name.split())
+    family = family_name.strip()
+    return f"{given} {family[0].upper()}." if family else given
+
+
+class CaseSummary(SQLModel, table=True):
+    __tablename__ = "case_summaries"
+    __table_args__ = (
+        # counsellor lists: a centre's cases by stage, most recently changed first
+        Index("ix_case_summaries_centre_stage", "centre_id", "stage", "updated_at"),
+        # "my cases"
+        Index("ix_case_summaries_counsellor", "counsellor_id", "updated_at"),
+        # supervision: overdue reviews of a municipality, most overdue first; caseload
+        Index("ix_case_summaries_overdue", "municipality_id", "review_overdue", "next_review_due"),
+    )
+
+    case_id: str = Field(primary_key=True, max_length=ID_LENGTH)  # the workflow id, case-<uuid>
+    municipality_id: str = Field(max_length=SLUG_LENGTH)
+    centre_id: str = Field(max_length=SLUG_LENGTH)
+    counsellor_id: str = Field(max_length=SLUG_LENGTH)
+    stage: str = Field(max_length=32)
+    next_review_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    review_overdue: bool = False
+    open_task_count: int = 0
+    client_display_name: str = Field(max_length=120)
+    opened_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    last_applied_seq: int = 0
+
+
+class ReferralSummary(SQLModel, table=True):
+    """One referral (ReferralWorkflow) as a partner and a supervisor see it."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        # partner inbox and the directory's open-referral count: a partner's referrals by status
+        Index("ix_referrals_partner_status", "partner_id", "status", "dispatched_at"),
+        # supervision: open / unacknowledged-past-SLA referrals of a municipality
+        Index("ix_referrals_municipality_status", "municipality_id", "status", "dispatched_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=ID_LENGTH)  # case-<uuid>-ref-<n>
+    case_id: str = Field(index=True, max_length=ID_LENGTH)
+    municipality_id: str = Field(max_length=SLUG_LENGTH)
+    route_id: str = Field(max_length=ID_LENGTH)
+    partner_id: str = Field(max_length=SLUG_LENGTH)
+    actor_kind: ActorKind = Field(sa_type=StrEnumType(ActorKind))
+    measure: str = Field(max_length=64)
+    need_kind: NeedKind = Field(sa_type=StrEnumType(NeedKind))
+    status: ReferralStatus = Field(sa_type=StrEnumType(ReferralStatus))
+    dispatched_at: datetime = Field(sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    escalated: bool = False
+    # What the partner's task needs and the signed consent clause names; nothing more.
+    client_first_name: str = Field(max_length=100)
+    languages: list[str] = Field(default_factory=list, sa_type=JSON)  # ISO 639-1
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    last_applied_seq: int = 0
+
+
+class TaskRecord(SQLModel, table=True):
+    """Something a person has to do: a counsellor's (permit expiry, follow-up, no partner left)
+    or a municipality's supervisors' (overdue review, escalated referral)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        # "my open tasks", soonest first
+        Index("ix_tasks_assignee", "assignee_role", "assignee_id", "done", "due_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=ID_LENGTH)
+    case_id: str = Field(index=True, max_length=ID_LENGTH)
+    referral_id: str | None = Field(default=None, max_length=ID_LENGTH)
+    kind: str = Field(max_length=64)
+    assignee_role: Role = Field(sa_type=StrEnumType(Role))
+    # The counsellor's username for a counsellor task, the municipality id for a supervisor task.
+    assignee_id: str = Field(max_length=SLUG_LENGTH)
+    title: str = Field(max_length=300)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done: bool = False
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ReviewRecord(SQLModel, table=True):
+    """A recorded review with the model project's two evaluation questions (for the report)."""
+
+    __tablename__ = "reviews"
+
+    case_id: str = Field(primary_key=True, max_length=ID_LENGTH)
+    seq: int = Field(primary_key=True)  # the case event sequence that recorded it
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    agreement_helped: bool | None = None
+    easier_to_keep_at_it: bool | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which object. Ids and verbs only, never personal data: the audit log is
+    kept longer than cases are."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_object", "object_type", "object_id", "at"),
+        Index("ix_audit_events_actor", "actor", "at"),
+    )
+
+    # SQLite autoincrements only an INTEGER PRIMARY KEY (the rowid alias), not a BIGINT one.
+    id: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer(), "sqlite")
+    )
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    actor: str = Field(max_length=SLUG_LENGTH)  # username
+    action: str = Field(max_length=64)
+    object_type: str = Field(max_length=32)
+    object_id: str = Field(max_length=ID_LENGTH)

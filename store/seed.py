@@ -1,0 +1,178 @@
+"""The demo data of DESIGN.md, seeded by `lotse up` into an empty store.
+
+One municipality (Musterstadt, NRW), its three centres, one partner agency of every actor kind
+but `migration_counselling` (that is the centre itself) with the measures ROUTING.md gives that
+kind, and one account per role and partner, all with the password `demo`. Never in production:
+a known password on a real system is an open door, so `seed_demo` refuses there outright.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from domain.enums import ActorKind, CentreKind
+from store.models import Centre, Municipality, PartnerAgency, Role, User
+from store.users import create_user, hash_password
+
+DEMO_PASSWORD = "demo"
+PRODUCTION = "production"
+MUNICIPALITY_ID = "musterstadt"
+
+
+class SeedRefused(RuntimeError):
+    """Demo data was asked for where it must never be (production)."""
+
+
+@dataclass(frozen=True)
+class DemoPartner:
+    account: str  # the partner user's username
+    id: str
+    name: str
+    kind: ActorKind
+    measures: tuple[str, ...]
+
+
+# The measures are those ROUTING.md routes to each kind; the youth migration service receives
+# the `age-jmd` transfer suggestion and is the same agency as the centre jmd-musterstadt.
+DEMO_PARTNERS = (
+    DemoPartner(
+        "sprachkurs",
+        "sprachschule-musterstadt",
+        "Sprachschule Musterstadt (Integrationskursträger)",
+        ActorKind.LANGUAGE_COURSE_PROVIDER,
+        (
+            "literacy_course",
+            "youth_integration_course",
+            "parent_integration_course",
+            "integration_course",
+            "job_language_course",
+        ),
+    ),
+    DemoPartner(
+        "jobcenter",
+        "jobcenter-musterstadt",
+        "Jobcenter Musterstadt",
+        ActorKind.JOBCENTER,
+        ("placement",),
+    ),
+    DemoPartner(
+        "arbeitsagentur",
+        "arbeitsagentur-musterstadt",
+        "Agentur für Arbeit Musterstadt",
+        ActorKind.EMPLOYMENT_AGENCY,
+        ("placement", "career_guidance"),
+    ),
+    DemoPartner(
+        "anerkennung",
+        "anerkennungsstelle-musterstadt",
+        "Anerkennungsstelle Musterstadt",
+        ActorKind.RECOGNITION_OFFICE,
+        ("recognition_procedure", "equivalence_assessment", "statement_of_comparability"),
+    ),
+    DemoPartner(
+        "anerkennungsberatung",
+        "anerkennungsberatung-musterstadt",
+        "Anerkennungsberatung Musterstadt (IQ Netzwerk)",
+        ActorKind.RECOGNITION_COUNSELLING,
+        ("recognition_counselling",),
+    ),
+    DemoPartner(
+        "auslaenderbehoerde",
+        "auslaenderbehoerde-musterstadt",
+        "Ausländerbehörde Musterstadt",
+        ActorKind.FOREIGNERS_AUTHORITY,
+        ("residence_clarification", "residence_information"),
+    ),
+    DemoPartner(
+        "kita",
+        "jugendamt-musterstadt",
+        "Jugendamt Musterstadt (Kita-Platzvergabe)",
+        ActorKind.CHILDCARE_OFFICE,
+        ("childcare_place",),
+    ),
+    DemoPartner(
+        "jmd",
+        "jmd-musterstadt",
+        "Jugendmigrationsdienst Musterstadt",
+        ActorKind.YOUTH_MIGRATION_SERVICE,
+        ("transfer_suggestion",),
+    ),
+)
+
+DEMO_CENTRES = (
+    ("mbe-mitte", "MBE Musterstadt-Mitte", CentreKind.MBE),
+    ("mbe-nord", "MBE Musterstadt-Nord", CentreKind.MBE),
+    ("jmd-musterstadt", "Jugendmigrationsdienst Musterstadt", CentreKind.JMD),
+)
+
+# username -> (role, centre_id, municipality_id); partner accounts come from DEMO_PARTNERS.
+DEMO_STAFF: dict[str, tuple[Role, str | None, str | None]] = {
+    "berater1": (Role.COUNSELLOR, "mbe-mitte", None),
+    "berater2": (Role.COUNSELLOR, "mbe-nord", None),
+    "koordination": (Role.SUPERVISOR, None, MUNICIPALITY_ID),
+    "admin": (Role.ADMIN, None, None),
+}
+
+
+def seed_demo(engine: Engine, *, environment: str) -> bool:
+    """Write the demo data into an empty, migrated store; True when it did. A store that holds
+    any municipality or user is left alone (False), so `lotse up` may call this on every start.
+    Raises `SeedRefused` when `environment` is production."""
+    if environment.strip().lower() == PRODUCTION:
+        raise SeedRefused(
+            "demo data (password 'demo' for every account) is never seeded in production"
+        )
+    with Session(engine) as session:
+        if _holds_data(session):
+            return False
+        _add_directory(session)
+        # argon2 is slow on purpose: one hash serves every demo account.
+        demo_hash = hash_password(DEMO_PASSWORD)
+        for username, (role, centre_id, municipality_id) in DEMO_STAFF.items():
+            create_user(
+                session,
+                username,
+                role,
+                password_hash=demo_hash,
+                centre_id=centre_id,
+                municipality_id=municipality_id,
+            )
+        for partner in DEMO_PARTNERS:
+            create_user(
+                session,
+                partner.account,
+                Role.PARTNER,
+                password_hash=demo_hash,
+                partner_id=partner.id,
+            )
+        session.commit()
+    return True
+
+
+def _holds_data(session: Session) -> bool:
+    return (
+        session.exec(select(Municipality.id).limit(1)).first() is not None
+        or session.exec(select(User.username).limit(1)).first() is not None
+    )
+
+
+def _add_directory(session: Session) -> None:
+    session.add(Municipality(id=MUNICIPALITY_ID, name="Musterstadt", land="NW"))
+    # The tables have no ORM relationships, so the unit of work does not order inserts by
+    # foreign key: flush each level before the rows that reference it.
+    session.flush()
+    for centre_id, name, kind in DEMO_CENTRES:
+        session.add(Centre(id=centre_id, name=name, kind=kind, municipality_id=MUNICIPALITY_ID))
+    for partner in DEMO_PARTNERS:
+        session.add(
+            PartnerAgency(
+                id=partner.id,
+                name=partner.name,
+                kind=partner.kind,
+                municipality_id=MUNICIPALITY_ID,
+                measures=list(partner.measures),
+                contact_email=f"{partner.account}@musterstadt.example",
+            )
+        )
+    session.flush()

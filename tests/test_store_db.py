@@ -1,0 +1,277 @@
+"""The store's engine, migrations and column types, with the same assertions on SQLite and on
+PostgreSQL (the PostgreSQL runs skip when LOTSE_TEST_POSTGRES_URL is unset).
+
+`store_engine` (a migrated, empty store per test) is defined here and imported by the other
+test_store_* modules."""
+
+import multiprocessing
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlmodel import Session, SQLModel, col, select
+
+from domain.enums import ActorKind, CentreKind, NeedKind
+from domain.referral import ReferralStatus
+from store import db
+from store.models import Centre
+from store.projections import CaseSummary, ReferralSummary, client_display_name
+from store.testing import BACKENDS, migrated_store, postgres_schema
+
+STORE_TABLES = {
+    "municipalities",
+    "centres",
+    "partners",
+    "users",
+    "case_summaries",
+    "referrals",
+    "tasks",
+    "reviews",
+    "audit_events",
+}
+T0 = datetime(2025, 3, 28, 23, 30, tzinfo=UTC)  # across the clock change and a day boundary
+
+
+def _postgres_url(request: pytest.FixtureRequest, backend: str) -> str | None:
+    return request.getfixturevalue("postgres_url") if backend == "postgresql" else None
+
+
+@pytest.fixture(params=BACKENDS)
+def store_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty store on each backend."""
+    with migrated_store(request.param, tmp_path, _postgres_url(request, request.param)) as engine:
+        yield engine
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A database no migration has touched yet, on each backend."""
+    url = _postgres_url(request, request.param)
+    if url is None:
+        engine = db.make_engine(None, tmp_path)
+        yield engine
+        engine.dispose()
+        return
+    with postgres_schema(url) as scoped_url:
+        engine = db.engine_from_url(scoped_url)
+        yield engine
+        engine.dispose()
+
+
+def _tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+def test_upgrade_from_empty_reaches_head_and_matches_the_models(empty_engine: Engine) -> None:
+    assert db.current_revision(empty_engine) is None
+    db.upgrade(empty_engine)
+    assert db.current_revision(empty_engine) == db.head_revision() is not None
+    assert _tables(empty_engine) == STORE_TABLES | {"alembic_version"}
+    # The hand-written migration creates exactly what the models declare (types, indexes, keys).
+    with empty_engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+
+
+def test_upgrade_twice_is_a_no_op_and_downgrade_to_base_removes_every_table(
+    store_engine: Engine,
+) -> None:
+    db.upgrade(store_engine)
+    assert db.current_revision(store_engine) == db.head_revision()
+    db.downgrade(store_engine, "base")
+    assert _tables(store_engine) == {"alembic_version"}
+    assert db.current_revision(store_engine) is None
+    db.upgrade(store_engine)
+    assert _tables(store_engine) == STORE_TABLES | {"alembic_version"}
+
+
+def test_a_failing_migration_leaves_the_database_as_it_was(
+    empty_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_upgrade = command.upgrade
+
+    def upgrade_then_fail(config: Config, revision: str) -> None:
+        real_upgrade(config, revision)
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(command, "upgrade", upgrade_then_fail)
+    with pytest.raises(RuntimeError, match="power cut"):
+        db.upgrade(empty_engine)
+    assert _tables(empty_engine) == set()
+    monkeypatch.undo()
+    db.upgrade(empty_engine)
+    assert db.current_revision(empty_engine) == db.head_revision()
+
+
+def test_upgrade_by_url_finds_the_migrations_from_any_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    url = f"sqlite:///{tmp_path / 'by-url.sqlite'}"
+    db.upgrade(url)
+    engine = db.engine_from_url(url)
+    try:
+        assert db.current_revision(engine) == db.head_revision()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("url", [None, ""])
+def test_no_url_means_a_wal_sqlite_file_in_the_data_dir_with_foreign_keys(
+    tmp_path: Path, url: str | None
+) -> None:
+    data_dir = tmp_path / "data" / "nested"
+    engine = db.make_engine(url, data_dir)
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert (data_dir / db.SQLITE_FILE).is_file()
+    finally:
+        engine.dispose()
+
+
+def test_foreign_keys_are_enforced(store_engine: Engine) -> None:
+    with Session(store_engine) as session:
+        session.add(
+            Centre(id="mbe-x", name="MBE X", kind=CentreKind.MBE, municipality_id="nowhere")
+        )
+        with pytest.raises(IntegrityError):
+            session.commit()
+
+
+def _case(case_id: str, **changes: object) -> CaseSummary:
+    values: dict[str, object] = {
+        "case_id": case_id,
+        "municipality_id": "musterstadt",
+        "centre_id": "mbe-mitte",
+        "counsellor_id": "berater1",
+        "stage": "active",
+        "client_display_name": client_display_name("Amina", "Khalil"),
+        "opened_at": T0,
+        "updated_at": T0,
+    }
+    values.update(changes)
+    return CaseSummary.model_validate(values)
+
+
+def test_instants_come_back_aware_in_utc_whatever_zone_went_in(store_engine: Engine) -> None:
+    berlin_summer = timezone(timedelta(hours=2))
+    new_york = timezone(timedelta(hours=-4))
+    due = datetime(2025, 7, 1, 9, 0, tzinfo=berlin_summer)
+    with Session(store_engine) as session:
+        session.add(_case("case-a", next_review_due=due, updated_at=T0.astimezone(new_york)))
+        # Later instant, earlier wall-clock time: the order must follow the instant.
+        session.add(_case("case-b", next_review_due=datetime(2025, 7, 1, 8, 30, tzinfo=UTC)))
+        session.commit()
+    with Session(store_engine) as session:
+        if store_engine.dialect.name == "postgresql":
+            # PostgreSQL answers in the session's zone; the store must still hand out UTC.
+            session.connection().exec_driver_sql("SET TIME ZONE 'America/New_York'")
+        rows = session.exec(select(CaseSummary).order_by(col(CaseSummary.next_review_due))).all()
+        assert [row.case_id for row in rows] == ["case-a", "case-b"]
+        first = rows[0]
+        assert first.next_review_due == due
+        assert first.next_review_due is not None and first.next_review_due.tzinfo is UTC
+        assert first.updated_at == T0 and first.updated_at.tzinfo is UTC
+        due_before = session.exec(
+            select(CaseSummary.case_id).where(
+                col(CaseSummary.next_review_due)
+                < datetime(2025, 7, 1, 10, 15, tzinfo=berlin_summer)
+            )
+        ).all()
+        assert due_before == ["case-a"]
+
+
+def test_a_naive_datetime_is_refused(store_engine: Engine) -> None:
+    with Session(store_engine) as session:
+        session.add(_case("case-naive", opened_at=datetime(2025, 1, 1, 12, 0)))
+        with pytest.raises(StatementError, match="naive datetime"):
+            session.commit()
+
+
+def _referral(status: Any) -> ReferralSummary:
+    # The constructor, not model_validate: table models skip validation there, so a bad value
+    # reaches the column type, which must refuse it on its own.
+    return ReferralSummary(
+        id="case-a-ref-1",
+        case_id="case-a",
+        municipality_id="musterstadt",
+        route_id="route-1",
+        partner_id="sprachschule-musterstadt",
+        actor_kind=ActorKind.LANGUAGE_COURSE_PROVIDER,
+        measure="integration_course",
+        need_kind=NeedKind.LANGUAGE,
+        status=status,
+        dispatched_at=T0,
+        client_first_name="Amina",
+        languages=["ar", "fr"],
+        updated_at=T0,
+    )
+
+
+def test_enums_are_stored_as_their_values_and_json_lists_round_trip(store_engine: Engine) -> None:
+    with Session(store_engine) as session:
+        session.add(_referral(ReferralStatus.DISPATCHED))
+        session.commit()
+    with Session(store_engine) as session:
+        raw = session.connection().execute(text("SELECT actor_kind, status FROM referrals")).one()
+        assert tuple(raw) == ("language_course_provider", "dispatched")
+        referral = session.exec(select(ReferralSummary)).one()
+        assert referral.actor_kind is ActorKind.LANGUAGE_COURSE_PROVIDER
+        assert referral.status is ReferralStatus.DISPATCHED
+        assert referral.languages == ["ar", "fr"]
+
+
+def test_a_value_outside_the_enum_is_refused(store_engine: Engine) -> None:
+    with Session(store_engine) as session:
+        session.add(_referral("lost_in_the_post"))
+        with pytest.raises(StatementError, match="lost_in_the_post"):
+            session.commit()
+
+
+@pytest.mark.parametrize(
+    ("given", "family", "shown"),
+    [
+        ("Amina", "Khalil", "Amina K."),
+        ("  Jean  Luc ", " öztürk", "Jean Luc Ö."),
+        ("Ali", "", "Ali"),
+    ],
+)
+def test_client_display_name_keeps_only_the_family_initial(
+    given: str, family: str, shown: str
+) -> None:
+    assert client_display_name(given, family) == shown
+
+
+def test_concurrent_upgrades_on_postgresql_wait_for_each_other(postgres_url: str) -> None:
+    # API and workers may all run `upgrade` on start against one PostgreSQL database: separate
+    # processes, so only the database can make them take turns.
+    with postgres_schema(postgres_url) as scoped_url:
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=3, mp_context=spawn) as pool:
+            for future in [pool.submit(db.upgrade, scoped_url) for _ in range(3)]:
+                future.result()
+        engine = db.engine_from_url(scoped_url)
+        try:
+            assert db.current_revision(engine) == db.head_revision()
+        finally:
+            engine.dispose()
+
+
+def test_concurrent_upgrades_in_one_process_take_turns(store_engine: Engine) -> None:
+    db.downgrade(store_engine, "base")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for future in [pool.submit(db.upgrade, store_engine) for _ in range(3)]:
+            future.result()
+    assert db.current_revision(store_engine) == db.head_revision()
