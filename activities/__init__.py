@@ -1,1 +1,2 @@
-"""Temporal activities: all I/O of a case (rules evaluation, read-model writes, rendering, notification)."""
+"""Temporal activities: all I/O of a case (rules evaluation, read-model writes, rendering,
+notification)."""

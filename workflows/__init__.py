@@ -1,1 +1,2 @@
-"""Temporal workflows: deterministic orchestration of cases and referrals (no I/O, no rules engine, no clock)."""
+"""Temporal workflows: deterministic orchestration of cases and referrals (no I/O, no rules
+engine, no clock)."""
