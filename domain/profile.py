@@ -20,9 +20,12 @@ from pydantic import (
 
 from domain.enums import Employment, GermanLevel, Goal, QualificationKind, ResidenceStatus
 
+# Loaded once at import: pycountry reads its data files lazily, and inside Temporal's workflow
+# sandbox (where payloads are decoded) opening a file is forbidden.
 _ISO_639_1 = frozenset(
     lang.alpha_2 for lang in pycountry.languages if getattr(lang, "alpha_2", None)
 )
+_ISO_3166_1 = frozenset(country.alpha_2 for country in pycountry.countries)
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -73,7 +76,7 @@ class Qualification(StrictModel):
     @classmethod
     def _iso_country(cls, value: str) -> str:
         code = value.upper()
-        if pycountry.countries.get(alpha_2=code) is None:
+        if code not in _ISO_3166_1:
             raise ValueError(f"'{value}' ist kein Ländercode nach ISO 3166-1 (z. B. SY, UA).")
         return code
 

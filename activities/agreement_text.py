@@ -1,0 +1,141 @@
+"""The agreement document as the client and the counsellor sign it: plain text, rendered
+deterministically from the draft (the same draft gives the same text and so the same SHA-256,
+whichever worker renders it and however often).
+
+The consent clause names, for every measure a partner carries out, the kind of partner, the
+partner and the data it receives (`domain.consent.PARTNER_VIEW_FIELDS`); nothing reaches a
+partner kind the signed document does not name. Pure: the partners are passed in.
+"""
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+
+from domain.case import CaseGoal, CaseRoute, ClientName, Measure, Responsible
+from domain.consent import PARTNER_VIEW_FIELDS
+from domain.enums import CentreKind
+from domain.months import german_day
+from domain.partners import Partner
+from domain.profile import StrictModel
+from rules.texts import ACTOR_LABELS, NEED_LABELS
+
+
+class AgreementDocumentInput(StrictModel):
+    """Everything the document shows; the input of the `render_agreement` activity."""
+
+    case_id: str
+    version: int
+    municipality_id: str
+    centre_id: str
+    centre_kind: CentreKind
+    client: ClientName | None
+    goals: list[CaseGoal]
+    measures: list[Measure]
+    routes: list[CaseRoute]  # the proposals the measures carry out
+    next_review_due: datetime | None  # set for an amendment; a first agreement counts from signing
+    first_review_months: int
+    max_review_interval_months: int
+
+
+RESPONSIBLE_LABELS: dict[Responsible, str] = {
+    Responsible.CLIENT: "Klientin/Klient",
+    Responsible.COUNSELLOR: "Beratungsstelle",
+    Responsible.PARTNER: "Partner",
+}
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def partner_measures(
+    doc: AgreementDocumentInput, partners: Mapping[str, Partner]
+) -> list[tuple[Measure, CaseRoute, Partner]]:
+    """Each partner measure with its proposal and partner, in document order (KeyError for a
+    partner not in `partners`: the caller checks first)."""
+    routes = {route.id: route for route in doc.routes}
+    return [
+        (measure, routes[measure.route_id], partners[measure.partner_id])
+        for measure in doc.measures
+        if measure.responsible is Responsible.PARTNER
+        and measure.route_id is not None
+        and measure.partner_id is not None
+    ]
+
+
+def render_agreement_text(doc: AgreementDocumentInput, partners: Mapping[str, Partner]) -> str:
+    by_partner = {m.id: (route, p) for m, route, p in partner_measures(doc, partners)}
+    client = doc.client
+    client_name = f"{client.given_name} {client.family_name}".strip() if client else "—"
+    lines = [
+        "INTEGRATIONSVEREINBARUNG",
+        f"Fall {doc.case_id} · Fassung {doc.version}",
+        "",
+        "zwischen",
+        f"  {client_name} (Klientin/Klient)",
+        "und",
+        f"  der Beratungsstelle {doc.centre_id} ({doc.centre_kind.value}, {doc.municipality_id}).",
+        "",
+        "1. Ziele",
+    ]
+    for number, goal in enumerate(doc.goals, start=1):
+        until = f" (bis {goal.target_date:%d.%m.%Y})" if goal.target_date else ""
+        lines.append(f"  1.{number} {goal.text}{until}")
+    lines += ["", "2. Maßnahmen"]
+    if not doc.measures:
+        lines.append("  keine")
+    for number, measure in enumerate(doc.measures, start=1):
+        who = RESPONSIBLE_LABELS[measure.responsible]
+        if measure.id in by_partner:
+            route, partner = by_partner[measure.id]
+            who = f"{ACTOR_LABELS[route.actor]} „{partner.name or partner.id}“"
+        lines.append(f"  2.{number} {measure.text} — verantwortlich: {who}")
+    lines += ["", "3. Überprüfung"]
+    if doc.next_review_due is not None:
+        due = german_day(doc.next_review_due)
+        lines.append(f"  Nächste gemeinsame Überprüfung: {due:%d.%m.%Y}.")
+    else:
+        lines.append(
+            f"  Erste gemeinsame Überprüfung {doc.first_review_months} Monate nach "
+            "Unterzeichnung durch beide Seiten."
+        )
+    lines.append(
+        f"  Danach spätestens alle {doc.max_review_interval_months} Monate; Ziele und "
+        "Maßnahmen werden dabei angepasst."
+    )
+    lines += ["", "4. Einwilligung in die Weitergabe von Daten"]
+    lines += _consent(doc, by_partner)
+    lines += [
+        "",
+        "Unterschriften",
+        "  Klientin/Klient: ______________________",
+        "  Beratungsstelle: ______________________",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _consent(
+    doc: AgreementDocumentInput, by_partner: Mapping[str, tuple[CaseRoute, Partner]]
+) -> list[str]:
+    if not by_partner:
+        return ["  Für diese Vereinbarung werden keine Daten an Partner weitergegeben."]
+    data = ", ".join(PARTNER_VIEW_FIELDS.values())
+    lines = [
+        "  Mit meiner Unterschrift willige ich ein, dass die Beratungsstelle für die folgenden",
+        "  Maßnahmen diese Daten an die genannte Stelle weitergibt (Art. 6 Abs. 1 lit. a,",
+        "  Art. 9 Abs. 2 lit. a DSGVO):",
+    ]
+    for measure in doc.measures:
+        if measure.id not in by_partner:
+            continue
+        route, partner = by_partner[measure.id]
+        lines.append(
+            f"  - an {ACTOR_LABELS[route.actor]} „{partner.name or partner.id}“ für "
+            f"„{measure.text}“ (Bedarf: {NEED_LABELS[route.need]}): {data}."
+        )
+    lines += [
+        "  Andere Stellen erhalten keine Daten. Ich kann die Einwilligung jederzeit mit Wirkung",
+        "  für die Zukunft widerrufen; bis dahin erfolgte Weitergaben bleiben rechtmäßig.",
+    ]
+    return lines

@@ -1,0 +1,176 @@
+"""The activities of a case (AgreementWorkflow): all its I/O, on one class whose instance holds
+the dependencies (`CaseActivities(directory, sink)`), so the worker injects the read model and
+tests inject in-memory fakes.
+
+- `route_needs`: the municipality's rules route each need, the directory picks the partners.
+- `resolve_partner`: the next partner of a route's kind after a decline or expiry.
+- `render_agreement`: the document to sign and its SHA-256.
+- `emit_case_events`: events and the case summary to the read model.
+
+Each takes and returns pydantic models and is idempotent: routing and rendering only read,
+and the sink stores an event once per (case id, sequence). Bad data (a broken rule file, a
+partner that is not in the directory) raises a non-retryable `ApplicationError`; everything
+else is retried per the `*_CALL` options below, which the workflow uses. The blocking work
+(durable-rules, the SQL directory) runs in a thread so the worker's event loop stays free.
+This module is imported by the workflow (for the names and options), so it imports `rules`
+only inside the activities: durable-rules must not load into the workflow sandbox.
+"""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from temporalio import activity
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+from activities.agreement_text import (
+    AgreementDocumentInput,
+    render_agreement_text,
+    sha256,
+)
+from activities.case_events import CaseEventBatch, CaseEventSink
+from activities.directory import Directory
+from domain.actions import RenderedDocument
+from domain.enums import CentreKind
+from domain.needs import Need, Route, RoutingResult
+from domain.partners import Partner
+from domain.profile import IntakeData, StrictModel
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """Timeouts and retries of one activity, chosen with its caller in mind."""
+
+    start_to_close: timedelta
+    retry: RetryPolicy
+    schedule_to_close: timedelta | None = None
+
+
+# A counsellor waits for these (inside an update): a bounded wait, then the update fails with
+# "try again" and the case is unchanged. Routing and rendering take milliseconds; 30 s per
+# attempt only guards against a hung database connection.
+INTERACTIVE_CALL = CallOptions(
+    start_to_close=timedelta(seconds=30),
+    schedule_to_close=timedelta(minutes=2),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=15),
+        non_retryable_error_types=["Invalid", "RulesInvalid"],
+    ),
+)
+# Nobody waits for these (the workflow's own loop): retry until the read model or directory is
+# back, at most every 5 minutes, so a database outage costs nothing but delay.
+BACKGROUND_CALL = CallOptions(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=5),
+        non_retryable_error_types=["Invalid", "RulesInvalid"],
+    ),
+)
+
+
+class RouteNeedsInput(StrictModel):
+    case_id: str
+    municipality_id: str
+    centre_kind: CentreKind
+    profile: IntakeData
+    needs: list[Need]
+    today: date  # the day of the assessment: ages are computed on it
+
+
+class ResolvePartnerInput(StrictModel):
+    case_id: str
+    referral_id: str  # the declined or expired one
+    municipality_id: str
+    route: Route
+    exclude_partner_ids: list[str]
+
+
+class PartnerChoice(StrictModel):
+    partner_id: str | None
+    unassigned_reason: str | None = None
+
+
+class CaseActivities:
+    def __init__(self, directory: Directory, sink: CaseEventSink) -> None:
+        self._directory = directory
+        self._sink = sink
+
+    @activity.defn
+    async def route_needs(self, input: RouteNeedsInput) -> RoutingResult:
+        return await asyncio.to_thread(self._route_needs, input)
+
+    def _route_needs(self, input: RouteNeedsInput) -> RoutingResult:
+        import rules
+
+        try:
+            evaluator = rules.evaluator_for(input.municipality_id)
+        except (rules.CatalogError, ValueError) as err:
+            raise ApplicationError(
+                f"Die Regeln der Kommune '{input.municipality_id}' sind fehlerhaft: {err}",
+                type="RulesInvalid",
+                non_retryable=True,
+            ) from err
+        result = evaluator.route(
+            input.profile, input.needs, today=input.today, centre_kind=input.centre_kind
+        )
+        partners = self._directory.partners(input.municipality_id)
+        routes = rules.resolve_partners(result.routes, partners, input.municipality_id)
+        return result.model_copy(update={"routes": routes})
+
+    @activity.defn
+    async def resolve_partner(self, input: ResolvePartnerInput) -> PartnerChoice:
+        return await asyncio.to_thread(self._resolve_partner, input)
+
+    def _resolve_partner(self, input: ResolvePartnerInput) -> PartnerChoice:
+        import rules
+
+        partners = self._directory.partners(input.municipality_id)
+        [route] = rules.resolve_partners(
+            [input.route], partners, input.municipality_id, exclude=input.exclude_partner_ids
+        )
+        return PartnerChoice(partner_id=route.partner_id, unassigned_reason=route.unassigned_reason)
+
+    @activity.defn
+    async def render_agreement(self, input: AgreementDocumentInput) -> RenderedDocument:
+        partners = await asyncio.to_thread(self._directory.partners, input.municipality_id)
+        by_id = _check_partners(input, {p.id: p for p in partners})
+        text = render_agreement_text(input, by_id)
+        return RenderedDocument(text=text, hash=sha256(text))
+
+    @activity.defn
+    async def emit_case_events(self, batch: CaseEventBatch) -> int:
+        sequences = [event.sequence for event in batch.events]
+        if sequences != sorted(set(sequences)):
+            raise ApplicationError(
+                f"events of {batch.case.case_id} out of order: {sequences}",
+                type="Invalid",
+                non_retryable=True,
+            )
+        return await asyncio.to_thread(self._sink.append, batch)
+
+
+def _check_partners(
+    doc: AgreementDocumentInput, partners: dict[str, Partner]
+) -> dict[str, Partner]:
+    """Every partner a measure names exists in the case's municipality and is of the kind its
+    proposal asks for: the consent clause names that kind, so a mismatch is refused."""
+    routes = {route.id: route for route in doc.routes}
+    for index, measure in enumerate(doc.measures):
+        if measure.partner_id is None or measure.route_id is None:
+            continue
+        partner = partners.get(measure.partner_id)
+        route = routes[measure.route_id]
+        if partner is None or partner.kind is not route.actor:
+            raise ApplicationError(
+                f"Partner '{measure.partner_id}' ist in '{doc.municipality_id}' kein Partner der "
+                f"Art '{route.actor.value}', die der Vorschlag '{route.id}' verlangt.",
+                f"measures.{index}.partner_id",
+                type="Invalid",
+                non_retryable=True,
+            )
+    return partners

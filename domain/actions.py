@@ -1,0 +1,98 @@
+"""The payloads of the counsellor's actions on a case (the workflow updates of DESIGN.md) and
+what the activities hand back into them (a rendered document).
+
+Field-level checks live here (pydantic); checks that need the case (does this goal exist, is
+the hash current) live in the stage functions, which answer with a `Rejection`.
+"""
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from domain.case import ClientName, ClosureReason, GoalProgress, Party, Responsible, Survey
+from domain.enums import CentreKind
+from domain.needs import Need
+from domain.profile import StrictModel
+
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Id = Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class CaseOpen(StrictModel):
+    """`POST /cases`: the client's name; centre and counsellor come from the caller."""
+
+    client: ClientName
+
+
+class DraftGoal(StrictModel):
+    text: Text
+    target_date: date | None = None
+    # Optional: the id of a goal of the current agreement this one continues (keeps its status).
+    id: Id | None = None
+
+
+class DraftMeasure(StrictModel):
+    text: Text
+    responsible: Responsible
+    route_id: Id | None = None  # the routing proposal this measure carries out
+    partner_id: Id | None = None  # overrides the proposal's partner ...
+    override_reason: Annotated[str, Field(max_length=2000)] | None = None  # ... with a reason
+
+    @model_validator(mode="after")
+    def _partner_needs_route(self) -> "DraftMeasure":
+        if self.responsible is Responsible.PARTNER and self.route_id is None:
+            raise ValueError(
+                "route_id: Eine Maßnahme eines Partners braucht einen Routing-Vorschlag "
+                "(route_id); er bestimmt die Art des Partners."
+            )
+        if self.partner_id is not None and self.route_id is None:
+            raise ValueError(
+                "partner_id: Ein Partner kann nur zu einem Routing-Vorschlag gewählt werden."
+            )
+        return self
+
+
+class AgreementDraft(StrictModel):
+    goals: Annotated[list[DraftGoal], Field(min_length=1, max_length=30)]
+    measures: Annotated[list[DraftMeasure], Field(max_length=50)] = Field(default_factory=list)
+
+
+class Signature(StrictModel):
+    party: Party
+    document_hash: Annotated[str, Field(min_length=64, max_length=64)]
+
+
+class Review(StrictModel):
+    goal_progress: Annotated[list[GoalProgress], Field(max_length=30)] = Field(default_factory=list)
+    survey: Survey = Field(default_factory=Survey)
+    new_needs: Annotated[list[Need], Field(max_length=30)] = Field(default_factory=list)
+    next_review_on: date | None = None
+
+
+class Closure(StrictModel):
+    reason: ClosureReason
+    note: Annotated[str, Field(max_length=2000)] = ""
+
+
+class Reassignment(StrictModel):
+    counsellor_id: Id
+
+
+class Transfer(StrictModel):
+    centre_id: Id
+    # The new centre's kind when it differs (MBE -> JMD); unchanged when left out.
+    centre_kind: CentreKind | None = None
+    # The counsellor at the new centre, if known; otherwise the case waits for one (a task).
+    counsellor_id: Id | None = None
+
+
+class TaskDone(StrictModel):
+    task_id: Id
+
+
+class RenderedDocument(StrictModel):
+    """The agreement as the client signs it (from the render activity)."""
+
+    text: str
+    hash: Annotated[str, Field(min_length=64, max_length=64)]

@@ -1,0 +1,335 @@
+"""The whole state of one case (AgreementWorkflow) as one pydantic model, and its vocabulary.
+
+`CaseState` is what the `state()` query returns, what a run hands to the next one on
+continue-as-new, and what every pure stage function takes and returns. Deadlines are absolute
+instants (never "in 3 months"), so a new run re-creates its timers from them. Events in
+`events` carry ids, kinds, dates and counts only: they go to the audit log, which outlives
+cases, so no personal data goes into them.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from domain.clocks import Clocks
+from domain.enums import CentreKind
+from domain.needs import Need, Route, Unrouted
+from domain.profile import IntakeData, StrictModel
+from domain.referral import Outcome, ReferralStatus
+
+
+class Stage(StrEnum):
+    INTAKE = "intake"
+    ASSESSMENT = "assessment"
+    DRAFTING = "drafting"
+    AWAITING_SIGNATURE = "awaiting_signature"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+STAGE_LABELS: dict[Stage, str] = {
+    Stage.INTAKE: "Aufnahme",
+    Stage.ASSESSMENT: "Bedarfsklärung",
+    Stage.DRAFTING: "Entwurf",
+    Stage.AWAITING_SIGNATURE: "Warten auf Unterschriften",
+    Stage.ACTIVE: "laufende Vereinbarung",
+    Stage.CLOSED: "abgeschlossen",
+}
+
+
+class Party(StrEnum):
+    CLIENT = "client"
+    COUNSELLOR = "counsellor"
+
+
+class Responsible(StrEnum):
+    CLIENT = "client"
+    COUNSELLOR = "counsellor"
+    PARTNER = "partner"
+
+
+class GoalStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    ACHIEVED = "achieved"
+    DROPPED = "dropped"
+
+
+class ClosureReason(StrEnum):
+    GOALS_ACHIEVED = "goals_achieved"
+    MOVED_AWAY = "moved_away"
+    WITHDRAWN = "withdrawn"
+    NO_CONTACT = "no_contact"
+    TRANSFERRED = "transferred"
+
+
+class TaskKind(StrEnum):
+    FOLLOW_UP = "follow_up"
+    REVIEW_DUE = "review_due"
+    REVIEW_OVERDUE = "review_overdue"  # for the supervisor
+    PERMIT_EXPIRY = "permit_expiry"
+    REFERRAL_REMINDER = "referral_reminder"
+    REFERRAL_ESCALATION = "referral_escalation"  # for the supervisor
+    REFERRAL_UNASSIGNED = "referral_unassigned"  # no partner (left) for a measure
+    CASE_UNASSIGNED = "case_unassigned"  # transferred to a centre without naming a counsellor
+
+
+class TaskRole(StrEnum):
+    """Who does a task: the case's counsellor, or the municipality's supervisors."""
+
+    COUNSELLOR = "counsellor"
+    SUPERVISOR = "supervisor"
+
+
+class CaseEventKind(StrEnum):
+    CASE_OPENED = "case_opened"
+    INTAKE_COMPLETED = "intake_completed"
+    ROUTES_PROPOSED = "routes_proposed"
+    ASSESSMENT_COMPLETED = "assessment_completed"
+    AGREEMENT_DRAFTED = "agreement_drafted"
+    SIGNATURE_REQUESTED = "signature_requested"
+    SIGNED = "signed"
+    AGREEMENT_ACTIVATED = "agreement_activated"
+    REFERRAL_DISPATCHED = "referral_dispatched"
+    REFERRAL_STATUS_CHANGED = "referral_status_changed"
+    REFERRAL_PROGRESS = "referral_progress"
+    REFERRAL_WITHDRAWN = "referral_withdrawn"  # the case closed while it was open
+    MEASURE_COMPLETED = "measure_completed"
+    REVIEW_DUE = "review_due"
+    REVIEW_OVERDUE = "review_overdue"
+    REVIEW_RECORDED = "review_recorded"
+    TASK_CREATED = "task_created"
+    TASK_DONE = "task_done"
+    REASSIGNED = "reassigned"
+    TRANSFERRED = "transferred"
+    CLOSED = "closed"
+
+
+EventValue = str | int | bool | None
+
+
+class CaseEvent(StrictModel):
+    """One thing that happened to a case. `data` holds ids, enum values, ISO dates, counts and
+    booleans, never names, notes or profile facts (the keys of each kind: domain/case_log.py)."""
+
+    sequence: Annotated[int, Field(ge=1)]
+    at: datetime
+    kind: CaseEventKind
+    stage: Stage  # the stage after the event
+    data: dict[str, EventValue] = Field(default_factory=dict)
+
+
+class ClientName(StrictModel):
+    given_name: Annotated[str, Field(min_length=1, max_length=100)]
+    family_name: Annotated[str, Field(max_length=100)] = ""
+
+
+class CaseRoute(Route):
+    """A routing proposal in a case: the rules' route with the case-local id measures refer to."""
+
+    id: str
+
+    def as_route(self) -> Route:
+        """The plain rules route (what a referral child and partner resolution take)."""
+        return Route.model_validate(self.model_dump(exclude={"id"}))
+
+
+class CaseGoal(StrictModel):
+    id: str
+    text: str
+    target_date: date | None = None
+    status: GoalStatus = GoalStatus.OPEN
+    note: str = ""
+
+
+class Measure(StrictModel):
+    id: str
+    text: str
+    responsible: Responsible
+    route_id: str | None = None
+    partner_id: str | None = None  # the partner that carries it out (proposal or override)
+    override_reason: str | None = None
+    # Set when a signed agreement first holds it: follow-ups and dispatch happen once.
+    activated_at: datetime | None = None
+    done: bool = False
+    outcome: Outcome | None = None
+    done_at: datetime | None = None
+
+
+class DocumentVersion(StrictModel):
+    version: Annotated[int, Field(ge=1)]
+    hash: str  # SHA-256 (hex) of the UTF-8 text
+    text: str
+    created_at: datetime
+
+
+class DocumentRef(StrictModel):
+    """What a signature refers to: `POST /cases/{id}/signature-request` answers with it."""
+
+    version: int
+    hash: str
+
+
+class SignatureRecord(StrictModel):
+    party: Party
+    version: int
+    hash: str
+    at: datetime
+
+
+class ReferralRecord(StrictModel):
+    """A dispatched route. `id` (case-<uuid>-ref-<n>) is also the child workflow's id."""
+
+    id: str
+    route_id: str
+    measure_id: str
+    partner_id: str
+    status: ReferralStatus = ReferralStatus.DISPATCHED
+    # Partners that already had this route (this one included): a re-route skips them.
+    tried_partner_ids: list[str] = Field(default_factory=list)
+    dispatched_at: datetime
+    started: bool = False  # the child workflow exists
+    awaiting_reroute: bool = False  # declined/expired and not yet handed on
+
+
+class GoalProgress(StrictModel):
+    goal_id: str
+    status: GoalStatus
+    note: Annotated[str, Field(max_length=2000)] = ""
+
+
+class Survey(StrictModel):
+    """The model project's two evaluation questions; `None` is "not answered"."""
+
+    agreement_helped: bool | None = None
+    easier_to_keep_at_it: bool | None = None
+
+
+class ReviewRecord(StrictModel):
+    id: str
+    recorded_at: datetime
+    due_at: datetime | None  # the review date this review answered
+    goal_progress: list[GoalProgress] = Field(default_factory=list)
+    survey: Survey = Field(default_factory=Survey)
+    new_need_count: int = 0
+    next_review_due: datetime
+
+
+class Task(StrictModel):
+    id: str
+    kind: TaskKind
+    role: TaskRole
+    title: str  # German, for the person who does it; no personal data
+    created_at: datetime
+    due_at: datetime | None = None
+    referral_id: str | None = None
+    done: bool = False
+    done_at: datetime | None = None
+
+
+class PendingFollowUp(StrictModel):
+    """A rule's follow-up ("check enrolment after 42 days"), due at an absolute instant."""
+
+    id: str
+    route_id: str
+    referral_id: str | None = None  # cancelled when that referral ends early
+    action: str
+    due_at: datetime
+
+
+class ClosureRecord(StrictModel):
+    reason: str
+    note: str = ""
+    at: datetime
+
+
+class ActionResult(StrictModel):
+    """What every counsellor update answers (and what a repeated update id gets again)."""
+
+    stage: Stage
+    sequence: int  # the last event of the case after the action
+    document: DocumentRef | None = None
+
+
+class CaseState(BaseModel):
+    """Everything a case knows. Carried across continue-as-new whole; `extra="ignore"` lets a
+    newer worker read a state an older one wrote (and the computed `document` back in)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    stage: Stage = Stage.INTAKE
+    municipality_id: str
+    centre_id: str
+    centre_kind: CentreKind
+    counsellor_id: str | None
+    land: str
+    client: ClientName | None = None
+    opened_at: datetime
+
+    profile: IntakeData | None = None
+    needs: list[Need] = Field(default_factory=list)
+    routes: list[CaseRoute] = Field(default_factory=list)
+    ruleset_version: str | None = None
+    unrouted: list[Unrouted] = Field(default_factory=list)
+
+    goals: list[CaseGoal] = Field(default_factory=list)
+    measures: list[Measure] = Field(default_factory=list)
+    amendment_pending: bool = False  # the draft differs from the last signed document
+    documents: list[DocumentVersion] = Field(default_factory=list)
+    signatures: list[SignatureRecord] = Field(default_factory=list)
+    activated_at: datetime | None = None
+
+    referrals: list[ReferralRecord] = Field(default_factory=list)
+    next_referral_number: int = 1  # never reused: a re-route gets a new child id
+    next_serial: int = 1  # ids of routes, goals, measures, tasks, follow-ups, reviews
+
+    reviews: list[ReviewRecord] = Field(default_factory=list)
+    tasks: list[Task] = Field(default_factory=list)
+
+    # Clocks, as absolute instants.
+    next_review_due: datetime | None = None
+    review_due_noticed: bool = False  # the counsellor's review_due task exists
+    review_overdue: bool = False
+    permit_warning_at: datetime | None = None
+    follow_ups: list[PendingFollowUp] = Field(default_factory=list)
+
+    events: list[CaseEvent] = Field(default_factory=list)
+    next_sequence: int = 1
+    emitted_through: int = 0  # the read model has every event up to this sequence
+    recent_updates: dict[str, ActionResult] = Field(default_factory=dict)
+
+    closure: ClosureRecord | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def document(self) -> DocumentRef | None:
+        """The current version to sign (or signed), as the API shows it."""
+        if not self.documents:
+            return None
+        current = self.documents[-1]
+        return DocumentRef(version=current.version, hash=current.hash)
+
+    @property
+    def last_sequence(self) -> int:
+        return self.next_sequence - 1
+
+    def open_tasks(self) -> list[Task]:
+        return [task for task in self.tasks if not task.done]
+
+
+class AgreementInput(StrictModel):
+    """The input of AgreementWorkflow (workflow id `case-<uuid>` = `case_id`). `state` is set
+    only by continue-as-new: the case so far, whose clocks the new run picks up."""
+
+    case_id: str
+    municipality_id: str
+    centre_id: str
+    centre_kind: CentreKind
+    counsellor_id: str
+    land: str = "NW"  # ISO 3166-2 subdivision of the municipality (referral working days)
+    client: ClientName | None = None
+    clocks: Clocks = Field(default_factory=Clocks)
+    state: CaseState | None = None

@@ -1,0 +1,74 @@
+"""Why an action is refused: typed, so the API can answer 409 (wrong stage) or 422 (bad data),
+and worded for the counsellor who reads it."""
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from domain.case import STAGE_LABELS, CaseState, Stage
+
+
+@dataclass(frozen=True)
+class WrongStage:
+    """The action is not possible in the case's current stage (HTTP 409)."""
+
+    stage: Stage
+    message: str
+    type: str = "WrongStage"
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """The data does not fit the case (HTTP 422); `field` is a dotted path into the payload."""
+
+    field: str
+    message: str
+    type: str = "Invalid"
+
+
+Rejection = WrongStage | Invalid
+
+# What each action is called in a rejection message.
+ACTION_LABELS: dict[str, str] = {
+    "complete_intake": "Die Aufnahme abschließen",
+    "complete_assessment": "Die Bedarfsklärung abschließen",
+    "draft_agreement": "Die Vereinbarung entwerfen",
+    "request_signature": "Die Unterschrift anfordern",
+    "sign": "Unterschreiben",
+    "record_review": "Eine Überprüfung erfassen",
+    "close": "Den Fall abschließen",
+    "reassign": "Den Fall neu zuweisen",
+    "transfer": "Den Fall an eine andere Beratungsstelle abgeben",
+    "complete_task": "Eine Aufgabe erledigen",
+}
+
+
+def _stage_name(stage: Stage) -> str:
+    return f"'{stage.value}' ({STAGE_LABELS[stage]})"
+
+
+def require_stage(state: CaseState, action: str, *allowed: Stage) -> WrongStage | None:
+    """A `WrongStage` naming the current stage unless the case is in one of `allowed`."""
+    if state.stage in allowed:
+        return None
+    wanted = " oder ".join(_stage_name(stage) for stage in allowed)
+    return WrongStage(
+        stage=state.stage,
+        message=(
+            f"Im Stadium {_stage_name(state.stage)} nicht möglich: "
+            f"{ACTION_LABELS[action]} geht nur im Stadium {wanted}."
+        ),
+    )
+
+
+def require_open(state: CaseState, action: str) -> WrongStage | None:
+    """Actions allowed in every stage but `closed`."""
+    return require_stage(state, action, *(stage for stage in Stage if stage is not Stage.CLOSED))
+
+
+def from_validation_error(err: ValidationError, prefix: str = "") -> Invalid:
+    """The first error of a pydantic validation as an `Invalid` with a dotted field path."""
+    first = err.errors()[0]
+    field = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
+    message = first["msg"].removeprefix("Value error, ")
+    return Invalid(field=field or prefix, message=message)

@@ -1,0 +1,364 @@
+"""The stage machine, from opening a case to the signed agreement: one pure function per
+counsellor action, `(state, payload, [what an activity computed], now) -> CaseState | Rejection`.
+
+    intake --complete_intake--> assessment --complete_assessment--> drafting
+    drafting --draft_agreement--> drafting --request_signature--> awaiting_signature
+    awaiting_signature --sign (client and counsellor)--> active
+    active --draft_agreement + request_signature--> awaiting_signature (an amendment)
+
+Each action has a `check_*` twin that the workflow's update validator calls: it looks only at
+the state and the payload (never at what an activity will compute), so a refusal is decided
+before anything enters history. The functions never change their input; they return a copy.
+Reviews, closing and ownership live in stages_review.py, clocks in stages_clock.py, referral
+reports in stages_referral.py.
+"""
+
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from domain.actions import AgreementDraft, RenderedDocument, Signature
+from domain.case import (
+    CaseEventKind,
+    CaseGoal,
+    CaseRoute,
+    CaseState,
+    ClientName,
+    DocumentVersion,
+    Measure,
+    Party,
+    Responsible,
+    SignatureRecord,
+    Stage,
+)
+from domain.case_log import iso, new_id, record
+from domain.clocks import Clocks
+from domain.enums import ActorKind, CentreKind
+from domain.months import later_by, start_of_german_day
+from domain.needs import Assessment, Need, RoutingResult
+from domain.profile import IntakeData, validate_intake
+from domain.rejections import Invalid, Rejection, from_validation_error, require_stage
+from domain.stages_referral import OPEN, dispatch_measure, schedule_follow_ups
+
+
+def open_case(
+    *,
+    case_id: str,
+    municipality_id: str,
+    centre_id: str,
+    centre_kind: CentreKind,
+    counsellor_id: str,
+    land: str,
+    client: ClientName | None,
+    now: datetime,
+) -> CaseState:
+    state = CaseState(
+        id=case_id,
+        municipality_id=municipality_id,
+        centre_id=centre_id,
+        centre_kind=centre_kind,
+        counsellor_id=counsellor_id,
+        land=land,
+        client=client,
+        opened_at=now,
+    )
+    record(
+        state,
+        CaseEventKind.CASE_OPENED,
+        now,
+        municipality_id=municipality_id,
+        centre_id=centre_id,
+        centre_kind=centre_kind.value,
+        counsellor_id=counsellor_id,
+    )
+    return state
+
+
+def check_complete_intake(state: CaseState, data: IntakeData, now: datetime) -> Rejection | None:
+    if wrong := require_stage(state, "complete_intake", Stage.INTAKE):
+        return wrong
+    # The payload arrived without "today": run the checks that need it (birth date in the
+    # future, permit already expired) once more with it.
+    try:
+        validate_intake(data.model_dump(), today=now.date())
+    except ValidationError as err:
+        return from_validation_error(err)
+    return None
+
+
+def complete_intake(
+    state: CaseState, data: IntakeData, now: datetime, clocks: Clocks
+) -> CaseState | Rejection:
+    if rejection := check_complete_intake(state, data, now):
+        return rejection
+    new = state.model_copy(deep=True)
+    new.profile = data
+    expires_on = data.residence.expires_on
+    if expires_on is not None:
+        new.permit_warning_at = start_of_german_day(expires_on) - clocks.permit_warning_before
+    new.stage = Stage.ASSESSMENT
+    record(new, CaseEventKind.INTAKE_COMPLETED, now, permit_warning_at=iso(new.permit_warning_at))
+    return new
+
+
+def check_complete_assessment(
+    state: CaseState, assessment: Assessment, now: datetime
+) -> Rejection | None:
+    return require_stage(state, "complete_assessment", Stage.ASSESSMENT)
+
+
+def complete_assessment(
+    state: CaseState, assessment: Assessment, routing: RoutingResult, now: datetime
+) -> CaseState | Rejection:
+    if rejection := check_complete_assessment(state, assessment, now):
+        return rejection
+    new = state.model_copy(deep=True)
+    add_needs(new, assessment.needs, routing, now)
+    new.stage = Stage.DRAFTING
+    record(new, CaseEventKind.ASSESSMENT_COMPLETED, now, needs=len(assessment.needs))
+    return new
+
+
+def add_needs(state: CaseState, needs: list[Need], routing: RoutingResult, at: datetime) -> None:
+    """Store needs and their routing proposals; a route's `need_index` then points into
+    `state.needs` (the rules counted from 0 in the list they were given)."""
+    offset = len(state.needs)
+    state.needs.extend(needs)
+    added: list[str] = []
+    for route in routing.routes:
+        fields = route.model_dump() | {"need_index": route.need_index + offset}
+        proposal = CaseRoute(**fields, id=new_id(state, "r"))
+        state.routes.append(proposal)
+        added.append(proposal.id)
+    state.unrouted.extend(
+        item.model_copy(update={"need_index": item.need_index + offset})
+        for item in routing.unrouted
+    )
+    state.ruleset_version = routing.ruleset_version
+    record(
+        state,
+        CaseEventKind.ROUTES_PROPOSED,
+        at,
+        ruleset_version=routing.ruleset_version,
+        routes=len(routing.routes),
+        unrouted=len(routing.unrouted),
+        route_ids=",".join(added),
+    )
+
+
+def check_draft_agreement(
+    state: CaseState, draft: AgreementDraft, now: datetime
+) -> Rejection | None:
+    if wrong := require_stage(state, "draft_agreement", Stage.DRAFTING, Stage.ACTIVE):
+        return wrong
+    goal_ids = {goal.id for goal in state.goals}
+    for index, goal in enumerate(draft.goals):
+        if goal.id is not None and goal.id not in goal_ids:
+            return Invalid(f"goals.{index}.id", f"Es gibt kein Ziel '{goal.id}' in diesem Fall.")
+    return _check_measures(state, draft)
+
+
+def _check_measures(state: CaseState, draft: AgreementDraft) -> Rejection | None:
+    routes = {route.id: route for route in state.routes}
+    dispatched = {ref.route_id: ref for ref in state.referrals}
+    seen: set[str] = set()
+    for index, measure in enumerate(draft.measures):
+        field = f"measures.{index}"
+        if measure.route_id is None:
+            continue
+        route = routes.get(measure.route_id)
+        if route is None:
+            return Invalid(f"{field}.route_id", f"Es gibt keinen Vorschlag '{measure.route_id}'.")
+        if measure.route_id in seen:
+            return Invalid(
+                f"{field}.route_id",
+                f"Der Vorschlag '{measure.route_id}' steht schon in einer anderen Maßnahme.",
+            )
+        seen.add(measure.route_id)
+        if measure.responsible is not Responsible.PARTNER:
+            continue
+        if route.actor is ActorKind.MIGRATION_COUNSELLING:
+            return Invalid(
+                f"{field}.responsible",
+                "Diesen Vorschlag setzt die Beratungsstelle selbst um: "
+                "bitte 'counsellor' als verantwortlich wählen.",
+            )
+        overrides = measure.partner_id is not None and measure.partner_id != route.partner_id
+        if overrides and not (measure.override_reason or "").strip():
+            return Invalid(
+                f"{field}.override_reason",
+                "Wer vom vorgeschlagenen Partner abweicht, muss das begründen.",
+            )
+        if measure.partner_id is None and route.partner_id is None:
+            return Invalid(
+                f"{field}.partner_id",
+                route.unassigned_reason or "Für diesen Vorschlag ist kein Partner bekannt.",
+            )
+        earlier = dispatched.get(measure.route_id)
+        if earlier is not None and overrides and measure.partner_id != earlier.partner_id:
+            return Invalid(
+                f"{field}.partner_id",
+                "Diese Maßnahme ist bereits vermittelt; der Partner lässt sich nicht mehr ändern.",
+            )
+    still_open = {r.route_id for r in state.referrals if r.status in OPEN}
+    dropped = still_open - seen
+    if dropped:
+        return Invalid(
+            "measures",
+            f"Die Vorschläge {sorted(dropped)} sind an Partner vermittelt und noch offen; "
+            "ihre Maßnahmen können nicht entfallen.",
+        )
+    return None
+
+
+def draft_agreement(
+    state: CaseState, draft: AgreementDraft, now: datetime
+) -> CaseState | Rejection:
+    if rejection := check_draft_agreement(state, draft, now):
+        return rejection
+    new = state.model_copy(deep=True)
+    old_goals = {goal.id: goal for goal in state.goals}
+    new.goals = []
+    for goal in draft.goals:
+        if goal.id is not None:
+            kept = old_goals[goal.id].model_copy(
+                update={"text": goal.text, "target_date": goal.target_date}
+            )
+            new.goals.append(kept)
+        else:
+            new.goals.append(
+                CaseGoal(id=new_id(new, "g"), text=goal.text, target_date=goal.target_date)
+            )
+    routes = {route.id: route for route in state.routes}
+    # A measure that carries out the same proposal as before keeps its id, progress and
+    # referral; everything else is a new measure.
+    old_by_route = {m.route_id: m for m in state.measures if m.route_id is not None}
+    new.measures = []
+    for item in draft.measures:
+        route = routes.get(item.route_id) if item.route_id is not None else None
+        proposed = route.partner_id if route is not None else None
+        partner_id = None
+        if item.responsible is Responsible.PARTNER:
+            partner_id = item.partner_id or proposed
+        overridden = partner_id is not None and partner_id != proposed
+        earlier = old_by_route.get(item.route_id) if item.route_id is not None else None
+        measure = Measure(
+            id=earlier.id if earlier is not None else new_id(new, "m"),
+            text=item.text,
+            responsible=item.responsible,
+            route_id=item.route_id,
+            partner_id=partner_id,
+            override_reason=item.override_reason if overridden else None,
+        )
+        if earlier is not None:
+            # Progress and the activation stay with the measure across amendments.
+            measure = measure.model_copy(
+                update={
+                    "done": earlier.done,
+                    "outcome": earlier.outcome,
+                    "done_at": earlier.done_at,
+                    "activated_at": earlier.activated_at,
+                }
+            )
+        new.measures.append(measure)
+    new.amendment_pending = state.stage is Stage.ACTIVE
+    record(
+        new,
+        CaseEventKind.AGREEMENT_DRAFTED,
+        now,
+        goals=len(new.goals),
+        measures=len(new.measures),
+        amendment=new.amendment_pending,
+    )
+    return new
+
+
+def check_request_signature(state: CaseState, now: datetime) -> Rejection | None:
+    if wrong := require_stage(state, "request_signature", Stage.DRAFTING, Stage.ACTIVE):
+        return wrong
+    if state.stage is Stage.DRAFTING and not state.goals:
+        return Invalid("agreement", "Es gibt noch keinen Entwurf der Vereinbarung.")
+    if state.stage is Stage.ACTIVE and not state.amendment_pending:
+        return Invalid(
+            "agreement",
+            "Die Vereinbarung ist unverändert unterschrieben; erst einen geänderten Entwurf "
+            "speichern.",
+        )
+    return None
+
+
+def request_signature(
+    state: CaseState, document: RenderedDocument, now: datetime
+) -> CaseState | Rejection:
+    if rejection := check_request_signature(state, now):
+        return rejection
+    new = state.model_copy(deep=True)
+    version = len(state.documents) + 1
+    new.documents.append(
+        DocumentVersion(version=version, hash=document.hash, text=document.text, created_at=now)
+    )
+    new.stage = Stage.AWAITING_SIGNATURE
+    record(new, CaseEventKind.SIGNATURE_REQUESTED, now, version=version, hash=document.hash)
+    return new
+
+
+def check_sign(state: CaseState, signature: Signature, now: datetime) -> Rejection | None:
+    if wrong := require_stage(state, "sign", Stage.AWAITING_SIGNATURE):
+        return wrong
+    current = state.documents[-1]
+    if signature.document_hash != current.hash:
+        return Invalid(
+            "document_hash",
+            f"Unterschrieben werden kann nur die aktuelle Fassung (Version {current.version}); "
+            "das Dokument hat sich seitdem geändert. Bitte die Vereinbarung neu laden.",
+        )
+    if any(s.party is signature.party and s.version == current.version for s in state.signatures):
+        return Invalid("party", "Diese Fassung ist von dieser Seite bereits unterschrieben.")
+    return None
+
+
+def sign(
+    state: CaseState, signature: Signature, now: datetime, clocks: Clocks
+) -> CaseState | Rejection:
+    if rejection := check_sign(state, signature, now):
+        return rejection
+    new = state.model_copy(deep=True)
+    current = new.documents[-1]
+    new.signatures.append(
+        SignatureRecord(party=signature.party, version=current.version, hash=current.hash, at=now)
+    )
+    record(new, CaseEventKind.SIGNED, now, party=signature.party.value, version=current.version)
+    signed_by = {s.party for s in new.signatures if s.version == current.version}
+    if signed_by == set(Party):
+        _activate(new, now, clocks)
+    return new
+
+
+def _activate(state: CaseState, now: datetime, clocks: Clocks) -> None:
+    """Both signed: the agreement is in force. The client's signature is the consent to share
+    with the partner kinds the document names, so only now are referrals dispatched."""
+    state.stage = Stage.ACTIVE
+    state.amendment_pending = False
+    if state.activated_at is None:
+        state.activated_at = now
+        state.next_review_due = later_by(
+            now, clocks.first_review_months, clocks.review_interval_override
+        )
+        state.review_due_noticed = False
+    routes = {route.id: route for route in state.routes}
+    for measure in state.measures:
+        if measure.route_id is None or measure.activated_at is not None:
+            continue
+        measure.activated_at = now
+        route = routes[measure.route_id]
+        if measure.responsible is Responsible.PARTNER and measure.partner_id is not None:
+            dispatch_measure(state, measure, route, measure.partner_id, now, previous=None)
+        else:
+            schedule_follow_ups(state, route, None, now)
+    record(
+        state,
+        CaseEventKind.AGREEMENT_ACTIVATED,
+        now,
+        version=state.documents[-1].version,
+        next_review_due=iso(state.next_review_due),
+    )

@@ -1,0 +1,90 @@
+"""The case's clocks as pure functions of the state and the instant.
+
+The workflow sleeps until `next_deadline(state)` (or an update or signal wakes it) and then
+calls `on_clock(state, now)`, which fires everything due at `now`: the review task on the due
+date, the overdue flag and the supervisor's task 14 days later, the permit-expiry task
+8 weeks before expiry, and the rules' follow-ups. Each fires once (the state remembers it), so
+waking up early, late or twice changes nothing.
+"""
+
+from datetime import datetime
+
+from domain.case import CaseEventKind, CaseState, Stage, TaskKind, TaskRole
+from domain.case_log import add_task, iso, record
+from domain.clocks import Clocks
+from domain.months import german_day
+
+
+def _review_deadlines(state: CaseState, clocks: Clocks) -> list[datetime]:
+    due = state.next_review_due
+    if due is None:
+        return []
+    pending = []
+    if not state.review_due_noticed:
+        pending.append(due)
+    if not state.review_overdue:
+        pending.append(due + clocks.overdue_after)
+    return pending
+
+
+def next_deadline(state: CaseState, clocks: Clocks) -> datetime | None:
+    """The earliest instant at which `on_clock` has something to do (None: nothing waits)."""
+    if state.stage is Stage.CLOSED:
+        return None
+    deadlines = _review_deadlines(state, clocks)
+    if state.permit_warning_at is not None:
+        deadlines.append(state.permit_warning_at)
+    deadlines.extend(follow_up.due_at for follow_up in state.follow_ups)
+    return min(deadlines, default=None)
+
+
+def on_clock(state: CaseState, now: datetime, clocks: Clocks) -> CaseState:
+    """Everything due at `now`; the same state when nothing is."""
+    deadline = next_deadline(state, clocks)
+    if deadline is None or deadline > now:
+        return state
+    new = state.model_copy(deep=True)
+    due = new.next_review_due
+    if due is not None and not new.review_due_noticed and due <= now:
+        new.review_due_noticed = True
+        record(new, CaseEventKind.REVIEW_DUE, now, due_at=iso(due))
+        add_task(
+            new,
+            TaskKind.REVIEW_DUE,
+            f"Überprüfung der Vereinbarung fällig am {german_day(due):%d.%m.%Y}.",
+            now,
+            due_at=due,
+        )
+    if due is not None and not new.review_overdue and due + clocks.overdue_after <= now:
+        new.review_overdue = True
+        record(new, CaseEventKind.REVIEW_OVERDUE, now, due_at=iso(due), overdue=True)
+        add_task(
+            new,
+            TaskKind.REVIEW_OVERDUE,
+            f"Überprüfung seit {german_day(due):%d.%m.%Y} fällig und nicht erfasst.",
+            now,
+            role=TaskRole.SUPERVISOR,
+            due_at=now,
+        )
+    warning = new.permit_warning_at
+    if warning is not None and warning <= now:
+        new.permit_warning_at = None
+        expires = warning + clocks.permit_warning_before
+        add_task(
+            new,
+            TaskKind.PERMIT_EXPIRY,
+            f"Aufenthaltstitel läuft am {german_day(expires):%d.%m.%Y} ab: Verlängerung klären.",
+            now,
+            due_at=expires,
+        )
+    for follow_up in [f for f in new.follow_ups if f.due_at <= now]:
+        new.follow_ups.remove(follow_up)
+        add_task(
+            new,
+            TaskKind.FOLLOW_UP,
+            f"Nachhalten: {follow_up.action}",
+            now,
+            due_at=follow_up.due_at,
+            referral_id=follow_up.referral_id,
+        )
+    return new

@@ -1,0 +1,225 @@
+"""Referrals seen from the case: dispatching a measure to a partner, what a referral child
+reports (`ReferralReport`), and handing a declined or expired referral to the next partner.
+
+A referral is dispatched in the state first (`started=False`); the workflow then starts the
+child and marks it started. Re-routing is two steps as well: a decline or expiry marks the
+referral `awaiting_reroute`, the workflow asks the directory (an activity) for the next
+partner of the same kind that has not had it yet, and `reroute` records the answer. Reports
+are idempotent: a status a referral already left is ignored, so a repeated signal is harmless.
+"""
+
+from datetime import datetime, timedelta
+
+from domain.case import (
+    CaseEventKind,
+    CaseRoute,
+    CaseState,
+    Measure,
+    PendingFollowUp,
+    ReferralRecord,
+    Stage,
+    TaskKind,
+    TaskRole,
+)
+from domain.case_log import add_task, finish_tasks, has_open_task, new_id, record
+from domain.clocks import Clocks
+from domain.referral import ReferralInput, ReferralReport, ReferralStatus, ReportKind
+
+OPEN = frozenset({ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED})
+REFERRAL_TASKS = frozenset({TaskKind.REFERRAL_REMINDER, TaskKind.REFERRAL_ESCALATION})
+
+
+def dispatch_measure(
+    state: CaseState,
+    measure: Measure,
+    route: CaseRoute,
+    partner_id: str,
+    at: datetime,
+    *,
+    previous: ReferralRecord | None,
+) -> ReferralRecord:
+    """A new referral of `measure` to `partner_id`, with the next never-used number."""
+    referral = ReferralRecord(
+        id=f"{state.id}-ref-{state.next_referral_number}",
+        route_id=route.id,
+        measure_id=measure.id,
+        partner_id=partner_id,
+        tried_partner_ids=[*(previous.tried_partner_ids if previous else []), partner_id],
+        dispatched_at=at,
+    )
+    state.next_referral_number += 1
+    state.referrals.append(referral)
+    measure.partner_id = partner_id
+    record(
+        state,
+        CaseEventKind.REFERRAL_DISPATCHED,
+        at,
+        referral_id=referral.id,
+        route_id=route.id,
+        measure_id=measure.id,
+        partner_id=partner_id,
+        actor=route.actor.value,
+        measure=route.measure,
+        need=route.need.value,
+        previous_referral_id=previous.id if previous else None,
+    )
+    schedule_follow_ups(state, route, referral.id, at)
+    return referral
+
+
+def schedule_follow_ups(
+    state: CaseState, route: CaseRoute, referral_id: str | None, at: datetime
+) -> None:
+    """The rule's follow-ups of `route`, counted from `at` (the dispatch or the signature)."""
+    for follow_up in route.follow_ups:
+        state.follow_ups.append(
+            PendingFollowUp(
+                id=new_id(state, "f"),
+                route_id=route.id,
+                referral_id=referral_id,
+                action=follow_up.action,
+                due_at=at + timedelta(days=follow_up.after_days),
+            )
+        )
+
+
+def mark_started(state: CaseState, referral_id: str) -> CaseState:
+    new = state.model_copy(deep=True)
+    for referral in new.referrals:
+        if referral.id == referral_id:
+            referral.started = True
+    return new
+
+
+def referrals_to_start(state: CaseState) -> list[ReferralRecord]:
+    return [r for r in state.referrals if not r.started and state.stage is not Stage.CLOSED]
+
+
+def referrals_to_reroute(state: CaseState) -> list[ReferralRecord]:
+    return [r for r in state.referrals if r.awaiting_reroute and state.stage is not Stage.CLOSED]
+
+
+def referral_input(state: CaseState, referral: ReferralRecord, clocks: Clocks) -> ReferralInput:
+    route = next(route for route in state.routes if route.id == referral.route_id)
+    return ReferralInput(
+        referral_id=referral.id,
+        case_id=state.id,
+        route_id=route.id,
+        route=route.as_route(),
+        partner_id=referral.partner_id,
+        land=state.land,
+        dispatched_at=referral.dispatched_at,
+        clocks=clocks,
+    )
+
+
+def on_referral_report(state: CaseState, report: ReferralReport, now: datetime) -> CaseState:
+    """What a referral child reported. Unknown referrals and stale reports change nothing."""
+    referral = next((r for r in state.referrals if r.id == report.referral_id), None)
+    if referral is None or state.stage is Stage.CLOSED:
+        return state
+    new = state.model_copy(deep=True)
+    referral = next(r for r in new.referrals if r.id == report.referral_id)
+    kind = report.kind
+    if kind is ReportKind.ACKNOWLEDGED and referral.status is ReferralStatus.DISPATCHED:
+        _set_status(new, referral, ReferralStatus.ACKNOWLEDGED, now)
+        finish_tasks(new, now, kinds=REFERRAL_TASKS, referral_id=referral.id)
+    elif kind is ReportKind.PROGRESS and referral.status in OPEN:
+        record(
+            new,
+            CaseEventKind.REFERRAL_PROGRESS,
+            now,
+            referral_id=referral.id,
+            partner_id=referral.partner_id,
+        )
+    elif kind is ReportKind.REMINDER and referral.status is ReferralStatus.DISPATCHED:
+        if not has_open_task(new, TaskKind.REFERRAL_REMINDER, referral.id):
+            add_task(
+                new,
+                TaskKind.REFERRAL_REMINDER,
+                f"Vermittlung {referral.id} ist noch nicht angenommen: beim Partner nachfragen.",
+                now,
+                referral_id=referral.id,
+            )
+    elif kind is ReportKind.ESCALATED and referral.status is ReferralStatus.DISPATCHED:
+        if not has_open_task(new, TaskKind.REFERRAL_ESCALATION, referral.id):
+            add_task(
+                new,
+                TaskKind.REFERRAL_ESCALATION,
+                f"Vermittlung {referral.id} ist seit 10 Arbeitstagen unbeantwortet.",
+                now,
+                role=TaskRole.SUPERVISOR,
+                referral_id=referral.id,
+            )
+    elif kind in (ReportKind.DECLINED, ReportKind.EXPIRED) and referral.status in OPEN:
+        status = ReferralStatus(kind.value)
+        _end(new, referral, status, now)
+        referral.awaiting_reroute = True
+    elif kind is ReportKind.COMPLETED and referral.status in OPEN:
+        _end(new, referral, ReferralStatus.COMPLETED, now)
+        for measure in new.measures:
+            if measure.id == referral.measure_id and not measure.done:
+                measure.done, measure.outcome, measure.done_at = True, report.outcome, now
+                record(
+                    new,
+                    CaseEventKind.MEASURE_COMPLETED,
+                    now,
+                    measure_id=measure.id,
+                    referral_id=referral.id,
+                    result=report.outcome.result.value if report.outcome else None,
+                )
+    else:
+        return state
+    return new
+
+
+def _set_status(
+    state: CaseState, referral: ReferralRecord, status: ReferralStatus, at: datetime
+) -> None:
+    referral.status = status
+    record(
+        state,
+        CaseEventKind.REFERRAL_STATUS_CHANGED,
+        at,
+        referral_id=referral.id,
+        partner_id=referral.partner_id,
+        status=status.value,
+    )
+
+
+def _end(state: CaseState, referral: ReferralRecord, status: ReferralStatus, at: datetime) -> None:
+    """A referral left the partner: its reminders and its pending follow-ups go with it."""
+    _set_status(state, referral, status, at)
+    finish_tasks(state, at, kinds=REFERRAL_TASKS, referral_id=referral.id)
+    state.follow_ups = [f for f in state.follow_ups if f.referral_id != referral.id]
+
+
+def reroute(
+    state: CaseState,
+    referral_id: str,
+    partner_id: str | None,
+    unassigned_reason: str | None,
+    now: datetime,
+) -> CaseState:
+    """Hand a declined or expired referral to `partner_id` (a new referral, a new number), or,
+    when the directory has no partner of that kind left, give the counsellor a task."""
+    old = next((r for r in state.referrals if r.id == referral_id), None)
+    if old is None or not old.awaiting_reroute or state.stage is Stage.CLOSED:
+        return state
+    new = state.model_copy(deep=True)
+    previous = next(r for r in new.referrals if r.id == referral_id)
+    previous.awaiting_reroute = False
+    measure = next((m for m in new.measures if m.id == previous.measure_id), None)
+    route = next((r for r in new.routes if r.id == previous.route_id), None)
+    if partner_id is None or partner_id in previous.tried_partner_ids or not measure or not route:
+        add_task(
+            new,
+            TaskKind.REFERRAL_UNASSIGNED,
+            f"Vermittlung {previous.id} ({previous.status.value}): kein weiterer Partner dieser "
+            f"Art. {unassigned_reason or 'Bitte die Maßnahme manuell klären.'}",
+            now,
+            referral_id=previous.id,
+        )
+        return new
+    dispatch_measure(new, measure, route, partner_id, now, previous=previous)
+    return new

@@ -1,0 +1,218 @@
+"""The stage machine of a running case: reviews, closing, ownership and tasks.
+
+Same shape as stages.py: `check_*` for the update validator, the action itself returning a new
+state or a `Rejection`. A review is the end of a cycle: the workflow continues-as-new after it.
+"""
+
+from datetime import datetime
+
+from domain.actions import Closure, Reassignment, Review, TaskDone, Transfer
+from domain.case import (
+    CaseEventKind,
+    CaseState,
+    ClosureRecord,
+    GoalStatus,
+    ReviewRecord,
+    Stage,
+    TaskKind,
+    TaskRole,
+)
+from domain.case_log import add_task, finish_tasks, iso, new_id, record
+from domain.clocks import Clocks
+from domain.months import german_day, later_by, start_of_german_day
+from domain.needs import RoutingResult
+from domain.rejections import Invalid, Rejection, require_open, require_stage
+from domain.stages import add_needs
+from domain.stages_referral import OPEN
+
+REVIEW_TASKS = frozenset({TaskKind.REVIEW_DUE, TaskKind.REVIEW_OVERDUE})
+
+
+def check_record_review(
+    state: CaseState, review: Review, now: datetime, clocks: Clocks
+) -> Rejection | None:
+    if wrong := require_stage(state, "record_review", Stage.ACTIVE):
+        return wrong
+    goal_ids = {goal.id for goal in state.goals}
+    for index, progress in enumerate(review.goal_progress):
+        if progress.goal_id not in goal_ids:
+            return Invalid(
+                f"goal_progress.{index}.goal_id",
+                f"Es gibt kein Ziel '{progress.goal_id}' in dieser Vereinbarung.",
+            )
+    if review.next_review_on is not None:
+        latest = later_by(now, clocks.max_review_interval_months, clocks.review_interval_override)
+        if review.next_review_on <= german_day(now):
+            return Invalid("next_review_on", "Die nächste Überprüfung muss in der Zukunft liegen.")
+        if start_of_german_day(review.next_review_on) > latest:
+            return Invalid(
+                "next_review_on",
+                f"Die nächste Überprüfung muss spätestens am {german_day(latest):%d.%m.%Y} "
+                f"sein (höchstens {clocks.max_review_interval_months} Monate).",
+            )
+    return None
+
+
+def record_review(
+    state: CaseState,
+    review: Review,
+    routing: RoutingResult | None,
+    now: datetime,
+    clocks: Clocks,
+) -> CaseState | Rejection:
+    """`routing` routes `review.new_needs` (None when there are none). New proposals wait for
+    an amended agreement: only what both sign is dispatched."""
+    if rejection := check_record_review(state, review, now, clocks):
+        return rejection
+    new = state.model_copy(deep=True)
+    goals = {goal.id: goal for goal in new.goals}
+    for progress in review.goal_progress:
+        goals[progress.goal_id].status = progress.status
+        goals[progress.goal_id].note = progress.note
+    if review.new_needs and routing is not None:
+        add_needs(new, review.new_needs, routing, now)
+    if review.next_review_on is not None:
+        next_due = start_of_german_day(review.next_review_on)
+    else:
+        next_due = later_by(now, clocks.max_review_interval_months, clocks.review_interval_override)
+    entry = ReviewRecord(
+        id=new_id(new, "v"),
+        recorded_at=now,
+        due_at=state.next_review_due,
+        goal_progress=review.goal_progress,
+        survey=review.survey,
+        new_need_count=len(review.new_needs),
+        next_review_due=next_due,
+    )
+    new.reviews.append(entry)
+    new.next_review_due = next_due
+    new.review_due_noticed = False
+    finish_tasks(new, now, kinds=REVIEW_TASKS)
+    if new.review_overdue:
+        new.review_overdue = False
+        record(new, CaseEventKind.REVIEW_OVERDUE, now, due_at=iso(entry.due_at), overdue=False)
+    record(
+        new,
+        CaseEventKind.REVIEW_RECORDED,
+        now,
+        review_id=entry.id,
+        due_at=iso(entry.due_at),
+        next_review_due=iso(next_due),
+        agreement_helped=review.survey.agreement_helped,
+        easier_to_keep_at_it=review.survey.easier_to_keep_at_it,
+        new_needs=len(review.new_needs),
+        goals_achieved=sum(goal.status is GoalStatus.ACHIEVED for goal in new.goals),
+    )
+    return new
+
+
+def check_close(state: CaseState, closure: Closure, now: datetime) -> Rejection | None:
+    return require_open(state, "close")
+
+
+def close(state: CaseState, closure: Closure, now: datetime) -> CaseState | Rejection:
+    """Closed for good: open tasks are done, no clock runs any more. Open referrals are
+    withdrawn by the workflow (it cancels their children)."""
+    if rejection := check_close(state, closure, now):
+        return rejection
+    new = state.model_copy(deep=True)
+    finish_tasks(new, now)
+    new.follow_ups = []
+    new.permit_warning_at = None
+    new.next_review_due = None
+    if new.review_overdue:
+        new.review_overdue = False
+        record(new, CaseEventKind.REVIEW_OVERDUE, now, due_at=None, overdue=False)
+    for referral in new.referrals:
+        referral.awaiting_reroute = False
+        if referral.status in OPEN:
+            record(
+                new,
+                CaseEventKind.REFERRAL_WITHDRAWN,
+                now,
+                referral_id=referral.id,
+                partner_id=referral.partner_id,
+            )
+    new.closure = ClosureRecord(reason=closure.reason.value, note=closure.note, at=now)
+    new.stage = Stage.CLOSED
+    record(new, CaseEventKind.CLOSED, now, reason=closure.reason.value)
+    return new
+
+
+def check_reassign(state: CaseState, change: Reassignment, now: datetime) -> Rejection | None:
+    if wrong := require_open(state, "reassign"):
+        return wrong
+    if change.counsellor_id == state.counsellor_id:
+        return Invalid("counsellor_id", "Diese Beraterin / dieser Berater ist bereits zuständig.")
+    return None
+
+
+def reassign(state: CaseState, change: Reassignment, now: datetime) -> CaseState | Rejection:
+    """A new counsellor; counsellor tasks follow the case (they name a role, not a person)."""
+    if rejection := check_reassign(state, change, now):
+        return rejection
+    new = state.model_copy(deep=True)
+    new.counsellor_id = change.counsellor_id
+    finish_tasks(new, now, kinds=frozenset({TaskKind.CASE_UNASSIGNED}))
+    record(new, CaseEventKind.REASSIGNED, now, counsellor_id=change.counsellor_id)
+    return new
+
+
+def check_transfer(state: CaseState, change: Transfer, now: datetime) -> Rejection | None:
+    if wrong := require_open(state, "transfer"):
+        return wrong
+    if change.centre_id == state.centre_id:
+        return Invalid("centre_id", "Der Fall liegt bereits bei dieser Beratungsstelle.")
+    return None
+
+
+def transfer(state: CaseState, change: Transfer, now: datetime) -> CaseState | Rejection:
+    """To another centre; the case stays one workflow. Without a named counsellor the
+    supervisors get a task to assign one."""
+    if rejection := check_transfer(state, change, now):
+        return rejection
+    new = state.model_copy(deep=True)
+    new.centre_id = change.centre_id
+    new.centre_kind = change.centre_kind or state.centre_kind
+    new.counsellor_id = change.counsellor_id
+    record(
+        new,
+        CaseEventKind.TRANSFERRED,
+        now,
+        centre_id=new.centre_id,
+        centre_kind=new.centre_kind.value,
+        counsellor_id=new.counsellor_id,
+    )
+    if new.counsellor_id is None:
+        add_task(
+            new,
+            TaskKind.CASE_UNASSIGNED,
+            f"Übernommener Fall bei {new.centre_id}: bitte Beraterin oder Berater zuweisen.",
+            now,
+            role=TaskRole.SUPERVISOR,
+        )
+    return new
+
+
+def check_complete_task(state: CaseState, done: TaskDone, now: datetime) -> Rejection | None:
+    if wrong := require_open(state, "complete_task"):
+        return wrong
+    task = next((task for task in state.tasks if task.id == done.task_id), None)
+    if task is None:
+        return Invalid("task_id", f"Es gibt keine Aufgabe '{done.task_id}' in diesem Fall.")
+    if task.done:
+        return Invalid("task_id", "Diese Aufgabe ist bereits erledigt.")
+    if task.kind is TaskKind.REVIEW_OVERDUE:
+        return Invalid("task_id", "Erledigt sich mit der erfassten Überprüfung.")
+    return None
+
+
+def complete_task(state: CaseState, done: TaskDone, now: datetime) -> CaseState | Rejection:
+    if rejection := check_complete_task(state, done, now):
+        return rejection
+    new = state.model_copy(deep=True)
+    for task in new.tasks:
+        if task.id == done.task_id:
+            task.done, task.done_at = True, now
+            record(new, CaseEventKind.TASK_DONE, now, task_id=task.id)
+    return new

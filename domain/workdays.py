@@ -1,0 +1,87 @@
+"""Working-day arithmetic for referral clocks: weekends and the public holidays of a German
+Land are not working days.
+
+Pure: the holiday calendar is computed inside the call from the `holidays` package (no clock,
+no I/O), so a workflow can call it and get the same answer on replay. Days are counted on the
+German calendar (Europe/Berlin), not in UTC: a referral sent on Friday at 23:30 UTC was sent
+on Saturday in Germany.
+"""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from holidays import HolidayBase
+from holidays.countries.germany import Germany
+
+from domain.clocks import Clocks
+
+GERMAN_TIME = ZoneInfo("Europe/Berlin")
+
+# The Länder by their ISO 3166-2 code without the "DE-" prefix. The `holidays` package also
+# knows a few cities (e.g. Augsburg); a municipality is configured by its Land only.
+LAENDER = frozenset(
+    ("BB", "BE", "BW", "BY", "HB", "HE", "HH", "MV", "NI", "NW", "RP", "SH", "SL", "SN", "ST", "TH")
+)
+
+
+def land_code(land: str) -> str:
+    """`NW`, `nw` or `DE-NW` -> `NW`; anything else is a ValueError a person can act on."""
+    code = land.strip().upper().removeprefix("DE-")
+    if code not in LAENDER:
+        raise ValueError(
+            f"'{land}' ist kein Bundesland-Kürzel nach ISO 3166-2 "
+            f"(erwartet eines von {', '.join(sorted(LAENDER))})."
+        )
+    return code
+
+
+def is_working_day(day: date, land: str) -> bool:
+    """Monday to Friday and not a public holiday in `land`."""
+    return day.weekday() < 5 and day not in _holidays(land_code(land), day.year, day.year)
+
+
+def add_working_days(start: datetime, days: int, land: str) -> datetime:
+    """The instant `days` working days after `start`, at the same German wall-clock time.
+
+    Counting starts with the day after `start`: Friday 10:00 plus one working day is Monday
+    10:00 (or Tuesday when Monday is a holiday); a start on a weekend or holiday counts from the
+    next working day as well. An aware `start` gives an aware result in the same time zone
+    (the wall time is kept across a change to or from summer time); a naive `start` is taken to
+    be German wall-clock time.
+    """
+    if days < 0:
+        raise ValueError("days must not be negative")
+    code = land_code(land)
+    local = start.astimezone(GERMAN_TIME) if start.tzinfo is not None else start
+    # The calendar adds the holidays of a further year when a long clock runs into it.
+    calendar = _holidays(code, local.year, local.year + 1)
+    day = local.date()
+    remaining = days
+    while remaining > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5 and day not in calendar:
+            remaining -= 1
+    result = datetime.combine(day, local.time())
+    if start.tzinfo is None:
+        return result
+    # Summer time starts and ends on a Sunday, so the wall-clock time of a working day always
+    # names exactly one instant.
+    return result.replace(tzinfo=GERMAN_TIME).astimezone(start.tzinfo)
+
+
+def working_deadline(start: datetime, days: int, land: str, clocks: Clocks) -> datetime:
+    """`days` working days after `start`; with the test-only `working_day_override` a working
+    day is that fixed duration and the calendar is ignored (the dev server cannot skip time)."""
+    if clocks.working_day_override is not None:
+        return start + days * clocks.working_day_override
+    return add_working_days(start, days, land)
+
+
+def _holidays(land: str, first_year: int, last_year: int) -> HolidayBase:
+    # A fresh calendar per call, nothing cached between calls: the result depends only on the
+    # arguments (and the installed package version, which is why a workflow computes its
+    # deadlines once and keeps them).
+    # The class itself, not `holidays.country_holidays`, which imports lazily (inside the
+    # workflow sandbox that re-imports the package). A fixed language: otherwise the package
+    # picks holiday names from the process's locale settings.
+    return Germany(subdiv=land, years=range(first_year, last_year + 1), language="de")

@@ -1,0 +1,284 @@
+"""The projection: a case's events applied to the read model, once each.
+
+`SqlCaseEventSink` implements the activities' `CaseEventSink` on the store. A batch (a case's
+new events and its summary after them) is applied in one transaction together with the case's
+new `last_applied_seq`: either all of it lands or none, and an event at or below the case's
+`last_applied_seq` changes nothing. Activities deliver at least once (a retry after a timeout,
+a worker killed after the commit but before it reported), so a repeat is the normal case.
+
+Two deliveries of one case at the same time are serialised before anything is read: on
+PostgreSQL by a transaction-scoped advisory lock on the case id (it also covers a case's first
+batch, which has no row to lock yet), on SQLite by the database's write lock, which the
+transaction's first statement (a no-op update of the summary row) takes. Should two first
+inserts still meet on a primary key, the loser is retried once.
+
+What each event kind changes (keys of `data`: domain/case_log.py):
+- every batch: the summary row from the batch's `CaseProjection` (stage, owner, clocks, open
+  task count, display name);
+- referral_dispatched: a referral row, with the client's first name and languages (what the
+  signed consent clause names for partners); referral_status_changed: its status;
+- task_created / task_done: task rows (an escalation also flags its referral);
+- review_recorded: a review row with the two survey answers;
+- reassigned / transferred: the counsellor tasks move with the case.
+"""
+
+import logging
+from datetime import UTC, datetime
+from typing import cast
+
+from sqlalchemy import Engine, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from activities.case_events import CaseEventBatch, CaseProjection
+from domain.case import CaseEvent, CaseEventKind, TaskRole
+from domain.enums import ActorKind, NeedKind
+from domain.referral import ReferralStatus
+from store.models import Role
+from store.projections import (
+    CaseSummary,
+    ReferralSummary,
+    ReviewRecord,
+    TaskRecord,
+    client_display_name,
+)
+
+log = logging.getLogger(__name__)
+
+
+class SqlCaseEventSink:
+    """The read model's `CaseEventSink`. Thread-safe: each call has its own session."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def append(self, batch: CaseEventBatch) -> int:
+        """Apply the batch's events newer than the case's `last_applied_seq`; returns how many
+        were new (0 for a repeated delivery)."""
+        try:
+            return self._apply(batch)
+        except IntegrityError:
+            # Another delivery inserted the case's first row meanwhile; now it exists and locks.
+            log.info("Case %s: concurrent first delivery, applying again", batch.case.case_id)
+            return self._apply(batch)
+
+    def last_applied(self, case_id: str) -> int:
+        with Session(self._engine) as session:
+            row = session.get(CaseSummary, case_id)
+            return row.last_applied_seq if row is not None else 0
+
+    def _apply(self, batch: CaseEventBatch) -> int:
+        case = batch.case
+        with Session(self._engine) as session, session.begin():
+            _lock_case(session, case.case_id)
+            summary = session.get(CaseSummary, case.case_id)
+            applied = summary.last_applied_seq if summary is not None else 0
+            events = sorted(
+                (e for e in batch.events if e.sequence > applied), key=lambda e: e.sequence
+            )
+            if not events:
+                return 0
+            if events[0].sequence != applied + 1:
+                # Not expected (the workflow emits in order), but the summary snapshot is whole,
+                # so the read model is still right; only the skipped events' rows are missing.
+                log.warning(
+                    "Case %s: events %d..%d never arrived",
+                    case.case_id,
+                    applied + 1,
+                    events[0].sequence - 1,
+                )
+            for event in events:
+                _apply_event(session, case, event)
+            last = events[-1]
+            if summary is None:
+                summary = CaseSummary(
+                    case_id=case.case_id,
+                    opened_at=case.opened_at,
+                    client_display_name="",
+                    municipality_id=case.municipality_id,
+                    centre_id=case.centre_id,
+                    counsellor_id="",
+                    stage=case.stage.value,
+                    updated_at=last.at,
+                )
+            _copy_projection(summary, case, last)
+            session.add(summary)
+        return len(events)
+
+
+# Key space of the per-case advisory locks (two-int form: apart from the migration lock's).
+_CASE_LOCK_CLASS = 0x4C54
+
+
+def _lock_case(session: Session, case_id: str) -> None:
+    """Serialise deliveries of one case (see module docstring), before anything is read."""
+    if session.get_bind().dialect.name == "postgresql":
+        # A row lock would not cover a case's first batch (no row yet): two first deliveries
+        # would insert the same referral and task rows in different orders and deadlock.
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext(:case_id))"),
+            {"space": _CASE_LOCK_CLASS, "case_id": case_id},
+        )
+    else:
+        # SQLite: a write statement takes the database's write lock, whether or not it
+        # matches a row, and keeps it to the end of the transaction.
+        session.execute(
+            update(CaseSummary)
+            .where(col(CaseSummary.case_id) == case_id)
+            .values(last_applied_seq=CaseSummary.last_applied_seq)
+        )
+
+
+def _copy_projection(summary: CaseSummary, case: CaseProjection, last: CaseEvent) -> None:
+    summary.municipality_id = case.municipality_id
+    summary.centre_id = case.centre_id
+    summary.counsellor_id = case.counsellor_id or ""
+    summary.stage = case.stage.value
+    summary.next_review_due = case.next_review_due
+    summary.review_overdue = case.review_overdue
+    summary.open_task_count = case.open_task_count
+    summary.client_display_name = client_display_name(
+        case.client_given_name, case.client_family_name
+    )[:120]
+    summary.opened_at = case.opened_at
+    summary.updated_at = last.at
+    summary.last_applied_seq = last.sequence
+
+
+def _text(event: CaseEvent, key: str) -> str:
+    value = event.data.get(key)
+    return "" if value is None else str(value)
+
+
+def _optional_text(event: CaseEvent, key: str) -> str | None:
+    value = event.data.get(key)
+    return None if value is None or value == "" else str(value)
+
+
+def _instant(event: CaseEvent, key: str) -> datetime | None:
+    value = event.data.get(key)
+    if not isinstance(value, str) or not value:
+        return None
+    instant = datetime.fromisoformat(value)
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+def _flag(event: CaseEvent, key: str) -> bool | None:
+    value = event.data.get(key)
+    return value if isinstance(value, bool) else None
+
+
+def _task_id(case_id: str, task_id: str) -> str:
+    # Task ids are case-local (t5); the read model's are global.
+    return f"{case_id}-{task_id}"
+
+
+def _apply_event(session: Session, case: CaseProjection, event: CaseEvent) -> None:
+    kind = event.kind
+    if kind is CaseEventKind.REFERRAL_DISPATCHED:
+        _referral_dispatched(session, case, event)
+    elif kind is CaseEventKind.REFERRAL_STATUS_CHANGED:
+        _referral_status(session, event)
+    elif kind is CaseEventKind.TASK_CREATED:
+        _task_created(session, case, event)
+    elif kind is CaseEventKind.TASK_DONE:
+        task = session.get(TaskRecord, _task_id(case.case_id, _text(event, "task_id")))
+        if task is not None:
+            task.done = True
+            session.add(task)
+    elif kind is CaseEventKind.REVIEW_RECORDED:
+        session.merge(
+            ReviewRecord(
+                case_id=case.case_id,
+                seq=event.sequence,
+                recorded_at=event.at,
+                agreement_helped=_flag(event, "agreement_helped"),
+                easier_to_keep_at_it=_flag(event, "easier_to_keep_at_it"),
+            )
+        )
+    elif kind in (CaseEventKind.REASSIGNED, CaseEventKind.TRANSFERRED):
+        session.execute(
+            update(TaskRecord)
+            .where(
+                col(TaskRecord.case_id) == case.case_id,
+                col(TaskRecord.assignee_role) == Role.COUNSELLOR,
+                col(TaskRecord.done).is_(False),
+            )
+            .values(assignee_id=_text(event, "counsellor_id"))
+        )
+
+
+def _referral_dispatched(session: Session, case: CaseProjection, event: CaseEvent) -> None:
+    referral_id = _text(event, "referral_id")
+    session.merge(
+        ReferralSummary(
+            id=referral_id,
+            case_id=case.case_id,
+            municipality_id=case.municipality_id,
+            route_id=_text(event, "route_id"),
+            partner_id=_text(event, "partner_id"),
+            actor_kind=ActorKind(_text(event, "actor")),
+            measure=_text(event, "measure")[:64],
+            need_kind=NeedKind(_text(event, "need")),
+            status=ReferralStatus.DISPATCHED,
+            dispatched_at=event.at,
+            client_first_name=" ".join(case.client_given_name.split())[:100],
+            languages=list(case.client_languages),
+            updated_at=event.at,
+            last_applied_seq=event.sequence,
+        )
+    )
+
+
+def _referral_status(session: Session, event: CaseEvent) -> None:
+    referral = session.get(ReferralSummary, _text(event, "referral_id"))
+    if referral is None or event.sequence <= referral.last_applied_seq:
+        return
+    status = ReferralStatus(_text(event, "status"))
+    referral.status = status
+    if status is ReferralStatus.ACKNOWLEDGED and referral.acknowledged_at is None:
+        referral.acknowledged_at = event.at
+    referral.updated_at = event.at
+    referral.last_applied_seq = event.sequence
+    session.add(referral)
+
+
+def _task_created(session: Session, case: CaseProjection, event: CaseEvent) -> None:
+    role = TaskRole(_text(event, "role"))
+    referral_id = _optional_text(event, "referral_id")
+    if role is TaskRole.SUPERVISOR:
+        assignee_role, assignee_id = Role.SUPERVISOR, case.municipality_id
+    else:
+        assignee_role, assignee_id = Role.COUNSELLOR, case.counsellor_id or ""
+    session.merge(
+        TaskRecord(
+            id=_task_id(case.case_id, _text(event, "task_id")),
+            case_id=case.case_id,
+            referral_id=referral_id,
+            kind=_text(event, "task_kind")[:64],
+            assignee_role=assignee_role,
+            assignee_id=assignee_id,
+            title=_text(event, "title")[:300],
+            due_at=_instant(event, "due_at"),
+            created_at=event.at,
+        )
+    )
+    if _text(event, "task_kind") == "referral_escalation" and referral_id is not None:
+        referral = session.get(ReferralSummary, referral_id)
+        if referral is not None:
+            referral.escalated = True
+            session.add(referral)
+
+
+def open_referral_ids(engine: Engine, case_id: str) -> list[str]:
+    """The case's referrals a partner still has to act on (tests and diagnostics)."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(ReferralSummary.id).where(
+                ReferralSummary.case_id == case_id,
+                col(ReferralSummary.status).in_(
+                    [ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED]
+                ),
+            )
+        ).all()
+        return cast(list[str], list(rows))

@@ -1,0 +1,83 @@
+"""Lotse's one settings object, read from `LOTSE_*` environment variables.
+
+Every process entry point (worker, dev server, `lotse up`, later the API) builds a `Settings`
+and passes it down; nothing else reads the environment. The defaults run everything on one
+machine against the dev server (`lotse up`); production sets at least `LOTSE_ENV=production`,
+`LOTSE_TEMPORAL_ADDRESS` and `LOTSE_DATABASE_URL`.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOTSE_", extra="ignore")
+
+    env: Literal["development", "production"] = Field(
+        "development",
+        description="production: no demo data, no dev server; development: `lotse up` defaults.",
+    )
+    data_dir: Path = Field(
+        Path(".lotse"),
+        description="Local state: the dev server's SQLite file (temporal.sqlite), its log, and "
+        "the store's SQLite file when no database URL is set.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the read model, e.g. postgresql+psycopg://...; "
+        "empty: <data_dir>/lotse.sqlite.",
+    )
+
+    temporal_address: str = Field("127.0.0.1:7233", description="host:port of Temporal's frontend.")
+    temporal_namespace: str = "default"
+    temporal_tls: bool = Field(False, description="TLS to the frontend (a managed cluster).")
+    temporal_api_key: SecretStr | None = Field(
+        None, description="API key for a managed cluster; implies nothing about TLS."
+    )
+    task_queue: str = Field("lotse", description="The one task queue of cases and referrals.")
+
+    worker_concurrency: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        100,
+        description="Workflow tasks and activities one worker runs at once (each, not together).",
+    )
+    worker_shutdown_grace: timedelta = Field(
+        timedelta(seconds=30),
+        description="On SIGTERM/SIGINT: how long running activities may finish before they are "
+        "cancelled (keep it below the orchestrator's kill timeout).",
+    )
+    worker_sticky_timeout: timedelta = Field(
+        timedelta(seconds=10),
+        description="How long the next task of a workflow cached on this worker waits for it "
+        "before any worker may take it: the delay after a worker crashes.",
+    )
+
+    dev_server_ip: str = Field("127.0.0.1", description="Where `lotse dev-server`/`up` listens.")
+    dev_server_port: Annotated[int, Field(ge=1, le=65_535)] = 7233
+    dev_server_ui_port: Annotated[int, Field(ge=0, le=65_535)] = Field(
+        8233, description="Port of the Temporal web UI; 0 runs the dev server without it."
+    )
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # The HTTP API (`lotse api`, `lotse up`).
+    api_host: str = Field("127.0.0.1", description="Where the HTTP API listens.")
+    api_port: Annotated[int, Field(ge=1, le=65_535)] = 8000
+    jwt_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs the API's access tokens (HS256, at least 32 characters). "
+        "Required in production; in development a random one is kept in <data_dir>/jwt-secret.",
+    )
+    access_token_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = Field(
+        15, description="Lifetime of an access token; a client logs in again after it."
+    )
+    api_max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = Field(
+        64 * 1024, description="Largest request body the API accepts (larger: 413)."
+    )
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"

@@ -1,0 +1,151 @@
+"""The Temporal worker: one process polls the task queue for case and referral workflows and
+for the activities that do their I/O.
+
+`build_worker` wires a worker from a connected client, the settings and an activities object
+(its `@activity.defn` methods are registered; the object holds the injected dependencies);
+`run_worker` is the process: connect, run, and on SIGTERM/SIGINT stop polling, let running
+activities finish within the grace period, then return. Several workers may poll the same
+queue; any of them may be killed at any time (Temporal hands its tasks to another).
+"""
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from worker.settings import Settings
+from workflows.agreement import AgreementWorkflow
+from workflows.referral import ReferralWorkflow
+
+log = logging.getLogger(__name__)
+
+# Pure, deterministic modules the workflows import: shared with the sandbox instead of being
+# re-imported for every workflow run (faster, and `holidays` must not re-import inside it).
+PASSTHROUGH_MODULES = ("domain", "pydantic", "holidays", "dateutil")
+
+
+async def connect_client(settings: Settings) -> Client:
+    """A client for Lotse's namespace with the pydantic data converter (every payload is a
+    pydantic model)."""
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        tls=settings.temporal_tls,
+        api_key=api_key,
+    )
+
+
+def workflow_classes() -> list[type]:
+    """Every workflow Lotse runs."""
+    return [AgreementWorkflow, ReferralWorkflow]
+
+
+def activity_methods(activities: object | None) -> list[Callable[..., Any]]:
+    """The bound `@activity.defn` methods of `activities` (an instance holding the activities'
+    dependencies), or the callables themselves when given a sequence of them."""
+    if activities is None:
+        return []
+    if isinstance(activities, Sequence):
+        return list(activities)
+    # The SDK has no public "is this an activity" check; `_Definition.from_callable` is what
+    # the Worker itself uses to read the `@activity.defn` marker.
+    return [
+        method
+        for _, method in inspect.getmembers(activities, inspect.ismethod)
+        if activity._Definition.from_callable(method) is not None
+    ]
+
+
+def build_worker(client: Client, settings: Settings, activities: object | None = None) -> Worker:
+    """A worker for `settings.task_queue` running all workflows and the given activities."""
+    concurrency = settings.worker_concurrency
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=workflow_classes(),
+        activities=activity_methods(activities),
+        max_concurrent_workflow_tasks=concurrency,
+        max_concurrent_activities=concurrency,
+        graceful_shutdown_timeout=settings.worker_shutdown_grace,
+        sticky_queue_schedule_to_start_timeout=settings.worker_sticky_timeout,
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+        ),
+    )
+
+
+ActivitiesFactory = Callable[[Settings], object | None]
+
+
+def default_activities(settings: Settings) -> object:
+    """The activities of `lotse worker`: the case activities on the store of the settings
+    (the read model as event sink, the partner directory), the store migrated first.
+
+    Migrating on start is safe with several workers: PostgreSQL migrations take a lock, and a
+    store already at the newest revision is left alone.
+    """
+    # Imported here: importing the worker module (tests, `lotse dev-server`) should not load
+    # SQLAlchemy and the rules engine.
+    from activities.case import CaseActivities
+    from store.db import make_engine, upgrade
+    from store.directory import SqlDirectory
+    from store.projector import SqlCaseEventSink
+
+    engine = make_engine(settings.database_url, settings.data_dir)
+    upgrade(engine)
+    return CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine))
+
+
+async def run_worker(
+    settings: Settings,
+    activities_factory: ActivitiesFactory | None = None,
+    *,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run one worker until SIGTERM/SIGINT (or `stop` is set), then shut down gracefully.
+
+    `activities_factory` builds the activities object from the settings (store, rules, ...);
+    without it the worker runs workflows only.
+    """
+    client = await connect_client(settings)
+    activities = activities_factory(settings) if activities_factory is not None else None
+    worker = build_worker(client, settings, activities)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    log.info(
+        "Worker polling %s on %s (namespace %s)",
+        settings.task_queue,
+        settings.temporal_address,
+        settings.temporal_namespace,
+    )
+    try:
+        running = asyncio.create_task(worker.run())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if running.done():
+            # A fatal worker error (e.g. the server refused us): surface it, do not hang.
+            stopping.cancel()
+            running.result()
+            return
+        log.info("Worker stopping: no new tasks, running activities may finish")
+        await worker.shutdown()
+        await running
+        log.info("Worker stopped")
+    finally:
+        for signum in signals:
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(signum)

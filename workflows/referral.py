@@ -1,0 +1,328 @@
+"""ReferralWorkflow: one routed need at one partner agency, a child of its case.
+
+`dispatched → acknowledged → completed`, or `declined` / `expired`. The partner moves it on with
+updates: `acknowledge` (when dispatched), `decline` (dispatched or acknowledged: a partner may
+find out late that it cannot help), `report_progress` and `complete` (acknowledged). While it is
+unanswered, working-day clocks remind the partner (5), escalate to the supervisor (10) and
+finally let it expire (15). Every change is reported to the case with the `referral_report`
+signal; the case decides what follows (record the outcome, re-route, tasks). Completed,
+declined or expired, the workflow ends and returns its state.
+
+Deterministic orchestration only: time comes from `workflow.now()`, the deadlines are computed
+once from `dispatched_at` and kept as absolute instants in the state (so a new run after
+continue-as-new re-creates its timers from them), and there is no I/O here.
+"""
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, Field
+
+    from domain.referral import (
+        DeclineReason,
+        Outcome,
+        ProgressNote,
+        ReferralInput,
+        ReferralReport,
+        ReferralStatus,
+        ReportKind,
+    )
+    from domain.workdays import working_deadline
+
+# The parent's signal (AgreementWorkflow.referral_report); by name, so this module does not
+# import the case workflow.
+REPORT_SIGNAL = "referral_report"
+# ApplicationError types the API maps: wrong status -> 409, bad input -> 422.
+WRONG_STATUS = "WrongStatus"
+INVALID_INPUT = "InvalidReferralInput"
+
+# What a partner or counsellor reads for each status.
+STATUS_LABELS: dict[ReferralStatus, str] = {
+    ReferralStatus.DISPATCHED: "übermittelt",
+    ReferralStatus.ACKNOWLEDGED: "angenommen",
+    ReferralStatus.COMPLETED: "abgeschlossen",
+    ReferralStatus.DECLINED: "abgelehnt",
+    ReferralStatus.EXPIRED: "abgelaufen",
+}
+CLOSED = frozenset({ReferralStatus.COMPLETED, ReferralStatus.DECLINED, ReferralStatus.EXPIRED})
+# Update ids remembered across continue-as-new: Temporal dedupes them only within one run.
+KEEP_UPDATE_IDS = 100
+
+
+class ProgressEntry(BaseModel):
+    at: datetime
+    note: str
+
+
+class ReferralState(BaseModel):
+    """Everything a referral knows; the `state()` query and the workflow result."""
+
+    referral_id: str
+    case_id: str
+    route_id: str
+    partner_id: str
+    status: ReferralStatus = ReferralStatus.DISPATCHED
+    dispatched_at: datetime
+    remind_at: datetime
+    escalate_at: datetime
+    expire_at: datetime
+    acknowledged_at: datetime | None = None
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+    closed_at: datetime | None = None
+    outcome: Outcome | None = None
+    decline_reason: str | None = None
+    progress: list[ProgressEntry] = Field(default_factory=list)
+    recent_update_ids: list[str] = Field(default_factory=list)
+
+
+class ReferralContinuation(BaseModel):
+    """The input of a referral's next run after continue-as-new: the case's input and the
+    state so far (deadlines included, so they are never recomputed)."""
+
+    input: ReferralInput
+    state: ReferralState
+
+
+def initial_state(input: ReferralInput) -> ReferralState:
+    """The state of a new referral, with its three deadlines fixed once (ValueError for an
+    unknown Land)."""
+    clocks = input.clocks
+    start = input.dispatched_at
+    return ReferralState(
+        referral_id=input.referral_id,
+        case_id=input.case_id,
+        route_id=input.route_id,
+        partner_id=input.partner_id,
+        dispatched_at=start,
+        remind_at=working_deadline(start, clocks.remind_after_working_days, input.land, clocks),
+        escalate_at=working_deadline(start, clocks.escalate_after_working_days, input.land, clocks),
+        expire_at=working_deadline(start, clocks.expire_after_working_days, input.land, clocks),
+    )
+
+
+@workflow.defn
+class ReferralWorkflow:
+    @workflow.init
+    def __init__(self, input: ReferralInput | ReferralContinuation) -> None:
+        self._invalid_input: str | None = None
+        if isinstance(input, ReferralContinuation):
+            self._input, self._state = input.input, input.state
+        else:
+            self._input = input
+            try:
+                # The holiday calendar reads its translation files through `gettext` and
+                # `locale`, which the sandbox forbids; the dates it yields do not depend on them.
+                with workflow.unsafe.sandbox_unrestricted():
+                    self._state = initial_state(input)
+            except ValueError as err:
+                # Raising here would fail the workflow task over and over; `run` fails the
+                # workflow instead. The placeholder state only serves queries until then.
+                self._invalid_input = str(err)
+                at = input.dispatched_at
+                self._state = ReferralState(
+                    referral_id=input.referral_id,
+                    case_id=input.case_id,
+                    route_id=input.route_id,
+                    partner_id=input.partner_id,
+                    dispatched_at=at,
+                    remind_at=at,
+                    escalate_at=at,
+                    expire_at=at,
+                )
+        # Reports leave one at a time, in the order they were made.
+        self._report_lock = asyncio.Lock()
+        self._updates_this_run = 0
+
+    @workflow.run
+    async def run(self, input: ReferralInput | ReferralContinuation) -> ReferralState:
+        """Takes the case's `ReferralInput`; a continuation only when it continues as new.
+
+        A closed case cancels its open referrals: the cancellation ends the run (no report,
+        the case knows) once the updates in flight have answered.
+        """
+        if self._invalid_input is not None:
+            raise ApplicationError(self._invalid_input, type=INVALID_INPUT, non_retryable=True)
+        try:
+            return await self._lifecycle()
+        except asyncio.CancelledError:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            raise
+
+    async def _lifecycle(self) -> ReferralState:
+        state = self._state
+
+        # Unanswered: remind, escalate, expire. The `*_at is None` checks skip a step an
+        # earlier run already took.
+        if state.reminded_at is None and await self._unanswered_until(state.remind_at, "remind"):
+            state.reminded_at = workflow.now()
+            await self._report(ReportKind.REMINDER)
+        if state.escalated_at is None and await self._unanswered_until(
+            state.escalate_at, "escalate"
+        ):
+            state.escalated_at = workflow.now()
+            await self._report(ReportKind.ESCALATED)
+        if await self._unanswered_until(state.expire_at, "expire"):
+            self._close(ReferralStatus.EXPIRED)
+            await self._report(ReportKind.EXPIRED)
+
+        # Acknowledged: no clock, the partner reports until it completes or declines. A long
+        # referral continues as new now and then, so its history stays small.
+        await workflow.wait_condition(lambda: state.status in CLOSED or self._run_is_full())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if state.status not in CLOSED:
+            # Raises: only the run method (this task) may continue as new, never a handler.
+            workflow.continue_as_new(ReferralContinuation(input=self._input, state=state))
+        return state
+
+    @workflow.query
+    def state(self) -> ReferralState:
+        return self._state
+
+    @workflow.update
+    async def acknowledge(self) -> ReferralState:
+        if self._is_repeat():
+            return self._state
+        self._require("annehmen", ReferralStatus.DISPATCHED)
+        self._remember_update()
+        self._state.status = ReferralStatus.ACKNOWLEDGED
+        self._state.acknowledged_at = workflow.now()
+        await self._report(ReportKind.ACKNOWLEDGED)
+        return self._state
+
+    @acknowledge.validator
+    def _validate_acknowledge(self) -> None:
+        self._validate("annehmen", ReferralStatus.DISPATCHED)
+
+    @workflow.update
+    async def decline(self, reason: DeclineReason) -> ReferralState:
+        if self._is_repeat():
+            return self._state
+        self._require("ablehnen", ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED)
+        self._remember_update()
+        self._state.decline_reason = reason.reason
+        self._close(ReferralStatus.DECLINED)
+        await self._report(ReportKind.DECLINED, note=reason.reason)
+        return self._state
+
+    @decline.validator
+    def _validate_decline(self, reason: DeclineReason) -> None:
+        self._validate("ablehnen", ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED)
+
+    @workflow.update
+    async def report_progress(self, note: ProgressNote) -> ReferralState:
+        if self._is_repeat():
+            return self._state
+        self._require("einen Zwischenstand melden", ReferralStatus.ACKNOWLEDGED)
+        self._remember_update()
+        self._state.progress.append(ProgressEntry(at=workflow.now(), note=note.note))
+        await self._report(ReportKind.PROGRESS, note=note.note)
+        return self._state
+
+    @report_progress.validator
+    def _validate_report_progress(self, note: ProgressNote) -> None:
+        self._validate("einen Zwischenstand melden", ReferralStatus.ACKNOWLEDGED)
+
+    @workflow.update
+    async def complete(self, outcome: Outcome) -> ReferralState:
+        if self._is_repeat():
+            return self._state
+        self._require("abschließen", ReferralStatus.ACKNOWLEDGED)
+        self._remember_update()
+        self._state.outcome = outcome
+        self._close(ReferralStatus.COMPLETED)
+        await self._report(ReportKind.COMPLETED, outcome=outcome)
+        return self._state
+
+    @complete.validator
+    def _validate_complete(self, outcome: Outcome) -> None:
+        self._validate("abschließen", ReferralStatus.ACKNOWLEDGED)
+
+    def _validate(self, action: str, *allowed: ReferralStatus) -> None:
+        """Validators: a repeat of an update answered in an earlier run passes (its handler
+        answers with the state); anything else must be in an allowed status."""
+        if not self._is_repeat():
+            self._require(action, *allowed)
+
+    def _require(self, action: str, *allowed: ReferralStatus) -> None:
+        status = self._state.status
+        if status in allowed:
+            return
+        wanted = " oder ".join(f"„{STATUS_LABELS[s]}“" for s in allowed)
+        raise ApplicationError(
+            f"Die Vermittlung ist im Status „{STATUS_LABELS[status]}“ "
+            f"({status.value}); {action} ist nur im Status {wanted} möglich.",
+            type=WRONG_STATUS,
+            non_retryable=True,
+        )
+
+    def _is_repeat(self) -> bool:
+        """Whether this update's id was already handled, in this run or an earlier one."""
+        info = workflow.current_update_info()
+        return info is not None and info.id in self._state.recent_update_ids
+
+    def _remember_update(self) -> None:
+        info = workflow.current_update_info()
+        if info is not None:
+            ids = self._state.recent_update_ids
+            ids.append(info.id)
+            del ids[:-KEEP_UPDATE_IDS]
+        self._updates_this_run += 1
+
+    def _close(self, status: ReferralStatus) -> None:
+        self._state.status = status
+        self._state.closed_at = workflow.now()
+        # Ids and statuses only: notes and reasons may carry personal data.
+        workflow.logger.info("Referral %s %s", self._state.referral_id, status.value)
+
+    def _run_is_full(self) -> bool:
+        return (
+            self._updates_this_run >= self._input.clocks.max_events_per_run
+            or workflow.info().is_continue_as_new_suggested()
+        )
+
+    async def _unanswered_until(self, deadline: datetime, timer: str) -> bool:
+        """Wait until the partner answers or `deadline` passes; True when still unanswered."""
+        state = self._state
+        remaining = deadline - workflow.now()
+        if state.status is ReferralStatus.DISPATCHED and remaining > timedelta(0):
+            # The timeout is the deadline passing, not an error.
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: state.status is not ReferralStatus.DISPATCHED,
+                    timeout=remaining,
+                    timeout_summary=timer,
+                )
+        return state.status is ReferralStatus.DISPATCHED
+
+    async def _report(
+        self, kind: ReportKind, *, outcome: Outcome | None = None, note: str | None = None
+    ) -> None:
+        state = self._state
+        report = ReferralReport(
+            referral_id=state.referral_id,
+            route_id=state.route_id,
+            partner_id=state.partner_id,
+            kind=kind,
+            at=workflow.now(),
+            outcome=outcome,
+            note=note,
+        )
+        async with self._report_lock:
+            # No run id: the case's run changes with every continue-as-new, its id does not.
+            case = workflow.get_external_workflow_handle(state.case_id)
+            try:
+                await case.signal(REPORT_SIGNAL, report)
+            except FailureError:
+                # The case is gone (closed): nobody is left to tell; the state keeps the facts.
+                workflow.logger.warning(
+                    "Referral %s: report %s not delivered to %s",
+                    state.referral_id,
+                    kind.value,
+                    state.case_id,
+                )
