@@ -1,0 +1,337 @@
+"""The dependencies every route declares: the app's services, a database session, the current
+user, the role a route needs, and the objects a route works on, already checked for scope.
+
+Scope is checked here and nowhere else, so no route can forget it:
+
+- `ScopedCase` (counsellor): the case belongs to the caller's centre.
+- `SupervisedCase` (supervisor): the case belongs to the caller's municipality.
+- `ScopedReferral` (partner): the referral was sent to the caller's agency.
+
+A case or referral outside the caller's scope answers 404, exactly like one that does not
+exist (DESIGN.md), so ids cannot be probed. A role that may not use an endpoint at all gets 403:
+that says nothing about any object. Each scoped access writes an audit entry (`api.audit`), and
+so does each list of case data (`CentreListing`, `PartnerListing`, `MunicipalityListing`).
+
+Scope comes from the read model (one indexed row). The projection lags the workflow by a
+moment, so a case or referral without a row yet (just opened) is looked up in its workflow
+instead: the answer is the same, only slower.
+"""
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Path, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from api import audit
+from api.gateway import Gateway
+from api.metrics import ApiMetrics
+from api.security import InvalidToken, TokenIssuer
+from domain.case import CaseState
+from store.models import Role, User
+from store.projections import ID_LENGTH, AuditEvent, CaseSummary, ReferralSummary
+from worker.settings import Settings
+from workflows.referral import ReferralState
+
+CASE_ID = re.compile(r"case-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+REFERRAL_ID = re.compile(CASE_ID.pattern + r"-ref-[1-9][0-9]{0,5}")
+
+NOT_FOUND = "Nicht gefunden."
+NOT_AUTHENTICATED = "Nicht angemeldet oder Anmeldung abgelaufen; bitte neu anmelden."
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the routes work with; built once by `main.create_app`, kept in `app.state`."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    gateway: Gateway
+    tokens: TokenIssuer
+    metrics: ApiMetrics
+
+
+# Dependencies without I/O are `async def`: FastAPI runs a plain `def` in a worker thread, a hop
+# that costs more than such a function's work.
+
+
+async def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_session(services: ServicesDep) -> Iterator[Session]:
+    with services.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+async def get_gateway(services: ServicesDep) -> Gateway:
+    return services.gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+# auto_error=False: the 401 below carries our message, not FastAPI's "Not authenticated".
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def unauthorized(detail: str = NOT_AUTHENTICATED) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def get_current_user(
+    services: ServicesDep,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User:
+    """The active account the bearer token names; 401 for a missing, malformed, forged or
+    expired token and for an account that is gone or deactivated."""
+    if not token:
+        raise unauthorized()
+    try:
+        username = services.tokens.username(token)
+    except InvalidToken:
+        raise unauthorized() from None
+    user = session.get(User, username)
+    if user is None or not user.active:
+        raise unauthorized()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+ROLE_LABELS = {
+    Role.COUNSELLOR: "Beratung",
+    Role.PARTNER: "Partnerstelle",
+    Role.SUPERVISOR: "Koordination",
+    Role.ADMIN: "Verwaltung",
+}
+
+
+def require_role(*roles: Role) -> Callable[[User], User]:
+    """A dependency letting only `roles` through (403 for the others). Synchronous on purpose:
+    the web UI (api/ui) calls the returned check directly."""
+    allowed = frozenset(roles)
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            names = ", ".join(ROLE_LABELS[role] for role in roles)
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"Diese Funktion steht nur folgenden Rollen offen: {names}.",
+            )
+        return user
+
+    return check
+
+
+Counsellor = Annotated[User, Depends(require_role(Role.COUNSELLOR))]
+Partner = Annotated[User, Depends(require_role(Role.PARTNER))]
+Supervisor = Annotated[User, Depends(require_role(Role.SUPERVISOR))]
+Admin = Annotated[User, Depends(require_role(Role.ADMIN))]
+
+
+def _scope_of(user: User) -> tuple[str, str]:
+    for kind, value in (
+        ("centre", user.centre_id),
+        ("partner", user.partner_id),
+        ("municipality", user.municipality_id),
+    ):
+        if value is not None:
+            return kind, value
+    return "directory", "-"
+
+
+def audited_listing(role: Role) -> Callable[..., User]:
+    """`require_role(role)`, then an audit entry for a list of the caller's scope (a list shows
+    many cases at once: one entry naming the scope, e.g. `case.list` of centre `mbe-mitte`).
+    Written in the request's own session, so it costs one insert and commit."""
+    check = require_role(role)
+
+    def audited(
+        request: Request, user: Annotated[User, Depends(check)], session: SessionDep
+    ) -> User:
+        kind, scope_id = _scope_of(user)
+        session.add(
+            AuditEvent(
+                at=datetime.now(UTC),
+                actor=user.username,
+                action=_action(request, "list"),
+                object_type=kind,
+                object_id=scope_id,
+            )
+        )
+        session.commit()
+        return user
+
+    return audited
+
+
+CentreListing = Annotated[User, Depends(audited_listing(Role.COUNSELLOR))]
+PartnerListing = Annotated[User, Depends(audited_listing(Role.PARTNER))]
+MunicipalityListing = Annotated[User, Depends(audited_listing(Role.SUPERVISOR))]
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    """A case the caller may act on, with the ownership facts its scope was checked against."""
+
+    id: str
+    municipality_id: str
+    centre_id: str
+    counsellor_id: str | None
+    actor: User
+
+
+@dataclass(frozen=True)
+class ReferralRef:
+    id: str
+    partner_id: str
+    actor: User
+
+
+def _action(request: Request, default: str) -> str:
+    # Every scoped route has a name ("case.intake"): the audit verb.
+    route = request.scope.get("route")
+    name = getattr(route, "name", None)
+    return name if isinstance(name, str) and "." in name else default
+
+
+@dataclass(frozen=True)
+class _Owner:
+    municipality_id: str
+    centre_id: str
+    counsellor_id: str | None
+
+
+def _case_owner_row(engine: Engine, case_id: str) -> _Owner | None:
+    with Session(engine) as session:
+        row = session.get(CaseSummary, case_id)
+        return (
+            None if row is None else _Owner(row.municipality_id, row.centre_id, row.counsellor_id)
+        )
+
+
+async def _case_owner(services: Services, case_id: str) -> _Owner | None:
+    """Who owns the case, or None when there is no such case."""
+    if not CASE_ID.fullmatch(case_id):
+        return None
+    owner = await run_in_threadpool(_case_owner_row, services.engine, case_id)
+    if owner is not None:
+        return owner
+    # Not projected yet, or no such case.
+    try:
+        state = await services.gateway.query(case_id, "state", result_type=CaseState)
+    except HTTPException as error:
+        if error.status_code == status.HTTP_404_NOT_FOUND:
+            return None
+        raise
+    return _Owner(state.municipality_id, state.centre_id, state.counsellor_id)
+
+
+async def _audited(
+    services: Services, user: User, action: str, kind: str, object_id: str, allowed: bool
+) -> None:
+    """Record the access (or the refused attempt), then refuse it with 404 when not allowed."""
+    verb = action if allowed else action + audit.DENIED_SUFFIX
+    # Ids longer than the column are never real ones; the audit row must still fit.
+    await run_in_threadpool(
+        audit.record, services.engine, user.username, verb, kind, object_id[:ID_LENGTH]
+    )
+    if not allowed:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NOT_FOUND)
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Eine wiederholte Anfrage mit demselben Schlüssel wirkt nur einmal.",
+    ),
+]
+CasePath = Annotated[str, Path(max_length=120, description="Fall-Id, case-<uuid>")]
+ReferralPath = Annotated[
+    str, Path(max_length=120, description="Vermittlungs-Id, case-<uuid>-ref-<n>")
+]
+
+
+async def scoped_case(
+    request: Request, case_id: CasePath, user: Counsellor, services: ServicesDep
+) -> CaseRef:
+    """The case, when it belongs to the counsellor's centre; 404 otherwise."""
+    owner = await _case_owner(services, case_id)
+    allowed = owner is not None and owner.centre_id == user.centre_id
+    await _audited(services, user, _action(request, "case.access"), "case", case_id, allowed)
+    assert owner is not None
+    return CaseRef(case_id, owner.municipality_id, owner.centre_id, owner.counsellor_id, user)
+
+
+async def supervised_case(
+    request: Request, case_id: CasePath, user: Supervisor, services: ServicesDep
+) -> CaseRef:
+    """The case, when it belongs to the supervisor's municipality; 404 otherwise."""
+    owner = await _case_owner(services, case_id)
+    allowed = owner is not None and owner.municipality_id == user.municipality_id
+    await _audited(services, user, _action(request, "case.supervise"), "case", case_id, allowed)
+    assert owner is not None
+    return CaseRef(case_id, owner.municipality_id, owner.centre_id, owner.counsellor_id, user)
+
+
+def _referral_partner_row(engine: Engine, referral_id: str) -> str | None:
+    with Session(engine) as session:
+        row = session.get(ReferralSummary, referral_id)
+        return row.partner_id if row is not None else None
+
+
+async def _referral_partner(services: Services, referral_id: str) -> str | None:
+    """The agency a referral was sent to, or None when there is no such referral."""
+    if not REFERRAL_ID.fullmatch(referral_id):
+        return None
+    partner_id = await run_in_threadpool(_referral_partner_row, services.engine, referral_id)
+    if partner_id is not None:
+        return partner_id
+    try:
+        state = await services.gateway.query(
+            referral_id, "state", result_type=ReferralState, object_type="referral"
+        )
+    except HTTPException as error:
+        if error.status_code == status.HTTP_404_NOT_FOUND:
+            return None
+        raise
+    return state.partner_id
+
+
+async def scoped_referral(
+    request: Request, referral_id: ReferralPath, user: Partner, services: ServicesDep
+) -> ReferralRef:
+    """The referral, when it was sent to the partner's agency; 404 otherwise."""
+    partner_id = await _referral_partner(services, referral_id)
+    allowed = partner_id is not None and partner_id == user.partner_id
+    action = _action(request, "referral.access")
+    await _audited(services, user, action, "referral", referral_id, allowed)
+    assert partner_id is not None
+    return ReferralRef(referral_id, partner_id, user)
+
+
+ScopedCase = Annotated[CaseRef, Depends(scoped_case)]
+SupervisedCase = Annotated[CaseRef, Depends(supervised_case)]
+ScopedReferral = Annotated[ReferralRef, Depends(scoped_referral)]

@@ -1,0 +1,273 @@
+"""The only place of the API that talks to Temporal: start a case, send updates, run queries,
+and turn every way that can fail into an HTTP answer a person understands.
+
+- A rejected update (validator or handler `ApplicationError`): `WrongStage`/`WrongStatus` is
+  409 with the workflow's message (it names the stage); `Invalid*` is 422 with the field.
+- The workflow does not exist: 404 (the scope check already answered for foreign ids, so this
+  is a missing one). An update to a finished workflow: 409 (the case is closed).
+- The server refuses because 10 updates are already in flight on the workflow
+  (RESOURCE_EXHAUSTED): 429 with `Retry-After`.
+- Temporal unreachable, no worker answering in time: 503 with what to do.
+
+The client's built-in retries would otherwise hide RESOURCE_EXHAUSTED and an unreachable
+server for ten seconds each; the API's own client retries briefly (`API_RETRY`) and lets the
+HTTP client decide, with `Retry-After` as the hint.
+
+Update ids: the `Idempotency-Key` header (or a fresh uuid) prefixed with the action, so a key
+reused for another action never gets the first action's answer. Temporal dedupes an id within
+one run; the workflows remember recent ids across continue-as-new (DESIGN.md).
+"""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any, NoReturn, TypeVar
+
+from fastapi import HTTPException, status
+from pydantic import BaseModel
+from temporalio.client import (
+    Client,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RetryConfig, RPCError, RPCStatusCode
+
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CASE_WORKFLOW = "AgreementWorkflow"
+# How long the API's client retries a failing call before the HTTP answer says so.
+API_RETRY = RetryConfig(max_elapsed_time_millis=1_000, max_retries=4)
+# A query or update that no worker picks up within this time is answered with 503.
+CALL_TIMEOUT = timedelta(seconds=15)
+HEALTH_TIMEOUT = timedelta(seconds=2)
+RETRY_AFTER_SECONDS = 1
+
+# ApplicationError types of the workflows (domain/rejections.py, workflows/referral.py).
+CONFLICT_TYPES = frozenset({"WrongStage", "WrongStatus"})
+INVALID_TYPES = frozenset({"Invalid", "InvalidReferralInput", "ValidationError", "ValueError"})
+# An activity the update waited for did not answer in time: the case is unchanged, try again.
+UNAVAILABLE_TYPES = frozenset({"Unavailable"})
+
+UNAVAILABLE = (
+    "Der Prozessdienst (Temporal) ist nicht erreichbar; bitte in einigen Sekunden erneut "
+    "versuchen. Dauert es an: Betrieb informieren."
+)
+NO_WORKER = (
+    "Der Prozessdienst hat nicht rechtzeitig geantwortet (läuft ein Worker?); bitte erneut "
+    "versuchen. Mit demselben Idempotency-Key wird eine Änderung nur einmal ausgeführt."
+)
+BUSY = (
+    "Für diesen Vorgang laufen gerade zu viele Änderungen gleichzeitig; bitte nach kurzer "
+    "Wartezeit erneut senden."
+)
+NOT_FOUND = "Nicht gefunden."
+
+
+class Gateway:
+    """Starts, updates and queries the case and referral workflows of one namespace."""
+
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self._settings = settings
+        self._client = client
+        self._connecting = asyncio.Lock()
+
+    async def client(self) -> Client:
+        """The connected client; connects on first use, so the API starts (and answers 503)
+        while Temporal is still down."""
+        if self._client is not None:
+            return self._client
+        async with self._connecting:
+            if self._client is None:
+                try:
+                    self._client = await connect(self._settings)
+                except RuntimeError as error:
+                    # The SDK raises RuntimeError for a server it cannot reach at connect.
+                    log.warning(
+                        "Temporal unreachable at %s: %s", self._settings.temporal_address, error
+                    )
+                    _unavailable()
+            return self._client
+
+    async def start_case(self, case_id: str, input: BaseModel) -> bool:
+        """Start the case workflow `case_id`; False when it already exists (a retried
+        `POST /cases` with the same Idempotency-Key)."""
+        client = await self.client()
+        with _mapped("case"):
+            try:
+                await client.start_workflow(
+                    CASE_WORKFLOW,
+                    input,
+                    id=case_id,
+                    task_queue=self._settings.task_queue,
+                    # A case id is never used twice, not even after the case is closed.
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    rpc_timeout=CALL_TIMEOUT,
+                )
+            except WorkflowAlreadyStartedError:
+                return False
+        return True
+
+    async def update(
+        self,
+        workflow_id: str,
+        update: str,
+        arg: BaseModel | None,
+        *,
+        update_id: str,
+        result_type: type[T],
+        object_type: str = "case",
+    ) -> T:
+        """Run one update to completion and return its result."""
+        client = await self.client()
+        handle = client.get_workflow_handle(workflow_id)
+        args: list[Any] = [] if arg is None else [arg]
+        # The scope check has found the workflow: NOT_FOUND now means it has finished.
+        with _mapped(object_type, finished_if_missing=True):
+            result: T = await handle.execute_update(
+                update,
+                args=args,
+                id=update_id,
+                result_type=result_type,
+                rpc_timeout=CALL_TIMEOUT,
+            )
+            return result
+
+    async def query(
+        self, workflow_id: str, query: str, *, result_type: type[T], object_type: str = "case"
+    ) -> T:
+        client = await self.client()
+        handle = client.get_workflow_handle(workflow_id)
+        with _mapped(object_type):
+            result: T = await handle.query(query, result_type=result_type, rpc_timeout=CALL_TIMEOUT)
+            return result
+
+    async def reachable(self) -> bool:
+        """Whether Temporal's frontend answers (for /healthz); never raises."""
+        try:
+            client = await self.client()
+            return await client.service_client.check_health(timeout=HEALTH_TIMEOUT)
+        except (HTTPException, RPCError, RuntimeError) as error:
+            log.warning("Temporal health check failed: %s", error)
+            return False
+
+
+async def connect(settings: Settings) -> Client:
+    """The API's client: Lotse's namespace and data converter, short retries (see module)."""
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        tls=settings.temporal_tls,
+        api_key=api_key,
+        retry_config=API_RETRY,
+    )
+
+
+def update_id(action: str, idempotency_key: str | None) -> str:
+    """The Temporal update id of one API write (see module docstring)."""
+    return f"{action}:{idempotency_key or uuid.uuid4()}"
+
+
+@contextmanager
+def _mapped(object_type: str, *, finished_if_missing: bool = False) -> Iterator[None]:
+    try:
+        yield
+    except WorkflowUpdateFailedError as error:
+        _rejected(error.cause)
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        _raise(status.HTTP_503_SERVICE_UNAVAILABLE, NO_WORKER)
+    except WorkflowQueryFailedError as error:
+        log.warning("Query failed: %s", error.message)
+        _raise(status.HTTP_409_CONFLICT, "Der Vorgang kann gerade nicht gelesen werden.")
+    except RPCError as error:
+        _rpc_error(error, object_type, finished_if_missing)
+
+
+def _rejected(cause: BaseException) -> NoReturn:
+    if isinstance(cause, ApplicationError):
+        kind = cause.type or ""
+        if kind in CONFLICT_TYPES:
+            _raise(status.HTTP_409_CONFLICT, cause.message)
+        if kind in UNAVAILABLE_TYPES:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                detail=cause.message,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS * 30)},
+            )
+        if kind in INVALID_TYPES or kind.startswith("Invalid"):
+            # The same shape as a request validation error (errors.validation_response).
+            field = _field_of(cause) or "(Eingabe)"
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                detail={
+                    "detail": f"Ungültige Eingabe – {field}: {cause.message}",
+                    "errors": [{"field": field, "message": cause.message}],
+                },
+            )
+        _raise(status.HTTP_409_CONFLICT, cause.message)
+    # Not a business rejection (a bug in a handler): the message may not be meant for users.
+    log.error("Update failed with %r", cause)
+    _raise(status.HTTP_409_CONFLICT, "Die Änderung wurde vom Vorgang abgelehnt.")
+
+
+def _field_of(error: ApplicationError) -> str | None:
+    """The field a rejection names: its first detail when that is a string, else the part of
+    the message before the first colon when it looks like a dotted path."""
+    if error.details and isinstance(error.details[0], str):
+        return error.details[0]
+    head, separator, _ = error.message.partition(":")
+    if separator and head and " " not in head.strip():
+        return head.strip()
+    return None
+
+
+def _rpc_error(error: RPCError, object_type: str, finished_if_missing: bool) -> NoReturn:
+    code = error.status
+    if code == RPCStatusCode.NOT_FOUND:
+        # The dev server says "workflow execution already completed", the test server
+        # "update ... not found".
+        if finished_if_missing or "already completed" in error.message:
+            closed = (
+                "Der Fall ist abgeschlossen; Änderungen sind nicht mehr möglich."
+                if object_type == "case"
+                else "Die Vermittlung ist abgeschlossen; Änderungen sind nicht mehr möglich."
+            )
+            _raise(status.HTTP_409_CONFLICT, closed)
+        _raise(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    if code == RPCStatusCode.RESOURCE_EXHAUSTED:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=BUSY,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    if code in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+        _raise(status.HTTP_503_SERVICE_UNAVAILABLE, NO_WORKER)
+    if code == RPCStatusCode.INVALID_ARGUMENT:
+        log.warning("Temporal refused a request: %s", error.message)
+        _raise(status.HTTP_400_BAD_REQUEST, "Die Anfrage wurde vom Prozessdienst abgelehnt.")
+    log.warning("Temporal call failed (%s): %s", code.name, error.message)
+    _unavailable()
+
+
+def _unavailable() -> NoReturn:
+    raise HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        detail=UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS * 5)},
+    )
+
+
+def _raise(status_code: int, detail: str) -> NoReturn:
+    raise HTTPException(status_code, detail=detail)

@@ -1,0 +1,199 @@
+"""The directory, kept by administrators: partner agencies and user accounts (list, create),
+and the audit trail. An admin has no scope and sees no cases: the directory is configuration,
+not case data."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from api.deps import Admin, SessionDep
+from domain.enums import ActorKind
+from store.models import Centre, Municipality, PartnerAgency, Role, User
+from store.projections import AuditEvent
+from store.users import InvalidUser, create_user
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PartnerIn(_Strict):
+    id: Slug
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: ActorKind
+    municipality_id: Slug
+    measures: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=50)
+    ]
+    active: bool = True
+    contact_email: Annotated[str, Field(max_length=254)] = ""
+
+
+class PartnerOut(BaseModel):
+    id: str
+    name: str
+    kind: ActorKind
+    municipality_id: str
+    measures: list[str]
+    active: bool
+    contact_email: str
+
+
+class UserIn(_Strict):
+    username: Annotated[str, Field(min_length=2, max_length=64)]
+    password: Annotated[SecretStr, Field(min_length=8, max_length=256)]
+    role: Role
+    centre_id: Slug | None = None
+    partner_id: Slug | None = None
+    municipality_id: Slug | None = None
+
+
+class UserOut(BaseModel):
+    username: str
+    role: Role
+    centre_id: str | None
+    partner_id: str | None
+    municipality_id: str | None
+    active: bool
+
+
+class AuditOut(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+
+
+def _conflict(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, detail=f"{what} existiert bereits.")
+
+
+def _unknown(field: str, value: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        detail={
+            "detail": f"{field}: '{value}' gibt es im Verzeichnis nicht.",
+            "errors": [{"field": field, "message": f"'{value}' gibt es im Verzeichnis nicht."}],
+        },
+    )
+
+
+@router.get("/partners", name="admin.partners")
+def list_partners(admin: Admin, session: SessionDep) -> list[PartnerOut]:
+    rows = session.exec(select(PartnerAgency).order_by(col(PartnerAgency.id))).all()
+    return [PartnerOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.post("/partners", name="admin.partner_create", status_code=status.HTTP_201_CREATED)
+def create_partner(body: PartnerIn, admin: Admin, session: SessionDep) -> PartnerOut:
+    if session.get(Municipality, body.municipality_id) is None:
+        raise _unknown("municipality_id", body.municipality_id)
+    if session.get(PartnerAgency, body.id) is not None:
+        raise _conflict(f"Ein Partner mit der Id '{body.id}'")
+    partner = PartnerAgency(**body.model_dump())
+    session.add(partner)
+    session.commit()
+    return PartnerOut.model_validate(partner, from_attributes=True)
+
+
+@router.get("/users", name="admin.users")
+def list_users(admin: Admin, session: SessionDep) -> list[UserOut]:
+    rows = session.exec(select(User).order_by(col(User.username))).all()
+    return [UserOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+_SCOPE_OF_ROLE = {
+    Role.COUNSELLOR: "centre_id",
+    Role.PARTNER: "partner_id",
+    Role.SUPERVISOR: "municipality_id",
+    Role.ADMIN: None,
+}
+
+
+def _check_scope_fits_role(body: UserIn) -> None:
+    # The store checks this too (and its CHECK constraint); here it is said in German.
+    required = _SCOPE_OF_ROLE[body.role]
+    given = {
+        field
+        for field in ("centre_id", "partner_id", "municipality_id")
+        if getattr(body, field) is not None
+    }
+    if given == ({required} if required else set()):
+        return
+    need = f"genau das Feld {required}" if required else "keine Zuordnung"
+    raise HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        detail={
+            "detail": f"role: Ein Konto der Rolle '{body.role.value}' braucht {need}.",
+            "errors": [{"field": required or "role", "message": f"Die Rolle braucht {need}."}],
+        },
+    )
+
+
+def _check_scope_exists(session: Session, body: UserIn) -> None:
+    for field, table, value in (
+        ("centre_id", Centre, body.centre_id),
+        ("partner_id", PartnerAgency, body.partner_id),
+        ("municipality_id", Municipality, body.municipality_id),
+    ):
+        if value is not None and session.get(table, value) is None:
+            raise _unknown(field, value)
+
+
+@router.post("/users", name="admin.user_create", status_code=status.HTTP_201_CREATED)
+def create_user_account(body: UserIn, admin: Admin, session: SessionDep) -> UserOut:
+    username = body.username.lower()
+    if session.get(User, username) is not None:
+        raise _conflict(f"Ein Konto '{username}'")
+    _check_scope_fits_role(body)
+    _check_scope_exists(session, body)
+    try:
+        user = create_user(
+            session,
+            username,
+            body.role,
+            password=body.password.get_secret_value(),
+            centre_id=body.centre_id,
+            partner_id=body.partner_id,
+            municipality_id=body.municipality_id,
+        )
+        session.commit()
+    except InvalidUser as error:
+        session.rollback()
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Konto ungültig: {error}"
+        ) from error
+    except IntegrityError as error:
+        # Two admins creating the same account at once.
+        session.rollback()
+        raise _conflict(f"Ein Konto '{username}'") from error
+    return UserOut.model_validate(user, from_attributes=True)
+
+
+@router.get("/audit", name="admin.audit")
+def audit_trail(
+    admin: Admin,
+    session: SessionDep,
+    object_id: Annotated[str | None, Query(max_length=120)] = None,
+    actor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AuditOut]:
+    """The newest audit entries, optionally of one object or one actor."""
+    query = select(AuditEvent)
+    if object_id is not None:
+        query = query.where(AuditEvent.object_id == object_id)
+    if actor is not None:
+        query = query.where(AuditEvent.actor == actor)
+    rows = session.exec(
+        query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit)
+    )
+    return [AuditOut.model_validate(row, from_attributes=True) for row in rows]

@@ -1,0 +1,282 @@
+"""The counsellor's cases: open one, list the centre's cases, read one (workflow query), and
+every step of DESIGN.md's stage table as a workflow update.
+
+Writes go only through `Gateway.update`: the workflow validates, decides and answers; the read
+model follows through the projection. The list reads the read model (indexed columns).
+"""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from api import casework
+from api.deps import (
+    CentreListing,
+    Counsellor,
+    GatewayDep,
+    IdempotencyKey,
+    ScopedCase,
+    ServicesDep,
+    SessionDep,
+)
+from api.gateway import update_id
+from api.pagination import Page, PageNumber, PageSize, paginate
+from domain.actions import (
+    AgreementDraft,
+    CaseOpen,
+    Closure,
+    Reassignment,
+    Review,
+    Signature,
+    TaskDone,
+    Transfer,
+)
+from domain.case import ActionResult, CaseEvent, CaseState, Stage
+from domain.needs import Assessment
+from domain.profile import IntakeData
+from store.projections import CaseSummary
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+
+class CaseOpened(BaseModel):
+    id: str
+    stage: Stage
+    centre_id: str
+    counsellor_id: str
+
+
+class CaseItem(BaseModel):
+    id: str
+    stage: str
+    client: str  # display name ("Amina K.")
+    counsellor_id: str
+    next_review_due: datetime | None
+    review_overdue: bool
+    open_tasks: int
+    opened_at: datetime
+    updated_at: datetime
+
+
+class SignatureRequested(BaseModel):
+    document_hash: str
+    version: int
+    stage: Stage
+
+
+class AgreementDocument(BaseModel):
+    version: int
+    hash: str
+    text: str
+    created_at: datetime
+    signed_by: list[str]
+
+
+class History(BaseModel):
+    case_id: str
+    events: list[CaseEvent]
+
+
+def _item(row: CaseSummary) -> CaseItem:
+    return CaseItem(
+        id=row.case_id,
+        stage=row.stage,
+        client=row.client_display_name,
+        counsellor_id=row.counsellor_id,
+        next_review_due=row.next_review_due,
+        review_overdue=row.review_overdue,
+        open_tasks=row.open_task_count,
+        opened_at=row.opened_at,
+        updated_at=row.updated_at,
+    )
+
+
+def centre_cases(
+    centre_id: str,
+    *,
+    stage: Stage | None = None,
+    overdue: bool | None = None,
+    counsellor: str | None = None,
+) -> SelectOfScalar[CaseSummary]:
+    """The query behind `GET /cases` (also run by bench/api.py's baselines)."""
+    query = select(CaseSummary).where(CaseSummary.centre_id == centre_id)
+    if stage is not None:
+        query = query.where(CaseSummary.stage == stage.value)
+    if overdue is not None:
+        query = query.where(CaseSummary.review_overdue == overdue)
+    if counsellor is not None:
+        query = query.where(CaseSummary.counsellor_id == counsellor)
+    return query.order_by(col(CaseSummary.updated_at).desc(), col(CaseSummary.case_id))
+
+
+@router.post("", name="case.open", status_code=status.HTTP_201_CREATED)
+async def open_case(
+    body: CaseOpen, user: Counsellor, services: ServicesDep, key: IdempotencyKey = None
+) -> CaseOpened:
+    """Open a case at the caller's centre, with the caller as counsellor."""
+    opened = await casework.open_case(services, user, body, key)
+    return CaseOpened(
+        id=opened.case_id,
+        stage=opened.stage,
+        centre_id=opened.centre_id,
+        counsellor_id=opened.counsellor_id,
+    )
+
+
+@router.get("", name="case.list")
+def list_cases(
+    user: CentreListing,
+    session: SessionDep,
+    stage: Stage | None = None,
+    overdue: bool | None = None,
+    counsellor: Annotated[
+        str | None,
+        Query(max_length=64, description="Nur Fälle dieser Beraterin / dieses Beraters."),
+    ] = None,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+) -> Page[CaseItem]:
+    """The centre's cases, most recently changed first."""
+    query = centre_cases(user.centre_id or "", stage=stage, overdue=overdue, counsellor=counsellor)
+    return paginate(session, query, page, page_size, _item)
+
+
+async def _state(gateway: GatewayDep, case: ScopedCase) -> CaseState:
+    return await gateway.query(case.id, "state", result_type=CaseState)
+
+
+@router.get("/{case_id}", name="case.read")
+async def read_case(case: ScopedCase, gateway: GatewayDep) -> dict[str, Any]:
+    """The whole case as the workflow knows it (`state()` query)."""
+    state = await _state(gateway, case)
+    # Update ids are bookkeeping; the document texts are served by /agreement.
+    return state.model_dump(
+        mode="json", exclude={"recent_updates": True, "documents": {"__all__": {"text"}}}
+    )
+
+
+@router.get("/{case_id}/agreement", name="case.agreement")
+async def agreement(case: ScopedCase, gateway: GatewayDep) -> AgreementDocument:
+    """The current agreement document: the text the client signs, with its SHA-256."""
+    state = await _state(gateway, case)
+    if not state.documents:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail="Für diesen Fall gibt es noch kein Vereinbarungsdokument "
+            "(erst Entwurf speichern und Unterschrift anfordern).",
+        )
+    current = state.documents[-1]
+    return AgreementDocument(
+        version=current.version,
+        hash=current.hash,
+        text=current.text,
+        created_at=current.created_at,
+        signed_by=[s.party.value for s in state.signatures if s.version == current.version],
+    )
+
+
+@router.get("/{case_id}/history", name="case.history")
+async def history(case: ScopedCase, gateway: GatewayDep) -> History:
+    """Everything that happened to the case, in order (ids, kinds and dates only)."""
+    state = await _state(gateway, case)
+    return History(case_id=case.id, events=state.events)
+
+
+async def _act(
+    gateway: GatewayDep, case: ScopedCase, update: str, arg: BaseModel | None, key: str | None
+) -> ActionResult:
+    return await gateway.update(
+        case.id, update, arg, update_id=update_id(update, key), result_type=ActionResult
+    )
+
+
+@router.post("/{case_id}/intake", name="case.intake")
+async def complete_intake(
+    body: IntakeData, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
+) -> ActionResult:
+    return await _act(gateway, case, "complete_intake", body, key)
+
+
+@router.post("/{case_id}/assessment", name="case.assessment")
+async def complete_assessment(
+    body: Assessment, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
+) -> ActionResult:
+    return await _act(gateway, case, "complete_assessment", body, key)
+
+
+@router.post("/{case_id}/agreement", name="case.draft")
+async def draft_agreement(
+    body: AgreementDraft, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
+) -> ActionResult:
+    return await _act(gateway, case, "draft_agreement", body, key)
+
+
+@router.post("/{case_id}/signature-request", name="case.signature_request")
+async def request_signature(
+    case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
+) -> SignatureRequested:
+    result = await _act(gateway, case, "request_signature", None, key)
+    if result.document is None:  # the workflow always renders one; never trust silently
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="Kein Dokument erzeugt.")
+    return SignatureRequested(
+        document_hash=result.document.hash, version=result.document.version, stage=result.stage
+    )
+
+
+@router.post("/{case_id}/signatures", name="case.sign")
+async def sign(
+    body: Signature, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
+) -> ActionResult:
+    return await _act(gateway, case, "sign", body, key)
+
+
+@router.post("/{case_id}/reviews", name="case.review")
+async def record_review(
+    body: Review, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
+) -> ActionResult:
+    return await _act(gateway, case, "record_review", body, key)
+
+
+@router.post("/{case_id}/close", name="case.close")
+async def close(
+    body: Closure, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
+) -> ActionResult:
+    return await _act(gateway, case, "close", body, key)
+
+
+@router.post("/{case_id}/reassign", name="case.reassign")
+async def reassign(
+    body: Reassignment,
+    case: ScopedCase,
+    gateway: GatewayDep,
+    services: ServicesDep,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Hand the case to another counsellor of the same centre."""
+    await casework.check_reassignment(services, case, body)
+    return await _act(gateway, case, "reassign", body, key)
+
+
+@router.post("/{case_id}/transfer", name="case.transfer")
+async def transfer(
+    body: Transfer,
+    case: ScopedCase,
+    gateway: GatewayDep,
+    services: ServicesDep,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Hand the case to another centre of the municipality (the case stays one workflow)."""
+    completed = await casework.complete_transfer(services, case, body)
+    return await _act(gateway, case, "transfer", completed, key)
+
+
+@router.post("/{case_id}/tasks/done", name="case.task_done")
+async def complete_task(
+    body: TaskDone, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
+) -> ActionResult:
+    """Mark one of the case's tasks done (a follow-up checked, a permit renewed, ...)."""
+    return await _act(gateway, case, "complete_task", body, key)

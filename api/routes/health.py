@@ -1,0 +1,50 @@
+"""Liveness for orchestrators and Prometheus metrics; no login needed, no personal data."""
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Response, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.deps import ServicesDep
+from api.metrics import CONTENT_TYPE
+
+router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
+
+
+class Health(BaseModel):
+    status: str  # "ok" or "degraded"
+    temporal: bool
+    database: bool
+
+
+def _database_ok(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except SQLAlchemyError as error:
+        log.warning("Database health check failed: %s", error)
+        return False
+
+
+@router.get("/healthz", name="health.check", responses={503: {"model": Health}})
+async def healthz(services: ServicesDep, response: Response) -> Health:
+    """200 when Temporal and the database answer, 503 (same body) when one does not."""
+    temporal, database = await asyncio.gather(
+        services.gateway.reachable(), run_in_threadpool(_database_ok, services.engine)
+    )
+    healthy = temporal and database
+    if not healthy:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return Health(status="ok" if healthy else "degraded", temporal=temporal, database=database)
+
+
+@router.get("/metrics", name="health.metrics", response_class=Response)
+async def metrics(services: ServicesDep) -> Response:
+    body = await run_in_threadpool(services.metrics.render)
+    return Response(content=body, media_type=CONTENT_TYPE)

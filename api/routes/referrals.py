@@ -1,0 +1,129 @@
+"""The partner's inbox: referrals sent to the caller's agency, and the four answers to one.
+
+A partner sees what its task needs and the signed agreement's consent clause names: the need,
+the measure, the client's first name and languages. Never the residence status, other needs,
+the profile or the counsellor's notes; those stay in the case workflow.
+"""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel
+from sqlmodel import col, select
+
+from api.deps import GatewayDep, IdempotencyKey, PartnerListing, ScopedReferral, SessionDep
+from api.gateway import update_id
+from api.pagination import Page, PageNumber, PageSize, paginate
+from domain.enums import ActorKind, NeedKind
+from domain.referral import DeclineReason, Outcome, ProgressNote, ReferralStatus
+from store.projections import ReferralSummary
+from workflows.referral import ReferralState
+
+router = APIRouter(prefix="/referrals", tags=["referrals"])
+
+
+class ReferralItem(BaseModel):
+    """One referral as its partner sees it (data minimisation: see the module docstring)."""
+
+    id: str
+    status: ReferralStatus
+    need: NeedKind
+    actor: ActorKind
+    measure: str
+    client_first_name: str
+    languages: list[str]
+    dispatched_at: datetime
+    acknowledged_at: datetime | None
+
+
+class ReferralAnswer(BaseModel):
+    id: str
+    status: ReferralStatus
+    acknowledged_at: datetime | None
+    closed_at: datetime | None
+
+
+def _item(row: ReferralSummary) -> ReferralItem:
+    return ReferralItem(
+        id=row.id,
+        status=row.status,
+        need=row.need_kind,
+        actor=row.actor_kind,
+        measure=row.measure,
+        client_first_name=row.client_first_name,
+        languages=list(row.languages),
+        dispatched_at=row.dispatched_at,
+        acknowledged_at=row.acknowledged_at,
+    )
+
+
+def _answer(state: ReferralState) -> ReferralAnswer:
+    return ReferralAnswer(
+        id=state.referral_id,
+        status=state.status,
+        acknowledged_at=state.acknowledged_at,
+        closed_at=state.closed_at,
+    )
+
+
+@router.get("", name="referral.list")
+def list_referrals(
+    partner: PartnerListing,
+    session: SessionDep,
+    status_filter: Annotated[ReferralStatus | None, Query(alias="status")] = None,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+) -> Page[ReferralItem]:
+    """The agency's referrals, newest first; `status` narrows to one status."""
+    query = select(ReferralSummary).where(ReferralSummary.partner_id == partner.partner_id)
+    if status_filter is not None:
+        query = query.where(ReferralSummary.status == status_filter)
+    query = query.order_by(col(ReferralSummary.dispatched_at).desc(), col(ReferralSummary.id))
+    return paginate(session, query, page, page_size, _item)
+
+
+async def _send(
+    gateway: GatewayDep,
+    referral: ScopedReferral,
+    update: str,
+    arg: BaseModel | None,
+    key: str | None,
+) -> ReferralAnswer:
+    state = await gateway.update(
+        referral.id,
+        update,
+        arg,
+        update_id=update_id(update, key),
+        result_type=ReferralState,
+        object_type="referral",
+    )
+    return _answer(state)
+
+
+@router.post("/{referral_id}/acknowledge", name="referral.acknowledge")
+async def acknowledge(
+    referral: ScopedReferral, gateway: GatewayDep, key: IdempotencyKey = None
+) -> ReferralAnswer:
+    return await _send(gateway, referral, "acknowledge", None, key)
+
+
+@router.post("/{referral_id}/decline", name="referral.decline")
+async def decline(
+    body: DeclineReason, referral: ScopedReferral, gateway: GatewayDep, key: IdempotencyKey = None
+) -> ReferralAnswer:
+    return await _send(gateway, referral, "decline", body, key)
+
+
+@router.post("/{referral_id}/progress", name="referral.progress")
+async def progress(
+    body: ProgressNote, referral: ScopedReferral, gateway: GatewayDep, key: IdempotencyKey = None
+) -> ReferralAnswer:
+    return await _send(gateway, referral, "report_progress", body, key)
+
+
+@router.post("/{referral_id}/complete", name="referral.complete", status_code=status.HTTP_200_OK)
+async def complete(
+    body: Outcome, referral: ScopedReferral, gateway: GatewayDep, key: IdempotencyKey = None
+) -> ReferralAnswer:
+    return await _send(gateway, referral, "complete", body, key)

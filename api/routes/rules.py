@@ -1,0 +1,94 @@
+"""The routing rules as data (`GET /rules`) and a dry run of them (`POST /rules/explain`):
+profile and needs in, routes out (with the partner the directory would pick), no case made."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+import rules
+from api.deps import CurrentUser, ServicesDep
+from domain.explain import ExplainRequest
+from domain.needs import RoutingResult
+from store.directory import NotInDirectory, SqlDirectory
+from store.models import Centre, PartnerAgency, User
+
+router = APIRouter(tags=["rules"])
+
+Municipality = Annotated[
+    str | None, Query(max_length=64, description="Gemeinde; ohne Angabe die eigene.")
+]
+
+
+def _home_municipality(engine: Engine, user: User) -> str | None:
+    """The municipality of the caller's scope (None for an admin: the federal default)."""
+    if user.municipality_id is not None:
+        return user.municipality_id
+    with Session(engine) as session:
+        if user.centre_id is not None:
+            centre = session.get(Centre, user.centre_id)
+            return centre.municipality_id if centre else None
+        if user.partner_id is not None:
+            partner = session.get(PartnerAgency, user.partner_id)
+            return partner.municipality_id if partner else None
+    return None
+
+
+def _catalog(municipality: str | None) -> dict[str, Any]:
+    try:
+        return rules.load_catalog(municipality).to_json()
+    except ValueError as error:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"municipality: '{municipality}' ist keine gültige Gemeinde-Id.",
+        ) from error
+    except rules.CatalogError as error:
+        raise _rules_broken(error) from error
+
+
+def _rules_broken(error: Exception) -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        detail=f"Das Regelwerk kann nicht geladen werden: {error}",
+    )
+
+
+@router.get("/rules", name="rules.list")
+async def list_rules(
+    user: CurrentUser, services: ServicesDep, municipality: Municipality = None
+) -> dict[str, Any]:
+    """The merged rule catalog (name, version, rules in table order) of a municipality."""
+    if municipality is None:
+        municipality = await run_in_threadpool(_home_municipality, services.engine, user)
+    return await run_in_threadpool(_catalog, municipality)
+
+
+def _explain(request: ExplainRequest, directory: SqlDirectory) -> RoutingResult:
+    try:
+        result = rules.evaluator_for(request.municipality).route(
+            request.profile, request.needs, today=request.today, centre_kind=request.centre_kind
+        )
+    except ValueError as error:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"municipality: {error}"
+        ) from error
+    except (rules.CatalogError, rules.RoutingEngineError) as error:
+        raise _rules_broken(error) from error
+    if request.municipality is None:
+        return result
+    try:
+        partners = directory.partners(request.municipality)
+    except NotInDirectory:
+        return result
+    routes = rules.resolve_partners(result.routes, partners, request.municipality)
+    return result.model_copy(update={"routes": routes})
+
+
+@router.post("/rules/explain", name="rules.explain")
+async def explain(
+    request: ExplainRequest, user: CurrentUser, services: ServicesDep
+) -> RoutingResult:
+    """Route a profile's needs as a case would be routed, with the rule and reason of each."""
+    return await run_in_threadpool(_explain, request, SqlDirectory(services.engine))

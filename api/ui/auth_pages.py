@@ -1,0 +1,88 @@
+"""Login, logout and the start page, which leads each role to its main page.
+
+The login checks the password with the API's own `store.users.authenticate` (argon2, the same
+time for unknown and wrong) and answers a failure with the API's one sentence, so the page
+tells no more about which accounts exist than `POST /auth/token` does.
+"""
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+
+from api.routes.auth import LOGIN_FAILED
+from api.ui.forms import GENERAL, FormState, text
+from api.ui.session import (
+    Form,
+    PageUser,
+    end_session,
+    ensure_csrf_cookie,
+    rotate_csrf,
+    services_of,
+    start_session,
+)
+from api.ui.web import PageRoute, redirect, render
+from store.models import Role, User
+from store.users import authenticate
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+HOME: dict[Role, str] = {
+    Role.COUNSELLOR: "/faelle",
+    Role.PARTNER: "/eingang",
+    Role.SUPERVISOR: "/aufsicht",
+}
+
+
+def _safe_next(target: str) -> str | None:
+    """Only a path of this site: an open redirect to elsewhere would help phishing."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+@router.get("/", name="ui.home")
+def home(request: Request, user: PageUser) -> Response:
+    target = HOME.get(user.role)
+    if target is None:
+        # Administrators keep the directory through the API (/docs); there is no page for it.
+        return render(request, "admin.html", {})
+    return redirect(target)
+
+
+@router.get("/login", name="ui.login")
+def login_page(request: Request, weiter: str = "") -> Response:
+    return render(request, "login.html", {"state": FormState(), "next": weiter})
+
+
+def _authenticate(request: Request, username: str, password: str) -> User | None:
+    with services_of(request).sessions() as session:
+        return authenticate(session, username, password)
+
+
+@router.post("/login", name="ui.login_post")
+async def login(request: Request, form: Form) -> Response:
+    username, password = text(form, "username"), form.get("password")
+    target = text(form, "weiter")
+    user = None
+    if username and isinstance(password, str) and password:
+        # argon2 takes tens of milliseconds on purpose: off the event loop.
+        user = await run_in_threadpool(_authenticate, request, username, password)
+    if user is None:
+        # The password is never sent back into the page.
+        state = FormState(values={"username": [username]}, errors={GENERAL: LOGIN_FAILED})
+        context = {"state": state, "next": target}
+        return render(request, "login.html", context, status.HTTP_401_UNAUTHORIZED)
+    response = redirect(_safe_next(target) or HOME.get(user.role, "/"))
+    start_session(request, response, user.username)
+    # A new CSRF cookie with the new session: a token seen before the login is worth nothing.
+    rotate_csrf(request)
+    ensure_csrf_cookie(request, response)
+    return response
+
+
+@router.post("/logout", name="ui.logout")
+def logout(request: Request, form: Form) -> Response:
+    response = redirect("/login")
+    end_session(request, response)
+    rotate_csrf(request)
+    ensure_csrf_cookie(request, response)
+    return response

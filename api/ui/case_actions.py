@@ -1,0 +1,178 @@
+"""The counsellor's steps on the case page, each one workflow update through the API's
+gateway (the same update, the same id scheme, the same answers as `POST /cases/{id}/...`).
+
+Every step goes the same way (`_step`): parse the form into the API's payload model, send the
+update, and on success redirect to the case page (303, so a reload does not send it again).
+On a refusal the case page is shown again with the form as typed and each error next to its
+field; a wrong stage (409) is said above the form in the workflow's words.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from api.deps import CaseRef
+from api.gateway import update_id
+from api.ui import case_forms
+from api.ui.case_page import render_case
+from api.ui.case_view import CaseView, load_case
+from api.ui.forms import (
+    FieldMap,
+    FormState,
+    adding_row,
+    errors_of_http,
+    errors_of_validation,
+    idempotency_key,
+    refusal_passes_through,
+    text,
+)
+from api.ui.session import Form, PageCase, services_of
+from api.ui.web import PageRoute, redirect
+from domain.actions import AgreementDraft, Closure, Review, Signature, TaskDone
+from domain.case import ActionResult
+from domain.needs import Assessment
+from domain.profile import IntakeData
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+Builder = Callable[[FormData, CaseView], tuple[dict[str, Any], FieldMap]]
+
+CONFIRM_SIGNATURE = "Bitte bestätigen, dass das Dokument in dieser Fassung unterschrieben ist."
+
+
+async def _step(
+    request: Request,
+    case: CaseRef,
+    form: FormData,
+    form_name: str,
+    update: str,
+    model: type[BaseModel] | None,
+    build: Builder | None,
+    anchor: str,
+) -> Response:
+    view = await load_case(request, case)
+    if adding_row(form):
+        # "Weitere Zeile": the same form again with one more row; nothing is sent.
+        view.forms[form_name] = FormState.submitted(form, {})
+        return render_case(request, view)
+    payload: BaseModel | None = None
+    fields = FieldMap()
+    try:
+        if model is not None and build is not None:
+            raw, fields = build(form, view)
+            payload = model.model_validate(raw)
+        await services_of(request).gateway.update(
+            case.id,
+            update,
+            payload,
+            update_id=update_id(update, idempotency_key(form)),
+            result_type=ActionResult,
+        )
+    except ValidationError as error:
+        view.forms[form_name] = FormState.submitted(form, errors_of_validation(error, fields))
+        return render_case(request, view, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    except HTTPException as error:
+        if refusal_passes_through(error):
+            raise
+        # The case may have moved on meanwhile (another tab): show it as it is now.
+        view = await load_case(request, case)
+        view.forms[form_name] = FormState.submitted(form, errors_of_http(error, fields))
+        return render_case(request, view, error.status_code)
+    return redirect(f"/faelle/{case.id}?erledigt={form_name}#{anchor}")
+
+
+def _intake(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
+    return case_forms.intake(form)
+
+
+def _assessment(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
+    return case_forms.assessment(form)
+
+
+def _review(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
+    return case_forms.review(form)
+
+
+def _closure(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
+    return case_forms.closure(form)
+
+
+def _task(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
+    return {"task_id": text(form, "task_id")}, FieldMap()
+
+
+@router.post("/faelle/{case_id}/aufnahme", name="ui.case.intake")
+async def intake(request: Request, case: PageCase, form: Form) -> Response:
+    return await _step(
+        request, case, form, "intake", "complete_intake", IntakeData, _intake, "bedarf"
+    )
+
+
+@router.post("/faelle/{case_id}/bedarf", name="ui.case.assessment")
+async def assessment(request: Request, case: PageCase, form: Form) -> Response:
+    return await _step(
+        request,
+        case,
+        form,
+        "assessment",
+        "complete_assessment",
+        Assessment,
+        _assessment,
+        "vorschlaege",
+    )
+
+
+@router.post("/faelle/{case_id}/entwurf", name="ui.case.draft")
+async def draft(request: Request, case: PageCase, form: Form) -> Response:
+    return await _step(
+        request,
+        case,
+        form,
+        "draft",
+        "draft_agreement",
+        AgreementDraft,
+        case_forms.draft,
+        "aktion-request_signature",
+    )
+
+
+@router.post("/faelle/{case_id}/unterschrift-anfordern", name="ui.case.signature_request")
+async def request_signature(request: Request, case: PageCase, form: Form) -> Response:
+    return await _step(
+        request, case, form, "request_signature", "request_signature", None, None, "aktion-sign"
+    )
+
+
+@router.post("/faelle/{case_id}/unterschrift", name="ui.case.sign")
+async def sign(request: Request, case: PageCase, form: Form) -> Response:
+    party = text(form, "party")
+    form_name = "sign_client" if party == "client" else "sign_counsellor"
+    if "confirmed" not in form:
+        view = await load_case(request, case)
+        view.forms[form_name] = FormState.submitted(form, {"confirmed": CONFIRM_SIGNATURE})
+        return render_case(request, view, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    def build(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
+        return case_forms.signature(form)
+
+    return await _step(request, case, form, form_name, "sign", Signature, build, "aktion-sign")
+
+
+@router.post("/faelle/{case_id}/ueberpruefung", name="ui.case.review")
+async def review(request: Request, case: PageCase, form: Form) -> Response:
+    return await _step(
+        request, case, form, "review", "record_review", Review, _review, "aktion-record_review"
+    )
+
+
+@router.post("/faelle/{case_id}/abschluss", name="ui.case.close")
+async def close(request: Request, case: PageCase, form: Form) -> Response:
+    return await _step(request, case, form, "close", "close", Closure, _closure, "verlauf")
+
+
+@router.post("/faelle/{case_id}/aufgabe", name="ui.case.task_done")
+async def task_done(request: Request, case: PageCase, form: Form) -> Response:
+    return await _step(request, case, form, "task", "complete_task", TaskDone, _task, "aufgaben")

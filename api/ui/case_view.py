@@ -1,0 +1,172 @@
+"""Everything the case page shows, gathered once: the workflow's `state()` (the source of
+truth, so a page shows a step the moment it is done), the partners of the municipality by id,
+and what follows from the stage: which actions the page offers, and for the others why not.
+
+Which action fits which stage is DESIGN.md's stage table, and the domain's `require_stage`
+words the reason; the workflow still decides every action on its own (a page that is out of
+date gets the workflow's 409, shown above the form).
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+
+from api.deps import CaseRef
+from api.ui import labels
+from api.ui.forms import FormState
+from api.ui.session import services_of
+from domain.case import (
+    CaseEvent,
+    CaseRoute,
+    CaseState,
+    DocumentVersion,
+    Measure,
+    ReferralRecord,
+    Responsible,
+    Stage,
+    Task,
+    TaskRole,
+)
+from domain.enums import ActorKind
+from domain.partners import Partner
+from domain.rejections import require_open, require_stage
+from domain.stages import check_request_signature
+from store.directory import SqlDirectory
+
+# The counsellor's actions and the stages they are allowed in (DESIGN.md, stage table).
+ACTION_STAGES: dict[str, tuple[Stage, ...]] = {
+    "complete_intake": (Stage.INTAKE,),
+    "complete_assessment": (Stage.ASSESSMENT,),
+    "draft_agreement": (Stage.DRAFTING, Stage.ACTIVE),
+    "request_signature": (Stage.DRAFTING, Stage.ACTIVE),
+    "sign": (Stage.AWAITING_SIGNATURE,),
+    "record_review": (Stage.ACTIVE,),
+}
+ACTION_TITLES: dict[str, str] = {
+    "complete_intake": "Aufnahme",
+    "complete_assessment": "Bedarfsklärung",
+    "draft_agreement": "Vereinbarung entwerfen",
+    "request_signature": "Zur Unterschrift vorlegen",
+    "sign": "Unterschriften erfassen",
+    "record_review": "Überprüfung erfassen",
+    "close": "Fall abschließen",
+}
+# The forms of the page, one state each (see api/ui/forms.py).
+FORM_NAMES = (
+    "intake",
+    "assessment",
+    "draft",
+    "request_signature",
+    "sign_client",
+    "sign_counsellor",
+    "review",
+    "close",
+    "task",
+)
+
+
+@dataclass(frozen=True)
+class ActionOffer:
+    action: str
+    title: str
+    anchor: str
+    reason: str | None  # None: offered now; otherwise why not (German)
+
+
+@dataclass
+class CaseView:
+    state: CaseState
+    partners: dict[str, Partner]
+    forms: dict[str, FormState] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in FORM_NAMES:
+            self.forms.setdefault(name, FormState())
+
+    @property
+    def stage(self) -> Stage:
+        return self.state.stage
+
+    def stage_index(self) -> int:
+        return labels.STAGES.index(self.state.stage)
+
+    def offers(self) -> list[ActionOffer]:
+        """Every action with whether the page offers it now, and if not, why."""
+        now = datetime.now(UTC)
+        result = []
+        for action, title in ACTION_TITLES.items():
+            if action == "close":
+                wrong = require_open(self.state, action)
+            else:
+                wrong = require_stage(self.state, action, *ACTION_STAGES[action])
+            reason = wrong.message if wrong else None
+            if reason is None and action == "request_signature":
+                # The domain's own check: a draft must exist (or an amendment be pending).
+                refused = check_request_signature(self.state, now)
+                reason = refused.message if refused else None
+            result.append(ActionOffer(action, title, "aktion-" + action, reason))
+        return result
+
+    def offered(self, action: str) -> bool:
+        return any(o.action == action and o.reason is None for o in self.offers())
+
+    def partner_name(self, partner_id: str | None) -> str:
+        if partner_id is None:
+            return "—"
+        partner = self.partners.get(partner_id)
+        return partner.name if partner is not None and partner.name else partner_id
+
+    def partners_of(self, actor: ActorKind) -> list[Partner]:
+        """Active partners of the kind a proposal names: the choices of an override."""
+        return [p for p in self.partners.values() if p.kind is actor and p.active]
+
+    def route(self, route_id: str | None) -> CaseRoute | None:
+        return next((r for r in self.state.routes if r.id == route_id), None)
+
+    def partner_route(self, route: CaseRoute) -> bool:
+        """Whether a partner carries the proposal out (not the centre itself)."""
+        return route.actor is not ActorKind.MIGRATION_COUNSELLING
+
+    def measure_for(self, route_id: str) -> Measure | None:
+        return next((m for m in self.state.measures if m.route_id == route_id), None)
+
+    def free_measures(self) -> list[Measure]:
+        return [m for m in self.state.measures if m.route_id is None]
+
+    def referral_of(self, measure_id: str) -> ReferralRecord | None:
+        found = [r for r in self.state.referrals if r.measure_id == measure_id]
+        return found[-1] if found else None
+
+    def document(self) -> DocumentVersion | None:
+        return self.state.documents[-1] if self.state.documents else None
+
+    def signed(self, party: str) -> datetime | None:
+        document = self.document()
+        if document is None:
+            return None
+        for signature in self.state.signatures:
+            if signature.version == document.version and signature.party.value == party:
+                return signature.at
+        return None
+
+    def counsellor_tasks(self) -> list[Task]:
+        return [t for t in self.state.open_tasks() if t.role is TaskRole.COUNSELLOR]
+
+    def events(self) -> list[CaseEvent]:
+        """The timeline, newest first."""
+        return list(reversed(self.state.events))
+
+    def responsible_label(self, measure: Measure) -> str:
+        if measure.responsible is Responsible.PARTNER:
+            return self.partner_name(measure.partner_id)
+        return labels.RESPONSIBLE[measure.responsible]
+
+
+async def load_case(request: Request, case: CaseRef) -> CaseView:
+    services = services_of(request)
+    state = await services.gateway.query(case.id, "state", result_type=CaseState)
+    directory = SqlDirectory(services.engine)
+    partners = await run_in_threadpool(directory.partners, state.municipality_id)
+    return CaseView(state=state, partners={p.id: p for p in partners})

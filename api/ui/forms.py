@@ -1,0 +1,180 @@
+"""What a form shows again after a refusal: the values as typed and each error next to its
+field, in German.
+
+Errors come from three places and are brought into one shape (`field -> message`):
+- pydantic, when a payload built from the form is validated (`errors_of_validation`);
+- the workflow, through the API's gateway: an `HTTPException` with 422 and
+  `{"errors": [{"field", "message"}]}` names a field; a 409 (wrong stage, closed case), 429
+  or 503 is a message for the whole form (`errors_of_http`).
+Field names are dotted payload paths (`residence.expires_on`, `measures.2.override_reason`);
+a form whose inputs are named differently translates them with a `FieldMap`.
+"""
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import HTTPException
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from api.errors import validation_errors
+
+GENERAL = "_form"  # the key of a message about the whole form
+IDEMPOTENCY_FIELD = "idempotency_key"
+_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass
+class FormState:
+    """One form of a page: empty (defaults shown) or as submitted, with its errors."""
+
+    values: Mapping[str, list[str]] | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    # A fresh key per rendering: a form sent twice (double click, reload) acts once.
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @classmethod
+    def submitted(cls, form: FormData, errors: dict[str, str]) -> "FormState":
+        values: dict[str, list[str]] = {}
+        for name, value in form.multi_items():
+            if isinstance(value, str) and name not in ("csrf_token", IDEMPOTENCY_FIELD):
+                values.setdefault(name, []).append(value)
+        return cls(values=values, errors=errors)
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.values is not None
+
+    def value(self, name: str, default: object = "") -> str:
+        """What the input shows: the submitted text, or `default` on a fresh form."""
+        if self.values is None:
+            return "" if default is None else str(default)
+        return self.values.get(name, [""])[0]
+
+    def checked(self, name: str, default: bool = False) -> bool:
+        if self.values is None:
+            return default
+        return name in self.values
+
+    def chosen(self, name: str, option: object, default: object = None) -> bool:
+        """Whether `option` is selected in a select, radio group or checkbox group."""
+        if self.values is None:
+            if isinstance(default, list | tuple | set | frozenset):
+                return str(option) in {str(item) for item in default}
+            return default is not None and str(option) == str(default)
+        return str(option) in self.values.get(name, [])
+
+    def error(self, name: str) -> str | None:
+        return self.errors.get(name)
+
+    def summary(self) -> list[tuple[str | None, str]]:
+        """Every error, for the list above the form: (input id or None, message). Errors of
+        fields the form does not show (a message about the whole draft) appear only here."""
+        return [
+            (None if name == GENERAL else field_id(name), text)
+            for name, text in self.errors.items()
+        ]
+
+    def count(self, prefix: str, default: int, extra: int = 1) -> int:
+        """How many rows of a repeated group to show: the rows submitted (plus one when the
+        form asked for another row), or `default` on a fresh form; at least `extra`."""
+        if self.values is None:
+            return max(default, extra)
+        pattern = re.compile(re.escape(prefix) + r"\.(\d+)\.")
+        rows = {int(m.group(1)) for name in self.values if (m := pattern.match(name))}
+        shown = max(rows) + 1 if rows else 0
+        if self.values.get("_add") == [prefix]:
+            shown += 1
+        return max(shown, extra)
+
+
+def field_id(name: str) -> str:
+    """The id of the input named `name` (labels and the error summary point at it)."""
+    return "f-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def optional(form: FormData, name: str) -> str | None:
+    """A text input's value, or None when left empty (optional dates, optional ids)."""
+    return text(form, name) or None
+
+
+def flag(form: FormData, name: str) -> bool:
+    return name in form
+
+
+def idempotency_key(form: FormData) -> str | None:
+    value = text(form, IDEMPOTENCY_FIELD)
+    return value if _KEY.fullmatch(value) else None
+
+
+def adding_row(form: FormData) -> bool:
+    """The form asked for one more row of a repeated group, not to be sent."""
+    return bool(text(form, "_add"))
+
+
+@dataclass
+class FieldMap:
+    """Payload path prefixes -> form field prefixes (`measures.2` -> `routes.r5`)."""
+
+    prefixes: dict[str, str] = field(default_factory=dict)
+
+    def form_field(self, payload_field: str) -> str:
+        parts = payload_field.split(".")
+        for length in range(len(parts), 0, -1):
+            head = ".".join(parts[:length])
+            if head in self.prefixes:
+                return ".".join([self.prefixes[head], *parts[length:]])
+        return payload_field
+
+
+def _refined(field_name: str, message: str) -> tuple[str, str]:
+    """A model validator names its field in the message ("expires_on: ..."): put the message
+    next to that field."""
+    head, separator, rest = message.partition(": ")
+    if separator and re.fullmatch(r"[a-z_]+", head):
+        return (f"{field_name}.{head}" if field_name and field_name != "(Eingabe)" else head), rest
+    return field_name, message
+
+
+def _collect(pairs: Iterable[tuple[str, str]], fields: FieldMap | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for raw_field, raw_message in pairs:
+        name, message = _refined(raw_field, raw_message)
+        name = fields.form_field(name) if fields else name
+        # The first message per field: one sentence next to an input is enough.
+        errors.setdefault(name, message)
+    return errors
+
+
+def errors_of_validation(error: ValidationError, fields: FieldMap | None = None) -> dict[str, str]:
+    return _collect(
+        ((item["field"], item["message"]) for item in validation_errors(error.errors())), fields
+    )
+
+
+def errors_of_http(error: HTTPException, fields: FieldMap | None = None) -> dict[str, str]:
+    detail: Any = error.detail
+    if isinstance(detail, dict) and isinstance(detail.get("errors"), list):
+        pairs = [
+            (str(item.get("field", GENERAL)), str(item.get("message", "")))
+            for item in detail["errors"]
+            if isinstance(item, dict)
+        ]
+        return _collect(pairs, fields)
+    if isinstance(detail, dict):
+        detail = detail.get("detail")
+    return {GENERAL: str(detail) if detail else "Die Änderung wurde abgelehnt."}
+
+
+def refusal_passes_through(error: HTTPException) -> bool:
+    """Refusals that are not about the form (no such case, not logged in): the page answers
+    them itself instead of showing the form again."""
+    return error.status_code in (401, 403, 404)

@@ -1,0 +1,199 @@
+"""The partner agency's inbox: referrals sent to it (new, acknowledged, unanswered past the
+deadline, done) and the four answers to one: acknowledge, decline with a reason, a progress
+note, complete with an outcome.
+
+A partner sees what `GET /referrals` shows (the need, the measure, the client's first name and
+languages: the signed consent's list) and the progress of its own referral, nothing of the case.
+Scope is the API's `scoped_referral`; each answer is the same workflow update as
+`POST /referrals/{id}/...`.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session, col, select
+from starlette.datastructures import FormData
+
+from api.deps import ReferralRef, SessionDep, audited_listing
+from api.gateway import update_id
+from api.ui.forms import (
+    FormState,
+    errors_of_http,
+    errors_of_validation,
+    idempotency_key,
+    refusal_passes_through,
+    text,
+)
+from api.ui.session import Form, PageReferral, PartnerUser, services_of
+from api.ui.sla import acknowledgement_due, overdue
+from api.ui.web import PageRoute, redirect, render
+from domain.referral import DeclineReason, Outcome, ProgressNote, ReferralStatus
+from store.models import Municipality, PartnerAgency, Role, User
+from store.projections import ReferralSummary
+from workflows.referral import ReferralState
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+LIMIT = 200
+VIEWS = {
+    "offen": "Offen",
+    "neu": "Neu",
+    "ueberfaellig": "Überfällig",
+    "angenommen": "Angenommen",
+    "erledigt": "Erledigt",
+}
+DONE = {
+    "acknowledge": "Angenommen. Die Beratungsstelle sieht das sofort.",
+    "decline": "Abgelehnt. Die Vermittlung geht an einen anderen Partner oder zurück.",
+    "progress": "Zwischenstand gesendet.",
+    "complete": "Abgeschlossen. Das Ergebnis steht jetzt in der Vereinbarung.",
+}
+FORMS = ("acknowledge", "decline", "progress", "complete")
+CLOSED = (ReferralStatus.COMPLETED, ReferralStatus.DECLINED, ReferralStatus.EXPIRED)
+
+_audit_partner_list = audited_listing(Role.PARTNER)
+
+
+def _land(session: Session, partner_id: str | None) -> str:
+    agency = session.get(PartnerAgency, partner_id) if partner_id else None
+    municipality = session.get(Municipality, agency.municipality_id) if agency else None
+    return municipality.land if municipality is not None else "NW"
+
+
+def _inbox(session: Session, user: User, view: str) -> list[ReferralSummary]:
+    query = select(ReferralSummary).where(ReferralSummary.partner_id == user.partner_id)
+    wanted: tuple[ReferralStatus, ...] = {
+        "neu": (ReferralStatus.DISPATCHED,),
+        "ueberfaellig": (ReferralStatus.DISPATCHED,),
+        "angenommen": (ReferralStatus.ACKNOWLEDGED,),
+        "erledigt": CLOSED,
+    }.get(view, (ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED))
+    query = query.where(col(ReferralSummary.status).in_(wanted))
+    query = query.order_by(col(ReferralSummary.dispatched_at).desc(), col(ReferralSummary.id))
+    return list(session.exec(query.limit(LIMIT)).all())
+
+
+@router.get("/eingang", name="ui.referral.list")
+def inbox(
+    request: Request,
+    user: PartnerUser,
+    session: SessionDep,
+    ansicht: Annotated[str, Query(max_length=20)] = "offen",
+) -> Response:
+    _audit_partner_list(request, user, session)
+    view = ansicht if ansicht in VIEWS else "offen"
+    land, now = _land(session, user.partner_id), datetime.now(UTC)
+    rows = _inbox(session, user, view)
+    late = {row.id for row in rows if overdue(row, land, now)}
+    if view == "ueberfaellig":
+        rows = [row for row in rows if row.id in late]
+    context = {"rows": rows, "late": late, "view": view, "views": VIEWS}
+    return render(request, "partner/inbox.html", context)
+
+
+async def _referral_page(
+    request: Request,
+    referral: ReferralRef,
+    forms: dict[str, FormState] | None = None,
+    status_code: int = 200,
+    done: str = "",
+) -> Response:
+    services = services_of(request)
+
+    def read() -> tuple[ReferralSummary | None, str]:
+        with Session(services.engine) as session:
+            return session.get(ReferralSummary, referral.id), _land(session, referral.partner_id)
+
+    row, land = await run_in_threadpool(read)
+    state: ReferralState | None = None
+    try:
+        state = await services.gateway.query(
+            referral.id, "state", result_type=ReferralState, object_type="referral"
+        )
+    except HTTPException:
+        # A finished referral may not answer queries quickly; the read model row suffices.
+        state = None
+    current = state.status if state is not None else (row.status if row else None)
+    due = acknowledgement_due(row.dispatched_at, land) if row is not None else None
+    context = {
+        "referral": referral,
+        "row": row,
+        "state": state,
+        "status": current,
+        "due": due,
+        "late": row is not None
+        and current is ReferralStatus.DISPATCHED
+        and overdue(row, land, datetime.now(UTC)),
+        "forms": {name: (forms or {}).get(name, FormState()) for name in FORMS},
+        "done": DONE.get(done, ""),
+    }
+    return render(request, "partner/referral.html", context, status_code)
+
+
+@router.get("/eingang/{referral_id}", name="ui.referral.read")
+async def referral_page(
+    request: Request,
+    referral: PageReferral,
+    erledigt: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
+    return await _referral_page(request, referral, done=erledigt)
+
+
+async def _answer(
+    request: Request,
+    referral: ReferralRef,
+    form: FormData,
+    name: str,
+    update: str,
+    model: type[BaseModel] | None,
+    payload: dict[str, Any],
+) -> Response:
+    try:
+        arg = model.model_validate(payload) if model is not None else None
+        await services_of(request).gateway.update(
+            referral.id,
+            update,
+            arg,
+            update_id=update_id(update, idempotency_key(form)),
+            result_type=ReferralState,
+            object_type="referral",
+        )
+    except ValidationError as error:
+        forms = {name: FormState.submitted(form, errors_of_validation(error))}
+        return await _referral_page(request, referral, forms, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    except HTTPException as error:
+        if refusal_passes_through(error):
+            raise
+        forms = {name: FormState.submitted(form, errors_of_http(error))}
+        return await _referral_page(request, referral, forms, error.status_code)
+    return redirect(f"/eingang/{referral.id}?erledigt={name}")
+
+
+@router.post("/eingang/{referral_id}/annehmen", name="ui.referral.acknowledge")
+async def acknowledge(request: Request, referral: PageReferral, form: Form) -> Response:
+    return await _answer(request, referral, form, "acknowledge", "acknowledge", None, {})
+
+
+@router.post("/eingang/{referral_id}/ablehnen", name="ui.referral.decline")
+async def decline(request: Request, referral: PageReferral, form: Form) -> Response:
+    payload = {"reason": text(form, "reason")}
+    return await _answer(request, referral, form, "decline", "decline", DeclineReason, payload)
+
+
+@router.post("/eingang/{referral_id}/zwischenstand", name="ui.referral.progress")
+async def progress(request: Request, referral: PageReferral, form: Form) -> Response:
+    payload = {"note": text(form, "note")}
+    return await _answer(
+        request, referral, form, "progress", "report_progress", ProgressNote, payload
+    )
+
+
+@router.post("/eingang/{referral_id}/abschliessen", name="ui.referral.complete")
+async def complete(request: Request, referral: PageReferral, form: Form) -> Response:
+    payload: dict[str, Any] = {"note": text(form, "note")}
+    if text(form, "result"):
+        payload["result"] = text(form, "result")
+    return await _answer(request, referral, form, "complete", "complete", Outcome, payload)
