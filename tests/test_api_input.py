@@ -1,0 +1,309 @@
+"""Bad input and bad circumstances: each answer a 4xx (or 503/429 when Temporal cannot take
+the request) with a clear German message, never a 500, and the case unchanged afterwards.
+
+Covers wrong types, missing fields, unknown enum values, unknown fields, invalid JSON,
+oversized bodies (with and without Content-Length), malformed, forged and expired tokens,
+wrong passwords (the same answer as an unknown user), the workflow's own refusals (wrong stage
+naming the stage, stale document hash naming the field), Temporal unreachable, and the
+server's limit of in-flight updates on one case.
+"""
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from sqlmodel import Session
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from api.security import ALGORITHM, TokenIssuer
+from store.models import User
+from store.seed import seed_demo
+from store.testing import sqlite_store
+from tests.api_harness import (
+    ASSESSMENT,
+    INTAKE,
+    Lotse,
+    running_lotse,
+    settings_for,
+    time_skipping_server,
+)
+
+
+@pytest.fixture(scope="module")
+async def lotse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lotse]:
+    async with (
+        time_skipping_server() as env,
+        running_lotse(env, tmp_path_factory.mktemp("lotse")) as system,
+    ):
+        yield system
+
+
+async def _fingerprint(lotse: Lotse, case_id: str) -> tuple[str, int]:
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    return state["stage"], state["next_sequence"]
+
+
+def _fields(response: httpx.Response) -> list[str]:
+    return [error["field"] for error in response.json().get("errors", [])]
+
+
+BAD_INTAKES: list[tuple[str, dict[str, Any], str]] = [
+    ("wrong type", INTAKE | {"birth_date": 19900517}, "birth_date"),
+    (
+        "wrong type nested",
+        INTAKE | {"residence": {"status": "permit", "expires_on": []}},
+        "residence.expires_on",
+    ),
+    ("missing field", {k: v for k, v in INTAKE.items() if k != "german_level"}, "german_level"),
+    ("unknown enum value", INTAKE | {"german_level": "D1"}, "german_level"),
+    (
+        "unknown nested enum value",
+        INTAKE | {"residence": {"status": "tourist"}},
+        "residence.status",
+    ),
+    ("unknown field", INTAKE | {"religion": "none"}, "religion"),
+    ("not a list", INTAKE | {"languages": "ar"}, "languages"),
+    ("unknown language code", INTAKE | {"languages": ["xx"]}, "languages"),
+    ("future birth date", INTAKE | {"birth_date": "2999-01-01"}, "birth_date"),
+]
+
+
+@pytest.mark.parametrize(("label", "body", "field"), BAD_INTAKES, ids=[b[0] for b in BAD_INTAKES])
+async def test_bad_intake_is_422_naming_the_field_and_changes_nothing(
+    lotse: Lotse, label: str, body: dict[str, Any], field: str
+) -> None:
+    case_id = await _intake_case(lotse)
+    before = await _fingerprint(lotse, case_id)
+    response = await lotse.post("berater1", f"/cases/{case_id}/intake", json=body)
+    assert response.status_code == 422, response.text
+    assert field in _fields(response) or field in response.json()["detail"]
+    assert response.json()["detail"].startswith("Ungültige Eingabe")
+    assert await _fingerprint(lotse, case_id) == before
+
+
+_CASES: dict[str, str] = {}
+
+
+async def _intake_case(lotse: Lotse) -> str:
+    """One case in intake shared by the bad-input tests (none of them may change it)."""
+    if "intake" not in _CASES:
+        _CASES["intake"] = await lotse.open_case()
+    return _CASES["intake"]
+
+
+async def test_german_messages_for_common_mistakes(lotse: Lotse) -> None:
+    case_id = await _intake_case(lotse)
+    missing = await lotse.post("berater1", f"/cases/{case_id}/intake", json={})
+    assert missing.status_code == 422
+    assert "Pflichtfeld fehlt" in missing.text
+    enum = await lotse.post(
+        "berater1", f"/cases/{case_id}/intake", json=INTAKE | {"employment": "retired"}
+    )
+    assert "Unbekannter Wert; erlaubt sind" in enum.text and "'not_seeking'" in enum.text
+
+
+async def test_invalid_json_and_wrong_content_are_422(lotse: Lotse) -> None:
+    case_id = await _intake_case(lotse)
+    before = await _fingerprint(lotse, case_id)
+    broken = await lotse.post(
+        "berater1",
+        f"/cases/{case_id}/intake",
+        content=b'{"birth_date": ',
+        headers={"Content-Type": "application/json"},
+    )
+    assert broken.status_code == 422 and "Kein gültiges JSON" in broken.text
+    array = await lotse.post("berater1", f"/cases/{case_id}/intake", json=[1, 2])
+    assert array.status_code == 422
+    assert await _fingerprint(lotse, case_id) == before
+
+
+async def test_oversized_bodies_are_413(lotse: Lotse) -> None:
+    case_id = await _intake_case(lotse)
+    before = await _fingerprint(lotse, case_id)
+    huge = INTAKE | {"qualifications": [{"title": "x" * 70_000}]}
+    response = await lotse.post("berater1", f"/cases/{case_id}/intake", json=huge)
+    assert response.status_code == 413 and "zu groß" in response.json()["detail"]
+
+    async def chunks() -> AsyncIterator[bytes]:
+        # No Content-Length: the limit has to count what arrives.
+        for _ in range(20):
+            yield b" " * 8192
+        yield b"{}"
+
+    streamed = await lotse.post("berater1", f"/cases/{case_id}/intake", content=chunks())
+    assert streamed.status_code == 413
+    assert await _fingerprint(lotse, case_id) == before
+
+
+async def test_malformed_forged_and_expired_tokens_are_401(lotse: Lotse) -> None:
+    secret = lotse.settings.jwt_secret
+    assert secret is not None
+    now = datetime.now(UTC)
+    expired = TokenIssuer(secret.get_secret_value(), timedelta(minutes=15)).issue(
+        "berater1", now=now - timedelta(hours=1)
+    )
+    forged = TokenIssuer("another-key-" + "y" * 40, timedelta(minutes=15)).issue("berater1")
+    unsigned = jwt.encode(
+        {"sub": "berater1", "exp": now + timedelta(minutes=5)}, key="", algorithm="none"
+    )
+    no_subject = jwt.encode(
+        {"exp": now + timedelta(minutes=5), "iat": now},
+        secret.get_secret_value(),
+        algorithm=ALGORITHM,
+    )
+    tokens = {
+        "malformed": "not.a.jwt",
+        "garbage": "Zm9vYmFy",
+        "expired": expired,
+        "forged": forged,
+        "alg none": unsigned,
+        "no subject": no_subject,
+        "unknown user": TokenIssuer(secret.get_secret_value(), timedelta(minutes=5)).issue("ghost"),
+    }
+    for label, token in tokens.items():
+        response = await lotse.http.get("/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, label
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert "anmelden" in response.json()["detail"]
+    assert (await lotse.http.get("/me", headers={"Authorization": "Basic abc"})).status_code == 401
+
+
+async def test_a_deactivated_account_loses_access_at_once(lotse: Lotse) -> None:
+    await lotse.ok(
+        "admin",
+        "POST",
+        "/admin/users",
+        json={
+            "username": "aushilfe",
+            "password": "geheim-genug",
+            "role": "counsellor",
+            "centre_id": "mbe-mitte",
+        },
+    )
+    login = await lotse.http.post(
+        "/auth/token", data={"username": "aushilfe", "password": "geheim-genug"}
+    )
+    token = login.json()["access_token"]
+    assert (
+        await lotse.http.get("/me", headers={"Authorization": f"Bearer {token}"})
+    ).status_code == 200
+    with Session(lotse.engine) as session:
+        user = session.get(User, "aushilfe")
+        assert user is not None
+        user.active = False
+        session.commit()
+    assert (
+        await lotse.http.get("/me", headers={"Authorization": f"Bearer {token}"})
+    ).status_code == 401
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_answer(lotse: Lotse) -> None:
+    wrong = await lotse.http.post("/auth/token", data={"username": "berater1", "password": "nope"})
+    unknown = await lotse.http.post("/auth/token", data={"username": "niemand", "password": "demo"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json() == {"detail": "Benutzername oder Passwort ist falsch."}
+    missing = await lotse.http.post("/auth/token", data={"username": "berater1"})
+    assert missing.status_code == 422
+
+
+async def test_workflow_refusals_name_the_stage_or_the_field(lotse: Lotse) -> None:
+    case_id = await lotse.open_case()
+    before = await _fingerprint(lotse, case_id)
+    early = await lotse.post("berater1", f"/cases/{case_id}/assessment", json=ASSESSMENT)
+    assert early.status_code == 409
+    assert "'intake' (Aufnahme)" in early.json()["detail"]
+    assert await _fingerprint(lotse, case_id) == before
+
+    case_id = await lotse.active_case()
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    before = await _fingerprint(lotse, case_id)
+    stale = await lotse.post(
+        "berater1",
+        f"/cases/{case_id}/reviews",
+        json={"goal_progress": [{"goal_id": "g999", "status": "achieved"}]},
+    )
+    assert stale.status_code == 422 and _fields(stale) == ["goal_progress.0.goal_id"]
+    wrong_stage = await lotse.post(
+        "berater1",
+        f"/cases/{case_id}/signatures",
+        json={"party": "client", "document_hash": state["document"]["hash"]},
+    )
+    assert wrong_stage.status_code == 409 and "'active'" in wrong_stage.json()["detail"]
+    assert await _fingerprint(lotse, case_id) == before
+
+
+async def test_bad_query_parameters_are_422(lotse: Lotse) -> None:
+    for params in ({"page": 0}, {"page_size": 1000}, {"stage": "limbo"}, {"overdue": "vielleicht"}):
+        response = await lotse.get("berater1", "/cases", params=params)
+        assert response.status_code == 422, params
+    assert (
+        await lotse.get("sprachkurs", "/referrals", params={"status": "lost"})
+    ).status_code == 422
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def test_temporal_unreachable_is_503_with_a_clear_message(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, "nowhere", f"127.0.0.1:{_free_port()}")
+    with sqlite_store(tmp_path) as engine:
+        seed_demo(engine, environment="development")
+        app = create_app(settings, engine=engine)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://lotse.test") as http:
+            login = await http.post(
+                "/auth/token", data={"username": "berater1", "password": "demo"}
+            )
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            body = {"client": {"given_name": "Amina", "family_name": "K"}}
+            opened = await http.post("/cases", json=body, headers=headers)
+            assert opened.status_code == 503
+            assert "nicht erreichbar" in opened.json()["detail"]
+            assert opened.headers["retry-after"]
+            health = await http.get("/healthz")
+            assert health.status_code == 503
+            assert health.json() == {"status": "degraded", "temporal": False, "database": True}
+            # The read model still answers.
+            assert (await http.get("/cases", headers=headers)).status_code == 200
+
+
+async def test_too_many_updates_in_flight_is_429_with_retry_after(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    # Workflows only: an assessment waits for its routing activity, which nobody runs, so
+    # the updates stay in flight until the server's limit of 10 per workflow is reached.
+    async with running_lotse(dev_env, tmp_path, with_activities=False) as lotse:
+        case_id = await lotse.open_case()
+        await lotse.ok("berater1", "POST", f"/cases/{case_id}/intake", json=INTAKE)
+        token = await lotse.token("berater1")
+
+        async def assess() -> httpx.Response:
+            return await lotse.http.post(
+                f"/cases/{case_id}/assessment",
+                json=ASSESSMENT,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+
+        waiting = [asyncio.create_task(assess()) for _ in range(10)]
+        try:
+            await asyncio.sleep(1.5)  # all ten admitted
+            refused = await assess()
+            assert refused.status_code == 429, refused.text
+            assert refused.headers["retry-after"] == "1"
+            assert "zu viele Änderungen" in refused.json()["detail"]
+        finally:
+            await dev_env.client.get_workflow_handle(case_id).terminate("test over")
+            for task in waiting:
+                task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)

@@ -1,0 +1,237 @@
+"""A case's whole life driven only through the HTTP API by the demo users, against a real
+Temporal (time-skipping server) with the real workflows and activities, and a real SQLite read
+model filled by the projection: counsellor steps, the partner inbox and its effect on the case,
+the supervisor's lists, audit entries, and idempotent retries."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlmodel import Session, col, select
+
+from store.projections import AuditEvent, ReferralSummary
+from tests.api_harness import (
+    ASSESSMENT,
+    INTAKE,
+    Lotse,
+    eventually,
+    running_lotse,
+    time_skipping_server,
+)
+
+
+@pytest.fixture(scope="module")
+async def lotse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lotse]:
+    async with (
+        time_skipping_server() as env,
+        running_lotse(env, tmp_path_factory.mktemp("lotse")) as system,
+    ):
+        yield system
+
+
+async def _referrals(lotse: Lotse, partner: str, case_id: str) -> list[dict[str, Any]]:
+    page = await lotse.ok(partner, "GET", "/referrals")
+    return [r for r in page["items"] if r["id"].startswith(case_id + "-ref-")]
+
+
+async def test_counsellor_drives_a_case_from_intake_to_active(lotse: Lotse) -> None:
+    opened = await lotse.ok(
+        "berater1", "POST", "/cases", json={"client": {"given_name": "Amina", "family_name": "K"}}
+    )
+    case_id = opened["id"]
+    assert opened["stage"] == "intake" and opened["centre_id"] == "mbe-mitte"
+    assert opened["counsellor_id"] == "berater1"
+
+    result = await lotse.ok("berater1", "POST", f"/cases/{case_id}/intake", json=INTAKE)
+    assert result["stage"] == "assessment"
+    result = await lotse.ok("berater1", "POST", f"/cases/{case_id}/assessment", json=ASSESSMENT)
+    assert result["stage"] == "drafting"
+
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    assert state["profile"]["german_level"] == "A2"
+    routed = {route["need"]: route for route in state["routes"]}
+    assert routed["language"]["partner_id"] == "sprachschule-musterstadt"
+    assert routed["employment"]["partner_id"] == "jobcenter-musterstadt"
+    assert "recent_updates" not in state
+
+    draft = {
+        "goals": [{"text": "Deutsch auf B1", "target_date": "2027-03-01"}],
+        "measures": [
+            {"text": "Integrationskurs", "responsible": "partner", "route_id": route["id"]}
+            for route in routed.values()
+        ],
+    }
+    result = await lotse.ok("berater1", "POST", f"/cases/{case_id}/agreement", json=draft)
+    assert result["stage"] == "drafting"
+    requested = await lotse.ok("berater1", "POST", f"/cases/{case_id}/signature-request")
+    assert requested["version"] == 1 and len(requested["document_hash"]) == 64
+    assert requested["stage"] == "awaiting_signature"
+
+    document = await lotse.ok("berater1", "GET", f"/cases/{case_id}/agreement")
+    assert document["hash"] == requested["document_hash"]
+    assert document["signed_by"] == [] and document["text"]
+
+    for party in ("client", "counsellor"):
+        body = {"party": party, "document_hash": requested["document_hash"]}
+        result = await lotse.ok("berater1", "POST", f"/cases/{case_id}/signatures", json=body)
+    assert result["stage"] == "active"
+
+    # The read model follows: the case list, and a referral in the language school's inbox
+    # with the partner view only (no residence status, no other needs).
+    await lotse.projected(case_id, result["sequence"])
+    listed = await lotse.ok("berater1", "GET", "/cases", params={"stage": "active"})
+    assert case_id in [item["id"] for item in listed["items"]]
+    item = next(item for item in listed["items"] if item["id"] == case_id)
+    assert item["client"] == "Amina K."
+    inbox = await eventually(lambda: _referrals(lotse, "sprachkurs", case_id))
+    assert len(inbox) == 1
+    assert set(inbox[0]) == {
+        "id",
+        "status",
+        "need",
+        "actor",
+        "measure",
+        "client_first_name",
+        "languages",
+        "dispatched_at",
+        "acknowledged_at",
+    }
+    assert (inbox[0]["client_first_name"], inbox[0]["languages"]) == ("Amina", ["ar", "en"])
+    assert inbox[0]["need"] == "language"
+
+    history = await lotse.ok("berater1", "GET", f"/cases/{case_id}/history")
+    kinds = [event["kind"] for event in history["events"]]
+    assert kinds[0] == "case_opened" and "agreement_activated" in kinds
+    assert kinds.count("referral_dispatched") == 2
+
+
+async def test_partner_inbox_flow_reaches_the_case(lotse: Lotse) -> None:
+    case_id = await lotse.active_case()
+    [language] = await eventually(lambda: _referrals(lotse, "sprachkurs", case_id))
+    [placement] = await eventually(lambda: _referrals(lotse, "jobcenter", case_id))
+    assert language["status"] == "dispatched"
+
+    acknowledged = await lotse.ok("sprachkurs", "POST", f"/referrals/{language['id']}/acknowledge")
+    assert acknowledged["status"] == "acknowledged" and acknowledged["acknowledged_at"]
+    progress = {"note": "Kurs beginnt am 1. des Monats"}
+    await lotse.ok("sprachkurs", "POST", f"/referrals/{language['id']}/progress", json=progress)
+    outcome = {"result": "achieved", "note": "B1 bestanden"}
+    done = await lotse.ok(
+        "sprachkurs", "POST", f"/referrals/{language['id']}/complete", json=outcome
+    )
+    assert done["status"] == "completed" and done["closed_at"]
+
+    # A second answer to a closed referral is refused, naming the status.
+    again = await lotse.post("sprachkurs", f"/referrals/{language['id']}/acknowledge")
+    assert again.status_code == 409 and "abgeschlossen" in again.json()["detail"]
+
+    # The Jobcenter declines: the case re-routes to the next partner of that kind (the
+    # employment agency is another kind, so none is left: the counsellor gets a task).
+    declined = await lotse.ok(
+        "jobcenter", "POST", f"/referrals/{placement['id']}/decline", json={"reason": "voll"}
+    )
+    assert declined["status"] == "declined"
+
+    async def case_caught_up() -> dict[str, Any] | None:
+        state: dict[str, Any] = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+        statuses = {r["id"]: r["status"] for r in state["referrals"]}
+        done = statuses.get(language["id"]) == "completed"
+        return state if done and statuses.get(placement["id"]) == "declined" else None
+
+    state = await eventually(case_caught_up)
+    measure = next(m for m in state["measures"] if m["route_id"] == language_route(state))
+    assert measure["done"] and measure["outcome"]["result"] == "achieved"
+
+    def projected_statuses() -> dict[str, str] | None:
+        with Session(lotse.engine) as session:
+            rows = session.exec(
+                select(ReferralSummary).where(ReferralSummary.case_id == case_id)
+            ).all()
+            statuses = {row.id: row.status.value for row in rows}
+        done = statuses.get(language["id"]) == "completed"
+        return statuses if done and statuses.get(placement["id"]) == "declined" else None
+
+    await eventually(projected_statuses)
+    inbox = await lotse.ok("sprachkurs", "GET", "/referrals", params={"status": "completed"})
+    assert language["id"] in [r["id"] for r in inbox["items"]]
+
+
+def language_route(state: dict[str, Any]) -> str:
+    route: str = next(r["id"] for r in state["routes"] if r["need"] == "language")
+    return route
+
+
+async def test_review_survey_reaches_the_evaluation_report(lotse: Lotse) -> None:
+    case_id = await lotse.active_case()
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    review = {
+        "goal_progress": [{"goal_id": state["goals"][0]["id"], "status": "in_progress"}],
+        "survey": {"agreement_helped": True, "easier_to_keep_at_it": False},
+    }
+    result = await lotse.ok("berater1", "POST", f"/cases/{case_id}/reviews", json=review)
+    await lotse.projected(case_id, result["sequence"])
+    report = await lotse.ok("koordination", "GET", "/reports/evaluation")
+    assert report["reviews"] >= 1
+    assert report["agreement_helped"]["yes"] >= 1
+    assert report["easier_to_keep_at_it"]["no"] >= 1
+    assert 0 <= report["agreement_helped"]["share_yes"] <= 1
+
+    closed = await lotse.ok(
+        "berater1", "POST", f"/cases/{case_id}/close", json={"reason": "goals_achieved"}
+    )
+    assert closed["stage"] == "closed"
+    # A closed case takes no more changes; reading it still works.
+    late = await lotse.post("berater1", f"/cases/{case_id}/close", json={"reason": "withdrawn"})
+    assert late.status_code == 409
+    state = await eventually(
+        lambda: _stage_is(lotse, case_id, "closed"),
+    )
+    assert state
+
+
+async def _stage_is(lotse: Lotse, case_id: str, stage: str) -> bool:
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    return bool(state["stage"] == stage)
+
+
+async def test_idempotency_key_makes_a_retried_write_count_once(lotse: Lotse) -> None:
+    headers = {"Idempotency-Key": "open-7f3a"}
+    body = {"client": {"given_name": "Omar", "family_name": "S"}}
+    first = await lotse.ok("berater1", "POST", "/cases", json=body, headers=headers)
+    retry = await lotse.ok("berater1", "POST", "/cases", json=body, headers=headers)
+    assert retry["id"] == first["id"]
+    case_id = first["id"]
+
+    key = {"Idempotency-Key": "intake-1"}
+    once = await lotse.ok("berater1", "POST", f"/cases/{case_id}/intake", json=INTAKE, headers=key)
+    twice = await lotse.ok("berater1", "POST", f"/cases/{case_id}/intake", json=INTAKE, headers=key)
+    assert twice == once  # the first answer, not "wrong stage"
+    history = await lotse.ok("berater1", "GET", f"/cases/{case_id}/history")
+    kinds = [event["kind"] for event in history["events"]]
+    assert kinds.count("intake_completed") == 1
+    # Without the key, the same request is a new write and the stage says no.
+    fresh = await lotse.post("berater1", f"/cases/{case_id}/intake", json=INTAKE)
+    assert fresh.status_code == 409 and "assessment" in fresh.json()["detail"]
+
+
+async def test_every_case_access_is_audited_without_personal_data(lotse: Lotse) -> None:
+    case_id = await lotse.open_case(given="Leyla")
+    await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    await lotse.ok("berater1", "POST", f"/cases/{case_id}/intake", json=INTAKE)
+    foreign = await lotse.get("berater2", f"/cases/{case_id}")
+    assert foreign.status_code == 404
+    with Session(lotse.engine) as session:
+        entries = session.exec(
+            select(AuditEvent).where(AuditEvent.object_id == case_id).order_by(col(AuditEvent.id))
+        ).all()
+    trail = [(e.actor, e.action) for e in entries]
+    assert trail == [
+        ("berater1", "case.open"),
+        ("berater1", "case.read"),
+        ("berater1", "case.intake"),
+        ("berater2", "case.read.denied"),
+    ]
+    for entry in entries:
+        assert "Leyla" not in entry.model_dump_json()
+    audit = await lotse.ok("admin", "GET", "/admin/audit", params={"object_id": case_id})
+    assert len(audit) == 4

@@ -1,0 +1,312 @@
+"""The projection of case events into the read model (`store.projector.SqlCaseEventSink`), on
+SQLite and on PostgreSQL (skipped when LOTSE_TEST_POSTGRES_URL is unset): each event applied
+once, a batch all or nothing, repeats and late redeliveries change nothing, concurrent
+deliveries of the same batch apply it once."""
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from activities.case_events import CaseEventBatch, CaseProjection
+from domain.case import CaseEvent, CaseEventKind, Stage
+from domain.referral import ReferralStatus
+from store.directory import SqlDirectory
+from store.models import Role
+from store.projections import CaseSummary, ReferralSummary, ReviewRecord, TaskRecord
+from store.projector import SqlCaseEventSink
+from store.seed import seed_demo
+from store.testing import BACKENDS, migrated_store
+
+CASE = "case-00000000-0000-4000-8000-000000000001"
+REF = f"{CASE}-ref-1"
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    with migrated_store(request.param, tmp_path, url) as store:
+        yield store
+
+
+def _event(seq: int, kind: CaseEventKind, stage: Stage, **data: Any) -> CaseEvent:
+    return CaseEvent(
+        sequence=seq, at=T0 + timedelta(minutes=seq), kind=kind, stage=stage, data=data
+    )
+
+
+def _projection(stage: Stage, **changes: Any) -> CaseProjection:
+    fields: dict[str, Any] = {
+        "case_id": CASE,
+        "municipality_id": "musterstadt",
+        "centre_id": "mbe-mitte",
+        "counsellor_id": "berater1",
+        "stage": stage,
+        "opened_at": T0,
+        "next_review_due": None,
+        "review_overdue": False,
+        "open_task_count": 0,
+        "client_given_name": "Amina",
+        "client_family_name": "Khalil",
+        "client_languages": ["ar", "en"],
+    }
+    return CaseProjection(**(fields | changes))
+
+
+OPENED = CaseEventBatch(
+    case=_projection(Stage.INTAKE),
+    events=[
+        _event(
+            1,
+            CaseEventKind.CASE_OPENED,
+            Stage.INTAKE,
+            municipality_id="musterstadt",
+            centre_id="mbe-mitte",
+            centre_kind="MBE",
+            counsellor_id="berater1",
+        )
+    ],
+)
+DUE = T0 + timedelta(days=90)
+ACTIVATED = CaseEventBatch(
+    case=_projection(Stage.ACTIVE, next_review_due=DUE, open_task_count=1),
+    events=[
+        _event(2, CaseEventKind.INTAKE_COMPLETED, Stage.ASSESSMENT, permit_warning_at=None),
+        _event(3, CaseEventKind.AGREEMENT_ACTIVATED, Stage.ACTIVE, version=1),
+        _event(
+            4,
+            CaseEventKind.REFERRAL_DISPATCHED,
+            Stage.ACTIVE,
+            referral_id=REF,
+            route_id="r1",
+            measure_id="m1",
+            partner_id="sprachschule-musterstadt",
+            actor="language_course_provider",
+            measure="integration_course",
+            need="language",
+            previous_referral_id=None,
+        ),
+        _event(
+            5,
+            CaseEventKind.TASK_CREATED,
+            Stage.ACTIVE,
+            task_id="t7",
+            task_kind="follow_up",
+            role="counsellor",
+            title="Anmeldung zum Kurs prüfen",
+            due_at=(T0 + timedelta(days=42)).isoformat(),
+            referral_id=REF,
+        ),
+    ],
+)
+LATER = CaseEventBatch(
+    case=_projection(Stage.ACTIVE, next_review_due=DUE, review_overdue=True, open_task_count=1),
+    events=[
+        _event(
+            6,
+            CaseEventKind.REFERRAL_STATUS_CHANGED,
+            Stage.ACTIVE,
+            referral_id=REF,
+            partner_id="sprachschule-musterstadt",
+            status="acknowledged",
+        ),
+        _event(
+            7,
+            CaseEventKind.TASK_CREATED,
+            Stage.ACTIVE,
+            task_id="t8",
+            task_kind="referral_escalation",
+            role="supervisor",
+            title="Vermittlung eskaliert",
+            due_at=None,
+            referral_id=REF,
+        ),
+        _event(8, CaseEventKind.TASK_DONE, Stage.ACTIVE, task_id="t7"),
+        _event(
+            9,
+            CaseEventKind.REVIEW_RECORDED,
+            Stage.ACTIVE,
+            review_id="v9",
+            agreement_helped=True,
+            easier_to_keep_at_it=None,
+        ),
+        _event(10, CaseEventKind.REASSIGNED, Stage.ACTIVE, counsellor_id="berater3"),
+    ],
+)
+
+
+def _snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """Every read-model row of the test case, comparable across deliveries."""
+    with Session(engine) as session:
+        return {
+            table.__name__: sorted(
+                (row.model_dump() for row in session.exec(select(table))), key=repr
+            )
+            for table in (CaseSummary, ReferralSummary, TaskRecord, ReviewRecord)
+        }
+
+
+def test_first_batch_creates_the_summary_with_a_display_name(engine: Engine) -> None:
+    sink = SqlCaseEventSink(engine)
+    assert sink.append(OPENED) == 1
+    with Session(engine) as session:
+        row = session.get(CaseSummary, CASE)
+    assert row is not None
+    assert (row.stage, row.centre_id, row.counsellor_id) == ("intake", "mbe-mitte", "berater1")
+    assert row.client_display_name == "Amina K."
+    assert row.last_applied_seq == 1
+    assert row.opened_at == T0 and row.updated_at == T0 + timedelta(minutes=1)
+
+
+def test_events_fill_referrals_tasks_and_reviews(engine: Engine) -> None:
+    sink = SqlCaseEventSink(engine)
+    assert [sink.append(b) for b in (OPENED, ACTIVATED, LATER)] == [1, 4, 5]
+    with Session(engine) as session:
+        summary = session.get(CaseSummary, CASE)
+        referral = session.get(ReferralSummary, REF)
+        tasks = {t.id: t for t in session.exec(select(TaskRecord))}
+        reviews = session.exec(select(ReviewRecord)).all()
+    assert summary is not None and summary.review_overdue and summary.next_review_due == DUE
+    assert summary.last_applied_seq == 10
+    assert referral is not None
+    # The partner view: first name and languages, nothing else of the client.
+    assert (referral.client_first_name, referral.languages) == ("Amina", ["ar", "en"])
+    assert referral.status is ReferralStatus.ACKNOWLEDGED
+    assert referral.acknowledged_at == T0 + timedelta(minutes=6)
+    assert referral.escalated
+    follow_up, escalation = tasks[f"{CASE}-t7"], tasks[f"{CASE}-t8"]
+    assert follow_up.done and follow_up.due_at == T0 + timedelta(days=42)
+    assert (escalation.assignee_role, escalation.assignee_id) == (Role.SUPERVISOR, "musterstadt")
+    assert [(r.seq, r.agreement_helped, r.easier_to_keep_at_it) for r in reviews] == [
+        (9, True, None)
+    ]
+
+
+def test_reassignment_moves_open_counsellor_tasks(engine: Engine) -> None:
+    sink = SqlCaseEventSink(engine)
+    more = ACTIVATED.model_copy(
+        update={
+            "events": [
+                *ACTIVATED.events,
+                _event(
+                    6,
+                    CaseEventKind.TASK_CREATED,
+                    Stage.ACTIVE,
+                    task_id="t9",
+                    task_kind="permit_expiry",
+                    role="counsellor",
+                    title="Aufenthaltstitel läuft ab",
+                    due_at=None,
+                    referral_id=None,
+                ),
+                _event(7, CaseEventKind.TASK_DONE, Stage.ACTIVE, task_id="t7"),
+                _event(8, CaseEventKind.REASSIGNED, Stage.ACTIVE, counsellor_id="berater3"),
+            ]
+        }
+    )
+    sink.append(OPENED)
+    sink.append(more)
+    with Session(engine) as session:
+        assignees = {t.id: t.assignee_id for t in session.exec(select(TaskRecord))}
+    # The done task keeps who did it; the open one follows the case.
+    assert assignees == {f"{CASE}-t7": "berater1", f"{CASE}-t9": "berater3"}
+
+
+def test_a_repeated_batch_changes_nothing(engine: Engine) -> None:
+    sink = SqlCaseEventSink(engine)
+    for batch in (OPENED, ACTIVATED, LATER):
+        sink.append(batch)
+    before = _snapshot(engine)
+    assert [sink.append(b) for b in (OPENED, ACTIVATED, LATER)] == [0, 0, 0]
+    assert _snapshot(engine) == before
+
+
+def test_a_late_redelivery_does_not_roll_the_summary_back(engine: Engine) -> None:
+    sink = SqlCaseEventSink(engine)
+    for batch in (OPENED, ACTIVATED, LATER):
+        sink.append(batch)
+    before = _snapshot(engine)
+    # The activity of batch 2 timed out and is retried after batch 3 landed.
+    assert sink.append(ACTIVATED) == 0
+    assert _snapshot(engine) == before
+    assert sink.last_applied(CASE) == 10
+
+
+def test_an_overlapping_batch_applies_only_its_new_events(engine: Engine) -> None:
+    sink = SqlCaseEventSink(engine)
+    sink.append(OPENED)
+    overlapping = CaseEventBatch(case=ACTIVATED.case, events=[*OPENED.events, *ACTIVATED.events])
+    assert sink.append(overlapping) == 4
+    assert sink.last_applied(CASE) == 5
+
+
+def test_a_failing_batch_leaves_nothing_behind(engine: Engine) -> None:
+    sink = SqlCaseEventSink(engine)
+    sink.append(OPENED)
+    before = _snapshot(engine)
+    broken = ACTIVATED.model_copy(deep=True)
+    # The referral lands first, then an event the projector cannot read fails the batch.
+    broken.events[-1].data["role"] = "nobody"
+    with pytest.raises(ValueError):
+        sink.append(broken)
+    assert _snapshot(engine) == before
+    assert sink.last_applied(CASE) == 1
+    # The retry with good data then applies the whole batch.
+    assert sink.append(ACTIVATED) == 4
+
+
+def test_racing_out_of_order_deliveries_never_apply_an_event_twice(engine: Engine) -> None:
+    # The workflow sends a case's batches one after the other, so a later batch never
+    # overtakes an earlier one that did not land; here they race anyway. Whatever lands
+    # first, no event counts twice and the summary ends at the newest batch.
+    sink = SqlCaseEventSink(engine)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        applied = sum(pool.map(sink.append, [OPENED, ACTIVATED, LATER] * 6))
+    assert applied <= 10
+    assert sink.last_applied(CASE) == 10
+    with Session(engine) as session:
+        assert len(session.exec(select(ReferralSummary)).all()) <= 1
+        tasks = session.exec(select(TaskRecord.id).order_by(col(TaskRecord.id))).all()
+        assert len(tasks) == len(set(tasks))
+        assert len(session.exec(select(ReviewRecord)).all()) == 1
+
+
+def test_in_order_concurrent_repeats_count_every_event_once(engine: Engine) -> None:
+    sink = SqlCaseEventSink(engine)
+    applied = 0
+    for batch in (OPENED, ACTIVATED, LATER):
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            applied += sum(pool.map(sink.append, [batch] * 6))
+    assert applied == 10
+    with Session(engine) as session:
+        assert len(session.exec(select(ReviewRecord)).all()) == 1
+
+
+def test_the_directory_counts_projected_open_referrals(engine: Engine) -> None:
+    seed_demo(engine, environment="development")
+    sink = SqlCaseEventSink(engine)
+    directory = SqlDirectory(engine)
+    sink.append(OPENED)
+    sink.append(ACTIVATED)
+    assert directory.partner("sprachschule-musterstadt").open_referrals == 1
+    completed = CaseEventBatch(
+        case=LATER.case,
+        events=[
+            _event(
+                6,
+                CaseEventKind.REFERRAL_STATUS_CHANGED,
+                Stage.ACTIVE,
+                referral_id=REF,
+                partner_id="sprachschule-musterstadt",
+                status="completed",
+            )
+        ],
+    )
+    sink.append(completed)
+    assert directory.partner("sprachschule-musterstadt").open_referrals == 0

