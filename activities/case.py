@@ -48,10 +48,11 @@ class CallOptions:
 
 
 # A counsellor waits for these (inside an update): a bounded wait, then the update fails with
-# "try again" and the case is unchanged. Routing and rendering take milliseconds; 30 s per
-# attempt only guards against a hung database connection.
+# "try again" and the case is unchanged. Routing and rendering take milliseconds; 10 s per
+# attempt guards against a hung database connection and is also how long an attempt lost with
+# a crashed worker holds the case up before it is retried elsewhere.
 INTERACTIVE_CALL = CallOptions(
-    start_to_close=timedelta(seconds=30),
+    start_to_close=timedelta(seconds=10),
     schedule_to_close=timedelta(minutes=2),
     retry=RetryPolicy(
         initial_interval=timedelta(seconds=1),
@@ -63,7 +64,7 @@ INTERACTIVE_CALL = CallOptions(
 # Nobody waits for these (the workflow's own loop): retry until the read model or directory is
 # back, at most every 5 minutes, so a database outage costs nothing but delay.
 BACKGROUND_CALL = CallOptions(
-    start_to_close=timedelta(seconds=30),
+    start_to_close=timedelta(seconds=10),
     retry=RetryPolicy(
         initial_interval=timedelta(seconds=2),
         backoff_coefficient=2.0,

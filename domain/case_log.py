@@ -8,7 +8,7 @@ The `data` of each event kind (ids, enum values, ISO instants, counts; never per
 | kind | data |
 |---|---|
 | case_opened | municipality_id, centre_id, centre_kind, counsellor_id |
-| intake_completed | permit_warning_at (ISO or null) |
+| intake_completed | (none) |
 | routes_proposed | ruleset_version, routes, unrouted (counts), route_ids (comma-separated) |
 | assessment_completed | needs (count) |
 | agreement_drafted | goals, measures (counts), amendment (bool) |

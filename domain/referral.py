@@ -18,6 +18,9 @@ class ReferralStatus(StrEnum):
     COMPLETED = "completed"
     DECLINED = "declined"
     EXPIRED = "expired"
+    # The case closed while the referral was open: its workflow was cancelled, the partner's
+    # task ends (the read model's status; a running ReferralWorkflow never reports it).
+    WITHDRAWN = "withdrawn"
 
 
 class OutcomeResult(StrEnum):

@@ -9,23 +9,21 @@ counsellor action, `(state, payload, [what an activity computed], now) -> CaseSt
 Each action has a `check_*` twin that the workflow's update validator calls: it looks only at
 the state and the payload (never at what an activity will compute), so a refusal is decided
 before anything enters history. The functions never change their input; they return a copy.
-Reviews, closing and ownership live in stages_review.py, clocks in stages_clock.py, referral
-reports in stages_referral.py.
+Drafting lives in stages_draft.py, reviews, closing and ownership in stages_review.py, clocks
+in stages_clock.py, referral reports in stages_referral.py.
 """
 
 from datetime import datetime
 
 from pydantic import ValidationError
 
-from domain.actions import AgreementDraft, RenderedDocument, Signature
+from domain.actions import RenderedDocument, Signature
 from domain.case import (
     CaseEventKind,
-    CaseGoal,
     CaseRoute,
     CaseState,
     ClientName,
     DocumentVersion,
-    Measure,
     Party,
     Responsible,
     SignatureRecord,
@@ -33,12 +31,12 @@ from domain.case import (
 )
 from domain.case_log import iso, new_id, record
 from domain.clocks import Clocks
-from domain.enums import ActorKind, CentreKind
-from domain.months import later_by, start_of_german_day
+from domain.enums import CentreKind
+from domain.months import german_day, later_by, start_of_german_day
 from domain.needs import Assessment, Need, RoutingResult
 from domain.profile import IntakeData, validate_intake
 from domain.rejections import Invalid, Rejection, from_validation_error, require_stage
-from domain.stages_referral import OPEN, dispatch_measure, schedule_follow_ups
+from domain.stages_referral import dispatch_measure, schedule_follow_ups
 
 
 def open_case(
@@ -80,7 +78,7 @@ def check_complete_intake(state: CaseState, data: IntakeData, now: datetime) -> 
     # The payload arrived without "today": run the checks that need it (birth date in the
     # future, permit already expired) once more with it.
     try:
-        validate_intake(data.model_dump(), today=now.date())
+        validate_intake(data.model_dump(), today=german_day(now))
     except ValidationError as err:
         return from_validation_error(err)
     return None
@@ -97,7 +95,8 @@ def complete_intake(
     if expires_on is not None:
         new.permit_warning_at = start_of_german_day(expires_on) - clocks.permit_warning_before
     new.stage = Stage.ASSESSMENT
-    record(new, CaseEventKind.INTAKE_COMPLETED, now, permit_warning_at=iso(new.permit_warning_at))
+    # No dates of the profile in the event: the warning date would reveal the permit's expiry.
+    record(new, CaseEventKind.INTAKE_COMPLETED, now)
     return new
 
 
@@ -144,133 +143,6 @@ def add_needs(state: CaseState, needs: list[Need], routing: RoutingResult, at: d
         unrouted=len(routing.unrouted),
         route_ids=",".join(added),
     )
-
-
-def check_draft_agreement(
-    state: CaseState, draft: AgreementDraft, now: datetime
-) -> Rejection | None:
-    if wrong := require_stage(state, "draft_agreement", Stage.DRAFTING, Stage.ACTIVE):
-        return wrong
-    goal_ids = {goal.id for goal in state.goals}
-    for index, goal in enumerate(draft.goals):
-        if goal.id is not None and goal.id not in goal_ids:
-            return Invalid(f"goals.{index}.id", f"Es gibt kein Ziel '{goal.id}' in diesem Fall.")
-    return _check_measures(state, draft)
-
-
-def _check_measures(state: CaseState, draft: AgreementDraft) -> Rejection | None:
-    routes = {route.id: route for route in state.routes}
-    dispatched = {ref.route_id: ref for ref in state.referrals}
-    seen: set[str] = set()
-    for index, measure in enumerate(draft.measures):
-        field = f"measures.{index}"
-        if measure.route_id is None:
-            continue
-        route = routes.get(measure.route_id)
-        if route is None:
-            return Invalid(f"{field}.route_id", f"Es gibt keinen Vorschlag '{measure.route_id}'.")
-        if measure.route_id in seen:
-            return Invalid(
-                f"{field}.route_id",
-                f"Der Vorschlag '{measure.route_id}' steht schon in einer anderen Maßnahme.",
-            )
-        seen.add(measure.route_id)
-        if measure.responsible is not Responsible.PARTNER:
-            continue
-        if route.actor is ActorKind.MIGRATION_COUNSELLING:
-            return Invalid(
-                f"{field}.responsible",
-                "Diesen Vorschlag setzt die Beratungsstelle selbst um: "
-                "bitte 'counsellor' als verantwortlich wählen.",
-            )
-        overrides = measure.partner_id is not None and measure.partner_id != route.partner_id
-        if overrides and not (measure.override_reason or "").strip():
-            return Invalid(
-                f"{field}.override_reason",
-                "Wer vom vorgeschlagenen Partner abweicht, muss das begründen.",
-            )
-        if measure.partner_id is None and route.partner_id is None:
-            return Invalid(
-                f"{field}.partner_id",
-                route.unassigned_reason or "Für diesen Vorschlag ist kein Partner bekannt.",
-            )
-        earlier = dispatched.get(measure.route_id)
-        if earlier is not None and overrides and measure.partner_id != earlier.partner_id:
-            return Invalid(
-                f"{field}.partner_id",
-                "Diese Maßnahme ist bereits vermittelt; der Partner lässt sich nicht mehr ändern.",
-            )
-    still_open = {r.route_id for r in state.referrals if r.status in OPEN}
-    dropped = still_open - seen
-    if dropped:
-        return Invalid(
-            "measures",
-            f"Die Vorschläge {sorted(dropped)} sind an Partner vermittelt und noch offen; "
-            "ihre Maßnahmen können nicht entfallen.",
-        )
-    return None
-
-
-def draft_agreement(
-    state: CaseState, draft: AgreementDraft, now: datetime
-) -> CaseState | Rejection:
-    if rejection := check_draft_agreement(state, draft, now):
-        return rejection
-    new = state.model_copy(deep=True)
-    old_goals = {goal.id: goal for goal in state.goals}
-    new.goals = []
-    for goal in draft.goals:
-        if goal.id is not None:
-            kept = old_goals[goal.id].model_copy(
-                update={"text": goal.text, "target_date": goal.target_date}
-            )
-            new.goals.append(kept)
-        else:
-            new.goals.append(
-                CaseGoal(id=new_id(new, "g"), text=goal.text, target_date=goal.target_date)
-            )
-    routes = {route.id: route for route in state.routes}
-    # A measure that carries out the same proposal as before keeps its id, progress and
-    # referral; everything else is a new measure.
-    old_by_route = {m.route_id: m for m in state.measures if m.route_id is not None}
-    new.measures = []
-    for item in draft.measures:
-        route = routes.get(item.route_id) if item.route_id is not None else None
-        proposed = route.partner_id if route is not None else None
-        partner_id = None
-        if item.responsible is Responsible.PARTNER:
-            partner_id = item.partner_id or proposed
-        overridden = partner_id is not None and partner_id != proposed
-        earlier = old_by_route.get(item.route_id) if item.route_id is not None else None
-        measure = Measure(
-            id=earlier.id if earlier is not None else new_id(new, "m"),
-            text=item.text,
-            responsible=item.responsible,
-            route_id=item.route_id,
-            partner_id=partner_id,
-            override_reason=item.override_reason if overridden else None,
-        )
-        if earlier is not None:
-            # Progress and the activation stay with the measure across amendments.
-            measure = measure.model_copy(
-                update={
-                    "done": earlier.done,
-                    "outcome": earlier.outcome,
-                    "done_at": earlier.done_at,
-                    "activated_at": earlier.activated_at,
-                }
-            )
-        new.measures.append(measure)
-    new.amendment_pending = state.stage is Stage.ACTIVE
-    record(
-        new,
-        CaseEventKind.AGREEMENT_DRAFTED,
-        now,
-        goals=len(new.goals),
-        measures=len(new.measures),
-        amendment=new.amendment_pending,
-    )
-    return new
 
 
 def check_request_signature(state: CaseState, now: datetime) -> Rejection | None:

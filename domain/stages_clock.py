@@ -70,10 +70,12 @@ def on_clock(state: CaseState, now: datetime, clocks: Clocks) -> CaseState:
     if warning is not None and warning <= now:
         new.permit_warning_at = None
         expires = warning + clocks.permit_warning_before
+        # The title goes into an event, so it names no date of the profile; the task's due
+        # date (the expiry) is the deadline the counsellor works to.
         add_task(
             new,
             TaskKind.PERMIT_EXPIRY,
-            f"Aufenthaltstitel läuft am {german_day(expires):%d.%m.%Y} ab: Verlängerung klären.",
+            "Aufenthaltstitel läuft bald ab: Verlängerung klären.",
             now,
             due_at=expires,
         )

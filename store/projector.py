@@ -179,6 +179,10 @@ def _apply_event(session: Session, case: CaseProjection, event: CaseEvent) -> No
         _referral_dispatched(session, case, event)
     elif kind is CaseEventKind.REFERRAL_STATUS_CHANGED:
         _referral_status(session, event)
+    elif kind is CaseEventKind.REFERRAL_WITHDRAWN:
+        # Without this the partner's inbox and the supervisor's open list keep a closed case's
+        # task forever.
+        _referral_status(session, event, ReferralStatus.WITHDRAWN)
     elif kind is CaseEventKind.TASK_CREATED:
         _task_created(session, case, event)
     elif kind is CaseEventKind.TASK_DONE:
@@ -230,11 +234,13 @@ def _referral_dispatched(session: Session, case: CaseProjection, event: CaseEven
     )
 
 
-def _referral_status(session: Session, event: CaseEvent) -> None:
+def _referral_status(
+    session: Session, event: CaseEvent, status: ReferralStatus | None = None
+) -> None:
     referral = session.get(ReferralSummary, _text(event, "referral_id"))
     if referral is None or event.sequence <= referral.last_applied_seq:
         return
-    status = ReferralStatus(_text(event, "status"))
+    status = status or ReferralStatus(_text(event, "status"))
     referral.status = status
     if status is ReferralStatus.ACKNOWLEDGED and referral.acknowledged_at is None:
         referral.acknowledged_at = event.at

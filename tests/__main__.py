@@ -4,7 +4,17 @@ and stops at the first failure. Extra arguments go to pytest (`python -m tests -
 import subprocess
 import sys
 
-PACKAGES = ["domain", "workflows", "activities", "rules", "store", "api", "worker", "bench", "deploy"]
+PACKAGES = [
+    "domain",
+    "workflows",
+    "activities",
+    "rules",
+    "store",
+    "api",
+    "worker",
+    "bench",
+    "deploy",
+]
 
 
 def _run(step: str, command: list[str]) -> int:

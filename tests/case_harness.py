@@ -1,6 +1,6 @@
 """Driving AgreementWorkflow in tests: a worker with the real case activities (in-memory
 directory and event sink), a scripted stand-in for the referral children, and helpers that
-walk a case to a stage, wait for asynchronous effects and save or load histories.
+walk a case to a stage and wait for asynchronous effects (histories: case_histories.py).
 
 The stand-in `ScriptedReferral` is registered under the real child's type name and answers
 for its partner from `SCRIPTS` (fixed, because the workflow sandbox re-imports this module):
@@ -8,28 +8,34 @@ for its partner from `SCRIPTS` (fixed, because the workflow sandbox re-imports t
 """
 
 import asyncio
-import contextlib
-import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowQueryFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
+
+from tests.case_histories import run_histories, until_runs
+from worker.binaries import find_binary
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from activities.case_events import InMemoryCaseEventSink
     from activities.directory import InMemoryDirectory
-    from domain.actions import Signature
+    from domain.actions import Review, Signature
     from domain.case import ActionResult, AgreementInput, CaseState, Party, Stage
     from domain.clocks import Clocks
     from domain.enums import CentreKind
@@ -39,34 +45,19 @@ with workflow.unsafe.imports_passed_through():
         OutcomeResult,
         ReferralInput,
         ReferralReport,
-        ReferralStatus,
         ReportKind,
     )
     from tests.case_samples import CLIENT, MUNICIPALITY, PARTNERS, assessment, draft, intake
 
 from workflows.agreement import AgreementWorkflow
 
-HISTORIES = Path(__file__).parent / "histories"
+DAY = timedelta(days=1)
 
 SCRIPTS: dict[str, tuple[ReportKind, ...]] = {
     "sprachkurs": (ReportKind.DECLINED,),
     "sprachkurs-2": (ReportKind.ACKNOWLEDGED, ReportKind.COMPLETED),
     "jobcenter": (ReportKind.ACKNOWLEDGED,),
 }
-
-
-def settled(state: CaseState) -> bool:
-    """Every scripted child has reported everything and every re-route has been started."""
-    if state.stage is Stage.CLOSED:
-        return True
-    final = {kind: ReferralStatus(kind.value) for kind in SCRIPTS["sprachkurs-2"]}
-    final[ReportKind.DECLINED] = ReferralStatus.DECLINED
-    for referral in state.referrals:
-        script = SCRIPTS.get(referral.partner_id, ())
-        expected = final[script[-1]] if script else ReferralStatus.DISPATCHED
-        if not referral.started or referral.awaiting_reroute or referral.status is not expected:
-            return False
-    return True
 
 
 @workflow.defn(name="ReferralWorkflow")
@@ -105,24 +96,37 @@ SEARCH_ATTRIBUTES = {
 }
 
 
-async def register_search_attributes(client: Client) -> None:
-    """The time-skipping server starts without Lotse's search attributes (upserting an
-    unknown one fails every workflow task); registering twice is harmless."""
+@asynccontextmanager
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the test's own, with Lotse's search attributes.
+
+    Not the session's `ts_env`: that server has one clock and one time-skipping lock for all
+    tests, and a case a test leaves mid-way (a child start or an external cancel in flight)
+    can keep it from ever skipping again, failing every later test. A server costs ~0.1 s.
+    Without the search attributes, upserting one fails every workflow task."""
+    path = find_binary("temporal-test-server")
+    assert path is not None, "temporal-test-server not installed (the dev extra)"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=path, data_converter=pydantic_data_converter
+    )
     try:
-        await client.operator_service.add_search_attributes(
+        await env.client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace="default", search_attributes=SEARCH_ATTRIBUTES)
         )
-    except RPCError as err:
-        if "already" not in str(err).lower():
-            raise
+        yield env
+    finally:
+        await env.shutdown()
 
 
 @dataclass
 class Harness:
-    client: Client
+    env: WorkflowEnvironment
     task_queue: str
     sink: InMemoryCaseEventSink
-    started: list[WorkflowHandle[Any, Any]] = field(default_factory=list)
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
 
     async def start(self, clocks: Clocks | None = None, **extra: Any) -> WorkflowHandle[Any, Any]:
         case_id = f"case-{uuid.uuid4()}"
@@ -136,34 +140,14 @@ class Harness:
             clocks=clocks or Clocks(),
             **extra,
         )
-        handle = await self.client.start_workflow(
+        return await self.client.start_workflow(
             AgreementWorkflow.run, input, id=case_id, task_queue=self.task_queue
         )
-        self.started.append(handle)
-        return handle
-
-    async def terminate_all(self) -> None:
-        """End the cases a test left running, and their referral children. On the shared
-        time-skipping server a workflow task left for a task queue nobody polls any more
-        (a child's last report, a cancellation) stops time skipping for every later test."""
-        for handle in self.started:
-            # By id alone: the handle's own run may have continued as new long ago.
-            current = self.client.get_workflow_handle(handle.id)
-            ids = [handle.id]
-            with contextlib.suppress(RPCError, WorkflowQueryFailedError, AssertionError):
-                # A child start still in flight when its parent is terminated never finishes
-                # on the time-skipping server (and blocks it): let every report and re-route
-                # land first.
-                state = await until(current, settled, 5)
-                ids += [r.id for r in state.referrals]
-            for workflow_id in ids:
-                with contextlib.suppress(RPCError):
-                    await self.client.get_workflow_handle(workflow_id).terminate("test over")
 
 
 @asynccontextmanager
 async def running_worker(
-    client: Client,
+    env: WorkflowEnvironment,
     task_queue: str,
     *,
     activities: Sequence[Callable[..., Any]] | None = None,
@@ -171,23 +155,31 @@ async def running_worker(
 ) -> AsyncIterator[Harness]:
     sink = InMemoryCaseEventSink()
     case_activities = CaseActivities(InMemoryDirectory(PARTNERS), sink)
-    defaults = [
+    defaults: list[Callable[..., Any]] = [
         case_activities.route_needs,
         case_activities.resolve_partner,
         case_activities.render_agreement,
         case_activities.emit_case_events,
     ]
     async with Worker(
-        client,
+        env.client,
         task_queue=task_queue,
         workflows=list(workflows),
         activities=list(activities) if activities is not None else defaults,
     ):
-        harness = Harness(client, task_queue, sink)
-        try:
-            yield harness
-        finally:
-            await harness.terminate_all()
+        yield Harness(env, task_queue, sink)
+
+
+@asynccontextmanager
+async def time_skipping_harness(
+    task_queue: str, activities: Sequence[Callable[..., Any]] | None = None
+) -> AsyncIterator[Harness]:
+    """A worker on a time-skipping server of its own (see `time_skipping_server`)."""
+    async with (
+        time_skipping_server() as env,
+        running_worker(env, task_queue, activities=activities) as harness,
+    ):
+        yield harness
 
 
 async def state_of(handle: WorkflowHandle[Any, Any]) -> CaseState:
@@ -224,58 +216,75 @@ async def until(
 async def walk_to(
     handle: WorkflowHandle[Any, Any], stage: Stage, profile: IntakeData | None = None
 ) -> CaseState:
-    """Take a fresh case along the happy path until it is in `stage` (the permit of the sample
-    profile does not expire: server time is today, not the samples' day)."""
-    steps: list[tuple[str, Any]] = [
-        ("complete_intake", profile or intake(expires_on=None)),
-        ("complete_assessment", assessment()),
-        ("draft_agreement", draft()),
-        ("request_signature", None),
-    ]
-    for name, arg in steps:
-        state = await state_of(handle)
-        if state.stage is stage:
-            return state
-        if name == "draft_agreement" and stage is Stage.DRAFTING:
-            return state
-        await handle.execute_update(name, arg, result_type=ActionResult)
-    state = await state_of(handle)
-    if stage is Stage.AWAITING_SIGNATURE:
-        return state
-    assert state.document is not None
-    for party in Party:
-        await handle.execute_update(
-            AgreementWorkflow.sign, Signature(party=party, document_hash=state.document.hash)
-        )
-    if stage is Stage.CLOSED:
-        await handle.execute_update("close", {"reason": "withdrawn"}, result_type=ActionResult)
-    return await state_of(handle)
+    """Take a case along the happy path from wherever it is until it is in `stage` (the
+    permit of the sample profile does not expire: server time is today, not the samples' day).
+    """
+    state = await until(handle, lambda _: True)
+    while state.stage is not stage:
+        name, arg = _next_step(state, profile)
+        await send_once(handle, name, arg)
+        state = await until(handle, lambda _: True)
+    return state
 
 
-async def run_histories(client: Client, handle: WorkflowHandle[Any, Any]) -> list[WorkflowHistory]:
-    """The history of every run of a case, first to current, following continue-as-new."""
-    first = client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
-    histories = []
-    current: WorkflowHandle[Any, Any] | None = first
-    while current is not None:
-        history = await current.fetch_history()
-        histories.append(history)
-        last = history.events[-1]
-        nxt = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-        current = client.get_workflow_handle(handle.id, run_id=nxt) if nxt else None
-    return histories
+async def send_once(handle: WorkflowHandle[Any, Any], name: str, arg: Any) -> ActionResult:
+    """An update, retried with the same update id when the call itself fails (as the API
+    does): the case answers a repeated id with its first result."""
+    update_id = f"{name}:{uuid.uuid4()}"
+    for attempt in range(3):
+        try:
+            return await send(handle, name, arg, id=update_id, rpc_timeout=timedelta(seconds=5))
+        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
-def save_histories(name: str, histories: list[WorkflowHistory]) -> None:
-    HISTORIES.mkdir(exist_ok=True)
-    runs = [history.to_json_dict() for history in histories]
-    document = {"workflow_id": histories[0].workflow_id, "runs": runs}
-    (HISTORIES / f"{name}.json").write_text(json.dumps(document, indent=1) + "\n")
+def _next_step(state: CaseState, profile: IntakeData | None) -> tuple[str, Any]:
+    if state.stage is Stage.INTAKE:
+        return "complete_intake", profile or intake(expires_on=None)
+    if state.stage is Stage.ASSESSMENT:
+        return "complete_assessment", assessment()
+    if state.stage is Stage.DRAFTING:
+        return ("request_signature", None) if state.goals else ("draft_agreement", draft())
+    if state.stage is Stage.AWAITING_SIGNATURE:
+        assert state.document is not None
+        signed = {s.party for s in state.signatures if s.version == state.document.version}
+        party = next(p for p in Party if p not in signed)
+        return "sign", Signature(party=party, document_hash=state.document.hash)
+    assert state.stage is Stage.ACTIVE
+    return "close", {"reason": "withdrawn"}
 
 
-def load_histories(name: str) -> list[WorkflowHistory]:
-    document = json.loads((HISTORIES / f"{name}.json").read_text())
-    return [WorkflowHistory.from_json(document["workflow_id"], run) for run in document["runs"]]
+async def skip_to(harness: Harness, instant: datetime) -> None:
+    """Let server time pass until `instant` (and a little beyond)."""
+    now = await harness.env.get_current_time()
+    if instant > now:
+        await harness.env.sleep(instant - now + timedelta(seconds=1))
 
 
-DAY = timedelta(days=1)
+async def review_cycle(
+    harness: Harness, handle: WorkflowHandle[Any, Any], review: Review
+) -> ActionResult:
+    """Record a review and wait for the run it ends to continue as new. Waiting reads the
+    history, not the state: a query that meets the time-skipping server while a run continues
+    as new can leave time skipping locked for good."""
+    runs = len(await run_histories(harness.client, handle))
+    result = await handle.execute_update(AgreementWorkflow.record_review, review)
+    await until_runs(harness.client, handle, runs + 1)
+    return result
+
+
+def search_attributes(description: Any) -> dict[str, Any]:
+    return {pair.key.name: pair.value for pair in description.typed_search_attributes}
+
+
+async def send(
+    handle: WorkflowHandle[Any, Any], name: str, arg: Any, **kwargs: Any
+) -> ActionResult:
+    """An update by name (`arg` None for one without a payload)."""
+    args = [] if arg is None else [arg]
+    result: ActionResult = await handle.execute_update(
+        name, args=args, result_type=ActionResult, **kwargs
+    )
+    return result

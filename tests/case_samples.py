@@ -6,12 +6,30 @@ rule catalog."""
 import hashlib
 from datetime import UTC, date, datetime
 
-from domain.actions import AgreementDraft, DraftGoal, DraftMeasure, RenderedDocument
-from domain.case import ClientName, Responsible
-from domain.enums import ActorKind, NeedKind
+from domain.actions import (
+    AgreementDraft,
+    Closure,
+    DraftGoal,
+    DraftMeasure,
+    RenderedDocument,
+    Signature,
+)
+from domain.case import CaseState, ClientName, ClosureReason, Party, Responsible, Stage
+from domain.clocks import Clocks
+from domain.enums import ActorKind, CentreKind, NeedKind
 from domain.needs import Assessment, FollowUp, Need, Route, RoutingResult
 from domain.partners import Partner
 from domain.profile import IntakeData
+from domain.rejections import Rejection
+from domain.stages import (
+    complete_assessment,
+    complete_intake,
+    open_case,
+    request_signature,
+    sign,
+)
+from domain.stages_draft import draft_agreement
+from domain.stages_review import close
 
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 CLIENT = ClientName(given_name="Amina", family_name="Karimi")
@@ -142,3 +160,52 @@ PARTNERS = [
         measures=["placement"],
     ),
 ]
+
+
+CLOCKS = Clocks()
+
+
+def ok(result: CaseState | Rejection) -> CaseState:
+    assert isinstance(result, CaseState), result
+    return result
+
+
+def opened() -> CaseState:
+    return open_case(
+        case_id="case-1",
+        municipality_id=MUNICIPALITY,
+        centre_id="mbe-mitte",
+        centre_kind=CentreKind.MBE,
+        counsellor_id="berater1",
+        land="NW",
+        client=CLIENT,
+        now=NOW,
+    )
+
+
+def in_stage(stage: Stage) -> CaseState:
+    """A case taken along the happy path by the pure stage functions until it is in `stage`
+    (in `drafting` before anything is drafted)."""
+    state = opened()
+    while state.stage is not stage:
+        state = ok(_next_step(state))
+    return state
+
+
+def _next_step(state: CaseState) -> CaseState | Rejection:
+    if state.stage is Stage.INTAKE:
+        return complete_intake(state, intake(), NOW, CLOCKS)
+    if state.stage is Stage.ASSESSMENT:
+        return complete_assessment(state, assessment(), routing(), NOW)
+    if state.stage is Stage.DRAFTING:
+        if state.goals:
+            return request_signature(state, document(), NOW)
+        return draft_agreement(state, draft(), NOW)
+    if state.stage is Stage.AWAITING_SIGNATURE:
+        party = Party.COUNSELLOR if state.signatures else Party.CLIENT
+        return sign(state, Signature(party=party, document_hash=document().hash), NOW, CLOCKS)
+    return close(state, Closure(reason=ClosureReason.WITHDRAWN), NOW)
+
+
+def active() -> CaseState:
+    return in_stage(Stage.ACTIVE)

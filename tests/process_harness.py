@@ -1,12 +1,13 @@
-"""Lotse as a user runs it: the installed `lotse` console script as a child process with its
-own process group, free ports of its own and a clean environment (no `LOTSE_*` of the
-developer's shell), and an HTTP client that logs in as the demo users.
+"""Lotse as a user runs it: the README's run command as a child process with its own process
+group, free ports of its own and a clean environment (no `LOTSE_*` of the developer's shell),
+and an HTTP client that logs in as the demo users.
 
 Used by tests/test_up_e2e.py; not a test module itself.
 """
 
 import asyncio
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -23,15 +24,23 @@ from tests.test_e2e_devserver import free_port, gone
 DEMO_PASSWORD = "demo"  # what `lotse up` prints and the README says, on purpose not imported
 
 
-def lotse_executable() -> str:
-    """The `lotse` script of the venv running the tests: the README's `.venv/bin/lotse`."""
-    beside = Path(sys.executable).with_name("lotse")
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("lotse")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def readme_run_command() -> list[str]:
+    """The last part of the README's first command (after the install): `.venv/bin/lotse up`,
+    its program resolved in this checkout, or beside the running Python when the venv is
+    elsewhere."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    first_command = readme.split("```bash\n", 1)[1].splitlines()[0]
+    program, *args = shlex.split(first_command.split("&&")[-1])
+    for candidate in (REPO / program, Path(sys.executable).with_name(Path(program).name)):
+        if candidate.is_file():
+            return [str(candidate), *args]
+    found = shutil.which(Path(program).name)
     if found is None:
-        raise RuntimeError("no `lotse` console script: pip install -e . first")
-    return found
+        raise RuntimeError(f"{program} not found: pip install -e . first")
+    return [found, *args]
 
 
 def user_environment(**settings: str) -> dict[str, str]:
@@ -42,15 +51,15 @@ def user_environment(**settings: str) -> dict[str, str]:
 
 
 class LotseProcess:
-    """One `lotse ...` command, stdout and stderr in files beside the data dir (a pipe nobody
-    reads would fill up and block it)."""
+    """One command (`command`: the program and its arguments), stdout and stderr in files in
+    `cwd` (a pipe nobody reads would fill up and block it)."""
 
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path, name: str) -> None:
+    def __init__(self, command: list[str], env: dict[str, str], cwd: Path, name: str) -> None:
         self.stdout_path = cwd / f"{name}.out"
         self.stderr_path = cwd / f"{name}.err"
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
-                [lotse_executable(), *args],
+                command,
                 cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -166,8 +175,8 @@ __all__ = [
     "LotseProcess",
     "free_port",
     "gone",
-    "lotse_executable",
     "processes_mentioning",
+    "readme_run_command",
     "user_environment",
     "wait_healthy",
 ]

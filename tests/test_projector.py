@@ -310,3 +310,36 @@ def test_the_directory_counts_projected_open_referrals(engine: Engine) -> None:
     )
     sink.append(completed)
     assert directory.partner("sprachschule-musterstadt").open_referrals == 0
+
+
+def test_a_withdrawn_referral_leaves_the_partner_inbox_and_the_open_count(
+    engine: Engine,
+) -> None:
+    sink = SqlCaseEventSink(engine)
+    seed_demo(engine, environment="development")
+    sink.append(OPENED)
+    sink.append(ACTIVATED)
+    directory = SqlDirectory(engine)
+
+    def open_referrals() -> int:
+        partners = {p.id: p for p in directory.partners("musterstadt")}
+        return partners["sprachschule-musterstadt"].open_referrals
+
+    assert open_referrals() == 1
+    closed = CaseEventBatch(
+        case=_projection(Stage.CLOSED),
+        events=[
+            _event(
+                6,
+                CaseEventKind.REFERRAL_WITHDRAWN,
+                Stage.CLOSED,
+                referral_id=REF,
+                partner_id="sprachschule-musterstadt",
+            )
+        ],
+    )
+    sink.append(closed)
+    with Session(engine) as session:
+        referral = session.get(ReferralSummary, REF)
+    assert referral is not None and referral.status is ReferralStatus.WITHDRAWN
+    assert open_referrals() == 0

@@ -2,8 +2,10 @@
 
 from datetime import timedelta
 
-from domain.case import TaskKind, TaskRole
+from domain.case import Responsible, TaskKind, TaskRole
 from domain.referral import Outcome, OutcomeResult, ReferralReport, ReferralStatus, ReportKind
+from domain.rejections import Invalid
+from domain.stages_draft import draft_agreement
 from domain.stages_referral import (
     mark_started,
     on_referral_report,
@@ -12,8 +14,7 @@ from domain.stages_referral import (
     referrals_to_start,
     reroute,
 )
-from tests.case_samples import NOW
-from tests.test_stages import CLOCKS, active
+from tests.case_samples import CLOCKS, NOW, active, draft, ok
 
 LATER = NOW + timedelta(days=3)
 
@@ -105,3 +106,30 @@ def test_a_partner_that_already_had_the_referral_is_never_chosen_again() -> None
 def test_reports_of_unknown_referrals_change_nothing() -> None:
     state = active()
     assert on_referral_report(state, report(ReportKind.COMPLETED, "case-1-ref-9"), LATER) == state
+
+
+def test_an_amendment_keeps_the_partner_a_re_route_chose() -> None:
+    state = on_referral_report(active(), report(ReportKind.DECLINED), LATER)
+    state = reroute(state, "case-1-ref-1", "sprachkurs-2", None, LATER)
+    before = {m.route_id: m for m in state.measures}
+    state = ok(draft_agreement(state, draft(), LATER))  # the same proposals, reworded or not
+    after = {m.route_id: m for m in state.measures}
+    assert after["r1"].partner_id == "sprachkurs-2" and after["r1"].id == before["r1"].id
+    assert after["r1"].activated_at is not None and state.amendment_pending
+
+
+def test_a_running_measure_keeps_its_partner_and_its_responsibility() -> None:
+    state = active()
+    other_partner = draft()
+    other_partner.measures[0].partner_id = "sprachkurs-2"
+    other_partner.measures[0].override_reason = "näher"
+    rejection = draft_agreement(state, other_partner, LATER)
+    assert isinstance(rejection, Invalid) and rejection.field == "measures.0.partner_id"
+    by_client = draft()
+    by_client.measures[0].responsible = Responsible.CLIENT
+    rejection = draft_agreement(state, by_client, LATER)
+    assert isinstance(rejection, Invalid) and rejection.field == "measures.0.responsible"
+    dropped = draft(route_ids=("r2",))
+    rejection = draft_agreement(state, dropped, LATER)
+    assert isinstance(rejection, Invalid) and rejection.field == "measures"
+    assert "r1" in rejection.message

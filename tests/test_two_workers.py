@@ -3,8 +3,9 @@
 
 Both workers are real processes configured only through `LOTSE_*` (as deploy/ runs N of
 them), on the session's dev server and one shared SQLite read model. Cases are started through
-the client and walked from intake to active by the counsellor's updates, one after another
-(staggered), so at the kill some cases are done, some are in flight and some not yet started.
+the client, half of them while the first worker polls alone (so it holds them when it dies),
+and walked from intake to active by the counsellor's updates, one after another (staggered):
+at the kill some cases are done, some are in flight and some not yet started.
 Afterwards every case is active with each of its referrals started once (one child execution
 per referral id, one read-model row), its event log has no gaps and no repeats, and the read
 model holds the case at its last event. The worker identities in the workflow histories show
@@ -21,6 +22,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -82,19 +84,27 @@ def identity(worker: WorkerProcess) -> str:
 
 
 async def wait_for_pollers(client: Client, task_queue: str, expected: set[str]) -> None:
-    """Until every worker in `expected` polls both the workflow and the activity queue."""
-    for kind in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
-        request = DescribeTaskQueueRequest(
-            namespace=client.namespace,
-            task_queue=TaskQueue(name=task_queue),
-            task_queue_type=kind,
-        )
-        response = await eventually(
-            lambda request=request: client.workflow_service.describe_task_queue(request),
-            lambda r: expected <= {poller.identity for poller in r.pollers},
-            timeout=30,
-        )
-        assert expected <= {poller.identity for poller in response.pollers}, kind
+    """Until every worker in `expected` is seen polling the queue. The server describes one
+    partition of a task queue, and a worker's few pollers may all sit on others for a while:
+    its workflow or its activity pollers seen is enough."""
+
+    async def seen() -> set[str]:
+        identities: set[str] = set()
+        for kind in (
+            TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        ):
+            request = DescribeTaskQueueRequest(
+                namespace=client.namespace,
+                task_queue=TaskQueue(name=task_queue),
+                task_queue_type=kind,
+            )
+            response = await client.workflow_service.describe_task_queue(request)
+            identities.update(poller.identity for poller in response.pollers)
+        return identities
+
+    polling = await eventually(seen, lambda identities: expected <= identities, timeout=30)
+    assert expected <= polling, f"not polling {task_queue}: {expected - polling}"
 
 
 async def start_case(client: Client, task_queue: str) -> WorkflowHandle[Any, Any]:
@@ -164,12 +174,12 @@ def assert_events_once(state: CaseState) -> None:
     signers = sorted(str(e.data["party"]) for e in state.events if e.kind is CaseEventKind.SIGNED)
     assert signers == ["client", "counsellor"]
     dispatched = [
-        event.data["referral_id"]
+        str(event.data["referral_id"])
         for event in state.events
         if event.kind is CaseEventKind.REFERRAL_DISPATCHED
     ]
     assert sorted(dispatched) == sorted(referral.id for referral in state.referrals)
-    tasks = [e.data["task_id"] for e in state.events if e.kind is CaseEventKind.TASK_CREATED]
+    tasks = [str(e.data["task_id"]) for e in state.events if e.kind is CaseEventKind.TASK_CREATED]
     assert sorted(tasks) == sorted(task.id for task in state.tasks)
 
 
@@ -194,10 +204,10 @@ def read_model_rows(engine: Engine, case_id: str) -> tuple[list[ReferralStatus],
     """The statuses of the case's referral rows and the ids of its task rows."""
     with Session(engine) as session:
         referrals = session.exec(
-            select(ReferralSummary.status).where(ReferralSummary.case_id == case_id)
+            select(ReferralSummary).where(ReferralSummary.case_id == case_id)
         ).all()
-        tasks = session.exec(select(TaskRecord.id).where(TaskRecord.case_id == case_id)).all()
-        return list(referrals), sorted(tasks)
+        tasks = session.exec(select(TaskRecord).where(TaskRecord.case_id == case_id)).all()
+        return [row.status for row in referrals], sorted(row.id for row in tasks)
 
 
 async def test_second_worker_finishes_a_batch_alone_after_the_first_is_killed_mid_batch(
@@ -213,7 +223,8 @@ async def test_second_worker_finishes_a_batch_alone_after_the_first_is_killed_mi
     # so at least one of them is still on it when it dies.
     early = [await start_case(client, task_queue) for _ in range(CASES // 2)]
     for case in early:
-        await eventually(lambda case=case: worker_identities(client, case.id), bool)
+        begun = await eventually(partial(worker_identities, client, case.id), bool)
+        assert set(begun) == {identity(first)}, begun
     second = WorkerProcess(target, task_queue, tmp_path)
     workers.append(second)
     await wait_for_pollers(client, task_queue, {identity(first), identity(second)})
@@ -250,8 +261,11 @@ async def test_second_worker_finishes_a_batch_alone_after_the_first_is_killed_mi
             state = await state_of(case)
             assert state.stage is Stage.ACTIVE
             assert_events_once(state)
+            # The sample draft takes the language and the employment proposal into measures.
+            partners = sorted(referral.partner_id for referral in state.referrals)
+            assert partners == ["jobcenter-musterstadt", "sprachschule-musterstadt"], partners
             expected = sorted(referral.id for referral in state.referrals)
-            assert expected and len(expected) == len(set(expected))
+            assert len(set(expected)) == 2
             # One execution per referral id (a repeated start would list one twice) and one
             # read-model row each.
             assert await child_executions(client, case.id, expected) == expected

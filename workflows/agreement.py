@@ -24,36 +24,18 @@ A change of the state model only adds fields with defaults (old states must stil
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
-from temporalio.exceptions import (
-    ActivityError,
-    ApplicationError,
-    FailureError,
-    WorkflowAlreadyStartedError,
-)
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.agreement_text import AgreementDocumentInput
-    from activities.case import (
-        BACKGROUND_CALL,
-        INTERACTIVE_CALL,
-        CallOptions,
-        CaseActivities,
-        PartnerChoice,
-        ResolvePartnerInput,
-        RouteNeedsInput,
-    )
-    from activities.case_events import CaseEventBatch, CaseProjection
     from domain.actions import (
         AgreementDraft,
         Closure,
         Reassignment,
-        RenderedDocument,
         Review,
         Signature,
         TaskDone,
@@ -61,30 +43,26 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.case import ActionResult, AgreementInput, CaseState, Stage
     from domain.case_log import action_result, remember_update
-    from domain.months import german_day
-    from domain.needs import Assessment, Need, RoutingResult
+    from domain.needs import Assessment
     from domain.profile import IntakeData
     from domain.referral import ReferralReport
     from domain.rejections import Invalid, Rejection
     from domain.stages import (
         check_complete_assessment,
         check_complete_intake,
-        check_draft_agreement,
         check_request_signature,
         check_sign,
         complete_assessment,
         complete_intake,
-        draft_agreement,
         open_case,
         request_signature,
         sign,
     )
     from domain.stages_clock import next_deadline, on_clock
+    from domain.stages_draft import check_draft_agreement, draft_agreement
     from domain.stages_referral import (
-        OPEN,
         mark_started,
         on_referral_report,
-        referral_input,
         referrals_to_reroute,
         referrals_to_start,
         reroute,
@@ -102,22 +80,8 @@ with workflow.unsafe.imports_passed_through():
         transfer,
     )
 
-from workflows.referral import ReferralWorkflow
+from workflows import agreement_calls as calls
 
-# Search attributes (DESIGN.md): ids, the stage and the review clock; never personal data.
-CASE_STAGE = SearchAttributeKey.for_keyword("CaseStage")
-MUNICIPALITY_ID = SearchAttributeKey.for_keyword("MunicipalityId")
-CENTRE_ID = SearchAttributeKey.for_keyword("CentreId")
-COUNSELLOR_ID = SearchAttributeKey.for_keyword("CounsellorId")
-NEXT_REVIEW_DUE = SearchAttributeKey.for_datetime("NextReviewDue")
-REVIEW_OVERDUE = SearchAttributeKey.for_bool("ReviewOverdue")
-
-# Events per read-model write: well below Temporal's payload limit, even for a case catching
-# up after a long read-model outage.
-EVENTS_PER_BATCH = 200
-
-In = TypeVar("In")
-Out = TypeVar("Out")
 Check = Callable[[CaseState, datetime], Rejection | None]
 Act = Callable[[CaseState, datetime], CaseState | Rejection]
 
@@ -161,7 +125,7 @@ class AgreementWorkflow:
                 type="Invalid",
                 non_retryable=True,
             )
-        self._sync_search_attributes()
+        calls.upsert_search_attributes(self._state, self._search_attributes)
         while self._state.stage is not Stage.CLOSED:
             await self._settle()
             if self._run_is_done():
@@ -171,7 +135,7 @@ class AgreementWorkflow:
             await self._sleep_until_next_deadline()
             self._apply(on_clock(self._state, workflow.now(), self._clocks))
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._withdraw_open_referrals()
+        await calls.withdraw_open_referrals(self._state)
         await self._settle()
         return self._state
 
@@ -179,7 +143,7 @@ class AgreementWorkflow:
 
     @workflow.update
     async def complete_intake(self, data: IntakeData) -> ActionResult:
-        return self._commit(lambda s, now: complete_intake(s, data, now, self._clocks))
+        return self._act(lambda s, now: complete_intake(s, data, now, self._clocks))
 
     @complete_intake.validator
     def _validate_complete_intake(self, data: IntakeData) -> None:
@@ -187,11 +151,11 @@ class AgreementWorkflow:
 
     @workflow.update
     async def complete_assessment(self, assessment: Assessment) -> ActionResult:
-        if (repeat := self._repeat()) is not None:
-            return repeat
+        if answer := self._earlier_answer():
+            return answer
         async with self._lock:
             self._refuse(check_complete_assessment(self._state, assessment, workflow.now()))
-            routing = await self._route(assessment.needs)
+            routing = await calls.route_needs(self._state, assessment.needs)
             return self._commit(lambda s, now: complete_assessment(s, assessment, routing, now))
 
     @complete_assessment.validator
@@ -200,7 +164,7 @@ class AgreementWorkflow:
 
     @workflow.update
     async def draft_agreement(self, draft: AgreementDraft) -> ActionResult:
-        return self._commit(lambda s, now: draft_agreement(s, draft, now))
+        return self._act(lambda s, now: draft_agreement(s, draft, now))
 
     @draft_agreement.validator
     def _validate_draft_agreement(self, draft: AgreementDraft) -> None:
@@ -208,11 +172,11 @@ class AgreementWorkflow:
 
     @workflow.update
     async def request_signature(self) -> ActionResult:
-        if (repeat := self._repeat()) is not None:
-            return repeat
+        if answer := self._earlier_answer():
+            return answer
         async with self._lock:
             self._refuse(check_request_signature(self._state, workflow.now()))
-            document = await self._render()
+            document = await calls.render_agreement(self._state, self._clocks)
             return self._commit(lambda s, now: request_signature(s, document, now))
 
     @request_signature.validator
@@ -221,7 +185,7 @@ class AgreementWorkflow:
 
     @workflow.update
     async def sign(self, signature: Signature) -> ActionResult:
-        return self._commit(lambda s, now: sign(s, signature, now, self._clocks))
+        return self._act(lambda s, now: sign(s, signature, now, self._clocks))
 
     @sign.validator
     def _validate_sign(self, signature: Signature) -> None:
@@ -229,11 +193,13 @@ class AgreementWorkflow:
 
     @workflow.update
     async def record_review(self, review: Review) -> ActionResult:
-        if (repeat := self._repeat()) is not None:
-            return repeat
+        if answer := self._earlier_answer():
+            return answer
         async with self._lock:
             self._refuse(check_record_review(self._state, review, workflow.now(), self._clocks))
-            routing = await self._route(review.new_needs) if review.new_needs else None
+            routing = None
+            if review.new_needs:
+                routing = await calls.route_needs(self._state, review.new_needs)
             result = self._commit(
                 lambda s, now: record_review(s, review, routing, now, self._clocks)
             )
@@ -246,7 +212,7 @@ class AgreementWorkflow:
 
     @workflow.update
     async def close(self, closure: Closure) -> ActionResult:
-        return self._commit(lambda s, now: close(s, closure, now))
+        return self._act(lambda s, now: close(s, closure, now))
 
     @close.validator
     def _validate_close(self, closure: Closure) -> None:
@@ -254,7 +220,7 @@ class AgreementWorkflow:
 
     @workflow.update
     async def reassign(self, change: Reassignment) -> ActionResult:
-        return self._commit(lambda s, now: reassign(s, change, now))
+        return self._act(lambda s, now: reassign(s, change, now))
 
     @reassign.validator
     def _validate_reassign(self, change: Reassignment) -> None:
@@ -262,7 +228,7 @@ class AgreementWorkflow:
 
     @workflow.update
     async def transfer(self, change: Transfer) -> ActionResult:
-        return self._commit(lambda s, now: transfer(s, change, now))
+        return self._act(lambda s, now: transfer(s, change, now))
 
     @transfer.validator
     def _validate_transfer(self, change: Transfer) -> None:
@@ -270,7 +236,7 @@ class AgreementWorkflow:
 
     @workflow.update
     async def complete_task(self, done: TaskDone) -> ActionResult:
-        return self._commit(lambda s, now: complete_task(s, done, now))
+        return self._act(lambda s, now: complete_task(s, done, now))
 
     @complete_task.validator
     def _validate_complete_task(self, done: TaskDone) -> None:
@@ -304,20 +270,24 @@ class AgreementWorkflow:
             return info.id
         return None
 
-    def _repeat(self) -> ActionResult | None:
-        """The first answer to this update id, if it was handled already (maybe in an earlier
-        run: Temporal dedupes update ids only within one run)."""
+    def _earlier_answer(self) -> ActionResult | None:
+        """Every handler starts here. The first answer to this update id if it was handled
+        already, maybe in an earlier run (Temporal dedupes update ids only within one run)."""
+        self._updates_this_run += 1  # repeats count too: the server's cap counts every update
         repeated = self._repeated_id()
         return self._state.recent_updates[repeated] if repeated is not None else None
 
+    def _act(self, act: Act) -> ActionResult:
+        """An action without an activity: answered at once, or from memory if repeated."""
+        if answer := self._earlier_answer():
+            return answer
+        return self._commit(act)
+
     def _commit(self, act: Act) -> ActionResult:
         """Apply one action and remember its answer under the update id."""
-        if (repeat := self._repeat()) is not None:
-            return repeat
         outcome = act(self._state, workflow.now())
         if not isinstance(outcome, CaseState):
             raise _rejected(outcome)
-        self._updates_this_run += 1
         result = action_result(outcome)
         info = workflow.current_update_info()
         if info is not None:
@@ -328,59 +298,7 @@ class AgreementWorkflow:
     def _apply(self, state: CaseState) -> None:
         if state is not self._state:
             self._state = state
-            self._sync_search_attributes()
-
-    async def _route(self, needs: list[Need]) -> RoutingResult:
-        profile = self._state.profile
-        assert profile is not None  # the stage check guarantees a completed intake
-        input = RouteNeedsInput(
-            case_id=self._state.id,
-            municipality_id=self._state.municipality_id,
-            centre_kind=self._state.centre_kind,
-            profile=profile,
-            needs=needs,
-            today=german_day(workflow.now()),
-        )
-        return await self._interactive(CaseActivities.route_needs, input)
-
-    async def _render(self) -> RenderedDocument:
-        state = self._state
-        taken = {m.route_id for m in state.measures}
-        input = AgreementDocumentInput(
-            case_id=state.id,
-            version=len(state.documents) + 1,
-            municipality_id=state.municipality_id,
-            centre_id=state.centre_id,
-            centre_kind=state.centre_kind,
-            client=state.client,
-            goals=state.goals,
-            measures=state.measures,
-            routes=[route for route in state.routes if route.id in taken],
-            next_review_due=state.next_review_due if state.stage is Stage.ACTIVE else None,
-            first_review_months=self._clocks.first_review_months,
-            max_review_interval_months=self._clocks.max_review_interval_months,
-        )
-        return await self._interactive(CaseActivities.render_agreement, input)
-
-    async def _interactive(
-        self, method: Callable[[CaseActivities, In], Awaitable[Out]], input: In
-    ) -> Out:
-        """An activity a counsellor waits for. Its failure fails the update (state unchanged):
-        bad data as `Invalid`, an outage as `Unavailable` ("try again")."""
-        try:
-            return await _execute(method, input, INTERACTIVE_CALL)
-        except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.non_retryable:
-                raise ApplicationError(
-                    cause.message, *cause.details, type=cause.type, non_retryable=True
-                ) from err
-            raise ApplicationError(
-                "Der Dienst antwortet gerade nicht; bitte in einigen Minuten erneut versuchen. "
-                "Der Fall ist unverändert.",
-                type="Unavailable",
-                non_retryable=True,
-            ) from err
+            calls.upsert_search_attributes(state, self._search_attributes)
 
     # -- the run loop's work ------------------------------------------------------------------
 
@@ -406,111 +324,23 @@ class AgreementWorkflow:
         timeout = None if deadline is None else deadline - workflow.now()
         if timeout is not None and timeout <= timedelta(0):
             return
-        # A timeout is the deadline passing, not an error: the caller fires it.
+        # A timeout is the deadline passing, not an error: the caller fires what is due.
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(self._has_work, timeout=timeout)
 
     async def _settle(self) -> None:
-        """Hand on declined referrals, start new children, write the read model."""
-        await self._reroute()
-        await self._start_children()
-        await self._emit_events()
-
-    async def _reroute(self) -> None:
+        """Hand declined referrals on, start new children, bring the read model up to date.
+        Each step records its result on the state as it is then: handlers may have changed it
+        while the step waited."""
         for referral in referrals_to_reroute(self._state):
-            route = next(r for r in self._state.routes if r.id == referral.route_id)
-            input = ResolvePartnerInput(
-                case_id=self._state.id,
-                referral_id=referral.id,
-                municipality_id=self._state.municipality_id,
-                route=route.as_route(),
-                exclude_partner_ids=referral.tried_partner_ids,
-            )
-            try:
-                choice = await _execute(CaseActivities.resolve_partner, input, BACKGROUND_CALL)
-            except ActivityError as err:
-                workflow.logger.error("Re-routing %s failed: %s", referral.id, err.cause)
-                choice = PartnerChoice(
-                    partner_id=None,
-                    unassigned_reason="Das Partnerverzeichnis lieferte keinen Partner.",
-                )
+            choice = await calls.next_partner(self._state, referral)
+            now = workflow.now()
             self._apply(
-                reroute(
-                    self._state,
-                    referral.id,
-                    choice.partner_id,
-                    choice.unassigned_reason,
-                    workflow.now(),
-                )
+                reroute(self._state, referral.id, choice.partner_id, choice.unassigned_reason, now)
             )
-
-    async def _start_children(self) -> None:
         for referral in referrals_to_start(self._state):
-            # Already started: an earlier attempt did it (the id is the referral's).
-            with contextlib.suppress(WorkflowAlreadyStartedError):
-                await workflow.start_child_workflow(
-                    ReferralWorkflow.run,
-                    referral_input(self._state, referral, self._clocks),
-                    id=referral.id,
-                    # The default (TERMINATE) would also end every referral whenever this
-                    # case continues as new.
-                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                )
+            await calls.start_referral(self._state, referral, self._clocks)
             self._apply(mark_started(self._state, referral.id))
-
-    async def _emit_events(self) -> None:
         while self._state.emitted_through < self._state.last_sequence:
-            pending = [e for e in self._state.events if e.sequence > self._state.emitted_through]
-            batch = CaseEventBatch(
-                case=CaseProjection.of(self._state), events=pending[:EVENTS_PER_BATCH]
-            )
-            try:
-                await _execute(CaseActivities.emit_case_events, batch, BACKGROUND_CALL)
-            except ActivityError as err:
-                # Only a non-retryable error ends the retries: a bug in the batch, not an
-                # outage. Retrying it would block the case's clocks; the read model is a
-                # projection that can be rebuilt from the workflow, so log and go on.
-                workflow.logger.error("Case events not projected: %s", err.cause)
-            last = batch.events[-1].sequence
+            last = await calls.emit_events(self._state)
             self._apply(self._state.model_copy(update={"emitted_through": last}))
-
-    async def _withdraw_open_referrals(self) -> None:
-        """The case is closed: open referrals stop (their children are cancelled)."""
-        for referral in self._state.referrals:
-            if referral.started and referral.status in OPEN:
-                try:
-                    await workflow.get_external_workflow_handle(referral.id).cancel()
-                except FailureError as err:
-                    workflow.logger.warning("Referral %s not cancelled: %s", referral.id, err)
-
-    def _sync_search_attributes(self) -> None:
-        """Upsert what changed since the last upsert (a new run upserts everything once)."""
-        state = self._state
-        wanted: list[tuple[SearchAttributeKey[Any], Any]] = [
-            (CASE_STAGE, state.stage.value),
-            (MUNICIPALITY_ID, state.municipality_id),
-            (CENTRE_ID, state.centre_id),
-            (COUNSELLOR_ID, state.counsellor_id),
-            (NEXT_REVIEW_DUE, state.next_review_due),
-            (REVIEW_OVERDUE, state.review_overdue),
-        ]
-        updates: list[SearchAttributeUpdate[Any]] = []
-        for key, value in wanted:
-            if key.name in self._search_attributes and self._search_attributes[key.name] == value:
-                continue
-            self._search_attributes[key.name] = value
-            updates.append(key.value_unset() if value is None else key.value_set(value))
-        if updates:
-            workflow.upsert_search_attributes(updates)
-
-
-async def _execute(
-    method: Callable[[CaseActivities, In], Awaitable[Out]], input: In, call: CallOptions
-) -> Out:
-    return await workflow.execute_activity_method(
-        method,
-        input,
-        start_to_close_timeout=call.start_to_close,
-        schedule_to_close_timeout=call.schedule_to_close,
-        retry_policy=call.retry,
-    )

@@ -48,6 +48,7 @@ STATUS_LABELS: dict[ReferralStatus, str] = {
     ReferralStatus.COMPLETED: "abgeschlossen",
     ReferralStatus.DECLINED: "abgelehnt",
     ReferralStatus.EXPIRED: "abgelaufen",
+    ReferralStatus.WITHDRAWN: "zurückgezogen",
 }
 CLOSED = frozenset({ReferralStatus.COMPLETED, ReferralStatus.DECLINED, ReferralStatus.EXPIRED})
 # Update ids remembered across continue-as-new: Temporal dedupes them only within one run.

@@ -1,0 +1,189 @@
+"""The case activities on their own (ActivityEnvironment, no server): routing with the real
+rules and an in-memory directory, the rendered agreement and its consent clause, partner
+resolution for re-routing, and idempotent event delivery."""
+
+from datetime import date, timedelta
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.agreement_text import AgreementDocumentInput
+from activities.case import CaseActivities, ResolvePartnerInput, RouteNeedsInput
+from activities.case_events import CaseEventBatch, CaseProjection, InMemoryCaseEventSink
+from activities.directory import InMemoryDirectory
+from domain.case import CaseEvent, CaseEventKind, CaseState, Stage
+from domain.enums import CentreKind
+from domain.stages import request_signature
+from domain.stages_draft import draft_agreement
+from tests.case_samples import (
+    MUNICIPALITY,
+    NOW,
+    PARTNERS,
+    active,
+    assessment,
+    document,
+    draft,
+    in_stage,
+    intake,
+)
+
+ENV = ActivityEnvironment()
+
+
+def activities(sink: InMemoryCaseEventSink | None = None) -> CaseActivities:
+    return CaseActivities(InMemoryDirectory(PARTNERS), sink or InMemoryCaseEventSink())
+
+
+def document_input(state: CaseState) -> AgreementDocumentInput:
+    taken = {m.route_id for m in state.measures}
+    return AgreementDocumentInput(
+        case_id=state.id,
+        version=len(state.documents) + 1,
+        municipality_id=state.municipality_id,
+        centre_id=state.centre_id,
+        centre_kind=state.centre_kind,
+        client=state.client,
+        goals=state.goals,
+        measures=state.measures,
+        routes=[r for r in state.routes if r.id in taken],
+        next_review_due=None,
+        first_review_months=3,
+        max_review_interval_months=6,
+    )
+
+
+async def test_route_needs_routes_by_the_rules_and_picks_partners_from_the_directory() -> None:
+    input = RouteNeedsInput(
+        case_id="case-1",
+        municipality_id=MUNICIPALITY,
+        centre_kind=CentreKind.MBE,
+        profile=intake(),
+        needs=assessment().needs,
+        today=date(2025, 3, 3),
+    )
+    result = await ENV.run(activities().route_needs, input)
+    assert [(r.rule, r.partner_id) for r in result.routes] == [
+        ("lang-integration", "sprachkurs"),
+        ("emp-sgb2", "jobcenter"),
+        ("cred-counselling", None),
+    ]
+    assert result.routes[2].unassigned_reason and result.ruleset_version
+
+
+async def test_route_needs_with_a_bad_municipality_id_fails_for_good() -> None:
+    input = RouteNeedsInput(
+        case_id="case-1",
+        municipality_id="../etc",
+        centre_kind=CentreKind.MBE,
+        profile=intake(),
+        needs=assessment().needs,
+        today=date(2025, 3, 3),
+    )
+    with pytest.raises(ApplicationError) as failed:
+        await ENV.run(activities().route_needs, input)
+    assert failed.value.type == "RulesInvalid" and failed.value.non_retryable
+
+
+async def test_the_rendered_agreement_is_deterministic_and_names_what_partners_receive() -> None:
+    state = in_stage(Stage.AWAITING_SIGNATURE)
+    input = document_input(state)
+    first = await ENV.run(activities().render_agreement, input)
+    again = await ENV.run(activities().render_agreement, input)
+    assert first == again
+    text = first.text
+    assert "Amina Karimi" in text and "Deutsch auf B1 (bis 01.03.2026)" in text
+    assert (
+        "Sprachkursträger „VHS Musterstadt“" in text and "Jobcenter „Jobcenter Musterstadt“" in text
+    )
+    consent = text[text.index("4. Einwilligung") :]
+    assert consent.count("- an ") == 2  # one line per partner measure, none for the client's
+    assert "Vorname, Sprachen, Art des Bedarfs, vorgesehene Maßnahme" in consent
+    assert "Anerkennungsberatung" not in consent  # not taken into a measure: not named
+    assert "3 Monate nach Unterzeichnung" in text
+    # A different draft is a different document.
+    changed = input.model_copy(update={"goals": input.goals[:1]})
+    assert (await ENV.run(activities().render_agreement, changed)).hash != first.hash
+
+
+async def test_a_partner_of_another_kind_than_the_proposal_is_refused_for_good() -> None:
+    state = in_stage(Stage.AWAITING_SIGNATURE)
+    input = document_input(state)
+    input.measures[0] = input.measures[0].model_copy(update={"partner_id": "jobcenter"})
+    with pytest.raises(ApplicationError) as failed:
+        await ENV.run(activities().render_agreement, input)
+    assert failed.value.type == "Invalid" and failed.value.non_retryable
+    assert failed.value.details == ("measures.0.partner_id",)
+
+
+async def test_without_partner_measures_nobody_receives_data() -> None:
+    state = in_stage(Stage.AWAITING_SIGNATURE)
+    input = document_input(state)
+    input.measures = [m for m in input.measures if m.partner_id is None]
+    text = (await ENV.run(activities().render_agreement, input)).text
+    assert "keine Daten an Partner" in text
+
+
+async def test_resolve_partner_skips_partners_that_already_had_the_referral() -> None:
+    state = active()
+    route = state.routes[0].as_route()
+    input = ResolvePartnerInput(
+        case_id=state.id,
+        referral_id="case-1-ref-1",
+        municipality_id=MUNICIPALITY,
+        route=route,
+        exclude_partner_ids=["sprachkurs"],
+    )
+    choice = await ENV.run(activities().resolve_partner, input)
+    assert choice.partner_id == "sprachkurs-2"
+    input.exclude_partner_ids.append("sprachkurs-2")
+    choice = await ENV.run(activities().resolve_partner, input)
+    assert choice.partner_id is None and choice.unassigned_reason
+
+
+async def test_events_are_delivered_once_per_case_and_sequence() -> None:
+    sink = InMemoryCaseEventSink()
+    state = ok_request(in_stage(Stage.DRAFTING))
+    batch = CaseEventBatch(case=CaseProjection.of(state), events=state.events)
+    assert await ENV.run(activities(sink).emit_case_events, batch) == len(state.events)
+    assert await ENV.run(activities(sink).emit_case_events, batch) == 0
+    assert [e.sequence for e in sink.history(state.id)] == [e.sequence for e in state.events]
+    projection = sink.cases[state.id]
+    assert projection.client_given_name == "Amina" and projection.client_languages == ["ar", "en"]
+    # A late repeat of an older batch does not roll the summary back.
+    stale = projection.model_copy(update={"stage": Stage.INTAKE})
+    older = CaseEventBatch(case=stale, events=state.events[:1])
+    await ENV.run(activities(sink).emit_case_events, older)
+    assert sink.cases[state.id].stage is state.stage
+
+
+async def test_events_out_of_order_are_refused_for_good() -> None:
+    state = in_stage(Stage.ASSESSMENT)
+    events = list(reversed(state.events))
+    batch = CaseEventBatch(case=CaseProjection.of(state), events=events)
+    with pytest.raises(ApplicationError) as failed:
+        await ENV.run(activities().emit_case_events, batch)
+    assert failed.value.type == "Invalid" and failed.value.non_retryable
+
+
+def ok_request(state: CaseState) -> CaseState:
+    """A drafted case with a document requested (more events to deliver)."""
+    drafted = draft_agreement(state, draft(), NOW)
+    assert isinstance(drafted, CaseState)
+    requested = request_signature(drafted, document(), NOW + timedelta(minutes=5))
+    assert isinstance(requested, CaseState)
+    return requested
+
+
+def test_the_event_kinds_the_read_model_projects_keep_their_names() -> None:
+    # The read model projects by these kinds (store/projector.py): renaming one breaks it.
+    assert {kind.value for kind in CaseEventKind} >= {
+        "referral_dispatched",
+        "referral_status_changed",
+        "task_created",
+        "task_done",
+        "review_recorded",
+        "reassigned",
+        "transferred",
+    }
+    assert CaseEvent.model_fields.keys() == {"sequence", "at", "kind", "stage", "data"}

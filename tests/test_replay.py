@@ -1,0 +1,41 @@
+"""Saved histories replay against the current workflow code: a change that would break a
+running case (different commands for the same history) fails here, not in production.
+
+The histories in tests/histories/ are recorded by tests that run a whole case; regenerate them
+after an intended, patched change (`workflow.patched`, see workflows/agreement.py) with
+
+    LOTSE_REGENERATE_HISTORIES=1 .venv/bin/pytest tests/test_agreement_workflow.py \\
+        tests/test_agreement_workflow_devserver.py -k "happy_path or declined_referral"
+
+and keep the old files too while cases recorded by the old code still run.
+"""
+
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.case_histories import (
+    HISTORIES,
+    load_histories,
+)
+from workflows.agreement import AgreementWorkflow
+from workflows.referral import ReferralWorkflow
+
+RECORDED = sorted(path.stem for path in HISTORIES.glob("*.json"))
+
+
+def test_the_recorded_histories_are_there() -> None:
+    assert {"happy_path", "referral_decline"} <= set(RECORDED)
+
+
+@pytest.mark.parametrize("name", RECORDED)
+async def test_recorded_history_replays_with_the_current_code(name: str) -> None:
+    histories = load_histories(name)
+    replayer = Replayer(
+        workflows=[AgreementWorkflow, ReferralWorkflow], data_converter=pydantic_data_converter
+    )
+    for history in histories:
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+        assert result.replay_failure is None, (history.workflow_id, result.replay_failure)
+    workflows = {h.workflow_id for h in histories}
+    assert any("-ref-" not in workflow_id for workflow_id in workflows)

@@ -1,0 +1,196 @@
+"""The commands AgreementWorkflow issues besides changing its state: activities (with their
+inputs built from the state), referral children, external cancellations and search
+attributes. Workflow code: deterministic, no I/O of its own; each function reads the state it
+is given and returns what the case then records.
+"""
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    FailureError,
+    WorkflowAlreadyStartedError,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from activities.agreement_text import AgreementDocumentInput
+    from activities.case import (
+        BACKGROUND_CALL,
+        INTERACTIVE_CALL,
+        CallOptions,
+        CaseActivities,
+        PartnerChoice,
+        ResolvePartnerInput,
+        RouteNeedsInput,
+    )
+    from activities.case_events import CaseEventBatch, CaseProjection
+    from domain.actions import RenderedDocument
+    from domain.case import CaseState, ReferralRecord, Stage
+    from domain.clocks import Clocks
+    from domain.months import german_day
+    from domain.needs import Need, RoutingResult
+    from domain.stages_referral import OPEN, referral_input
+
+from workflows.referral import ReferralWorkflow
+
+# Search attributes (DESIGN.md): ids, the stage and the review clock; never personal data.
+CASE_STAGE = SearchAttributeKey.for_keyword("CaseStage")
+MUNICIPALITY_ID = SearchAttributeKey.for_keyword("MunicipalityId")
+CENTRE_ID = SearchAttributeKey.for_keyword("CentreId")
+COUNSELLOR_ID = SearchAttributeKey.for_keyword("CounsellorId")
+NEXT_REVIEW_DUE = SearchAttributeKey.for_datetime("NextReviewDue")
+REVIEW_OVERDUE = SearchAttributeKey.for_bool("ReviewOverdue")
+
+# Events per read-model write: well below Temporal's payload limit, even for a case catching
+# up after a long read-model outage.
+EVENTS_PER_BATCH = 200
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+Activity = Callable[[CaseActivities, In], Awaitable[Out]]
+
+
+def upsert_search_attributes(state: CaseState, upserted: dict[str, Any]) -> None:
+    """Upsert what changed since the values in `upserted` (which this updates); a new run
+    starts with an empty dict and so upserts everything once."""
+    wanted: list[tuple[SearchAttributeKey[Any], Any]] = [
+        (CASE_STAGE, state.stage.value),
+        (MUNICIPALITY_ID, state.municipality_id),
+        (CENTRE_ID, state.centre_id),
+        (COUNSELLOR_ID, state.counsellor_id),
+        (NEXT_REVIEW_DUE, state.next_review_due),  # timezone-aware (UTC)
+        (REVIEW_OVERDUE, state.review_overdue),
+    ]
+    updates: list[SearchAttributeUpdate[Any]] = []
+    for key, value in wanted:
+        if key.name in upserted and upserted[key.name] == value:
+            continue
+        upserted[key.name] = value
+        updates.append(key.value_unset() if value is None else key.value_set(value))
+    if updates:
+        workflow.upsert_search_attributes(updates)
+
+
+async def execute(method: Activity[In, Out], input: In, call: CallOptions) -> Out:
+    return await workflow.execute_activity_method(
+        method,
+        input,
+        start_to_close_timeout=call.start_to_close,
+        schedule_to_close_timeout=call.schedule_to_close,
+        retry_policy=call.retry,
+    )
+
+
+async def execute_for_counsellor(method: Activity[In, Out], input: In) -> Out:
+    """An activity a counsellor waits for (inside an update). Its failure fails the update and
+    leaves the case unchanged: bad data as `Invalid`, an outage as `Unavailable`."""
+    try:
+        return await execute(method, input, INTERACTIVE_CALL)
+    except ActivityError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.non_retryable:
+            raise ApplicationError(
+                cause.message, *cause.details, type=cause.type, non_retryable=True
+            ) from err
+        raise ApplicationError(
+            "Der Dienst antwortet gerade nicht; bitte in einigen Minuten erneut versuchen. "
+            "Der Fall ist unverändert.",
+            type="Unavailable",
+            non_retryable=True,
+        ) from err
+
+
+async def route_needs(state: CaseState, needs: list[Need]) -> RoutingResult:
+    profile = state.profile
+    assert profile is not None  # every stage that routes comes after the intake
+    input = RouteNeedsInput(
+        case_id=state.id,
+        municipality_id=state.municipality_id,
+        centre_kind=state.centre_kind,
+        profile=profile,
+        needs=needs,
+        today=german_day(workflow.now()),
+    )
+    return await execute_for_counsellor(CaseActivities.route_needs, input)
+
+
+async def render_agreement(state: CaseState, clocks: Clocks) -> RenderedDocument:
+    taken = {measure.route_id for measure in state.measures}
+    input = AgreementDocumentInput(
+        case_id=state.id,
+        version=len(state.documents) + 1,
+        municipality_id=state.municipality_id,
+        centre_id=state.centre_id,
+        centre_kind=state.centre_kind,
+        client=state.client,
+        goals=state.goals,
+        measures=state.measures,
+        routes=[route for route in state.routes if route.id in taken],
+        # An amendment names the date already set; a first agreement counts from signing.
+        next_review_due=state.next_review_due if state.stage is Stage.ACTIVE else None,
+        first_review_months=clocks.first_review_months,
+        max_review_interval_months=clocks.max_review_interval_months,
+    )
+    return await execute_for_counsellor(CaseActivities.render_agreement, input)
+
+
+async def next_partner(state: CaseState, referral: ReferralRecord) -> PartnerChoice:
+    """The next partner of the referral's kind that has not had it, or why there is none."""
+    route = next(r for r in state.routes if r.id == referral.route_id)
+    input = ResolvePartnerInput(
+        case_id=state.id,
+        referral_id=referral.id,
+        municipality_id=state.municipality_id,
+        route=route.as_route(),
+        exclude_partner_ids=referral.tried_partner_ids,
+    )
+    try:
+        return await execute(CaseActivities.resolve_partner, input, BACKGROUND_CALL)
+    except ActivityError as err:
+        # Retries end only on bad data: the counsellor decides instead.
+        workflow.logger.error("Re-routing %s failed: %s", referral.id, err.cause)
+        return PartnerChoice(
+            partner_id=None, unassigned_reason="Das Partnerverzeichnis lieferte keinen Partner."
+        )
+
+
+async def start_referral(state: CaseState, referral: ReferralRecord, clocks: Clocks) -> None:
+    # Already started means an earlier attempt did it: the id is the referral's.
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await workflow.start_child_workflow(
+            ReferralWorkflow.run,
+            referral_input(state, referral, clocks),
+            id=referral.id,
+            # The default (TERMINATE) would end every referral whenever the case continues as
+            # new; the child reaches the case by workflow id, whichever run is current.
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+
+
+async def emit_events(state: CaseState) -> int:
+    """Send the next batch of events the read model does not have yet; the last sequence sent."""
+    pending = [e for e in state.events if e.sequence > state.emitted_through]
+    batch = CaseEventBatch(case=CaseProjection.of(state), events=pending[:EVENTS_PER_BATCH])
+    try:
+        await execute(CaseActivities.emit_case_events, batch, BACKGROUND_CALL)
+    except ActivityError as err:
+        # Only a non-retryable error ends the retries: a bug in the batch, not an outage.
+        # Retrying it would stall the case's clocks; the read model is a projection that can
+        # be rebuilt from the workflow, so log and go on.
+        workflow.logger.error("Case events not projected: %s", err.cause)
+    return batch.events[-1].sequence
+
+
+async def withdraw_open_referrals(state: CaseState) -> None:
+    """The case is closed: its open referrals stop (their children are cancelled)."""
+    for referral in state.referrals:
+        if referral.started and referral.status in OPEN:
+            try:
+                await workflow.get_external_workflow_handle(referral.id).cancel()
+            except FailureError as err:
+                workflow.logger.warning("Referral %s not cancelled: %s", referral.id, err)
