@@ -35,10 +35,10 @@ from api.gateway import Gateway
 from api.metrics import ApiMetrics
 from api.security import InvalidToken, TokenIssuer
 from domain.case import CaseState
+from domain.referral import ReferralState
 from store.models import Role, User
 from store.projections import ID_LENGTH, AuditEvent, CaseSummary, ReferralSummary
 from worker.settings import Settings
-from workflows.referral import ReferralState
 
 CASE_ID = re.compile(r"case-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 REFERRAL_ID = re.compile(CASE_ID.pattern + r"-ref-[1-9][0-9]{0,5}")

@@ -135,8 +135,11 @@ def action_result(state: CaseState) -> ActionResult:
 
 def remember_update(state: CaseState, update_id: str, result: ActionResult) -> CaseState:
     """`state` with `update_id -> result` remembered, the oldest ids forgotten beyond the bound."""
-    new = state.model_copy(deep=True)
-    new.recent_updates[update_id] = result
-    for stale in list(new.recent_updates)[:-KEEP_UPDATE_IDS]:
-        del new.recent_updates[stale]
-    return new
+    # A shallow copy with a new dict: every stage function copies deeply before it changes
+    # anything, so sharing the rest is safe, and a second deep copy per action was measurable
+    # (bench/lifecycle.py).
+    recent = dict(state.recent_updates)
+    recent[update_id] = result
+    for stale in list(recent)[:-KEEP_UPDATE_IDS]:
+        del recent[stale]
+    return state.model_copy(update={"recent_updates": recent})

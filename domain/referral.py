@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from domain.clocks import Clocks
 from domain.needs import Route
@@ -73,3 +73,50 @@ class ReferralReport(StrictModel):
     at: datetime
     outcome: Outcome | None = None
     note: str | None = None
+
+
+# What a partner or counsellor reads for each status.
+STATUS_LABELS: dict[ReferralStatus, str] = {
+    ReferralStatus.DISPATCHED: "übermittelt",
+    ReferralStatus.ACKNOWLEDGED: "angenommen",
+    ReferralStatus.COMPLETED: "abgeschlossen",
+    ReferralStatus.DECLINED: "abgelehnt",
+    ReferralStatus.EXPIRED: "abgelaufen",
+    ReferralStatus.WITHDRAWN: "zurückgezogen",
+}
+CLOSED = frozenset({ReferralStatus.COMPLETED, ReferralStatus.DECLINED, ReferralStatus.EXPIRED})
+
+
+class ProgressEntry(BaseModel):
+    at: datetime
+    note: str
+
+
+class ReferralState(BaseModel):
+    """Everything a referral knows; the `state()` query and the workflow result."""
+
+    referral_id: str
+    case_id: str
+    route_id: str
+    partner_id: str
+    status: ReferralStatus = ReferralStatus.DISPATCHED
+    dispatched_at: datetime
+    remind_at: datetime
+    escalate_at: datetime
+    expire_at: datetime
+    acknowledged_at: datetime | None = None
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+    closed_at: datetime | None = None
+    outcome: Outcome | None = None
+    decline_reason: str | None = None
+    progress: list[ProgressEntry] = Field(default_factory=list)
+    recent_update_ids: list[str] = Field(default_factory=list)
+
+
+class ReferralContinuation(BaseModel):
+    """The input of a referral's next run after continue-as-new: the case's input and the
+    state so far (deadlines included, so they are never recomputed)."""
+
+    input: ReferralInput
+    state: ReferralState

@@ -43,11 +43,12 @@ from domain.referral import (
     ProgressNote,
     ReferralInput,
     ReferralReport,
+    ReferralState,
     ReferralStatus,
     ReportKind,
 )
 from worker.binaries import find_binary
-from workflows.referral import REPORT_SIGNAL, WRONG_STATUS, ReferralState, ReferralWorkflow
+from workflows.referral import REPORT_SIGNAL, WRONG_STATUS, ReferralWorkflow
 
 # --- the test parent ----------------------------------------------------------------------
 

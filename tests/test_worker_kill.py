@@ -35,7 +35,7 @@ from temporalio.worker import Worker
 from domain.case import AgreementInput, Stage
 from domain.clocks import Clocks
 from domain.enums import CentreKind
-from domain.referral import Outcome, OutcomeResult, ReferralStatus, ReportKind
+from domain.referral import Outcome, OutcomeResult, ReferralState, ReferralStatus, ReportKind
 from store.db import make_engine
 from store.projections import ReferralSummary
 from tests.case_harness import walk_to
@@ -52,7 +52,7 @@ from tests.test_referral_workflow import (
 from worker.settings import Settings
 from worker.up import prepare_store
 from workflows.agreement import AgreementWorkflow
-from workflows.referral import ReferralState, ReferralWorkflow
+from workflows.referral import ReferralWorkflow
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH = 16

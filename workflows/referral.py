@@ -21,14 +21,19 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel, Field
-
+    # The state models live in domain/: a class defined in a workflow module is rebuilt each
+    # time the sandbox loads it, once per run (bench/lifecycle.py measured it).
     from domain.referral import (
+        CLOSED,
+        STATUS_LABELS,
         DeclineReason,
         Outcome,
+        ProgressEntry,
         ProgressNote,
+        ReferralContinuation,
         ReferralInput,
         ReferralReport,
+        ReferralState,
         ReferralStatus,
         ReportKind,
     )
@@ -41,53 +46,8 @@ REPORT_SIGNAL = "referral_report"
 WRONG_STATUS = "WrongStatus"
 INVALID_INPUT = "InvalidReferralInput"
 
-# What a partner or counsellor reads for each status.
-STATUS_LABELS: dict[ReferralStatus, str] = {
-    ReferralStatus.DISPATCHED: "übermittelt",
-    ReferralStatus.ACKNOWLEDGED: "angenommen",
-    ReferralStatus.COMPLETED: "abgeschlossen",
-    ReferralStatus.DECLINED: "abgelehnt",
-    ReferralStatus.EXPIRED: "abgelaufen",
-    ReferralStatus.WITHDRAWN: "zurückgezogen",
-}
-CLOSED = frozenset({ReferralStatus.COMPLETED, ReferralStatus.DECLINED, ReferralStatus.EXPIRED})
 # Update ids remembered across continue-as-new: Temporal dedupes them only within one run.
 KEEP_UPDATE_IDS = 100
-
-
-class ProgressEntry(BaseModel):
-    at: datetime
-    note: str
-
-
-class ReferralState(BaseModel):
-    """Everything a referral knows; the `state()` query and the workflow result."""
-
-    referral_id: str
-    case_id: str
-    route_id: str
-    partner_id: str
-    status: ReferralStatus = ReferralStatus.DISPATCHED
-    dispatched_at: datetime
-    remind_at: datetime
-    escalate_at: datetime
-    expire_at: datetime
-    acknowledged_at: datetime | None = None
-    reminded_at: datetime | None = None
-    escalated_at: datetime | None = None
-    closed_at: datetime | None = None
-    outcome: Outcome | None = None
-    decline_reason: str | None = None
-    progress: list[ProgressEntry] = Field(default_factory=list)
-    recent_update_ids: list[str] = Field(default_factory=list)
-
-
-class ReferralContinuation(BaseModel):
-    """The input of a referral's next run after continue-as-new: the case's input and the
-    state so far (deadlines included, so they are never recomputed)."""
-
-    input: ReferralInput
-    state: ReferralState
 
 
 def initial_state(input: ReferralInput) -> ReferralState:

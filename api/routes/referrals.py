@@ -16,9 +16,8 @@ from api.deps import GatewayDep, IdempotencyKey, PartnerListing, ScopedReferral,
 from api.gateway import update_id
 from api.pagination import Page, PageNumber, PageSize, paginate
 from domain.enums import ActorKind, NeedKind
-from domain.referral import DeclineReason, Outcome, ProgressNote, ReferralStatus
+from domain.referral import DeclineReason, Outcome, ProgressNote, ReferralState, ReferralStatus
 from store.projections import ReferralSummary
-from workflows.referral import ReferralState
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
 

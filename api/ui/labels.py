@@ -24,7 +24,7 @@ from domain.enums import (
     QualificationKind,
     ResidenceStatus,
 )
-from domain.referral import OutcomeResult, ReferralStatus
+from domain.referral import STATUS_LABELS, OutcomeResult, ReferralStatus
 from rules.texts import (
     ACTOR_LABELS,
     EMPLOYMENT_LABELS,
@@ -32,7 +32,6 @@ from rules.texts import (
     QUALIFICATION_KIND_LABELS,
     RESIDENCE_LABELS,
 )
-from workflows.referral import STATUS_LABELS
 
 STAGES: tuple[Stage, ...] = tuple(Stage)
 STAGE: dict[str, str] = {stage.value: STAGE_LABELS[stage] for stage in Stage}

@@ -30,10 +30,9 @@ from api.ui.forms import (
 from api.ui.session import Form, PageReferral, PartnerUser, services_of
 from api.ui.sla import acknowledgement_due, overdue
 from api.ui.web import PageRoute, redirect, render
-from domain.referral import DeclineReason, Outcome, ProgressNote, ReferralStatus
+from domain.referral import DeclineReason, Outcome, ProgressNote, ReferralState, ReferralStatus
 from store.models import Municipality, PartnerAgency, Role, User
 from store.projections import ReferralSummary
-from workflows.referral import ReferralState
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
