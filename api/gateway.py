@@ -35,10 +35,10 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
+from worker.client import connect_client
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -164,15 +164,7 @@ class Gateway:
 
 async def connect(settings: Settings) -> Client:
     """The API's client: Lotse's namespace and data converter, short retries (see module)."""
-    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-        tls=settings.temporal_tls,
-        api_key=api_key,
-        retry_config=API_RETRY,
-    )
+    return await connect_client(settings, retry_config=API_RETRY)
 
 
 def update_id(action: str, idempotency_key: str | None) -> str:

@@ -18,10 +18,10 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from worker.client import connect_client
 from worker.settings import Settings
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow
@@ -31,19 +31,6 @@ log = logging.getLogger(__name__)
 # Pure, deterministic modules the workflows import: shared with the sandbox instead of being
 # re-imported for every workflow run (faster, and `holidays` must not re-import inside it).
 PASSTHROUGH_MODULES = ("domain", "pydantic", "holidays", "dateutil")
-
-
-async def connect_client(settings: Settings) -> Client:
-    """A client for Lotse's namespace with the pydantic data converter (every payload is a
-    pydantic model)."""
-    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-        tls=settings.temporal_tls,
-        api_key=api_key,
-    )
 
 
 def workflow_classes() -> list[type]:
