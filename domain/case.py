@@ -316,6 +316,12 @@ class CaseState(BaseModel):
     def last_sequence(self) -> int:
         return self.next_sequence - 1
 
+    def fork(self) -> "CaseState":
+        """An independent copy for a stage function to change. A validated round trip through
+        plain data, as continue-as-new does with the state anyway: about four times faster than
+        `model_copy(deep=True)`, which copies model by model (bench/lifecycle.py)."""
+        return CaseState.model_validate(self.model_dump(exclude={"document"}))
+
     def open_tasks(self) -> list[Task]:
         return [task for task in self.tasks if not task.done]
 

@@ -89,7 +89,7 @@ def complete_intake(
 ) -> CaseState | Rejection:
     if rejection := check_complete_intake(state, data, now):
         return rejection
-    new = state.model_copy(deep=True)
+    new = state.fork()
     new.profile = data
     expires_on = data.residence.expires_on
     if expires_on is not None:
@@ -111,7 +111,7 @@ def complete_assessment(
 ) -> CaseState | Rejection:
     if rejection := check_complete_assessment(state, assessment, now):
         return rejection
-    new = state.model_copy(deep=True)
+    new = state.fork()
     add_needs(new, assessment.needs, routing, now)
     new.stage = Stage.DRAFTING
     record(new, CaseEventKind.ASSESSMENT_COMPLETED, now, needs=len(assessment.needs))
@@ -164,7 +164,7 @@ def request_signature(
 ) -> CaseState | Rejection:
     if rejection := check_request_signature(state, now):
         return rejection
-    new = state.model_copy(deep=True)
+    new = state.fork()
     version = len(state.documents) + 1
     new.documents.append(
         DocumentVersion(version=version, hash=document.hash, text=document.text, created_at=now)
@@ -194,7 +194,7 @@ def sign(
 ) -> CaseState | Rejection:
     if rejection := check_sign(state, signature, now):
         return rejection
-    new = state.model_copy(deep=True)
+    new = state.fork()
     current = new.documents[-1]
     new.signatures.append(
         SignatureRecord(party=signature.party, version=current.version, hash=current.hash, at=now)

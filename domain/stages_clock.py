@@ -43,7 +43,7 @@ def on_clock(state: CaseState, now: datetime, clocks: Clocks) -> CaseState:
     deadline = next_deadline(state, clocks)
     if deadline is None or deadline > now:
         return state
-    new = state.model_copy(deep=True)
+    new = state.fork()
     due = new.next_review_due
     if due is not None and not new.review_due_noticed and due <= now:
         new.review_due_noticed = True

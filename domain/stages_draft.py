@@ -101,7 +101,7 @@ def draft_agreement(
 ) -> CaseState | Rejection:
     if rejection := check_draft_agreement(state, draft, now):
         return rejection
-    new = state.model_copy(deep=True)
+    new = state.fork()
     old_goals = {goal.id: goal for goal in new.goals}
     new.goals = [
         old_goals[goal.id].model_copy(update={"text": goal.text, "target_date": goal.target_date})

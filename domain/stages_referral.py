@@ -84,7 +84,7 @@ def schedule_follow_ups(
 
 
 def mark_started(state: CaseState, referral_id: str) -> CaseState:
-    new = state.model_copy(deep=True)
+    new = state.fork()
     for referral in new.referrals:
         if referral.id == referral_id:
             referral.started = True
@@ -118,7 +118,7 @@ def on_referral_report(state: CaseState, report: ReferralReport, now: datetime) 
     referral = next((r for r in state.referrals if r.id == report.referral_id), None)
     if referral is None or state.stage is Stage.CLOSED:
         return state
-    new = state.model_copy(deep=True)
+    new = state.fork()
     referral = next(r for r in new.referrals if r.id == report.referral_id)
     kind = report.kind
     if kind is ReportKind.ACKNOWLEDGED and referral.status is ReferralStatus.DISPATCHED:
@@ -206,7 +206,7 @@ def reroute(
     old = next((r for r in state.referrals if r.id == referral_id), None)
     if old is None or not old.awaiting_reroute or state.stage is Stage.CLOSED:
         return state
-    new = state.model_copy(deep=True)
+    new = state.fork()
     previous = next(r for r in new.referrals if r.id == referral_id)
     previous.awaiting_reroute = False
     measure = next((m for m in new.measures if m.id == previous.measure_id), None)

@@ -64,7 +64,7 @@ def record_review(
     an amended agreement: only what both sign is dispatched."""
     if rejection := check_record_review(state, review, now, clocks):
         return rejection
-    new = state.model_copy(deep=True)
+    new = state.fork()
     goals = {goal.id: goal for goal in new.goals}
     for progress in review.goal_progress:
         goals[progress.goal_id].status = progress.status
@@ -115,7 +115,7 @@ def close(state: CaseState, closure: Closure, now: datetime) -> CaseState | Reje
     withdrawn by the workflow (it cancels their children)."""
     if rejection := check_close(state, closure, now):
         return rejection
-    new = state.model_copy(deep=True)
+    new = state.fork()
     finish_tasks(new, now)
     new.follow_ups = []
     new.permit_warning_at = None
@@ -151,7 +151,7 @@ def reassign(state: CaseState, change: Reassignment, now: datetime) -> CaseState
     """A new counsellor; counsellor tasks follow the case (they name a role, not a person)."""
     if rejection := check_reassign(state, change, now):
         return rejection
-    new = state.model_copy(deep=True)
+    new = state.fork()
     new.counsellor_id = change.counsellor_id
     finish_tasks(new, now, kinds=frozenset({TaskKind.CASE_UNASSIGNED}))
     record(new, CaseEventKind.REASSIGNED, now, counsellor_id=change.counsellor_id)
@@ -171,7 +171,7 @@ def transfer(state: CaseState, change: Transfer, now: datetime) -> CaseState | R
     supervisors get a task to assign one."""
     if rejection := check_transfer(state, change, now):
         return rejection
-    new = state.model_copy(deep=True)
+    new = state.fork()
     new.centre_id = change.centre_id
     new.centre_kind = change.centre_kind or state.centre_kind
     new.counsellor_id = change.counsellor_id
@@ -210,7 +210,7 @@ def check_complete_task(state: CaseState, done: TaskDone, now: datetime) -> Reje
 def complete_task(state: CaseState, done: TaskDone, now: datetime) -> CaseState | Rejection:
     if rejection := check_complete_task(state, done, now):
         return rejection
-    new = state.model_copy(deep=True)
+    new = state.fork()
     for task in new.tasks:
         if task.id == done.task_id:
             task.done, task.done_at = True, now

@@ -1,16 +1,16 @@
 """Working-day arithmetic for referral clocks: weekends and the public holidays of a German
 Land are not working days.
 
-Pure: the holiday calendar is computed inside the call from the `holidays` package (no clock,
-no I/O), so a workflow can call it and get the same answer on replay. Days are counted on the
+Pure: the holiday calendar comes from the `holidays` package (no clock, no I/O), so a workflow
+can call it and get the same answer on replay. Days are counted on the
 German calendar (Europe/Berlin), not in UTC: a referral sent on Friday at 23:30 UTC was sent
 on Saturday in Germany.
 """
 
+import functools
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from holidays import HolidayBase
 from holidays.countries.germany import Germany
 
 from domain.clocks import Clocks
@@ -37,7 +37,7 @@ def land_code(land: str) -> str:
 
 def is_working_day(day: date, land: str) -> bool:
     """Monday to Friday and not a public holiday in `land`."""
-    return day.weekday() < 5 and day not in _holidays(land_code(land), day.year, day.year)
+    return day.weekday() < 5 and day not in _holidays(land_code(land), day.year)
 
 
 def add_working_days(start: datetime, days: int, land: str) -> datetime:
@@ -53,13 +53,11 @@ def add_working_days(start: datetime, days: int, land: str) -> datetime:
         raise ValueError("days must not be negative")
     code = land_code(land)
     local = start.astimezone(GERMAN_TIME) if start.tzinfo is not None else start
-    # The calendar adds the holidays of a further year when a long clock runs into it.
-    calendar = _holidays(code, local.year, local.year + 1)
     day = local.date()
     remaining = days
     while remaining > 0:
         day += timedelta(days=1)
-        if day.weekday() < 5 and day not in calendar:
+        if day.weekday() < 5 and day not in _holidays(code, day.year):
             remaining -= 1
     result = datetime.combine(day, local.time())
     if start.tzinfo is None:
@@ -77,11 +75,13 @@ def working_deadline(start: datetime, days: int, land: str, clocks: Clocks) -> d
     return add_working_days(start, days, land)
 
 
-def _holidays(land: str, first_year: int, last_year: int) -> HolidayBase:
-    # A fresh calendar per call, nothing cached between calls: the result depends only on the
-    # arguments (and the installed package version, which is why a workflow computes its
-    # deadlines once and keeps them).
-    # The class itself, not `holidays.country_holidays`, which imports lazily (inside the
-    # workflow sandbox that re-imports the package). A fixed language: otherwise the package
-    # picks holiday names from the process's locale settings.
-    return Germany(subdiv=land, years=range(first_year, last_year + 1), language="de")
+@functools.lru_cache(maxsize=len(LAENDER) * 8)
+def _holidays(land: str, year: int) -> frozenset[date]:
+    # The dates depend only on the arguments (and the installed package version, which is why
+    # a workflow computes its deadlines once and keeps them), so one process computes a Land's
+    # year once: building the calendar was most of a referral's start (bench/lifecycle.py).
+    # A frozenset, not the package's calendar object, which adds years to itself when asked
+    # about a date outside them. The class itself, not `holidays.country_holidays`, which
+    # imports lazily (inside the workflow sandbox that re-imports the package). A fixed
+    # language: otherwise the package picks holiday names from the process's locale settings.
+    return frozenset(Germany(subdiv=land, years=year, language="de"))

@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import URL, Connection, Engine, create_engine, event, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -45,9 +45,11 @@ def make_engine(url: str | None, data_dir: Path) -> Engine:
 
 def engine_from_url(url: str | URL) -> Engine:
     """An engine for an explicit URL, with the SQLite connection settings when it is SQLite."""
-    # pre_ping: a PostgreSQL restart or failover must not hand out dead pooled connections.
-    engine = create_engine(url, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
+    sqlite = make_url(url).get_backend_name() == "sqlite"
+    # pre_ping: a PostgreSQL restart or failover must not hand out dead pooled connections. A
+    # SQLite file has no server to lose; a ping there is a wasted statement per checkout.
+    engine = create_engine(url, pool_pre_ping=not sqlite)
+    if sqlite:
         event.listen(engine, "connect", _sqlite_on_connect)
     return engine
 

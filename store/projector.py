@@ -22,7 +22,10 @@ What each event kind changes (keys of `data`: domain/case_log.py):
 - reassigned / transferred: the counsellor tasks move with the case.
 """
 
+import contextlib
 import logging
+import threading
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import cast
 
@@ -51,16 +54,27 @@ class SqlCaseEventSink:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # SQLite has one writer at a time. A thread that finds the write lock taken sleeps in
+        # SQLite's busy handler by growing steps (up to 100 ms) instead of waking when the lock
+        # is free; with the activities' threads all projecting, that was most of a batch's
+        # time. A mutex in this process hands the lock on at once (other processes sharing
+        # the file still meet the busy timeout). PostgreSQL serialises per case (advisory
+        # lock) and writes different cases in parallel.
+        self._writing: AbstractContextManager[object] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
 
     def append(self, batch: CaseEventBatch) -> int:
         """Apply the batch's events newer than the case's `last_applied_seq`; returns how many
         were new (0 for a repeated delivery)."""
-        try:
-            return self._apply(batch)
-        except IntegrityError:
-            # Another delivery inserted the case's first row meanwhile; now it exists and locks.
-            log.info("Case %s: concurrent first delivery, applying again", batch.case.case_id)
-            return self._apply(batch)
+        with self._writing:
+            try:
+                return self._apply(batch)
+            except IntegrityError:
+                # Another delivery inserted the case's first row meanwhile; now it exists and
+                # locks.
+                log.info("Case %s: concurrent first delivery, applying again", batch.case.case_id)
+                return self._apply(batch)
 
     def last_applied(self, case_id: str) -> int:
         with Session(self._engine) as session:

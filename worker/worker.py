@@ -28,9 +28,16 @@ from workflows.referral import ReferralWorkflow
 
 log = logging.getLogger(__name__)
 
-# Pure, deterministic modules the workflows import: shared with the sandbox instead of being
-# re-imported for every workflow run (faster, and `holidays` must not re-import inside it).
-PASSTHROUGH_MODULES = ("domain", "pydantic", "holidays", "dateutil")
+# Pure, deterministic modules: shared with the sandbox instead of being re-imported for every
+# workflow run (faster, and `holidays` must not re-import inside it). `workflows` too: the
+# sandbox would otherwise import and decorate our workflow modules anew for each run (a case
+# has three runs and three referral children), which was a third of the worker's cost per case
+# over a bare workflow (bench/lifecycle.py), and would pick up a source file edited under a
+# running worker. The SDK supports this for modules without global mutable state and without
+# non-deterministic calls; tests/test_determinism.py keeps both true of `workflows` and
+# `domain`, and the time-skipping and replay tests run the workflows in the SDK's default,
+# stricter sandbox, which still reloads them per run and restricts what they call.
+PASSTHROUGH_MODULES = ("domain", "workflows", "pydantic", "holidays", "dateutil")
 
 
 def workflow_classes() -> list[type]:
