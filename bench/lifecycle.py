@@ -12,7 +12,8 @@ signed by client and counsellor, its three referrals acknowledged and completed 
 partners, two reviews, closed. The counsellor reads the case once (a query, for the proposals'
 ids, as the UI does). No clock is waited for (the dev server has no time skipping): a review
 may be recorded before it is due, so both are recorded by update; after each, the driver waits
-until the case has continued as new, as it has when the next review comes months later.
+(one long poll) until the case has continued as new, as it has when the next review comes
+months later.
 
 The floor is a bare workflow (`BenchFloorCase`) with the same round trips: as many updates,
 no-op activities (two inside updates, like routing and rendering; the others from the run loop
@@ -62,7 +63,7 @@ if not workflow.unsafe.in_sandbox():
 
     import psutil  # no stubs installed
     from temporalio.api.enums.v1 import EventType
-    from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+    from temporalio.client import Client, WorkflowContinuedAsNewError, WorkflowHistory
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.service import RPCError, RPCStatusCode
     from temporalio.testing import WorkflowEnvironment
@@ -110,7 +111,6 @@ CHILDREN_AFTER = 6  # the second signature: the referrals are dispatched
 QUERY_AFTER = 2  # the counsellor reads the proposals after the assessment
 REVIEWS_AT = (7, 8)  # each ends a review cycle: the real case continues as new
 CYCLE_WAIT = 30.0  # s at most for a case to continue as new after a review
-CYCLE_POLL = 0.05  # s between describes while waiting for it
 TARGET = 1.5  # ratio_to_floor
 SETTLE = 1.0  # s of pause before each phase
 
@@ -319,23 +319,24 @@ async def real_case(client: Client, task_queue: str) -> str:
     run_id = case.result_run_id
     for _ in range(REVIEWS):
         await case.execute_update(AgreementWorkflow.record_review, review)
-        run_id = await _next_run(case, run_id)
+        run_id = await _next_run(client, case_id, run_id)
     closure = Closure(reason=ClosureReason.GOALS_ACHIEVED)
     await case.execute_update(AgreementWorkflow.close, closure)
     _check(await case.result())
     return case_id
 
 
-async def _next_run(case: WorkflowHandle[Any, Any], run_id: str | None) -> str | None:
-    """The case's run once it is not `run_id` any more: a review ends a cycle and the case
+async def _next_run(client: Client, case_id: str, run_id: str | None) -> str | None:
+    """The case's next run once run `run_id` has ended: a review ends a cycle and the case
     continues as new. Months pass between reviews, so the next update meets the new run; the
-    bench waits for it instead (polling describe; the floor describes once per review too)."""
-    deadline = time.monotonic() + CYCLE_WAIT
-    while True:
-        current = (await case.describe()).run_id
-        if current != run_id or time.monotonic() > deadline:
-            return current
-        await asyncio.sleep(CYCLE_POLL)
+    bench waits for it instead, with one long poll on the run's close (the floor describes its
+    case once per review)."""
+    run = client.get_workflow_handle(case_id, run_id=run_id)
+    try:
+        await asyncio.wait_for(run.result(follow_runs=False), CYCLE_WAIT)
+    except WorkflowContinuedAsNewError as continued:
+        return continued.new_execution_run_id
+    raise RuntimeError(f"{case_id} ended instead of continuing as new after a review")
 
 
 def _check(final: CaseState) -> None:

@@ -300,6 +300,11 @@ class CaseState(BaseModel):
     next_sequence: int = 1
     emitted_through: int = 0  # the read model has every event up to this sequence
     recent_updates: dict[str, ActionResult] = Field(default_factory=dict)
+    # The case's search attributes as its runs last set them (datetimes as ISO text), written
+    # when a run continues as new: the next run starts with those attributes (Temporal carries
+    # them over) and upserts only what differs. Empty in a state continued before this field
+    # existed, so such a run upserts all of them, as its history says it did.
+    search_attributes: dict[str, str | bool | None] = Field(default_factory=dict)
 
     closure: ClosureRecord | None = None
 

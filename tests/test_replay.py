@@ -7,7 +7,8 @@ after an intended, patched change (`workflow.patched`, see workflows/agreement.p
     LOTSE_REGENERATE_HISTORIES=1 .venv/bin/pytest tests/test_agreement_workflow.py \\
         tests/test_agreement_workflow_devserver.py -k "happy_path or declined_referral"
 
-and keep the old files too while cases recorded by the old code still run.
+and keep the old files too while cases recorded by the old code still run: `<name>_v1.json`
+were recorded before the patch `parallel-referral-starts` (tests/test_agreement_patches.py).
 """
 
 import pytest
@@ -25,7 +26,8 @@ RECORDED = sorted(path.stem for path in HISTORIES.glob("*.json"))
 
 
 def test_the_recorded_histories_are_there() -> None:
-    assert {"happy_path", "referral_decline"} <= set(RECORDED)
+    recorded = set(RECORDED)
+    assert {"happy_path", "referral_decline", "happy_path_v1", "referral_decline_v1"} <= recorded
 
 
 @pytest.mark.parametrize("name", RECORDED)

@@ -6,6 +6,7 @@ is given and returns what the case then records.
 
 import contextlib
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -55,9 +56,9 @@ Out = TypeVar("Out")
 Activity = Callable[[CaseActivities, In], Awaitable[Out]]
 
 
-def upsert_search_attributes(state: CaseState, upserted: dict[str, Any]) -> None:
-    """Upsert what changed since the values in `upserted` (which this updates); a new run
-    starts with an empty dict and so upserts everything once."""
+def upsert_search_attributes(state: CaseState, upserted: dict[str, str | bool | None]) -> None:
+    """Upsert what changed since the values in `upserted` (which this updates; datetimes in ISO
+    form, as `CaseState.search_attributes` keeps them). An empty dict upserts everything."""
     wanted: list[tuple[SearchAttributeKey[Any], Any]] = [
         (CASE_STAGE, state.stage.value),
         (MUNICIPALITY_ID, state.municipality_id),
@@ -68,9 +69,10 @@ def upsert_search_attributes(state: CaseState, upserted: dict[str, Any]) -> None
     ]
     updates: list[SearchAttributeUpdate[Any]] = []
     for key, value in wanted:
-        if key.name in upserted and upserted[key.name] == value:
+        seen = value.isoformat() if isinstance(value, datetime) else value
+        if key.name in upserted and upserted[key.name] == seen:
             continue
-        upserted[key.name] = value
+        upserted[key.name] = seen
         updates.append(key.value_unset() if value is None else key.value_set(value))
     if updates:
         workflow.upsert_search_attributes(updates)

@@ -1,0 +1,183 @@
+"""Changes to the running AgreementWorkflow and how old cases keep their way (see the module
+docstring of workflows/agreement.py): behind `workflow.patched`, the referrals of a signature
+start in one workflow task; guarded by the carried state, a continued run upserts only the
+search attributes that changed. A new case takes the new paths; a history recorded before
+them still replays with the current code."""
+
+import json
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from domain.actions import Review
+from domain.case import Stage
+from tests.case_harness import (
+    Harness,
+    search_attributes,
+    state_of,
+    time_skipping_harness,
+    until,
+    walk_to,
+)
+from tests.case_histories import (
+    assert_no_task_failures,
+    load_histories,
+    run_histories,
+    until_runs,
+)
+from workflows.agreement import PARALLEL_REFERRAL_STARTS, AgreementWorkflow
+from workflows.referral import ReferralWorkflow
+
+START_CHILD = EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+MARKER = EventType.EVENT_TYPE_MARKER_RECORDED
+UPSERT = EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+TASK_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+TASK_SCHEDULED = EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED
+# The SDK's own attribute, set by a patch (not carried by continue-as-new).
+CHANGE_VERSION = "TemporalChangeVersion"
+
+
+@pytest.fixture
+async def harness(task_queue: str) -> AsyncIterator[Harness]:
+    async with time_skipping_harness(task_queue) as harness:
+        yield harness
+
+
+def child_start_tasks(history: WorkflowHistory) -> list[int]:
+    """For each child started, the workflow task that started it."""
+    return [
+        event.start_child_workflow_execution_initiated_event_attributes.workflow_task_completed_event_id
+        for event in history.events
+        if event.event_type == START_CHILD
+    ]
+
+
+def patches(history: WorkflowHistory) -> list[str]:
+    """The patch ids whose markers the run recorded."""
+    found = []
+    for event in history.events:
+        if event.event_type == MARKER:
+            details = event.marker_recorded_event_attributes.details
+            found += [json.loads(payload.data)["id"] for payload in details["patch-data"].payloads]
+    return found
+
+
+def upserted(event: HistoryEvent) -> list[str]:
+    fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+    return list(fields.indexed_fields)
+
+
+def upserted_in_first_task(history: WorkflowHistory) -> list[str]:
+    """The search attributes the run's first workflow task upserted (its commands' events
+    follow its completion, before the next task is scheduled)."""
+    events = iter(history.events)
+    for event in events:
+        if event.event_type == TASK_COMPLETED:
+            break
+    names: list[str] = []
+    for event in events:
+        if event.event_type == TASK_SCHEDULED:
+            break
+        if event.event_type == UPSERT:
+            names += upserted(event)
+    return names
+
+
+def dispatching_run(histories: Sequence[WorkflowHistory]) -> WorkflowHistory:
+    """The case's run that started the referrals of the signature (children left out)."""
+    return next(
+        h for h in histories if "-ref-" not in h.workflow_id and len(child_start_tasks(h)) >= 2
+    )
+
+
+def signature_starts(history: WorkflowHistory) -> list[int]:
+    """The workflow tasks that started the signature's referrals (the first two children;
+    a later re-route starts its child on its own)."""
+    return child_start_tasks(history)[:2]
+
+
+async def test_a_new_case_starts_the_referrals_of_a_signature_in_one_workflow_task(
+    harness: Harness,
+) -> None:
+    handle = await harness.start()
+    await walk_to(handle, Stage.ACTIVE)
+    state = await until(handle, lambda s: all(r.started for r in s.referrals))
+    assert len(state.referrals) == 2
+    [run] = await run_histories(harness.client, handle)
+    assert_no_task_failures([run])
+    tasks = child_start_tasks(run)
+    assert len(tasks) == 2 and len(set(tasks)) == 1
+    assert patches(run) == [PARALLEL_REFERRAL_STARTS]
+
+
+@pytest.mark.parametrize("name", ["happy_path_v1", "referral_decline_v1"])
+async def test_a_history_from_before_the_patch_still_replays(name: str) -> None:
+    run = dispatching_run(load_histories(name))
+    # Recorded before the patch: one workflow task per child, no marker.
+    tasks = signature_starts(run)
+    assert len(set(tasks)) == 2
+    assert patches(run) == []
+    replayer = Replayer(
+        workflows=[AgreementWorkflow, ReferralWorkflow], data_converter=pydantic_data_converter
+    )
+    result = await replayer.replay_workflow(run, raise_on_replay_failure=False)
+    assert result.replay_failure is None
+
+
+@pytest.mark.parametrize("name", ["happy_path", "referral_decline"])
+def test_the_current_histories_were_recorded_with_the_patch(name: str) -> None:
+    run = dispatching_run(load_histories(name))
+    assert len(set(signature_starts(run))) == 1
+    assert PARALLEL_REFERRAL_STARTS in patches(run)
+
+
+async def test_a_continued_run_upserts_only_changed_search_attributes(harness: Harness) -> None:
+    handle = await harness.start()
+    await walk_to(handle, Stage.ACTIVE)
+    before = search_attributes(await handle.describe())
+    await handle.execute_update(AgreementWorkflow.record_review, Review())
+    runs = await until_runs(harness.client, handle, 2)
+    assert_no_task_failures(runs)
+    assert upserted_in_first_task(runs[1]) == []
+    # The review moved the review date: that one attribute, no other.
+    upserts = [e for e in runs[1].events if e.event_type == UPSERT]
+    changed = {name for event in upserts for name in upserted(event)}
+    assert changed <= {"NextReviewDue"}
+    state = await state_of(handle)
+    after = search_attributes(await handle.describe())
+    assert after["CaseStage"] == "active" and after["NextReviewDue"] == state.next_review_due
+    unchanged = set(before) - {"NextReviewDue", CHANGE_VERSION}
+    assert len(unchanged) == 5
+    assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
+
+
+@pytest.mark.parametrize("name", ["happy_path_v1", "referral_decline_v1"])
+def test_before_the_change_a_continued_run_upserted_all_search_attributes(name: str) -> None:
+    continued = [
+        h
+        for h in load_histories(name)
+        if "-ref-" not in h.workflow_id
+        and h.events[0].workflow_execution_started_event_attributes.continued_execution_run_id
+    ]
+    assert continued
+    for run in continued:
+        assert len(upserted_in_first_task(run)) == 6
+
+
+def test_the_current_happy_path_carries_the_search_attributes() -> None:
+    # (In referral_decline a run continues for its length, with an update waiting: that first
+    # task changes attributes.)
+    continued = [
+        h
+        for h in load_histories("happy_path")
+        if "-ref-" not in h.workflow_id
+        and h.events[0].workflow_execution_started_event_attributes.continued_execution_run_id
+    ]
+    assert continued
+    for run in continued:
+        assert upserted_in_first_task(run) == []
