@@ -40,6 +40,8 @@ class CaseSummary(SQLModel, table=True):
     __table_args__ = (
         # counsellor lists: a centre's cases by stage, most recently changed first
         Index("ix_case_summaries_centre_stage", "centre_id", "stage", "updated_at"),
+        # A centre's whole list, newest first (`GET /cases` without filters): migration 0002.
+        Index("ix_case_summaries_centre_updated", "centre_id", "updated_at", "case_id"),
         # "my cases"
         Index("ix_case_summaries_counsellor", "counsellor_id", "updated_at"),
         # supervision: overdue reviews of a municipality, most overdue first; caseload

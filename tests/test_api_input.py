@@ -274,6 +274,9 @@ async def test_temporal_unreachable_is_503_with_a_clear_message(tmp_path: Path) 
             health = await http.get("/healthz")
             assert health.status_code == 503
             assert health.json() == {"status": "degraded", "temporal": False, "database": True}
+            # Liveness asks only the process: an outage of Temporal restarts no API pod.
+            alive = await http.get("/livez")
+            assert alive.status_code == 200 and alive.json() == {"status": "ok"}
             # The read model still answers.
             assert (await http.get("/cases", headers=headers)).status_code == 200
 

@@ -98,9 +98,9 @@ def test_api_port_agrees_with_probes_and_service() -> None:
     assert settings.api_host == "0.0.0.0"
     container = _lotse_container("lotse-api")
     assert [p["containerPort"] for p in container["ports"]] == [settings.api_port]
-    for probe in ("readinessProbe", "livenessProbe"):
+    for probe, path in (("readinessProbe", "/healthz"), ("livenessProbe", "/livez")):
         http_get = container[probe]["httpGet"]
-        assert http_get["path"] == "/healthz", probe
+        assert http_get["path"] == path, probe
         assert kubernetes.container_port(container, http_get["port"]) == settings.api_port, probe
     service = _one("Service", "lotse-api")
     selected = [

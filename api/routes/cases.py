@@ -110,7 +110,9 @@ def centre_cases(
         query = query.where(CaseSummary.review_overdue == overdue)
     if counsellor is not None:
         query = query.where(CaseSummary.counsellor_id == counsellor)
-    return query.order_by(col(CaseSummary.updated_at).desc(), col(CaseSummary.case_id))
+    # Newest first, ties by id: both descending, so the centre index is read backwards and
+    # no page sorts (tests/test_case_list_index.py).
+    return query.order_by(col(CaseSummary.updated_at).desc(), col(CaseSummary.case_id).desc())
 
 
 @router.post("", name="case.open", status_code=status.HTTP_201_CREATED)

@@ -1,4 +1,8 @@
-"""Liveness for orchestrators and Prometheus metrics; no login needed, no personal data."""
+"""Health for orchestrators and Prometheus metrics; no login needed, no personal data.
+
+`/livez` says only that this process answers (a liveness probe: restart when it does not);
+`/healthz` also asks Temporal and the database (readiness: take the pod out of rotation
+while they are unreachable, without restarting it for an outage elsewhere)."""
 
 import asyncio
 import logging
@@ -16,6 +20,10 @@ router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
 
 
+class Alive(BaseModel):
+    status: str  # always "ok": an answer at all is the information
+
+
 class Health(BaseModel):
     status: str  # "ok" or "degraded"
     temporal: bool
@@ -30,6 +38,12 @@ def _database_ok(engine: Engine) -> bool:
     except SQLAlchemyError as error:
         log.warning("Database health check failed: %s", error)
         return False
+
+
+@router.get("/livez", name="health.live")
+async def livez() -> Alive:
+    """200 while the process serves requests; checks nothing else."""
+    return Alive(status="ok")
 
 
 @router.get("/healthz", name="health.check", responses={503: {"model": Health}})

@@ -62,7 +62,7 @@ def _cases(
                 col(CaseSummary.case_id).ilike(pattern),
             )
         )
-    query = query.order_by(col(CaseSummary.updated_at).desc(), col(CaseSummary.case_id))
+    query = query.order_by(col(CaseSummary.updated_at).desc(), col(CaseSummary.case_id).desc())
     rows = session.exec(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
     return list(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
 
