@@ -32,6 +32,7 @@ from sqlmodel import Session
 
 from api import audit
 from api.gateway import Gateway
+from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics
 from api.security import InvalidToken, TokenIssuer
 from domain.case import CaseState
@@ -57,6 +58,7 @@ class Services:
     gateway: Gateway
     tokens: TokenIssuer
     metrics: ApiMetrics
+    logins: LoginThrottle
 
 
 # Dependencies without I/O are `async def`: FastAPI runs a plain `def` in a worker thread, a hop
@@ -87,6 +89,11 @@ GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 # auto_error=False: the 401 below carries our message, not FastAPI's "Not authenticated".
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as uvicorn saw it (behind a proxy it trusts: the forwarded one)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 def unauthorized(detail: str = NOT_AUTHENTICATED) -> HTTPException:

@@ -27,6 +27,7 @@ from temporalio.client import Client
 from api import errors, ui
 from api.deps import Services
 from api.gateway import Gateway
+from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.routes import admin, auth, cases, health, referrals, rules, supervision
 from api.security import issuer_from_settings
@@ -53,6 +54,7 @@ def create_app(
         gateway=Gateway(settings, client),
         tokens=issuer_from_settings(settings),
         metrics=metrics,
+        logins=LoginThrottle(),
     )
 
     @asynccontextmanager

@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from api.deps import CurrentUser, ServicesDep, SessionDep, unauthorized
+from api.deps import CurrentUser, ServicesDep, SessionDep, client_address, unauthorized
+from api.login_throttle import too_many_message
 from store.models import Role
 from store.users import authenticate
 
@@ -31,16 +32,28 @@ class Me(BaseModel):
     scope: dict[str, str]
 
 
-@router.post("/auth/token", name="auth.token")
+@router.post(
+    "/auth/token", name="auth.token", responses={429: {"description": "Too many failed logins"}}
+)
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
     services: ServicesDep,
     session: SessionDep,
 ) -> Token:
+    address = client_address(request)
+    if (wait := services.logins.retry_after(form.username, address)) is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=too_many_message(wait),
+            headers={"Retry-After": str(wait)},
+        )
     # argon2 takes tens of milliseconds on purpose: off the event loop.
     user = await run_in_threadpool(authenticate, session, form.username, form.password)
     if user is None:
+        services.logins.failed(form.username, address)
         raise unauthorized(LOGIN_FAILED)
+    services.logins.succeeded(form.username, address)
     return Token(
         access_token=services.tokens.issue(user.username),
         expires_in=int(services.tokens.lifetime.total_seconds()),

@@ -8,6 +8,8 @@ tells no more about which accounts exist than `POST /auth/token` does.
 from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
+from api.deps import client_address
+from api.login_throttle import too_many_message
 from api.routes.auth import LOGIN_FAILED
 from api.ui.forms import GENERAL, FormState, text
 from api.ui.session import (
@@ -62,15 +64,23 @@ def _authenticate(request: Request, username: str, password: str) -> User | None
 async def login(request: Request, form: Form) -> Response:
     username, password = text(form, "username"), form.get("password")
     target = text(form, "weiter")
+    logins, address = services_of(request).logins, client_address(request)
+    if (wait := logins.retry_after(username, address)) is not None:
+        state = FormState(values={"username": [username]}, errors={GENERAL: too_many_message(wait)})
+        page = render(request, "login.html", {"state": state, "next": target}, 429)
+        page.headers["Retry-After"] = str(wait)
+        return page
     user = None
     if username and isinstance(password, str) and password:
         # argon2 takes tens of milliseconds on purpose: off the event loop.
         user = await run_in_threadpool(_authenticate, request, username, password)
     if user is None:
+        logins.failed(username, address)
         # The password is never sent back into the page.
         state = FormState(values={"username": [username]}, errors={GENERAL: LOGIN_FAILED})
         context = {"state": state, "next": target}
         return render(request, "login.html", context, status.HTTP_401_UNAUTHORIZED)
+    logins.succeeded(username, address)
     response = redirect(_safe_next(target) or HOME.get(user.role, "/"))
     start_session(request, response, user.username)
     # A new CSRF cookie with the new session: a token seen before the login is worth nothing.
