@@ -27,7 +27,10 @@ Patches in effect (histories recorded before each: tests/histories/*_v1.json):
 
 A patch costs a marker and an upsert of `TemporalChangeVersion` (the SDK's, for finding runs
 by patch) in each run that takes the new path: worth it for a change of behaviour, not for
-saving an upsert.
+saving an upsert. A change that only a new run can meet may instead be guarded by what the run
+was given: a continued run upserts only the search attributes that differ from
+`CaseState.search_attributes`, which a run continued by older code does not carry (it upserts
+all of them, as its history says). tests/test_agreement_patches.py shows both.
 """
 
 import asyncio
