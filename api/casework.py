@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException, status
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from api import audit
 from api.deps import CaseRef, Services
@@ -102,6 +102,40 @@ def _counsellor_of(session: Session, username: str, centre_id: str) -> bool:
         and account.role is Role.COUNSELLOR
         and account.centre_id == centre_id
     )
+
+
+def counsellors_of(services: Services, centre_id: str) -> list[str]:
+    """The usernames of the centre's active counsellor accounts: exactly those
+    `check_reassignment` accepts for a case of that centre (the choices of a form)."""
+    with Session(services.engine) as session:
+        query = (
+            select(User.username)
+            .where(
+                User.role == Role.COUNSELLOR,
+                User.centre_id == centre_id,
+                col(User.active).is_(True),
+            )
+            .order_by(col(User.username))
+        )
+        return list(session.exec(query).all())
+
+
+@dataclass(frozen=True)
+class CentreChoice:
+    id: str
+    name: str
+    kind: CentreKind
+
+
+def centres_of(services: Services, municipality_id: str) -> list[CentreChoice]:
+    """The centres of a municipality: where `complete_transfer` lets a case go."""
+    with Session(services.engine) as session:
+        query = (
+            select(Centre)
+            .where(Centre.municipality_id == municipality_id)
+            .order_by(col(Centre.name), col(Centre.id))
+        )
+        return [CentreChoice(c.id, c.name, c.kind) for c in session.exec(query).all()]
 
 
 async def check_reassignment(services: Services, case: CaseRef, change: Reassignment) -> None:

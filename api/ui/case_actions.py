@@ -4,16 +4,19 @@ gateway (the same update, the same id scheme, the same answers as `POST /cases/{
 Every step goes the same way (`_step`): parse the form into the API's payload model, send the
 update, and on success redirect to the case page (303, so a reload does not send it again).
 On a refusal the case page is shown again with the form as typed and each error next to its
-field; a wrong stage (409) is said above the form in the workflow's words.
+field; a wrong stage (409) is said above the form in the workflow's words. A handover
+(reassign, transfer) first runs its API route's directory check (`prepare`), so a page and
+the API accept and refuse the same new owners.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from api import casework
 from api.deps import CaseRef
 from api.gateway import update_id
 from api.ui import case_forms
@@ -31,7 +34,15 @@ from api.ui.forms import (
 )
 from api.ui.session import Form, PageCase, services_of
 from api.ui.web import PageRoute, redirect
-from domain.actions import AgreementDraft, Closure, Review, Signature, TaskDone
+from domain.actions import (
+    AgreementDraft,
+    Closure,
+    Reassignment,
+    Review,
+    Signature,
+    TaskDone,
+    Transfer,
+)
 from domain.case import ActionResult
 from domain.needs import Assessment
 from domain.profile import IntakeData
@@ -39,6 +50,9 @@ from domain.profile import IntakeData
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 Builder = Callable[[FormData, CaseView], tuple[dict[str, Any], FieldMap]]
+# The API route's own check before the update (the directory's word on a new owner): it may
+# refuse with the API's 422 or complete the payload, exactly as the route does.
+Preparation = Callable[[BaseModel], Awaitable[BaseModel]]
 
 CONFIRM_SIGNATURE = "Bitte bestätigen, dass das Dokument in dieser Fassung unterschrieben ist."
 
@@ -52,6 +66,8 @@ async def _step(
     model: type[BaseModel] | None,
     build: Builder | None,
     anchor: str,
+    prepare: Preparation | None = None,
+    done_url: str | None = None,
 ) -> Response:
     view = await load_case(request, case)
     if adding_row(form):
@@ -64,6 +80,8 @@ async def _step(
         if model is not None and build is not None:
             raw, fields = build(form, view)
             payload = model.model_validate(raw)
+            if prepare is not None:
+                payload = await prepare(payload)
         await services_of(request).gateway.update(
             case.id,
             update,
@@ -81,7 +99,7 @@ async def _step(
         view = await load_case(request, case)
         view.forms[form_name] = FormState.submitted(form, errors_of_http(error, fields))
         return render_case(request, view, error.status_code)
-    return redirect(f"/faelle/{case.id}?erledigt={form_name}#{anchor}")
+    return redirect(done_url or f"/faelle/{case.id}?erledigt={form_name}#{anchor}")
 
 
 def _intake(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
@@ -176,3 +194,59 @@ async def close(request: Request, case: PageCase, form: Form) -> Response:
 @router.post("/faelle/{case_id}/aufgabe", name="ui.case.task_done")
 async def task_done(request: Request, case: PageCase, form: Form) -> Response:
     return await _step(request, case, form, "task", "complete_task", TaskDone, _task, "aufgaben")
+
+
+def _reassignment(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
+    return case_forms.reassignment(form)
+
+
+def _transfer(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
+    return case_forms.transfer(form)
+
+
+@router.post("/faelle/{case_id}/uebergabe", name="ui.case.reassign")
+async def reassign(request: Request, case: PageCase, form: Form) -> Response:
+    """Hand the case to another counsellor of the centre (`POST /cases/{id}/reassign`). The
+    case stays in the centre's scope, so the page shows it again with its new counsellor."""
+    services = services_of(request)
+
+    async def checked(payload: BaseModel) -> BaseModel:
+        assert isinstance(payload, Reassignment)
+        await casework.check_reassignment(services, case, payload)
+        return payload
+
+    return await _step(
+        request,
+        case,
+        form,
+        "reassign",
+        "reassign",
+        Reassignment,
+        _reassignment,
+        "uebergabe",
+        prepare=checked,
+    )
+
+
+@router.post("/faelle/{case_id}/abgabe", name="ui.case.transfer")
+async def transfer(request: Request, case: PageCase, form: Form) -> Response:
+    """Transfer the case to another centre of the municipality (`POST /cases/{id}/transfer`).
+    The case then leaves the centre's scope: on success the list is shown, not the case."""
+    services = services_of(request)
+
+    async def completed(payload: BaseModel) -> BaseModel:
+        assert isinstance(payload, Transfer)
+        return await casework.complete_transfer(services, case, payload)
+
+    return await _step(
+        request,
+        case,
+        form,
+        "transfer",
+        "transfer",
+        Transfer,
+        _transfer,
+        "uebergabe",
+        prepare=completed,
+        done_url="/faelle?erledigt=transfer",
+    )

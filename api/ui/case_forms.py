@@ -1,5 +1,6 @@
 """From the case page's forms to the API's payloads (IntakeData, Assessment, AgreementDraft,
-Review, Closure, Signature), and the map back from payload paths to form fields.
+Review, Closure, Signature, Reassignment, Transfer), and the map back from payload paths to
+form fields.
 
 A form has rows (qualifications, children, needs, goals, measures) of which the empty ones are
 left out: payload index 1 may be form row 3, hence the `FieldMap` that puts an error of
@@ -188,4 +189,18 @@ def signature(form: FormData) -> tuple[Payload, FieldMap]:
     payload: Payload = {}
     _put(payload, "party", optional(form, "party"))
     _put(payload, "document_hash", optional(form, "document_hash"))
+    return payload, FieldMap()
+
+
+def reassignment(form: FormData) -> tuple[Payload, FieldMap]:
+    payload: Payload = {}
+    _put(payload, "counsellor_id", optional(form, "counsellor_id"))
+    return payload, FieldMap()
+
+
+def transfer(form: FormData) -> tuple[Payload, FieldMap]:
+    """Only the centre: its kind comes from the directory (`casework.complete_transfer`), and
+    without a named counsellor the case waits at the new centre for one (a task)."""
+    payload: Payload = {}
+    _put(payload, "centre_id", optional(form, "centre_id"))
     return payload, FieldMap()

@@ -29,6 +29,7 @@ DONE: dict[str, str] = {
     "review": "Überprüfung erfasst.",
     "close": "Der Fall ist abgeschlossen.",
     "task": "Aufgabe erledigt.",
+    "reassign": "Der Fall ist an eine andere Beraterin / einen anderen Berater übergeben.",
 }
 NO_DOCUMENT = (
     "Für diesen Fall gibt es noch kein Vereinbarungsdokument (erst Entwurf speichern und "

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
+from api import casework
+from api.casework import CentreChoice
 from api.deps import CaseRef
 from api.ui import labels
 from api.ui.forms import FormState
@@ -64,6 +66,8 @@ FORM_NAMES = (
     "review",
     "close",
     "task",
+    "reassign",
+    "transfer",
 )
 
 
@@ -80,6 +84,10 @@ class CaseView:
     state: CaseState
     partners: dict[str, Partner]
     forms: dict[str, FormState] = field(default_factory=dict)
+    # The directory's choices of a handover: the centre's active counsellors (usernames) and
+    # the municipality's centres, as the API's checks in `api.casework` read them.
+    counsellors: list[str] = field(default_factory=list)
+    centres: list[CentreChoice] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name in FORM_NAMES:
@@ -151,6 +159,18 @@ class CaseView:
                 return signature.at
         return None
 
+    def reassign_options(self) -> list[tuple[str, str]]:
+        """Whom the case can be handed to: the centre's other active counsellors."""
+        return [(name, name) for name in self.counsellors if name != self.state.counsellor_id]
+
+    def transfer_options(self) -> list[tuple[str, str]]:
+        """Where the case can be transferred to: the municipality's other centres."""
+        return [
+            (centre.id, f"{centre.name} ({centre.kind.value})")
+            for centre in self.centres
+            if centre.id != self.state.centre_id
+        ]
+
     def counsellor_tasks(self) -> list[Task]:
         return [t for t in self.state.open_tasks() if t.role is TaskRole.COUNSELLOR]
 
@@ -169,4 +189,11 @@ async def load_case(request: Request, case: CaseRef) -> CaseView:
     state = await services.gateway.query(case.id, "state", result_type=CaseState)
     directory = SqlDirectory(services.engine)
     partners = await run_in_threadpool(directory.partners, state.municipality_id)
-    return CaseView(state=state, partners={p.id: p for p in partners})
+    view = CaseView(state=state, partners={p.id: p for p in partners})
+    if state.stage is not Stage.CLOSED:
+        # Scope as the API checks a handover: the centre and municipality of the case ref.
+        view.counsellors = await run_in_threadpool(
+            casework.counsellors_of, services, case.centre_id
+        )
+        view.centres = await run_in_threadpool(casework.centres_of, services, case.municipality_id)
+    return view

@@ -36,6 +36,11 @@ SEARCH_LENGTH = 100
 
 _audit_centre_list = audited_listing(Role.COUNSELLOR)
 
+# What a step that took the case off this page says at the top of the list (`?erledigt=`).
+DONE: dict[str, str] = {
+    "transfer": "Der Fall ist an die andere Beratungsstelle abgegeben.",
+}
+
 
 def _cases(
     session: Session,
@@ -91,6 +96,7 @@ def case_list(
     q: Annotated[str, Query(max_length=SEARCH_LENGTH)] = "",
     wer: Annotated[str, Query(max_length=10)] = "meine",
     seite: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    erledigt: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
     _audit_centre_list(request, user, session)
     filters = {
@@ -114,6 +120,7 @@ def case_list(
         # The filter form asked for the table only (htmx); without script the whole page comes.
         return render(request, "cases/_table.html", context)
     context["tasks"] = _open_tasks(session, user)
+    context["done"] = DONE.get(erledigt)
     return render(request, "cases/list.html", context)
 
 
