@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from api import audit
 from api.deps import CaseRef, Services
@@ -94,29 +95,26 @@ async def open_case(services: Services, user: User, body: CaseOpen, key: str | N
     return OpenedCase(case_id, facts.centre_id, user.username, Stage.INTAKE)
 
 
-def _counsellor_of(session: Session, username: str, centre_id: str) -> bool:
-    account = session.get(User, username)
-    return (
-        account is not None
-        and account.active
-        and account.role is Role.COUNSELLOR
-        and account.centre_id == centre_id
+def _counsellors_at(centre_id: str) -> SelectOfScalar[str]:
+    """Who may own a case of `centre_id`: the centre's active counsellor accounts. The one rule
+    behind the checks of a reassignment or transfer and the choices of the handover form."""
+    return select(User.username).where(
+        User.role == Role.COUNSELLOR,
+        User.centre_id == centre_id,
+        col(User.active).is_(True),
     )
 
 
+def _counsellor_of(session: Session, username: str, centre_id: str) -> bool:
+    found = session.exec(_counsellors_at(centre_id).where(User.username == username)).first()
+    return found is not None
+
+
 def counsellors_of(services: Services, centre_id: str) -> list[str]:
-    """The usernames of the centre's active counsellor accounts: exactly those
-    `check_reassignment` accepts for a case of that centre (the choices of a form)."""
+    """The usernames `check_reassignment` accepts for a case of that centre, sorted (the
+    choices of a form)."""
     with Session(services.engine) as session:
-        query = (
-            select(User.username)
-            .where(
-                User.role == Role.COUNSELLOR,
-                User.centre_id == centre_id,
-                col(User.active).is_(True),
-            )
-            .order_by(col(User.username))
-        )
+        query = _counsellors_at(centre_id).order_by(col(User.username))
         return list(session.exec(query).all())
 
 

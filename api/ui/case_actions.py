@@ -73,7 +73,7 @@ async def _step(
     if adding_row(form):
         # "Weitere Zeile": the same form again with one more row; nothing is sent.
         view.forms[form_name] = FormState.submitted(form, {})
-        return render_case(request, view)
+        return await render_case(request, case, view)
     payload: BaseModel | None = None
     fields = FieldMap()
     try:
@@ -91,14 +91,14 @@ async def _step(
         )
     except ValidationError as error:
         view.forms[form_name] = FormState.submitted(form, errors_of_validation(error, fields))
-        return render_case(request, view, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return await render_case(request, case, view, status.HTTP_422_UNPROCESSABLE_CONTENT)
     except HTTPException as error:
         if refusal_passes_through(error):
             raise
         # The case may have moved on meanwhile (another tab): show it as it is now.
         view = await load_case(request, case)
         view.forms[form_name] = FormState.submitted(form, errors_of_http(error, fields))
-        return render_case(request, view, error.status_code)
+        return await render_case(request, case, view, error.status_code)
     return redirect(done_url or f"/faelle/{case.id}?erledigt={form_name}#{anchor}")
 
 
@@ -171,7 +171,7 @@ async def sign(request: Request, case: PageCase, form: Form) -> Response:
     if "confirmed" not in form:
         view = await load_case(request, case)
         view.forms[form_name] = FormState.submitted(form, {"confirmed": CONFIRM_SIGNATURE})
-        return render_case(request, view, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return await render_case(request, case, view, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     def build(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
         return case_forms.signature(form)

@@ -9,7 +9,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
-from api.ui.case_view import CaseView, load_case
+from api.deps import CaseRef
+from api.ui.case_view import CaseView, load_case, load_handover_choices
 from api.ui.pdf import agreement_pdf
 from api.ui.session import PageCase
 from api.ui.web import PAGE_CACHE, PageRoute, render, secure
@@ -37,9 +38,14 @@ NO_DOCUMENT = (
 )
 
 
-def render_case(
-    request: Request, view: CaseView, status_code: int = 200, done: str | None = None
+async def render_case(
+    request: Request,
+    case: CaseRef,
+    view: CaseView,
+    status_code: int = 200,
+    done: str | None = None,
 ) -> Response:
+    await load_handover_choices(request, case, view)
     context = {"view": view, "state": view.state, "forms": view.forms, "done": DONE.get(done or "")}
     return render(request, "case/page.html", context, status_code)
 
@@ -51,7 +57,7 @@ async def case_page(
     erledigt: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
     view = await load_case(request, case)
-    return render_case(request, view, done=erledigt)
+    return await render_case(request, case, view, done=erledigt)
 
 
 def _version(view: CaseView, fassung: int | None) -> DocumentVersion:

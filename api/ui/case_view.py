@@ -189,11 +189,15 @@ async def load_case(request: Request, case: CaseRef) -> CaseView:
     state = await services.gateway.query(case.id, "state", result_type=CaseState)
     directory = SqlDirectory(services.engine)
     partners = await run_in_threadpool(directory.partners, state.municipality_id)
-    view = CaseView(state=state, partners={p.id: p for p in partners})
-    if state.stage is not Stage.CLOSED:
-        # Scope as the API checks a handover: the centre and municipality of the case ref.
-        view.counsellors = await run_in_threadpool(
-            casework.counsellors_of, services, case.centre_id
-        )
-        view.centres = await run_in_threadpool(casework.centres_of, services, case.municipality_id)
-    return view
+    return CaseView(state=state, partners={p.id: p for p in partners})
+
+
+async def load_handover_choices(request: Request, case: CaseRef, view: CaseView) -> None:
+    """The directory's choices of the handover forms, for an open case's page only (not for
+    the document, the PDF or a step that succeeds). Scoped as the API checks a handover: by
+    the centre and municipality of the case ref."""
+    if view.state.stage is Stage.CLOSED:
+        return
+    services = services_of(request)
+    view.counsellors = await run_in_threadpool(casework.counsellors_of, services, case.centre_id)
+    view.centres = await run_in_threadpool(casework.centres_of, services, case.municipality_id)
