@@ -88,6 +88,16 @@ def upserted_in_first_task(history: WorkflowHistory) -> list[str]:
     return names
 
 
+def continued_runs(histories: Sequence[WorkflowHistory]) -> list[WorkflowHistory]:
+    """The case's runs that continue an earlier one (children left out)."""
+    return [
+        h
+        for h in histories
+        if "-ref-" not in h.workflow_id
+        and h.events[0].workflow_execution_started_event_attributes.continued_execution_run_id
+    ]
+
+
 def dispatching_run(histories: Sequence[WorkflowHistory]) -> WorkflowHistory:
     """The case's run that started the referrals of the signature (children left out)."""
     return next(
@@ -158,12 +168,7 @@ async def test_a_continued_run_upserts_only_changed_search_attributes(harness: H
 
 @pytest.mark.parametrize("name", ["happy_path_v1", "referral_decline_v1"])
 def test_before_the_change_a_continued_run_upserted_all_search_attributes(name: str) -> None:
-    continued = [
-        h
-        for h in load_histories(name)
-        if "-ref-" not in h.workflow_id
-        and h.events[0].workflow_execution_started_event_attributes.continued_execution_run_id
-    ]
+    continued = continued_runs(load_histories(name))
     assert continued
     for run in continued:
         assert len(upserted_in_first_task(run)) == 6
@@ -172,12 +177,7 @@ def test_before_the_change_a_continued_run_upserted_all_search_attributes(name: 
 def test_the_current_happy_path_carries_the_search_attributes() -> None:
     # (In referral_decline a run continues for its length, with an update waiting: that first
     # task changes attributes.)
-    continued = [
-        h
-        for h in load_histories("happy_path")
-        if "-ref-" not in h.workflow_id
-        and h.events[0].workflow_execution_started_event_attributes.continued_execution_run_id
-    ]
+    continued = continued_runs(load_histories("happy_path"))
     assert continued
     for run in continued:
         assert upserted_in_first_task(run) == []
