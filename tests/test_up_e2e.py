@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -268,6 +269,44 @@ async def test_lotse_up_runs_a_case_to_active_and_resumes_it_after_sigterm(
     await stop_and_check_nothing_is_left(second, data_dir)
     assert "Demodaten angelegt" not in second.stdout()
     assert "Lotse läuft" in second.stdout()
+
+
+async def test_lotse_up_starts_again_at_once_after_serving_requests(
+    tmp_path: Path, launched: list[LotseProcess]
+) -> None:
+    """Connections still open when `lotse up` stops are closed by the server, so they wait in
+    TIME_WAIT on the API's port for a minute; a start right after must not take them for a
+    running Lotse."""
+    data_dir = tmp_path / "lotse-data"
+    ports = Ports()
+    base_url = f"http://127.0.0.1:{ports.api}"
+    first = start_up(launched, tmp_path, data_dir, ports, "first")
+    await wait_healthy(base_url, first, timeout=HEALTHY_WITHIN)
+    first.record_descendants()
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        api = ApiUser(http)
+        assert (await api.ok("berater1", "GET", "/me"))["username"] == "berater1"
+        cases = await api.ok("berater1", "GET", "/cases")
+        assert (await http.get("/healthz")).status_code == 200
+        # The client keeps its connection open: the server closes it on the way out.
+        await stop_and_check_nothing_is_left(first, data_dir)
+    assert _time_wait_on(ports.api), "the test must leave connections in TIME_WAIT"
+
+    second = start_up(launched, tmp_path, data_dir, ports, "second")
+    await wait_healthy(base_url, second, timeout=HEALTHY_WITHIN)
+    second.record_descendants()
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        assert await ApiUser(http).ok("berater1", "GET", "/cases") == cases
+    await stop_and_check_nothing_is_left(second, data_dir)
+    assert "belegt" not in second.stderr()
+
+
+def _time_wait_on(port: int) -> bool:
+    """Whether a connection whose local end is 127.0.0.1:`port` is in TIME_WAIT."""
+    return any(
+        connection.status == psutil.CONN_TIME_WAIT and connection.laddr.port == port
+        for connection in psutil.net_connections(kind="tcp4")
+    )
 
 
 async def refused_start(

@@ -45,6 +45,10 @@ def check_can_start(settings: Settings) -> None:
             "--data-dir auf ein beschreibbares Verzeichnis setzen."
         )
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: with SO_REUSEADDR, connections of a previous run still in
+        # TIME_WAIT on the port do not look like a running Lotse (uvicorn would bind anyway);
+        # a socket listening on it still makes the bind fail.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((settings.api_host, settings.api_port))
         except OSError as err:
