@@ -55,7 +55,11 @@ RETRY_AFTER_SECONDS = 1
 
 # ApplicationError types of the workflows (domain/rejections.py, workflows/referral.py).
 CONFLICT_TYPES = frozenset({"WrongStage", "WrongStatus"})
-INVALID_TYPES = frozenset({"Invalid", "InvalidReferralInput", "ValidationError", "ValueError"})
+# `Unprocessable`: a handler failed unexpectedly on this input (workflows/guard.py); the case
+# is unchanged, and the answer is the same as for bad data.
+INVALID_TYPES = frozenset(
+    {"Invalid", "InvalidReferralInput", "ValidationError", "ValueError", "Unprocessable"}
+)
 # An activity the update waited for did not answer in time: the case is unchanged, try again.
 UNAVAILABLE_TYPES = frozenset({"Unavailable"})
 

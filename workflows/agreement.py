@@ -35,8 +35,9 @@ all of them, as its history says). tests/test_agreement_patches.py shows both.
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -91,12 +92,24 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows import agreement_calls as calls
+from workflows.guard import UNPROCESSABLE, guarded
 
 # Patch ids (see the module docstring); never reuse one for another change.
 PARALLEL_REFERRAL_STARTS = "parallel-referral-starts"
 
+# After a clock or a referral step failed unexpectedly (workflows/guard.py), the run loop waits
+# this long before it tries again: the deadline is still due, and trying again at once would
+# spin. Updates are answered meanwhile; closing the case ends the wait.
+RETRY_AFTER_FAILURE = timedelta(hours=1)
+
 Check = Callable[[CaseState, datetime], Rejection | None]
 Act = Callable[[CaseState, datetime], CaseState | Rejection]
+
+
+def _action() -> str:
+    """The name of the update being handled (for the log), or of the workflow's own work."""
+    info = workflow.current_update_info()
+    return info.name if info is not None else "run"
 
 
 def _rejected(rejection: Rejection) -> ApplicationError:
@@ -141,7 +154,7 @@ class AgreementWorkflow:
             )
         calls.upsert_search_attributes(self._state, self._search_attributes)
         while self._state.stage is not Stage.CLOSED:
-            await self._settle()
+            await self._contained("settle", self._settle)
             if self._run_is_done():
                 # Never leave an update half done: its caller would get no answer.
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -150,7 +163,7 @@ class AgreementWorkflow:
                 )
                 workflow.continue_as_new(self._input.model_copy(update={"state": carried}))
             await self._sleep_until_next_deadline()
-            self._apply(on_clock(self._state, workflow.now(), self._clocks))
+            await self._contained("on_clock", self._fire_clocks)
         await workflow.wait_condition(workflow.all_handlers_finished)
         await calls.withdraw_open_referrals(self._state)
         await self._settle()
@@ -171,7 +184,7 @@ class AgreementWorkflow:
         if answer := self._earlier_answer():
             return answer
         async with self._lock:
-            self._refuse(check_complete_assessment(self._state, assessment, workflow.now()))
+            self._check(lambda s, now: check_complete_assessment(s, assessment, now))
             routing = await calls.route_needs(self._state, assessment.needs)
             return self._commit(lambda s, now: complete_assessment(s, assessment, routing, now))
 
@@ -192,7 +205,7 @@ class AgreementWorkflow:
         if answer := self._earlier_answer():
             return answer
         async with self._lock:
-            self._refuse(check_request_signature(self._state, workflow.now()))
+            self._check(lambda s, now: check_request_signature(s, now))
             document = await calls.render_agreement(self._state, self._clocks)
             return self._commit(lambda s, now: request_signature(s, document, now))
 
@@ -213,7 +226,7 @@ class AgreementWorkflow:
         if answer := self._earlier_answer():
             return answer
         async with self._lock:
-            self._refuse(check_record_review(self._state, review, workflow.now(), self._clocks))
+            self._check(lambda s, now: check_record_review(s, review, now, self._clocks))
             routing = None
             if review.new_needs:
                 routing = await calls.route_needs(self._state, review.new_needs)
@@ -267,17 +280,27 @@ class AgreementWorkflow:
 
     @workflow.signal
     def referral_report(self, report: ReferralReport) -> None:
-        """From a referral child (by workflow id, so it reaches whichever run is current)."""
-        self._apply(on_referral_report(self._state, report, workflow.now()))
+        """From a referral child (by workflow id, so it reaches whichever run is current). A
+        report the case cannot take is logged and dropped: the child keeps the facts, and a
+        failing signal handler would wedge the case."""
+        with contextlib.suppress(ApplicationError):
+            self._apply(
+                guarded(
+                    "referral_report",
+                    lambda: on_referral_report(self._state, report, workflow.now()),
+                )
+            )
 
     # -- update plumbing ----------------------------------------------------------------------
 
     def _validate(self, check: Check) -> None:
         """Refuse before history. A repeated update id passes: its handler answers it."""
         if self._repeated_id() is None:
-            self._refuse(check(self._state, workflow.now()))
+            self._check(check)
 
-    def _refuse(self, rejection: Rejection | None) -> None:
+    def _check(self, check: Check) -> None:
+        """Raise the refusal of `check`, if any; an unexpected error in it refuses too."""
+        rejection = guarded(_action(), lambda: check(self._state, workflow.now()))
         if rejection is not None:
             raise _rejected(rejection)
 
@@ -301,7 +324,13 @@ class AgreementWorkflow:
         return self._commit(act)
 
     def _commit(self, act: Act) -> ActionResult:
-        """Apply one action and remember its answer under the update id."""
+        """Apply one action and remember its answer under the update id. Nothing is applied
+        unless all of it worked (workflows/guard.py)."""
+        outcome, result = guarded(_action(), lambda: self._outcome(act))
+        self._apply(outcome)
+        return result
+
+    def _outcome(self, act: Act) -> tuple[CaseState, ActionResult]:
         outcome = act(self._state, workflow.now())
         if not isinstance(outcome, CaseState):
             raise _rejected(outcome)
@@ -309,8 +338,7 @@ class AgreementWorkflow:
         info = workflow.current_update_info()
         if info is not None:
             outcome = remember_update(outcome, info.id, result)
-        self._apply(outcome)
-        return result
+        return outcome, result
 
     def _apply(self, state: CaseState) -> None:
         if state is not self._state:
@@ -318,6 +346,27 @@ class AgreementWorkflow:
             calls.upsert_search_attributes(state, self._search_attributes)
 
     # -- the run loop's work ------------------------------------------------------------------
+
+    async def _contained(self, step: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Run one step of the loop. When it fails unexpectedly, log it (ids and the error's
+        type only) and wait before the loop tries again, instead of failing the workflow task
+        for ever (workflows/guard.py): updates are still answered meanwhile."""
+        try:
+            await work()
+        except workflow.NondeterminismError:
+            raise
+        except Exception as error:
+            if not (isinstance(error, ApplicationError) and error.type == UNPROCESSABLE):
+                workflow.logger.error("Case step %s failed (%s)", step, type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._state.stage is Stage.CLOSED, timeout=RETRY_AFTER_FAILURE
+                )
+
+    async def _fire_clocks(self) -> None:
+        self._apply(
+            guarded("on_clock", lambda: on_clock(self._state, workflow.now(), self._clocks))
+        )
 
     def _run_is_done(self) -> bool:
         events = self._state.next_sequence - self._first_sequence
@@ -353,7 +402,17 @@ class AgreementWorkflow:
             choice = await calls.next_partner(self._state, referral)
             now = workflow.now()
             self._apply(
-                reroute(self._state, referral.id, choice.partner_id, choice.unassigned_reason, now)
+                guarded(
+                    "reroute",
+                    partial(
+                        reroute,
+                        self._state,
+                        referral.id,
+                        choice.partner_id,
+                        choice.unassigned_reason,
+                        now,
+                    ),
+                )
             )
         starting = referrals_to_start(self._state)
         if len(starting) > 1 and workflow.patched(PARALLEL_REFERRAL_STARTS):
@@ -363,11 +422,11 @@ class AgreementWorkflow:
                 *(calls.start_referral(self._state, r, self._clocks) for r in starting)
             )
             for referral in starting:
-                self._apply(mark_started(self._state, referral.id))
+                self._apply(guarded("start", partial(mark_started, self._state, referral.id)))
         else:
             for referral in starting:
                 await calls.start_referral(self._state, referral, self._clocks)
-                self._apply(mark_started(self._state, referral.id))
+                self._apply(guarded("start", partial(mark_started, self._state, referral.id)))
         while self._state.emitted_through < self._state.last_sequence:
             last = await calls.emit_events(self._state)
             self._apply(self._state.model_copy(update={"emitted_through": last}))

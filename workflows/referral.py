@@ -15,6 +15,7 @@ continue-as-new re-creates its timers from them), and there is no I/O here.
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -38,6 +39,8 @@ with workflow.unsafe.imports_passed_through():
         ReportKind,
     )
     from domain.workdays import working_deadline
+
+from workflows.guard import guarded
 
 # The parent's signal (AgreementWorkflow.referral_report); by name, so this module does not
 # import the case workflow.
@@ -116,30 +119,31 @@ class ReferralWorkflow:
             raise
 
     async def _lifecycle(self) -> ReferralState:
-        state = self._state
-
         # Unanswered: remind, escalate, expire. The `*_at is None` checks skip a step an
-        # earlier run already took.
-        if state.reminded_at is None and await self._unanswered_until(state.remind_at, "remind"):
-            state.reminded_at = workflow.now()
-            await self._report(ReportKind.REMINDER)
-        if state.escalated_at is None and await self._unanswered_until(
-            state.escalate_at, "escalate"
+        # earlier run already took. (`self._state` is read anew after every wait: a handler
+        # replaces it, see `_change`.)
+        if self._state.reminded_at is None and await self._unanswered_until(
+            self._state.remind_at, "remind"
         ):
-            state.escalated_at = workflow.now()
+            self._state.reminded_at = workflow.now()
+            await self._report(ReportKind.REMINDER)
+        if self._state.escalated_at is None and await self._unanswered_until(
+            self._state.escalate_at, "escalate"
+        ):
+            self._state.escalated_at = workflow.now()
             await self._report(ReportKind.ESCALATED)
-        if await self._unanswered_until(state.expire_at, "expire"):
-            self._close(ReferralStatus.EXPIRED)
+        if await self._unanswered_until(self._state.expire_at, "expire"):
+            self._close(self._state, ReferralStatus.EXPIRED)
             await self._report(ReportKind.EXPIRED)
 
         # Acknowledged: no clock, the partner reports until it completes or declines. A long
         # referral continues as new now and then, so its history stays small.
-        await workflow.wait_condition(lambda: state.status in CLOSED or self._run_is_full())
+        await workflow.wait_condition(lambda: self._state.status in CLOSED or self._run_is_full())
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if state.status not in CLOSED:
+        if self._state.status not in CLOSED:
             # Raises: only the run method (this task) may continue as new, never a handler.
-            workflow.continue_as_new(ReferralContinuation(input=self._input, state=state))
-        return state
+            workflow.continue_as_new(ReferralContinuation(input=self._input, state=self._state))
+        return self._state
 
     @workflow.query
     def state(self) -> ReferralState:
@@ -150,9 +154,12 @@ class ReferralWorkflow:
         if self._is_repeat():
             return self._state
         self._require("annehmen", ReferralStatus.DISPATCHED)
-        self._remember_update()
-        self._state.status = ReferralStatus.ACKNOWLEDGED
-        self._state.acknowledged_at = workflow.now()
+
+        def acknowledged(state: ReferralState) -> None:
+            state.status = ReferralStatus.ACKNOWLEDGED
+            state.acknowledged_at = workflow.now()
+
+        self._change(acknowledged)
         await self._report(ReportKind.ACKNOWLEDGED)
         return self._state
 
@@ -165,9 +172,12 @@ class ReferralWorkflow:
         if self._is_repeat():
             return self._state
         self._require("ablehnen", ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED)
-        self._remember_update()
-        self._state.decline_reason = reason.reason
-        self._close(ReferralStatus.DECLINED)
+
+        def declined(state: ReferralState) -> None:
+            state.decline_reason = reason.reason
+            self._close(state, ReferralStatus.DECLINED)
+
+        self._change(declined)
         await self._report(ReportKind.DECLINED, note=reason.reason)
         return self._state
 
@@ -180,8 +190,11 @@ class ReferralWorkflow:
         if self._is_repeat():
             return self._state
         self._require("einen Zwischenstand melden", ReferralStatus.ACKNOWLEDGED)
-        self._remember_update()
-        self._state.progress.append(ProgressEntry(at=workflow.now(), note=note.note))
+
+        def noted(state: ReferralState) -> None:
+            state.progress.append(ProgressEntry(at=workflow.now(), note=note.note))
+
+        self._change(noted)
         await self._report(ReportKind.PROGRESS, note=note.note)
         return self._state
 
@@ -194,9 +207,12 @@ class ReferralWorkflow:
         if self._is_repeat():
             return self._state
         self._require("abschließen", ReferralStatus.ACKNOWLEDGED)
-        self._remember_update()
-        self._state.outcome = outcome
-        self._close(ReferralStatus.COMPLETED)
+
+        def completed(state: ReferralState) -> None:
+            state.outcome = outcome
+            self._close(state, ReferralStatus.COMPLETED)
+
+        self._change(completed)
         await self._report(ReportKind.COMPLETED, outcome=outcome)
         return self._state
 
@@ -227,19 +243,28 @@ class ReferralWorkflow:
         info = workflow.current_update_info()
         return info is not None and info.id in self._state.recent_update_ids
 
-    def _remember_update(self) -> None:
+    def _change(self, change: Callable[[ReferralState], None]) -> None:
+        """Apply a partner's action to a copy of the state and remember its update id; the
+        copy becomes the state only when all of it worked (workflows/guard.py)."""
+
+        def changed() -> ReferralState:
+            new = self._state.model_copy(deep=True)
+            change(new)
+            info = workflow.current_update_info()
+            if info is not None:
+                new.recent_update_ids.append(info.id)
+                del new.recent_update_ids[:-KEEP_UPDATE_IDS]
+            return new
+
         info = workflow.current_update_info()
-        if info is not None:
-            ids = self._state.recent_update_ids
-            ids.append(info.id)
-            del ids[:-KEEP_UPDATE_IDS]
+        self._state = guarded(info.name if info else "referral", changed)
         self._updates_this_run += 1
 
-    def _close(self, status: ReferralStatus) -> None:
-        self._state.status = status
-        self._state.closed_at = workflow.now()
+    def _close(self, state: ReferralState, status: ReferralStatus) -> None:
+        state.status = status
+        state.closed_at = workflow.now()
         # Ids and statuses only: notes and reasons may carry personal data.
-        workflow.logger.info("Referral %s %s", self._state.referral_id, status.value)
+        workflow.logger.info("Referral %s %s", state.referral_id, status.value)
 
     def _run_is_full(self) -> bool:
         return (
@@ -249,17 +274,16 @@ class ReferralWorkflow:
 
     async def _unanswered_until(self, deadline: datetime, timer: str) -> bool:
         """Wait until the partner answers or `deadline` passes; True when still unanswered."""
-        state = self._state
         remaining = deadline - workflow.now()
-        if state.status is ReferralStatus.DISPATCHED and remaining > timedelta(0):
+        if self._state.status is ReferralStatus.DISPATCHED and remaining > timedelta(0):
             # The timeout is the deadline passing, not an error.
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: state.status is not ReferralStatus.DISPATCHED,
+                    lambda: self._state.status is not ReferralStatus.DISPATCHED,
                     timeout=remaining,
                     timeout_summary=timer,
                 )
-        return state.status is ReferralStatus.DISPATCHED
+        return self._state.status is ReferralStatus.DISPATCHED
 
     async def _report(
         self, kind: ReportKind, *, outcome: Outcome | None = None, note: str | None = None
