@@ -40,6 +40,9 @@ _MESSAGES: dict[str, str] = {
     "datetime_parsing": "Erwartet wird ein Zeitpunkt (ISO 8601).",
     "datetime_type": "Erwartet wird ein Zeitpunkt (ISO 8601).",
     "uuid_parsing": "Erwartet wird eine UUID.",
+    "string_unicode": "Der Text enthält ungültige Zeichen (kein gültiges Unicode).",
+    "float_parsing": "Erwartet wird eine Zahl.",
+    "float_type": "Erwartet wird eine Zahl.",
 }
 
 
@@ -72,6 +75,8 @@ def _message(error: Mapping[str, Any]) -> str:
         key, words = limits[kind]
         if key in context:
             return f"Der Wert muss {words} {context[key]} sein."
+    if kind == "string_pattern_mismatch" and "pattern" in context:
+        return f"Das Format stimmt nicht (erwartet: {context['pattern']})."
     if kind in _MESSAGES:
         return _MESSAGES[kind]
     # Domain validators already speak German ("Value error, " is pydantic's prefix).

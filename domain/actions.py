@@ -5,18 +5,15 @@ Field-level checks live here (pydantic); checks that need the case (does this go
 the hash current) live in the stage functions, which answer with a `Rejection`.
 """
 
-from datetime import date
 from typing import Annotated
 
 from pydantic import Field, model_validator
 
 from domain.case import ClientName, ClosureReason, GoalProgress, Party, Responsible, Survey
 from domain.enums import CentreKind
+from domain.fields import Id, Note, PlausibleDate, Text
 from domain.needs import Need
 from domain.profile import StrictModel
-
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-Id = Annotated[str, Field(min_length=1, max_length=120)]
 
 
 class CaseOpen(StrictModel):
@@ -27,7 +24,7 @@ class CaseOpen(StrictModel):
 
 class DraftGoal(StrictModel):
     text: Text
-    target_date: date | None = None
+    target_date: PlausibleDate | None = None
     # Optional: the id of a goal of the current agreement this one continues (keeps its status).
     id: Id | None = None
 
@@ -37,7 +34,7 @@ class DraftMeasure(StrictModel):
     responsible: Responsible
     route_id: Id | None = None  # the routing proposal this measure carries out
     partner_id: Id | None = None  # overrides the proposal's partner ...
-    override_reason: Annotated[str, Field(max_length=2000)] | None = None  # ... with a reason
+    override_reason: Note | None = None  # ... with a reason
 
     @model_validator(mode="after")
     def _partner_needs_route(self) -> "DraftMeasure":
@@ -60,19 +57,20 @@ class AgreementDraft(StrictModel):
 
 class Signature(StrictModel):
     party: Party
-    document_hash: Annotated[str, Field(min_length=64, max_length=64)]
+    # SHA-256 in hex, as `POST /cases/{id}/signature-request` answered it.
+    document_hash: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
 
 
 class Review(StrictModel):
     goal_progress: Annotated[list[GoalProgress], Field(max_length=30)] = Field(default_factory=list)
     survey: Survey = Field(default_factory=Survey)
     new_needs: Annotated[list[Need], Field(max_length=30)] = Field(default_factory=list)
-    next_review_on: date | None = None
+    next_review_on: PlausibleDate | None = None
 
 
 class Closure(StrictModel):
     reason: ClosureReason
-    note: Annotated[str, Field(max_length=2000)] = ""
+    note: Note = ""
 
 
 class Reassignment(StrictModel):

@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationInfo, field_validator
 
 from domain.enums import CentreKind
+from domain.fields import Code, PlausibleDate
 from domain.needs import Need
 from domain.profile import IntakeData, StrictModel
 
 
 class ExplainRequest(StrictModel):
-    today: date
-    municipality: Annotated[str | None, Field(max_length=64)] = None
+    today: PlausibleDate
+    municipality: Code | None = None
     centre_kind: CentreKind = CentreKind.MBE
     profile: IntakeData
     needs: Annotated[list[Need], Field(min_length=1, max_length=30)]

@@ -5,12 +5,13 @@ from typing import Annotated
 from pydantic import Field
 
 from domain.enums import ActorKind, NeedKind
+from domain.fields import Note
 from domain.profile import StrictModel
 
 
 class Need(StrictModel):
     kind: NeedKind
-    note: Annotated[str, Field(max_length=2000)] = ""
+    note: Note = ""
     priority: Annotated[int, Field(ge=1, le=3)] = 2
 
 

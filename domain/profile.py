@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from domain.enums import Employment, GermanLevel, Goal, QualificationKind, ResidenceStatus
+from domain.fields import PlausibleDate, Title
 
 # Loaded once at import: pycountry reads its data files lazily, and inside Temporal's workflow
 # sandbox (where payloads are decoded) opening a file is forbidden.
@@ -26,8 +27,6 @@ _ISO_639_1 = frozenset(
     lang.alpha_2 for lang in pycountry.languages if getattr(lang, "alpha_2", None)
 )
 _ISO_3166_1 = frozenset(country.alpha_2 for country in pycountry.countries)
-
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class StrictModel(BaseModel):
@@ -47,7 +46,7 @@ def _today(info: ValidationInfo) -> date | None:
 
 class Residence(StrictModel):
     status: ResidenceStatus
-    expires_on: date | None = None
+    expires_on: PlausibleDate | None = None
 
     @model_validator(mode="after")
     def _permit_not_expired(self, info: ValidationInfo) -> "Residence":
@@ -66,7 +65,7 @@ class Residence(StrictModel):
 
 
 class Qualification(StrictModel):
-    title: ShortText
+    title: Title
     country: Annotated[str, Field(min_length=2, max_length=2)]
     kind: QualificationKind
     regulated: bool
@@ -82,7 +81,7 @@ class Qualification(StrictModel):
 
 
 class Child(StrictModel):
-    birth_date: date
+    birth_date: PlausibleDate
     has_childcare: bool
 
     @field_validator("birth_date")
@@ -101,7 +100,7 @@ def _past_or_today(value: date, info: ValidationInfo) -> date:
 class IntakeData(StrictModel):
     """The client's profile as taken at intake; the facts the routing rules read."""
 
-    birth_date: date
+    birth_date: PlausibleDate
     languages: Annotated[list[str], Field(max_length=20)] = Field(default_factory=list)
     german_level: GermanLevel
     literacy_need: bool = False

@@ -3,11 +3,11 @@ the child's input, its state, the partner's outcome and the report a child sends
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from domain.clocks import Clocks
+from domain.fields import Note, Text
 from domain.needs import Route
 from domain.profile import StrictModel
 
@@ -31,15 +31,15 @@ class OutcomeResult(StrEnum):
 
 class Outcome(StrictModel):
     result: OutcomeResult
-    note: Annotated[str, Field(max_length=2000)] = ""
+    note: Note = ""
 
 
 class DeclineReason(StrictModel):
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Text
 
 
 class ProgressNote(StrictModel):
-    note: Annotated[str, Field(min_length=1, max_length=2000)]
+    note: Text
 
 
 class ReferralInput(StrictModel):
