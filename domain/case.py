@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from domain.clocks import Clocks
 from domain.enums import CentreKind
+from domain.fields import Id, Name, Note, OptionalName
 from domain.needs import Need, Route, Unrouted
 from domain.profile import IntakeData, StrictModel
 from domain.referral import Outcome, ReferralStatus
@@ -122,8 +123,8 @@ class CaseEvent(StrictModel):
 
 
 class ClientName(StrictModel):
-    given_name: Annotated[str, Field(min_length=1, max_length=100)]
-    family_name: Annotated[str, Field(max_length=100)] = ""
+    given_name: Name
+    family_name: OptionalName = ""
 
 
 class CaseRoute(Route):
@@ -195,9 +196,9 @@ class ReferralRecord(StrictModel):
 
 
 class GoalProgress(StrictModel):
-    goal_id: str
+    goal_id: Id
     status: GoalStatus
-    note: Annotated[str, Field(max_length=2000)] = ""
+    note: Note = ""
 
 
 class Survey(StrictModel):
