@@ -54,7 +54,7 @@ def create_app(
         gateway=Gateway(settings, client),
         tokens=issuer_from_settings(settings),
         metrics=metrics,
-        logins=LoginThrottle(),
+        logins=LoginThrottle(settings.login_concurrency),
     )
 
     @asynccontextmanager
@@ -145,9 +145,10 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
-        # Behind a proxy the client's address comes from X-Forwarded-For; only trust localhost.
+        # The client's address (the login throttle counts by it) comes from X-Forwarded-For
+        # only when the peer is one of the proxies named in LOTSE_TRUSTED_PROXIES.
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        forwarded_allow_ips=[str(network) for network in settings.trusted_proxies],
     )
     server = uvicorn.Server(config) if stop is None else _QuietServer(config)
     try:

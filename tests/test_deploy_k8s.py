@@ -142,3 +142,10 @@ def test_pods_run_unprivileged_with_resources(workload: K8sObject) -> None:
         if image_name(container["image"]) == "lotse":
             assert IMAGE.user is not None
             assert str(pod["securityContext"]["runAsUser"]) == IMAGE.user.split(":")[0]
+
+
+def test_the_api_trusts_forwarded_addresses_only_from_the_cluster_network() -> None:
+    proxies = _settings("lotse-api").trusted_proxies
+    assert proxies, "behind the Ingress every client would count as the Ingress"
+    # Never the whole internet: a client could then name any address as its own.
+    assert all(network.is_private and network.prefixlen >= 8 for network in proxies), proxies

@@ -1,14 +1,19 @@
 """Failed logins are throttled (api/login_throttle.py), on `POST /auth/token` and on the web
 form alike: past the limit every attempt is 429 with the wait, the right password included;
-other accounts and a successful login before the limit are not affected."""
+other accounts and a successful login before the limit are not affected. A burst of parallel
+guesses is counted as it arrives, and password checks beyond the bound on concurrent ones are
+answered 503 at once. (Addresses behind a proxy: tests/test_login_addresses.py.)"""
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from api.login_throttle import PER_ACCOUNT_AND_ADDRESS, LoginThrottle
+from api.login_throttle import BUSY, PER_ACCOUNT_AND_ADDRESS, LoginThrottle
 from api.main import create_app
 from store.seed import DEMO_PASSWORD, seed_demo
 from store.testing import sqlite_store
@@ -20,8 +25,16 @@ LIMIT = PER_ACCOUNT_AND_ADDRESS.amount
 
 @pytest.fixture
 async def http(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(tmp_path) as client:
+        yield client
+
+
+@asynccontextmanager
+async def _client(tmp_path: Path, concurrency: int = 4) -> AsyncIterator[httpx.AsyncClient]:
     # Logins never reach Temporal: an address nobody listens on is fine.
-    settings = settings_for(tmp_path, "throttle", "127.0.0.1:1")
+    settings = settings_for(tmp_path, "throttle", "127.0.0.1:1").model_copy(
+        update={"login_concurrency": concurrency}
+    )
     with sqlite_store(tmp_path) as engine:
         seed_demo(engine, environment="development")
         app = create_app(settings, engine=engine)
@@ -78,3 +91,74 @@ def test_one_address_trying_many_accounts_is_stopped() -> None:
         throttle.failed(f"konto{n}", "203.0.113.7")
     assert throttle.retry_after("noch-ein-konto", "203.0.113.7") is not None
     assert throttle.retry_after("noch-ein-konto", "198.51.100.1") is None
+
+
+async def _timed(request: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]:
+    started = time.perf_counter()
+    response = await request
+    return response, time.perf_counter() - started
+
+
+async def test_a_burst_of_wrong_passwords_is_counted_before_any_is_checked(
+    tmp_path: Path,
+) -> None:
+    # Room for every check at once: what stops the burst is the count, not the bound.
+    async with _client(tmp_path, concurrency=32) as http:
+        burst = [token(http, "berater1", f"falsch-{n}") for n in range(LIMIT + 5)]
+        answers = await asyncio.gather(*burst)
+        statuses = sorted(answer.status_code for answer in answers)
+        assert statuses == [401] * LIMIT + [429] * 5
+        for refused in (a for a in answers if a.status_code == 429):
+            assert int(refused.headers["retry-after"]) > 0
+            assert "Zu viele fehlgeschlagene Anmeldungen" in refused.json()["detail"]
+        # The account is closed to this address now, the right password included.
+        assert (await token(http, "berater1", DEMO_PASSWORD)).status_code == 429
+        assert (await token(http, "berater2", DEMO_PASSWORD)).status_code == 200
+
+
+async def test_logins_beyond_the_bound_are_answered_503_at_once(tmp_path: Path) -> None:
+    async with _client(tmp_path, concurrency=2) as http:
+        rush = [_timed(token(http, "berater1", DEMO_PASSWORD)) for _ in range(8)]
+        answers = await asyncio.gather(*rush)
+        admitted = [took for answer, took in answers if answer.status_code == 200]
+        busy = [(answer, took) for answer, took in answers if answer.status_code == 503]
+        assert len(admitted) + len(busy) == 8 and len(admitted) >= 2 and busy, answers
+        for answer, took in busy:
+            assert answer.headers["retry-after"] == "2"
+            assert answer.json()["detail"] == BUSY
+            # Refused without waiting for a check: faster than any admitted login was.
+            assert took < min(admitted)
+        # A refusal for being busy is no failure: the account is not closed by it.
+        for _ in range(3):
+            assert (await token(http, "berater1", DEMO_PASSWORD)).status_code == 200
+
+
+async def test_the_web_form_is_answered_503_when_too_many_log_in_at_once(
+    tmp_path: Path,
+) -> None:
+    async with _client(tmp_path, concurrency=1) as http:
+        page = await http.get("/login")
+        data = {"username": "berater1", "password": DEMO_PASSWORD, "csrf_token": csrf_of(page.text)}
+        answers = await asyncio.gather(*(http.post("/login", data=data) for _ in range(4)))
+        statuses = [answer.status_code for answer in answers]
+        assert 303 in statuses and 503 in statuses, statuses
+        busy = next(answer for answer in answers if answer.status_code == 503)
+        assert busy.headers["retry-after"] == "2"
+        assert "sehr viele Personen gleichzeitig" in busy.text
+        assert 'value="berater1"' in busy.text and f'value="{DEMO_PASSWORD}"' not in busy.text
+        # Nothing stays taken: the next login goes through.
+        page = await http.get("/login")
+        data["csrf_token"] = csrf_of(page.text)
+        assert (await http.post("/login", data=data)).status_code == 303
+
+
+def test_two_ipv6_addresses_of_one_64_share_a_count() -> None:
+    throttle = LoginThrottle()
+    for n in range(LIMIT):
+        throttle.failed("berater1", f"2001:db8:1:2::{n + 1:x}")
+    assert throttle.retry_after("berater1", "2001:db8:1:2:ffff:ffff:ffff:ffff") is not None
+    assert throttle.retry_after("berater1", "2001:db8:1:3::1") is None
+    # An IPv4 address written as IPv6 (dual-stack sockets) is the same IPv4 client.
+    for _ in range(LIMIT):
+        throttle.failed("berater2", "203.0.113.7")
+    assert throttle.retry_after("berater2", "::ffff:203.0.113.7") is not None

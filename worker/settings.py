@@ -7,11 +7,15 @@ machine against the dev server (`lotse up`); production sets at least `LOTSE_ENV
 """
 
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# The proxy `lotse up` or a developer puts in front of the API on the same machine.
+_LOCALHOST: list[IPv4Network | IPv6Network] = [IPv4Network("127.0.0.1/32")]
 
 
 class Settings(BaseSettings):
@@ -77,6 +81,25 @@ class Settings(BaseSettings):
     api_max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = Field(
         64 * 1024, description="Largest request body the API accepts (larger: 413)."
     )
+    login_concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
+        4,
+        description="Password checks (argon2, 64 MiB and up to a second each) one API process "
+        "runs at once; a login beyond that is answered 503 with Retry-After at once.",
+    )
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=lambda: _LOCALHOST.copy(),
+        description="Addresses (CIDRs, comma-separated) of the reverse proxies whose "
+        "X-Forwarded-For names the client; from any other peer the header is ignored. Behind an "
+        "Ingress: the Ingress controller's pod network.",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        # "10.0.0.0/8, 192.168.0.0/16" in an environment variable; an empty one trusts nobody.
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @property
     def is_production(self) -> bool:

@@ -1,14 +1,14 @@
 """Login (OAuth2 password flow) and "who am I"."""
 
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from api.deps import CurrentUser, ServicesDep, SessionDep, client_address, unauthorized
-from api.login_throttle import too_many_message
+from api.login_throttle import LoginRefused
 from store.models import Role
 from store.users import authenticate
 
@@ -33,7 +33,12 @@ class Me(BaseModel):
 
 
 @router.post(
-    "/auth/token", name="auth.token", responses={429: {"description": "Too many failed logins"}}
+    "/auth/token",
+    name="auth.token",
+    responses={
+        429: {"description": "Too many failed logins"},
+        503: {"description": "Too many logins at once; try again after Retry-After"},
+    },
 )
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -41,19 +46,19 @@ async def login(
     services: ServicesDep,
     session: SessionDep,
 ) -> Token:
-    address = client_address(request)
-    if (wait := services.logins.retry_after(form.username, address)) is not None:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            detail=too_many_message(wait),
-            headers={"Retry-After": str(wait)},
+    try:
+        # argon2 takes its time on purpose: off the event loop, a few at a time.
+        user = await services.logins.check(
+            form.username,
+            client_address(request),
+            partial(authenticate, session, form.username, form.password),
         )
-    # argon2 takes tens of milliseconds on purpose: off the event loop.
-    user = await run_in_threadpool(authenticate, session, form.username, form.password)
+    except LoginRefused as refused:
+        raise HTTPException(
+            refused.status_code, detail=refused.message, headers=refused.headers
+        ) from None
     if user is None:
-        services.logins.failed(form.username, address)
         raise unauthorized(LOGIN_FAILED)
-    services.logins.succeeded(form.username, address)
     return Token(
         access_token=services.tokens.issue(user.username),
         expires_in=int(services.tokens.lifetime.total_seconds()),

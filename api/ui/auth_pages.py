@@ -1,15 +1,18 @@
 """Login, logout and the start page, which leads each role to its main page.
 
 The login checks the password with the API's own `store.users.authenticate` (argon2, the same
-time for unknown and wrong) and answers a failure with the API's one sentence, so the page
-tells no more about which accounts exist than `POST /auth/token` does.
+time for unknown and wrong) behind the API's own throttle and bound on concurrent checks
+(`api.login_throttle`), and answers a failure with the API's one sentence, so the page tells
+no more about which accounts exist than `POST /auth/token` does.
 """
 
+from collections.abc import Callable
+from functools import partial
+
 from fastapi import APIRouter, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 
 from api.deps import client_address
-from api.login_throttle import too_many_message
+from api.login_throttle import LoginRefused
 from api.routes.auth import LOGIN_FAILED
 from api.ui.forms import GENERAL, FormState, text
 from api.ui.session import (
@@ -60,27 +63,31 @@ def _authenticate(request: Request, username: str, password: str) -> User | None
         return authenticate(session, username, password)
 
 
+def _no_account() -> None:
+    return None
+
+
 @router.post("/login", name="ui.login_post")
 async def login(request: Request, form: Form) -> Response:
     username, password = text(form, "username"), form.get("password")
     target = text(form, "weiter")
-    logins, address = services_of(request).logins, client_address(request)
-    if (wait := logins.retry_after(username, address)) is not None:
-        state = FormState(values={"username": [username]}, errors={GENERAL: too_many_message(wait)})
-        page = render(request, "login.html", {"state": state, "next": target}, 429)
-        page.headers["Retry-After"] = str(wait)
-        return page
-    user = None
+    verify: Callable[[], User | None] = _no_account
     if username and isinstance(password, str) and password:
-        # argon2 takes tens of milliseconds on purpose: off the event loop.
-        user = await run_in_threadpool(_authenticate, request, username, password)
+        verify = partial(_authenticate, request, username, password)
+    try:
+        # argon2 takes its time on purpose: off the event loop, a few at a time. An empty
+        # field checks nothing but counts as a failure all the same.
+        user = await services_of(request).logins.check(username, client_address(request), verify)
+    except LoginRefused as refused:
+        state = FormState(values={"username": [username]}, errors={GENERAL: refused.message})
+        page = render(request, "login.html", {"state": state, "next": target}, refused.status_code)
+        page.headers.update(refused.headers)
+        return page
     if user is None:
-        logins.failed(username, address)
         # The password is never sent back into the page.
         state = FormState(values={"username": [username]}, errors={GENERAL: LOGIN_FAILED})
         context = {"state": state, "next": target}
         return render(request, "login.html", context, status.HTTP_401_UNAUTHORIZED)
-    logins.succeeded(username, address)
     response = redirect(_safe_next(target) or HOME.get(user.role, "/"))
     start_session(request, response, user.username)
     # A new CSRF cookie with the new session: a token seen before the login is worth nothing.
