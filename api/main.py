@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import errors, ui
+from api import access_log, errors, ui
 from api.deps import Services
 from api.gateway import Gateway
 from api.login_throttle import LoginThrottle
@@ -145,6 +145,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
+        # Paths without their query strings: a search for a client's name stays out of logs.
+        log_config=access_log.log_config(),
         # The client's address (the login throttle counts by it) comes from X-Forwarded-For
         # only when the peer is one of the proxies named in LOTSE_TRUSTED_PROXIES.
         proxy_headers=True,
