@@ -19,6 +19,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -48,10 +50,36 @@ def engine_from_url(url: str | URL) -> Engine:
     sqlite = make_url(url).get_backend_name() == "sqlite"
     # pre_ping: a PostgreSQL restart or failover must not hand out dead pooled connections. A
     # SQLite file has no server to lose; a ping there is a wasted statement per checkout.
-    engine = create_engine(url, pool_pre_ping=not sqlite)
+    # hide_parameters: a failed statement's error names no values (names, notes), in a log
+    # line or in the failure an activity hands to Temporal.
+    engine = create_engine(url, pool_pre_ping=not sqlite, hide_parameters=True)
     if sqlite:
         event.listen(engine, "connect", _sqlite_on_connect)
+    else:
+        event.listen(engine, "handle_error", _without_server_detail, retval=True)
     return engine
+
+
+def _without_server_detail(context: ExceptionContext) -> BaseException | None:
+    """The error of a failed statement with PostgreSQL's primary message only. Its DETAIL
+    quotes the values of the row or key at fault ("Failing row contains (Amina, ...)"), which
+    `hide_parameters` cannot reach: it is part of the driver's error text."""
+    original = context.original_exception
+    diag = getattr(original, "diag", None)
+    if diag is None or not (diag.message_detail or diag.message_hint or diag.context):
+        return None
+    # The driver's exception stays chained to the one raised: its text must go as well.
+    original.args = (diag.message_primary or "database error",)
+    dialect = context.dialect
+    return DBAPIError.instance(
+        context.statement,
+        context.parameters,
+        original,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        connection_invalidated=context.is_disconnect,
+        dialect=dialect,
+    )
 
 
 def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
