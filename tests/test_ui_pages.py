@@ -8,15 +8,18 @@ workflow's reason for a step in the wrong stage, errors next to the field with t
 kept, and the hash on every page of the agreement PDF.
 """
 
+import asyncio
 import html
 import io
 import re
+import time
 from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from api.ui.web import CONTENT_SECURITY_POLICY
+from domain.needs import Assessment
 from tests.api_harness import ASSESSMENT, INTAKE, Lotse, eventually, running_lotse
 from tests.ui_harness import Browser, csrf_of
 
@@ -317,3 +320,55 @@ async def test_review_and_closing_through_the_pages(lotse: Lotse, active_case: s
     assert closed.status_code == 303
     shown = await counsellor.get(page)
     assert 'aria-current="step"' in shown.text and "weggezogen" in shown.text
+
+
+def _need_rows(page_html: str, prefix: str = "needs") -> int:
+    return len(re.findall(rf'name="{prefix}\.\d+\.kind"', page_html))
+
+
+async def test_a_row_number_beyond_the_form_is_refused_at_once_and_changes_nothing(
+    lotse: Lotse,
+) -> None:
+    case_id = await lotse.open_case()
+    await lotse.ok("berater1", "POST", f"/cases/{case_id}/intake", json=INTAKE)
+    counsellor = await _browser(lotse, "berater1")
+    page = f"/faelle/{case_id}"
+    limit = Assessment.model_fields["needs"].metadata[-1].max_length
+    hostile = {"needs.0.kind": "language", "needs.49999999.note": "x"}
+
+    started = time.perf_counter()
+    refused, listed = await asyncio.gather(
+        counsellor.submit(page, f"{page}/bedarf", hostile),
+        # Another request meanwhile: the event loop is not held up.
+        counsellor.get("/faelle"),
+    )
+    assert time.perf_counter() - started < 10
+    assert refused.status_code == 422 and listed.status_code == 200
+    shown = html.unescape(refused.text)
+    assert "Feld „needs.49999999.note“: Das Formular hat höchstens 30 Bedarfe" in shown
+    assert _need_rows(refused.text) == limit == 30
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    assert state["stage"] == "assessment" and state["needs"] == []
+
+    # A number too long for int() and the other groups: the same refusal, nothing sent.
+    for form in (
+        {f"needs.{'9' * 5000}.kind": "language"},
+        {"needs.30.kind": "language", "_add": "needs"},
+    ):
+        again = await counsellor.submit(page, f"{page}/bedarf", form)
+        assert again.status_code == 422 and "höchstens 30 Bedarfe" in html.unescape(again.text)
+        assert _need_rows(again.text) == limit
+    fresh = f"/faelle/{await lotse.open_case()}"
+    intake = await counsellor.submit(fresh, f"{fresh}/aufnahme", {"children.20.birth_date": "x"})
+    assert intake.status_code == 422 and "höchstens 20 Kinder" in html.unescape(intake.text)
+
+    # "Weiteren Bedarf" at the last row shows no row beyond the limit either.
+    more = await counsellor.submit(page, f"{page}/bedarf", {"needs.29.kind": "", "_add": "needs"})
+    assert more.status_code == 200 and _need_rows(more.text) == limit
+    # The last row there is still taken.
+    done = await counsellor.submit(
+        page, f"{page}/bedarf", {"needs.29.kind": "language", "needs.29.note": "Kurs"}
+    )
+    assert done.status_code == 303, done.text
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    assert [need["note"] for need in state["needs"]] == ["Kurs"]

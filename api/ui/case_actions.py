@@ -4,7 +4,8 @@ gateway (the same update, the same id scheme, the same answers as `POST /cases/{
 Every step goes the same way (`_step`): parse the form into the API's payload model, send the
 update, and on success redirect to the case page (303, so a reload does not send it again).
 On a refusal the case page is shown again with the form as typed and each error next to its
-field; a wrong stage (409) is said above the form in the workflow's words. A handover
+field; a wrong stage (409) is said above the form in the workflow's words. A form naming a row
+beyond what its payload list may hold (api/ui/form_rows.py) is refused before anything else. A handover
 (reassign, transfer) first runs its API route's directory check (`prepare`), so a page and
 the API accept and refuse the same new owners.
 """
@@ -22,7 +23,9 @@ from api.gateway import update_id
 from api.ui import case_forms
 from api.ui.case_page import render_case
 from api.ui.case_view import CaseView, load_case
+from api.ui.form_rows import beyond_limits
 from api.ui.forms import (
+    GENERAL,
     FieldMap,
     FormState,
     adding_row,
@@ -70,6 +73,10 @@ async def _step(
     done_url: str | None = None,
 ) -> Response:
     view = await load_case(request, case)
+    if (beyond := beyond_limits(form)) is not None:
+        # A row number no page offers (a crafted post): refused before it is shown or sent.
+        view.forms[form_name] = FormState.submitted(form, {GENERAL: beyond})
+        return await render_case(request, case, view, status.HTTP_422_UNPROCESSABLE_CONTENT)
     if adding_row(form):
         # "Weitere Zeile": the same form again with one more row; nothing is sent.
         view.forms[form_name] = FormState.submitted(form, {})

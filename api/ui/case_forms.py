@@ -14,6 +14,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from api.ui.case_view import CaseView
+from api.ui.form_rows import row_numbers
 from api.ui.forms import FieldMap, flag, optional, text
 from domain.case import Responsible
 
@@ -27,8 +28,7 @@ def _put(target: Payload, key: str, value: Any) -> None:
 
 def _rows(form: FormData, prefix: str) -> list[int]:
     """The row numbers of a repeated group present in the form, in order."""
-    pattern = re.compile(re.escape(prefix) + r"\.(\d+)\.")
-    return sorted({int(m.group(1)) for name in form if (m := pattern.match(name))})
+    return sorted(row_numbers(form, prefix))
 
 
 def _mapped(fields: FieldMap, payload_prefix: str, rows: list[int], form_prefix: str) -> None:

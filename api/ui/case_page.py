@@ -8,6 +8,7 @@ query, exactly as `GET /cases/{id}` does.
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import CaseRef
 from api.ui.case_view import CaseView, load_case, load_handover_choices
@@ -47,7 +48,9 @@ async def render_case(
 ) -> Response:
     await load_handover_choices(request, case, view)
     context = {"view": view, "state": view.state, "forms": view.forms, "done": DONE.get(done or "")}
-    return render(request, "case/page.html", context, status_code)
+    # The case page is the largest one (every form, row and event of the case): rendered in a
+    # worker thread, so a slow rendering holds up this request only, not the event loop.
+    return await run_in_threadpool(render, request, "case/page.html", context, status_code)
 
 
 @router.get("/faelle/{case_id}", name="ui.case.read")
@@ -82,7 +85,7 @@ async def document_page(
     document = _version(view, fassung)
     signatures = [s for s in view.state.signatures if s.version == document.version]
     context = {"view": view, "document": document, "signatures": signatures}
-    return render(request, "case/document.html", context)
+    return await run_in_threadpool(render, request, "case/document.html", context)
 
 
 @router.get("/faelle/{case_id}/vereinbarung.pdf", name="ui.case.document_pdf")
@@ -93,7 +96,8 @@ async def document_pdf(
 ) -> Response:
     view = await load_case(request, case)
     document = _version(view, fassung)
-    content = agreement_pdf(case.id, document)
+    # Laying out a long agreement takes a while: not on the event loop.
+    content = await run_in_threadpool(agreement_pdf, case.id, document)
     filename = f"vereinbarung-{case.id}-fassung-{document.version}.pdf"
     response = Response(
         content,

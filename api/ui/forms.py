@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from api.errors import validation_errors
+from api.ui.form_rows import row_limit, row_numbers
 
 GENERAL = "_form"  # the key of a message about the whole form
 IDEMPOTENCY_FIELD = "idempotency_key"
@@ -80,15 +81,17 @@ class FormState:
 
     def count(self, prefix: str, default: int, extra: int = 1) -> int:
         """How many rows of a repeated group to show: the rows submitted (plus one when the
-        form asked for another row), or `default` on a fresh form; at least `extra`."""
+        form asked for another row), or `default` on a fresh form; at least `extra`, never
+        more than the group's payload list may hold (`form_rows.row_limit`), whatever row
+        number a post names."""
+        limit = row_limit(prefix)
         if self.values is None:
-            return max(default, extra)
-        pattern = re.compile(re.escape(prefix) + r"\.(\d+)\.")
-        rows = {int(m.group(1)) for name in self.values if (m := pattern.match(name))}
+            return min(max(default, extra), limit)
+        rows = row_numbers(self.values, prefix)
         shown = max(rows) + 1 if rows else 0
         if self.values.get("_add") == [prefix]:
             shown += 1
-        return max(shown, extra)
+        return min(max(shown, extra), limit)
 
 
 def field_id(name: str) -> str:

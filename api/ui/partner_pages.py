@@ -129,7 +129,8 @@ async def _referral_page(
         "forms": {name: (forms or {}).get(name, FormState()) for name in FORMS},
         "done": DONE.get(done, ""),
     }
-    return render(request, "partner/referral.html", context, status_code)
+    # A referral's page lists every progress note: rendered off the event loop.
+    return await run_in_threadpool(render, request, "partner/referral.html", context, status_code)
 
 
 @router.get("/eingang/{referral_id}", name="ui.referral.read")
