@@ -5,9 +5,9 @@ Every step goes the same way (`_step`): parse the form into the API's payload mo
 update, and on success redirect to the case page (303, so a reload does not send it again).
 On a refusal the case page is shown again with the form as typed and each error next to its
 field; a wrong stage (409) is said above the form in the workflow's words. A form naming a row
-beyond what its payload list may hold (api/ui/form_rows.py) is refused before anything else. A handover
-(reassign, transfer) first runs its API route's directory check (`prepare`), so a page and
-the API accept and refuse the same new owners.
+beyond what its payload list may hold (api/ui/form_rows.py) is refused before anything else.
+A handover (reassign, transfer) first runs its API route's directory check (`prepare`), so a
+page and the API accept and refuse the same new owners.
 """
 
 from collections.abc import Awaitable, Callable
