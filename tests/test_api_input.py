@@ -5,7 +5,10 @@ Covers wrong types, missing fields, unknown enum values, unknown fields, invalid
 oversized bodies (with and without Content-Length), malformed, forged and expired tokens,
 wrong passwords (the same answer as an unknown user), the workflow's own refusals (wrong stage
 naming the stage, stale document hash naming the field), Temporal unreachable, and the
-server's limit of in-flight updates on one case.
+server's limit of in-flight updates on one case; control characters and bidi overrides in the
+directory's payloads, in query parameters and in the web form that opens a case, dates out of
+range in a dry run and the issue's expiry in year one (every step of a case with hostile
+values: tests/test_api_hostile_input.py).
 """
 
 import asyncio
@@ -34,6 +37,7 @@ from tests.api_harness import (
     settings_for,
     time_skipping_server,
 )
+from tests.ui_harness import Browser
 
 
 @pytest.fixture(scope="module")
@@ -310,3 +314,117 @@ async def test_too_many_updates_in_flight_is_429_with_retry_after(
             for task in waiting:
                 task.cancel()
             await asyncio.gather(*waiting, return_exceptions=True)
+
+
+async def test_directory_payloads_refuse_control_characters_and_create_nothing(
+    lotse: Lotse,
+) -> None:
+    partner = {
+        "id": "lernhaus",
+        "name": "Lernhaus Musterstadt",
+        "kind": "language_course_provider",
+        "municipality_id": "musterstadt",
+        "measures": ["integration_course"],
+        "contact_email": "kontakt@lernhaus.example",
+    }
+    partners_before = await lotse.ok("admin", "GET", "/admin/partners")
+    for field, value, words in (
+        ("name", "Lernhaus\x00", "Steuerzeichen (U+0000"),
+        ("name", "Lernhaus\u202eevil", "Schreibrichtung"),
+        ("measures", ["integration\x9bcourse"], "Steuerzeichen (U+009B"),
+        ("contact_email", "a@b.example\r\nBcc: x@y", "Zeilenumbrüche"),
+        ("id", "lern\x00haus", "Das Format stimmt nicht"),
+        ("name", "L" * 5000, "Zu lang"),
+    ):
+        response = await lotse.post("admin", "/admin/partners", json=partner | {field: value})
+        assert response.status_code == 422, (field, response.text)
+        errors = {error["field"]: error["message"] for error in response.json()["errors"]}
+        name = "measures.0" if field == "measures" else field
+        assert words in errors[name], (field, errors)
+    assert await lotse.ok("admin", "GET", "/admin/partners") == partners_before
+
+    users_before = await lotse.ok("admin", "GET", "/admin/users")
+    account = {
+        "username": "beraterin3",
+        "password": "geheim-genug",
+        "role": "counsellor",
+        "centre_id": "mbe-mitte",
+    }
+    for username in ("beraterin3\x00", "berater\u202e3", "b\n3", "x" * 5000):
+        response = await lotse.post("admin", "/admin/users", json=account | {"username": username})
+        assert response.status_code == 422, response.text
+        assert [error["field"] for error in response.json()["errors"]] == ["username"]
+        assert "Das Format stimmt nicht" in response.json()["errors"][0]["message"]
+    assert await lotse.ok("admin", "GET", "/admin/users") == users_before
+    created = await lotse.ok("admin", "POST", "/admin/users", json=account)
+    assert created["username"] == "beraterin3"
+
+
+async def test_query_parameters_refuse_control_characters(lotse: Lotse) -> None:
+    for user, path, name in (
+        ("berater1", "/cases", "counsellor"),
+        ("admin", "/admin/audit", "actor"),
+        ("admin", "/admin/audit", "object_id"),
+    ):
+        for value, words in (("berater1\x00", "Steuerzeichen"), ("a\u2067b", "Schreibrichtung")):
+            response = await lotse.get(user, path, params={name: value})
+            assert response.status_code == 422, (path, name, response.text)
+            assert response.json()["errors"][0]["field"] == name
+            assert words in response.json()["errors"][0]["message"]
+        assert (await lotse.get(user, path, params={name: "berater1"})).status_code == 200
+
+
+async def test_a_dry_run_with_a_date_out_of_range_is_422_naming_the_field(lotse: Lotse) -> None:
+    request = {
+        "today": "2026-11-25",
+        "profile": INTAKE | {"residence": {"status": "settlement", "expires_on": "0001-01-10"}},
+        "needs": [{"kind": "language"}],
+    }
+    response = await lotse.post("berater1", "/rules/explain", json=request)
+    assert response.status_code == 422, response.text
+    errors = {error["field"]: error["message"] for error in response.json()["errors"]}
+    assert "außerhalb des erlaubten Bereichs" in errors["profile.residence.expires_on"]
+    far = request | {"today": "9999-12-31", "municipality": "muster\x00stadt"}
+    response = await lotse.post("berater1", "/rules/explain", json=far)
+    fields = {error["field"] for error in response.json()["errors"]}
+    assert response.status_code == 422 and {"today", "municipality"} <= fields
+
+
+async def test_the_issue_example_expiry_in_year_one_is_422_and_the_case_goes_on(
+    lotse: Lotse,
+) -> None:
+    case_id = await lotse.open_case()
+    before = await _fingerprint(lotse, case_id)
+    body = INTAKE | {"residence": {"status": "settlement", "expires_on": "0001-01-10"}}
+    response = await lotse.post("berater1", f"/cases/{case_id}/intake", json=body)
+    assert response.status_code == 422, response.text
+    assert _fields(response) == ["residence.expires_on"]
+    assert "10.01.0001 liegt außerhalb des erlaubten Bereichs" in response.text
+    assert await _fingerprint(lotse, case_id) == before
+    done = await lotse.ok("berater1", "POST", f"/cases/{case_id}/intake", json=INTAKE)
+    assert done["stage"] == "assessment"
+
+
+async def test_the_web_form_refuses_a_client_name_with_control_characters(lotse: Lotse) -> None:
+    # The web pages parse with the same payload models, so they refuse the same values.
+    browser = Browser(lotse)
+    try:
+        assert (await browser.login("berater1")).status_code == 303
+        cases_before = await lotse.ok("berater1", "GET", "/cases", params={"page_size": 200})
+        for name, words in (("Amina\x00", "Steuerzeichen"), ("Amina\u202e", "Schreibrichtung")):
+            response = await browser.submit(
+                "/faelle/neu", "/faelle/neu", {"given_name": name, "family_name": "Karimi"}
+            )
+            assert response.status_code == 422, response.text
+            assert words in response.text
+        opened = await browser.submit(
+            "/faelle/neu", "/faelle/neu", {"given_name": "Amina", "family_name": "Karimi"}
+        )
+        assert opened.status_code == 303
+        case_id = opened.headers["location"].split("?")[0].rsplit("/", 1)[1]
+        await lotse.projected(case_id)
+        cases_after = await lotse.ok("berater1", "GET", "/cases", params={"page_size": 200})
+        new = {c["id"] for c in cases_after["items"]} - {c["id"] for c in cases_before["items"]}
+        assert new == {case_id}
+    finally:
+        await browser.aclose()

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from api.deps import Admin, SessionDep
 from domain.enums import ActorKind
+from domain.fields import Code, SingleLine, Title
 from store.models import Centre, Municipality, PartnerAgency, Role, User
 from store.projections import AuditEvent
 from store.users import InvalidUser, create_user
@@ -27,14 +28,12 @@ class _Strict(BaseModel):
 
 class PartnerIn(_Strict):
     id: Slug
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Title
     kind: ActorKind
     municipality_id: Slug
-    measures: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=50)
-    ]
+    measures: Annotated[list[Code], Field(max_length=50)]
     active: bool = True
-    contact_email: Annotated[str, Field(max_length=254)] = ""
+    contact_email: Annotated[SingleLine, Field(max_length=254)] = ""
 
 
 class PartnerOut(BaseModel):
@@ -48,7 +47,8 @@ class PartnerOut(BaseModel):
 
 
 class UserIn(_Strict):
-    username: Annotated[str, Field(min_length=2, max_length=64)]
+    # store.users.USERNAME, in either case (the account is stored lower-case).
+    username: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")]
     password: Annotated[SecretStr, Field(min_length=8, max_length=256)]
     role: Role
     centre_id: Slug | None = None
@@ -183,8 +183,8 @@ def create_user_account(body: UserIn, admin: Admin, session: SessionDep) -> User
 def audit_trail(
     admin: Admin,
     session: SessionDep,
-    object_id: Annotated[str | None, Query(max_length=120)] = None,
-    actor: Annotated[str | None, Query(max_length=64)] = None,
+    object_id: Annotated[SingleLine | None, Query(max_length=120)] = None,
+    actor: Annotated[SingleLine | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditOut]:
     """The newest audit entries, optionally of one object or one actor."""

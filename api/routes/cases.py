@@ -36,6 +36,7 @@ from domain.actions import (
     Transfer,
 )
 from domain.case import ActionResult, CaseEvent, CaseState, Stage
+from domain.fields import SingleLine
 from domain.needs import Assessment
 from domain.profile import IntakeData
 from store.projections import CaseSummary
@@ -136,7 +137,7 @@ def list_cases(
     stage: Stage | None = None,
     overdue: bool | None = None,
     counsellor: Annotated[
-        str | None,
+        SingleLine | None,
         Query(max_length=64, description="Nur Fälle dieser Beraterin / dieses Beraters."),
     ] = None,
     page: PageNumber = 1,

@@ -1,0 +1,333 @@
+"""Hostile text and dates through every step of a case, over HTTP, on SQLite and on PostgreSQL
+(skipped when LOTSE_TEST_POSTGRES_URL is unset), with a real Temporal and worker.
+
+Before each valid step of one case's life (open, intake, assessment, draft, signatures, the
+partner's answers, review, task, reassignment, transfer, closing) every text field of that
+step is sent with NUL, a C1 control, a bidi override or isolate, a line break (single-line
+fields) and a huge value, and every date with a day outside 1900-2200. Each answer is a 422
+with a German message naming the field; the case is unchanged; the valid step that follows is
+taken. At the end the read model holds none of the refused values: on PostgreSQL a NUL there
+would have failed the projection on every retry.
+"""
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, select
+from sqlmodel import SQLModel
+from temporalio.testing import WorkflowEnvironment
+
+from activities.case import CaseActivities
+from api.gateway import connect
+from api.main import create_app
+from domain.fields import MULTI_LINE_PATTERN
+from store.directory import SqlDirectory
+from store.projector import SqlCaseEventSink
+from store.seed import seed_demo
+from store.testing import BACKENDS, migrated_store
+from tests.api_harness import (
+    ASSESSMENT,
+    INTAKE,
+    Lotse,
+    eventually,
+    register_search_attributes,
+    settings_for,
+)
+from worker.worker import build_worker
+
+HUGE = "x" * 5000
+# (label, value, words the German message must hold)
+CONTROL_VALUES: list[tuple[str, str, str]] = [
+    ("NUL", "Amina\x00", "Steuerzeichen (U+0000"),
+    ("C1", "Amina\x9bK", "Steuerzeichen (U+009B"),
+    ("ESC", "Amina\x1b[31m", "Steuerzeichen (U+001B"),
+    ("bidi override", "Amina\u202egpj.exe", "Schreibrichtung (U+202E"),
+    ("bidi isolate", "Amina\u2066K", "Schreibrichtung (U+2066"),
+    ("huge", HUGE, "Zu lang"),
+]
+SINGLE_LINE_ONLY: list[tuple[str, str, str]] = [
+    ("line feed", "Amina\nKarimi", "Zeilenumbrüche"),
+]
+BAD_DATES: list[tuple[str, str, str]] = [
+    ("year one", "0001-01-10", "10.01.0001 liegt außerhalb des erlaubten Bereichs"),
+    ("before 1900", "1899-12-31", "außerhalb des erlaubten Bereichs"),
+    ("after 2200", "2201-01-01", "außerhalb des erlaubten Bereichs"),
+]
+FORBIDDEN_IN_STORE = re.compile(MULTI_LINE_PATTERN)
+
+
+@asynccontextmanager
+async def _lotse_on(
+    env: WorkflowEnvironment, data_dir: Path, engine: Engine
+) -> AsyncIterator[Lotse]:
+    """`tests.api_harness.running_lotse` on a given (migrated) store, of either backend."""
+    address = env.client.service_client.config.target_host
+    settings = settings_for(data_dir, f"hostile-{uuid.uuid4()}", address)
+    await register_search_attributes(env.client)
+    seed_demo(engine, environment="development")
+    activities = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine))
+    worker = build_worker(env.client, settings, activities)
+    app = create_app(settings, engine=engine, client=await connect(settings))
+    async with (
+        worker,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://lotse.test"
+        ) as http,
+    ):
+        yield Lotse(http=http, engine=engine, settings=settings, client=env.client)
+
+
+@pytest.fixture(params=BACKENDS)
+async def lotse(
+    request: pytest.FixtureRequest, dev_env: WorkflowEnvironment, tmp_path: Path
+) -> AsyncIterator[Lotse]:
+    # The dev server: a review continues the case as new (the time-skipping server does not
+    # answer queries to the new run reliably).
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    with migrated_store(request.param, tmp_path, url) as engine:
+        async with _lotse_on(dev_env, tmp_path, engine) as system:
+            yield system
+
+
+def _with(payload: Any, path: str, value: Any) -> Any:
+    """A copy of `payload` with the field at the dotted `path` set to `value`."""
+    if not path:
+        return value
+    head, _, rest = path.partition(".")
+    if isinstance(payload, list):
+        index = int(head)
+        return [_with(item, rest, value) if i == index else item for i, item in enumerate(payload)]
+    return {**payload, head: _with(payload.get(head, {}), rest, value)}
+
+
+def _variants(kind: str) -> list[tuple[str, str, str]]:
+    if kind == "date":
+        return BAD_DATES
+    return CONTROL_VALUES + (SINGLE_LINE_ONLY if kind == "line" else [])
+
+
+async def _refused(
+    lotse: Lotse, user: str, path: str, body: dict[str, Any], fields: dict[str, str]
+) -> None:
+    """Each field of `fields` ({dotted path: "line" | "text" | "date"}) with each bad value:
+    a 422 naming exactly that field, in German."""
+    for field, kind in fields.items():
+        for label, value, words in _variants(kind):
+            response = await lotse.post(user, path, json=_with(body, field, value))
+            where = f"{path} {field} {label}"
+            assert response.status_code == 422, f"{where}: {response.status_code} {response.text}"
+            answer = response.json()
+            assert answer["detail"].startswith("Ungültige Eingabe"), where
+            messages = {e["field"]: e["message"] for e in answer["errors"]}
+            assert field in messages, f"{where}: {answer}"
+            assert words in messages[field], f"{where}: {messages[field]}"
+
+
+async def _fingerprint(lotse: Lotse, case_id: str) -> dict[str, Any]:
+    """The whole case as the workflow holds it: a refused request changes nothing of it. (Not
+    the run's bookkeeping, which moves on its own: the events not yet projected, and the search
+    attributes a review's continue-as-new sets.)"""
+    state: dict[str, Any] = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    for bookkeeping in ("search_attributes", "events", "emitted_through"):
+        state.pop(bookkeeping, None)
+    return state
+
+
+async def test_hostile_values_at_every_step_are_422_and_the_case_goes_on(lotse: Lotse) -> None:
+    opened_before = await _case_ids(lotse)
+    client = {"client": {"given_name": "Amina", "family_name": "Karimi"}}
+    await _refused(
+        lotse,
+        "berater1",
+        "/cases",
+        client,
+        {"client.given_name": "line", "client.family_name": "line"},
+    )
+    case_id = (await lotse.ok("berater1", "POST", "/cases", json=client))["id"]
+    await lotse.projected(case_id)
+    assert await _case_ids(lotse) == opened_before | {case_id}  # no case from a refused name
+
+    async def step(
+        path: str, body: dict[str, Any], fields: dict[str, str], user: str = "berater1"
+    ) -> Any:
+        before = await _fingerprint(lotse, case_id)
+        await _refused(lotse, user, path, body, fields)
+        assert await _fingerprint(lotse, case_id) == before, path
+        return await lotse.ok(user, "POST", path, json=body)
+
+    base = f"/cases/{case_id}"
+    intake = INTAKE | {"children": [{"birth_date": "2020-02-01", "has_childcare": True}]}
+    await step(
+        f"{base}/intake",
+        intake,
+        {
+            "qualifications.0.title": "line",
+            "birth_date": "date",
+            "residence.expires_on": "date",
+            "children.0.birth_date": "date",
+        },
+    )
+    await step(f"{base}/assessment", ASSESSMENT, {"needs.0.note": "text"})
+
+    state = await lotse.ok("berater1", "GET", base)
+    routed = [route for route in state["routes"] if route["partner_id"] is not None]
+    draft = {
+        "goals": [{"text": "Deutsch auf B1", "target_date": "2027-06-30"}],
+        "measures": [
+            {
+                "text": f"Maßnahme {route['measure']}",
+                "responsible": "partner",
+                "route_id": route["id"],
+            }
+            for route in routed
+        ],
+    }
+    override = _with(
+        draft, "measures.0", draft["measures"][0] | {"partner_id": "x", "override_reason": "nah"}
+    )
+    await _refused(
+        lotse,
+        "berater1",
+        f"{base}/agreement",
+        override,
+        {"measures.0.partner_id": "line", "measures.0.override_reason": "text"},
+    )
+    await step(
+        f"{base}/agreement",
+        draft,
+        {
+            "goals.0.text": "text",
+            "goals.0.target_date": "date",
+            "goals.0.id": "line",
+            "measures.0.text": "text",
+            "measures.0.route_id": "line",
+        },
+    )
+    requested = await lotse.ok("berater1", "POST", f"{base}/signature-request")
+    for party in ("client", "counsellor"):
+        signature = {"party": party, "document_hash": requested["document_hash"]}
+        before = await _fingerprint(lotse, case_id)
+        for bad in ("\x00" * 64, requested["document_hash"][:-1] + "\u202e", "z" * 64):
+            response = await lotse.post(
+                "berater1", f"{base}/signatures", json=signature | {"document_hash": bad}
+            )
+            assert (
+                response.status_code == 422
+                and response.json()["errors"][0]["field"] == "document_hash"
+            )
+            assert "Das Format stimmt nicht" in response.json()["errors"][0]["message"]
+        assert await _fingerprint(lotse, case_id) == before
+        await lotse.ok("berater1", "POST", f"{base}/signatures", json=signature)
+
+    # The partner's three answers, then a valid progress note.
+    referral_id = await _referral(lotse, "sprachkurs", case_id)
+    inbox_before = await _inbox_row(lotse, referral_id)
+    ref = f"/referrals/{referral_id}"
+    await _refused(
+        lotse, "sprachkurs", f"{ref}/decline", {"reason": "Kurs voll"}, {"reason": "text"}
+    )
+    await _refused(
+        lotse,
+        "sprachkurs",
+        f"{ref}/complete",
+        {"result": "achieved", "note": "B1"},
+        {"note": "text"},
+    )
+    await _refused(lotse, "sprachkurs", f"{ref}/progress", {"note": "begonnen"}, {"note": "text"})
+    assert await _inbox_row(lotse, referral_id) == inbox_before
+    await lotse.ok("sprachkurs", "POST", f"{ref}/acknowledge")
+    answer = await lotse.ok(
+        "sprachkurs", "POST", f"{ref}/progress", json={"note": "Kurs begonnen\nWoche 1"}
+    )
+    assert answer["id"] == referral_id
+
+    state = await lotse.ok("berater1", "GET", base)
+    goal_id = state["goals"][0]["id"]
+    review = {
+        "goal_progress": [{"goal_id": goal_id, "status": "in_progress", "note": "gut\tvoran"}],
+        "new_needs": [{"kind": "childcare", "note": "Kita-Platz fehlt"}],
+        "next_review_on": "2027-01-15",
+    }
+    await step(
+        f"{base}/reviews",
+        review,
+        {
+            "goal_progress.0.goal_id": "line",
+            "goal_progress.0.note": "text",
+            "new_needs.0.note": "text",
+            "next_review_on": "date",
+        },
+    )
+    before = await _fingerprint(lotse, case_id)
+    await _refused(lotse, "berater1", f"{base}/tasks/done", {"task_id": "t1"}, {"task_id": "line"})
+    await _refused(
+        lotse,
+        "berater1",
+        f"{base}/reassign",
+        {"counsellor_id": "berater1"},
+        {"counsellor_id": "line"},
+    )
+    await _refused(
+        lotse,
+        "berater1",
+        f"{base}/transfer",
+        {"centre_id": "mbe-nord", "counsellor_id": "berater2"},
+        {"centre_id": "line", "counsellor_id": "line"},
+    )
+    assert await _fingerprint(lotse, case_id) == before
+    closed = await step(
+        f"{base}/close", {"reason": "moved_away", "note": "nach Hamburg"}, {"note": "text"}
+    )
+    assert closed["stage"] == "closed"
+
+    await lotse.projected(case_id, closed["sequence"])
+    assert _store_texts_are_clean(lotse.engine)
+
+
+async def _case_ids(lotse: Lotse) -> set[str]:
+    page = await lotse.ok("berater1", "GET", "/cases", params={"page_size": 200})
+    return {item["id"] for item in page["items"]}
+
+
+async def _referral(lotse: Lotse, partner: str, case_id: str) -> str:
+    async def listed() -> str | None:
+        page = await lotse.ok(partner, "GET", "/referrals")
+        ids = [r["id"] for r in page["items"] if r["id"].startswith(case_id + "-ref-")]
+        return ids[0] if ids else None
+
+    return await eventually(listed)
+
+
+async def _inbox_row(lotse: Lotse, referral_id: str) -> dict[str, Any]:
+    page = await lotse.ok("sprachkurs", "GET", "/referrals")
+    rows = [row for row in page["items"] if row["id"] == referral_id]
+    assert len(rows) == 1
+    row: dict[str, Any] = rows[0]
+    return row
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _strings(item)]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    return []
+
+
+def _store_texts_are_clean(engine: Engine) -> bool:
+    """No text in any table of the store holds a refused character or a refused huge value."""
+    with engine.connect() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in connection.execute(select(table)):
+                for text in _strings(list(row)):
+                    assert FORBIDDEN_IN_STORE.fullmatch(text), f"{table.name}: {text[:40]!r}"
+                    assert HUGE[:2001] not in text, table.name
+    return True
