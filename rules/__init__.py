@@ -14,8 +14,8 @@ Nothing here reads the clock, a database or the network.
 """
 
 from rules.catalog import check_files, default_catalog, load_catalog, load_catalog_file
-from rules.compiler import RoutingEngineError
-from rules.evaluator import Evaluator, evaluator_for
+from rules.errors import RoutingEngineError
+from rules.evaluator import Evaluation, Evaluator, evaluator_for
 from rules.partners import resolve_partners
 from rules.reference import ReferenceEvaluator
 from rules.schema import Catalog, CatalogError, RuleSpec
@@ -23,6 +23,7 @@ from rules.schema import Catalog, CatalogError, RuleSpec
 __all__ = [
     "Catalog",
     "CatalogError",
+    "Evaluation",
     "Evaluator",
     "ReferenceEvaluator",
     "RoutingEngineError",

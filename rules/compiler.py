@@ -1,7 +1,9 @@
 """Compile a Catalog into a durable-rules ruleset and match items with it.
 
-All access to durable-rules in Lotse goes through this module, because the engine is one
-global C library that is not safe for concurrent callers. Hence:
+All access to durable-rules in Lotse goes through this module, and this module runs only in
+the evaluator processes (pool_worker.py; the benchmark also runs it in-process). The engine is
+one global C library that is not safe for concurrent callers and not trusted to stay up (see
+pool.py for the containment). Hence:
 
 - one private Host without background threads: durable's default Host (`durable.lang.get_host`)
   starts two timer threads that call into the engine every 0.2 s without any lock and may run
@@ -21,6 +23,29 @@ matching rule of lowest `pri`, i.e. the first in table order. The action only re
 (event index, rule position) into a buffer read under the lock, which is cheaper than writing
 the result into the session state and reading it back with get_state. This module must not
 match anything in Python.
+
+Two helper rules keep the engine's C code on its safe paths (durable-rules 2.0.28,
+src/rules/state.c and events.c):
+
+- `sink` takes every event but never fires. Without it an event that no rule matches makes
+  `assert_events` answer "message not handled" for the whole batch (post_batch raises), and the
+  actions of the batch's other events stay pending in the session.
+- `batch` fires exactly once per batch, on a sentinel event posted with the items, and records
+  nothing. The reason is a bug in the engine: `createStateNode` (state.c) takes the session's
+  node from a malloc'd pool (the `INIT`/`NEW` macros do not zero it) and never initialises
+  `node->context.messages` / `node->context.stateFact`. Only `startAction` /
+  `startActionForState` (events.c) set them, when an action starts, and
+  `completeAndStartAction` -> `freeActionContext` frees and NULLs them when the last action
+  completes. `deleteStateNode` (state.c) frees both when they are non-NULL. So `delete_state`
+  of a session in which no action ever started frees whatever garbage the pool held: SIGSEGV,
+  or SIGABRT "free(): invalid pointer" (issue 10: a batch whose every item matched no rule,
+  e.g. only the need `childcare` for a family whose children are all over six). With the
+  sentinel, every session starts and completes at least one action before it is deleted, so
+  both pointers are NULL by then. tests/test_rules_engine_crash.py proves it in a child process.
+
+If post_batch raises anyway, the session is not deleted (its context may hold pending actions
+and pointers the engine has not cleared); `leaked_sessions()` counts them and the evaluator
+process retires after such an error, so the leak is bounded by the process's life.
 """
 
 import threading
@@ -31,13 +56,21 @@ from typing import Any
 from durable import engine
 
 from rules.conditions import AllOf, AnyOf, Atom, Condition
+from rules.errors import RoutingEngineError
 from rules.schema import CASE_SCOPE, Catalog, RuleSpec
 
+__all__ = [
+    "CompiledRuleset",
+    "InProcessMatcher",
+    "RoutingEngineError",
+    "compile_catalog",
+    "leaked_sessions",
+]
+
 _DURABLE_OPS = {"ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
-
-
-class RoutingEngineError(RuntimeError):
-    """durable-rules refused a batch; the evaluation failed (never a silent drop)."""
+# The scope of the one sentinel event per batch; no catalog rule can match it (scopes are need
+# kinds or "any").
+BATCH_SCOPE = "$batch"
 
 
 class _QuietHost(engine.Host):  # type: ignore[misc]
@@ -51,6 +84,8 @@ _HOST: _QuietHost | None = None
 _COMPILED: dict[str, "CompiledRuleset"] = {}
 # Written by rule actions while `_LOCK` is held (actions run inside post_batch on our thread).
 _FIRED: list[tuple[int, int]] = []
+# Sessions left in the engine because post_batch raised (see the module docstring).
+_LEAKED = 0
 
 
 def _condition(condition: Condition) -> dict[str, Any] | None:
@@ -94,6 +129,12 @@ def _action(position: int) -> Callable[[Any], None]:
     return record
 
 
+def _batch_done(c: Any) -> None:
+    # Fires once per batch only so that the session's action context is set and cleared before
+    # delete_state (module docstring); there is nothing to record.
+    return None
+
+
 def ruleset_definition(catalog: Catalog) -> dict[str, Any]:
     """The durable-rules definition of a catalog (actions included; the engine consumes it)."""
     definition: dict[str, Any] = {
@@ -112,6 +153,9 @@ def ruleset_definition(catalog: Catalog) -> dict[str, Any]:
         "all": [{"never": {"scope": "$never"}}, {"item": {"$ex": {"i": 1}}}],
         "run": _action(-1),
     }
+    # Exactly one action per batch, whatever the items matched: delete_state is only safe on a
+    # session in which an action has started and completed (module docstring).
+    definition["batch"] = {"all": [{"m": {"scope": BATCH_SCOPE}}], "run": _batch_done}
     return definition
 
 
@@ -123,16 +167,27 @@ class CompiledRuleset:
         """For each event, the catalog position of the first rule (table order) that matched."""
         if not events:
             return []
+        global _LEAKED
         host = _host()
         sid = uuid.uuid4().hex
-        messages = [{**event, "sid": sid, "id": str(i), "i": i} for i, event in enumerate(events)]
+        # The sentinel first, then the items; "i" (the item's index) only on items, so the sink
+        # and the rule actions never see the sentinel.
+        messages: list[dict[str, object]] = [{"scope": BATCH_SCOPE, "sid": sid, "id": "batch"}]
+        messages.extend(
+            {**event, "sid": sid, "id": str(i), "i": i} for i, event in enumerate(events)
+        )
         with _LOCK:
             _FIRED.clear()
             try:
                 host.post_batch(self.name, messages)
             except Exception as error:
-                # Not deleting the state here on purpose: it may still hold pending actions.
-                raise RoutingEngineError(f"durable-rules rejected the batch: {error}") from error
+                # Not deleting the state here on purpose: it may still hold pending actions and
+                # an action context the engine has not cleared (module docstring).
+                _LEAKED += 1
+                # The engine's message may quote the batch (facts only, but still): not passed on.
+                raise RoutingEngineError(
+                    f"durable-rules rejected the batch ({type(error).__name__})"
+                ) from error
             fired = list(_FIRED)
             host.delete_state(self.name, sid)
         best: list[int | None] = [None] * len(events)
@@ -153,6 +208,11 @@ def _host() -> _QuietHost:
     return _HOST
 
 
+def leaked_sessions() -> int:
+    """How many sessions this process left in the engine after post_batch raised."""
+    return _LEAKED
+
+
 def compile_catalog(catalog: Catalog) -> CompiledRuleset:
     """The ruleset of this catalog version, registered with the engine on first use."""
     host = _host()
@@ -163,3 +223,14 @@ def compile_catalog(catalog: Catalog) -> CompiledRuleset:
             host.register_rulesets({name: ruleset_definition(catalog)})
             compiled = _COMPILED[catalog.version] = CompiledRuleset(name)
     return compiled
+
+
+class InProcessMatcher:
+    """The engine in the calling process (an evaluator.Matcher): for the benchmark and the
+    evaluator processes' own tests only. Services use the supervised pool (pool.py)."""
+
+    def match(
+        self, catalog: Catalog, batches: Sequence[Sequence[Mapping[str, object]]]
+    ) -> list[list[int | None]]:
+        ruleset = compile_catalog(catalog)
+        return [ruleset.match(events) for events in batches]

@@ -1,6 +1,8 @@
 """The durable-rules evaluator as an engine: it agrees with the plain-Python reference on many
-generated profiles, is safe for concurrent callers, compiles each catalog once and leaves no
-session state behind."""
+generated profiles (through the evaluator processes, as the services use it), is safe for
+concurrent callers, compiles each catalog once and leaves no session state behind. The checks
+of the engine's own state run in a child process (tests/engine_child.py), so a fault in the C
+engine fails them instead of ending pytest."""
 
 import textwrap
 import uuid
@@ -15,11 +17,11 @@ from domain.needs import RoutingResult
 from rules import (
     Evaluator,
     ReferenceEvaluator,
-    compiler,
     evaluator_for,
     load_catalog,
     load_catalog_file,
 )
+from tests.engine_child import in_child
 
 CASES = generate_cases(3000, seed=11)
 
@@ -114,14 +116,27 @@ def test_concurrent_callers_get_the_same_results_as_serial() -> None:
         assert chunk_results == serial[i::8]
 
 
-def test_each_catalog_version_is_compiled_once() -> None:
+def _compiled_once() -> tuple[bool, str]:
+    from rules import compiler
+
     catalog = load_catalog()
-    assert compiler.compile_catalog(catalog) is compiler.compile_catalog(catalog)
-    assert Evaluator(catalog).version == evaluator_for(None).version == catalog.version
+    first = compiler.compile_catalog(catalog)
+    return first is compiler.compile_catalog(catalog), first.name
+
+
+def test_each_catalog_version_is_compiled_once() -> None:
+    same, name = in_child(_compiled_once)
+    assert same and name == f"lotse_{load_catalog().version}"
+    assert Evaluator(load_catalog()).version == evaluator_for(None).version
     assert evaluator_for("musterstadt") is evaluator_for("musterstadt")
 
 
-def test_session_state_is_deleted_after_each_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+def _sessions_after_evaluations() -> tuple[list[str], list[str], int]:
+    """Evaluate routable and unroutable cases in this (child) process with the engine in
+    process; the sessions used, the engine's answer when asked for each afterwards, and how
+    many sessions were left behind after errors."""
+    from rules import compiler
+
     sessions: list[str] = []
     real_uuid4 = uuid.uuid4
 
@@ -130,14 +145,27 @@ def test_session_state_is_deleted_after_each_evaluation(monkeypatch: pytest.Monk
         sessions.append(value.hex)
         return value
 
-    monkeypatch.setattr(uuid, "uuid4", recording_uuid4)  # what rules.compiler calls
-    evaluator = evaluator_for(None)
-    case = CASES[0]
-    evaluator.route(case.profile, case.needs, today=TODAY, centre_kind=CentreKind.MBE)
-    assert len(sessions) == 1
+    uuid.uuid4 = recording_uuid4  # what rules.compiler calls; this process ends after the test
+    evaluator = Evaluator(load_catalog(), compiler.InProcessMatcher())
+    for case in CASES[:20]:
+        evaluator.route(case.profile, case.needs, today=TODAY, centre_kind=CentreKind.MBE)
     host = compiler._host()
-    with pytest.raises(Exception, match="309"):  # the engine's "state not found"
-        host.get_state(evaluator._ruleset.name, sessions[0])
+    name = compiler.compile_catalog(load_catalog()).name
+    answers = []
+    for sid in sessions:
+        try:
+            host.get_state(name, sid)
+            answers.append("found")
+        except Exception as error:
+            answers.append(str(error))
+    return sessions, answers, compiler.leaked_sessions()
+
+
+def test_session_state_is_deleted_after_each_evaluation() -> None:
+    sessions, answers, leaked = in_child(_sessions_after_evaluations)
+    assert len(sessions) == 20
+    assert all("309" in answer for answer in answers), answers  # the engine's "sid not found"
+    assert leaked == 0
 
 
 def test_no_needs_no_routes() -> None:

@@ -1,0 +1,170 @@
+"""Issue 10, the root cause: a batch in which no rule fired made durable-rules free garbage
+pointers in `delete_state` (SIGSEGV or SIGABRT "free(): invalid pointer"), see the docstring
+of rules/compiler.py. Every engine run here happens in a child process (tests/engine_child.py)
+or a `lotse` subprocess, so a regression fails these tests instead of killing pytest.
+
+The last test runs the same batches without the fix (the per-batch action made non-firing, as
+it was before) and shows that the child then dies: the checks above can see the bug.
+"""
+
+import json
+import subprocess
+import sys
+from datetime import date
+from typing import Any
+
+import pytest
+
+from domain.enums import CentreKind, NeedKind
+from domain.explain import ExplainRequest
+from domain.needs import Need, RoutingResult
+from domain.profile import IntakeData
+from rules import Evaluator, ReferenceEvaluator, load_catalog
+from tests.engine_child import ChildDied, in_child
+
+# The issue's request: a family whose only child is 7, one need "childcare". Every item of the
+# batch (the need and the case-level age-jmd slot, the client being 36) matches no rule.
+ISSUE_REQUEST: dict[str, Any] = {
+    "profile": {
+        "birth_date": "1990-05-17",
+        "languages": ["ar"],
+        "german_level": "A2",
+        "residence": {"status": "permit", "expires_on": "2028-03-01"},
+        "receives_citizens_benefit": True,
+        "employment": "unemployed",
+        "children": [{"birth_date": "2019-01-01", "has_childcare": False}],
+        "goals": ["childcare"],
+    },
+    "needs": [{"kind": "childcare", "priority": 1}],
+    "today": "2026-11-30",
+}
+TODAY = date(2026, 11, 30)
+
+
+def _profile(**changes: Any) -> IntakeData:
+    return IntakeData.model_validate(ISSUE_REQUEST["profile"] | changes, context={"today": TODAY})
+
+
+# (municipality, profile, needs, centre kind): batches in which no rule fires, and ones in which
+# some do, interleaved below.
+UNMATCHED: list[tuple[str | None, IntakeData, list[NeedKind], CentreKind]] = [
+    (None, _profile(), [NeedKind.CHILDCARE], CentreKind.MBE),  # the issue
+    (None, _profile(), [NeedKind.CHILDCARE, NeedKind.CHILDCARE], CentreKind.JMD),
+    # A credential need without qualifications has no item; only the age-jmd slot is posted.
+    (None, _profile(), [NeedKind.CREDENTIAL], CentreKind.MBE),
+    # Musterstadt disables care-under1: a baby's childcare need matches nothing there.
+    (
+        "musterstadt",
+        _profile(children=[{"birth_date": "2026-06-01", "has_childcare": False}]),
+        [NeedKind.CHILDCARE],
+        CentreKind.JMD,
+    ),
+]
+MATCHED: list[tuple[str | None, IntakeData, list[NeedKind], CentreKind]] = [
+    (None, _profile(), [NeedKind.LANGUAGE], CentreKind.MBE),
+    (None, _profile(), [NeedKind.CHILDCARE, NeedKind.EMPLOYMENT], CentreKind.MBE),
+    ("musterstadt", _profile(), [NeedKind.RESIDENCE, NeedKind.CHILDCARE], CentreKind.JMD),
+]
+
+
+def _answers(rounds: int, batches: str, *, engine: bool) -> list[list[str]]:
+    """Route the cases `rounds` times in the order of `batches` ('u': a batch without a
+    match, 'm': one with); per evaluation, the rule ids and then 'unrouted:<need>' of each
+    unrouted need. With `engine`, durable-rules in this process (call only in a child);
+    without, the plain-Python reference."""
+    from rules import compiler
+
+    def evaluator(municipality: str | None) -> Evaluator | ReferenceEvaluator:
+        catalog = load_catalog(municipality)
+        if engine:
+            return Evaluator(catalog, compiler.InProcessMatcher())
+        return ReferenceEvaluator(catalog)
+
+    evaluators = {m: evaluator(m) for m in (None, "musterstadt")}
+    answers: list[list[str]] = []
+    counters = {"u": 0, "m": 0}
+    for _ in range(rounds):
+        for kind in batches:
+            cases = UNMATCHED if kind == "u" else MATCHED
+            municipality, profile, kinds, centre = cases[counters[kind] % len(cases)]
+            counters[kind] += 1
+            needs = [Need(kind=k) for k in kinds]
+            result = evaluators[municipality].route(profile, needs, today=TODAY, centre_kind=centre)
+            answers.append(
+                [r.rule for r in result.routes] + [f"unrouted:{u.need}" for u in result.unrouted]
+            )
+    return answers
+
+
+def _route_in_process(rounds: int, batches: str) -> list[list[str]]:
+    return _answers(rounds, batches, engine=True)
+
+
+def _without_the_fix(rounds: int) -> list[list[str]]:
+    """As `_route_in_process`, but with the per-batch rule turned into one that never fires
+    (like the sink rule), i.e. the engine driven as before the fix."""
+    from rules import compiler
+
+    fixed = compiler.ruleset_definition
+
+    def broken(catalog: Any) -> dict[str, Any]:
+        definition = fixed(catalog)
+        definition["batch"] = {
+            "all": [{"never": {"scope": "$never"}}, {"b": {"scope": compiler.BATCH_SCOPE}}],
+            "run": definition["batch"]["run"],
+        }
+        return definition
+
+    compiler.ruleset_definition = broken  # this child process ends with the test
+    return _route_in_process(rounds, "u")
+
+
+def test_many_batches_without_any_match_in_a_row() -> None:
+    answers = in_child(_route_in_process, 300, "u")
+    expected = [
+        ["unrouted:childcare"],
+        ["unrouted:childcare", "unrouted:childcare"],
+        ["unrouted:credential"],
+        ["unrouted:childcare"],
+    ]
+    assert answers == expected * 75
+    assert answers == _answers(300, "u", engine=False)
+
+
+def test_batches_with_and_without_matches_interleaved() -> None:
+    answers = in_child(_route_in_process, 100, "umuum")
+    assert answers == _answers(100, "umuum", engine=False)
+    assert len(answers) == 500
+    # The 'u' batches routed nothing, each 'm' batch at least one need.
+    for index, answer in enumerate(answers):
+        routed = [rule for rule in answer if not rule.startswith("unrouted:")]
+        assert bool(routed) == ("umuum"[index % 5] == "m"), answer
+
+
+def test_without_the_fix_the_same_batches_kill_the_process() -> None:
+    with pytest.raises(ChildDied) as died:
+        in_child(_without_the_fix, 50)
+    # SIGSEGV or SIGABRT ("free(): invalid pointer"), as in the issue.
+    assert died.value.exitcode is not None and died.value.exitcode < 0
+
+
+def _lotse_explain(request: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "worker.cli", "rules", "explain", "--json"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_lotse_rules_explain_lists_the_need_as_unrouted_and_exits_3() -> None:
+    # The crash came with about every second run before the fix: three runs.
+    for _ in range(3):
+        result = _lotse_explain(ISSUE_REQUEST)
+        assert result.returncode == 3, (result.returncode, result.stderr[-2000:])
+        routed = RoutingResult.model_validate_json(result.stdout)
+        assert routed.routes == []
+        assert [(u.need, u.need_index) for u in routed.unrouted] == [(NeedKind.CHILDCARE, 0)]
+        assert "keine Regel" in routed.unrouted[0].reason
+    ExplainRequest.model_validate(ISSUE_REQUEST)  # the request itself is valid
