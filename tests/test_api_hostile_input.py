@@ -331,3 +331,20 @@ def _store_texts_are_clean(engine: Engine) -> bool:
                     assert FORBIDDEN_IN_STORE.fullmatch(text), f"{table.name}: {text[:40]!r}"
                     assert HUGE[:2001] not in text, table.name
     return True
+
+
+async def test_a_login_name_with_control_characters_is_422_and_logins_go_on(lotse: Lotse) -> None:
+    # On PostgreSQL the account lookup itself would fail on a NUL (a 500 before).
+    for username, words in (
+        ("berater1\x00", "Steuerzeichen (U+0000"),
+        ("berater1\u202e", "Schreibrichtung"),
+        ("berater1\n", "Zeilenumbrüche"),
+        ("b" * 5000, "Zu lang"),
+    ):
+        response = await lotse.http.post(
+            "/auth/token", data={"username": username, "password": "demo"}
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "username"
+        assert words in response.json()["errors"][0]["message"]
+    assert (await lotse.get("berater1", "/me")).json()["username"] == "berater1"

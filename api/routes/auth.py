@@ -4,11 +4,13 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from api.deps import CurrentUser, ServicesDep, SessionDep, client_address, unauthorized
 from api.login_throttle import LoginRefused
+from domain.fields import SingleLine
 from store.models import Role
 from store.users import authenticate
 
@@ -17,6 +19,10 @@ router = APIRouter(tags=["auth"])
 # One answer for an unknown user, a wrong password and a deactivated account: the API must
 # not tell which usernames exist (store.users.authenticate also takes the same time).
 LOGIN_FAILED = "Benutzername oder Passwort ist falsch."
+
+# What a username can be at all: one with control characters (or a huge one) is refused
+# before it reaches the throttle or the database (PostgreSQL cannot even look up a NUL).
+_USERNAME: TypeAdapter[str] = TypeAdapter(Annotated[SingleLine, Field(max_length=254)])
 
 
 class Token(BaseModel):
@@ -46,6 +52,7 @@ async def login(
     services: ServicesDep,
     session: SessionDep,
 ) -> Token:
+    _check_username(form.username)
     try:
         # argon2 takes its time on purpose: off the event loop, a few at a time.
         user = await services.logins.check(
@@ -63,6 +70,15 @@ async def login(
         access_token=services.tokens.issue(user.username),
         expires_in=int(services.tokens.lifetime.total_seconds()),
     )
+
+
+def _check_username(username: str) -> None:
+    try:
+        _USERNAME.validate_python(username)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**problem, "loc": ("body", "username")} for problem in error.errors()]
+        ) from None
 
 
 @router.get("/me", name="auth.me")
