@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import access_log, errors, ui
+from api import access_log, api_docs, errors, ui
 from api.deps import Services
 from api.gateway import Gateway
 from api.login_throttle import LoginThrottle
@@ -63,13 +63,22 @@ def create_app(
         if owns_engine:
             store.dispose()
 
-    app = FastAPI(title=TITLE, description=DESCRIPTION, version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title=TITLE,
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+        # FastAPI's pages would load Swagger UI and ReDoc from a CDN: api/api_docs.py instead.
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.services = services
     errors.install(app)
     for area in (auth, cases, referrals, supervision, rules, admin, health):
         app.include_router(area.router)
     # The web pages on / (session login, CSRF, HTML): api/ui/.
     ui.install(app)
+    api_docs.install(app)
     # Outermost first: metrics see every answer, the size limit refuses before any parsing.
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
