@@ -11,7 +11,10 @@ Each takes and returns pydantic models and is idempotent: routing and rendering 
 and the sink stores an event once per (case id, sequence). Bad data (a broken rule file, a
 partner that is not in the directory) raises a non-retryable `ApplicationError`; everything
 else is retried per the `*_CALL` options below, which the workflow uses. The blocking work
-(durable-rules, the SQL directory) runs in a thread so the worker's event loop stays free.
+(the SQL directory, waiting for the evaluator process) runs in a thread so the worker's event
+loop stays free. durable-rules itself runs in a supervised evaluator process (rules/pool.py):
+when that process dies or hangs, `route_needs` fails with a retryable `RulesUnavailable` and
+the retry gets a fresh process; the worker process is never at risk.
 This module is imported by the workflow (for the names and options), so it imports `rules`
 only inside the activities: durable-rules must not load into the workflow sandbox.
 """
@@ -116,9 +119,18 @@ class CaseActivities:
                 type="RulesInvalid",
                 non_retryable=True,
             ) from err
-        result = evaluator.route(
-            input.profile, input.needs, today=input.today, centre_kind=input.centre_kind
-        )
+        try:
+            result = evaluator.route(
+                input.profile, input.needs, today=input.today, centre_kind=input.centre_kind
+            )
+        except (rules.RulesUnavailable, rules.RoutingEngineError) as err:
+            # Retryable: the evaluator process is replaced, the next attempt may well succeed.
+            # The message names the process and signal only, never the profile.
+            raise ApplicationError(
+                f"Die Regelauswertung ist ausgefallen: {err}",
+                type="RulesUnavailable",
+                non_retryable=False,
+            ) from err
         partners = self._directory.partners(input.municipality_id)
         routes = rules.resolve_partners(result.routes, partners, input.municipality_id)
         return result.model_copy(update={"routes": routes})

@@ -7,16 +7,20 @@ Public API:
     check_files(paths) -> list[str]                every problem, "<file>: rule '<id>': field ..."
     Evaluator(catalog).route(profile, needs, *, today, centre_kind) -> RoutingResult
     evaluator_for(municipality) -> Evaluator       cached, one per municipality
+    default_pool() -> EvaluatorPool                the supervised processes running durable-rules
+    RulesUnavailable                               an evaluator process died or hung: retry
     resolve_partners(routes, partners, municipality, *, exclude=()) -> list[Route]
     ReferenceEvaluator(catalog)                    plain-Python baseline (bench, tests only)
 
-Nothing here reads the clock, a database or the network.
+Nothing here reads the clock, a database or the network. durable-rules (a C extension) runs
+only in the evaluator processes (pool.py), never in the process that imports this package.
 """
 
 from rules.catalog import check_files, default_catalog, load_catalog, load_catalog_file
-from rules.errors import RoutingEngineError
+from rules.errors import EvaluatorCrashed, EvaluatorTimeout, RoutingEngineError, RulesUnavailable
 from rules.evaluator import Evaluation, Evaluator, evaluator_for
 from rules.partners import resolve_partners
+from rules.pool import EvaluatorPool, default_pool
 from rules.reference import ReferenceEvaluator
 from rules.schema import Catalog, CatalogError, RuleSpec
 
@@ -25,11 +29,16 @@ __all__ = [
     "CatalogError",
     "Evaluation",
     "Evaluator",
+    "EvaluatorCrashed",
+    "EvaluatorPool",
+    "EvaluatorTimeout",
     "ReferenceEvaluator",
     "RoutingEngineError",
     "RuleSpec",
+    "RulesUnavailable",
     "check_files",
     "default_catalog",
+    "default_pool",
     "evaluator_for",
     "load_catalog",
     "load_catalog_file",

@@ -1,13 +1,14 @@
 """The routing evaluator: a catalog's rules matched by durable-rules, routing a profile's needs.
 
-`Evaluator.route` derives facts (facts.py), lets durable-rules pick the rule of each item
-(a `Matcher`, by default compiler.InProcessMatcher) and shapes the answer (plan.py). It never
-reads the clock ("today" is passed in) and never picks a partner (partners.py does,
-separately).
+`Evaluator.route` derives facts (facts.py, in this process), lets durable-rules pick the rule
+of each item and shapes the answer (plan.py, in this process). The matching runs in a
+supervised evaluator process (pool.py) unless a test or the benchmark passes another
+`Matcher` (compiler.InProcessMatcher runs the engine in this process). It never reads the
+clock ("today" is passed in) and never picks a partner (partners.py does, separately).
 """
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -16,11 +17,10 @@ from domain.enums import CentreKind
 from domain.needs import Need, RoutingResult
 from domain.profile import IntakeData
 from rules.catalog import load_catalog
-from rules.compiler import InProcessMatcher
 from rules.plan import build_result, make_plan
+from rules.pool import default_pool
+from rules.pool_worker import Event
 from rules.schema import Catalog
-
-Event = Mapping[str, object]
 
 
 class Matcher(Protocol):
@@ -47,7 +47,8 @@ class Evaluator:
     def __init__(self, catalog: Catalog, matcher: Matcher | None = None) -> None:
         self.catalog = catalog
         self.version = catalog.version
-        self._matcher = matcher if matcher is not None else InProcessMatcher()
+        # None: the process-wide pool, looked up per call (a forked process gets its own).
+        self._matcher = matcher
 
     def route(
         self,
@@ -57,18 +58,20 @@ class Evaluator:
         today: date,
         centre_kind: CentreKind,
     ) -> RoutingResult:
-        """Raises rules.RoutingEngineError when the engine refused the batch."""
+        """Raises rules.RulesUnavailable (evaluator process crashed or hung: retry) and
+        rules.RoutingEngineError (the engine refused the batch)."""
         [result] = self.route_many([Evaluation(profile, needs, today, centre_kind)])
         return result
 
     def route_many(self, evaluations: Sequence[Evaluation]) -> list[RoutingResult]:
-        """Several evaluations with one call of the matcher (same errors as route)."""
+        """Several evaluations with one trip to the evaluator process (same errors as route)."""
         plans = [
             make_plan(self.catalog, e.profile, e.needs, today=e.today, centre_kind=e.centre_kind)
             for e in evaluations
         ]
         batches = [[item.event() for item in plan.items] for plan in plans]
-        matches = self._matcher.match(self.catalog, batches)
+        matcher = self._matcher if self._matcher is not None else default_pool()
+        matches = matcher.match(self.catalog, batches)
         return [build_result(self.catalog, p, m) for p, m in zip(plans, matches, strict=True)]
 
 
@@ -77,7 +80,8 @@ _EVALUATORS_LOCK = threading.Lock()
 
 
 def evaluator_for(municipality: str | None) -> Evaluator:
-    """The cached evaluator of a municipality's merged catalog (the default when it has none)."""
+    """The cached evaluator of a municipality's merged catalog (the default when it has none),
+    matching in the process-wide evaluator pool."""
     evaluator = _EVALUATORS.get(municipality)
     if evaluator is None:
         with _EVALUATORS_LOCK:

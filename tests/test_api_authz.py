@@ -82,7 +82,7 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("GET", "/supervision/cases/{case_id}"):        row(401, 403, 403, (200, 404, 404), 403),
     ("GET", "/reports/evaluation"):                 row(401, 403, 403, 200, 403),
     ("GET", "/rules"):                              row(401, 200, 200, 200, 200),
-    ("POST", "/rules/explain"):                     row(401, 422, 422, 422, 422),  # bad body
+    ("POST", "/rules/explain"):                     row(401, 422, 403, 422, 422),  # bad body
     ("GET", "/admin/partners"):                     row(401, 403, 403, 403, 200),
     ("POST", "/admin/partners"):                    row(401, 403, 403, 403, 422),
     ("GET", "/admin/users"):                        row(401, 403, 403, 403, 200),

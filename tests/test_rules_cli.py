@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+import rules
 from domain.needs import Route, RoutingResult
+from worker import rules_cli
 
 EXAMPLE = Path(__file__).parents[1] / "rules" / "examples" / "explain-request.json"
 
@@ -73,3 +77,19 @@ def test_bad_request_exits_2_naming_the_field() -> None:
     result = lotse("rules", "explain", "--json", stdin=json.dumps(request))
     assert result.returncode == 2
     assert "profile.german_level" in result.stderr
+
+
+def test_explain_survives_a_crashed_evaluator_with_exit_4() -> None:
+    """The CLI as a library call (the crash is armed in this process's evaluator pool): a real
+    SIGSEGV of the evaluator process is exit 4 with a German message, and the next run
+    routes on a fresh process."""
+    request = EXAMPLE.read_text(encoding="utf-8")
+    runner = CliRunner()
+    rules.default_pool().arm_fault("segv")
+    crashed = runner.invoke(rules_cli.app, ["explain", "--json"], input=request)
+    assert crashed.exit_code == 4, crashed.output
+    assert "Die Regelauswertung ist ausgefallen" in crashed.stderr
+    assert "SIGSEGV" in crashed.stderr and crashed.stdout == ""
+    again = runner.invoke(rules_cli.app, ["explain", "--json"], input=request)
+    assert again.exit_code == 0, again.output
+    assert RoutingResult.model_validate_json(again.stdout).routes

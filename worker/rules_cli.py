@@ -1,6 +1,7 @@
 """`lotse rules check|explain`: validate rule catalogs and dry-run routing without a case.
 
-Exit codes: 0 fine, 1 invalid catalog, 2 invalid request, 3 a need no rule matched.
+Exit codes: 0 fine, 1 invalid catalog, 2 invalid request, 3 a need no rule matched, 4 the
+evaluation failed (its evaluator process died or hung; rules/pool.py): try again.
 """
 
 import sys
@@ -56,9 +57,22 @@ def explain(
             field = ".".join(str(part) for part in error["loc"]) or "(Eingabe)"
             typer.echo(f"{field}: {error['msg']}", err=True)
         raise typer.Exit(2) from None
-    result = rules.evaluator_for(request.municipality).route(
-        request.profile, request.needs, today=request.today, centre_kind=request.centre_kind
-    )
+    try:
+        evaluator = rules.evaluator_for(request.municipality)
+    except ValueError as exc:
+        typer.echo(f"municipality: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except rules.CatalogError as exc:
+        typer.echo("\n".join(exc.errors), err=True)
+        raise typer.Exit(1) from None
+    try:
+        result = evaluator.route(
+            request.profile, request.needs, today=request.today, centre_kind=request.centre_kind
+        )
+    except (rules.RulesUnavailable, rules.RoutingEngineError) as exc:
+        notice = f"Die Regelauswertung ist ausgefallen ({exc}); bitte erneut versuchen."
+        typer.echo(notice, err=True)
+        raise typer.Exit(4) from None
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:

@@ -1,21 +1,35 @@
 """The routing rules as data (`GET /rules`) and a dry run of them (`POST /rules/explain`):
-profile and needs in, routes out (with the partner the directory would pick), no case made."""
+profile and needs in, routes out (with the partner the directory would pick), no case made.
 
+The dry run is for the roles that route needs (counsellors) or oversee routing (supervisors,
+admins); partners get 403. Its matching runs in an evaluator process (rules/pool.py): when
+that process dies or hangs, the answer is 503 with Retry-After and the next request gets a
+fresh process; the API process itself is never at risk.
+"""
+
+import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 import rules
-from api.deps import CurrentUser, ServicesDep
+from api.deps import CurrentUser, ServicesDep, require_role
 from domain.explain import ExplainRequest
 from domain.needs import RoutingResult
 from store.directory import NotInDirectory, SqlDirectory
-from store.models import Centre, PartnerAgency, User
+from store.models import Centre, PartnerAgency, Role, User
 
 router = APIRouter(tags=["rules"])
+_log = logging.getLogger(__name__)
+
+# Seconds a client should wait after a 503 of the dry run: a replacement evaluator process
+# starts in well under a second.
+RETRY_AFTER_SECONDS = 1
+
+RoutingUser = Annotated[User, Depends(require_role(Role.COUNSELLOR, Role.SUPERVISOR, Role.ADMIN))]
 
 Municipality = Annotated[
     str | None, Query(max_length=64, description="Gemeinde; ohne Angabe die eigene.")
@@ -74,8 +88,18 @@ def _explain(request: ExplainRequest, directory: SqlDirectory) -> RoutingResult:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"municipality: {error}"
         ) from error
-    except (rules.CatalogError, rules.RoutingEngineError) as error:
+    except rules.CatalogError as error:
         raise _rules_broken(error) from error
+    except (rules.RulesUnavailable, rules.RoutingEngineError) as error:
+        # The evaluator process died, hung or refused the batch; it is replaced, the request
+        # may be repeated. The cause (process id, signal) goes to the log, not to the client.
+        _log.warning("rules evaluation failed: %s", error)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="Die Regelauswertung ist gerade ausgefallen; bitte in einigen Sekunden "
+            "erneut versuchen.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from error
     if request.municipality is None:
         return result
     try:
@@ -88,7 +112,7 @@ def _explain(request: ExplainRequest, directory: SqlDirectory) -> RoutingResult:
 
 @router.post("/rules/explain", name="rules.explain")
 async def explain(
-    request: ExplainRequest, user: CurrentUser, services: ServicesDep
+    request: ExplainRequest, user: RoutingUser, services: ServicesDep
 ) -> RoutingResult:
     """Route a profile's needs as a case would be routed, with the rule and reason of each."""
     return await run_in_threadpool(_explain, request, SqlDirectory(services.engine))
