@@ -81,7 +81,8 @@ class Settings(BaseSettings):
     api_max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = Field(
         64 * 1024, description="Largest request body the API accepts (larger: 413)."
     )
-    login_concurrency: Annotated[int, Field(ge=1, le=64)] = Field(
+    # At most 32: the checks run in the threadpool of 40 that every other request shares.
+    login_concurrency: Annotated[int, Field(ge=1, le=32)] = Field(
         4,
         description="Password checks (argon2, 64 MiB and up to a second each) one API process "
         "runs at once; a login beyond that is answered 503 with Retry-After at once.",
