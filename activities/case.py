@@ -4,11 +4,14 @@ tests inject in-memory fakes.
 
 - `route_needs`: the municipality's rules route each need, the directory picks the partners.
 - `resolve_partner`: the next partner of a route's kind after a decline or expiry.
-- `render_agreement`: the document to sign and its SHA-256.
-- `emit_case_events`: events and the case summary to the read model.
+- `render_agreement`: the document to sign, archived in the read model; answers its SHA-256.
+- `emit_case_events`: events and the case summary to the read model; a batch the read model can
+  never apply becomes an administrator's task and a non-retryable `ProjectionFailed`.
+- `record_referral_note`: a partner's progress note to the read model.
 
-Each takes and returns pydantic models and is idempotent: routing and rendering only read,
-and the sink stores an event once per (case id, sequence). Bad data (a broken rule file, a
+Each takes and returns pydantic models and is idempotent: routing only reads, and the sink
+stores an event once per (case id, sequence), a document once per (case, version, hash) and a
+note once per (referral, number). Bad data (a broken rule file, a
 partner that is not in the directory) raises a non-retryable `ApplicationError`; everything
 else is retried per the `*_CALL` options below, which the workflow uses. The blocking work
 (the SQL directory, waiting for the evaluator process) runs in a thread so the worker's event
@@ -21,7 +24,7 @@ only inside the activities: durable-rules must not load into the workflow sandbo
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from temporalio import activity
 from temporalio.common import RetryPolicy
@@ -32,7 +35,14 @@ from activities.agreement_text import (
     render_agreement_text,
     sha256,
 )
-from activities.case_events import CaseEventBatch, CaseEventSink
+from activities.case_events import (
+    ArchivedDocument,
+    CaseEventBatch,
+    CaseEventSink,
+    ProjectionFailure,
+    ProjectionRejected,
+    ReferralNote,
+)
 from activities.directory import Directory
 from domain.actions import RenderedDocument
 from domain.enums import CentreKind
@@ -73,6 +83,23 @@ BACKGROUND_CALL = CallOptions(
         backoff_coefficient=2.0,
         maximum_interval=timedelta(minutes=5),
         non_retryable_error_types=["Invalid", "RulesInvalid"],
+    ),
+)
+
+
+# A batch the read model can never apply (activities/case_events.py `ProjectionRejected`).
+PROJECTION_FAILED = "ProjectionFailed"
+# The case's own projection loop (workflows/agreement_projection.py): each call gives up after
+# `schedule_to_close`, so the loop learns of an outage and keeps count of it, instead of one
+# call retrying for days.
+PROJECTION_CALL = CallOptions(
+    start_to_close=timedelta(seconds=10),
+    schedule_to_close=timedelta(minutes=1),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=15),
+        non_retryable_error_types=["Invalid", PROJECTION_FAILED],
     ),
 )
 
@@ -150,10 +177,21 @@ class CaseActivities:
 
     @activity.defn
     async def render_agreement(self, input: AgreementDocumentInput) -> RenderedDocument:
+        """Render the version and archive it before answering: the case keeps only its hash,
+        and the signed text must outlive the workflow."""
         partners = await asyncio.to_thread(self._directory.partners, input.municipality_id)
         by_id = _check_partners(input, {p.id: p for p in partners})
         text = render_agreement_text(input, by_id)
-        return RenderedDocument(text=text, hash=sha256(text))
+        digest = sha256(text)
+        document = ArchivedDocument(
+            case_id=input.case_id,
+            version=input.version,
+            hash=digest,
+            text=text,
+            rendered_at=datetime.now(UTC),
+        )
+        await asyncio.to_thread(self._sink.archive_document, document)
+        return RenderedDocument(hash=digest)
 
     @activity.defn
     async def emit_case_events(self, batch: CaseEventBatch) -> int:
@@ -164,7 +202,36 @@ class CaseActivities:
                 type="Invalid",
                 non_retryable=True,
             )
-        return await asyncio.to_thread(self._sink.append, batch)
+        try:
+            return await asyncio.to_thread(self._sink.append, batch)
+        except ProjectionRejected as rejected:
+            failure = ProjectionFailure(
+                case_id=batch.case.case_id,
+                first_sequence=sequences[0] if sequences else 0,
+                last_sequence=sequences[-1] if sequences else 0,
+                error=str(rejected),
+                at=datetime.now(UTC),
+            )
+            activity.logger.error(
+                "Case %s: events %d..%d not projected (%s); administrators have a task",
+                failure.case_id,
+                failure.first_sequence,
+                failure.last_sequence,
+                failure.error,
+            )
+            await asyncio.to_thread(self._sink.record_projection_failure, failure)
+            raise ApplicationError(
+                f"Ereignisse {failure.first_sequence}–{failure.last_sequence} von "
+                f"{failure.case_id} nicht projiziert ({failure.error})",
+                type=PROJECTION_FAILED,
+                non_retryable=True,
+            ) from None
+
+    @activity.defn
+    async def record_referral_note(self, note: ReferralNote) -> None:
+        """Keep a partner's progress note in the read model (the referral carries only its
+        last few)."""
+        await asyncio.to_thread(self._sink.append_referral_note, note)
 
 
 def _check_partners(

@@ -1,4 +1,5 @@
-"""Prometheus metrics of the API: requests and their latencies per route, and cases per stage.
+"""Prometheus metrics of the API: requests and their latencies per route, cases per stage, and
+projection failures waiting for an administrator.
 
 Each app has a registry of its own (tests and the benchmark build many apps in one process; the
 global registry would refuse the second). Requests are labelled with the route's path template
@@ -17,7 +18,8 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from store.projections import CaseSummary
+from store.archive import PROJECTION_FAILED
+from store.projections import CaseSummary, TaskRecord
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "unmatched"
@@ -40,6 +42,7 @@ class ApiMetrics:
             registry=self.registry,
         )
         self.registry.register(_CasesPerStage(engine))
+        self.registry.register(_ProjectionFailures(engine))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -61,6 +64,29 @@ class _CasesPerStage(Collector):
 
     def describe(self) -> Iterator[Metric]:
         # Describing must not query the database (it runs at registration).
+        return iter(())
+
+
+class _ProjectionFailures(Collector):
+    """Batches of case events the read model could not take and nobody has looked at yet
+    (store/archive.py records each as an administrators' task): should stay 0."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        query = select(func.count()).where(
+            TaskRecord.kind == PROJECTION_FAILED, col(TaskRecord.done).is_(False)
+        )
+        with Session(self._engine) as session:
+            count = session.exec(query).one()
+        yield GaugeMetricFamily(
+            "lotse_projection_failures",
+            "Open administrators' tasks for case events the read model could not take.",
+            value=count,
+        )
+
+    def describe(self) -> Iterator[Metric]:
         return iter(())
 
 

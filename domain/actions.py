@@ -90,7 +90,9 @@ class TaskDone(StrictModel):
 
 
 class RenderedDocument(StrictModel):
-    """The agreement as the client signs it (from the render activity)."""
+    """The agreement as the client signs it (from the render activity). The activity archives
+    the text in the read model and answers with its hash only; `text` is set in the results
+    of older workers."""
 
-    text: str
+    text: str = ""
     hash: Annotated[str, Field(min_length=64, max_length=64)]

@@ -3,8 +3,10 @@
 `CaseState` is what the `state()` query returns, what a run hands to the next one on
 continue-as-new, and what every pure stage function takes and returns. Deadlines are absolute
 instants (never "in 3 months"), so a new run re-creates its timers from them. Events in
-`events` carry ids, kinds, dates and counts only: they go to the audit log, which outlives
-cases, so no personal data goes into them.
+`events` carry ids, kinds, dates and counts only: they go to the read model's case history,
+which outlives cases, so no personal data goes into them. The state holds only the events,
+reviews, tasks and document versions the read model does not have yet or the workflow still
+needs (domain/compaction.py), so it stays bounded however long the case lives.
 """
 
 from datetime import date, datetime
@@ -162,7 +164,9 @@ class Measure(StrictModel):
 class DocumentVersion(StrictModel):
     version: Annotated[int, Field(ge=1)]
     hash: str  # SHA-256 (hex) of the UTF-8 text
-    text: str
+    # The text lives in the read model (`agreement_documents`), archived when it is rendered.
+    # Only a state written before that carries it, until the projection has archived it.
+    text: str = ""
     created_at: datetime
 
 
@@ -345,3 +349,11 @@ class AgreementInput(StrictModel):
     client: ClientName | None = None
     clocks: Clocks = Field(default_factory=Clocks)
     state: CaseState | None = None
+    # The run sends events to the read model from a loop of its own, so clocks and referrals
+    # never wait for it (workflows/agreement_projection.py). Every input this code writes
+    # carries the field; an input recorded before it existed does not, and its run (also when
+    # replayed) keeps the old way: `projects_in_own_loop` tells them apart by the fields set.
+    projection_loop: bool = True
+
+    def projects_in_own_loop(self) -> bool:
+        return self.projection_loop and "projection_loop" in self.model_fields_set

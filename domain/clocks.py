@@ -26,3 +26,7 @@ class Clocks(BaseModel):
     # Continue-as-new after this many events/updates in one run (the server caps updates per
     # run at 2,000 and the time-skipping server never suggests continue-as-new).
     max_events_per_run: Annotated[int, Field(ge=10)] = 500
+    # While the read model is out, the case's projection tries again after this pause, doubled
+    # after each failed try up to the maximum (workflows/agreement_projection.py).
+    projection_pause: timedelta = timedelta(minutes=1)
+    projection_pause_max: timedelta = timedelta(hours=1)

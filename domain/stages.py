@@ -31,6 +31,7 @@ from domain.case import (
 )
 from domain.case_log import iso, new_id, record
 from domain.clocks import Clocks
+from domain.compaction import next_document_version
 from domain.enums import CentreKind
 from domain.months import german_day, later_by, start_of_german_day
 from domain.needs import Assessment, Need, RoutingResult
@@ -165,7 +166,7 @@ def request_signature(
     if rejection := check_request_signature(state, now):
         return rejection
     new = state.fork()
-    version = len(state.documents) + 1
+    version = next_document_version(state)
     new.documents.append(
         DocumentVersion(version=version, hash=document.hash, text=document.text, created_at=now)
     )

@@ -17,7 +17,7 @@ Indexes follow the API's queries (named in each table's comment).
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Index, Integer
+from sqlalchemy import JSON, BigInteger, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from domain.enums import ActorKind, NeedKind
@@ -116,7 +116,8 @@ class TaskRecord(SQLModel, table=True):
 
 
 class ReviewRecord(SQLModel, table=True):
-    """A recorded review with the model project's two evaluation questions (for the report)."""
+    """A recorded review with the model project's two evaluation questions (for the report)
+    and the goal progress it recorded (the case itself keeps only its last few reviews)."""
 
     __tablename__ = "reviews"
 
@@ -125,6 +126,53 @@ class ReviewRecord(SQLModel, table=True):
     recorded_at: datetime = Field(sa_type=UTCDateTime)
     agreement_helped: bool | None = None
     easier_to_keep_at_it: bool | None = None
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # the date it answered
+    next_review_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # [{"goal_id", "status", "note"}] as the counsellor recorded them (migration 0003).
+    goal_progress: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
+
+
+class CaseEventRecord(SQLModel, table=True):
+    """Everything that happened to a case, in order: the case's events (ids, kinds, dates and
+    counts, never personal data; keys per kind in domain/case_log.py). The case carries only
+    the events not yet here (domain/compaction.py); `GET /cases/{id}/history` reads these."""
+
+    __tablename__ = "case_events"
+
+    case_id: str = Field(primary_key=True, max_length=ID_LENGTH)
+    seq: int = Field(primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(max_length=40)
+    stage: str = Field(max_length=32)  # the stage after the event
+    data: dict[str, str | int | bool | None] = Field(default_factory=dict, sa_type=JSON)
+
+
+class AgreementDocumentRecord(SQLModel, table=True):
+    """Every rendered version of a case's agreement, archived when it is rendered and never
+    changed: the signed text outlives the workflow and Temporal's retention. Keyed by its hash
+    too, because a version number is taken only once the signature request succeeds: a render
+    whose request then failed leaves a row that no signature names."""
+
+    __tablename__ = "agreement_documents"
+
+    case_id: str = Field(primary_key=True, max_length=ID_LENGTH)
+    version: int = Field(primary_key=True)
+    hash: str = Field(primary_key=True, max_length=64)  # SHA-256 (hex) of the UTF-8 text
+    text: str = Field(sa_type=Text)
+    rendered_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ReferralNoteRecord(SQLModel, table=True):
+    """A partner's progress note on a referral (the referral carries only its last few)."""
+
+    __tablename__ = "referral_notes"
+
+    referral_id: str = Field(primary_key=True, max_length=ID_LENGTH)
+    number: int = Field(primary_key=True)  # 1, 2, ... per referral
+    case_id: str = Field(index=True, max_length=ID_LENGTH)
+    partner_id: str = Field(max_length=SLUG_LENGTH)
+    at: datetime = Field(sa_type=UTCDateTime)
+    note: str = Field(max_length=2000)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -30,13 +30,27 @@ from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy import Engine, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
-from activities.case_events import CaseEventBatch, CaseProjection
+from activities.case_events import (
+    ArchivedDocument,
+    CaseEventBatch,
+    CaseProjection,
+    ProjectionFailure,
+    ProjectionRejected,
+    ReferralNote,
+)
 from domain.case import CaseEvent, CaseEventKind, TaskRole
+from domain.case import ReviewRecord as CaseReview
 from domain.enums import ActorKind, NeedKind
 from domain.referral import ReferralStatus
+from store.archive import (
+    add_event,
+    add_projection_failure,
+    add_referral_note,
+    archive_document,
+)
 from store.models import Role
 from store.projections import (
     CaseSummary,
@@ -47,6 +61,9 @@ from store.projections import (
 )
 
 log = logging.getLogger(__name__)
+
+# What an unreachable or overloaded database raises: retried by the activity until it is back.
+OUTAGES = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 
 class SqlCaseEventSink:
@@ -66,15 +83,37 @@ class SqlCaseEventSink:
 
     def append(self, batch: CaseEventBatch) -> int:
         """Apply the batch's events newer than the case's `last_applied_seq`; returns how many
-        were new (0 for a repeated delivery)."""
+        were new (0 for a repeated delivery). An outage raises as it is (the activity retries);
+        a batch that can never be applied raises `ProjectionRejected`."""
         with self._writing:
             try:
-                return self._apply(batch)
-            except IntegrityError:
-                # Another delivery inserted the case's first row meanwhile; now it exists and
-                # locks.
-                log.info("Case %s: concurrent first delivery, applying again", batch.case.case_id)
-                return self._apply(batch)
+                try:
+                    return self._apply(batch)
+                except IntegrityError:
+                    # Another delivery inserted the case's first row meanwhile; now it exists
+                    # and locks.
+                    log.info(
+                        "Case %s: concurrent first delivery, applying again", batch.case.case_id
+                    )
+                    return self._apply(batch)
+            except OUTAGES:
+                raise
+            except Exception as error:
+                # The data (or our code) is wrong: the same batch will fail the same way. The
+                # error's text may quote the data, so only its type goes on.
+                raise ProjectionRejected(type(error).__name__) from None
+
+    def archive_document(self, document: ArchivedDocument) -> None:
+        with self._writing, Session(self._engine) as session, session.begin():
+            archive_document(session, document)
+
+    def append_referral_note(self, note: ReferralNote) -> None:
+        with self._writing, Session(self._engine) as session, session.begin():
+            add_referral_note(session, note)
+
+    def record_projection_failure(self, failure: ProjectionFailure) -> None:
+        with self._writing, Session(self._engine) as session, session.begin():
+            add_projection_failure(session, failure)
 
     def last_applied(self, case_id: str) -> int:
         with Session(self._engine) as session:
@@ -101,8 +140,22 @@ class SqlCaseEventSink:
                     applied + 1,
                     events[0].sequence - 1,
                 )
+            reviews = {review.id: review for review in batch.reviews}
             for event in events:
-                _apply_event(session, case, event)
+                add_event(session, case.case_id, event)
+                _apply_event(session, case, event, reviews)
+            for document in batch.documents:
+                # Texts a state from before the archive still carries (domain/compaction.py).
+                archive_document(
+                    session,
+                    ArchivedDocument(
+                        case_id=case.case_id,
+                        version=document.version,
+                        hash=document.hash,
+                        text=document.text,
+                        rendered_at=document.created_at,
+                    ),
+                )
             last = events[-1]
             if summary is None:
                 summary = CaseSummary(
@@ -187,7 +240,9 @@ def _task_id(case_id: str, task_id: str) -> str:
     return f"{case_id}-{task_id}"
 
 
-def _apply_event(session: Session, case: CaseProjection, event: CaseEvent) -> None:
+def _apply_event(
+    session: Session, case: CaseProjection, event: CaseEvent, reviews: dict[str, CaseReview]
+) -> None:
     kind = event.kind
     if kind is CaseEventKind.REFERRAL_DISPATCHED:
         _referral_dispatched(session, case, event)
@@ -205,6 +260,7 @@ def _apply_event(session: Session, case: CaseProjection, event: CaseEvent) -> No
             task.done = True
             session.add(task)
     elif kind is CaseEventKind.REVIEW_RECORDED:
+        review = reviews.get(_text(event, "review_id"))
         session.merge(
             ReviewRecord(
                 case_id=case.case_id,
@@ -212,6 +268,12 @@ def _apply_event(session: Session, case: CaseProjection, event: CaseEvent) -> No
                 recorded_at=event.at,
                 agreement_helped=_flag(event, "agreement_helped"),
                 easier_to_keep_at_it=_flag(event, "easier_to_keep_at_it"),
+                due_at=_instant(event, "due_at"),
+                next_review_due=_instant(event, "next_review_due"),
+                goal_progress=[
+                    {"goal_id": p.goal_id, "status": p.status.value, "note": p.note}
+                    for p in (review.goal_progress if review is not None else [])
+                ],
             )
         )
     elif kind in (CaseEventKind.REASSIGNED, CaseEventKind.TRANSFERRED):

@@ -8,11 +8,13 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.agreement_text import AgreementDocumentInput
+from activities.agreement_text import AgreementDocumentInput, sha256
 from activities.case import CaseActivities, ResolvePartnerInput, RouteNeedsInput
 from activities.case_events import CaseEventBatch, CaseProjection, InMemoryCaseEventSink
 from activities.directory import InMemoryDirectory
+from domain.actions import RenderedDocument
 from domain.case import CaseEvent, CaseEventKind, CaseState, Stage
+from domain.compaction import next_document_version
 from domain.enums import CentreKind
 from domain.stages import request_signature
 from domain.stages_draft import draft_agreement
@@ -39,7 +41,7 @@ def document_input(state: CaseState) -> AgreementDocumentInput:
     taken = {m.route_id for m in state.measures}
     return AgreementDocumentInput(
         case_id=state.id,
-        version=len(state.documents) + 1,
+        version=next_document_version(state),
         municipality_id=state.municipality_id,
         centre_id=state.centre_id,
         centre_kind=state.centre_kind,
@@ -85,13 +87,22 @@ async def test_route_needs_with_a_bad_municipality_id_fails_for_good() -> None:
     assert failed.value.type == "RulesInvalid" and failed.value.non_retryable
 
 
+async def rendered(input: AgreementDocumentInput) -> tuple[RenderedDocument, str]:
+    """The activity's answer (the hash only) and the text it archived before answering."""
+    sink = InMemoryCaseEventSink()
+    document = await ENV.run(activities(sink).render_agreement, input)
+    assert document.text == ""  # the case keeps the hash; the text lives in the read model
+    text = sink.documents[(input.case_id, input.version, document.hash)]
+    assert sha256(text) == document.hash
+    return document, text
+
+
 async def test_the_rendered_agreement_is_deterministic_and_names_what_partners_receive() -> None:
     state = in_stage(Stage.AWAITING_SIGNATURE)
     input = document_input(state)
-    first = await ENV.run(activities().render_agreement, input)
-    again = await ENV.run(activities().render_agreement, input)
+    first, text = await rendered(input)
+    again, _ = await rendered(input)
     assert first == again
-    text = first.text
     assert "Amina Karimi" in text and "Deutsch auf B1 (bis 01.03.2026)" in text
     assert (
         "Sprachkursträger „VHS Musterstadt“" in text and "Jobcenter „Jobcenter Musterstadt“" in text
@@ -120,7 +131,7 @@ async def test_without_partner_measures_nobody_receives_data() -> None:
     state = in_stage(Stage.AWAITING_SIGNATURE)
     input = document_input(state)
     input.measures = [m for m in input.measures if m.partner_id is None]
-    text = (await ENV.run(activities().render_agreement, input)).text
+    _, text = await rendered(input)
     assert "keine Daten an Partner" in text
 
 

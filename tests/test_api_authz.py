@@ -88,6 +88,7 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("GET", "/admin/users"):                        row(401, 403, 403, 403, 200),
     ("POST", "/admin/users"):                       row(401, 403, 403, 403, 422),
     ("GET", "/admin/audit"):                        row(401, 403, 403, 403, 200),
+    ("GET", "/admin/tasks"):                        row(401, 403, 403, 403, 200),
     ("GET", "/livez"):                              row(200, 200, 200, 200, 200),
     ("GET", "/healthz"):                            row(200, 200, 200, 200, 200),
     ("GET", "/metrics"):                            row(200, 200, 200, 200, 200),

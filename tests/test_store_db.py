@@ -37,6 +37,9 @@ STORE_TABLES = {
     "tasks",
     "reviews",
     "audit_events",
+    "case_events",
+    "agreement_documents",
+    "referral_notes",
 }
 T0 = datetime(2025, 3, 28, 23, 30, tzinfo=UTC)  # across the clock change and a day boundary
 

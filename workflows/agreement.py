@@ -7,8 +7,9 @@ handler applies the same function and raises `ApplicationError` (type `WrongStag
 or `Unavailable`) when the case moved on in between. Clocks are absolute deadlines in the
 state; the run method sleeps until the earliest one (`wait_condition` with a timeout), fires
 what is due, starts referral children, hands declined referrals on, sends events to the read
-model, and continues-as-new after each review cycle, when Temporal suggests it, or after
-`clocks.max_events_per_run` events and updates. No I/O, rules engine or clock of its own here.
+model (from a loop of its own: workflows/agreement_projection.py), and continues-as-new after
+each review cycle, when Temporal suggests it, or after `clocks.max_events_per_run` events and
+updates. No I/O, rules engine or clock of its own here.
 
 Changing this workflow while cases run: every case is a running workflow, and a new worker
 replays its history. A change that alters the commands (activities, timers, children,
@@ -26,11 +27,19 @@ Patches in effect (histories recorded before each: tests/histories/*_v1.json):
   instead of one after the other (a round trip per referral less).
 
 A patch costs a marker and an upsert of `TemporalChangeVersion` (the SDK's, for finding runs
-by patch) in each run that takes the new path: worth it for a change of behaviour, not for
-saving an upsert. A change that only a new run can meet may instead be guarded by what the run
-was given: a continued run upserts only the search attributes that differ from
-`CaseState.search_attributes`, which a run continued by older code does not carry (it upserts
-all of them, as its history says). tests/test_agreement_patches.py shows both.
+by patch) in each run that takes the new path: worth it for a change of behaviour inside a
+run, not for one decided once when a run starts. Such a change is guarded by what the run was
+given, which its history holds, so a replay decides the same way:
+- a continued run upserts only the search attributes that differ from
+  `CaseState.search_attributes`, which a run continued by older code does not carry (it
+  upserts all of them, as its history says);
+- a run whose input carries `projection_loop` projects to the read model from a loop of its
+  own (workflows/agreement_projection.py), so clocks and referrals never wait for the read
+  model; a run started or continued by older code sent each batch and waited for it in the
+  run loop (`_settle`), and keeps doing so until it continues as new.
+tests/test_agreement_patches.py shows them all.
+
+Nothing but an `ApplicationError` leaves a handler or the run loop (workflows/guard.py).
 """
 
 import asyncio
@@ -54,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.case import ActionResult, AgreementInput, CaseState, Stage
     from domain.case_log import action_result, remember_update
+    from domain.compaction import after_projection
     from domain.needs import Assessment
     from domain.profile import IntakeData
     from domain.referral import ReferralReport
@@ -92,6 +102,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows import agreement_calls as calls
+from workflows.agreement_projection import Projection
 from workflows.guard import UNPROCESSABLE, guarded
 
 # Patch ids (see the module docstring); never reuse one for another change.
@@ -143,6 +154,10 @@ class AgreementWorkflow:
         self._review_recorded = False
         # What the run's search attributes are: those of the run before, then what it upserts.
         self._search_attributes = dict(self._state.search_attributes)
+        self._projection = Projection(lambda: self._state, self._apply, self._clocks)
+        # Guarded by the input, not a patch (see the module docstring and `AgreementInput`).
+        self._projecting = input.projects_in_own_loop()
+        self._projection_task: asyncio.Task[None] | None = None
 
     @workflow.run
     async def run(self, input: AgreementInput) -> CaseState:
@@ -152,21 +167,34 @@ class AgreementWorkflow:
                 type="Invalid",
                 non_retryable=True,
             )
+        if self._projecting:
+            # Its own task: clocks and referrals never wait for the read model.
+            self._projection_task = asyncio.create_task(self._projection.run())
         calls.upsert_search_attributes(self._state, self._search_attributes)
         while self._state.stage is not Stage.CLOSED:
             await self._contained("settle", self._settle)
             if self._run_is_done():
-                # Never leave an update half done: its caller would get no answer.
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                # Never leave an update half done: its caller would get no answer. And let
+                # the projection catch up unless the read model is out: what it has not
+                # projected travels with the state.
+                await workflow.wait_condition(self._may_continue_as_new)
                 carried = self._state.model_copy(
                     update={"search_attributes": dict(self._search_attributes)}
                 )
-                workflow.continue_as_new(self._input.model_copy(update={"state": carried}))
+                workflow.continue_as_new(
+                    self._input.model_copy(update={"state": carried, "projection_loop": True})
+                )
             await self._sleep_until_next_deadline()
             await self._contained("on_clock", self._fire_clocks)
         await workflow.wait_condition(workflow.all_handlers_finished)
         await calls.withdraw_open_referrals(self._state)
-        await self._settle()
+        if self._projecting:
+            # The closed case's last events must reach the read model; nothing else is left.
+            await workflow.wait_condition(self._projection.caught_up)
+            if self._projection_task is not None:
+                self._projection_task.cancel()
+        else:
+            await self._settle()
         return self._state
 
     # -- counsellor actions (updates) ---------------------------------------------------------
@@ -376,11 +404,16 @@ class AgreementWorkflow:
             or events + self._updates_this_run >= self._clocks.max_events_per_run
         )
 
+    def _may_continue_as_new(self) -> bool:
+        if not workflow.all_handlers_finished():
+            return False
+        return not self._projecting or self._projection.caught_up() or self._projection.stalled
+
     def _has_work(self) -> bool:
         state = self._state
         return (
             state.stage is Stage.CLOSED
-            or state.emitted_through < state.last_sequence
+            or (not self._projecting and state.emitted_through < state.last_sequence)
             or bool(referrals_to_start(state) or referrals_to_reroute(state))
             or self._run_is_done()
         )
@@ -390,14 +423,22 @@ class AgreementWorkflow:
         timeout = None if deadline is None else deadline - workflow.now()
         if timeout is not None and timeout <= timedelta(0):
             return
+
+        def woken() -> bool:
+            # A handler that moved a deadline wakes the loop, which sleeps anew until it. (A
+            # run from before the projection loop woke for the events every such change
+            # records, to project them.)
+            moved = self._projecting and next_deadline(self._state, self._clocks) != deadline
+            return moved or self._has_work()
+
         # A timeout is the deadline passing, not an error: the caller fires what is due.
         with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(self._has_work, timeout=timeout)
+            await workflow.wait_condition(woken, timeout=timeout)
 
     async def _settle(self) -> None:
-        """Hand declined referrals on, start new children, bring the read model up to date.
-        Each step records its result on the state as it is then: handlers may have changed it
-        while the step waited."""
+        """Hand declined referrals on, start new children, and (in a run from before the
+        projection loop) bring the read model up to date. Each step records its result on the
+        state as it is then: handlers may have changed it while the step waited."""
         for referral in referrals_to_reroute(self._state):
             choice = await calls.next_partner(self._state, referral)
             now = workflow.now()
@@ -427,6 +468,6 @@ class AgreementWorkflow:
             for referral in starting:
                 await calls.start_referral(self._state, referral, self._clocks)
                 self._apply(guarded("start", partial(mark_started, self._state, referral.id)))
-        while self._state.emitted_through < self._state.last_sequence:
+        while not self._projecting and self._state.emitted_through < self._state.last_sequence:
             last = await calls.emit_events(self._state)
-            self._apply(self._state.model_copy(update={"emitted_through": last}))
+            self._apply(after_projection(self._state, last))

@@ -31,8 +31,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.case_events import CaseEventBatch, CaseProjection
     from domain.actions import RenderedDocument
-    from domain.case import CaseState, ReferralRecord, Stage
+    from domain.case import CaseEventKind, CaseState, ReferralRecord, Stage
     from domain.clocks import Clocks
+    from domain.compaction import next_document_version
     from domain.months import german_day
     from domain.needs import Need, RoutingResult
     from domain.stages_referral import OPEN, referral_input
@@ -125,7 +126,7 @@ async def render_agreement(state: CaseState, clocks: Clocks) -> RenderedDocument
     taken = {measure.route_id for measure in state.measures}
     input = AgreementDocumentInput(
         case_id=state.id,
-        version=len(state.documents) + 1,
+        version=next_document_version(state),
         municipality_id=state.municipality_id,
         centre_id=state.centre_id,
         centre_kind=state.centre_kind,
@@ -174,17 +175,31 @@ async def start_referral(state: CaseState, referral: ReferralRecord, clocks: Clo
         )
 
 
+def next_batch(state: CaseState) -> CaseEventBatch:
+    """The next events the read model does not have, with the reviews they record and any
+    document text the state still carries (states from before the archive)."""
+    pending = [e for e in state.events if e.sequence > state.emitted_through][:EVENTS_PER_BATCH]
+    recorded = {e.data.get("review_id") for e in pending if e.kind is CaseEventKind.REVIEW_RECORDED}
+    return CaseEventBatch(
+        case=CaseProjection.of(state),
+        events=pending,
+        reviews=[review for review in state.reviews if review.id in recorded],
+        documents=[document for document in state.documents if document.text],
+    )
+
+
 async def emit_events(state: CaseState) -> int:
-    """Send the next batch of events the read model does not have yet; the last sequence sent."""
-    pending = [e for e in state.events if e.sequence > state.emitted_through]
-    batch = CaseEventBatch(case=CaseProjection.of(state), events=pending[:EVENTS_PER_BATCH])
+    """Send the next batch of events the read model does not have yet; the last sequence sent.
+    (The way of runs from before the patch `projection-loop`: workflows/agreement_projection.py
+    is the way of new runs.)"""
+    batch = next_batch(state)
     try:
         await execute(CaseActivities.emit_case_events, batch, BACKGROUND_CALL)
     except ActivityError as err:
         # Only a non-retryable error ends the retries: a bug in the batch, not an outage.
         # Retrying it would stall the case's clocks; the read model is a projection that can
         # be rebuilt from the workflow, so log and go on.
-        workflow.logger.error("Case events not projected: %s", err.cause)
+        workflow.logger.error("Case events not projected (%s)", type(err.cause).__name__)
     return batch.events[-1].sequence
 
 

@@ -1,6 +1,6 @@
 """The directory, kept by administrators: partner agencies and user accounts (list, create),
-and the audit trail. An admin has no scope and sees no cases: the directory is configuration,
-not case data."""
+the audit trail, and the administrators' own open tasks. An admin has no scope and sees no
+cases: the directory is configuration, not case data (a task names a case by its id only)."""
 
 from datetime import datetime
 from typing import Annotated
@@ -14,7 +14,7 @@ from api.deps import Admin, SessionDep
 from domain.enums import ActorKind
 from domain.fields import Code, SingleLine, Title
 from store.models import Centre, Municipality, PartnerAgency, Role, User
-from store.projections import AuditEvent
+from store.projections import AuditEvent, TaskRecord
 from store.users import InvalidUser, create_user
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -197,3 +197,28 @@ def audit_trail(
         query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit)
     )
     return [AuditOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+class AdminTaskOut(BaseModel):
+    id: str
+    kind: str
+    case_id: str
+    title: str
+    created_at: datetime
+
+
+@router.get("/tasks", name="admin.tasks")
+def open_tasks(
+    admin: Admin,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AdminTaskOut]:
+    """What the administrators have to look at, oldest first: for now, events of a case that
+    the read model could not take (`projection_failed`; ids only, the case runs on)."""
+    rows = session.exec(
+        select(TaskRecord)
+        .where(TaskRecord.assignee_role == Role.ADMIN, col(TaskRecord.done).is_(False))
+        .order_by(col(TaskRecord.created_at), col(TaskRecord.id))
+        .limit(limit)
+    )
+    return [AdminTaskOut.model_validate(row, from_attributes=True) for row in rows]

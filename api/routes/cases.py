@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from api import casework
+from api import case_archive, casework
 from api.deps import (
     CentreListing,
     Counsellor,
@@ -163,30 +163,27 @@ async def read_case(case: ScopedCase, gateway: GatewayDep) -> dict[str, Any]:
 
 
 @router.get("/{case_id}/agreement", name="case.agreement")
-async def agreement(case: ScopedCase, gateway: GatewayDep) -> AgreementDocument:
-    """The current agreement document: the text the client signs, with its SHA-256."""
+async def agreement(
+    case: ScopedCase, gateway: GatewayDep, services: ServicesDep
+) -> AgreementDocument:
+    """The current agreement document: the text the client signs, with its SHA-256 (from the
+    archive, where every rendered version is kept for good)."""
     state = await _state(gateway, case)
-    if not state.documents:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            detail="Für diesen Fall gibt es noch kein Vereinbarungsdokument "
-            "(erst Entwurf speichern und Unterschrift anfordern).",
-        )
-    current = state.documents[-1]
+    current = await case_archive.document(services.engine, state)
     return AgreementDocument(
         version=current.version,
         hash=current.hash,
         text=current.text,
         created_at=current.created_at,
-        signed_by=[s.party.value for s in state.signatures if s.version == current.version],
+        signed_by=sorted(current.signed),
     )
 
 
 @router.get("/{case_id}/history", name="case.history")
-async def history(case: ScopedCase, gateway: GatewayDep) -> History:
+async def history(case: ScopedCase, gateway: GatewayDep, services: ServicesDep) -> History:
     """Everything that happened to the case, in order (ids, kinds and dates only)."""
     state = await _state(gateway, case)
-    return History(case_id=case.id, events=state.events)
+    return History(case_id=case.id, events=await case_archive.history(services.engine, state))
 
 
 async def _act(

@@ -2,20 +2,21 @@
 and the agreement document to print and sign, as an HTML print view and as a PDF.
 
 Every read goes through `PageCase` (the API's `scoped_case`) and the workflow's `state()`
-query, exactly as `GET /cases/{id}` does.
+query, exactly as `GET /cases/{id}` does; document texts and the history come from the case
+archive (api/case_archive.py), as in the API.
 """
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from api import case_archive
 from api.deps import CaseRef
 from api.ui.case_view import CaseView, load_case, load_handover_choices
 from api.ui.pdf import agreement_pdf
-from api.ui.session import PageCase
+from api.ui.session import PageCase, services_of
 from api.ui.web import PAGE_CACHE, PageRoute, render, secure
-from domain.case import DocumentVersion
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -33,10 +34,6 @@ DONE: dict[str, str] = {
     "task": "Aufgabe erledigt.",
     "reassign": "Der Fall ist an eine andere Beraterin / einen anderen Berater übergeben.",
 }
-NO_DOCUMENT = (
-    "Für diesen Fall gibt es noch kein Vereinbarungsdokument (erst Entwurf speichern und "
-    "zur Unterschrift vorlegen)."
-)
 
 
 async def render_case(
@@ -47,6 +44,7 @@ async def render_case(
     done: str | None = None,
 ) -> Response:
     await load_handover_choices(request, case, view)
+    view.history = await case_archive.history(services_of(request).engine, view.state)
     context = {"view": view, "state": view.state, "forms": view.forms, "done": DONE.get(done or "")}
     # The case page is the largest one (every form, row and event of the case): rendered in a
     # worker thread, so a slow rendering holds up this request only, not the event loop.
@@ -63,18 +61,6 @@ async def case_page(
     return await render_case(request, case, view, done=erledigt)
 
 
-def _version(view: CaseView, fassung: int | None) -> DocumentVersion:
-    documents = view.state.documents
-    if not documents:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NO_DOCUMENT)
-    if fassung is None:
-        return documents[-1]
-    for document in documents:
-        if document.version == fassung:
-            return document
-    raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Diese Fassung gibt es nicht.")
-
-
 @router.get("/faelle/{case_id}/vereinbarung", name="ui.case.document")
 async def document_page(
     request: Request,
@@ -82,9 +68,8 @@ async def document_page(
     fassung: Annotated[int | None, Query(ge=1, le=10_000)] = None,
 ) -> Response:
     view = await load_case(request, case)
-    document = _version(view, fassung)
-    signatures = [s for s in view.state.signatures if s.version == document.version]
-    context = {"view": view, "document": document, "signatures": signatures}
+    document = await case_archive.document(services_of(request).engine, view.state, fassung)
+    context = {"view": view, "document": document}
     return await run_in_threadpool(render, request, "case/document.html", context)
 
 
@@ -95,7 +80,7 @@ async def document_pdf(
     fassung: Annotated[int | None, Query(ge=1, le=10_000)] = None,
 ) -> Response:
     view = await load_case(request, case)
-    document = _version(view, fassung)
+    document = await case_archive.document(services_of(request).engine, view.state, fassung)
     # Laying out a long agreement takes a while: not on the event loop.
     content = await run_in_threadpool(agreement_pdf, case.id, document)
     filename = f"vereinbarung-{case.id}-fassung-{document.version}.pdf"

@@ -88,6 +88,8 @@ class CaseView:
     # the municipality's centres, as the API's checks in `api.casework` read them.
     counsellors: list[str] = field(default_factory=list)
     centres: list[CentreChoice] = field(default_factory=list)
+    # The whole history (read model and the events the case still carries), for the page.
+    history: list[CaseEvent] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name in FORM_NAMES:
@@ -176,7 +178,7 @@ class CaseView:
 
     def events(self) -> list[CaseEvent]:
         """The timeline, newest first."""
-        return list(reversed(self.state.events))
+        return list(reversed(self.history or self.state.events))
 
     def responsible_label(self, measure: Measure) -> str:
         if measure.responsible is Responsible.PARTNER:

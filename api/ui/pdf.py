@@ -14,7 +14,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from domain.case import DocumentVersion
+from api.case_archive import Document
 from domain.months import GERMAN_TIME
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
@@ -29,7 +29,7 @@ def _font_dir() -> Path | None:
 
 
 class AgreementPdf(FPDF):
-    def __init__(self, case_id: str, document: DocumentVersion) -> None:
+    def __init__(self, case_id: str, document: Document) -> None:
         super().__init__(format="A4")
         self.case_id = case_id
         self.document = document
@@ -67,7 +67,7 @@ class AgreementPdf(FPDF):
         self.cell(0, 4, f"Seite {self.page_no()} von {{nb}}", align="C")
 
 
-def agreement_pdf(case_id: str, document: DocumentVersion) -> bytes:
+def agreement_pdf(case_id: str, document: Document) -> bytes:
     pdf = AgreementPdf(case_id, document)
     pdf.add_page()
     created = document.created_at.astimezone(GERMAN_TIME)

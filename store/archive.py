@@ -1,0 +1,151 @@
+"""The case archive in the read model: what a case no longer carries in its workflow state, and
+what must outlive the workflow (Temporal drops a closed case's history after the namespace's
+retention).
+
+- Agreement documents: every rendered version, written once at rendering and never changed.
+- Referral notes: a partner's progress notes, numbered per referral.
+- Case history: the case's events, merged with those the case has not projected yet.
+- Projection failures: a batch the projector can never apply becomes an administrator's task
+  (ids and the error's type only), so nobody has to read worker logs to learn of it.
+
+Writes are idempotent (insert if absent), because activities deliver at least once.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from activities.case_events import ArchivedDocument, ProjectionFailure, ReferralNote
+from domain.case import CaseEvent, CaseEventKind, Stage
+from store.models import Role
+from store.projections import (
+    AgreementDocumentRecord,
+    CaseEventRecord,
+    ReferralNoteRecord,
+    TaskRecord,
+)
+
+PROJECTION_FAILED = "projection_failed"  # the kind of the administrators' task
+
+
+def archive_document(session: Session, document: ArchivedDocument) -> None:
+    key = (document.case_id, document.version, document.hash)
+    if session.get(AgreementDocumentRecord, key) is None:
+        session.add(
+            AgreementDocumentRecord(
+                case_id=document.case_id,
+                version=document.version,
+                hash=document.hash,
+                text=document.text,
+                rendered_at=document.rendered_at,
+            )
+        )
+
+
+def add_referral_note(session: Session, note: ReferralNote) -> None:
+    if session.get(ReferralNoteRecord, (note.referral_id, note.number)) is None:
+        session.add(
+            ReferralNoteRecord(
+                referral_id=note.referral_id,
+                number=note.number,
+                case_id=note.case_id,
+                partner_id=note.partner_id,
+                at=note.at,
+                note=note.note,
+            )
+        )
+
+
+def add_projection_failure(session: Session, failure: ProjectionFailure) -> None:
+    task_id = f"{failure.case_id}-p{failure.first_sequence}"
+    if session.get(TaskRecord, task_id) is None:
+        session.add(
+            TaskRecord(
+                id=task_id,
+                case_id=failure.case_id,
+                kind=PROJECTION_FAILED,
+                assignee_role=Role.ADMIN,
+                assignee_id="",
+                title=(
+                    f"Lesesicht: Ereignisse {failure.first_sequence}–{failure.last_sequence} "
+                    f"des Falls wurden nicht übernommen ({failure.error}). Der Fall läuft "
+                    "weiter; Listen und Berichte fehlen diese Ereignisse."
+                )[:300],
+                due_at=failure.at,
+                created_at=failure.at,
+            )
+        )
+
+
+def add_event(session: Session, case_id: str, event: CaseEvent) -> None:
+    session.merge(
+        CaseEventRecord(
+            case_id=case_id,
+            seq=event.sequence,
+            at=event.at,
+            kind=event.kind.value,
+            stage=event.stage.value,
+            data=dict(event.data),
+        )
+    )
+
+
+def load_document(engine: Engine, case_id: str, version: int, hash: str) -> str | None:
+    """The archived text of one version (None for a version archived before the archive
+    existed: the case's state still carries that text until its projection archives it)."""
+    with Session(engine) as session:
+        row = session.get(AgreementDocumentRecord, (case_id, version, hash))
+        return row.text if row is not None else None
+
+
+def case_history(engine: Engine, case_id: str, pending: Sequence[CaseEvent]) -> list[CaseEvent]:
+    """Every event of the case in order: the archived ones and the `pending` ones the case
+    still carries (the two overlap while a batch is in flight; the case's copy wins)."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(CaseEventRecord)
+            .where(CaseEventRecord.case_id == case_id)
+            .order_by(col(CaseEventRecord.seq))
+        ).all()
+    events = {
+        row.seq: CaseEvent(
+            sequence=row.seq,
+            at=row.at,
+            kind=CaseEventKind(row.kind),
+            stage=Stage(row.stage),
+            data=row.data,
+        )
+        for row in rows
+    }
+    events.update((event.sequence, event) for event in pending)
+    return [events[sequence] for sequence in sorted(events)]
+
+
+def signed_at(engine: Engine, case_id: str, version: int) -> dict[str, datetime]:
+    """When each party signed `version`, from the history (for versions the case no longer
+    carries)."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(CaseEventRecord).where(
+                CaseEventRecord.case_id == case_id, CaseEventRecord.kind == CaseEventKind.SIGNED
+            )
+        ).all()
+    return {
+        str(row.data.get("party")): row.at for row in rows if row.data.get("version") == version
+    }
+
+
+def referral_notes(
+    engine: Engine, referral_id: str, *, limit: int = 50
+) -> list[ReferralNoteRecord]:
+    """A referral's newest progress notes, oldest first."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(ReferralNoteRecord)
+            .where(ReferralNoteRecord.referral_id == referral_id)
+            .order_by(col(ReferralNoteRecord.number).desc())
+            .limit(limit)
+        ).all()
+    return list(reversed(rows))

@@ -1,0 +1,167 @@
+"""The case archive in the read model (store/archive.py through `SqlCaseEventSink`), on SQLite
+and PostgreSQL: what a case stops carrying is kept here, once, exactly; an outage raises as
+it is (the activity retries), a batch that never fits is rejected and becomes an
+administrator's task."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, select
+
+from activities.agreement_text import sha256
+from activities.case_events import (
+    ArchivedDocument,
+    CaseEventBatch,
+    ProjectionFailure,
+    ProjectionRejected,
+    ReferralNote,
+)
+from domain.case import (
+    CaseEventKind,
+    GoalProgress,
+    GoalStatus,
+    ReviewRecord,
+    Stage,
+    Survey,
+)
+from store.archive import PROJECTION_FAILED, case_history, load_document, referral_notes
+from store.models import Role
+from store.projections import CaseEventRecord, CaseSummary, TaskRecord
+from store.projections import ReviewRecord as ReviewRow
+from store.projector import SqlCaseEventSink
+from store.testing import BACKENDS, migrated_store
+from tests.test_projector import ACTIVATED, CASE, LATER, OPENED, REF, T0, _event
+
+TEXT = "Integrationsvereinbarung\n\n1. Ziele\n  - Deutsch auf B1\n"
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    with migrated_store(request.param, tmp_path, url) as store:
+        yield store
+
+
+def test_every_event_is_kept_once_and_the_history_merges_what_the_case_still_carries(
+    engine: Engine,
+) -> None:
+    sink = SqlCaseEventSink(engine)
+    for batch in (OPENED, ACTIVATED, ACTIVATED, LATER):  # a repeat changes nothing
+        sink.append(batch)
+    with Session(engine) as session:
+        rows = session.exec(select(CaseEventRecord).where(CaseEventRecord.case_id == CASE)).all()
+    assert sorted(row.seq for row in rows) == list(range(1, 11))
+    pending = [_event(11, CaseEventKind.CLOSED, Stage.CLOSED, reason="withdrawn")]
+    history = case_history(engine, CASE, pending)
+    assert [e.sequence for e in history] == list(range(1, 12))
+    assert history[3].data["referral_id"] == REF and history[-1].kind is CaseEventKind.CLOSED
+
+
+def test_a_review_keeps_its_goal_progress_and_dates(engine: Engine) -> None:
+    sink = SqlCaseEventSink(engine)
+    sink.append(OPENED)
+    sink.append(ACTIVATED)
+    review = ReviewRecord(
+        id="v9",
+        recorded_at=T0 + timedelta(days=95),
+        due_at=T0 + timedelta(days=90),
+        goal_progress=[GoalProgress(goal_id="g2", status=GoalStatus.ACHIEVED, note="B1 bestanden")],
+        survey=Survey(agreement_helped=True),
+        next_review_due=T0 + timedelta(days=270),
+    )
+    later = LATER.model_copy(update={"reviews": [review]})
+    later.events[3].data["due_at"] = review.due_at.isoformat() if review.due_at else None
+    sink.append(later)
+    with Session(engine) as session:
+        [row] = session.exec(select(ReviewRow)).all()
+    assert row.agreement_helped is True
+    assert row.due_at == T0 + timedelta(days=90)
+    assert row.goal_progress == [{"goal_id": "g2", "status": "achieved", "note": "B1 bestanden"}]
+
+
+def test_documents_are_archived_exactly_once_and_never_changed(engine: Engine) -> None:
+    sink = SqlCaseEventSink(engine)
+    document = ArchivedDocument(
+        case_id=CASE, version=1, hash=sha256(TEXT), text=TEXT, rendered_at=T0
+    )
+    sink.archive_document(document)
+    # A repeated delivery (even one carrying other text under the same key) changes nothing.
+    sink.archive_document(document.model_copy(update={"text": "anders"}))
+    text = load_document(engine, CASE, 1, sha256(TEXT))
+    assert text == TEXT and sha256(text) == document.hash  # whitespace and all
+    assert load_document(engine, CASE, 2, sha256(TEXT)) is None
+
+
+def test_progress_notes_are_kept_per_referral_in_order(engine: Engine) -> None:
+    sink = SqlCaseEventSink(engine)
+    for number in (1, 2, 3, 2):
+        sink.append_referral_note(
+            ReferralNote(
+                referral_id=REF,
+                case_id=CASE,
+                partner_id="sprachschule-musterstadt",
+                number=number,
+                at=T0 + timedelta(days=number),
+                note=f"Zwischenstand {number}",
+            )
+        )
+    notes = referral_notes(engine, REF)
+    assert [n.note for n in notes] == ["Zwischenstand 1", "Zwischenstand 2", "Zwischenstand 3"]
+    assert [n.number for n in referral_notes(engine, REF, limit=2)] == [2, 3]
+
+
+def test_a_batch_that_never_fits_is_rejected_and_becomes_an_admin_task(
+    engine: Engine, request: pytest.FixtureRequest
+) -> None:
+    sink = SqlCaseEventSink(engine)
+    sink.append(OPENED)
+    broken = ACTIVATED.model_copy(deep=True)
+    broken.events[-1].data["role"] = "nobody"  # no such role: the projector cannot read it
+    with pytest.raises(ProjectionRejected) as rejected:
+        sink.append(broken)
+    assert str(rejected.value) == "ValueError"  # the type only: the text may quote data
+    failure = ProjectionFailure(
+        case_id=CASE, first_sequence=2, last_sequence=5, error=str(rejected.value), at=T0
+    )
+    sink.record_projection_failure(failure)
+    sink.record_projection_failure(failure)  # once per case and range
+    with Session(engine) as session:
+        [task] = session.exec(select(TaskRecord).where(TaskRecord.kind == PROJECTION_FAILED)).all()
+        summary = session.get(CaseSummary, CASE)
+    assert task.assignee_role is Role.ADMIN and task.case_id == CASE and not task.done
+    assert "Ereignisse 2–5" in task.title and "ValueError" in task.title
+    assert "Amina" not in task.title
+    assert summary is not None and summary.last_applied_seq == 1  # nothing of the batch landed
+
+
+def test_a_nul_in_personal_data_is_rejected_on_postgresql_not_retried_for_ever(
+    engine: Engine,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores NUL characters; PostgreSQL text cannot hold them")
+    sink = SqlCaseEventSink(engine)
+    poisoned = OPENED.model_copy(deep=True)
+    poisoned.case.client_given_name = "Amina\x00"
+    with pytest.raises(ProjectionRejected) as rejected:
+        sink.append(poisoned)
+    assert "Amina" not in str(rejected.value)
+    assert sink.last_applied(CASE) == 0
+
+
+def test_an_unreachable_database_is_an_outage_the_activity_retries(tmp_path: Path) -> None:
+    # A file in a directory that does not exist: every connection attempt fails.
+    engine = create_engine(f"sqlite:///{tmp_path}/missing/lotse.sqlite")
+    with pytest.raises(OperationalError):
+        SqlCaseEventSink(engine).append(OPENED)
+
+
+def test_the_batch_model_still_reads_a_batch_without_the_new_parts() -> None:
+    # An activity task scheduled by an older worker carries no reviews or documents.
+    data = OPENED.model_dump(mode="json", exclude={"reviews", "documents"})
+    batch = CaseEventBatch.model_validate(data)
+    assert batch.reviews == [] and batch.documents == []
+    assert batch.events[0].at == T0 + timedelta(minutes=1)

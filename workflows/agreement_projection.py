@@ -1,0 +1,83 @@
+"""The case's projection loop: the read model follows the case, and the case never waits for it.
+
+Before the patch `projection-loop`, the run loop sent each batch of events to the read model
+and waited for it before it fired clocks or started referrals, so a read-model outage, or one
+batch the read model could not take, stopped a case's reviews, overdue flags and referrals.
+Now `Projection.run` is a task of its own inside the workflow:
+
+- it waits until there are events the read model does not have, sends the next batch
+  (`emit_case_events`) and, once the read model has it, compacts the state
+  (domain/compaction.py);
+- an outage (the call gives up after `PROJECTION_CALL.schedule_to_close`) marks the projection
+  `stalled`, logs ids only, and waits before it tries again (`Clocks.projection_pause`, doubled
+  after each failed try up to `projection_pause_max`, so thousands of cases waiting out a long
+  outage do not hammer Temporal): the backlog lands once the read model is back, in order,
+  each event once;
+- a batch the read model can never apply (`ProjectionFailed`, recorded by the activity as an
+  administrator's task) is skipped: waiting would not make it fit, and the case goes on.
+
+A run continues as new once the projection has caught up or is stalled; the events not yet
+projected travel with the state. Workflow code: deterministic, no I/O of its own.
+"""
+
+from collections.abc import Callable
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.case import PROJECTION_CALL, CaseActivities
+    from domain.case import CaseState
+    from domain.clocks import Clocks
+    from domain.compaction import after_projection
+
+from workflows import agreement_calls as calls
+
+
+class Projection:
+    """The loop of one run; it reads and replaces the workflow's state through the two
+    callables, so it always sees what the handlers left."""
+
+    def __init__(
+        self,
+        state: Callable[[], CaseState],
+        apply: Callable[[CaseState], None],
+        clocks: Clocks,
+    ) -> None:
+        self._state = state
+        self._apply = apply
+        self._clocks = clocks
+        self.stalled = False
+        self._pause = clocks.projection_pause
+
+    def caught_up(self) -> bool:
+        state = self._state()
+        return state.emitted_through >= state.last_sequence
+
+    async def run(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: not self.caught_up())
+            batch = calls.next_batch(self._state())
+            try:
+                await calls.execute(CaseActivities.emit_case_events, batch, PROJECTION_CALL)
+            except ActivityError as error:
+                cause = error.cause
+                if not (isinstance(cause, ApplicationError) and cause.non_retryable):
+                    self.stalled = True
+                    workflow.logger.warning(
+                        "Case events from %d not projected yet (read model unavailable)",
+                        batch.events[0].sequence,
+                    )
+                    await workflow.sleep(self._pause)
+                    self._pause = min(self._pause * 2, self._clocks.projection_pause_max)
+                    continue
+                # Never fits: the activity has recorded it for the administrators.
+                workflow.logger.error(
+                    "Case events %d..%d skipped by the projection (%s)",
+                    batch.events[0].sequence,
+                    batch.events[-1].sequence,
+                    cause.type,
+                )
+            self.stalled = False
+            self._pause = self._clocks.projection_pause
+            self._apply(after_projection(self._state(), batch.events[-1].sequence))
