@@ -181,3 +181,30 @@ def test_the_current_happy_path_carries_the_search_attributes() -> None:
     assert continued
     for run in continued:
         assert upserted_in_first_task(run) == []
+
+
+def projects_in_own_loop(history: WorkflowHistory) -> bool | None:
+    """The `projection_loop` of the run's input; None when the input does not carry it."""
+    started = history.events[0].workflow_execution_started_event_attributes
+    value = json.loads(started.input.payloads[0].data).get("projection_loop")
+    return value if isinstance(value, bool) else None
+
+
+@pytest.mark.parametrize(
+    ("name", "carried"),
+    [
+        ("happy_path_v1", None),
+        ("referral_decline_v1", None),
+        ("happy_path_v2", None),
+        ("referral_decline_v2", None),
+        ("happy_path", True),
+        ("referral_decline", True),
+    ],
+)
+def test_a_run_projects_in_its_own_loop_only_when_its_input_says_so(
+    name: str, carried: bool | None
+) -> None:
+    """Runs recorded before the projection loop project inline (their inputs lack the field,
+    and replaying them takes that way, test_replay.py); every run of a newer case has it."""
+    cases = [h for h in load_histories(name) if "-ref-" not in h.workflow_id]
+    assert [projects_in_own_loop(run) for run in cases] == [carried] * len(cases)
