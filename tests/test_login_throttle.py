@@ -5,6 +5,7 @@ guesses is counted as it arrives, and password checks beyond the bound on concur
 answered 503 at once. (Addresses behind a proxy: tests/test_login_addresses.py.)"""
 
 import asyncio
+import html
 import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ import pytest
 from api.login_throttle import BUSY, PER_ACCOUNT_AND_ADDRESS, LoginThrottle
 from api.main import create_app
 from store.seed import DEMO_PASSWORD, seed_demo
-from store.testing import sqlite_store
+from store.testing import BACKENDS, migrated_store, sqlite_store
 from tests.api_harness import settings_for
 from tests.ui_harness import csrf_of
 
@@ -162,3 +163,32 @@ def test_two_ipv6_addresses_of_one_64_share_a_count() -> None:
     for _ in range(LIMIT):
         throttle.failed("berater2", "203.0.113.7")
     assert throttle.retry_after("berater2", "::ffff:203.0.113.7") is not None
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_the_web_form_refuses_a_username_no_account_can_have(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # On PostgreSQL the account lookup itself would fail on a NUL: a 500 before.
+    url = request.getfixturevalue("postgres_url") if backend == "postgresql" else None
+    settings = settings_for(tmp_path, "throttle", "127.0.0.1:1")
+    with migrated_store(backend, tmp_path, url) as engine:  # type: ignore[arg-type]
+        seed_demo(engine, environment="development")
+        transport = httpx.ASGITransport(app=create_app(settings, engine=engine))
+        async with httpx.AsyncClient(transport=transport, base_url="http://lotse.test") as http:
+            page = await http.get("/login")
+            form = {"password": DEMO_PASSWORD, "csrf_token": csrf_of(page.text)}
+            for _ in range(LIMIT):  # as often as failures would close the account
+                for username, words in (
+                    ("berater1\x00", "Steuerzeichen (U+0000"),
+                    ("berater1\u202e", "Schreibrichtung"),
+                    ("b" * 300, "Zu lang"),
+                ):
+                    refused = await http.post("/login", data={**form, "username": username})
+                    assert refused.status_code == 422, refused.text
+                    shown = html.unescape(refused.text)
+                    assert 'id="f-username-error"' in shown and words in shown
+                    assert username not in shown
+            # Nothing was counted: the account opens at once.
+            accepted = await http.post("/login", data={**form, "username": "berater1"})
+            assert accepted.status_code == 303

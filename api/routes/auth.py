@@ -1,7 +1,7 @@
 """Login (OAuth2 password flow) and "who am I"."""
 
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -72,13 +72,19 @@ async def login(
     )
 
 
-def _check_username(username: str) -> None:
+def username_problems(username: str) -> list[dict[str, Any]]:
+    """pydantic's errors (located at the form field `username`) for a username no account can
+    have; empty when it may be looked up. The web form checks with it too."""
     try:
         _USERNAME.validate_python(username)
     except ValidationError as error:
-        raise RequestValidationError(
-            [{**problem, "loc": ("body", "username")} for problem in error.errors()]
-        ) from None
+        return [{**problem, "loc": ("body", "username")} for problem in error.errors()]
+    return []
+
+
+def _check_username(username: str) -> None:
+    if problems := username_problems(username):
+        raise RequestValidationError(problems)
 
 
 @router.get("/me", name="auth.me")

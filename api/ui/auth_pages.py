@@ -12,8 +12,9 @@ from functools import partial
 from fastapi import APIRouter, Request, Response, status
 
 from api.deps import client_address
+from api.errors import validation_errors
 from api.login_throttle import LoginRefused
-from api.routes.auth import LOGIN_FAILED
+from api.routes.auth import LOGIN_FAILED, username_problems
 from api.ui.forms import GENERAL, FormState, text
 from api.ui.session import (
     Form,
@@ -71,6 +72,17 @@ def _no_account() -> None:
 async def login(request: Request, form: Form) -> Response:
     username, password = text(form, "username"), form.get("password")
     target = text(form, "weiter")
+    if username and (problems := username_problems(username)):
+        # No account has such a name (control characters, a huge one): not looked up (on
+        # PostgreSQL a NUL would fail the lookup itself), not echoed, said next to the field.
+        message = validation_errors(problems)[0]["message"]
+        state = FormState(values={"username": [""]}, errors={"username": message})
+        return render(
+            request,
+            "login.html",
+            {"state": state, "next": target},
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
     verify: Callable[[], User | None] = _no_account
     if username and isinstance(password, str) and password:
         verify = partial(_authenticate, request, username, password)
