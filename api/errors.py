@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,42 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+class FieldProblem(BaseModel):
+    field: str  # dotted path, e.g. "profile.birth_date"
+    message: str  # German
+
+
+class ValidationProblem(BaseModel):
+    """The 422 answer as the API sends it (and as its OpenAPI document now says); `errors` is
+    there when the refusal is about fields."""
+
+    detail: str
+    errors: list[FieldProblem] = []
+
+
+def _document_validation_answer(app: FastAPI) -> None:
+    """FastAPI documents every 422 as its own `HTTPValidationError` (`detail` a list); this
+    API answers `ValidationProblem`. The document says what is sent, so clients and the
+    schema checks of tests/test_api_fuzz.py can rely on it."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = generate().setdefault("components", {}).setdefault("schemas", {})
+            if "HTTPValidationError" in schemas:
+                answer = ValidationProblem.model_json_schema(
+                    ref_template="#/components/schemas/{model}"
+                )
+                schemas.update(answer.pop("$defs", {}))
+                schemas["HTTPValidationError"] = answer
+                schemas.pop("ValidationError", None)
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(Exception, _unexpected)
+    _document_validation_answer(app)

@@ -11,35 +11,19 @@ would have failed the projection on every retry.
 """
 
 import re
-import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import SQLModel
 from temporalio.testing import WorkflowEnvironment
 
-from activities.case import CaseActivities
-from api.gateway import connect
-from api.main import create_app
 from domain.fields import MULTI_LINE_PATTERN
-from store.directory import SqlDirectory
-from store.projector import SqlCaseEventSink
-from store.seed import seed_demo
-from store.testing import BACKENDS, migrated_store
-from tests.api_harness import (
-    ASSESSMENT,
-    INTAKE,
-    Lotse,
-    eventually,
-    register_search_attributes,
-    settings_for,
-)
-from worker.worker import build_worker
+from store.testing import BACKENDS
+from tests.api_harness import ASSESSMENT, INTAKE, Lotse, eventually
+from tests.backend_harness import running_lotse_on, store_of
 
 HUGE = "x" * 5000
 # (label, value, words the German message must hold)
@@ -62,36 +46,14 @@ BAD_DATES: list[tuple[str, str, str]] = [
 FORBIDDEN_IN_STORE = re.compile(MULTI_LINE_PATTERN)
 
 
-@asynccontextmanager
-async def _lotse_on(
-    env: WorkflowEnvironment, data_dir: Path, engine: Engine
-) -> AsyncIterator[Lotse]:
-    """`tests.api_harness.running_lotse` on a given (migrated) store, of either backend."""
-    address = env.client.service_client.config.target_host
-    settings = settings_for(data_dir, f"hostile-{uuid.uuid4()}", address)
-    await register_search_attributes(env.client)
-    seed_demo(engine, environment="development")
-    activities = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine))
-    worker = build_worker(env.client, settings, activities)
-    app = create_app(settings, engine=engine, client=await connect(settings))
-    async with (
-        worker,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://lotse.test"
-        ) as http,
-    ):
-        yield Lotse(http=http, engine=engine, settings=settings, client=env.client)
-
-
 @pytest.fixture(params=BACKENDS)
 async def lotse(
     request: pytest.FixtureRequest, dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> AsyncIterator[Lotse]:
     # The dev server: a review continues the case as new (the time-skipping server does not
     # answer queries to the new run reliably).
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    with migrated_store(request.param, tmp_path, url) as engine:
-        async with _lotse_on(dev_env, tmp_path, engine) as system:
+    with store_of(request, tmp_path) as engine:
+        async with running_lotse_on(dev_env, tmp_path, engine) as system:
             yield system
 
 
