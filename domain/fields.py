@@ -5,8 +5,9 @@ Text never carries control characters (NUL, the other C0 and C1 codes, DEL), bid
 and isolates (U+202A-202E, U+2066-2069) or lone surrogates: PostgreSQL refuses NUL in text
 for ever (the projection of such a case would fail on every retry), surrogates cannot be
 encoded as UTF-8, and a bidi override makes a name or note read differently from what it is.
-Single-line fields (names, titles, ids) refuse every C0 code; multi-line fields (notes, goal
-and measure texts, reasons) allow tab, line feed and carriage return.
+Single-line fields (names, titles, ids) refuse every C0 code and the Unicode line and
+paragraph separators; multi-line fields (notes, goal and measure texts, reasons) allow tab,
+line feed, carriage return and those separators.
 
 Dates lie between 1900-01-01 and 2200-12-31: every date the domain computes from one (the
 warning 90 days before an expiry, a review 18 months ahead) then stays within Python's range,
@@ -27,7 +28,7 @@ from pydantic_core import PydanticCustomError
 
 # Character classes as regex text, shared by the check and the JSON schema's `pattern`.
 _C0_BUT_LINES = r"\u0000-\u0008\u000b\u000c\u000e-\u001f"
-_LINE_BREAKS = r"\u0009\u000a\u000d"
+_LINE_BREAKS = r"\u0009\u000a\u000d\u2028\u2029"  # tab, LF, CR, line and paragraph separator
 _DEL_AND_C1 = r"\u007f-\u009f"
 _BIDI = r"\u202a-\u202e\u2066-\u2069"
 _SURROGATES = r"\ud800-\udfff"

@@ -121,7 +121,7 @@ CONTROL = [
     ("RLI", "\u2067"),
     ("PDI", "\u2069"),
 ]
-LINE_BREAKS = [("LF", "\n"), ("CR", "\r"), ("TAB", "\t")]
+LINE_BREAKS = [("LF", "\n"), ("CR", "\r"), ("TAB", "\t"), ("LS", "\u2028")]
 
 
 def _with(payload: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -203,7 +203,7 @@ def test_single_line_fields_refuse_line_breaks_and_tabs(
 def test_multi_line_fields_keep_line_breaks_and_tabs(
     model: type[BaseModel], payload: dict[str, Any], path: str
 ) -> None:
-    text = "erste Zeile\r\nzweite\tZeile\nحديث مع العميل"
+    text = "erste Zeile\r\nzweite\tZeile\nحديث مع العميل\u2029Absatz"
     parsed = model.model_validate(_with(payload, path, text))
     value: Any = parsed
     for part in path.split("."):
