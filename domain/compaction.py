@@ -8,8 +8,8 @@ agreement (whose parts the payload models cap). After each batch the read model 
 `compact` drops:
 
 - the events it has (the read model keeps them: `case_events`, `GET /cases/{id}/history`);
-- reviews beyond the last `KEEP_REVIEWS` whose events it has (it keeps each review's answers
-  and goal progress);
+- the reviews whose events it has (it keeps each review's answers and goal progress; the
+  goals themselves carry their latest status and note, which is all the workflow reads);
 - done tasks beyond the last `KEEP_DONE_TASKS` (its task rows keep them);
 - document versions beyond the last `KEEP_DOCUMENTS`, with their signatures, and the text of
   every version (the read model archives each version's text when it is rendered; a state
@@ -21,7 +21,6 @@ input unchanged.
 
 from domain.case import CaseEventKind, CaseState
 
-KEEP_REVIEWS = 3
 KEEP_DONE_TASKS = 10
 KEEP_DOCUMENTS = 5
 
@@ -32,11 +31,7 @@ def compact(state: CaseState) -> CaseState:
     pending_reviews = {
         e.data.get("review_id") for e in pending if e.kind is CaseEventKind.REVIEW_RECORDED
     }
-    reviews = [
-        review
-        for index, review in enumerate(state.reviews)
-        if review.id in pending_reviews or index >= len(state.reviews) - KEEP_REVIEWS
-    ]
+    reviews = [review for review in state.reviews if review.id in pending_reviews]
     done = [task for task in state.tasks if task.done]
     kept_done = {task.id for task in done[-KEEP_DONE_TASKS:]}
     tasks = [task for task in state.tasks if not task.done or task.id in kept_done]

@@ -110,8 +110,14 @@ class ReferralState(BaseModel):
     closed_at: datetime | None = None
     outcome: Outcome | None = None
     decline_reason: str | None = None
+    # The partner's progress notes: the read model keeps them all (`referral_notes`); the
+    # state only the last few and their count (before that archive: every note, no count).
     progress: list[ProgressEntry] = Field(default_factory=list)
+    progress_count: int = 0
     recent_update_ids: list[str] = Field(default_factory=list)
+
+    def note_count(self) -> int:
+        return max(self.progress_count, len(self.progress))
 
 
 class ReferralContinuation(BaseModel):

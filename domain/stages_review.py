@@ -26,6 +26,10 @@ from domain.stages import add_needs
 from domain.stages_referral import OPEN
 
 REVIEW_TASKS = frozenset({TaskKind.REVIEW_DUE, TaskKind.REVIEW_OVERDUE})
+# Needs a case holds at most (an assessment brings up to 30, each review up to 30 more): the
+# needs, their routes and notes travel with the case from run to run, so they must be bounded
+# (domain/compaction.py bounds the rest).
+MAX_NEEDS_PER_CASE = 60
 
 
 def check_record_review(
@@ -33,6 +37,14 @@ def check_record_review(
 ) -> Rejection | None:
     if wrong := require_stage(state, "record_review", Stage.ACTIVE):
         return wrong
+    if len(state.needs) + len(review.new_needs) > MAX_NEEDS_PER_CASE:
+        room = MAX_NEEDS_PER_CASE - len(state.needs)
+        return Invalid(
+            "new_needs",
+            f"Ein Fall kann höchstens {MAX_NEEDS_PER_CASE} Bedarfe haben; dieser hat "
+            f"{len(state.needs)}, es passen noch {max(room, 0)} dazu. Erledigte Bedarfe "
+            "bitte in einem neuen Fall weiterführen.",
+        )
     goal_ids = {goal.id for goal in state.goals}
     for index, progress in enumerate(review.goal_progress):
         if progress.goal_id not in goal_ids:

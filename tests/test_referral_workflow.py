@@ -33,6 +33,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 from temporalio.workflow import ParentClosePolicy
 
+from activities.case import CaseActivities
+from activities.case_events import InMemoryCaseEventSink
+from activities.directory import InMemoryDirectory
 from domain.clocks import Clocks
 from domain.enums import ActorKind, NeedKind
 from domain.needs import Route
@@ -188,12 +191,18 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+# Where the referrals' progress notes land (the read model's part a referral uses).
+SINK = InMemoryCaseEventSink()
+
+
 @pytest.fixture
 async def worker(env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Worker]:
+    activities = CaseActivities(InMemoryDirectory(), SINK)
     async with Worker(
         env.client,
         task_queue=task_queue,
         workflows=[ReferralWorkflow, ReportRecorder],
+        activities=[activities.record_referral_note],
     ) as worker:
         yield worker
 
@@ -275,6 +284,9 @@ async def test_acknowledged_referral_completes_with_outcome_and_no_reminder(
         ReferralWorkflow.report_progress, ProgressNote(note="Einstufungstest am Montag")
     )
     assert [p.note for p in progressed.progress] == ["Einstufungstest am Montag"]
+    assert progressed.progress_count == 1
+    stored = SINK.notes[(referral.referral_id, 1)]
+    assert stored.note == "Einstufungstest am Montag" and stored.case_id == recorder.id
     await env.sleep(timedelta(days=40))  # far past every deadline: acknowledged has no clock
     outcome = Outcome(result=OutcomeResult.ACHIEVED, note="Kurs begonnen")
     await handle.execute_update(ReferralWorkflow.complete, outcome)
@@ -376,7 +388,13 @@ async def test_long_referral_continues_as_new_keeping_state_deadlines_and_update
     )
     assert description.run_id != first.first_execution_run_id
     state = await latest.query(ReferralWorkflow.state)
-    assert len(state.progress) == 9
+    # All nine counted and kept in the read model; the state carries the last five.
+    assert state.progress_count == 9 and [p.note for p in state.progress] == [
+        f"n{i}" for i in range(4, 9)
+    ]
+    assert [SINK.notes[(referral.referral_id, n)].note for n in range(1, 10)] == [
+        f"n{i}" for i in range(9)
+    ]
     assert (state.remind_at, state.expire_at) == (before.remind_at, before.expire_at)
 
     # A retry of the API's acknowledgement (same update id) is answered, not rejected.

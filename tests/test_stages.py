@@ -19,8 +19,9 @@ from domain.actions import (
 )
 from domain.case import CaseState, ClosureReason, Party, Responsible, Stage, TaskKind, TaskRole
 from domain.case_log import KEEP_UPDATE_IDS, action_result, remember_update
-from domain.enums import CentreKind
+from domain.enums import CentreKind, NeedKind
 from domain.months import add_months, add_months_at, start_of_german_day
+from domain.needs import Need
 from domain.rejections import Invalid, Rejection, WrongStage
 from domain.stages import (
     check_complete_assessment,
@@ -34,6 +35,7 @@ from domain.stages import (
 from domain.stages_clock import next_deadline, on_clock
 from domain.stages_draft import check_draft_agreement, draft_agreement
 from domain.stages_review import (
+    MAX_NEEDS_PER_CASE,
     check_close,
     check_complete_task,
     check_reassign,
@@ -266,6 +268,20 @@ def test_review_with_an_unknown_goal_is_invalid() -> None:
     review = Review(goal_progress=[{"goal_id": "g99", "status": "achieved"}])
     rejection = record_review(active(), review, None, NOW, CLOCKS)
     assert isinstance(rejection, Invalid) and rejection.field == "goal_progress.0.goal_id"
+
+
+def test_a_case_holds_at_most_60_needs_so_its_state_stays_bounded() -> None:
+    # A case whose reviews brought 42 needs on top of the assessment's three.
+    state = active()
+    state = state.model_copy(update={"needs": state.needs + [Need(kind=NeedKind.OTHER)] * 42})
+    room = MAX_NEEDS_PER_CASE - len(state.needs)
+    one_too_many = Review(new_needs=[Need(kind=NeedKind.OTHER)] * (room + 1))
+    rejection = check_record_review(state, one_too_many, NOW, CLOCKS)
+    assert isinstance(rejection, Invalid) and rejection.field == "new_needs"
+    assert f"höchstens {MAX_NEEDS_PER_CASE} Bedarfe" in rejection.message
+    assert f"es passen noch {room} dazu" in rejection.message
+    fits = Review(new_needs=[Need(kind=NeedKind.OTHER)] * room)
+    assert check_record_review(state, fits, NOW, CLOCKS) is None
 
 
 def test_new_needs_in_a_review_are_routed_and_dispatched_only_after_re_signing() -> None:

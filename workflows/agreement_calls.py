@@ -5,15 +5,13 @@ is given and returns what the case then records.
 """
 
 import contextlib
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import (
     ActivityError,
-    ApplicationError,
     FailureError,
     WorkflowAlreadyStartedError,
 )
@@ -22,8 +20,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.agreement_text import AgreementDocumentInput
     from activities.case import (
         BACKGROUND_CALL,
-        INTERACTIVE_CALL,
-        CallOptions,
         CaseActivities,
         PartnerChoice,
         ResolvePartnerInput,
@@ -38,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.needs import Need, RoutingResult
     from domain.stages_referral import OPEN, referral_input
 
+from workflows.activity_calls import execute, execute_waited
 from workflows.referral import ReferralWorkflow
 
 # Search attributes (DESIGN.md): ids, the stage and the review clock; never personal data.
@@ -52,9 +49,6 @@ REVIEW_OVERDUE = SearchAttributeKey.for_bool("ReviewOverdue")
 # up after a long read-model outage.
 EVENTS_PER_BATCH = 200
 
-In = TypeVar("In")
-Out = TypeVar("Out")
-Activity = Callable[[CaseActivities, In], Awaitable[Out]]
 
 
 def upsert_search_attributes(state: CaseState, upserted: dict[str, str | bool | None]) -> None:
@@ -79,35 +73,6 @@ def upsert_search_attributes(state: CaseState, upserted: dict[str, str | bool | 
         workflow.upsert_search_attributes(updates)
 
 
-async def execute(method: Activity[In, Out], input: In, call: CallOptions) -> Out:
-    return await workflow.execute_activity_method(
-        method,
-        input,
-        start_to_close_timeout=call.start_to_close,
-        schedule_to_close_timeout=call.schedule_to_close,
-        retry_policy=call.retry,
-    )
-
-
-async def execute_for_counsellor(method: Activity[In, Out], input: In) -> Out:
-    """An activity a counsellor waits for (inside an update). Its failure fails the update and
-    leaves the case unchanged: bad data as `Invalid`, an outage as `Unavailable`."""
-    try:
-        return await execute(method, input, INTERACTIVE_CALL)
-    except ActivityError as err:
-        cause = err.cause
-        if isinstance(cause, ApplicationError) and cause.non_retryable:
-            raise ApplicationError(
-                cause.message, *cause.details, type=cause.type, non_retryable=True
-            ) from err
-        raise ApplicationError(
-            "Der Dienst antwortet gerade nicht; bitte in einigen Minuten erneut versuchen. "
-            "Der Fall ist unverändert.",
-            type="Unavailable",
-            non_retryable=True,
-        ) from err
-
-
 async def route_needs(state: CaseState, needs: list[Need]) -> RoutingResult:
     profile = state.profile
     assert profile is not None  # every stage that routes comes after the intake
@@ -119,7 +84,7 @@ async def route_needs(state: CaseState, needs: list[Need]) -> RoutingResult:
         needs=needs,
         today=german_day(workflow.now()),
     )
-    return await execute_for_counsellor(CaseActivities.route_needs, input)
+    return await execute_waited(CaseActivities.route_needs, input)
 
 
 async def render_agreement(state: CaseState, clocks: Clocks) -> RenderedDocument:
@@ -139,7 +104,7 @@ async def render_agreement(state: CaseState, clocks: Clocks) -> RenderedDocument
         first_review_months=clocks.first_review_months,
         max_review_interval_months=clocks.max_review_interval_months,
     )
-    return await execute_for_counsellor(CaseActivities.render_agreement, input)
+    return await execute_waited(CaseActivities.render_agreement, input)
 
 
 async def next_partner(state: CaseState, referral: ReferralRecord) -> PartnerChoice:

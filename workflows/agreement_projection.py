@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.compaction import after_projection
 
 from workflows import agreement_calls as calls
+from workflows.activity_calls import execute
 
 
 class Projection:
@@ -59,7 +60,7 @@ class Projection:
             await workflow.wait_condition(lambda: not self.caught_up())
             batch = calls.next_batch(self._state())
             try:
-                await calls.execute(CaseActivities.emit_case_events, batch, PROJECTION_CALL)
+                await execute(CaseActivities.emit_case_events, batch, PROJECTION_CALL)
             except ActivityError as error:
                 cause = error.cause
                 if not (isinstance(cause, ApplicationError) and cause.non_retryable):

@@ -8,6 +8,11 @@ finally let it expire (15). Every change is reported to the case with the `refer
 signal; the case decides what follows (record the outcome, re-route, tasks). Completed,
 declined or expired, the workflow ends and returns its state.
 
+Progress notes (behind the patch `referral-notes-archived`) go to the read model through an
+activity before the update answers; the state keeps the last few and their count, so a long
+referral's continue-as-new input stays small, and a referral takes at most
+`MAX_PROGRESS_NOTES`. Nothing but an `ApplicationError` leaves a handler (workflows/guard.py).
+
 Deterministic orchestration only: time comes from `workflow.now()`, the deadlines are computed
 once from `dispatched_at` and kept as absolute instants in the state (so a new run after
 continue-as-new re-creates its timers from them), and there is no I/O here.
@@ -40,7 +45,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.workdays import working_deadline
 
+from workflows.activity_calls import execute_waited
 from workflows.guard import guarded
+
+with workflow.unsafe.imports_passed_through():
+    from activities.case import CaseActivities
+    from activities.case_events import ReferralNote
 
 # The parent's signal (AgreementWorkflow.referral_report); by name, so this module does not
 # import the case workflow.
@@ -51,6 +61,14 @@ INVALID_INPUT = "InvalidReferralInput"
 
 # Update ids remembered across continue-as-new: Temporal dedupes them only within one run.
 KEEP_UPDATE_IDS = 100
+
+# Patch ids (see workflows/agreement.py on patches); never reuse one for another change.
+# The partner's progress notes go to the read model; the state keeps the last few.
+NOTES_ARCHIVED = "referral-notes-archived"
+KEEP_PROGRESS_NOTES = 5
+# Beyond this a referral takes no more notes (422): each costs an update and a row, and a
+# partner reporting this much should complete the referral or call the centre.
+MAX_PROGRESS_NOTES = 2000
 
 
 def initial_state(input: ReferralInput) -> ReferralState:
@@ -101,6 +119,7 @@ class ReferralWorkflow:
                 )
         # Reports leave one at a time, in the order they were made.
         self._report_lock = asyncio.Lock()
+        self._notes_lock = asyncio.Lock()
         self._updates_this_run = 0
 
     @workflow.run
@@ -190,17 +209,60 @@ class ReferralWorkflow:
         if self._is_repeat():
             return self._state
         self._require("einen Zwischenstand melden", ReferralStatus.ACKNOWLEDGED)
+        if not workflow.patched(NOTES_ARCHIVED):
 
-        def noted(state: ReferralState) -> None:
-            state.progress.append(ProgressEntry(at=workflow.now(), note=note.note))
+            def noted(state: ReferralState) -> None:
+                state.progress.append(ProgressEntry(at=workflow.now(), note=note.note))
 
-        self._change(noted)
+            self._change(noted)
+            await self._report(ReportKind.PROGRESS, note=note.note)
+            return self._state
+        # One note at a time, so their numbers follow the order they were taken in.
+        async with self._notes_lock:
+            if self._is_repeat():
+                return self._state
+            self._require("einen Zwischenstand melden", ReferralStatus.ACKNOWLEDGED)
+            self._refuse_beyond_note_cap()
+            entry = ProgressEntry(at=workflow.now(), note=note.note)
+            number = self._state.note_count() + 1
+            await execute_waited(
+                CaseActivities.record_referral_note,
+                ReferralNote(
+                    referral_id=self._state.referral_id,
+                    case_id=self._state.case_id,
+                    partner_id=self._state.partner_id,
+                    number=number,
+                    at=entry.at,
+                    note=entry.note,
+                ),
+                unchanged="Der Zwischenstand wurde nicht gespeichert.",
+            )
+
+            def archived(state: ReferralState) -> None:
+                state.progress_count = number
+                state.progress.append(entry)
+                del state.progress[:-KEEP_PROGRESS_NOTES]
+
+            self._change(archived)
         await self._report(ReportKind.PROGRESS, note=note.note)
         return self._state
 
     @report_progress.validator
     def _validate_report_progress(self, note: ProgressNote) -> None:
         self._validate("einen Zwischenstand melden", ReferralStatus.ACKNOWLEDGED)
+        if not self._is_repeat():
+            self._refuse_beyond_note_cap()
+
+    def _refuse_beyond_note_cap(self) -> None:
+        if self._state.note_count() >= MAX_PROGRESS_NOTES:
+            count = f"{MAX_PROGRESS_NOTES:,}".replace(",", ".")  # German digit grouping
+            raise ApplicationError(
+                f"Diese Vermittlung hat bereits {count} Zwischenstände; weitere nimmt Lotse "
+                "nicht an. Bitte die Vermittlung abschließen oder die Beratungsstelle anrufen.",
+                "note",
+                type=INVALID_INPUT,
+                non_retryable=True,
+            )
 
     @workflow.update
     async def complete(self, outcome: Outcome) -> ReferralState:

@@ -31,8 +31,9 @@ from api.ui.session import Form, PageReferral, PartnerUser, services_of
 from api.ui.sla import acknowledgement_due, overdue
 from api.ui.web import PageRoute, redirect, render
 from domain.referral import DeclineReason, Outcome, ProgressNote, ReferralState, ReferralStatus
+from store.archive import referral_notes
 from store.models import Municipality, PartnerAgency, Role, User
-from store.projections import ReferralSummary
+from store.projections import ReferralNoteRecord, ReferralSummary
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -51,6 +52,7 @@ DONE = {
     "complete": "Abgeschlossen. Das Ergebnis steht jetzt in der Vereinbarung.",
 }
 FORMS = ("acknowledge", "decline", "progress", "complete")
+NOTES_SHOWN = 50  # the newest progress notes on a referral's page
 CLOSED = (ReferralStatus.COMPLETED, ReferralStatus.DECLINED, ReferralStatus.EXPIRED)
 
 _audit_partner_list = audited_listing(Role.PARTNER)
@@ -102,11 +104,13 @@ async def _referral_page(
 ) -> Response:
     services = services_of(request)
 
-    def read() -> tuple[ReferralSummary | None, str]:
+    def read() -> tuple[ReferralSummary | None, str, list[ReferralNoteRecord]]:
+        notes = referral_notes(services.engine, referral.id, limit=NOTES_SHOWN)
         with Session(services.engine) as session:
-            return session.get(ReferralSummary, referral.id), _land(session, referral.partner_id)
+            row = session.get(ReferralSummary, referral.id)
+            return row, _land(session, referral.partner_id), notes
 
-    row, land = await run_in_threadpool(read)
+    row, land, notes = await run_in_threadpool(read)
     state: ReferralState | None = None
     try:
         state = await services.gateway.query(
@@ -121,6 +125,10 @@ async def _referral_page(
         "referral": referral,
         "row": row,
         "state": state,
+        # The newest notes from the read model; a referral from before it kept them all in
+        # its state.
+        "notes": notes or (state.progress[-NOTES_SHOWN:] if state is not None else []),
+        "note_count": state.note_count() if state is not None else len(notes),
         "status": current,
         "due": due,
         "late": row is not None
