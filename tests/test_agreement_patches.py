@@ -31,7 +31,7 @@ from tests.case_histories import (
     until_runs,
 )
 from workflows.agreement import PARALLEL_REFERRAL_STARTS, AgreementWorkflow
-from workflows.referral import ReferralWorkflow
+from workflows.referral import NOTES_ARCHIVED, ReferralWorkflow
 
 START_CHILD = EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
 MARKER = EventType.EVENT_TYPE_MARKER_RECORDED
@@ -208,3 +208,17 @@ def test_a_run_projects_in_its_own_loop_only_when_its_input_says_so(
     and replaying them takes that way, test_replay.py); every run of a newer case has it."""
     cases = [h for h in load_histories(name) if "-ref-" not in h.workflow_id]
     assert [projects_in_own_loop(run) for run in cases] == [carried] * len(cases)
+
+
+@pytest.mark.parametrize(
+    ("name", "archived"), [("referral_progress_v1", False), ("referral_progress", True)]
+)
+def test_a_referral_archives_its_notes_only_behind_the_patch(name: str, archived: bool) -> None:
+    [history] = load_histories(name)
+    scheduled = [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert (NOTES_ARCHIVED in patches(history)) is archived
+    assert scheduled == (["record_referral_note"] * 2 if archived else [])
