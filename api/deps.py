@@ -35,6 +35,7 @@ from api.gateway import Gateway
 from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics
 from api.security import InvalidToken, TokenIssuer
+from domain.actor import Actor, ActorRole
 from domain.case import CaseState
 from domain.referral import ReferralState
 from store.models import Role, User
@@ -193,6 +194,16 @@ def audited_listing(role: Role) -> Callable[..., User]:
 CentreListing = Annotated[User, Depends(audited_listing(Role.COUNSELLOR))]
 PartnerListing = Annotated[User, Depends(audited_listing(Role.PARTNER))]
 MunicipalityListing = Annotated[User, Depends(audited_listing(Role.SUPERVISOR))]
+
+
+def actor_of(user: User) -> Actor:
+    """The caller as the workflows see it: every update carries it (domain/actor.py)."""
+    return Actor(
+        user_id=user.username,
+        role=ActorRole(user.role.value),
+        centre_id=user.centre_id,
+        partner_id=user.partner_id,
+    )
 
 
 @dataclass(frozen=True)

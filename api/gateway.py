@@ -38,8 +38,10 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
+from domain.actor import Actor
 from worker.client import connect_client
 from worker.settings import Settings
+from workflows.actor_header import ActorHeaderClient, sending_as
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ CONFLICT_TYPES = frozenset({"WrongStage", "WrongStatus"})
 INVALID_TYPES = frozenset(
     {"Invalid", "InvalidReferralInput", "ValidationError", "ValueError", "Unprocessable"}
 )
+# The object is not the actor's (any more): domain/actor.py; answered like a missing one.
+NOT_YOURS = "NotFound"
 # An activity the update waited for did not answer in time: the case is unchanged, try again.
 UNAVAILABLE_TYPES = frozenset({"Unavailable"})
 
@@ -83,12 +87,12 @@ class Gateway:
 
     def __init__(self, settings: Settings, client: Client | None = None) -> None:
         self._settings = settings
-        self._client = client
+        self._client = with_actor_header(client) if client is not None else None
         self._connecting = asyncio.Lock()
 
     async def client(self) -> Client:
         """The connected client; connects on first use, so the API starts (and answers 503)
-        while Temporal is still down."""
+        while Temporal is still down. It sends each update's actor in a header."""
         if self._client is not None:
             return self._client
         async with self._connecting:
@@ -131,13 +135,16 @@ class Gateway:
         update_id: str,
         result_type: type[T],
         object_type: str = "case",
+        actor: Actor | None = None,
     ) -> T:
-        """Run one update to completion and return its result."""
+        """Run one update to completion and return its result. `actor` travels in a header
+        (workflows/actor_header.py): the workflow checks it against the object's current
+        owner, which the read model the scope check used may not know yet."""
         client = await self.client()
         handle = client.get_workflow_handle(workflow_id)
         args: list[Any] = [] if arg is None else [arg]
         # The scope check has found the workflow: NOT_FOUND now means it has finished.
-        with _mapped(object_type, finished_if_missing=True):
+        with _mapped(object_type, finished_if_missing=True), _sending(actor):
             result: T = await handle.execute_update(
                 update,
                 args=args,
@@ -168,7 +175,25 @@ class Gateway:
 
 async def connect(settings: Settings) -> Client:
     """The API's client: Lotse's namespace and data converter, short retries (see module)."""
-    return await connect_client(settings, retry_config=API_RETRY)
+    return with_actor_header(await connect_client(settings, retry_config=API_RETRY))
+
+
+def with_actor_header(client: Client) -> Client:
+    """`client` sending each update's actor in a header (workflows/actor_header.py)."""
+    config = client.config()
+    if any(isinstance(i, ActorHeaderClient) for i in config["interceptors"]):
+        return client
+    config["interceptors"] = [*config["interceptors"], ActorHeaderClient()]
+    return Client(**config)
+
+
+@contextmanager
+def _sending(actor: Actor | None) -> Iterator[None]:
+    if actor is None:
+        yield
+        return
+    with sending_as(actor):
+        yield
 
 
 def update_id(action: str, idempotency_key: str | None) -> str:
@@ -196,6 +221,9 @@ def _rejected(cause: BaseException) -> NoReturn:
         kind = cause.type or ""
         if kind in CONFLICT_TYPES:
             _raise(status.HTTP_409_CONFLICT, cause.message)
+        if kind == NOT_YOURS:
+            # The workflow knows better than the read model: no longer the caller's.
+            _raise(status.HTTP_404_NOT_FOUND, NOT_FOUND)
         if kind in UNAVAILABLE_TYPES:
             raise HTTPException(
                 status.HTTP_503_SERVICE_UNAVAILABLE,

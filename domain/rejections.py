@@ -26,7 +26,16 @@ class Invalid:
     type: str = "Invalid"
 
 
-Rejection = WrongStage | Invalid
+@dataclass(frozen=True)
+class NotYours:
+    """The case or referral is not the actor's (any more; domain/actor.py): the API answers
+    exactly as for a missing one (HTTP 404)."""
+
+    message: str = "Nicht gefunden."
+    type: str = "NotFound"
+
+
+Rejection = WrongStage | Invalid | NotYours
 
 # What each action is called in a rejection message.
 ACTION_LABELS: dict[str, str] = {

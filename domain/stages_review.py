@@ -206,7 +206,11 @@ def transfer(state: CaseState, change: Transfer, now: datetime) -> CaseState | R
     return new
 
 
-def check_complete_task(state: CaseState, done: TaskDone, now: datetime) -> Rejection | None:
+def check_complete_task(
+    state: CaseState, done: TaskDone, now: datetime, by: TaskRole | None = None
+) -> Rejection | None:
+    """`by`: whose tasks the caller may mark done (None: anyone's, for callers without an
+    actor, domain/actor.py)."""
     if wrong := require_open(state, "complete_task"):
         return wrong
     task = next((task for task in state.tasks if task.id == done.task_id), None)
@@ -216,11 +220,16 @@ def check_complete_task(state: CaseState, done: TaskDone, now: datetime) -> Reje
         return Invalid("task_id", "Diese Aufgabe ist bereits erledigt.")
     if task.kind is TaskKind.REVIEW_OVERDUE:
         return Invalid("task_id", "Erledigt sich mit der erfassten Überprüfung.")
+    if by is not None and task.role is not by:
+        owner = "der Koordination" if task.role is TaskRole.SUPERVISOR else "der Beratung"
+        return Invalid("task_id", f"Diese Aufgabe ist eine Aufgabe {owner}.")
     return None
 
 
-def complete_task(state: CaseState, done: TaskDone, now: datetime) -> CaseState | Rejection:
-    if rejection := check_complete_task(state, done, now):
+def complete_task(
+    state: CaseState, done: TaskDone, now: datetime, by: TaskRole | None = None
+) -> CaseState | Rejection:
+    if rejection := check_complete_task(state, done, now, by):
         return rejection
     new = state.fork()
     for task in new.tasks:

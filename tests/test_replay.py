@@ -22,6 +22,7 @@ from tests.case_histories import (
     HISTORIES,
     load_histories,
 )
+from workflows.actor_header import ActorInterceptor
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow
 
@@ -44,7 +45,9 @@ def test_the_recorded_histories_are_there() -> None:
 async def test_recorded_history_replays_with_the_current_code(name: str) -> None:
     histories = load_histories(name)
     replayer = Replayer(
-        workflows=[AgreementWorkflow, ReferralWorkflow], data_converter=pydantic_data_converter
+        workflows=[AgreementWorkflow, ReferralWorkflow],
+        data_converter=pydantic_data_converter,
+        interceptors=[ActorInterceptor()],  # as the worker has: updates' actors in headers
     )
     for history in histories:
         result = await replayer.replay_workflow(history, raise_on_replay_failure=True)

@@ -23,6 +23,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from worker.client import connect_client
 from worker.settings import Settings
+from workflows.actor_header import ActorInterceptor
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow
 
@@ -73,6 +74,8 @@ def build_worker(client: Client, settings: Settings, activities: object | None =
         max_concurrent_activities=concurrency,
         graceful_shutdown_timeout=settings.worker_shutdown_grace,
         sticky_queue_schedule_to_start_timeout=settings.worker_sticky_timeout,
+        # Each update's actor comes in a header; the workflows check it (domain/actor.py).
+        interceptors=[ActorInterceptor()],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
         ),

@@ -47,6 +47,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -61,13 +62,14 @@ with workflow.unsafe.imports_passed_through():
         TaskDone,
         Transfer,
     )
+    from domain.actor import Actor, case_access, task_role
     from domain.case import ActionResult, AgreementInput, CaseState, Stage
     from domain.case_log import action_result, remember_update
     from domain.compaction import after_projection
     from domain.needs import Assessment
     from domain.profile import IntakeData
     from domain.referral import ReferralReport
-    from domain.rejections import Invalid, Rejection
+    from domain.rejections import Invalid, NotYours, Rejection
     from domain.stages import (
         check_complete_assessment,
         check_complete_intake,
@@ -102,6 +104,11 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows import agreement_calls as calls
+
+with workflow.unsafe.imports_passed_through():
+    # Passed through: the worker's interceptor and this code share its context variable.
+    from workflows.actor_header import current_actor
+
 from workflows.agreement_projection import Projection
 from workflows.guard import UNPROCESSABLE, guarded
 
@@ -115,6 +122,19 @@ RETRY_AFTER_FAILURE = timedelta(hours=1)
 
 Check = Callable[[CaseState, datetime], Rejection | None]
 Act = Callable[[CaseState, datetime], CaseState | Rejection]
+T = TypeVar("T")
+
+
+def _allowed(
+    actor: Actor | None, step: Callable[[CaseState, datetime], T]
+) -> Callable[[CaseState, datetime], T | NotYours]:
+    """`step`, unless the case refuses the actor (domain/actor.py)."""
+
+    def checked(state: CaseState, now: datetime) -> T | NotYours:
+        refused = case_access(state, actor)
+        return refused if refused is not None else step(state, now)
+
+    return checked
 
 
 def _action() -> str:
@@ -198,6 +218,8 @@ class AgreementWorkflow:
         return self._state
 
     # -- counsellor actions (updates) ---------------------------------------------------------
+    # Each update's actor comes in a header (workflows/actor_header.py): the case itself
+    # refuses one who is not a counsellor of its current centre (domain/actor.py).
 
     @workflow.update
     async def complete_intake(self, data: IntakeData) -> ActionResult:
@@ -294,11 +316,13 @@ class AgreementWorkflow:
 
     @workflow.update
     async def complete_task(self, done: TaskDone) -> ActionResult:
-        return self._act(lambda s, now: complete_task(s, done, now))
+        by = task_role(current_actor())
+        return self._act(lambda s, now: complete_task(s, done, now, by))
 
     @complete_task.validator
     def _validate_complete_task(self, done: TaskDone) -> None:
-        self._validate(lambda s, now: check_complete_task(s, done, now))
+        by = task_role(current_actor())
+        self._validate(lambda s, now: check_complete_task(s, done, now, by))
 
     # -- query and signal ---------------------------------------------------------------------
 
@@ -327,8 +351,10 @@ class AgreementWorkflow:
             self._check(check)
 
     def _check(self, check: Check) -> None:
-        """Raise the refusal of `check`, if any; an unexpected error in it refuses too."""
-        rejection = guarded(_action(), lambda: check(self._state, workflow.now()))
+        """Raise the refusal of `check` (or of the update's actor), if any; an unexpected
+        error in it refuses too."""
+        allowed = _allowed(current_actor(), check)
+        rejection = guarded(_action(), lambda: allowed(self._state, workflow.now()))
         if rejection is not None:
             raise _rejected(rejection)
 
@@ -353,8 +379,10 @@ class AgreementWorkflow:
 
     def _commit(self, act: Act) -> ActionResult:
         """Apply one action and remember its answer under the update id. Nothing is applied
-        unless all of it worked (workflows/guard.py)."""
-        outcome, result = guarded(_action(), lambda: self._outcome(act))
+        unless all of it worked (workflows/guard.py). The actor is checked once more: the
+        case may have moved to another centre while the handler waited."""
+        allowed = _allowed(current_actor(), act)
+        outcome, result = guarded(_action(), lambda: self._outcome(allowed))
         self._apply(outcome)
         return result
 

@@ -51,6 +51,8 @@ from workflows.guard import guarded
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from activities.case_events import ReferralNote
+    from domain.actor import referral_access
+    from workflows.actor_header import current_actor
 
 # The parent's signal (AgreementWorkflow.referral_report); by name, so this module does not
 # import the case workflow.
@@ -284,11 +286,17 @@ class ReferralWorkflow:
 
     def _validate(self, action: str, *allowed: ReferralStatus) -> None:
         """Validators: a repeat of an update answered in an earlier run passes (its handler
-        answers with the state); anything else must be in an allowed status."""
+        answers with the state); anything else must come from the referral's agency and find
+        it in an allowed status."""
         if not self._is_repeat():
             self._require(action, *allowed)
 
     def _require(self, action: str, *allowed: ReferralStatus) -> None:
+        """The update's actor (workflows/actor_header.py) is the referral's agency, and the
+        referral is in one of the `allowed` statuses; an `ApplicationError` otherwise."""
+        refused = referral_access(self._state, current_actor())
+        if refused is not None:
+            raise ApplicationError(refused.message, type=refused.type, non_retryable=True)
         status = self._state.status
         if status in allowed:
             return

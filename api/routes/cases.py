@@ -22,6 +22,7 @@ from api.deps import (
     ScopedCase,
     ServicesDep,
     SessionDep,
+    actor_of,
 )
 from api.gateway import update_id
 from api.pagination import Page, PageNumber, PageSize, paginate
@@ -190,7 +191,12 @@ async def _act(
     gateway: GatewayDep, case: ScopedCase, update: str, arg: BaseModel | None, key: str | None
 ) -> ActionResult:
     return await gateway.update(
-        case.id, update, arg, update_id=update_id(update, key), result_type=ActionResult
+        case.id,
+        update,
+        arg,
+        update_id=update_id(update, key),
+        result_type=ActionResult,
+        actor=actor_of(case.actor),
     )
 
 

@@ -12,7 +12,14 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from api.deps import GatewayDep, IdempotencyKey, PartnerListing, ScopedReferral, SessionDep
+from api.deps import (
+    GatewayDep,
+    IdempotencyKey,
+    PartnerListing,
+    ScopedReferral,
+    SessionDep,
+    actor_of,
+)
 from api.gateway import update_id
 from api.pagination import Page, PageNumber, PageSize, paginate
 from domain.enums import ActorKind, NeedKind
@@ -96,6 +103,7 @@ async def _send(
         update_id=update_id(update, key),
         result_type=ReferralState,
         object_type="referral",
+        actor=actor_of(referral.actor),
     )
     return _answer(state)
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from api import casework
-from api.deps import CaseRef
+from api.deps import CaseRef, actor_of
 from api.gateway import update_id
 from api.ui import case_forms
 from api.ui.case_page import render_case
@@ -95,6 +95,7 @@ async def _step(
             payload,
             update_id=update_id(update, idempotency_key(form)),
             result_type=ActionResult,
+            actor=actor_of(case.actor),
         )
     except ValidationError as error:
         view.forms[form_name] = FormState.submitted(form, errors_of_validation(error, fields))

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
 
-from api.deps import ReferralRef, SessionDep, audited_listing
+from api.deps import ReferralRef, SessionDep, actor_of, audited_listing
 from api.gateway import update_id
 from api.ui.forms import (
     FormState,
@@ -168,6 +168,7 @@ async def _answer(
             update_id=update_id(update, idempotency_key(form)),
             result_type=ReferralState,
             object_type="referral",
+            actor=actor_of(referral.actor),
         )
     except ValidationError as error:
         forms = {name: FormState.submitted(form, errors_of_validation(error))}
