@@ -13,7 +13,8 @@ Public API:
     ReferenceEvaluator(catalog)                    plain-Python baseline (bench, tests only)
 
 Nothing here reads the clock, a database or the network. durable-rules (a C extension) runs
-only in the evaluator processes (pool.py), never in the process that imports this package.
+only in the evaluator processes (pool.py), never in the process that imports this package
+(unless it asks for compiler.InProcessMatcher, as the benchmark and the engine's tests do).
 """
 
 from rules.catalog import check_files, default_catalog, load_catalog, load_catalog_file

@@ -10,10 +10,10 @@ step that needs the C engine, crosses the pipe. The design:
   package and durable-rules imported already, so a (re)start costs milliseconds, not an
   interpreter. Forkserver (spawn where it is missing), never plain fork: the API and the
   worker are multi-threaded asyncio processes, which must not be forked.
-- Each process serves one request at a time; a caller takes an idle process (waiting at
-  most `timeout` when all are busy), so N processes give N-way parallelism while the engine
-  itself stays single-threaded. Processes are reused; each one is sent a catalog once.
-  A caller waits at most `wait` seconds for a free process (EvaluatorTimeout after that).
+- Each process serves one request at a time; a caller takes an idle process, so N processes
+  give N-way parallelism while the engine itself stays single-threaded. A caller waits at
+  most `wait` seconds for a free process (EvaluatorTimeout after that). Processes are
+  reused; each one is sent a catalog once.
 - A process that dies during an evaluation (SIGSEGV, SIGABRT, exit) fails that evaluation
   with `EvaluatorCrashed`; one that does not answer within `timeout` is killed and the
   evaluation fails with `EvaluatorTimeout`. Both are `RulesUnavailable`: the API answers 503
@@ -26,6 +26,7 @@ step that needs the C engine, crosses the pipe. The design:
 """
 
 import atexit
+import contextlib
 import multiprocessing
 import os
 import select
@@ -42,10 +43,11 @@ from rules.pool_worker import EngineFailed, Event, Fault, Match, Matched, serve
 from rules.schema import Catalog
 
 DEFAULT_PROCESSES = 2
-# Routing takes milliseconds; this only bounds a hung or overloaded evaluator. Well below the
-# 10 s attempt of the worker's interactive activities (activities/case.py), so a hung engine
-# fails the attempt with a retryable error instead of a timeout of the whole attempt.
-DEFAULT_TIMEOUT = 5.0
+# Routing takes milliseconds; these only bound a hung or overloaded evaluator. Together well
+# below the 10 s attempt of the worker's interactive activities (activities/case.py), so a
+# hung engine fails the attempt with a retryable error instead of timing out the attempt.
+DEFAULT_TIMEOUT = 5.0  # for one evaluation
+DEFAULT_WAIT = 3.0  # for a free process when all are busy
 # Modules the forkserver imports once, so each child starts with them loaded. "__main__" too:
 # otherwise every child would import the main script (e.g. the `lotse` entry point) again.
 _PRELOAD = ["__main__", "rules.pool_worker", "rules.compiler"]
@@ -120,16 +122,16 @@ class EvaluatorPool:
         processes: int = DEFAULT_PROCESSES,
         *,
         timeout: float = DEFAULT_TIMEOUT,
-        wait: float | None = None,
+        wait: float = DEFAULT_WAIT,
         context: BaseContext | None = None,
     ) -> None:
         """`timeout`: seconds an evaluation may take; `wait`: seconds a caller may wait for a
-        free process (default: `timeout`)."""
+        free process."""
         if processes < 1:
             raise ValueError("an evaluator pool needs at least one process")
         self.processes = processes
         self.timeout = timeout
-        self.wait = timeout if wait is None else wait
+        self.wait = wait
         self._context = context or _context()
         self._cond = threading.Condition()
         # Idle slots, most recently used last; None is a slot whose process is not running.
@@ -166,8 +168,10 @@ class EvaluatorPool:
         for evaluator in idle:
             evaluator.stop(kill=False)
         for evaluator in busy:
-            # Its caller is blocked on the pipe: killing the child wakes it with EOF.
-            evaluator.process.kill()
+            # Its caller is blocked on the pipe: killing the child wakes it with EOF. (The
+            # caller may have closed the process object meanwhile: then it is gone already.)
+            with contextlib.suppress(ValueError):
+                evaluator.process.kill()
 
     def pids(self) -> list[int]:
         """The ids of the evaluator processes running now (for tests and diagnostics); one

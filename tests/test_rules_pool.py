@@ -199,6 +199,29 @@ def test_close_stops_every_process_and_refuses_further_work(pool: EvaluatorPool)
         route(pool)
 
 
+def test_closing_the_pool_ends_a_running_evaluation_with_rules_unavailable() -> None:
+    pool = EvaluatorPool(1, timeout=30)
+    route(pool)
+    pool.arm_fault("hang")
+    failures: list[BaseException] = []
+
+    def hung_caller() -> None:
+        try:
+            route(pool)
+        except BaseException as error:
+            failures.append(error)
+
+    thread = threading.Thread(target=hung_caller)
+    thread.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    pool.close()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and time.monotonic() - started < 5
+    assert len(failures) == 1 and isinstance(failures[0], RulesUnavailable)
+    assert pool.pids() == []
+
+
 PARENT = textwrap.dedent(
     """
     import sys, time
