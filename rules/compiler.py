@@ -30,8 +30,8 @@ src/rules/state.c and events.c):
 - `sink` takes every event but never fires. Without it an event that no rule matches makes
   `assert_events` answer "message not handled" for the whole batch (post_batch raises), and the
   actions of the batch's other events stay pending in the session.
-- `batch` fires exactly once per batch, on a sentinel event posted with the items, and records
-  nothing. The reason is a bug in the engine: `createStateNode` (state.c) takes the session's
+- `batch` makes sure that every session starts and completes at least one action before it is
+  deleted. The reason is a bug in the engine: `createStateNode` (state.c) takes the session's
   node from a malloc'd pool (the `INIT`/`NEW` macros do not zero it) and never initialises
   `node->context.messages` / `node->context.stateFact`. Only `startAction` /
   `startActionForState` (events.c) set them, when an action starts, and
@@ -39,9 +39,13 @@ src/rules/state.c and events.c):
   completes. `deleteStateNode` (state.c) frees both when they are non-NULL. So `delete_state`
   of a session in which no action ever started frees whatever garbage the pool held: SIGSEGV,
   or SIGABRT "free(): invalid pointer" (issue 10: a batch whose every item matched no rule,
-  e.g. only the need `childcare` for a family whose children are all over six). With the
-  sentinel, every session starts and completes at least one action before it is deleted, so
-  both pointers are NULL by then. tests/test_rules_engine_crash.py proves it in a child process.
+  e.g. only the need `childcare` for a family whose children are all over six). Whether an
+  action started is known exactly: every rule action records into `_FIRED`, the sink never
+  fires. When none did, one sentinel event `{scope: "$batch"}` is posted to the same session;
+  `batch` fires on it and records nothing, so both pointers are NULL by the time of
+  `delete_state`. (Posting the sentinel with every batch would be as safe and costs one more
+  action per evaluation, about a fifth of the engine's time; batches without any match are
+  rare.) tests/test_rules_engine_crash.py proves it in a child process.
 
 If post_batch raises anyway, the session is not deleted (its context may hold pending actions
 and pointers the engine has not cleared); `leaked_sessions()` counts them and the evaluator
@@ -68,8 +72,8 @@ __all__ = [
 ]
 
 _DURABLE_OPS = {"ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
-# The scope of the one sentinel event per batch; no catalog rule can match it (scopes are need
-# kinds or "any").
+# The scope of the sentinel event posted after a batch in which no rule fired; no catalog rule
+# can match it (scopes are need kinds or "any").
 BATCH_SCOPE = "$batch"
 
 
@@ -130,8 +134,8 @@ def _action(position: int) -> Callable[[Any], None]:
 
 
 def _batch_done(c: Any) -> None:
-    # Fires once per batch only so that the session's action context is set and cleared before
-    # delete_state (module docstring); there is nothing to record.
+    # Fires on the sentinel only so that the session's action context is set and cleared
+    # before delete_state (module docstring); there is nothing to record.
     return None
 
 
@@ -153,8 +157,8 @@ def ruleset_definition(catalog: Catalog) -> dict[str, Any]:
         "all": [{"never": {"scope": "$never"}}, {"item": {"$ex": {"i": 1}}}],
         "run": _action(-1),
     }
-    # Exactly one action per batch, whatever the items matched: delete_state is only safe on a
-    # session in which an action has started and completed (module docstring).
+    # One action on the sentinel for a session in which no rule fired: delete_state is only
+    # safe on a session in which an action has started and completed (module docstring).
     definition["batch"] = {"all": [{"m": {"scope": BATCH_SCOPE}}], "run": _batch_done}
     return definition
 
@@ -170,16 +174,16 @@ class CompiledRuleset:
         global _LEAKED
         host = _host()
         sid = uuid.uuid4().hex
-        # The sentinel first, then the items; "i" (the item's index) only on items, so the sink
-        # and the rule actions never see the sentinel.
-        messages: list[dict[str, object]] = [{"scope": BATCH_SCOPE, "sid": sid, "id": "batch"}]
-        messages.extend(
-            {**event, "sid": sid, "id": str(i), "i": i} for i, event in enumerate(events)
-        )
+        messages = [{**event, "sid": sid, "id": str(i), "i": i} for i, event in enumerate(events)]
         with _LOCK:
             _FIRED.clear()
             try:
                 host.post_batch(self.name, messages)
+                if not _FIRED:
+                    # No action started in this session, so its action context was never set
+                    # (module docstring): the sentinel's rule starts and completes one. It has
+                    # no "i", so the sink does not take it.
+                    host.post(self.name, {"scope": BATCH_SCOPE, "sid": sid, "id": "batch"})
             except Exception as error:
                 # Not deleting the state here on purpose: it may still hold pending actions and
                 # an action context the engine has not cleared (module docstring).
