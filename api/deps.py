@@ -37,6 +37,7 @@ from api.metrics import ApiMetrics
 from api.security import InvalidToken, TokenIssuer
 from domain.actor import Actor, ActorRole
 from domain.case import CaseState
+from domain.fields import SingleLine
 from domain.referral import ReferralState
 from store.models import Role, User
 from store.projections import ID_LENGTH, AuditEvent, CaseSummary, ReferralSummary
@@ -286,9 +287,11 @@ IdempotencyKey = Annotated[
         description="Eine wiederholte Anfrage mit demselben Schlüssel wirkt nur einmal.",
     ),
 ]
-CasePath = Annotated[str, Path(max_length=120, description="Fall-Id, case-<uuid>")]
+# Single-line ids: a NUL in a path would otherwise reach the audit insert (PostgreSQL text
+# cannot hold NUL: a 500 instead of the 404 a foreign or missing id gets).
+CasePath = Annotated[SingleLine, Path(max_length=120, description="Fall-Id, case-<uuid>")]
 ReferralPath = Annotated[
-    str, Path(max_length=120, description="Vermittlungs-Id, case-<uuid>-ref-<n>")
+    SingleLine, Path(max_length=120, description="Vermittlungs-Id, case-<uuid>-ref-<n>")
 ]
 
 

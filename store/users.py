@@ -119,7 +119,10 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active account with this username and password, or None. Unknown and inactive
     accounts cost the same argon2 verification as a wrong password. A hash made with older
     parameters is replaced by a current one on a successful login (and committed)."""
-    user = session.get(User, username.strip().lower())
+    name = username.strip().lower()
+    # A name no account can have is not looked up (a NUL fails the query on PostgreSQL), but
+    # costs the same verification as a wrong password.
+    user = session.get(User, name) if USERNAME.fullmatch(name) else None
     if user is None or not user.active:
         verify_password(_dummy_hash(), password)
         return None

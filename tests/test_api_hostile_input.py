@@ -24,6 +24,7 @@ from domain.fields import MULTI_LINE_PATTERN
 from store.testing import BACKENDS
 from tests.api_harness import ASSESSMENT, INTAKE, Lotse, eventually
 from tests.backend_harness import running_lotse_on, store_of
+from tests.ui_harness import Browser
 
 HUGE = "x" * 5000
 # (label, value, words the German message must hold)
@@ -333,3 +334,31 @@ async def test_a_login_name_with_control_characters_is_422_and_logins_go_on(lots
         assert response.json()["errors"][0]["field"] == "username"
         assert words in response.json()["errors"][0]["message"]
     assert (await lotse.get("berater1", "/me")).json()["username"] == "berater1"
+
+
+async def test_control_characters_in_ids_searches_and_login_names_are_refused_not_500(
+    lotse: Lotse,
+) -> None:
+    """Found by hand on PostgreSQL (which cannot store NUL): a NUL in a path id reached the
+    audit insert, one in the page search or the web login's name reached a query."""
+    case_id = await lotse.open_case("berater1")
+    for user, path in (
+        ("berater1", "/cases/case-%00"),
+        ("berater1", "/cases/abc%00/history"),
+        ("sprachkurs", "/referrals/x%00/acknowledge"),
+        ("koordination", "/supervision/cases/%00"),
+    ):
+        method = "POST" if path.endswith("acknowledge") else "GET"
+        response = await lotse.call(user, method, path)
+        assert response.status_code == 422, (path, response.status_code, response.text)
+        assert "Steuerzeichen" in response.text
+    browser = Browser(lotse)
+    assert (await browser.login("berater1")).status_code == 303
+    for page in ("/faelle?q=%00", "/faelle/case-%00"):
+        # Pages answer a malformed path or query with their "not found" page (api/ui/web.py).
+        response = await browser.get(page)
+        assert response.status_code == 404, (page, response.status_code)
+        assert "text/html" in response.headers["content-type"]
+    await browser.aclose()
+    assert (await lotse.ok("berater1", "GET", f"/cases/{case_id}"))["id"] == case_id
+    assert _store_texts_are_clean(lotse.engine)

@@ -110,10 +110,10 @@ async def test_each_counsellor_action_survives_a_raising_stage_function(
     poisoned_task_id: list[str] = []
     complete_task = domain.stages_review.complete_task
 
-    def armed_complete_task(state: Any, done: TaskDone, now: Any) -> Any:
+    def armed_complete_task(state: Any, done: TaskDone, now: Any, by: Any = None) -> Any:
         if done.task_id in poisoned_task_id:
             raise OverflowError("date value out of range")
-        return complete_task(state, done, now)
+        return complete_task(state, done, now, by)
 
     monkeypatch.setattr(domain.stages_review, "complete_task", armed_complete_task)
     handle = await harness.start()

@@ -153,6 +153,9 @@ class DevServer:
         # Without this check a server already on the port would answer our readiness probe
         # while our own process fails to bind and exits.
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As the server (Go) binds: with SO_REUSEADDR, connections of a previous run still
+            # in TIME_WAIT do not look like a running server; a listener still fails the bind.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((self.settings.dev_server_ip, port))
             except OSError as err:

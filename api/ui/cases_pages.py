@@ -26,6 +26,7 @@ from api.ui.session import CounsellorUser, Form, services_of
 from api.ui.web import PageRoute, redirect, render
 from domain.actions import CaseOpen
 from domain.case import Stage
+from domain.fields import SingleLine
 from store.models import Role, User
 from store.projections import CaseSummary, TaskRecord
 
@@ -93,7 +94,7 @@ def case_list(
     session: SessionDep,
     stadium: Annotated[str, Query(max_length=32)] = "",
     ueberfaellig: Annotated[str, Query(max_length=5)] = "",
-    q: Annotated[str, Query(max_length=SEARCH_LENGTH)] = "",
+    q: Annotated[SingleLine, Query(max_length=SEARCH_LENGTH)] = "",
     wer: Annotated[str, Query(max_length=10)] = "meine",
     seite: Annotated[int, Query(ge=1, le=10_000)] = 1,
     erledigt: Annotated[str, Query(max_length=32)] = "",

@@ -31,7 +31,9 @@ from starlette.datastructures import FormData
 
 from api.deps import (
     NOT_FOUND,
+    CasePath,
     CaseRef,
+    ReferralPath,
     ReferralRef,
     Services,
     require_role,
@@ -228,17 +230,21 @@ SupervisorUser = Annotated[User, Depends(page_role(Role.SUPERVISOR))]
 # --- objects in scope: the API's checks, with the session's user --------------------------
 
 
-async def page_case(request: Request, case_id: str, user: CounsellorUser) -> CaseRef:
+async def page_case(request: Request, case_id: CasePath, user: CounsellorUser) -> CaseRef:
     """A case of the counsellor's centre (`api.deps.scoped_case`); 404 otherwise."""
     return await scoped_case(request, case_id, user, services_of(request))
 
 
-async def page_supervised_case(request: Request, case_id: str, user: SupervisorUser) -> CaseRef:
+async def page_supervised_case(
+    request: Request, case_id: CasePath, user: SupervisorUser
+) -> CaseRef:
     """A case of the supervisor's municipality (`api.deps.supervised_case`); 404 otherwise."""
     return await supervised_case(request, case_id, user, services_of(request))
 
 
-async def page_referral(request: Request, referral_id: str, user: PartnerUser) -> ReferralRef:
+async def page_referral(
+    request: Request, referral_id: ReferralPath, user: PartnerUser
+) -> ReferralRef:
     """A referral sent to the partner's agency (`api.deps.scoped_referral`); 404 otherwise."""
     return await scoped_referral(request, referral_id, user, services_of(request))
 
