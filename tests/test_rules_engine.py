@@ -135,6 +135,8 @@ def _sessions_after_evaluations() -> tuple[list[str], list[str], int]:
     """Evaluate routable and unroutable cases in this (child) process with the engine in
     process; the sessions used, the engine's answer when asked for each afterwards, and how
     many sessions were left behind after errors."""
+    from durable.engine import durable_rules_engine
+
     from rules import compiler
 
     sessions: list[str] = []
@@ -149,12 +151,11 @@ def _sessions_after_evaluations() -> tuple[list[str], list[str], int]:
     evaluator = Evaluator(load_catalog(), compiler.InProcessMatcher())
     for case in CASES[:20]:
         evaluator.route(case.profile, case.needs, today=TODAY, centre_kind=CentreKind.MBE)
-    host = compiler._host()
-    name = compiler.compile_catalog(load_catalog()).name
+    ruleset = compiler.compile_catalog(load_catalog())
     answers = []
     for sid in sessions:
         try:
-            host.get_state(name, sid)
+            durable_rules_engine.get_state(ruleset.handle, sid)
             answers.append("found")
         except Exception as error:
             answers.append(str(error))

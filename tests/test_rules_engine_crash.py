@@ -3,8 +3,9 @@ pointers in `delete_state` (SIGSEGV or SIGABRT "free(): invalid pointer"), see t
 of rules/compiler.py. Every engine run here happens in a child process (tests/engine_child.py)
 or a `lotse` subprocess, so a regression fails these tests instead of killing pytest.
 
-The last test runs the same batches without the fix (the per-batch action made non-firing, as
-it was before) and shows that the child then dies: the checks above can see the bug.
+A test runs the same batches through the compiler's steps without the sentinel (so no action
+ever starts in such a session, as before the fix) and shows that the child then dies: the
+checks can see the bug.
 """
 
 import json
@@ -100,23 +101,36 @@ def _route_in_process(rounds: int, batches: str) -> list[list[str]]:
     return _answers(rounds, batches, engine=True)
 
 
-def _without_the_fix(rounds: int) -> list[list[str]]:
-    """As `_route_in_process`, but with the per-batch rule turned into one that never fires
-    (like the sink rule), i.e. the engine driven as before the fix."""
+def _without_the_fix(rounds: int) -> int:
+    """The compiler's own steps for the batches without a match, minus the sentinel: assert the
+    items, run the (no) actions, delete the session, as before the fix. Sessions deleted."""
+    import uuid
+
+    from durable.engine import durable_rules_engine
+
     from rules import compiler
+    from rules.plan import make_plan
 
-    fixed = compiler.ruleset_definition
-
-    def broken(catalog: Any) -> dict[str, Any]:
-        definition = fixed(catalog)
-        definition["batch"] = {
-            "all": [{"never": {"scope": "$never"}}, {"b": {"scope": compiler.BATCH_SCOPE}}],
-            "run": definition["batch"]["run"],
-        }
-        return definition
-
-    compiler.ruleset_definition = broken  # this child process ends with the test
-    return _route_in_process(rounds, "u")
+    catalog = load_catalog(None)
+    ruleset = compiler.compile_catalog(catalog)
+    deleted = 0
+    for _ in range(rounds):
+        for municipality, profile, kinds, centre in UNMATCHED:
+            if municipality is not None:
+                continue
+            needs = [Need(kind=k) for k in kinds]
+            plan = make_plan(catalog, profile, needs, today=TODAY, centre_kind=centre)
+            sid = uuid.uuid4().hex
+            events = [
+                {**item.event(), "sid": sid, "id": str(i), "i": i}
+                for i, item in enumerate(plan.items)
+            ]
+            state = compiler._assert(ruleset.handle, json.dumps(events), many=True)
+            best: list[int | None] = [None] * len(events)
+            assert compiler._run_actions(ruleset.handle, state, {}, best) == 0
+            durable_rules_engine.delete_state(ruleset.handle, sid)
+            deleted += 1
+    return deleted
 
 
 def test_many_batches_without_any_match_in_a_row() -> None:
