@@ -31,6 +31,7 @@ from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.routes import admin, auth, cases, health, referrals, rules, supervision
 from api.security import issuer_from_settings
+from rules.pool import start_rules_evaluators
 from store.db import make_engine, make_session_factory, upgrade
 from worker.settings import Settings
 
@@ -59,6 +60,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The rules' evaluator processes start now, not with the first dry run (~0.5 s).
+        await asyncio.to_thread(start_rules_evaluators)
         yield
         if owns_engine:
             store.dispose()

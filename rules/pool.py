@@ -27,6 +27,7 @@ step that needs the C engine, crosses the pipe. The design:
 
 import atexit
 import contextlib
+import logging
 import multiprocessing
 import os
 import select
@@ -326,3 +327,15 @@ def _forget_default_pool() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_default_pool)
+
+
+def start_rules_evaluators() -> None:
+    """Start the process-wide pool's evaluators ahead of the first evaluation (a service calls
+    this when it starts). Failing is not fatal: `match` tries again on demand."""
+    try:
+        default_pool().start()
+    except (RulesUnavailable, OSError) as error:
+        logging.getLogger(__name__).warning(
+            "Rules evaluators not started yet (%s); starting on first use",
+            type(error).__name__,
+        )

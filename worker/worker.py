@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from rules.pool import start_rules_evaluators
 from worker.client import connect_client
 from worker.settings import Settings
 from workflows.actor_header import ActorInterceptor
@@ -117,6 +118,9 @@ async def run_worker(
     """
     client = await connect_client(settings)
     activities = activities_factory(settings) if activities_factory is not None else None
+    if activities is not None:
+        # The rules' evaluator processes start now, not with the first assessment (~0.5 s).
+        await asyncio.to_thread(start_rules_evaluators)
     worker = build_worker(client, settings, activities)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

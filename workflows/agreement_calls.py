@@ -50,7 +50,6 @@ REVIEW_OVERDUE = SearchAttributeKey.for_bool("ReviewOverdue")
 EVENTS_PER_BATCH = 200
 
 
-
 def upsert_search_attributes(state: CaseState, upserted: dict[str, str | bool | None]) -> None:
     """Upsert what changed since the values in `upserted` (which this updates; datetimes in ISO
     form, as `CaseState.search_attributes` keeps them). An empty dict upserts everything."""
