@@ -13,11 +13,12 @@ code and a line saying what to do: only that line for a taken port or a data dir
 be created; for a dev server that exits, that line (naming its log) and the log's last lines.
 """
 
+import asyncio
 import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,15 @@ def start_up(
 
 
 async def stop_and_check_nothing_is_left(process: LotseProcess, data_dir: Path) -> None:
-    """SIGTERM ends `lotse up` with exit code 0 and takes the dev server with it."""
+    """SIGTERM ends `lotse up` with exit code 0 and takes the dev server with it. Helpers that
+    end when their parent does (the rules' forkserver and multiprocessing's resource tracker
+    read EOF on a pipe from it) get a moment to notice."""
     assert await process.terminate(timeout=30) == 0, process.output()
     for child in process.descendants:
+        for _ in range(100):
+            if gone(child.pid):
+                break
+            await asyncio.sleep(0.1)
         assert gone(child.pid), f"left behind: {child.pid} {child.cmdline()}"
     # Nothing else runs on this data dir either (a server that escaped the bookkeeping).
     assert processes_mentioning(str(data_dir)) == []
@@ -276,7 +283,8 @@ async def test_lotse_up_starts_again_at_once_after_serving_requests(
 ) -> None:
     """Connections still open when `lotse up` stops are closed by the server, so they wait in
     TIME_WAIT on the API's port for a minute; a start right after must not take them for a
-    running Lotse."""
+    running Lotse. Among the requests served: a dry run and an assessment whose only need no
+    rule routes, which once ended every process of `lotse up`."""
     data_dir = tmp_path / "lotse-data"
     ports = Ports()
     base_url = f"http://127.0.0.1:{ports.api}"
@@ -286,6 +294,7 @@ async def test_lotse_up_starts_again_at_once_after_serving_requests(
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         api = ApiUser(http)
         assert (await api.ok("berater1", "GET", "/me"))["username"] == "berater1"
+        await only_unroutable_needs_are_answered(api)
         cases = await api.ok("berater1", "GET", "/cases")
         assert (await http.get("/healthz")).status_code == 200
         # The client keeps its connection open: the server closes it on the way out.
@@ -299,6 +308,39 @@ async def test_lotse_up_starts_again_at_once_after_serving_requests(
         assert await ApiUser(http).ok("berater1", "GET", "/cases") == cases
     await stop_and_check_nothing_is_left(second, data_dir)
     assert "belegt" not in second.stderr()
+
+
+# Issue 10's first finding: every need of a request unroutable (the only child is seven, the
+# need is childcare) took the API, the worker and `lotse up` down with it.
+SCHOOL_CHILD = INTAKE | {"children": [{"birth_date": "2019-01-01", "has_childcare": False}]}
+CHILDCARE_ONLY = {"needs": [{"kind": "childcare", "priority": 1}]}
+
+
+async def only_unroutable_needs_are_answered(api: ApiUser) -> None:
+    """The dry run and a case's assessment with nothing but an unroutable need both answer,
+    and afterwards the API, the worker and other cases work."""
+    request = {
+        "profile": SCHOOL_CHILD,
+        "needs": CHILDCARE_ONLY["needs"],
+        "today": date.today().isoformat(),
+        "municipality": "musterstadt",
+    }
+    explained = await api.ok("berater1", "POST", "/rules/explain", json=request)
+    assert explained["routes"] == [] and [u["need"] for u in explained["unrouted"]] == ["childcare"]
+
+    body = {"client": {"given_name": "Amal", "family_name": "Haddad"}}
+    case_id = (await api.ok("berater1", "POST", "/cases", json=body))["id"]
+    await api.ok("berater1", "POST", f"/cases/{case_id}/intake", json=SCHOOL_CHILD)
+    assessed = await api.ok("berater1", "POST", f"/cases/{case_id}/assessment", json=CHILDCARE_ONLY)
+    assert assessed["stage"] == "drafting"
+    state = await api.ok("berater1", "GET", f"/cases/{case_id}")
+    assert state["routes"] == [] and [u["need"] for u in state["unrouted"]] == ["childcare"]
+
+    other = (await api.ok("berater1", "POST", "/cases", json=body))["id"]
+    result = await api.ok("berater1", "POST", f"/cases/{other}/intake", json=INTAKE)
+    assert result["stage"] == "assessment"
+    again = await api.ok("berater1", "POST", "/rules/explain", json=request)
+    assert again["unrouted"] == explained["unrouted"]
 
 
 def _time_wait_on(port: int) -> bool:
