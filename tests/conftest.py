@@ -4,6 +4,10 @@ PostgreSQL URL for read-model tests.
 `ts_env` is the time-skipping test server (clocks); `dev_env` is the dev server (visibility,
 continue-as-new with child timers, end-to-end). Both are started once per session and reused;
 every test uses its own task queue and workflow ids so tests do not see each other's work.
+
+`lotse` is the whole system (API, worker, SQLite store with demo data) on a time-skipping
+server of the module's own (`own_env`: skipping time there moves no other module's timers); a
+module that needs another kind of system defines its own `lotse`.
 """
 
 import os
@@ -15,6 +19,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from tests.api_harness import Lotse, running_lotse, time_skipping_server
 from worker.binaries import find_binary
 from worker.devserver import search_attribute_args
 
@@ -64,3 +69,17 @@ def postgres_url() -> str:
     if not url:
         pytest.skip("LOTSE_TEST_POSTGRES_URL unset: PostgreSQL tests skipped (.ci/run sets it)")
     return url
+
+
+@pytest.fixture(scope="module")
+async def own_env() -> AsyncIterator[WorkflowEnvironment]:
+    async with time_skipping_server() as env:
+        yield env
+
+
+@pytest.fixture(scope="module")
+async def lotse(
+    own_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Lotse]:
+    async with running_lotse(own_env, tmp_path_factory.mktemp("lotse")) as system:
+        yield system

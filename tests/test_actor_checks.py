@@ -2,14 +2,11 @@
 actor, and the case or referral refuses one that is not its current owner, whatever the read
 model says. A counsellor cannot mark a supervisor's task done."""
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from api.gateway import with_actor_header
@@ -19,24 +16,10 @@ from domain.case import CaseState, Stage, TaskKind, TaskRole
 from domain.referral import ProgressNote, ReferralState
 from store.models import User
 from store.projections import CaseSummary, ReferralSummary
-from tests.api_harness import Lotse, eventually, running_lotse, time_skipping_server
+from tests.api_harness import Lotse, eventually
 from workflows.actor_header import HEADER, ActorInterceptor, sending_as
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow
-
-
-@pytest.fixture(scope="module")
-async def own_env() -> AsyncIterator[WorkflowEnvironment]:
-    async with time_skipping_server() as env:
-        yield env
-
-
-@pytest.fixture(scope="module")
-async def lotse(
-    own_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Lotse]:
-    async with running_lotse(own_env, tmp_path_factory.mktemp("lotse")) as system:
-        yield system
 
 
 async def case_state(lotse: Lotse, case_id: str) -> CaseState:

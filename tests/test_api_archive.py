@@ -2,32 +2,15 @@
 (exactly what its hash says, every version), the whole history, and the administrators' view
 of projection failures (a task and a metric)."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 from sqlmodel import Session, select
-from temporalio.testing import WorkflowEnvironment
 
 from activities.agreement_text import sha256
 from activities.case_events import ProjectionFailure
 from store.projections import AgreementDocumentRecord
 from store.projector import SqlCaseEventSink
-from tests.api_harness import Lotse, eventually, running_lotse, time_skipping_server
-
-
-@pytest.fixture(scope="module")
-async def own_env() -> AsyncIterator[WorkflowEnvironment]:
-    async with time_skipping_server() as env:
-        yield env
-
-
-@pytest.fixture(scope="module")
-async def lotse(
-    own_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Lotse]:
-    async with running_lotse(own_env, tmp_path_factory.mktemp("lotse")) as system:
-        yield system
+from tests.api_harness import Lotse, eventually
 
 
 async def test_the_signed_text_comes_from_the_archive_and_matches_its_hash(lotse: Lotse) -> None:

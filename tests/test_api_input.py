@@ -35,18 +35,8 @@ from tests.api_harness import (
     Lotse,
     running_lotse,
     settings_for,
-    time_skipping_server,
 )
 from tests.ui_harness import Browser
-
-
-@pytest.fixture(scope="module")
-async def lotse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lotse]:
-    async with (
-        time_skipping_server() as env,
-        running_lotse(env, tmp_path_factory.mktemp("lotse")) as system,
-    ):
-        yield system
 
 
 async def _fingerprint(lotse: Lotse, case_id: str) -> tuple[str, int]:

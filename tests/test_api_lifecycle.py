@@ -3,10 +3,8 @@ Temporal (time-skipping server) with the real workflows and activities, and a re
 model filled by the projection: counsellor steps, the partner inbox and its effect on the case,
 the supervisor's lists, audit entries, and idempotent retries."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from sqlmodel import Session, col, select
 
 from store.projections import AuditEvent, ReferralSummary
@@ -15,18 +13,7 @@ from tests.api_harness import (
     INTAKE,
     Lotse,
     eventually,
-    running_lotse,
-    time_skipping_server,
 )
-
-
-@pytest.fixture(scope="module")
-async def lotse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lotse]:
-    async with (
-        time_skipping_server() as env,
-        running_lotse(env, tmp_path_factory.mktemp("lotse")) as system,
-    ):
-        yield system
 
 
 async def _referrals(lotse: Lotse, partner: str, case_id: str) -> list[dict[str, Any]]:

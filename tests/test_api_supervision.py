@@ -3,28 +3,12 @@ review is not recorded 14 days after it was due shows up as overdue, in the coun
 filter and in the supervisor's lists. A time-skipping server of its own: skipping months moves
 every timer of the server, and another module's leftover workflows must not take part."""
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.api_harness import Lotse, eventually, running_lotse, time_skipping_server
-
-
-@pytest.fixture(scope="module")
-async def own_env() -> AsyncIterator[WorkflowEnvironment]:
-    async with time_skipping_server() as env:
-        yield env
-
-
-@pytest.fixture(scope="module")
-async def lotse(
-    own_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Lotse]:
-    async with running_lotse(own_env, tmp_path_factory.mktemp("lotse")) as system:
-        yield system
+from tests.api_harness import Lotse, eventually
 
 
 async def _referrals(lotse: Lotse, partner: str, case_id: str) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ process (tests/api_harness.py), the engine in their evaluator processes (rules/p
   evaluation carry on.
 """
 
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -25,17 +24,8 @@ from activities.directory import InMemoryDirectory
 from domain.enums import CentreKind, NeedKind
 from domain.needs import Need, RoutingResult
 from domain.profile import IntakeData
-from tests.api_harness import ASSESSMENT, INTAKE, Lotse, running_lotse, time_skipping_server
+from tests.api_harness import ASSESSMENT, INTAKE, Lotse
 from tests.test_rules_engine_crash import ISSUE_REQUEST
-
-
-@pytest.fixture(scope="module")
-async def lotse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lotse]:
-    async with (
-        time_skipping_server() as env,
-        running_lotse(env, tmp_path_factory.mktemp("lotse")) as system,
-    ):
-        yield system
 
 
 def _unrouted(body: dict[str, Any]) -> list[tuple[str, int]]:
