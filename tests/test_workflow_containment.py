@@ -1,6 +1,7 @@
-"""No exception but an `ApplicationError` leaves AgreementWorkflow's handlers or run loop
-(workflows/guard.py): when a stage function raises, the update fails as `Unprocessable`, the
-case is unchanged, no workflow task fails, and the case answers the next valid update.
+"""No exception but an `ApplicationError` leaves the handlers or run loop of AgreementWorkflow
+or the handlers of ReferralWorkflow (workflows/guard.py): when a stage function raises, the
+update fails as `Unprocessable`, the case is unchanged, no workflow task fails, and the case
+answers the next valid update.
 
 Which payload makes a stage function raise depends on its bugs, and the validation now keeps
 out the ones we knew (dates out of range raised `OverflowError`). So each test arms the stage
@@ -11,6 +12,7 @@ The domain modules pass through the workflow sandbox, which imports the workflow
 for each run: a case started after arming sees the armed function.
 """
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
@@ -18,12 +20,17 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
 
+import domain.referral
 import domain.stages
 import domain.stages_clock
 import domain.stages_draft
 import domain.stages_referral
 import domain.stages_review
+from activities.case import CaseActivities
+from activities.case_events import InMemoryCaseEventSink
+from activities.directory import InMemoryDirectory
 from domain.actions import (
     AgreementDraft,
     Closure,
@@ -36,19 +43,22 @@ from domain.actions import (
 )
 from domain.case import CaseState, GoalProgress, GoalStatus, Party, Stage
 from domain.needs import Assessment, Need
-from domain.referral import ReferralReport, ReferralStatus, ReportKind
+from domain.referral import ProgressNote, ReferralReport, ReferralStatus, ReportKind
 from tests.case_harness import (
     Harness,
     send,
     skip_to,
     state_of,
     time_skipping_harness,
+    time_skipping_server,
     until,
     walk_to,
 )
 from tests.case_histories import assert_no_task_failures, run_histories
 from tests.case_samples import draft, intake
+from tests.test_referral_workflow import referral_input
 from workflows.guard import UNPROCESSABLE
+from workflows.referral import ReferralWorkflow
 
 
 def armed(original: Callable[..., Any], poison: str) -> Callable[..., Any]:
@@ -253,3 +263,52 @@ async def test_a_report_the_case_cannot_take_is_dropped_not_wedging(
     await send(handle, "close", Closure(reason="withdrawn"))
     await until(handle, lambda s: s.stage is Stage.CLOSED)
     assert_no_task_failures(await run_histories(harness.client, handle))
+
+
+async def test_a_referral_survives_a_note_it_cannot_take(
+    task_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The referral's own handlers are contained too: a progress note whose entry cannot be
+    built fails as `Unprocessable`, the referral is unchanged and takes the next note."""
+    original = domain.referral.ProgressEntry
+
+    class ArmedEntry(original):  # type: ignore[misc, valid-type]
+        def __init__(self, **data: Any) -> None:
+            if "poison" in str(data.get("note")):
+                raise OverflowError("date value out of range")
+            super().__init__(**data)
+
+    monkeypatch.setattr(domain.referral, "ProgressEntry", ArmedEntry)
+    sink = InMemoryCaseEventSink()
+    activities = CaseActivities(InMemoryDirectory(), sink)
+    async with time_skipping_server() as env:
+        referral = referral_input(f"case-{uuid.uuid4()}", 1, await env.get_current_time())
+        async with Worker(
+            env.client,
+            task_queue=task_queue,
+            workflows=[ReferralWorkflow],
+            activities=[activities.record_referral_note],
+        ):
+            handle = await env.client.start_workflow(
+                ReferralWorkflow.run, referral, id=referral.referral_id, task_queue=task_queue
+            )
+            await handle.execute_update(ReferralWorkflow.acknowledge)
+            before = await handle.query(ReferralWorkflow.state)
+            with pytest.raises(WorkflowUpdateFailedError) as failed:
+                await handle.execute_update(
+                    ReferralWorkflow.report_progress, ProgressNote(note="poison")
+                )
+            assert isinstance(failed.value.cause, ApplicationError)
+            assert failed.value.cause.type == UNPROCESSABLE
+            assert (await handle.query(ReferralWorkflow.state)).model_dump(
+                exclude={"recent_update_ids"}
+            ) == before.model_dump(exclude={"recent_update_ids"})
+            assert sink.notes == {}
+
+            done = await handle.execute_update(
+                ReferralWorkflow.report_progress, ProgressNote(note="Kurs begonnen")
+            )
+            assert [p.note for p in done.progress] == ["Kurs begonnen"]
+            assert [n.note for n in sink.notes.values()] == ["Kurs begonnen"]
+            history = await handle.fetch_history()
+            assert_no_task_failures([history])

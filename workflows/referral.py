@@ -225,23 +225,15 @@ class ReferralWorkflow:
                 return self._state
             self._require("einen Zwischenstand melden", ReferralStatus.ACKNOWLEDGED)
             self._refuse_beyond_note_cap()
-            entry = ProgressEntry(at=workflow.now(), note=note.note)
-            number = self._state.note_count() + 1
+            entry, record = guarded("report_progress", lambda: self._note_of(note))
             await execute_waited(
                 CaseActivities.record_referral_note,
-                ReferralNote(
-                    referral_id=self._state.referral_id,
-                    case_id=self._state.case_id,
-                    partner_id=self._state.partner_id,
-                    number=number,
-                    at=entry.at,
-                    note=entry.note,
-                ),
+                record,
                 unchanged="Der Zwischenstand wurde nicht gespeichert.",
             )
 
             def archived(state: ReferralState) -> None:
-                state.progress_count = number
+                state.progress_count = record.number
                 state.progress.append(entry)
                 del state.progress[:-KEEP_PROGRESS_NOTES]
 
@@ -254,6 +246,20 @@ class ReferralWorkflow:
         self._validate("einen Zwischenstand melden", ReferralStatus.ACKNOWLEDGED)
         if not self._is_repeat():
             self._refuse_beyond_note_cap()
+
+    def _note_of(self, note: ProgressNote) -> tuple[ProgressEntry, ReferralNote]:
+        """The note as the state keeps it and as the read model archives it (numbered)."""
+        entry = ProgressEntry(at=workflow.now(), note=note.note)
+        state = self._state
+        record = ReferralNote(
+            referral_id=state.referral_id,
+            case_id=state.case_id,
+            partner_id=state.partner_id,
+            number=state.note_count() + 1,
+            at=entry.at,
+            note=entry.note,
+        )
+        return entry, record
 
     def _refuse_beyond_note_cap(self) -> None:
         if self._state.note_count() >= MAX_PROGRESS_NOTES:
@@ -359,15 +365,26 @@ class ReferralWorkflow:
         self, kind: ReportKind, *, outcome: Outcome | None = None, note: str | None = None
     ) -> None:
         state = self._state
-        report = ReferralReport(
-            referral_id=state.referral_id,
-            route_id=state.route_id,
-            partner_id=state.partner_id,
-            kind=kind,
-            at=workflow.now(),
-            outcome=outcome,
-            note=note,
-        )
+        try:
+            report = ReferralReport(
+                referral_id=state.referral_id,
+                route_id=state.route_id,
+                partner_id=state.partner_id,
+                kind=kind,
+                at=workflow.now(),
+                outcome=outcome,
+                note=note,
+            )
+        except Exception as error:
+            # The partner's action is already recorded here; failing it now would wedge the
+            # referral (workflows/guard.py). The case learns of it on the next report.
+            workflow.logger.error(
+                "Referral %s: report %s not built (%s)",
+                state.referral_id,
+                kind.value,
+                type(error).__name__,
+            )
+            return
         async with self._report_lock:
             # No run id: the case's run changes with every continue-as-new, its id does not.
             case = workflow.get_external_workflow_handle(state.case_id)
