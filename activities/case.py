@@ -139,17 +139,20 @@ class CaseActivities:
         import rules
 
         try:
-            evaluator = rules.evaluator_for(input.municipality_id)
+            return rules.route_needs(
+                input.profile,
+                input.needs,
+                municipality=input.municipality_id,
+                today=input.today,
+                centre_kind=input.centre_kind,
+                partners=self._directory.partners,
+            )
         except (rules.CatalogError, ValueError) as err:
             raise ApplicationError(
                 f"Die Regeln der Kommune '{input.municipality_id}' sind fehlerhaft: {err}",
                 type="RulesInvalid",
                 non_retryable=True,
             ) from err
-        try:
-            result = evaluator.route(
-                input.profile, input.needs, today=input.today, centre_kind=input.centre_kind
-            )
         except (rules.RulesUnavailable, rules.RoutingEngineError) as err:
             # Retryable: the evaluator process is replaced, the next attempt may well succeed.
             # The message names the process and signal only, never the profile.
@@ -158,9 +161,6 @@ class CaseActivities:
                 type="RulesUnavailable",
                 non_retryable=False,
             ) from err
-        partners = self._directory.partners(input.municipality_id)
-        routes = rules.resolve_partners(result.routes, partners, input.municipality_id)
-        return result.model_copy(update={"routes": routes})
 
     @activity.defn
     async def resolve_partner(self, input: ResolvePartnerInput) -> PartnerChoice:

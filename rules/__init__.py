@@ -10,6 +10,8 @@ Public API:
     default_pool() -> EvaluatorPool                the supervised processes running durable-rules
     RulesUnavailable                               an evaluator process died or hung: retry
     resolve_partners(routes, partners, municipality, *, exclude=()) -> list[Route]
+    route_needs(profile, needs, *, municipality, today, centre_kind, partners) -> RoutingResult
+                                                   rules, then partners: as a case and a dry run
     ReferenceEvaluator(catalog)                    plain-Python baseline (bench, tests only)
 
 Nothing here reads the clock, a database or the network. durable-rules (a C extension) runs
@@ -23,6 +25,7 @@ from rules.evaluator import Evaluation, Evaluator, evaluator_for
 from rules.partners import resolve_partners
 from rules.pool import EvaluatorPool, default_pool
 from rules.reference import ReferenceEvaluator
+from rules.routing import route_needs
 from rules.schema import Catalog, CatalogError, RuleSpec
 
 __all__ = [
@@ -44,4 +47,5 @@ __all__ = [
     "load_catalog",
     "load_catalog_file",
     "resolve_partners",
+    "route_needs",
 ]
