@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import (
     Client,
@@ -50,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from tests.case_samples import CLIENT, MUNICIPALITY, PARTNERS, assessment, draft, intake
 
 from workflows.agreement import AgreementWorkflow
+from workflows.search_attributes import indexed_value_types
 
 DAY = timedelta(days=1)
 
@@ -86,14 +86,7 @@ class ScriptedReferral:
             await workflow.wait_condition(lambda: False)
 
 
-SEARCH_ATTRIBUTES = {
-    "CaseStage": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "MunicipalityId": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "CentreId": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "CounsellorId": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    "NextReviewDue": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    "ReviewOverdue": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-}
+SEARCH_ATTRIBUTES = indexed_value_types()
 
 
 @asynccontextmanager

@@ -24,16 +24,10 @@ from temporalio.client import Client
 
 from worker.binaries import find_binary
 from worker.settings import Settings
+from workflows.search_attributes import REGISTERED
 
 # The search attributes of DESIGN.md, in the dev server's `--search-attribute` syntax.
-SEARCH_ATTRIBUTES = [
-    "CaseStage=Keyword",
-    "MunicipalityId=Keyword",
-    "CentreId=Keyword",
-    "CounsellorId=Keyword",
-    "NextReviewDue=Datetime",
-    "ReviewOverdue=Bool",
-]
+SEARCH_ATTRIBUTES = REGISTERED
 DB_FILE = "temporal.sqlite"
 LOG_FILE = "temporal.log"
 

@@ -36,14 +36,14 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.activity_calls import execute, execute_waited
 from workflows.referral import ReferralWorkflow
-
-# Search attributes (DESIGN.md): ids, the stage and the review clock; never personal data.
-CASE_STAGE = SearchAttributeKey.for_keyword("CaseStage")
-MUNICIPALITY_ID = SearchAttributeKey.for_keyword("MunicipalityId")
-CENTRE_ID = SearchAttributeKey.for_keyword("CentreId")
-COUNSELLOR_ID = SearchAttributeKey.for_keyword("CounsellorId")
-NEXT_REVIEW_DUE = SearchAttributeKey.for_datetime("NextReviewDue")
-REVIEW_OVERDUE = SearchAttributeKey.for_bool("ReviewOverdue")
+from workflows.search_attributes import (
+    CASE_STAGE,
+    CENTRE_ID,
+    COUNSELLOR_ID,
+    MUNICIPALITY_ID,
+    NEXT_REVIEW_DUE,
+    REVIEW_OVERDUE,
+)
 
 # Events per read-model write: well below Temporal's payload limit, even for a case catching
 # up after a long read-model outage.
