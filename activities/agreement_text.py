@@ -14,10 +14,10 @@ from datetime import datetime
 from domain.case import CaseGoal, CaseRoute, ClientName, Measure, Responsible
 from domain.consent import PARTNER_VIEW_FIELDS
 from domain.enums import CentreKind
+from domain.labels import ACTOR_LABELS, NEED_LABELS
 from domain.months import german_day
 from domain.partners import Partner
 from domain.profile import StrictModel
-from rules.texts import ACTOR_LABELS, NEED_LABELS
 
 
 class AgreementDocumentInput(StrictModel):

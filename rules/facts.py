@@ -18,14 +18,14 @@ from domain.enums import (
     QualificationKind,
     ResidenceStatus,
 )
-from domain.profile import IntakeData, Qualification
-from rules.texts import (
+from domain.labels import (
     EMPLOYMENT_LABELS,
     QUALIFICATION_KIND_LABELS,
     RESIDENCE_LABELS,
     days_left_phrase,
     german_level_label,
 )
+from domain.profile import IntakeData, Qualification
 
 FactValue = bool | int | str
 Facts = dict[str, FactValue]

@@ -17,9 +17,9 @@ Decisions (DESIGN.md leaves them open):
 from collections.abc import Collection, Sequence
 
 from domain.enums import ActorKind
+from domain.labels import ACTOR_LABELS
 from domain.needs import Route
 from domain.partners import Partner
-from rules.texts import ACTOR_LABELS
 
 
 def _no_partner_reason(

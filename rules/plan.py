@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from domain.enums import CentreKind, NeedKind
+from domain.labels import NEED_LABELS
 from domain.needs import FollowUp, Need, Route, RoutingResult, Unrouted
 from domain.profile import IntakeData
 from rules.facts import Facts, derive_profile, derive_qualification
 from rules.schema import CASE_SCOPE, Catalog, RuleSpec
-from rules.texts import NEED_LABELS
 
 DEFAULT_PRIORITY = 2
 

@@ -9,6 +9,8 @@ module-level state that a run could change for the next one.
 """
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,3 +170,35 @@ def test_the_check_lets_pure_code_pass() -> None:
         "    return workflow.now()\n"
     )
     assert list(findings_in(source, "example.py")) == []
+
+
+# What the workflow modules may not load, however indirectly: the rules engine's package (its
+# evaluator pool, catalogs and C extension belong in activities), the store, the API and the
+# process entry points. A direct import is caught above; this catches one made by a module the
+# workflows import (activities/agreement_text.py once loaded the rules package for two label
+# tables).
+NOT_IN_WORKFLOWS = ("rules", "durable", "store", "api", "worker", "sqlalchemy", "fastapi")
+
+
+def _loaded_by(code: str) -> list[str]:
+    probe = f"import sys\n{code}\nprint('\\n'.join(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    return done.stdout.split()
+
+
+def _forbidden(modules: list[str]) -> list[str]:
+    return [m for m in modules if m.split(".")[0] in NOT_IN_WORKFLOWS]
+
+
+def test_the_workflow_modules_load_no_rules_store_or_api_even_transitively() -> None:
+    loaded = _loaded_by("import workflows.agreement, workflows.referral")
+    assert "workflows.agreement" in loaded and "activities.agreement_text" in loaded
+    assert _forbidden(loaded) == []
+
+
+def test_the_transitive_check_sees_an_indirect_import() -> None:
+    # activities.case imports `rules` inside its activities only; importing the package that
+    # does it at module level shows up.
+    assert "rules" in _forbidden(_loaded_by("import rules.partners"))

@@ -24,14 +24,14 @@ from domain.enums import (
     QualificationKind,
     ResidenceStatus,
 )
-from domain.referral import STATUS_LABELS, OutcomeResult, ReferralStatus
-from rules.texts import (
+from domain.labels import (
     ACTOR_LABELS,
     EMPLOYMENT_LABELS,
     NEED_LABELS,
     QUALIFICATION_KIND_LABELS,
     RESIDENCE_LABELS,
 )
+from domain.referral import STATUS_LABELS, OutcomeResult, ReferralStatus
 
 STAGES: tuple[Stage, ...] = tuple(Stage)
 STAGE: dict[str, str] = {stage.value: STAGE_LABELS[stage] for stage in Stage}
