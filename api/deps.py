@@ -36,9 +36,7 @@ from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics
 from api.security import InvalidToken, TokenIssuer
 from domain.actor import Actor, ActorRole
-from domain.case import CaseState
 from domain.fields import SingleLine
-from domain.referral import ReferralState
 from store.models import Role, User
 from store.projections import ID_LENGTH, AuditEvent, CaseSummary, ReferralSummary
 from worker.settings import Settings
@@ -256,7 +254,7 @@ async def _case_owner(services: Services, case_id: str) -> _Owner | None:
         return owner
     # Not projected yet, or no such case.
     try:
-        state = await services.gateway.query(case_id, "state", result_type=CaseState)
+        state = await services.gateway.case_state(case_id)
     except HTTPException as error:
         if error.status_code == status.HTTP_404_NOT_FOUND:
             return None
@@ -331,9 +329,7 @@ async def _referral_partner(services: Services, referral_id: str) -> str | None:
     if partner_id is not None:
         return partner_id
     try:
-        state = await services.gateway.query(
-            referral_id, "state", result_type=ReferralState, object_type="referral"
-        )
+        state = await services.gateway.referral_state(referral_id)
     except HTTPException as error:
         if error.status_code == status.HTTP_404_NOT_FOUND:
             return None

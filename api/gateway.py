@@ -1,6 +1,12 @@
 """The only place of the API that talks to Temporal: start a case, send updates, run queries,
 and turn every way that can fail into an HTTP answer a person understands.
 
+Commands are typed: both front doors name an update or query by its method
+(`gateway.update_case(case_id, AgreementWorkflow.complete_intake, intake, ...)`,
+`gateway.case_state(case_id)`), never by a string, so "go to definition" leads to the
+workflow's handler and a renamed handler fails the type check, not a request. A new update
+goes into its workflow (workflows/) and is called here through its method.
+
 - A rejected update (validator or handler `ApplicationError`): `WrongStage`/`WrongStatus` is
   409 with the workflow's message (it names the stage); `Invalid*` is 422 with the field.
 - The workflow does not exist: 404 (the scope check already answered for foreign ids, so this
@@ -13,9 +19,10 @@ The client's built-in retries would otherwise hide RESOURCE_EXHAUSTED and an unr
 server for ten seconds each; the API's own client retries briefly (`API_RETRY`) and lets the
 HTTP client decide, with `Retry-After` as the hint.
 
-Update ids: the `Idempotency-Key` header (or a fresh uuid) prefixed with the action, so a key
-reused for another action never gets the first action's answer. Temporal dedupes an id within
-one run; the workflows remember recent ids across continue-as-new (DESIGN.md).
+Update ids: the `Idempotency-Key` header (or a fresh uuid) prefixed with the action (the update
+method's name), so a key reused for another action never gets the first action's answer.
+Temporal dedupes an id within one run; the workflows remember recent ids across continue-as-new
+(DESIGN.md).
 """
 
 import asyncio
@@ -24,10 +31,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar, overload
 
 from fastapi import HTTPException, status
-from pydantic import BaseModel
 from temporalio.client import (
     Client,
     WorkflowQueryFailedError,
@@ -37,17 +43,23 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from domain.actor import Actor
+from domain.case import ActionResult, AgreementInput, CaseState
+from domain.referral import ReferralState
 from worker.client import connect_client
 from worker.settings import Settings
 from workflows.actor_header import ActorHeaderClient, sending_as
+from workflows.agreement import AgreementWorkflow
+from workflows.referral import ReferralWorkflow
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = ParamSpec("P")
+Arg = TypeVar("Arg")
 
-CASE_WORKFLOW = "AgreementWorkflow"
 # How long the API's client retries a failing call before the HTTP answer says so.
 API_RETRY = RetryConfig(max_elapsed_time_millis=1_000, max_retries=4)
 # A query or update that no worker picks up within this time is answered with 503.
@@ -107,14 +119,14 @@ class Gateway:
                     _unavailable()
             return self._client
 
-    async def start_case(self, case_id: str, input: BaseModel) -> bool:
+    async def start_case(self, case_id: str, input: AgreementInput) -> bool:
         """Start the case workflow `case_id`; False when it already exists (a retried
         `POST /cases` with the same Idempotency-Key)."""
         client = await self.client()
         with _mapped("case"):
             try:
                 await client.start_workflow(
-                    CASE_WORKFLOW,
+                    AgreementWorkflow.run,
                     input,
                     id=case_id,
                     task_queue=self._settings.task_queue,
@@ -126,16 +138,84 @@ class Gateway:
                 return False
         return True
 
-    async def update(
+    @overload
+    async def update_case(
+        self,
+        case_id: str,
+        update: UpdateMethodMultiParam[[AgreementWorkflow], ActionResult],
+        *,
+        key: str | None,
+        actor: Actor,
+    ) -> ActionResult: ...
+
+    @overload
+    async def update_case(
+        self,
+        case_id: str,
+        update: UpdateMethodMultiParam[[AgreementWorkflow, Arg], ActionResult],
+        arg: Arg,
+        *,
+        key: str | None,
+        actor: Actor,
+    ) -> ActionResult: ...
+
+    async def update_case(
+        self,
+        case_id: str,
+        update: UpdateMethodMultiParam[..., ActionResult],
+        arg: object = None,
+        *,
+        key: str | None,
+        actor: Actor,
+    ) -> ActionResult:
+        """Run one of the case's updates (an `AgreementWorkflow` method) as `actor`; the
+        update id comes from the method and the caller's Idempotency-Key."""
+        return await self._update(case_id, update, arg, key=key, actor=actor, object_type="case")
+
+    @overload
+    async def update_referral(
+        self,
+        referral_id: str,
+        update: UpdateMethodMultiParam[[ReferralWorkflow], ReferralState],
+        *,
+        key: str | None,
+        actor: Actor,
+    ) -> ReferralState: ...
+
+    @overload
+    async def update_referral(
+        self,
+        referral_id: str,
+        update: UpdateMethodMultiParam[[ReferralWorkflow, Arg], ReferralState],
+        arg: Arg,
+        *,
+        key: str | None,
+        actor: Actor,
+    ) -> ReferralState: ...
+
+    async def update_referral(
+        self,
+        referral_id: str,
+        update: UpdateMethodMultiParam[..., ReferralState],
+        arg: object = None,
+        *,
+        key: str | None,
+        actor: Actor,
+    ) -> ReferralState:
+        """Run one of the referral's updates (a `ReferralWorkflow` method) as `actor`."""
+        return await self._update(
+            referral_id, update, arg, key=key, actor=actor, object_type="referral"
+        )
+
+    async def _update(
         self,
         workflow_id: str,
-        update: str,
-        arg: BaseModel | None,
+        update: UpdateMethodMultiParam[..., T],
+        arg: object,
         *,
-        update_id: str,
-        result_type: type[T],
-        object_type: str = "case",
-        actor: Actor | None = None,
+        key: str | None,
+        actor: Actor,
+        object_type: str,
     ) -> T:
         """Run one update to completion and return its result. `actor` travels in a header
         (workflows/actor_header.py): the workflow checks it against the object's current
@@ -144,24 +224,28 @@ class Gateway:
         handle = client.get_workflow_handle(workflow_id)
         args: list[Any] = [] if arg is None else [arg]
         # The scope check has found the workflow: NOT_FOUND now means it has finished.
-        with _mapped(object_type, finished_if_missing=True), _sending(actor):
+        with _mapped(object_type, finished_if_missing=True), sending_as(actor):
             result: T = await handle.execute_update(
                 update,
                 args=args,
-                id=update_id,
-                result_type=result_type,
+                id=update_id(command_name(update), key),
                 rpc_timeout=CALL_TIMEOUT,
             )
             return result
 
-    async def query(
-        self, workflow_id: str, query: str, *, result_type: type[T], object_type: str = "case"
-    ) -> T:
+    async def case_state(self, case_id: str) -> CaseState:
+        """The case as its workflow knows it now (`AgreementWorkflow.state`)."""
         client = await self.client()
-        handle = client.get_workflow_handle(workflow_id)
-        with _mapped(object_type):
-            result: T = await handle.query(query, result_type=result_type, rpc_timeout=CALL_TIMEOUT)
-            return result
+        handle = client.get_workflow_handle_for(AgreementWorkflow.run, case_id)
+        with _mapped("case"):
+            return await handle.query(AgreementWorkflow.state, rpc_timeout=CALL_TIMEOUT)
+
+    async def referral_state(self, referral_id: str) -> ReferralState:
+        """The referral as its workflow knows it now (`ReferralWorkflow.state`)."""
+        client = await self.client()
+        handle = client.get_workflow_handle_for(ReferralWorkflow.run, referral_id)
+        with _mapped("referral"):
+            return await handle.query(ReferralWorkflow.state, rpc_timeout=CALL_TIMEOUT)
 
     async def reachable(self) -> bool:
         """Whether Temporal's frontend answers (for /healthz); never raises."""
@@ -187,13 +271,12 @@ def with_actor_header(client: Client) -> Client:
     return Client(**config)
 
 
-@contextmanager
-def _sending(actor: Actor | None) -> Iterator[None]:
-    if actor is None:
-        yield
-        return
-    with sending_as(actor):
-        yield
+def command_name(method: object) -> str:
+    """The name of a workflow method (`complete_intake`): the prefix of its update ids."""
+    name = getattr(method, "__name__", None)
+    if not isinstance(name, str):
+        raise TypeError(f"{method!r} is not a workflow method")
+    return name
 
 
 def update_id(action: str, idempotency_key: str | None) -> str:

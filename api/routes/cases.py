@@ -1,17 +1,19 @@
 """The counsellor's cases: open one, list the centre's cases, read one (workflow query), and
 every step of DESIGN.md's stage table as a workflow update.
 
-Writes go only through `Gateway.update`: the workflow validates, decides and answers; the read
-model follows through the projection. The list reads the read model (indexed columns).
+Writes go only through `Gateway.update_case`, naming the `AgreementWorkflow` method: the
+workflow validates, decides and answers; the read model follows through the projection. The
+list reads the read model (indexed columns).
 """
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api import case_archive, casework
 from api.deps import (
@@ -24,7 +26,6 @@ from api.deps import (
     SessionDep,
     actor_of,
 )
-from api.gateway import update_id
 from api.pagination import Page, PageNumber, PageSize, paginate
 from domain.actions import (
     AgreementDraft,
@@ -41,8 +42,11 @@ from domain.fields import SingleLine
 from domain.needs import Assessment
 from domain.profile import IntakeData
 from store.projections import CaseSummary
+from workflows.agreement import AgreementWorkflow
 
 router = APIRouter(prefix="/cases", tags=["cases"])
+
+Arg = TypeVar("Arg")
 
 
 class CaseOpened(BaseModel):
@@ -150,7 +154,7 @@ def list_cases(
 
 
 async def _state(gateway: GatewayDep, case: ScopedCase) -> CaseState:
-    return await gateway.query(case.id, "state", result_type=CaseState)
+    return await gateway.case_state(case.id)
 
 
 @router.get("/{case_id}", name="case.read")
@@ -187,45 +191,43 @@ async def history(case: ScopedCase, gateway: GatewayDep, services: ServicesDep) 
     return History(case_id=case.id, events=await case_archive.history(services.engine, state))
 
 
+CaseUpdate = UpdateMethodMultiParam[[AgreementWorkflow, Arg], ActionResult]
+
+
 async def _act(
-    gateway: GatewayDep, case: ScopedCase, update: str, arg: BaseModel | None, key: str | None
+    gateway: GatewayDep, case: ScopedCase, update: CaseUpdate[Arg], arg: Arg, key: str | None
 ) -> ActionResult:
-    return await gateway.update(
-        case.id,
-        update,
-        arg,
-        update_id=update_id(update, key),
-        result_type=ActionResult,
-        actor=actor_of(case.actor),
-    )
+    return await gateway.update_case(case.id, update, arg, key=key, actor=actor_of(case.actor))
 
 
 @router.post("/{case_id}/intake", name="case.intake")
 async def complete_intake(
     body: IntakeData, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
 ) -> ActionResult:
-    return await _act(gateway, case, "complete_intake", body, key)
+    return await _act(gateway, case, AgreementWorkflow.complete_intake, body, key)
 
 
 @router.post("/{case_id}/assessment", name="case.assessment")
 async def complete_assessment(
     body: Assessment, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
 ) -> ActionResult:
-    return await _act(gateway, case, "complete_assessment", body, key)
+    return await _act(gateway, case, AgreementWorkflow.complete_assessment, body, key)
 
 
 @router.post("/{case_id}/agreement", name="case.draft")
 async def draft_agreement(
     body: AgreementDraft, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
 ) -> ActionResult:
-    return await _act(gateway, case, "draft_agreement", body, key)
+    return await _act(gateway, case, AgreementWorkflow.draft_agreement, body, key)
 
 
 @router.post("/{case_id}/signature-request", name="case.signature_request")
 async def request_signature(
     case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
 ) -> SignatureRequested:
-    result = await _act(gateway, case, "request_signature", None, key)
+    result = await gateway.update_case(
+        case.id, AgreementWorkflow.request_signature, key=key, actor=actor_of(case.actor)
+    )
     if result.document is None:  # the workflow always renders one; never trust silently
         raise HTTPException(status.HTTP_409_CONFLICT, detail="Kein Dokument erzeugt.")
     return SignatureRequested(
@@ -237,21 +239,21 @@ async def request_signature(
 async def sign(
     body: Signature, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
 ) -> ActionResult:
-    return await _act(gateway, case, "sign", body, key)
+    return await _act(gateway, case, AgreementWorkflow.sign, body, key)
 
 
 @router.post("/{case_id}/reviews", name="case.review")
 async def record_review(
     body: Review, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
 ) -> ActionResult:
-    return await _act(gateway, case, "record_review", body, key)
+    return await _act(gateway, case, AgreementWorkflow.record_review, body, key)
 
 
 @router.post("/{case_id}/close", name="case.close")
 async def close(
     body: Closure, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
 ) -> ActionResult:
-    return await _act(gateway, case, "close", body, key)
+    return await _act(gateway, case, AgreementWorkflow.close, body, key)
 
 
 @router.post("/{case_id}/reassign", name="case.reassign")
@@ -264,7 +266,7 @@ async def reassign(
 ) -> ActionResult:
     """Hand the case to another counsellor of the same centre."""
     await casework.check_reassignment(services, case, body)
-    return await _act(gateway, case, "reassign", body, key)
+    return await _act(gateway, case, AgreementWorkflow.reassign, body, key)
 
 
 @router.post("/{case_id}/transfer", name="case.transfer")
@@ -277,7 +279,7 @@ async def transfer(
 ) -> ActionResult:
     """Hand the case to another centre of the municipality (the case stays one workflow)."""
     completed = await casework.complete_transfer(services, case, body)
-    return await _act(gateway, case, "transfer", completed, key)
+    return await _act(gateway, case, AgreementWorkflow.transfer, completed, key)
 
 
 @router.post("/{case_id}/tasks/done", name="case.task_done")
@@ -285,4 +287,4 @@ async def complete_task(
     body: TaskDone, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
 ) -> ActionResult:
     """Mark one of the case's tasks done (a follow-up checked, a permit renewed, ...)."""
-    return await _act(gateway, case, "complete_task", body, key)
+    return await _act(gateway, case, AgreementWorkflow.complete_task, body, key)

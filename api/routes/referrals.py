@@ -6,11 +6,12 @@ the profile or the counsellor's notes; those stay in the case workflow.
 """
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 from sqlmodel import col, select
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api.deps import (
     GatewayDep,
@@ -20,13 +21,16 @@ from api.deps import (
     SessionDep,
     actor_of,
 )
-from api.gateway import update_id
 from api.pagination import Page, PageNumber, PageSize, paginate
 from domain.enums import ActorKind, NeedKind
 from domain.referral import DeclineReason, Outcome, ProgressNote, ReferralState, ReferralStatus
 from store.projections import ReferralSummary
+from workflows.referral import ReferralWorkflow
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
+
+Arg = TypeVar("Arg")
+ReferralUpdate = UpdateMethodMultiParam[[ReferralWorkflow, Arg], ReferralState]
 
 
 class ReferralItem(BaseModel):
@@ -92,45 +96,41 @@ def list_referrals(
 async def _send(
     gateway: GatewayDep,
     referral: ScopedReferral,
-    update: str,
-    arg: BaseModel | None,
+    update: ReferralUpdate[Arg],
+    arg: Arg,
     key: str | None,
 ) -> ReferralAnswer:
-    state = await gateway.update(
-        referral.id,
-        update,
-        arg,
-        update_id=update_id(update, key),
-        result_type=ReferralState,
-        object_type="referral",
-        actor=actor_of(referral.actor),
-    )
-    return _answer(state)
+    actor = actor_of(referral.actor)
+    return _answer(await gateway.update_referral(referral.id, update, arg, key=key, actor=actor))
 
 
 @router.post("/{referral_id}/acknowledge", name="referral.acknowledge")
 async def acknowledge(
     referral: ScopedReferral, gateway: GatewayDep, key: IdempotencyKey = None
 ) -> ReferralAnswer:
-    return await _send(gateway, referral, "acknowledge", None, key)
+    actor = actor_of(referral.actor)
+    state = await gateway.update_referral(
+        referral.id, ReferralWorkflow.acknowledge, key=key, actor=actor
+    )
+    return _answer(state)
 
 
 @router.post("/{referral_id}/decline", name="referral.decline")
 async def decline(
     body: DeclineReason, referral: ScopedReferral, gateway: GatewayDep, key: IdempotencyKey = None
 ) -> ReferralAnswer:
-    return await _send(gateway, referral, "decline", body, key)
+    return await _send(gateway, referral, ReferralWorkflow.decline, body, key)
 
 
 @router.post("/{referral_id}/progress", name="referral.progress")
 async def progress(
     body: ProgressNote, referral: ScopedReferral, gateway: GatewayDep, key: IdempotencyKey = None
 ) -> ReferralAnswer:
-    return await _send(gateway, referral, "report_progress", body, key)
+    return await _send(gateway, referral, ReferralWorkflow.report_progress, body, key)
 
 
 @router.post("/{referral_id}/complete", name="referral.complete", status_code=status.HTTP_200_OK)
 async def complete(
     body: Outcome, referral: ScopedReferral, gateway: GatewayDep, key: IdempotencyKey = None
 ) -> ReferralAnswer:
-    return await _send(gateway, referral, "complete", body, key)
+    return await _send(gateway, referral, ReferralWorkflow.complete, body, key)

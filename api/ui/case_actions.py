@@ -16,10 +16,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api import casework
 from api.deps import CaseRef, actor_of
-from api.gateway import update_id
 from api.ui import case_forms
 from api.ui.case_page import render_case
 from api.ui.case_view import CaseView, load_case
@@ -49,6 +49,7 @@ from domain.actions import (
 from domain.case import ActionResult
 from domain.needs import Assessment
 from domain.profile import IntakeData
+from workflows.agreement import AgreementWorkflow
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -56,6 +57,8 @@ Builder = Callable[[FormData, CaseView], tuple[dict[str, Any], FieldMap]]
 # The API route's own check before the update (the directory's word on a new owner): it may
 # refuse with the API's 422 or complete the payload, exactly as the route does.
 Preparation = Callable[[BaseModel], Awaitable[BaseModel]]
+# The case's update a form sends (an `AgreementWorkflow` method; its payload is the form's model).
+CaseUpdate = UpdateMethodMultiParam[..., ActionResult]
 
 CONFIRM_SIGNATURE = "Bitte bestätigen, dass das Dokument in dieser Fassung unterschrieben ist."
 
@@ -65,7 +68,7 @@ async def _step(
     case: CaseRef,
     form: FormData,
     form_name: str,
-    update: str,
+    update: CaseUpdate,
     model: type[BaseModel] | None,
     build: Builder | None,
     anchor: str,
@@ -89,13 +92,8 @@ async def _step(
             payload = model.model_validate(raw)
             if prepare is not None:
                 payload = await prepare(payload)
-        await services_of(request).gateway.update(
-            case.id,
-            update,
-            payload,
-            update_id=update_id(update, idempotency_key(form)),
-            result_type=ActionResult,
-            actor=actor_of(case.actor),
+        await services_of(request).gateway.update_case(
+            case.id, update, payload, key=idempotency_key(form), actor=actor_of(case.actor)
         )
     except ValidationError as error:
         view.forms[form_name] = FormState.submitted(form, errors_of_validation(error, fields))
@@ -133,7 +131,14 @@ def _task(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
 @router.post("/faelle/{case_id}/aufnahme", name="ui.case.intake")
 async def intake(request: Request, case: PageCase, form: Form) -> Response:
     return await _step(
-        request, case, form, "intake", "complete_intake", IntakeData, _intake, "bedarf"
+        request,
+        case,
+        form,
+        "intake",
+        AgreementWorkflow.complete_intake,
+        IntakeData,
+        _intake,
+        "bedarf",
     )
 
 
@@ -144,7 +149,7 @@ async def assessment(request: Request, case: PageCase, form: Form) -> Response:
         case,
         form,
         "assessment",
-        "complete_assessment",
+        AgreementWorkflow.complete_assessment,
         Assessment,
         _assessment,
         "vorschlaege",
@@ -158,7 +163,7 @@ async def draft(request: Request, case: PageCase, form: Form) -> Response:
         case,
         form,
         "draft",
-        "draft_agreement",
+        AgreementWorkflow.draft_agreement,
         AgreementDraft,
         case_forms.draft,
         "aktion-request_signature",
@@ -168,7 +173,14 @@ async def draft(request: Request, case: PageCase, form: Form) -> Response:
 @router.post("/faelle/{case_id}/unterschrift-anfordern", name="ui.case.signature_request")
 async def request_signature(request: Request, case: PageCase, form: Form) -> Response:
     return await _step(
-        request, case, form, "request_signature", "request_signature", None, None, "aktion-sign"
+        request,
+        case,
+        form,
+        "request_signature",
+        AgreementWorkflow.request_signature,
+        None,
+        None,
+        "aktion-sign",
     )
 
 
@@ -184,24 +196,37 @@ async def sign(request: Request, case: PageCase, form: Form) -> Response:
     def build(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
         return case_forms.signature(form)
 
-    return await _step(request, case, form, form_name, "sign", Signature, build, "aktion-sign")
+    return await _step(
+        request, case, form, form_name, AgreementWorkflow.sign, Signature, build, "aktion-sign"
+    )
 
 
 @router.post("/faelle/{case_id}/ueberpruefung", name="ui.case.review")
 async def review(request: Request, case: PageCase, form: Form) -> Response:
     return await _step(
-        request, case, form, "review", "record_review", Review, _review, "aktion-record_review"
+        request,
+        case,
+        form,
+        "review",
+        AgreementWorkflow.record_review,
+        Review,
+        _review,
+        "aktion-record_review",
     )
 
 
 @router.post("/faelle/{case_id}/abschluss", name="ui.case.close")
 async def close(request: Request, case: PageCase, form: Form) -> Response:
-    return await _step(request, case, form, "close", "close", Closure, _closure, "verlauf")
+    return await _step(
+        request, case, form, "close", AgreementWorkflow.close, Closure, _closure, "verlauf"
+    )
 
 
 @router.post("/faelle/{case_id}/aufgabe", name="ui.case.task_done")
 async def task_done(request: Request, case: PageCase, form: Form) -> Response:
-    return await _step(request, case, form, "task", "complete_task", TaskDone, _task, "aufgaben")
+    return await _step(
+        request, case, form, "task", AgreementWorkflow.complete_task, TaskDone, _task, "aufgaben"
+    )
 
 
 def _reassignment(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
@@ -228,7 +253,7 @@ async def reassign(request: Request, case: PageCase, form: Form) -> Response:
         case,
         form,
         "reassign",
-        "reassign",
+        AgreementWorkflow.reassign,
         Reassignment,
         _reassignment,
         "uebergabe",
@@ -251,7 +276,7 @@ async def transfer(request: Request, case: PageCase, form: Form) -> Response:
         case,
         form,
         "transfer",
-        "transfer",
+        AgreementWorkflow.transfer,
         Transfer,
         _transfer,
         "uebergabe",

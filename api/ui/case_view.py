@@ -188,7 +188,7 @@ class CaseView:
 
 async def load_case(request: Request, case: CaseRef) -> CaseView:
     services = services_of(request)
-    state = await services.gateway.query(case.id, "state", result_type=CaseState)
+    state = await services.gateway.case_state(case.id)
     directory = SqlDirectory(services.engine)
     partners = await run_in_threadpool(directory.partners, state.municipality_id)
     return CaseView(state=state, partners={p.id: p for p in partners})

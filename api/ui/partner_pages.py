@@ -16,9 +16,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api.deps import ReferralRef, SessionDep, actor_of, audited_listing
-from api.gateway import update_id
 from api.ui.forms import (
     FormState,
     errors_of_http,
@@ -34,8 +34,12 @@ from domain.referral import DeclineReason, Outcome, ProgressNote, ReferralState,
 from store.archive import referral_notes
 from store.models import Municipality, PartnerAgency, Role, User
 from store.projections import ReferralNoteRecord, ReferralSummary
+from workflows.referral import ReferralWorkflow
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+# The referral's update a form sends (a `ReferralWorkflow` method).
+ReferralUpdate = UpdateMethodMultiParam[..., ReferralState]
 
 LIMIT = 200
 VIEWS = {
@@ -113,9 +117,7 @@ async def _referral_page(
     row, land, notes = await run_in_threadpool(read)
     state: ReferralState | None = None
     try:
-        state = await services.gateway.query(
-            referral.id, "state", result_type=ReferralState, object_type="referral"
-        )
+        state = await services.gateway.referral_state(referral.id)
     except HTTPException:
         # A finished referral may not answer queries quickly; the read model row suffices.
         state = None
@@ -155,20 +157,14 @@ async def _answer(
     referral: ReferralRef,
     form: FormData,
     name: str,
-    update: str,
+    update: ReferralUpdate,
     model: type[BaseModel] | None,
     payload: dict[str, Any],
 ) -> Response:
     try:
         arg = model.model_validate(payload) if model is not None else None
-        await services_of(request).gateway.update(
-            referral.id,
-            update,
-            arg,
-            update_id=update_id(update, idempotency_key(form)),
-            result_type=ReferralState,
-            object_type="referral",
-            actor=actor_of(referral.actor),
+        await services_of(request).gateway.update_referral(
+            referral.id, update, arg, key=idempotency_key(form), actor=actor_of(referral.actor)
         )
     except ValidationError as error:
         forms = {name: FormState.submitted(form, errors_of_validation(error))}
@@ -183,20 +179,24 @@ async def _answer(
 
 @router.post("/eingang/{referral_id}/annehmen", name="ui.referral.acknowledge")
 async def acknowledge(request: Request, referral: PageReferral, form: Form) -> Response:
-    return await _answer(request, referral, form, "acknowledge", "acknowledge", None, {})
+    return await _answer(
+        request, referral, form, "acknowledge", ReferralWorkflow.acknowledge, None, {}
+    )
 
 
 @router.post("/eingang/{referral_id}/ablehnen", name="ui.referral.decline")
 async def decline(request: Request, referral: PageReferral, form: Form) -> Response:
     payload = {"reason": text(form, "reason")}
-    return await _answer(request, referral, form, "decline", "decline", DeclineReason, payload)
+    return await _answer(
+        request, referral, form, "decline", ReferralWorkflow.decline, DeclineReason, payload
+    )
 
 
 @router.post("/eingang/{referral_id}/zwischenstand", name="ui.referral.progress")
 async def progress(request: Request, referral: PageReferral, form: Form) -> Response:
     payload = {"note": text(form, "note")}
     return await _answer(
-        request, referral, form, "progress", "report_progress", ProgressNote, payload
+        request, referral, form, "progress", ReferralWorkflow.report_progress, ProgressNote, payload
     )
 
 
@@ -205,4 +205,6 @@ async def complete(request: Request, referral: PageReferral, form: Form) -> Resp
     payload: dict[str, Any] = {"note": text(form, "note")}
     if text(form, "result"):
         payload["result"] = text(form, "result")
-    return await _answer(request, referral, form, "complete", "complete", Outcome, payload)
+    return await _answer(
+        request, referral, form, "complete", ReferralWorkflow.complete, Outcome, payload
+    )
