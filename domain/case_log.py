@@ -3,33 +3,9 @@
 These helpers mutate the `CaseState` they are given; stage functions call them only on their
 own copy, so to callers the stage functions stay pure.
 
-The `data` of each event kind (ids, enum values, ISO instants, counts; never personal data):
-
-| kind | data |
-|---|---|
-| case_opened | municipality_id, centre_id, centre_kind, counsellor_id |
-| intake_completed | (none) |
-| routes_proposed | ruleset_version, routes, unrouted (counts), route_ids (comma-separated) |
-| assessment_completed | needs (count) |
-| agreement_drafted | goals, measures (counts), amendment (bool) |
-| signature_requested | version, hash |
-| signed | party, version |
-| agreement_activated | version, next_review_due (ISO) |
-| referral_dispatched | referral_id, route_id, measure_id, partner_id, actor, measure, need, |
-|  | previous_referral_id (the declined/expired one it replaces, or null) |
-| referral_status_changed | referral_id, partner_id, status |
-| referral_progress | referral_id, partner_id |
-| referral_withdrawn | referral_id, partner_id (the case closed; the child is cancelled) |
-| measure_completed | measure_id, referral_id, result |
-| review_due | due_at |
-| review_overdue | due_at, overdue (bool: false when a review clears it) |
-| review_recorded | review_id, due_at, next_review_due, agreement_helped, easier_to_keep_at_it, |
-|  | new_needs (count), goals_achieved (count) |
-| task_created | task_id, task_kind, role, title, due_at, referral_id |
-| task_done | task_id |
-| reassigned | counsellor_id |
-| transferred | centre_id, centre_kind, counsellor_id |
-| closed | reason |
+An event is recorded as its kind's model (domain/events.py: one model per `CaseEventKind`,
+with its keys, their types and what they mean; ids, enum values, ISO instants, counts and
+booleans, never personal data), so a misspelt or missing key fails where it is written.
 """
 
 from datetime import datetime
@@ -37,13 +13,12 @@ from datetime import datetime
 from domain.case import (
     ActionResult,
     CaseEvent,
-    CaseEventKind,
     CaseState,
-    EventValue,
     Task,
     TaskKind,
     TaskRole,
 )
+from domain.events import EventData, TaskCreated, TaskDone
 
 
 def new_id(state: CaseState, prefix: str) -> str:
@@ -53,16 +28,19 @@ def new_id(state: CaseState, prefix: str) -> str:
     return f"{prefix}{serial}"
 
 
-def record(state: CaseState, kind: CaseEventKind, at: datetime, **data: EventValue) -> None:
-    """Append an event with the next sequence number (sequences only ever grow)."""
+def record(state: CaseState, payload: EventData, at: datetime) -> None:
+    """Append an event of the payload's kind with the next sequence number (sequences only
+    ever grow); the event carries the payload as the plain JSON object it dumps to."""
     state.events.append(
-        CaseEvent(sequence=state.next_sequence, at=at, kind=kind, stage=state.stage, data=data)
+        CaseEvent(
+            sequence=state.next_sequence,
+            at=at,
+            kind=payload.kind,
+            stage=state.stage,
+            data=payload.to_data(),
+        )
     )
     state.next_sequence += 1
-
-
-def iso(instant: datetime | None) -> str | None:
-    return instant.isoformat() if instant is not None else None
 
 
 def add_task(
@@ -87,14 +65,15 @@ def add_task(
     state.tasks.append(task)
     record(
         state,
-        CaseEventKind.TASK_CREATED,
+        TaskCreated(
+            task_id=task.id,
+            task_kind=kind,
+            role=role,
+            title=title,
+            due_at=task.due_at,
+            referral_id=referral_id,
+        ),
         at,
-        task_id=task.id,
-        task_kind=kind.value,
-        role=role.value,
-        title=title,
-        due_at=iso(task.due_at),
-        referral_id=referral_id,
     )
     return task
 
@@ -114,7 +93,7 @@ def finish_tasks(
             continue
         task.done = True
         task.done_at = at
-        record(state, CaseEventKind.TASK_DONE, at, task_id=task.id)
+        record(state, TaskDone(task_id=task.id), at)
 
 
 def has_open_task(state: CaseState, kind: TaskKind, referral_id: str | None = None) -> bool:

@@ -19,7 +19,6 @@ from pydantic import ValidationError
 
 from domain.actions import RenderedDocument, Signature
 from domain.case import (
-    CaseEventKind,
     CaseRoute,
     CaseState,
     ClientName,
@@ -29,10 +28,19 @@ from domain.case import (
     SignatureRecord,
     Stage,
 )
-from domain.case_log import iso, new_id, record
+from domain.case_log import new_id, record
 from domain.clocks import Clocks
 from domain.compaction import next_document_version
 from domain.enums import CentreKind
+from domain.events import (
+    AgreementActivated,
+    AssessmentCompleted,
+    CaseOpened,
+    IntakeCompleted,
+    RoutesProposed,
+    SignatureRequested,
+    Signed,
+)
 from domain.months import german_day, later_by, start_of_german_day
 from domain.needs import Assessment, Need, RoutingResult
 from domain.profile import IntakeData, validate_intake
@@ -63,12 +71,13 @@ def open_case(
     )
     record(
         state,
-        CaseEventKind.CASE_OPENED,
+        CaseOpened(
+            municipality_id=municipality_id,
+            centre_id=centre_id,
+            centre_kind=centre_kind,
+            counsellor_id=counsellor_id,
+        ),
         now,
-        municipality_id=municipality_id,
-        centre_id=centre_id,
-        centre_kind=centre_kind.value,
-        counsellor_id=counsellor_id,
     )
     return state
 
@@ -97,7 +106,7 @@ def complete_intake(
         new.permit_warning_at = start_of_german_day(expires_on) - clocks.permit_warning_before
     new.stage = Stage.ASSESSMENT
     # No dates of the profile in the event: the warning date would reveal the permit's expiry.
-    record(new, CaseEventKind.INTAKE_COMPLETED, now)
+    record(new, IntakeCompleted(), now)
     return new
 
 
@@ -115,7 +124,7 @@ def complete_assessment(
     new = state.fork()
     add_needs(new, assessment.needs, routing, now)
     new.stage = Stage.DRAFTING
-    record(new, CaseEventKind.ASSESSMENT_COMPLETED, now, needs=len(assessment.needs))
+    record(new, AssessmentCompleted(needs=len(assessment.needs)), now)
     return new
 
 
@@ -137,12 +146,13 @@ def add_needs(state: CaseState, needs: list[Need], routing: RoutingResult, at: d
     state.ruleset_version = routing.ruleset_version
     record(
         state,
-        CaseEventKind.ROUTES_PROPOSED,
+        RoutesProposed(
+            ruleset_version=routing.ruleset_version,
+            routes=len(routing.routes),
+            unrouted=len(routing.unrouted),
+            route_ids=",".join(added),
+        ),
         at,
-        ruleset_version=routing.ruleset_version,
-        routes=len(routing.routes),
-        unrouted=len(routing.unrouted),
-        route_ids=",".join(added),
     )
 
 
@@ -171,7 +181,7 @@ def request_signature(
         DocumentVersion(version=version, hash=document.hash, text=document.text, created_at=now)
     )
     new.stage = Stage.AWAITING_SIGNATURE
-    record(new, CaseEventKind.SIGNATURE_REQUESTED, now, version=version, hash=document.hash)
+    record(new, SignatureRequested(version=version, hash=document.hash), now)
     return new
 
 
@@ -200,7 +210,7 @@ def sign(
     new.signatures.append(
         SignatureRecord(party=signature.party, version=current.version, hash=current.hash, at=now)
     )
-    record(new, CaseEventKind.SIGNED, now, party=signature.party.value, version=current.version)
+    record(new, Signed(party=signature.party, version=current.version), now)
     signed_by = {s.party for s in new.signatures if s.version == current.version}
     if signed_by == set(Party):
         _activate(new, now, clocks)
@@ -230,8 +240,8 @@ def _activate(state: CaseState, now: datetime, clocks: Clocks) -> None:
             schedule_follow_ups(state, route, None, now)
     record(
         state,
-        CaseEventKind.AGREEMENT_ACTIVATED,
+        AgreementActivated(
+            version=state.documents[-1].version, next_review_due=state.next_review_due
+        ),
         now,
-        version=state.documents[-1].version,
-        next_review_due=iso(state.next_review_due),
     )

@@ -9,9 +9,10 @@ waking up early, late or twice changes nothing.
 
 from datetime import datetime
 
-from domain.case import CaseEventKind, CaseState, Stage, TaskKind, TaskRole
-from domain.case_log import add_task, iso, record
+from domain.case import CaseState, Stage, TaskKind, TaskRole
+from domain.case_log import add_task, record
 from domain.clocks import Clocks
+from domain.events import ReviewDue, ReviewOverdue
 from domain.months import german_day
 
 
@@ -47,7 +48,7 @@ def on_clock(state: CaseState, now: datetime, clocks: Clocks) -> CaseState:
     due = new.next_review_due
     if due is not None and not new.review_due_noticed and due <= now:
         new.review_due_noticed = True
-        record(new, CaseEventKind.REVIEW_DUE, now, due_at=iso(due))
+        record(new, ReviewDue(due_at=due), now)
         add_task(
             new,
             TaskKind.REVIEW_DUE,
@@ -57,7 +58,7 @@ def on_clock(state: CaseState, now: datetime, clocks: Clocks) -> CaseState:
         )
     if due is not None and not new.review_overdue and due + clocks.overdue_after <= now:
         new.review_overdue = True
-        record(new, CaseEventKind.REVIEW_OVERDUE, now, due_at=iso(due), overdue=True)
+        record(new, ReviewOverdue(due_at=due, overdue=True), now)
         add_task(
             new,
             TaskKind.REVIEW_OVERDUE,

@@ -10,9 +10,10 @@ losing what already happened. Same shape as stages.py.
 from datetime import datetime
 
 from domain.actions import AgreementDraft
-from domain.case import CaseEventKind, CaseGoal, CaseState, Measure, Responsible, Stage
+from domain.case import CaseGoal, CaseState, Measure, Responsible, Stage
 from domain.case_log import new_id, record
 from domain.enums import ActorKind
+from domain.events import AgreementDrafted
 from domain.rejections import Invalid, Rejection, require_stage
 from domain.stages_referral import OPEN
 
@@ -138,10 +139,9 @@ def draft_agreement(
     new.amendment_pending = state.stage is Stage.ACTIVE
     record(
         new,
-        CaseEventKind.AGREEMENT_DRAFTED,
+        AgreementDrafted(
+            goals=len(new.goals), measures=len(new.measures), amendment=new.amendment_pending
+        ),
         now,
-        goals=len(new.goals),
-        measures=len(new.measures),
-        amendment=new.amendment_pending,
     )
     return new

@@ -11,7 +11,6 @@ are idempotent: a status a referral already left is ignored, so a repeated signa
 from datetime import datetime, timedelta
 
 from domain.case import (
-    CaseEventKind,
     CaseRoute,
     CaseState,
     Measure,
@@ -23,6 +22,12 @@ from domain.case import (
 )
 from domain.case_log import add_task, finish_tasks, has_open_task, new_id, record
 from domain.clocks import Clocks
+from domain.events import (
+    MeasureCompleted,
+    ReferralDispatched,
+    ReferralProgress,
+    ReferralStatusChanged,
+)
 from domain.referral import ReferralInput, ReferralReport, ReferralStatus, ReportKind
 
 OPEN = frozenset({ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED})
@@ -52,16 +57,17 @@ def dispatch_measure(
     measure.partner_id = partner_id
     record(
         state,
-        CaseEventKind.REFERRAL_DISPATCHED,
+        ReferralDispatched(
+            referral_id=referral.id,
+            route_id=route.id,
+            measure_id=measure.id,
+            partner_id=partner_id,
+            actor=route.actor,
+            measure=route.measure,
+            need=route.need,
+            previous_referral_id=previous.id if previous else None,
+        ),
         at,
-        referral_id=referral.id,
-        route_id=route.id,
-        measure_id=measure.id,
-        partner_id=partner_id,
-        actor=route.actor.value,
-        measure=route.measure,
-        need=route.need.value,
-        previous_referral_id=previous.id if previous else None,
     )
     schedule_follow_ups(state, route, referral.id, at)
     return referral
@@ -126,11 +132,7 @@ def on_referral_report(state: CaseState, report: ReferralReport, now: datetime) 
         finish_tasks(new, now, kinds=REFERRAL_TASKS, referral_id=referral.id)
     elif kind is ReportKind.PROGRESS and referral.status in OPEN:
         record(
-            new,
-            CaseEventKind.REFERRAL_PROGRESS,
-            now,
-            referral_id=referral.id,
-            partner_id=referral.partner_id,
+            new, ReferralProgress(referral_id=referral.id, partner_id=referral.partner_id), now
         )
     elif kind is ReportKind.REMINDER and referral.status is ReferralStatus.DISPATCHED:
         if not has_open_task(new, TaskKind.REFERRAL_REMINDER, referral.id):
@@ -162,11 +164,12 @@ def on_referral_report(state: CaseState, report: ReferralReport, now: datetime) 
                 measure.done, measure.outcome, measure.done_at = True, report.outcome, now
                 record(
                     new,
-                    CaseEventKind.MEASURE_COMPLETED,
+                    MeasureCompleted(
+                        measure_id=measure.id,
+                        referral_id=referral.id,
+                        result=report.outcome.result if report.outcome else None,
+                    ),
                     now,
-                    measure_id=measure.id,
-                    referral_id=referral.id,
-                    result=report.outcome.result.value if report.outcome else None,
                 )
     else:
         return state
@@ -179,11 +182,10 @@ def _set_status(
     referral.status = status
     record(
         state,
-        CaseEventKind.REFERRAL_STATUS_CHANGED,
+        ReferralStatusChanged(
+            referral_id=referral.id, partner_id=referral.partner_id, status=status
+        ),
         at,
-        referral_id=referral.id,
-        partner_id=referral.partner_id,
-        status=status.value,
     )
 
 

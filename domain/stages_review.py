@@ -8,7 +8,6 @@ from datetime import datetime
 
 from domain.actions import Closure, Reassignment, Review, TaskDone, Transfer
 from domain.case import (
-    CaseEventKind,
     CaseState,
     ClosureRecord,
     GoalStatus,
@@ -17,8 +16,17 @@ from domain.case import (
     TaskKind,
     TaskRole,
 )
-from domain.case_log import add_task, finish_tasks, iso, new_id, record
+from domain.case_log import add_task, finish_tasks, new_id, record
 from domain.clocks import Clocks
+from domain.events import (
+    Closed,
+    Reassigned,
+    ReferralWithdrawn,
+    ReviewOverdue,
+    ReviewRecorded,
+    Transferred,
+)
+from domain.events import TaskDone as TaskDoneEvent
 from domain.months import german_day, later_by, start_of_german_day
 from domain.needs import RoutingResult
 from domain.rejections import Invalid, Rejection, require_open, require_stage
@@ -102,18 +110,19 @@ def record_review(
     finish_tasks(new, now, kinds=REVIEW_TASKS)
     if new.review_overdue:
         new.review_overdue = False
-        record(new, CaseEventKind.REVIEW_OVERDUE, now, due_at=iso(entry.due_at), overdue=False)
+        record(new, ReviewOverdue(due_at=entry.due_at, overdue=False), now)
     record(
         new,
-        CaseEventKind.REVIEW_RECORDED,
+        ReviewRecorded(
+            review_id=entry.id,
+            due_at=entry.due_at,
+            next_review_due=next_due,
+            agreement_helped=review.survey.agreement_helped,
+            easier_to_keep_at_it=review.survey.easier_to_keep_at_it,
+            new_needs=len(review.new_needs),
+            goals_achieved=sum(goal.status is GoalStatus.ACHIEVED for goal in new.goals),
+        ),
         now,
-        review_id=entry.id,
-        due_at=iso(entry.due_at),
-        next_review_due=iso(next_due),
-        agreement_helped=review.survey.agreement_helped,
-        easier_to_keep_at_it=review.survey.easier_to_keep_at_it,
-        new_needs=len(review.new_needs),
-        goals_achieved=sum(goal.status is GoalStatus.ACHIEVED for goal in new.goals),
     )
     return new
 
@@ -134,20 +143,18 @@ def close(state: CaseState, closure: Closure, now: datetime) -> CaseState | Reje
     new.next_review_due = None
     if new.review_overdue:
         new.review_overdue = False
-        record(new, CaseEventKind.REVIEW_OVERDUE, now, due_at=None, overdue=False)
+        record(new, ReviewOverdue(due_at=None, overdue=False), now)
     for referral in new.referrals:
         referral.awaiting_reroute = False
         if referral.status in OPEN:
             record(
                 new,
-                CaseEventKind.REFERRAL_WITHDRAWN,
+                ReferralWithdrawn(referral_id=referral.id, partner_id=referral.partner_id),
                 now,
-                referral_id=referral.id,
-                partner_id=referral.partner_id,
             )
     new.closure = ClosureRecord(reason=closure.reason.value, note=closure.note, at=now)
     new.stage = Stage.CLOSED
-    record(new, CaseEventKind.CLOSED, now, reason=closure.reason.value)
+    record(new, Closed(reason=closure.reason), now)
     return new
 
 
@@ -166,7 +173,7 @@ def reassign(state: CaseState, change: Reassignment, now: datetime) -> CaseState
     new = state.fork()
     new.counsellor_id = change.counsellor_id
     finish_tasks(new, now, kinds=frozenset({TaskKind.CASE_UNASSIGNED}))
-    record(new, CaseEventKind.REASSIGNED, now, counsellor_id=change.counsellor_id)
+    record(new, Reassigned(counsellor_id=change.counsellor_id), now)
     return new
 
 
@@ -189,11 +196,12 @@ def transfer(state: CaseState, change: Transfer, now: datetime) -> CaseState | R
     new.counsellor_id = change.counsellor_id
     record(
         new,
-        CaseEventKind.TRANSFERRED,
+        Transferred(
+            centre_id=new.centre_id,
+            centre_kind=new.centre_kind,
+            counsellor_id=new.counsellor_id,
+        ),
         now,
-        centre_id=new.centre_id,
-        centre_kind=new.centre_kind.value,
-        counsellor_id=new.counsellor_id,
     )
     if new.counsellor_id is None:
         add_task(
@@ -235,5 +243,5 @@ def complete_task(
     for task in new.tasks:
         if task.id == done.task_id:
             task.done, task.done_at = True, now
-            record(new, CaseEventKind.TASK_DONE, now, task_id=task.id)
+            record(new, TaskDoneEvent(task_id=task.id), now)
     return new
