@@ -1,17 +1,16 @@
 """Page-number pagination of read-model lists: `?page=1&page_size=50`.
 
-A page answers `has_more` instead of a total: counting every matching row would cost a second
-scan of the index on each request, while a client only needs to know whether to offer "next".
-One more row than asked for is fetched to find out.
+A page answers `has_more` instead of a total (store/reads/paging.py says why); the read
+functions fetch the page, this module turns it into the API's `Page` of response items.
 """
 
-from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlmodel import Session
-from sqlmodel.sql.expression import SelectOfScalar
+
+from store.reads.paging import Slice
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -32,20 +31,11 @@ class Page(BaseModel, Generic[T]):
     has_more: bool
 
 
-def paginate(
-    session: Session,
-    query: SelectOfScalar[R],
-    page: int,
-    page_size: int,
-    convert: Callable[[R], T],
-) -> Page[T]:
-    """One page of `query` (which must already be ordered by something unique)."""
-    rows: Sequence[Any] = session.exec(
-        query.offset((page - 1) * page_size).limit(page_size + 1)
-    ).all()
+def paginate(found: Slice[R], page: int, page_size: int, convert: Callable[[R], T]) -> Page[T]:
+    """The API's page of `found` (one page of a read, `store.reads.paging.page_of`)."""
     return Page[T](
-        items=[convert(row) for row in rows[:page_size]],
+        items=[convert(row) for row in found.rows],
         page=page,
         page_size=page_size,
-        has_more=len(rows) > page_size,
+        has_more=found.has_more,
     )

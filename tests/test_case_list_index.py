@@ -6,7 +6,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.dialects import sqlite
 
-from api.routes.cases import centre_cases
+from store.reads.cases import centre_cases
 from store.testing import migrated_store
 
 

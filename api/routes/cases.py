@@ -3,7 +3,7 @@ every step of DESIGN.md's stage table as a workflow update.
 
 Writes go only through `Gateway.update_case`, naming the `AgreementWorkflow` method: the
 workflow validates, decides and answers; the read model follows through the projection. The
-list reads the read model (indexed columns).
+list reads the read model (`store.reads.cases`, indexed columns).
 """
 
 from datetime import datetime
@@ -11,8 +11,6 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
-from sqlmodel import col, select
-from sqlmodel.sql.expression import SelectOfScalar
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api import case_archive, casework
@@ -42,6 +40,7 @@ from domain.fields import SingleLine
 from domain.needs import Assessment
 from domain.profile import IntakeData
 from store.projections import CaseSummary
+from store.reads import cases as case_reads
 from workflows.agreement import AgreementWorkflow
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -101,26 +100,6 @@ def _item(row: CaseSummary) -> CaseItem:
     )
 
 
-def centre_cases(
-    centre_id: str,
-    *,
-    stage: Stage | None = None,
-    overdue: bool | None = None,
-    counsellor: str | None = None,
-) -> SelectOfScalar[CaseSummary]:
-    """The query behind `GET /cases` (also run by bench/api.py's baselines)."""
-    query = select(CaseSummary).where(CaseSummary.centre_id == centre_id)
-    if stage is not None:
-        query = query.where(CaseSummary.stage == stage.value)
-    if overdue is not None:
-        query = query.where(CaseSummary.review_overdue == overdue)
-    if counsellor is not None:
-        query = query.where(CaseSummary.counsellor_id == counsellor)
-    # Newest first, ties by id: both descending, so the centre index is read backwards and
-    # no page sorts (tests/test_case_list_index.py).
-    return query.order_by(col(CaseSummary.updated_at).desc(), col(CaseSummary.case_id).desc())
-
-
 @router.post("", name="case.open", status_code=status.HTTP_201_CREATED)
 async def open_case(
     body: CaseOpen, user: Counsellor, services: ServicesDep, key: IdempotencyKey = None
@@ -149,8 +128,16 @@ def list_cases(
     page_size: PageSize = 50,
 ) -> Page[CaseItem]:
     """The centre's cases, most recently changed first."""
-    query = centre_cases(user.centre_id or "", stage=stage, overdue=overdue, counsellor=counsellor)
-    return paginate(session, query, page, page_size, _item)
+    found = case_reads.centre_case_page(
+        session,
+        user.centre_id or "",
+        page,
+        page_size,
+        stage=stage,
+        overdue=overdue,
+        counsellor=counsellor,
+    )
+    return paginate(found, page, page_size, _item)
 
 
 async def _state(gateway: GatewayDep, case: ScopedCase) -> CaseState:

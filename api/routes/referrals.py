@@ -10,7 +10,6 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
-from sqlmodel import col, select
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api.deps import (
@@ -25,6 +24,7 @@ from api.pagination import Page, PageNumber, PageSize, paginate
 from domain.enums import ActorKind, NeedKind
 from domain.referral import DeclineReason, Outcome, ProgressNote, ReferralState, ReferralStatus
 from store.projections import ReferralSummary
+from store.reads import inbox as inbox_reads
 from workflows.referral import ReferralWorkflow
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
@@ -86,11 +86,10 @@ def list_referrals(
     page_size: PageSize = 50,
 ) -> Page[ReferralItem]:
     """The agency's referrals, newest first; `status` narrows to one status."""
-    query = select(ReferralSummary).where(ReferralSummary.partner_id == partner.partner_id)
-    if status_filter is not None:
-        query = query.where(ReferralSummary.status == status_filter)
-    query = query.order_by(col(ReferralSummary.dispatched_at).desc(), col(ReferralSummary.id))
-    return paginate(session, query, page, page_size, _item)
+    found = inbox_reads.partner_referral_page(
+        session, partner.partner_id or "", page, page_size, status_filter
+    )
+    return paginate(found, page, page_size, _item)
 
 
 async def _send(

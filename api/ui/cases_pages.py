@@ -1,16 +1,16 @@
 """The counsellor's start page "Meine Fälle" (the centre's cases with filters and search, and
 the counsellor's open tasks) and "Neuer Fall".
 
-Lists read the read model, like `GET /cases`: the centre's rows only, and one audit entry per
-list through the API's `audited_listing`. Opening a case goes through the API's
-`casework.open_case`, so a page and `POST /cases` open cases in exactly the same way.
+Lists read the read model through the same read as `GET /cases` (`store.reads.cases`): the
+centre's rows only, and one audit entry per list through the API's `audited_listing`. Opening
+a case goes through the API's `casework.open_case`, so a page and `POST /cases` open cases in
+exactly the same way.
 """
 
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import ValidationError
-from sqlmodel import Session, col, or_, select
 
 from api import casework
 from api.deps import SessionDep, audited_listing
@@ -27,13 +27,14 @@ from api.ui.web import PageRoute, redirect, render
 from domain.actions import CaseOpen
 from domain.case import Stage
 from domain.fields import SingleLine
-from store.models import Role, User
-from store.projections import CaseSummary, TaskRecord
+from store.models import Role
+from store.reads import cases as case_reads
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 PAGE_SIZE = 50
 SEARCH_LENGTH = 100
+STAGES = frozenset(stage.value for stage in Stage)
 
 _audit_centre_list = audited_listing(Role.COUNSELLOR)
 
@@ -41,50 +42,6 @@ _audit_centre_list = audited_listing(Role.COUNSELLOR)
 DONE: dict[str, str] = {
     "transfer": "Der Fall ist an die andere Beratungsstelle abgegeben.",
 }
-
-
-def _cases(
-    session: Session,
-    user: User,
-    stage: str,
-    overdue: bool,
-    search: str,
-    mine: bool,
-    page: int,
-) -> tuple[list[CaseSummary], bool]:
-    query = select(CaseSummary).where(CaseSummary.centre_id == user.centre_id)
-    if stage in {s.value for s in Stage}:
-        query = query.where(CaseSummary.stage == stage)
-    if overdue:
-        query = query.where(col(CaseSummary.review_overdue).is_(True))
-    if mine:
-        query = query.where(CaseSummary.counsellor_id == user.username)
-    if search:
-        # The list holds only the display name ("Amina K.") and the id: that is what is searched.
-        pattern = f"%{search}%"
-        query = query.where(
-            or_(
-                col(CaseSummary.client_display_name).ilike(pattern),
-                col(CaseSummary.case_id).ilike(pattern),
-            )
-        )
-    query = query.order_by(col(CaseSummary.updated_at).desc(), col(CaseSummary.case_id).desc())
-    rows = session.exec(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
-    return list(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
-
-
-def _open_tasks(session: Session, user: User) -> list[TaskRecord]:
-    query = (
-        select(TaskRecord)
-        .where(
-            TaskRecord.assignee_role == Role.COUNSELLOR,
-            TaskRecord.assignee_id == user.username,
-            col(TaskRecord.done).is_(False),
-        )
-        .order_by(col(TaskRecord.due_at), col(TaskRecord.id))
-        .limit(PAGE_SIZE)
-    )
-    return list(session.exec(query).all())
 
 
 @router.get("/faelle", name="ui.case.list")
@@ -107,20 +64,21 @@ def case_list(
         "wer": "alle" if wer == "alle" else "meine",
         "seite": seite,
     }
-    rows, has_more = _cases(
+    found = case_reads.centre_case_page(
         session,
-        user,
-        stadium,
-        bool(filters["ueberfaellig"]),
-        str(filters["q"]),
-        filters["wer"] == "meine",
+        user.centre_id or "",
         seite,
+        PAGE_SIZE,
+        stage=Stage(stadium) if stadium in STAGES else None,
+        overdue=True if filters["ueberfaellig"] else None,
+        counsellor=user.username if filters["wer"] == "meine" else None,
+        search=str(filters["q"]) or None,
     )
-    context = {"rows": rows, "has_more": has_more, "filters": filters}
+    context = {"rows": found.rows, "has_more": found.has_more, "filters": filters}
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "case-table":
         # The filter form asked for the table only (htmx); without script the whole page comes.
         return render(request, "cases/_table.html", context)
-    context["tasks"] = _open_tasks(session, user)
+    context["tasks"] = case_reads.open_tasks_of(session, user.username, PAGE_SIZE)
     context["done"] = DONE.get(erledigt)
     return render(request, "cases/list.html", context)
 

@@ -8,13 +8,13 @@ Scope is the API's `scoped_referral`; each answer is the same workflow update as
 `POST /referrals/{id}/...`.
 """
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
-from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
 from temporalio.workflow import UpdateMethodMultiParam
 
@@ -30,10 +30,20 @@ from api.ui.forms import (
 from api.ui.session import Form, PageReferral, PartnerUser, services_of
 from api.ui.sla import acknowledgement_due, overdue
 from api.ui.web import PageRoute, redirect, render
-from domain.referral import DeclineReason, Outcome, ProgressNote, ReferralState, ReferralStatus
+from domain.referral import (
+    CLOSED,
+    DeclineReason,
+    Outcome,
+    ProgressNote,
+    ReferralState,
+    ReferralStatus,
+)
 from store.archive import referral_notes
-from store.models import Municipality, PartnerAgency, Role, User
+from store.directory import OPEN_REFERRAL_STATUSES
+from store.models import Role
 from store.projections import ReferralNoteRecord, ReferralSummary
+from store.reads import centres as centre_reads
+from store.reads import inbox as inbox_reads
 from workflows.referral import ReferralWorkflow
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -57,28 +67,15 @@ DONE = {
 }
 FORMS = ("acknowledge", "decline", "progress", "complete")
 NOTES_SHOWN = 50  # the newest progress notes on a referral's page
-CLOSED = (ReferralStatus.COMPLETED, ReferralStatus.DECLINED, ReferralStatus.EXPIRED)
+# The statuses of each tab of the inbox; any other tab ("offen") shows the open ones.
+TAB_STATUSES: dict[str, Collection[ReferralStatus]] = {
+    "neu": (ReferralStatus.DISPATCHED,),
+    "ueberfaellig": (ReferralStatus.DISPATCHED,),
+    "angenommen": (ReferralStatus.ACKNOWLEDGED,),
+    "erledigt": CLOSED,
+}
 
 _audit_partner_list = audited_listing(Role.PARTNER)
-
-
-def _land(session: Session, partner_id: str | None) -> str:
-    agency = session.get(PartnerAgency, partner_id) if partner_id else None
-    municipality = session.get(Municipality, agency.municipality_id) if agency else None
-    return municipality.land if municipality is not None else "NW"
-
-
-def _inbox(session: Session, user: User, view: str) -> list[ReferralSummary]:
-    query = select(ReferralSummary).where(ReferralSummary.partner_id == user.partner_id)
-    wanted: tuple[ReferralStatus, ...] = {
-        "neu": (ReferralStatus.DISPATCHED,),
-        "ueberfaellig": (ReferralStatus.DISPATCHED,),
-        "angenommen": (ReferralStatus.ACKNOWLEDGED,),
-        "erledigt": CLOSED,
-    }.get(view, (ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED))
-    query = query.where(col(ReferralSummary.status).in_(wanted))
-    query = query.order_by(col(ReferralSummary.dispatched_at).desc(), col(ReferralSummary.id))
-    return list(session.exec(query.limit(LIMIT)).all())
 
 
 @router.get("/eingang", name="ui.referral.list")
@@ -90,8 +87,9 @@ def inbox(
 ) -> Response:
     _audit_partner_list(request, user, session)
     view = ansicht if ansicht in VIEWS else "offen"
-    land, now = _land(session, user.partner_id), datetime.now(UTC)
-    rows = _inbox(session, user, view)
+    land, now = centre_reads.land_of_partner(session, user.partner_id), datetime.now(UTC)
+    statuses = TAB_STATUSES.get(view, OPEN_REFERRAL_STATUSES)
+    rows = inbox_reads.partner_inbox(session, user.partner_id or "", statuses, LIMIT)
     late = {row.id for row in rows if overdue(row, land, now)}
     if view == "ueberfaellig":
         rows = [row for row in rows if row.id in late]
@@ -110,9 +108,10 @@ async def _referral_page(
 
     def read() -> tuple[ReferralSummary | None, str, list[ReferralNoteRecord]]:
         notes = referral_notes(services.engine, referral.id, limit=NOTES_SHOWN)
-        with Session(services.engine) as session:
-            row = session.get(ReferralSummary, referral.id)
-            return row, _land(session, referral.partner_id), notes
+        row = inbox_reads.referral_row(services.engine, referral.id)
+        with services.sessions() as session:
+            land = centre_reads.land_of_partner(session, referral.partner_id)
+        return row, land, notes
 
     row, land, notes = await run_in_threadpool(read)
     state: ReferralState | None = None

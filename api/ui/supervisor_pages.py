@@ -2,10 +2,11 @@
 deadline, caseload per counsellor and per centre, cases per stage, the evaluation figures;
 and the case lists and case overview every row links to.
 
-The figures are the API's own supervision functions (`api.routes.supervision`), called with
-the session's user: the same queries, the same scope (the supervisor's municipality), the same
-data minimisation (ids, stages, dates and counts; no names). One audit entry per page, through
-the API's `audited_listing`, as for each list call of the API.
+The figures are the reads of the API's supervision routes (`store.reads.supervision`, and
+`api.supervision` for the case overview and the evaluation), asked for the session's user: the
+same queries, the same scope (the supervisor's municipality), the same data minimisation (ids,
+stages, dates and counts; no names). One audit entry per page, through the API's
+`audited_listing`, as for each list call of the API.
 """
 
 from collections import defaultdict
@@ -14,27 +15,22 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlmodel import Session, col, select
 
+from api import supervision
 from api.deps import SessionDep, audited_listing
-from api.routes.supervision import (
-    CaseloadRow,
-    case_overview,
-    caseload,
-    evaluation,
-    open_referrals,
-    overdue_reviews,
-)
 from api.ui.session import PageSupervisedCase, SupervisorUser
 from api.ui.sla import overdue
 from api.ui.web import PageRoute, render
 from domain.case import Stage
-from store.models import Municipality, Role, User
-from store.projections import CaseSummary, ReferralSummary
+from store.models import Role
+from store.reads import centres as centre_reads
+from store.reads import supervision as supervision_reads
+from store.reads.supervision import CaseloadCount
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 LIST_LIMIT = 200
+LATE_SHOWN = 50  # overdue reviews on the dashboard (the list page shows all)
 
 _audit_municipality_list = audited_listing(Role.SUPERVISOR)
 
@@ -49,7 +45,7 @@ class Load:
     overdue: int = 0
 
 
-def _totals(rows: list[CaseloadRow]) -> tuple[list[Load], list[Load], list[Load]]:
+def _totals(rows: list[CaseloadCount]) -> tuple[list[Load], list[Load], list[Load]]:
     by_counsellor: dict[tuple[str, str], Load] = {}
     by_centre: dict[str, Load] = {}
     by_stage: dict[str, Load] = defaultdict(lambda: Load("", ""))
@@ -71,30 +67,24 @@ def _totals(rows: list[CaseloadRow]) -> tuple[list[Load], list[Load], list[Load]
     return list(by_counsellor.values()), list(by_centre.values()), stages
 
 
-def _land(session: Session, user: User) -> str:
-    municipality = session.get(Municipality, user.municipality_id)
-    return municipality.land if municipality is not None else "NW"
-
-
 @router.get("/aufsicht", name="ui.supervision.dashboard")
 def dashboard(request: Request, user: SupervisorUser, session: SessionDep) -> Response:
     _audit_municipality_list(request, user, session)
+    municipality_id = user.municipality_id or ""
     now = datetime.now(UTC)
-    land = _land(session, user)
-    late_reviews = overdue_reviews(user, session, 1, 50)
-    unanswered = []
-    for item in open_referrals(user, session, None, 1, LIST_LIMIT).items:
-        row = session.get(ReferralSummary, item.id)
-        if row is not None and overdue(row, land, now):
-            unanswered.append(item)
-    counsellors, centres, stages = _totals(caseload(user, session))
+    land = centre_reads.land_of_municipality(session, municipality_id)
+    late_reviews = supervision_reads.overdue_review_page(session, municipality_id, 1, LATE_SHOWN)
+    # One read of the open referrals, whole rows: the deadline is judged on them directly.
+    open_rows = supervision_reads.oldest_open_referrals(session, municipality_id, LIST_LIMIT)
+    unanswered = [row for row in open_rows if overdue(row, land, now)]
+    counsellors, centres, stages = _totals(supervision_reads.caseload(session, municipality_id))
     context = {
-        "late_reviews": late_reviews,
+        "late_reviews": late_reviews.rows,
         "unanswered": unanswered,
         "counsellors": counsellors,
         "centres": centres,
         "stages": stages,
-        "evaluation": evaluation(user, session),
+        "evaluation": supervision.evaluation(session, municipality_id),
     }
     return render(request, "supervisor/dashboard.html", context)
 
@@ -111,17 +101,15 @@ def cases(
 ) -> Response:
     """The municipality's cases the dashboard counted, narrowed like the row that links here."""
     _audit_municipality_list(request, user, session)
-    query = select(CaseSummary).where(CaseSummary.municipality_id == user.municipality_id)
-    if stelle:
-        query = query.where(CaseSummary.centre_id == stelle)
-    if berater:
-        query = query.where(CaseSummary.counsellor_id == berater)
-    if stadium:
-        query = query.where(CaseSummary.stage == stadium)
-    if ueberfaellig == "1":
-        query = query.where(col(CaseSummary.review_overdue).is_(True))
-    query = query.order_by(col(CaseSummary.updated_at).desc(), col(CaseSummary.case_id))
-    rows = session.exec(query.limit(LIST_LIMIT)).all()
+    rows = supervision_reads.municipality_cases(
+        session,
+        user.municipality_id or "",
+        LIST_LIMIT,
+        centre=stelle,
+        counsellor=berater,
+        stage=stadium,
+        overdue_only=ueberfaellig == "1",
+    )
     filters = {
         "stelle": stelle,
         "berater": berater,
@@ -133,5 +121,5 @@ def cases(
 
 @router.get("/aufsicht/faelle/{case_id}", name="ui.supervision.case")
 def case_page(request: Request, case: PageSupervisedCase, session: SessionDep) -> Response:
-    overview = case_overview(case, session)
+    overview = supervision.overview(session, case)
     return render(request, "supervisor/case.html", {"case": overview})

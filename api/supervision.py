@@ -1,0 +1,139 @@
+"""What the municipal coordination sees of one case and of the survey, as both front doors show
+it: `GET /supervision/cases/{id}` and the page "/aufsicht/faelle/{id}" (`overview`),
+`GET /reports/evaluation` and the dashboard (`evaluation`). Built from the read model's rows
+(`store.reads.supervision`); ids, stages, dates and counts only, no names.
+"""
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from api.deps import CaseRef
+from domain.enums import ActorKind
+from domain.referral import ReferralStatus
+from store.projections import ReferralSummary
+from store.reads import supervision as supervision_reads
+
+
+class OpenReferral(BaseModel):
+    id: str
+    case_id: str
+    partner_id: str
+    actor: ActorKind
+    measure: str
+    status: ReferralStatus
+    dispatched_at: datetime
+    acknowledged_at: datetime | None
+    escalated: bool
+
+
+class SupervisedTask(BaseModel):
+    id: str
+    kind: str
+    title: str
+    due_at: datetime | None
+    referral_id: str | None
+
+
+class CaseOverview(BaseModel):
+    case_id: str
+    centre_id: str
+    counsellor_id: str
+    stage: str
+    opened_at: datetime
+    updated_at: datetime
+    next_review_due: datetime | None
+    review_overdue: bool
+    referrals: list[OpenReferral]
+    supervisor_tasks: list[SupervisedTask]
+
+
+class SurveyQuestion(BaseModel):
+    yes: int
+    no: int
+    unanswered: int
+    share_yes: float | None  # of the answers given, 0..1
+
+
+class Evaluation(BaseModel):
+    municipality_id: str
+    reviews: int
+    cases: int
+    agreement_helped: SurveyQuestion
+    easier_to_keep_at_it: SurveyQuestion
+
+
+def open_referral(row: ReferralSummary) -> OpenReferral:
+    return OpenReferral(
+        id=row.id,
+        case_id=row.case_id,
+        partner_id=row.partner_id,
+        actor=row.actor_kind,
+        measure=row.measure,
+        status=row.status,
+        dispatched_at=row.dispatched_at,
+        acknowledged_at=row.acknowledged_at,
+        escalated=row.escalated,
+    )
+
+
+def overview(session: Session, case: CaseRef) -> CaseOverview:
+    """One case as coordination sees it: stage, clocks, referrals and the supervisors' tasks."""
+    rows = supervision_reads.case_overview(session, case.id)
+    row = rows.summary
+    if row is None:
+        # Opened a moment ago and not projected yet: what the scope check knew.
+        now = datetime.now(UTC)
+        return CaseOverview(
+            case_id=case.id,
+            centre_id=case.centre_id,
+            counsellor_id=case.counsellor_id or "",
+            stage="intake",
+            opened_at=now,
+            updated_at=now,
+            next_review_due=None,
+            review_overdue=False,
+            referrals=[],
+            supervisor_tasks=[],
+        )
+    return CaseOverview(
+        case_id=row.case_id,
+        centre_id=row.centre_id,
+        counsellor_id=row.counsellor_id,
+        stage=row.stage,
+        opened_at=row.opened_at,
+        updated_at=row.updated_at,
+        next_review_due=row.next_review_due,
+        review_overdue=row.review_overdue,
+        referrals=[open_referral(r) for r in rows.referrals],
+        supervisor_tasks=[
+            SupervisedTask(
+                id=t.id, kind=t.kind, title=t.title, due_at=t.due_at, referral_id=t.referral_id
+            )
+            for t in rows.supervisor_tasks
+        ],
+    )
+
+
+def _question(yes: int, no: int, total: int) -> SurveyQuestion:
+    answered = yes + no
+    return SurveyQuestion(
+        yes=yes,
+        no=no,
+        unanswered=total - answered,
+        share_yes=round(yes / answered, 4) if answered else None,
+    )
+
+
+def evaluation(session: Session, municipality_id: str) -> Evaluation:
+    """The model project's two questions over every review recorded in the municipality:
+    "did the agreement help?" and "did it make it easier to stay on the ball?"."""
+    counts = supervision_reads.evaluation(session, municipality_id)
+    return Evaluation(
+        municipality_id=municipality_id,
+        reviews=counts.reviews,
+        cases=counts.cases,
+        agreement_helped=_question(counts.helped, counts.not_helped, counts.reviews),
+        easier_to_keep_at_it=_question(counts.easier, counts.not_easier, counts.reviews),
+    )

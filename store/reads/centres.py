@@ -1,0 +1,92 @@
+"""The directory's facts about centres that casework asks (api/casework.py, for the API and
+the case page alike): the facts of a new case (municipality, centre kind, Land), who may own a
+case of a centre (a reassignment's and a transfer's check, the handover form's choices), where
+a case may be transferred, and the Land whose public holidays a page's deadlines skip.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from domain.enums import CentreKind
+from store.models import Centre, Municipality, PartnerAgency, Role, User
+
+# The Land of a municipality the directory does not know (a page must still show a deadline).
+DEFAULT_LAND = "NW"
+
+
+@dataclass(frozen=True)
+class CentreFacts:
+    centre_id: str
+    centre_kind: CentreKind
+    municipality_id: str
+    land: str
+
+
+@dataclass(frozen=True)
+class CentreChoice:
+    id: str
+    name: str
+    kind: CentreKind
+
+
+def _land(session: Session, municipality_id: str | None) -> str:
+    municipality = session.get(Municipality, municipality_id) if municipality_id else None
+    return municipality.land if municipality is not None else DEFAULT_LAND
+
+
+def centre_facts(engine: Engine, centre_id: str) -> CentreFacts | None:
+    """What a case opened at the centre starts with; None for a centre the directory lacks."""
+    with Session(engine) as session:
+        centre = session.get(Centre, centre_id)
+        if centre is None:
+            return None
+        land = _land(session, centre.municipality_id)
+        return CentreFacts(centre.id, centre.kind, centre.municipality_id, land)
+
+
+def _counsellors_at(centre_id: str) -> SelectOfScalar[str]:
+    """Who may own a case of `centre_id`: the centre's active counsellor accounts. The one rule
+    behind the checks of a reassignment or transfer and the choices of the handover form."""
+    return select(User.username).where(
+        User.role == Role.COUNSELLOR,
+        User.centre_id == centre_id,
+        col(User.active).is_(True),
+    )
+
+
+def is_counsellor_of(engine: Engine, username: str, centre_id: str) -> bool:
+    with Session(engine) as session:
+        query = _counsellors_at(centre_id).where(User.username == username)
+        return session.exec(query).first() is not None
+
+
+def counsellors_of(engine: Engine, centre_id: str) -> list[str]:
+    """The usernames `is_counsellor_of` accepts for the centre, sorted (a form's choices)."""
+    with Session(engine) as session:
+        query = _counsellors_at(centre_id).order_by(col(User.username))
+        return list(session.exec(query).all())
+
+
+def centres_of(engine: Engine, municipality_id: str) -> list[CentreChoice]:
+    """The centres of a municipality, by name: where a case may be transferred."""
+    with Session(engine) as session:
+        query = (
+            select(Centre)
+            .where(Centre.municipality_id == municipality_id)
+            .order_by(col(Centre.name), col(Centre.id))
+        )
+        return [CentreChoice(c.id, c.name, c.kind) for c in session.exec(query).all()]
+
+
+def land_of_municipality(session: Session, municipality_id: str | None) -> str:
+    """The municipality's Land (ISO 3166-2 subdivision), `DEFAULT_LAND` when unknown."""
+    return _land(session, municipality_id)
+
+
+def land_of_partner(session: Session, partner_id: str | None) -> str:
+    """The Land of the agency's municipality, `DEFAULT_LAND` when unknown."""
+    agency = session.get(PartnerAgency, partner_id) if partner_id else None
+    return _land(session, agency.municipality_id if agency is not None else None)
