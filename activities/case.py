@@ -18,8 +18,10 @@ else is retried per the `*_CALL` options below, which the workflow uses. The blo
 loop stays free. durable-rules itself runs in a supervised evaluator process (rules/pool.py):
 when that process dies or hangs, `route_needs` fails with a retryable `RulesUnavailable` and
 the retry gets a fresh process; the worker process is never at risk.
-This module is imported by the workflow (for the names and options), so it imports `rules`
-only inside the activities: durable-rules must not load into the workflow sandbox.
+This module is imported by the workflow modules (for the names and options), so it imports
+`rules` only inside the activities: neither the rules package nor durable-rules loads with the
+workflows (tests/test_determinism.py checks it in a fresh interpreter). The batch, the notes
+and the documents the read model takes are the projection contract in domain/projection.py.
 """
 
 import asyncio
@@ -35,20 +37,20 @@ from activities.agreement_text import (
     render_agreement_text,
     sha256,
 )
-from activities.case_events import (
-    ArchivedDocument,
-    CaseEventBatch,
-    CaseEventSink,
-    ProjectionFailure,
-    ProjectionRejected,
-    ReferralNote,
-)
+from activities.case_events import CaseEventSink
 from activities.directory import Directory
 from domain.actions import RenderedDocument
 from domain.enums import CentreKind
 from domain.needs import Need, Route, RoutingResult
 from domain.partners import Partner
 from domain.profile import IntakeData, StrictModel
+from domain.projection import (
+    ArchivedDocument,
+    CaseEventBatch,
+    ProjectionFailure,
+    ProjectionRejected,
+    ReferralNote,
+)
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ BACKGROUND_CALL = CallOptions(
 )
 
 
-# A batch the read model can never apply (activities/case_events.py `ProjectionRejected`).
+# A batch the read model can never apply (domain/projection.py `ProjectionRejected`).
 PROJECTION_FAILED = "ProjectionFailed"
 # The case's own projection loop (workflows/agreement_projection.py): each call gives up after
 # `schedule_to_close`, so the loop learns of an outage and keeps count of it, instead of one

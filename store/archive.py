@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from activities.case_events import ArchivedDocument, ProjectionFailure, ReferralNote
 from domain.case import CaseEvent, CaseEventKind, Stage
+from domain.projection import ArchivedDocument, ProjectionFailure, ReferralNote
 from store.models import Role
 from store.projections import (
     AgreementDocumentRecord,

@@ -1,9 +1,10 @@
 """The projection: a case's events applied to the read model, once each.
 
-`SqlCaseEventSink` implements the activities' `CaseEventSink` on the store. A batch (a case's
-new events and its summary after them) is applied in one transaction together with the case's
-new `last_applied_seq`: either all of it lands or none, and an event at or below the case's
-`last_applied_seq` changes nothing. Activities deliver at least once (a retry after a timeout,
+`SqlCaseEventSink` implements the activities' `CaseEventSink` on the store; what it receives is
+the projection contract of domain/projection.py. A batch (a case's new events and its summary
+after them) is applied in one transaction together with the case's new `last_applied_seq`:
+either all of it lands or none, and an event at or below the case's `last_applied_seq` changes
+nothing. Activities deliver at least once (a retry after a timeout,
 a worker killed after the commit but before it reported), so a repeat is the normal case.
 
 Two deliveries of one case at the same time are serialised before anything is read: on
@@ -33,7 +34,10 @@ from sqlalchemy import Engine, text, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
-from activities.case_events import (
+from domain.case import CaseEvent, CaseEventKind, TaskRole
+from domain.case import ReviewRecord as CaseReview
+from domain.enums import ActorKind, NeedKind
+from domain.projection import (
     ArchivedDocument,
     CaseEventBatch,
     CaseProjection,
@@ -41,9 +45,6 @@ from activities.case_events import (
     ProjectionRejected,
     ReferralNote,
 )
-from domain.case import CaseEvent, CaseEventKind, TaskRole
-from domain.case import ReviewRecord as CaseReview
-from domain.enums import ActorKind, NeedKind
 from domain.referral import ReferralStatus
 from store.archive import (
     add_event,

@@ -13,13 +13,6 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from activities.agreement_text import sha256
-from activities.case_events import (
-    ArchivedDocument,
-    CaseEventBatch,
-    ProjectionFailure,
-    ProjectionRejected,
-    ReferralNote,
-)
 from domain.case import (
     CaseEventKind,
     GoalProgress,
@@ -27,6 +20,13 @@ from domain.case import (
     ReviewRecord,
     Stage,
     Survey,
+)
+from domain.projection import (
+    ArchivedDocument,
+    CaseEventBatch,
+    ProjectionFailure,
+    ProjectionRejected,
+    ReferralNote,
 )
 from store.archive import PROJECTION_FAILED, case_history, load_document, referral_notes
 from store.models import Role

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from activities.case_events import CaseEventBatch, CaseProjection, ProjectionRejected
 from domain.case import CaseEvent, CaseEventKind, Stage
+from domain.projection import CaseEventBatch, CaseProjection, ProjectionRejected
 from domain.referral import ReferralStatus
 from store.directory import SqlDirectory
 from store.models import Role

@@ -25,13 +25,13 @@ with workflow.unsafe.imports_passed_through():
         ResolvePartnerInput,
         RouteNeedsInput,
     )
-    from activities.case_events import CaseEventBatch, CaseProjection
     from domain.actions import RenderedDocument
     from domain.case import CaseEventKind, CaseState, ReferralRecord, Stage
     from domain.clocks import Clocks
     from domain.compaction import next_document_version
     from domain.months import german_day
     from domain.needs import Need, RoutingResult
+    from domain.projection import CaseEventBatch, CaseProjection
     from domain.stages_referral import OPEN, referral_input
 
 from workflows.activity_calls import execute, execute_waited
