@@ -15,7 +15,10 @@ waiting on it for ever.
 import threading
 from typing import Protocol
 
+from pydantic import ValidationError
+
 from domain.case import CaseEvent, ReviewRecord
+from domain.events import event_payload
 from domain.projection import (
     ArchivedDocument,
     CaseEventBatch,
@@ -58,8 +61,10 @@ class CaseEventSink(Protocol):
 
 class InMemoryCaseEventSink:
     """Events by case and sequence, plus the latest summary of each case, the archived
-    documents, notes and reviews. `failing` makes every append raise, as an unreachable
-    database does (a test turns it on and off)."""
+    documents, notes and reviews. Like the read model it refuses a batch whose event data does
+    not fit its kind's model (domain/events.py), so every workflow test checks the events its
+    case records. `failing` makes every append raise, as an unreachable database does (a test
+    turns it on and off)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -91,6 +96,11 @@ class InMemoryCaseEventSink:
             self.deliveries += 1
             if self.failing:
                 raise ConnectionError("read model unreachable (test)")
+            try:
+                for event in batch.events:
+                    event_payload(event)
+            except ValidationError as error:
+                raise ProjectionRejected(type(error).__name__) from None
             for review in batch.reviews:
                 self.reviews[(case_id, review.id)] = review
             for document in batch.documents:

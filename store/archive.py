@@ -4,7 +4,8 @@ retention).
 
 - Agreement documents: every rendered version, written once at rendering and never changed.
 - Referral notes: a partner's progress notes, numbered per referral.
-- Case history: the case's events, merged with those the case has not projected yet.
+- Case history: the case's events (their data as domain/events.py's models dump it), merged
+  with those the case has not projected yet.
 - Projection failures: a batch the projector can never apply becomes an administrator's task
   (ids and the error's type only), so nobody has to read worker logs to learn of it.
 
@@ -18,6 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from domain.case import CaseEvent, CaseEventKind, Stage
+from domain.events import EventData, Signed
 from domain.projection import ArchivedDocument, ProjectionFailure, ReferralNote
 from store.models import Role
 from store.projections import (
@@ -79,7 +81,9 @@ def add_projection_failure(session: Session, failure: ProjectionFailure) -> None
         )
 
 
-def add_event(session: Session, case_id: str, event: CaseEvent) -> None:
+def add_event(session: Session, case_id: str, event: CaseEvent, payload: EventData) -> None:
+    """Keep `event` with its data as read by its kind's model (`payload`): what the event
+    carried, less keys the model drops from old events (domain/events.py)."""
     session.merge(
         CaseEventRecord(
             case_id=case_id,
@@ -87,7 +91,7 @@ def add_event(session: Session, case_id: str, event: CaseEvent) -> None:
             at=event.at,
             kind=event.kind.value,
             stage=event.stage.value,
-            data=dict(event.data),
+            data=payload.to_data(),
         )
     )
 
@@ -132,9 +136,9 @@ def signed_at(engine: Engine, case_id: str, version: int) -> dict[str, datetime]
                 CaseEventRecord.case_id == case_id, CaseEventRecord.kind == CaseEventKind.SIGNED
             )
         ).all()
-    return {
-        str(row.data.get("party")): row.at for row in rows if row.data.get("version") == version
-    }
+    # Every stored event fitted its model when it was projected (store/projector.py).
+    signatures = [(Signed.model_validate(row.data), row.at) for row in rows]
+    return {signed.party.value: at for signed, at in signatures if signed.version == version}
 
 
 def referral_notes(

@@ -4,8 +4,11 @@
 the projection contract of domain/projection.py. A batch (a case's new events and its summary
 after them) is applied in one transaction together with the case's new `last_applied_seq`:
 either all of it lands or none, and an event at or below the case's `last_applied_seq` changes
-nothing. Activities deliver at least once (a retry after a timeout,
-a worker killed after the commit but before it reported), so a repeat is the normal case.
+nothing. Each new event's data is first read with its kind's model (domain/events.py): an
+event that does not fit (a missing, unknown or renamed key, a wrong type) rejects the batch
+(`ProjectionRejected`) before any of its rows is written. Activities deliver at least once
+(a retry after a timeout, a worker killed after the commit but before it reported), so a
+repeat is the normal case.
 
 Two deliveries of one case at the same time are serialised before anything is read: on
 PostgreSQL by a transaction-scoped advisory lock on the case id (it also covers a case's first
@@ -13,7 +16,7 @@ batch, which has no row to lock yet), on SQLite by the database's write lock, wh
 transaction's first statement (a no-op update of the summary row) takes. Should two first
 inserts still meet on a primary key, the loser is retried once.
 
-What each event kind changes (keys of `data`: domain/case_log.py):
+What each event kind changes (its data: the models of domain/events.py):
 - every batch: the summary row from the batch's `CaseProjection` (stage, owner, clocks, open
   task count, display name);
 - referral_dispatched: a referral row, with the client's first name and languages (what the
@@ -27,16 +30,26 @@ import contextlib
 import logging
 import threading
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy import Engine, text, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
-from domain.case import CaseEvent, CaseEventKind, TaskRole
+from domain.case import CaseEvent, TaskKind, TaskRole
 from domain.case import ReviewRecord as CaseReview
-from domain.enums import ActorKind, NeedKind
+from domain.events import (
+    EventData,
+    Reassigned,
+    ReferralDispatched,
+    ReferralStatusChanged,
+    ReferralWithdrawn,
+    ReviewRecorded,
+    TaskCreated,
+    TaskDone,
+    Transferred,
+    event_payload,
+)
 from domain.projection import (
     ArchivedDocument,
     CaseEventBatch,
@@ -141,10 +154,13 @@ class SqlCaseEventSink:
                     applied + 1,
                     events[0].sequence - 1,
                 )
+            # Every event is read before anything is written (a ValidationError rejects the
+            # batch, see `append`).
+            payloads = [(event, event_payload(event)) for event in events]
             reviews = {review.id: review for review in batch.reviews}
-            for event in events:
-                add_event(session, case.case_id, event)
-                _apply_event(session, case, event, reviews)
+            for event, payload in payloads:
+                add_event(session, case.case_id, event, payload)
+                _apply_event(session, case, event, payload, reviews)
             for document in batch.documents:
                 # Texts a state from before the archive still carries (domain/compaction.py).
                 archive_document(
@@ -213,94 +229,76 @@ def _copy_projection(summary: CaseSummary, case: CaseProjection, last: CaseEvent
     summary.last_applied_seq = last.sequence
 
 
-def _text(event: CaseEvent, key: str) -> str:
-    value = event.data.get(key)
-    return "" if value is None else str(value)
-
-
-def _optional_text(event: CaseEvent, key: str) -> str | None:
-    value = event.data.get(key)
-    return None if value is None or value == "" else str(value)
-
-
-def _instant(event: CaseEvent, key: str) -> datetime | None:
-    value = event.data.get(key)
-    if not isinstance(value, str) or not value:
-        return None
-    instant = datetime.fromisoformat(value)
-    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
-
-
-def _flag(event: CaseEvent, key: str) -> bool | None:
-    value = event.data.get(key)
-    return value if isinstance(value, bool) else None
-
-
 def _task_id(case_id: str, task_id: str) -> str:
     # Task ids are case-local (t5); the read model's are global.
     return f"{case_id}-{task_id}"
 
 
 def _apply_event(
-    session: Session, case: CaseProjection, event: CaseEvent, reviews: dict[str, CaseReview]
+    session: Session,
+    case: CaseProjection,
+    event: CaseEvent,
+    payload: EventData,
+    reviews: dict[str, CaseReview],
 ) -> None:
-    kind = event.kind
-    if kind is CaseEventKind.REFERRAL_DISPATCHED:
-        _referral_dispatched(session, case, event)
-    elif kind is CaseEventKind.REFERRAL_STATUS_CHANGED:
-        _referral_status(session, event)
-    elif kind is CaseEventKind.REFERRAL_WITHDRAWN:
-        # Without this the partner's inbox and the supervisor's open list keep a closed case's
-        # task forever.
-        _referral_status(session, event, ReferralStatus.WITHDRAWN)
-    elif kind is CaseEventKind.TASK_CREATED:
-        _task_created(session, case, event)
-    elif kind is CaseEventKind.TASK_DONE:
-        task = session.get(TaskRecord, _task_id(case.case_id, _text(event, "task_id")))
-        if task is not None:
-            task.done = True
-            session.add(task)
-    elif kind is CaseEventKind.REVIEW_RECORDED:
-        review = reviews.get(_text(event, "review_id"))
-        session.merge(
-            ReviewRecord(
-                case_id=case.case_id,
-                seq=event.sequence,
-                recorded_at=event.at,
-                agreement_helped=_flag(event, "agreement_helped"),
-                easier_to_keep_at_it=_flag(event, "easier_to_keep_at_it"),
-                due_at=_instant(event, "due_at"),
-                next_review_due=_instant(event, "next_review_due"),
-                goal_progress=[
-                    {"goal_id": p.goal_id, "status": p.status.value, "note": p.note}
-                    for p in (review.goal_progress if review is not None else [])
-                ],
+    match payload:
+        case ReferralDispatched():
+            _referral_dispatched(session, case, event, payload)
+        case ReferralStatusChanged():
+            _referral_status(session, event, payload.referral_id, payload.status)
+        case ReferralWithdrawn():
+            # Without this the partner's inbox and the supervisor's open list keep a closed
+            # case's task forever.
+            _referral_status(session, event, payload.referral_id, ReferralStatus.WITHDRAWN)
+        case TaskCreated():
+            _task_created(session, case, event, payload)
+        case TaskDone():
+            task = session.get(TaskRecord, _task_id(case.case_id, payload.task_id))
+            if task is not None:
+                task.done = True
+                session.add(task)
+        case ReviewRecorded():
+            review = reviews.get(payload.review_id)
+            session.merge(
+                ReviewRecord(
+                    case_id=case.case_id,
+                    seq=event.sequence,
+                    recorded_at=event.at,
+                    agreement_helped=payload.agreement_helped,
+                    easier_to_keep_at_it=payload.easier_to_keep_at_it,
+                    due_at=payload.due_at,
+                    next_review_due=payload.next_review_due,
+                    goal_progress=[
+                        {"goal_id": p.goal_id, "status": p.status.value, "note": p.note}
+                        for p in (review.goal_progress if review is not None else [])
+                    ],
+                )
             )
-        )
-    elif kind in (CaseEventKind.REASSIGNED, CaseEventKind.TRANSFERRED):
-        session.execute(
-            update(TaskRecord)
-            .where(
-                col(TaskRecord.case_id) == case.case_id,
-                col(TaskRecord.assignee_role) == Role.COUNSELLOR,
-                col(TaskRecord.done).is_(False),
+        case Reassigned() | Transferred():
+            session.execute(
+                update(TaskRecord)
+                .where(
+                    col(TaskRecord.case_id) == case.case_id,
+                    col(TaskRecord.assignee_role) == Role.COUNSELLOR,
+                    col(TaskRecord.done).is_(False),
+                )
+                .values(assignee_id=payload.counsellor_id or "")
             )
-            .values(assignee_id=_text(event, "counsellor_id"))
-        )
 
 
-def _referral_dispatched(session: Session, case: CaseProjection, event: CaseEvent) -> None:
-    referral_id = _text(event, "referral_id")
+def _referral_dispatched(
+    session: Session, case: CaseProjection, event: CaseEvent, payload: ReferralDispatched
+) -> None:
     session.merge(
         ReferralSummary(
-            id=referral_id,
+            id=payload.referral_id,
             case_id=case.case_id,
             municipality_id=case.municipality_id,
-            route_id=_text(event, "route_id"),
-            partner_id=_text(event, "partner_id"),
-            actor_kind=ActorKind(_text(event, "actor")),
-            measure=_text(event, "measure")[:64],
-            need_kind=NeedKind(_text(event, "need")),
+            route_id=payload.route_id,
+            partner_id=payload.partner_id,
+            actor_kind=payload.actor,
+            measure=payload.measure[:64],
+            need_kind=payload.need,
             status=ReferralStatus.DISPATCHED,
             dispatched_at=event.at,
             client_first_name=" ".join(case.client_given_name.split())[:100],
@@ -312,12 +310,11 @@ def _referral_dispatched(session: Session, case: CaseProjection, event: CaseEven
 
 
 def _referral_status(
-    session: Session, event: CaseEvent, status: ReferralStatus | None = None
+    session: Session, event: CaseEvent, referral_id: str, status: ReferralStatus
 ) -> None:
-    referral = session.get(ReferralSummary, _text(event, "referral_id"))
+    referral = session.get(ReferralSummary, referral_id)
     if referral is None or event.sequence <= referral.last_applied_seq:
         return
-    status = status or ReferralStatus(_text(event, "status"))
     referral.status = status
     if status is ReferralStatus.ACKNOWLEDGED and referral.acknowledged_at is None:
         referral.acknowledged_at = event.at
@@ -326,27 +323,28 @@ def _referral_status(
     session.add(referral)
 
 
-def _task_created(session: Session, case: CaseProjection, event: CaseEvent) -> None:
-    role = TaskRole(_text(event, "role"))
-    referral_id = _optional_text(event, "referral_id")
-    if role is TaskRole.SUPERVISOR:
+def _task_created(
+    session: Session, case: CaseProjection, event: CaseEvent, payload: TaskCreated
+) -> None:
+    referral_id = payload.referral_id or None
+    if payload.role is TaskRole.SUPERVISOR:
         assignee_role, assignee_id = Role.SUPERVISOR, case.municipality_id
     else:
         assignee_role, assignee_id = Role.COUNSELLOR, case.counsellor_id or ""
     session.merge(
         TaskRecord(
-            id=_task_id(case.case_id, _text(event, "task_id")),
+            id=_task_id(case.case_id, payload.task_id),
             case_id=case.case_id,
             referral_id=referral_id,
-            kind=_text(event, "task_kind")[:64],
+            kind=payload.task_kind.value,
             assignee_role=assignee_role,
             assignee_id=assignee_id,
-            title=_text(event, "title")[:300],
-            due_at=_instant(event, "due_at"),
+            title=payload.title[:300],
+            due_at=payload.due_at,
             created_at=event.at,
         )
     )
-    if _text(event, "task_kind") == "referral_escalation" and referral_id is not None:
+    if payload.task_kind is TaskKind.REFERRAL_ESCALATION and referral_id is not None:
         referral = session.get(ReferralSummary, referral_id)
         if referral is not None:
             referral.escalated = True

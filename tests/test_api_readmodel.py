@@ -48,7 +48,12 @@ def _case(
             at=at,
             kind=CaseEventKind.CASE_OPENED,
             stage=Stage.INTAKE,
-            data={"centre_id": centre, "counsellor_id": counsellor},
+            data={
+                "municipality_id": "musterstadt",
+                "centre_id": centre,
+                "centre_kind": "MBE",
+                "counsellor_id": counsellor,
+            },
         )
     ]
     if referral_to is not None:
@@ -61,10 +66,12 @@ def _case(
                 data={
                     "referral_id": f"{case_id}-ref-1",
                     "route_id": "r1",
+                    "measure_id": "m1",
                     "partner_id": referral_to,
                     "actor": "language_course_provider",
                     "measure": "integration_course",
                     "need": "language",
+                    "previous_referral_id": None,
                 },
             )
         )
@@ -75,7 +82,15 @@ def _case(
                 at=at,
                 kind=CaseEventKind.REVIEW_RECORDED,
                 stage=stage,
-                data={"agreement_helped": survey[0], "easier_to_keep_at_it": survey[1]},
+                data={
+                    "review_id": "v1",
+                    "due_at": None,
+                    "next_review_due": (at + timedelta(days=180)).isoformat(),
+                    "agreement_helped": survey[0],
+                    "easier_to_keep_at_it": survey[1],
+                    "new_needs": 0,
+                    "goals_achieved": 0,
+                },
             )
         )
     projection = CaseProjection(

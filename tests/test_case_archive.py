@@ -28,7 +28,13 @@ from domain.projection import (
     ProjectionRejected,
     ReferralNote,
 )
-from store.archive import PROJECTION_FAILED, case_history, load_document, referral_notes
+from store.archive import (
+    PROJECTION_FAILED,
+    case_history,
+    load_document,
+    referral_notes,
+    signed_at,
+)
 from store.models import Role
 from store.projections import CaseEventRecord, CaseSummary, TaskRecord
 from store.projections import ReviewRecord as ReviewRow
@@ -59,6 +65,34 @@ def test_every_event_is_kept_once_and_the_history_merges_what_the_case_still_car
     history = case_history(engine, CASE, pending)
     assert [e.sequence for e in history] == list(range(1, 12))
     assert history[3].data["referral_id"] == REF and history[-1].kind is CaseEventKind.CLOSED
+
+
+def test_the_archive_keeps_each_events_data_as_its_model_reads_it(engine: Engine) -> None:
+    sink = SqlCaseEventSink(engine)
+    signatures = CaseEventBatch(
+        case=LATER.case,
+        events=[
+            _event(11, CaseEventKind.SIGNED, Stage.ACTIVE, party="client", version=1),
+            _event(12, CaseEventKind.SIGNED, Stage.ACTIVE, party="client", version=2),
+            _event(13, CaseEventKind.SIGNED, Stage.ACTIVE, party="counsellor", version=2),
+        ],
+    )
+    for batch in (OPENED, ACTIVATED, LATER, signatures):
+        sink.append(batch)
+    sent = {e.sequence: e.data for b in (OPENED, ACTIVATED, LATER, signatures) for e in b.events}
+    with Session(engine) as session:
+        stored = {row.seq: row.data for row in session.exec(select(CaseEventRecord))}
+    # The first version's permit date (a profile fact) is not kept; everything else is as sent.
+    assert sent[2] == {"permit_warning_at": None} and stored[2] == {}
+    assert {seq: data for seq, data in stored.items() if seq != 2} == {
+        seq: data for seq, data in sent.items() if seq != 2
+    }
+    # Read back through the model: who signed version 2, and when.
+    assert signed_at(engine, CASE, 2) == {
+        "client": T0 + timedelta(minutes=12),
+        "counsellor": T0 + timedelta(minutes=13),
+    }
+    assert signed_at(engine, CASE, 1) == {"client": T0 + timedelta(minutes=11)}
 
 
 def test_a_review_keeps_its_goal_progress_and_dates(engine: Engine) -> None:
@@ -123,7 +157,7 @@ def test_a_batch_that_never_fits_is_rejected_and_becomes_an_admin_task(
     broken.events[-1].data["role"] = "nobody"  # no such role: the projector cannot read it
     with pytest.raises(ProjectionRejected) as rejected:
         sink.append(broken)
-    assert str(rejected.value) == "ValueError"  # the type only: the text may quote data
+    assert str(rejected.value) == "ValidationError"  # the type only: the text may quote data
     failure = ProjectionFailure(
         case_id=CASE, first_sequence=2, last_sequence=5, error=str(rejected.value), at=T0
     )
@@ -133,7 +167,7 @@ def test_a_batch_that_never_fits_is_rejected_and_becomes_an_admin_task(
         [task] = session.exec(select(TaskRecord).where(TaskRecord.kind == PROJECTION_FAILED)).all()
         summary = session.get(CaseSummary, CASE)
     assert task.assignee_role is Role.ADMIN and task.case_id == CASE and not task.done
-    assert "Ereignisse 2–5" in task.title and "ValueError" in task.title
+    assert "Ereignisse 2–5" in task.title and "ValidationError" in task.title
     assert "Amina" not in task.title
     assert summary is not None and summary.last_applied_seq == 1  # nothing of the batch landed
 

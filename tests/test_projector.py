@@ -1,7 +1,8 @@
 """The projection of case events into the read model (`store.projector.SqlCaseEventSink`), on
 SQLite and on PostgreSQL (skipped when LOTSE_TEST_POSTGRES_URL is unset): each event applied
 once, a batch all or nothing, repeats and late redeliveries change nothing, concurrent
-deliveries of the same batch apply it once."""
+deliveries of the same batch apply it once, an event whose data does not fit its kind's model
+(domain/events.py) is refused."""
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,13 @@ from domain.projection import CaseEventBatch, CaseProjection, ProjectionRejected
 from domain.referral import ReferralStatus
 from store.directory import SqlDirectory
 from store.models import Role
-from store.projections import CaseSummary, ReferralSummary, ReviewRecord, TaskRecord
+from store.projections import (
+    CaseEventRecord,
+    CaseSummary,
+    ReferralSummary,
+    ReviewRecord,
+    TaskRecord,
+)
 from store.projector import SqlCaseEventSink
 from store.seed import seed_demo
 from store.testing import BACKENDS, migrated_store
@@ -77,8 +84,15 @@ DUE = T0 + timedelta(days=90)
 ACTIVATED = CaseEventBatch(
     case=_projection(Stage.ACTIVE, next_review_due=DUE, open_task_count=1),
     events=[
+        # As the first version wrote it (domain/events.py `IntakeCompleted`).
         _event(2, CaseEventKind.INTAKE_COMPLETED, Stage.ASSESSMENT, permit_warning_at=None),
-        _event(3, CaseEventKind.AGREEMENT_ACTIVATED, Stage.ACTIVE, version=1),
+        _event(
+            3,
+            CaseEventKind.AGREEMENT_ACTIVATED,
+            Stage.ACTIVE,
+            version=1,
+            next_review_due=DUE.isoformat(),
+        ),
         _event(
             4,
             CaseEventKind.REFERRAL_DISPATCHED,
@@ -133,8 +147,12 @@ LATER = CaseEventBatch(
             CaseEventKind.REVIEW_RECORDED,
             Stage.ACTIVE,
             review_id="v9",
+            due_at=DUE.isoformat(),
+            next_review_due=(DUE + timedelta(days=180)).isoformat(),
             agreement_helped=True,
             easier_to_keep_at_it=None,
+            new_needs=0,
+            goals_achieved=1,
         ),
         _event(10, CaseEventKind.REASSIGNED, Stage.ACTIVE, counsellor_id="berater3"),
     ],
@@ -251,14 +269,45 @@ def test_a_failing_batch_leaves_nothing_behind(engine: Engine) -> None:
     sink.append(OPENED)
     before = _snapshot(engine)
     broken = ACTIVATED.model_copy(deep=True)
-    # The referral lands first, then an event the projector cannot read fails the batch.
+    # The referral comes first in the batch, then an event the projector cannot read.
     broken.events[-1].data["role"] = "nobody"
     # Never fits, however often it is sent: rejected for good, naming the error's type only.
-    with pytest.raises(ProjectionRejected, match=r"^ValueError$"):
+    with pytest.raises(ProjectionRejected, match=r"^ValidationError$"):
         sink.append(broken)
     assert _snapshot(engine) == before
     assert sink.last_applied(CASE) == 1
     # The retry with good data then applies the whole batch.
+    assert sink.append(ACTIVATED) == 4
+
+
+# The referral's dispatch event with data that does not fit `ReferralDispatched`.
+DISPATCHED = ACTIVATED.events[2].data
+MISFITS = {
+    "renamed-key": {("referal_id" if k == "referral_id" else k): v for k, v in DISPATCHED.items()},
+    "unknown-key": DISPATCHED | {"client_name": "Amina"},
+    "missing-key": {k: v for k, v in DISPATCHED.items() if k != "previous_referral_id"},
+    "unknown-enum": DISPATCHED | {"need": "money"},
+    "wrong-type": DISPATCHED | {"partner_id": 7},
+}
+
+
+@pytest.mark.parametrize("misfit", list(MISFITS))
+def test_an_event_that_does_not_fit_its_model_is_refused_before_anything_lands(
+    engine: Engine, misfit: str
+) -> None:
+    sink = SqlCaseEventSink(engine)
+    sink.append(OPENED)
+    before = _snapshot(engine)
+    broken = ACTIVATED.model_copy(deep=True)
+    broken.events[2].data = MISFITS[misfit]
+    with pytest.raises(ProjectionRejected, match=r"^ValidationError$") as rejected:
+        sink.append(broken)
+    assert "Amina" not in str(rejected.value)
+    assert _snapshot(engine) == before
+    assert sink.last_applied(CASE) == 1
+    with Session(engine) as session:
+        assert session.get(ReferralSummary, REF) is None
+        assert [row.seq for row in session.exec(select(CaseEventRecord))] == [1]
     assert sink.append(ACTIVATED) == 4
 
 

@@ -82,7 +82,18 @@ def test_a_projection_that_postgres_refuses_fails_without_the_name(postgres_url:
                 client_family_name="Karimi-Geheim",
             ),
             events=[
-                CaseEvent(sequence=1, at=at, kind=CaseEventKind.CASE_OPENED, stage=Stage.INTAKE)
+                CaseEvent(
+                    sequence=1,
+                    at=at,
+                    kind=CaseEventKind.CASE_OPENED,
+                    stage=Stage.INTAKE,
+                    data={
+                        "municipality_id": "musterstadt",
+                        "centre_id": "mbe-mitte",
+                        "centre_kind": "MBE",
+                        "counsellor_id": "berater1",
+                    },
+                )
             ],
         )
         seed_demo(store, environment="development")
