@@ -12,11 +12,10 @@ from datetime import datetime
 from fastapi import HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
 
-from domain.case import CaseEvent, CaseEventKind, CaseState
+from domain.case import CaseEvent, CaseState
 from store.archive import case_history, load_document, signed_at
-from store.projections import CaseEventRecord
+from store.reads.archive import signature_request
 
 NO_DOCUMENT = (
     "Für diesen Fall gibt es noch kein Vereinbarungsdokument (erst Entwurf speichern und "
@@ -36,24 +35,6 @@ class Document:
     signed: dict[str, datetime]  # party -> when
 
 
-def _requested(engine: Engine, case_id: str, version: int) -> tuple[str, datetime] | None:
-    """Hash and time of the signature request of `version`, from the history (for a version the
-    case no longer carries)."""
-    with Session(engine) as session:
-        rows = session.exec(
-            select(CaseEventRecord)
-            .where(
-                CaseEventRecord.case_id == case_id,
-                CaseEventRecord.kind == CaseEventKind.SIGNATURE_REQUESTED,
-            )
-            .order_by(col(CaseEventRecord.seq).desc())
-        ).all()
-    for row in rows:
-        if row.data.get("version") == version:
-            return str(row.data.get("hash")), row.at
-    return None
-
-
 def _document(engine: Engine, state: CaseState, version: int | None) -> Document:
     if not state.documents:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NO_DOCUMENT)
@@ -63,7 +44,7 @@ def _document(engine: Engine, state: CaseState, version: int | None) -> Document
         hash, created_at = carried.hash, carried.created_at
         signed = {s.party.value: s.at for s in state.signatures if s.version == wanted}
     else:
-        requested = _requested(engine, state.id, wanted)
+        requested = signature_request(engine, state.id, wanted)
         if requested is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NO_VERSION)
         hash, created_at = requested

@@ -2,7 +2,9 @@
 new case (municipality, centre kind, Land) and the checks of a new owner (reassign, transfer).
 
 The workflow knows cases, not accounts: whether `berater2` is a counsellor of this centre is
-the directory's to say, so it is checked here, before the update, with a 422 naming the field.
+the directory's to say (`store.reads.centres`, which also gives the handover form its choices),
+so it is checked here, before the update, with a 422 naming the field. Both front doors call
+these checks.
 """
 
 import uuid
@@ -10,26 +12,16 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException, status
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
-from api import audit
 from api.deps import CaseRef, Services
 from domain.actions import CaseOpen, Reassignment, Transfer
 from domain.case import AgreementInput, Stage
-from domain.enums import CentreKind
-from store.models import Centre, Municipality, Role, User
+from store import audit
+from store.models import User
+from store.reads import centres as centre_reads
 
 # uuid5 namespace of case ids derived from an Idempotency-Key (random, fixed for Lotse).
 _CASE_KEYS = uuid.UUID("0f1c7c55-8a3e-4d55-9a43-5b2f0e6c1a20")
-
-
-@dataclass(frozen=True)
-class CentreFacts:
-    centre_id: str
-    centre_kind: CentreKind
-    municipality_id: str
-    land: str
 
 
 def invalid(field: str, message: str) -> HTTPException:
@@ -40,16 +32,6 @@ def invalid(field: str, message: str) -> HTTPException:
             "errors": [{"field": field, "message": message}],
         },
     )
-
-
-def centre_facts(services: Services, centre_id: str) -> CentreFacts | None:
-    with Session(services.engine) as session:
-        centre = session.get(Centre, centre_id)
-        if centre is None:
-            return None
-        municipality = session.get(Municipality, centre.municipality_id)
-        land = municipality.land if municipality is not None else "NW"
-        return CentreFacts(centre.id, centre.kind, centre.municipality_id, land)
 
 
 def case_id_for(username: str, idempotency_key: str | None) -> str:
@@ -72,7 +54,7 @@ class OpenedCase:
 async def open_case(services: Services, user: User, body: CaseOpen, key: str | None) -> OpenedCase:
     """Start the case workflow at the caller's centre with the caller as counsellor."""
     assert user.centre_id is not None  # a counsellor's scope (store CHECK constraint)
-    facts = await run_in_threadpool(centre_facts, services, user.centre_id)
+    facts = await run_in_threadpool(centre_reads.centre_facts, services.engine, user.centre_id)
     if facts is None:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
@@ -95,53 +77,11 @@ async def open_case(services: Services, user: User, body: CaseOpen, key: str | N
     return OpenedCase(case_id, facts.centre_id, user.username, Stage.INTAKE)
 
 
-def _counsellors_at(centre_id: str) -> SelectOfScalar[str]:
-    """Who may own a case of `centre_id`: the centre's active counsellor accounts. The one rule
-    behind the checks of a reassignment or transfer and the choices of the handover form."""
-    return select(User.username).where(
-        User.role == Role.COUNSELLOR,
-        User.centre_id == centre_id,
-        col(User.active).is_(True),
-    )
-
-
-def _counsellor_of(session: Session, username: str, centre_id: str) -> bool:
-    found = session.exec(_counsellors_at(centre_id).where(User.username == username)).first()
-    return found is not None
-
-
-def counsellors_of(services: Services, centre_id: str) -> list[str]:
-    """The usernames `check_reassignment` accepts for a case of that centre, sorted (the
-    choices of a form)."""
-    with Session(services.engine) as session:
-        query = _counsellors_at(centre_id).order_by(col(User.username))
-        return list(session.exec(query).all())
-
-
-@dataclass(frozen=True)
-class CentreChoice:
-    id: str
-    name: str
-    kind: CentreKind
-
-
-def centres_of(services: Services, municipality_id: str) -> list[CentreChoice]:
-    """The centres of a municipality: where `complete_transfer` lets a case go."""
-    with Session(services.engine) as session:
-        query = (
-            select(Centre)
-            .where(Centre.municipality_id == municipality_id)
-            .order_by(col(Centre.name), col(Centre.id))
-        )
-        return [CentreChoice(c.id, c.name, c.kind) for c in session.exec(query).all()]
-
-
 async def check_reassignment(services: Services, case: CaseRef, change: Reassignment) -> None:
-    def check() -> bool:
-        with Session(services.engine) as session:
-            return _counsellor_of(session, change.counsellor_id, case.centre_id)
-
-    if not await run_in_threadpool(check):
+    allowed = await run_in_threadpool(
+        centre_reads.is_counsellor_of, services.engine, change.counsellor_id, case.centre_id
+    )
+    if not allowed:
         raise invalid(
             "counsellor_id",
             f"'{change.counsellor_id}' ist kein aktives Beratungskonto dieser Beratungsstelle.",
@@ -153,7 +93,7 @@ async def complete_transfer(services: Services, case: CaseRef, change: Transfer)
     centre is unknown, in another municipality, or the named counsellor is not one of it."""
 
     def check() -> Transfer:
-        facts = centre_facts(services, change.centre_id)
+        facts = centre_reads.centre_facts(services.engine, change.centre_id)
         if facts is None:
             raise invalid("centre_id", f"Die Beratungsstelle '{change.centre_id}' gibt es nicht.")
         if facts.municipality_id != case.municipality_id:
@@ -167,14 +107,14 @@ async def complete_transfer(services: Services, case: CaseRef, change: Transfer)
                 "centre_kind",
                 f"Die Beratungsstelle '{facts.centre_id}' ist vom Typ {facts.centre_kind.value}.",
             )
-        if change.counsellor_id is not None:
-            with Session(services.engine) as session:
-                if not _counsellor_of(session, change.counsellor_id, facts.centre_id):
-                    raise invalid(
-                        "counsellor_id",
-                        f"'{change.counsellor_id}' ist kein aktives Beratungskonto von "
-                        f"'{facts.centre_id}'.",
-                    )
+        if change.counsellor_id is not None and not centre_reads.is_counsellor_of(
+            services.engine, change.counsellor_id, facts.centre_id
+        ):
+            raise invalid(
+                "counsellor_id",
+                f"'{change.counsellor_id}' ist kein aktives Beratungskonto von "
+                f"'{facts.centre_id}'.",
+            )
         return change.model_copy(update={"centre_kind": facts.centre_kind})
 
     return await run_in_threadpool(check)

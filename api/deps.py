@@ -9,18 +9,17 @@ Scope is checked here and nowhere else, so no route can forget it:
 
 A case or referral outside the caller's scope answers 404, exactly like one that does not
 exist (DESIGN.md), so ids cannot be probed. A role that may not use an endpoint at all gets 403:
-that says nothing about any object. Each scoped access writes an audit entry (`api.audit`), and
+that says nothing about any object. Each scoped access writes an audit entry (`store.audit`), and
 so does each list of case data (`CentreListing`, `PartnerListing`, `MunicipalityListing`).
 
-Scope comes from the read model (one indexed row). The projection lags the workflow by a
-moment, so a case or referral without a row yet (just opened) is looked up in its workflow
-instead: the answer is the same, only slower.
+Scope comes from the read model (one indexed row, `store.reads.scope`). The projection lags
+the workflow by a moment, so a case or referral without a row yet (just opened) is looked up
+in its workflow instead: the answer is the same, only slower.
 """
 
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Path, Request, status
@@ -30,15 +29,17 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from api import audit
 from api.gateway import Gateway
 from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics
 from api.security import InvalidToken, TokenIssuer
 from domain.actor import Actor, ActorRole
 from domain.fields import SingleLine
+from store import audit
 from store.models import Role, User
-from store.projections import ID_LENGTH, AuditEvent, CaseSummary, ReferralSummary
+from store.projections import ID_LENGTH
+from store.reads import scope as scope_reads
+from store.reads.scope import CaseOwner
 from worker.settings import Settings
 
 CASE_ID = re.compile(r"case-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -115,8 +116,8 @@ def get_current_user(
         username = services.tokens.username(token)
     except InvalidToken:
         raise unauthorized() from None
-    user = session.get(User, username)
-    if user is None or not user.active:
+    user = scope_reads.active_account(session, username)
+    if user is None:
         raise unauthorized()
     return user
 
@@ -175,16 +176,7 @@ def audited_listing(role: Role) -> Callable[..., User]:
         request: Request, user: Annotated[User, Depends(check)], session: SessionDep
     ) -> User:
         kind, scope_id = _scope_of(user)
-        session.add(
-            AuditEvent(
-                at=datetime.now(UTC),
-                actor=user.username,
-                action=_action(request, "list"),
-                object_type=kind,
-                object_id=scope_id,
-            )
-        )
-        session.commit()
+        audit.add_entry(session, user.username, _action(request, "list"), kind, scope_id)
         return user
 
     return audited
@@ -230,26 +222,11 @@ def _action(request: Request, default: str) -> str:
     return name if isinstance(name, str) and "." in name else default
 
 
-@dataclass(frozen=True)
-class _Owner:
-    municipality_id: str
-    centre_id: str
-    counsellor_id: str | None
-
-
-def _case_owner_row(engine: Engine, case_id: str) -> _Owner | None:
-    with Session(engine) as session:
-        row = session.get(CaseSummary, case_id)
-        return (
-            None if row is None else _Owner(row.municipality_id, row.centre_id, row.counsellor_id)
-        )
-
-
-async def _case_owner(services: Services, case_id: str) -> _Owner | None:
+async def _case_owner(services: Services, case_id: str) -> CaseOwner | None:
     """Who owns the case, or None when there is no such case."""
     if not CASE_ID.fullmatch(case_id):
         return None
-    owner = await run_in_threadpool(_case_owner_row, services.engine, case_id)
+    owner = await run_in_threadpool(scope_reads.case_owner, services.engine, case_id)
     if owner is not None:
         return owner
     # Not projected yet, or no such case.
@@ -259,7 +236,7 @@ async def _case_owner(services: Services, case_id: str) -> _Owner | None:
         if error.status_code == status.HTTP_404_NOT_FOUND:
             return None
         raise
-    return _Owner(state.municipality_id, state.centre_id, state.counsellor_id)
+    return CaseOwner(state.municipality_id, state.centre_id, state.counsellor_id)
 
 
 async def _audited(
@@ -315,17 +292,11 @@ async def supervised_case(
     return CaseRef(case_id, owner.municipality_id, owner.centre_id, owner.counsellor_id, user)
 
 
-def _referral_partner_row(engine: Engine, referral_id: str) -> str | None:
-    with Session(engine) as session:
-        row = session.get(ReferralSummary, referral_id)
-        return row.partner_id if row is not None else None
-
-
 async def _referral_partner(services: Services, referral_id: str) -> str | None:
     """The agency a referral was sent to, or None when there is no such referral."""
     if not REFERRAL_ID.fullmatch(referral_id):
         return None
-    partner_id = await run_in_threadpool(_referral_partner_row, services.engine, referral_id)
+    partner_id = await run_in_threadpool(scope_reads.referral_partner, services.engine, referral_id)
     if partner_id is not None:
         return partner_id
     try:

@@ -4,8 +4,8 @@ projection failures waiting for an administrator.
 Each app has a registry of its own (tests and the benchmark build many apps in one process; the
 global registry would refuse the second). Requests are labelled with the route's path template
 (`/cases/{case_id}`), never the concrete path: one series per endpoint, not per case. Cases per
-stage are counted from the read model when Prometheus scrapes, so the figure is as fresh as
-the projection and costs nothing between scrapes.
+stage are counted from the read model when Prometheus scrapes (`store.reads.operations`), so
+the figure is as fresh as the projection and costs nothing between scrapes.
 """
 
 import time
@@ -14,12 +14,10 @@ from collections.abc import Iterator
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from store.archive import PROJECTION_FAILED
-from store.projections import CaseSummary, TaskRecord
+from store.reads.operations import cases_per_stage, open_projection_failures
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "unmatched"
@@ -56,10 +54,8 @@ class _CasesPerStage(Collector):
         family = GaugeMetricFamily(
             "lotse_cases", "Cases in the read model by stage.", labels=["stage"]
         )
-        query = select(CaseSummary.stage, func.count()).group_by(col(CaseSummary.stage))
-        with Session(self._engine) as session:
-            for stage, count in session.exec(query):
-                family.add_metric([stage], count)
+        for stage, count in cases_per_stage(self._engine):
+            family.add_metric([stage], count)
         yield family
 
     def describe(self) -> Iterator[Metric]:
@@ -75,11 +71,7 @@ class _ProjectionFailures(Collector):
         self._engine = engine
 
     def collect(self) -> Iterator[Metric]:
-        query = select(func.count()).where(
-            TaskRecord.kind == PROJECTION_FAILED, col(TaskRecord.done).is_(False)
-        )
-        with Session(self._engine) as session:
-            count = session.exec(query).one()
+        count = open_projection_failures(self._engine)
         yield GaugeMetricFamily(
             "lotse_projection_failures",
             "Open administrators' tasks for case events the read model could not take.",

@@ -1,21 +1,27 @@
 """The directory, kept by administrators: partner agencies and user accounts (list, create),
 the audit trail, and the administrators' own open tasks. An admin has no scope and sees no
-cases: the directory is configuration, not case data (a task names a case by its id only)."""
+cases: the directory is configuration, not case data (a task names a case by its id only).
+Reads are `store.reads.admin`, changes `store.directory_changes`."""
 
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
 
 from api.deps import Admin, SessionDep
 from domain.enums import ActorKind
 from domain.fields import Code, SingleLine, Title
-from store.models import Centre, Municipality, PartnerAgency, Role, User
-from store.projections import AuditEvent, TaskRecord
-from store.users import InvalidUser, create_user
+from store.directory_changes import (
+    Taken,
+    UnknownInDirectory,
+    account_exists,
+    add_account,
+    add_partner,
+)
+from store.models import PartnerAgency, Role
+from store.reads import admin as admin_reads
+from store.users import InvalidUser
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -89,25 +95,24 @@ def _unknown(field: str, value: str) -> HTTPException:
 
 @router.get("/partners", name="admin.partners")
 def list_partners(admin: Admin, session: SessionDep) -> list[PartnerOut]:
-    rows = session.exec(select(PartnerAgency).order_by(col(PartnerAgency.id))).all()
+    rows = admin_reads.partners(session)
     return [PartnerOut.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.post("/partners", name="admin.partner_create", status_code=status.HTTP_201_CREATED)
 def create_partner(body: PartnerIn, admin: Admin, session: SessionDep) -> PartnerOut:
-    if session.get(Municipality, body.municipality_id) is None:
-        raise _unknown("municipality_id", body.municipality_id)
-    if session.get(PartnerAgency, body.id) is not None:
-        raise _conflict(f"Ein Partner mit der Id '{body.id}'")
-    partner = PartnerAgency(**body.model_dump())
-    session.add(partner)
-    session.commit()
+    try:
+        partner = add_partner(session, PartnerAgency(**body.model_dump()))
+    except UnknownInDirectory as error:
+        raise _unknown(error.field, error.value) from error
+    except Taken as error:
+        raise _conflict(f"Ein Partner mit der Id '{body.id}'") from error
     return PartnerOut.model_validate(partner, from_attributes=True)
 
 
 @router.get("/users", name="admin.users")
 def list_users(admin: Admin, session: SessionDep) -> list[UserOut]:
-    rows = session.exec(select(User).order_by(col(User.username))).all()
+    rows = admin_reads.accounts(session)
     return [UserOut.model_validate(row, from_attributes=True) for row in rows]
 
 
@@ -139,42 +144,30 @@ def _check_scope_fits_role(body: UserIn) -> None:
     )
 
 
-def _check_scope_exists(session: Session, body: UserIn) -> None:
-    for field, table, value in (
-        ("centre_id", Centre, body.centre_id),
-        ("partner_id", PartnerAgency, body.partner_id),
-        ("municipality_id", Municipality, body.municipality_id),
-    ):
-        if value is not None and session.get(table, value) is None:
-            raise _unknown(field, value)
-
-
 @router.post("/users", name="admin.user_create", status_code=status.HTTP_201_CREATED)
 def create_user_account(body: UserIn, admin: Admin, session: SessionDep) -> UserOut:
     username = body.username.lower()
-    if session.get(User, username) is not None:
+    if account_exists(session, username):
         raise _conflict(f"Ein Konto '{username}'")
     _check_scope_fits_role(body)
-    _check_scope_exists(session, body)
     try:
-        user = create_user(
+        user = add_account(
             session,
             username,
             body.role,
-            password=body.password.get_secret_value(),
+            body.password.get_secret_value(),
             centre_id=body.centre_id,
             partner_id=body.partner_id,
             municipality_id=body.municipality_id,
         )
-        session.commit()
+    except UnknownInDirectory as error:
+        raise _unknown(error.field, error.value) from error
     except InvalidUser as error:
-        session.rollback()
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Konto ungültig: {error}"
         ) from error
-    except IntegrityError as error:
+    except Taken as error:
         # Two admins creating the same account at once.
-        session.rollback()
         raise _conflict(f"Ein Konto '{username}'") from error
     return UserOut.model_validate(user, from_attributes=True)
 
@@ -188,14 +181,7 @@ def audit_trail(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditOut]:
     """The newest audit entries, optionally of one object or one actor."""
-    query = select(AuditEvent)
-    if object_id is not None:
-        query = query.where(AuditEvent.object_id == object_id)
-    if actor is not None:
-        query = query.where(AuditEvent.actor == actor)
-    rows = session.exec(
-        query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit)
-    )
+    rows = admin_reads.audit_entries(session, object_id=object_id, actor=actor, limit=limit)
     return [AuditOut.model_validate(row, from_attributes=True) for row in rows]
 
 
@@ -215,10 +201,5 @@ def open_tasks(
 ) -> list[AdminTaskOut]:
     """What the administrators have to look at, oldest first: for now, events of a case that
     the read model could not take (`projection_failed`; ids only, the case runs on)."""
-    rows = session.exec(
-        select(TaskRecord)
-        .where(TaskRecord.assignee_role == Role.ADMIN, col(TaskRecord.done).is_(False))
-        .order_by(col(TaskRecord.created_at), col(TaskRecord.id))
-        .limit(limit)
-    )
+    rows = admin_reads.admin_tasks(session, limit)
     return [AdminTaskOut.model_validate(row, from_attributes=True) for row in rows]

@@ -1,28 +1,20 @@
 """Login (OAuth2 password flow) and "who am I"."""
 
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel
 
 from api.deps import CurrentUser, ServicesDep, SessionDep, client_address, unauthorized
+from api.login import LOGIN_FAILED, username_problems
 from api.login_throttle import LoginRefused
-from domain.fields import SingleLine
 from store.models import Role
 from store.users import authenticate
 
 router = APIRouter(tags=["auth"])
-
-# One answer for an unknown user, a wrong password and a deactivated account: the API must
-# not tell which usernames exist (store.users.authenticate also takes the same time).
-LOGIN_FAILED = "Benutzername oder Passwort ist falsch."
-
-# What a username can be at all: one with control characters (or a huge one) is refused
-# before it reaches the throttle or the database (PostgreSQL cannot even look up a NUL).
-_USERNAME: TypeAdapter[str] = TypeAdapter(Annotated[SingleLine, Field(max_length=254)])
 
 
 class Token(BaseModel):
@@ -70,16 +62,6 @@ async def login(
         access_token=services.tokens.issue(user.username),
         expires_in=int(services.tokens.lifetime.total_seconds()),
     )
-
-
-def username_problems(username: str) -> list[dict[str, Any]]:
-    """pydantic's errors (located at the form field `username`) for a username no account can
-    have; empty when it may be looked up. The web form checks with it too."""
-    try:
-        _USERNAME.validate_python(username)
-    except ValidationError as error:
-        return [{**problem, "loc": ("body", "username")} for problem in error.errors()]
-    return []
 
 
 def _check_username(username: str) -> None:

@@ -5,19 +5,16 @@
 while they are unreachable, without restarting it for an outage elsewhere)."""
 
 import asyncio
-import logging
 
 from fastapi import APIRouter, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import ServicesDep
 from api.metrics import CONTENT_TYPE
+from store.reads.operations import database_answers
 
 router = APIRouter(tags=["health"])
-log = logging.getLogger(__name__)
 
 
 class Alive(BaseModel):
@@ -30,16 +27,6 @@ class Health(BaseModel):
     database: bool
 
 
-def _database_ok(engine: Engine) -> bool:
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return True
-    except SQLAlchemyError as error:
-        log.warning("Database health check failed: %s", error)
-        return False
-
-
 @router.get("/livez", name="health.live")
 async def livez() -> Alive:
     """200 while the process serves requests; checks nothing else."""
@@ -50,7 +37,7 @@ async def livez() -> Alive:
 async def healthz(services: ServicesDep, response: Response) -> Health:
     """200 when Temporal and the database answer, 503 (same body) when one does not."""
     temporal, database = await asyncio.gather(
-        services.gateway.reachable(), run_in_threadpool(_database_ok, services.engine)
+        services.gateway.reachable(), run_in_threadpool(database_answers, services.engine)
     )
     healthy = temporal and database
     if not healthy:

@@ -12,15 +12,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Engine
-from sqlmodel import Session
 
 import rules
 from api.deps import CurrentUser, ServicesDep, require_role
 from domain.explain import ExplainRequest
 from domain.needs import RoutingResult
 from store.directory import NotInDirectory, SqlDirectory
-from store.models import Centre, PartnerAgency, Role, User
+from store.models import Role, User
+from store.reads.scope import home_municipality
 
 router = APIRouter(tags=["rules"])
 _log = logging.getLogger(__name__)
@@ -34,20 +33,6 @@ RoutingUser = Annotated[User, Depends(require_role(Role.COUNSELLOR, Role.SUPERVI
 Municipality = Annotated[
     str | None, Query(max_length=64, description="Gemeinde; ohne Angabe die eigene.")
 ]
-
-
-def _home_municipality(engine: Engine, user: User) -> str | None:
-    """The municipality of the caller's scope (None for an admin: the federal default)."""
-    if user.municipality_id is not None:
-        return user.municipality_id
-    with Session(engine) as session:
-        if user.centre_id is not None:
-            centre = session.get(Centre, user.centre_id)
-            return centre.municipality_id if centre else None
-        if user.partner_id is not None:
-            partner = session.get(PartnerAgency, user.partner_id)
-            return partner.municipality_id if partner else None
-    return None
 
 
 def _catalog(municipality: str | None) -> dict[str, Any]:
@@ -75,7 +60,7 @@ async def list_rules(
 ) -> dict[str, Any]:
     """The merged rule catalog (name, version, rules in table order) of a municipality."""
     if municipality is None:
-        municipality = await run_in_threadpool(_home_municipality, services.engine, user)
+        municipality = await run_in_threadpool(home_municipality, services.engine, user)
     return await run_in_threadpool(_catalog, municipality)
 
 

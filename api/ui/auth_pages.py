@@ -13,8 +13,8 @@ from fastapi import APIRouter, Request, Response, status
 
 from api.deps import client_address
 from api.errors import validation_errors
+from api.login import LOGIN_FAILED, username_problems
 from api.login_throttle import LoginRefused
-from api.routes.auth import LOGIN_FAILED, username_problems
 from api.ui.forms import GENERAL, FormState, text
 from api.ui.session import (
     Form,

@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
-from api import casework
-from api.casework import CentreChoice
 from api.deps import CaseRef
 from api.ui import labels
 from api.ui.forms import FormState
@@ -36,6 +34,8 @@ from domain.partners import Partner
 from domain.rejections import require_open, require_stage
 from domain.stages import check_request_signature
 from store.directory import SqlDirectory
+from store.reads import centres as centre_reads
+from store.reads.centres import CentreChoice
 
 # The counsellor's actions and the stages they are allowed in (DESIGN.md, stage table).
 ACTION_STAGES: dict[str, tuple[Stage, ...]] = {
@@ -85,7 +85,8 @@ class CaseView:
     partners: dict[str, Partner]
     forms: dict[str, FormState] = field(default_factory=dict)
     # The directory's choices of a handover: the centre's active counsellors (usernames) and
-    # the municipality's centres, as the API's checks in `api.casework` read them.
+    # the municipality's centres, as the API's checks in `api.casework` read them
+    # (`store.reads.centres`).
     counsellors: list[str] = field(default_factory=list)
     centres: list[CentreChoice] = field(default_factory=list)
     # The whole history (read model and the events the case still carries), for the page.
@@ -201,5 +202,6 @@ async def load_handover_choices(request: Request, case: CaseRef, view: CaseView)
     if view.state.stage is Stage.CLOSED:
         return
     services = services_of(request)
-    view.counsellors = await run_in_threadpool(casework.counsellors_of, services, case.centre_id)
-    view.centres = await run_in_threadpool(casework.centres_of, services, case.municipality_id)
+    engine = services.engine
+    view.counsellors = await run_in_threadpool(centre_reads.counsellors_of, engine, case.centre_id)
+    view.centres = await run_in_threadpool(centre_reads.centres_of, engine, case.municipality_id)

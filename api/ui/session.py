@@ -43,6 +43,7 @@ from api.deps import (
 )
 from api.security import InvalidToken, TokenIssuer
 from store.models import Role, User
+from store.reads.scope import active_account
 
 SESSION_COOKIE = "lotse_session"
 CSRF_COOKIE = "lotse_csrf"
@@ -185,8 +186,7 @@ def end_session(request: Request, response: Response) -> None:
 
 def _active_user(services: Services, username: str) -> User | None:
     with services.sessions() as session:
-        user = session.get(User, username)
-        return user if user is not None and user.active else None
+        return active_account(session, username)
 
 
 async def page_user(request: Request) -> User:

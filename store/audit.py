@@ -1,0 +1,59 @@
+"""The audit trail: who read or changed which case or referral, and when.
+
+An entry holds the username, a verb (`case.read`, `case.intake`, `referral.acknowledge`, ...),
+the object's type and id and the instant; never a name, a note or a profile fact, because the
+audit log outlives the cases it speaks of. A request that names an object outside the caller's
+scope is recorded as `<verb>.denied` (`DENIED_SUFFIX`), so probing for other centres' cases
+leaves a trace.
+
+The API writes the entries (api/deps.py: the scope checks before a handler runs, so no route
+can forget one; one entry per list, naming the scope), each in a short transaction of its
+own: an entry for an attempt that then fails (409, 422) still says who tried what. This is the
+only table the API writes besides the directory's accounts and partners; the read model is
+written by the workflows' activities only.
+"""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from store.projections import AuditEvent
+
+DENIED_SUFFIX = ".denied"
+
+
+def add_entry(
+    session: Session,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    *,
+    at: datetime | None = None,
+) -> None:
+    """Write one entry in `session` and commit it (the request's session: one insert)."""
+    session.add(
+        AuditEvent(
+            at=at or datetime.now(UTC),
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+        )
+    )
+    session.commit()
+
+
+def record(
+    engine: Engine,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    *,
+    at: datetime | None = None,
+) -> None:
+    """Write one entry in a session of its own and commit it (blocking: from a worker thread)."""
+    with Session(engine) as session:
+        add_entry(session, actor, action, object_type, object_id, at=at)

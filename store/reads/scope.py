@@ -1,0 +1,55 @@
+"""What the scope checks ask (api/deps.py, for the API and the pages alike): who owns a case,
+which agency a referral was sent to, the active account behind a token or a session, and the
+municipality a caller belongs to. One primary-key row each.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from store.models import Centre, PartnerAgency, User
+from store.projections import CaseSummary, ReferralSummary
+
+
+@dataclass(frozen=True)
+class CaseOwner:
+    municipality_id: str
+    centre_id: str
+    counsellor_id: str | None
+
+
+def case_owner(engine: Engine, case_id: str) -> CaseOwner | None:
+    """Who owns the case in the read model (None: no such case, or not projected yet)."""
+    with Session(engine) as session:
+        row = session.get(CaseSummary, case_id)
+        if row is None:
+            return None
+        return CaseOwner(row.municipality_id, row.centre_id, row.counsellor_id)
+
+
+def referral_partner(engine: Engine, referral_id: str) -> str | None:
+    """The agency the referral was sent to (None: no such referral, or not projected yet)."""
+    with Session(engine) as session:
+        row = session.get(ReferralSummary, referral_id)
+        return row.partner_id if row is not None else None
+
+
+def active_account(session: Session, username: str) -> User | None:
+    """The account, when it exists and is active (a deactivated one is locked out at once)."""
+    user = session.get(User, username)
+    return user if user is not None and user.active else None
+
+
+def home_municipality(engine: Engine, user: User) -> str | None:
+    """The municipality of the account's scope (None for an admin, or a scope that is gone)."""
+    if user.municipality_id is not None:
+        return user.municipality_id
+    with Session(engine) as session:
+        if user.centre_id is not None:
+            centre = session.get(Centre, user.centre_id)
+            return centre.municipality_id if centre else None
+        if user.partner_id is not None:
+            partner = session.get(PartnerAgency, user.partner_id)
+            return partner.municipality_id if partner else None
+    return None
