@@ -115,7 +115,7 @@ EventValue = str | int | bool | None
 
 class CaseEvent(StrictModel):
     """One thing that happened to a case. `data` holds ids, enum values, ISO dates, counts and
-    booleans, never names, notes or profile facts (the keys of each kind: domain/case_log.py)."""
+    booleans, never names, notes or profile facts (one model per kind: domain/events.py)."""
 
     sequence: Annotated[int, Field(ge=1)]
     at: datetime

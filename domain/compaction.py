@@ -19,7 +19,10 @@ Update ids are bounded where they are remembered (domain/case_log.py). Pure: a n
 input unchanged.
 """
 
-from domain.case import CaseEventKind, CaseState
+from collections.abc import Iterable
+
+from domain.case import CaseEvent, CaseEventKind, CaseState
+from domain.events import ReviewRecorded
 
 KEEP_DONE_TASKS = 10
 KEEP_DOCUMENTS = 5
@@ -28,9 +31,7 @@ KEEP_DOCUMENTS = 5
 def compact(state: CaseState) -> CaseState:
     """`state` without what the read model has up to `state.emitted_through` (see module)."""
     pending = [e for e in state.events if e.sequence > state.emitted_through]
-    pending_reviews = {
-        e.data.get("review_id") for e in pending if e.kind is CaseEventKind.REVIEW_RECORDED
-    }
+    pending_reviews = reviews_recorded_by(pending)
     reviews = [review for review in state.reviews if review.id in pending_reviews]
     done = [task for task in state.tasks if task.done]
     kept_done = {task.id for task in done[-KEEP_DONE_TASKS:]}
@@ -57,6 +58,15 @@ def compact(state: CaseState) -> CaseState:
             "signatures": signatures,
         }
     )
+
+
+def reviews_recorded_by(events: Iterable[CaseEvent]) -> set[str]:
+    """The ids of the reviews that these events record."""
+    return {
+        ReviewRecorded.model_validate(event.data).review_id
+        for event in events
+        if event.kind is CaseEventKind.REVIEW_RECORDED
+    }
 
 
 def after_projection(state: CaseState, last: int) -> CaseState:

@@ -8,5 +8,6 @@ production, schema managed by Alembic.
 - `users`: accounts and password checks. `seed`: the demo data.
 - `testing`: throw-away migrated stores on either backend, for tests.
 
-Only activities write the read model; the API reads it and never writes it (DESIGN.md).
+Only activities write the read model and the case archive; the API reads them, and writes only
+the audit log (`audit`) and, for administrators, the directory.
 """

@@ -134,7 +134,7 @@ class ReviewRecord(SQLModel, table=True):
 
 class CaseEventRecord(SQLModel, table=True):
     """Everything that happened to a case, in order: the case's events (ids, kinds, dates and
-    counts, never personal data; keys per kind in domain/case_log.py). The case carries only
+    counts, never personal data; one model per kind in domain/events.py). The case carries only
     the events not yet here (domain/compaction.py); `GET /cases/{id}/history` reads these."""
 
     __tablename__ = "case_events"

@@ -26,9 +26,9 @@ with workflow.unsafe.imports_passed_through():
         RouteNeedsInput,
     )
     from domain.actions import RenderedDocument
-    from domain.case import CaseEventKind, CaseState, ReferralRecord, Stage
+    from domain.case import CaseState, ReferralRecord, Stage
     from domain.clocks import Clocks
-    from domain.compaction import next_document_version
+    from domain.compaction import next_document_version, reviews_recorded_by
     from domain.months import german_day
     from domain.needs import Need, RoutingResult
     from domain.projection import CaseEventBatch, CaseProjection
@@ -143,7 +143,7 @@ def next_batch(state: CaseState) -> CaseEventBatch:
     """The next events the read model does not have, with the reviews they record and any
     document text the state still carries (states from before the archive)."""
     pending = [e for e in state.events if e.sequence > state.emitted_through][:EVENTS_PER_BATCH]
-    recorded = {e.data.get("review_id") for e in pending if e.kind is CaseEventKind.REVIEW_RECORDED}
+    recorded = reviews_recorded_by(pending)
     return CaseEventBatch(
         case=CaseProjection.of(state),
         events=pending,
