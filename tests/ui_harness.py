@@ -37,11 +37,13 @@ def csrf_of(html: str) -> str:
 
 
 class Browser:
-    """An httpx client with a cookie jar, like a browser without script."""
+    """An httpx client with a cookie jar, like a browser without script, against the app of a
+    running system (or an app of its own: pages that read only the store need no Temporal)."""
 
-    def __init__(self, lotse: Lotse) -> None:
+    def __init__(self, lotse: Lotse | FastAPI) -> None:
+        app = lotse if isinstance(lotse, FastAPI) else app_of(lotse)
         self.http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app_of(lotse)), base_url="http://lotse.test"
+            transport=httpx.ASGITransport(app=app), base_url="http://lotse.test"
         )
 
     async def login(self, username: str, password: str = DEMO_PASSWORD) -> httpx.Response:

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from domain.case import CaseEventKind
+from domain.events import SignatureRequested
 from store.projections import CaseEventRecord
 
 
@@ -24,7 +25,9 @@ def signature_request(engine: Engine, case_id: str, version: int) -> tuple[str, 
             )
             .order_by(col(CaseEventRecord.seq).desc())
         ).all()
+    # Every stored event fitted its model when it was projected (store/projector.py).
     for row in rows:
-        if row.data.get("version") == version:
-            return str(row.data.get("hash")), row.at
+        requested = SignatureRequested.model_validate(row.data)
+        if requested.version == version:
+            return requested.hash, row.at
     return None

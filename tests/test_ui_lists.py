@@ -1,0 +1,350 @@
+"""Both front doors read the same lists (store/reads/): the pages and the JSON API show the same
+cases, referrals and counts for the same filters, on SQLite and PostgreSQL, and the
+coordination's dashboard reads the open referrals in one query however many there are.
+
+The read model is filled directly (as the projection would), and the app runs without
+Temporal: these pages and routes read only the store.
+"""
+
+import os
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine, event
+from sqlmodel import Session
+
+from api.main import create_app
+from domain.case import CaseEventKind, Stage
+from domain.enums import ActorKind, NeedKind
+from domain.referral import ReferralStatus
+from store.models import Municipality, PartnerAgency
+from store.projections import CaseEventRecord, CaseSummary, ReferralSummary
+from store.reads.archive import signature_request
+from store.seed import DEMO_PASSWORD, MUNICIPALITY_ID, seed_demo
+from store.testing import migrated_store
+from tests.api_harness import settings_for
+from tests.ui_harness import Browser
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+LONG_AGO = NOW - timedelta(days=30)  # past every acknowledgement deadline (5 working days)
+SCHOOL, SCHOOL_USER = "sprachschule-musterstadt", "sprachkurs"
+ELSEWHERE = "anderswo"  # a municipality of its own: nothing of it may show up
+
+CASE_LINK = re.compile(r'href="/(?:faelle|aufsicht/faelle)/(case-[0-9a-f-]{36})"')
+INBOX_LINK = re.compile(r'href="/eingang/(case-[0-9a-f-]{36}-ref-\d+)"')
+
+
+def _case_id(n: int) -> str:
+    return f"case-00000000-0000-4000-8000-{n:012d}"
+
+
+@dataclass
+class System:
+    app: FastAPI
+    engine: Engine
+    http: httpx.AsyncClient
+    tokens: dict[str, str]
+
+    async def api(self, username: str, path: str, **params: Any) -> Any:
+        if username not in self.tokens:
+            response = await self.http.post(
+                "/auth/token", data={"username": username, "password": DEMO_PASSWORD}
+            )
+            assert response.status_code == 200, response.text
+            self.tokens[username] = response.json()["access_token"]
+        headers = {"Authorization": f"Bearer {self.tokens[username]}"}
+        response = await self.http.get(path, params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def browser(self, username: str) -> Browser:
+        browser = Browser(self.app)
+        assert (await browser.login(username)).status_code == 303
+        return browser
+
+    def add(self, *rows: Any) -> None:
+        # Not expired on commit: a test compares the rows it wrote with what is shown.
+        with Session(self.engine, expire_on_commit=False) as session:
+            session.add_all(rows)
+            session.commit()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def system(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[System]:
+    data_dir = tmp_path_factory.mktemp("lists")
+    url = os.environ.get("LOTSE_TEST_POSTGRES_URL")
+    if request.param == "postgresql" and not url:
+        pytest.skip("LOTSE_TEST_POSTGRES_URL unset: PostgreSQL tests skipped (.ci/run sets it)")
+    with migrated_store(request.param, data_dir, url) as engine:
+        seed_demo(engine, environment="development")
+        with Session(engine) as session:
+            session.add(Municipality(id=ELSEWHERE, name="Anderswo", land="BY"))
+            session.flush()
+            session.add(
+                PartnerAgency(
+                    id="schule-anderswo",
+                    name="Schule Anderswo",
+                    kind=ActorKind.LANGUAGE_COURSE_PROVIDER,
+                    municipality_id=ELSEWHERE,
+                    measures=["integration_course"],
+                )
+            )
+            session.commit()
+        # No Temporal: the address answers nothing, and these reads never ask it.
+        app = create_app(settings_for(data_dir, "lists", "127.0.0.1:1"), engine=engine)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://lotse.test") as http:
+            yield System(app, engine, http, {})
+
+
+def _case(
+    n: int,
+    *,
+    centre: str = "mbe-mitte",
+    counsellor: str = "berater1",
+    stage: str = "active",
+    overdue: bool = False,
+    municipality: str = MUNICIPALITY_ID,
+    name: str = "Klient",
+) -> CaseSummary:
+    return CaseSummary(
+        case_id=_case_id(n),
+        municipality_id=municipality,
+        centre_id=centre,
+        counsellor_id=counsellor,
+        stage=stage,
+        next_review_due=NOW - timedelta(days=20) if overdue else NOW + timedelta(days=60),
+        review_overdue=overdue,
+        client_display_name=f"{name} {n} M.",
+        opened_at=LONG_AGO,
+        # Distinct instants: the lists' order is then the same on both backends.
+        updated_at=NOW - timedelta(minutes=n),
+    )
+
+
+def _referral(
+    n: int,
+    status: ReferralStatus,
+    *,
+    dispatched_at: datetime = LONG_AGO,
+    partner: str = SCHOOL,
+    municipality: str = MUNICIPALITY_ID,
+    escalated: bool = False,
+) -> ReferralSummary:
+    return ReferralSummary(
+        id=f"{_case_id(n)}-ref-1",
+        case_id=_case_id(n),
+        municipality_id=municipality,
+        route_id="r1",
+        partner_id=partner,
+        actor_kind=ActorKind.LANGUAGE_COURSE_PROVIDER,
+        measure="integration_course",
+        need_kind=NeedKind.LANGUAGE,
+        status=status,
+        dispatched_at=dispatched_at + timedelta(seconds=n),
+        acknowledged_at=NOW if status is ReferralStatus.ACKNOWLEDGED else None,
+        escalated=escalated,
+        client_first_name="Amina",
+        updated_at=NOW,
+    )
+
+
+def _section(page: str, title_id: str) -> str:
+    start = page.index(f'id="{title_id}"')
+    return page[start : page.index("</section>", start)]
+
+
+@contextmanager
+def _statements(engine: Engine) -> Iterator[Callable[[], int]]:
+    """How many SQL statements `engine` runs inside the block."""
+    count = 0
+
+    def counted(*_: Any) -> None:
+        nonlocal count
+        count += 1
+
+    event.listen(engine, "after_cursor_execute", counted)
+    try:
+        yield lambda: count
+    finally:
+        event.remove(engine, "after_cursor_execute", counted)
+
+
+async def test_the_dashboard_reads_the_open_referrals_once_however_many(system: System) -> None:
+    late = [_referral(n, ReferralStatus.DISPATCHED) for n in range(1000, 1003)]
+    escalated_recently = _referral(
+        1003, ReferralStatus.DISPATCHED, dispatched_at=NOW, escalated=True
+    )
+    on_time = [
+        _referral(1004, ReferralStatus.DISPATCHED, dispatched_at=NOW),
+        _referral(1005, ReferralStatus.ACKNOWLEDGED),
+        _referral(1006, ReferralStatus.COMPLETED),
+        _referral(1007, ReferralStatus.DISPATCHED, municipality=ELSEWHERE, partner="x"),
+    ]
+    system.add(*late, escalated_recently, *on_time)
+    supervisor = await system.browser("koordination")
+
+    async def unanswered() -> tuple[list[str], int]:
+        with _statements(system.engine) as statements:
+            page = await supervisor.get("/aufsicht")
+            assert page.status_code == 200
+            return CASE_LINK.findall(_section(page.text, "unanswered-title")), statements()
+
+    await unanswered()  # the first request may open connections; count from the second
+    shown, few = await unanswered()
+    assert shown == [r.case_id for r in [*late, escalated_recently]]
+    # Forty more late referrals: the page lists them all with not one statement more.
+    more = [_referral(n, ReferralStatus.DISPATCHED) for n in range(1100, 1140)]
+    system.add(*more)
+    shown, many = await unanswered()
+    assert shown == [r.case_id for r in [*late, *more, escalated_recently]]
+    assert many == few
+    # The API's open referrals are the same rows (oldest first); the page shows the late ones.
+    listed = await system.api("koordination", "/supervision/open-referrals", page_size=200)
+    ids = [item["case_id"] for item in listed["items"]]
+    acknowledged = on_time[1]  # dispatched as long ago as the late ones, a little after them
+    expected = [*late, acknowledged, *more, escalated_recently, on_time[0]]
+    assert ids == [r.case_id for r in expected]
+    await supervisor.aclose()
+
+
+async def test_the_supervisors_case_list_counts_what_the_caseload_counts(system: System) -> None:
+    rows = [
+        _case(2000, centre="mbe-mitte", counsellor="berater1", stage="active", overdue=True),
+        _case(2001, centre="mbe-mitte", counsellor="berater1", stage="active"),
+        _case(2002, centre="mbe-mitte", counsellor="berater1", stage="drafting"),
+        _case(2003, centre="mbe-nord", counsellor="berater2", stage="active", overdue=True),
+        _case(2004, centre="mbe-nord", counsellor="berater2", stage="intake"),
+        _case(2005, centre="elsewhere", counsellor="fremd", municipality=ELSEWHERE, overdue=True),
+    ]
+    system.add(*rows)
+    supervisor = await system.browser("koordination")
+
+    async def listed(**filters: str) -> list[str]:
+        page = await supervisor.get("/aufsicht/faelle", params=filters)
+        assert page.status_code == 200
+        return CASE_LINK.findall(page.text)
+
+    caseload = await system.api("koordination", "/supervision/caseload")
+    for count in caseload:
+        if count["counsellor_id"] not in ("berater1", "berater2"):
+            continue
+        filters = {"berater": count["counsellor_id"], "stadium": count["stage"]}
+        assert len(await listed(stelle=count["centre_id"], **filters)) == count["cases"]
+        overdue = await listed(stelle=count["centre_id"], ueberfaellig="1", **filters)
+        assert len(overdue) == count["overdue"]
+    mine = [r.case_id for r in rows]
+    assert [c for c in await listed(ueberfaellig="1") if c in mine] == [
+        _case_id(2000),
+        _case_id(2003),
+    ]
+    assert [c for c in await listed(stelle="mbe-nord") if c in mine] == [
+        _case_id(2003),
+        _case_id(2004),
+    ]
+    assert _case_id(2005) not in await listed()
+    # The dashboard's overdue reviews and the API's are the same cases, in the same order.
+    api = await system.api("koordination", "/supervision/overdue-reviews")
+    dashboard = await supervisor.get("/aufsicht")
+    shown = CASE_LINK.findall(_section(dashboard.text, "late-title"))
+    assert shown == [item["case_id"] for item in api["items"]]
+    assert _case_id(2000) in shown and _case_id(2003) in shown and _case_id(2005) not in shown
+    await supervisor.aclose()
+
+
+async def test_the_inbox_tabs_show_what_the_api_lists_per_status(system: System) -> None:
+    rows = [
+        _referral(3000, ReferralStatus.DISPATCHED),  # late
+        _referral(3001, ReferralStatus.DISPATCHED, dispatched_at=NOW),  # new, on time
+        _referral(3002, ReferralStatus.ACKNOWLEDGED),
+        _referral(3003, ReferralStatus.COMPLETED),
+        _referral(3004, ReferralStatus.DECLINED),
+        _referral(3005, ReferralStatus.DISPATCHED, partner="jobcenter-musterstadt"),
+    ]
+    system.add(*rows)
+    partner = await system.browser(SCHOOL_USER)
+    mine = {r.id for r in rows}
+
+    async def tab(view: str) -> list[str]:
+        page = await partner.get("/eingang", params={"ansicht": view})
+        assert page.status_code == 200
+        return [i for i in dict.fromkeys(INBOX_LINK.findall(page.text)) if i in mine]
+
+    async def api(*statuses: ReferralStatus) -> list[str]:
+        ids: list[str] = []
+        for status in statuses:
+            found = await system.api(SCHOOL_USER, "/referrals", status=status.value, page_size=200)
+            ids += [item["id"] for item in found["items"] if item["id"] in mine]
+        # Both lists are newest first; a union of statuses is merged in that order.
+        order = {r.id: r.dispatched_at for r in rows}
+        return sorted(ids, key=lambda i: order[i], reverse=True)
+
+    assert await tab("neu") == await api(ReferralStatus.DISPATCHED)
+    assert await tab("neu") == [rows[1].id, rows[0].id]
+    assert await tab("ueberfaellig") == [rows[0].id]
+    assert await tab("angenommen") == await api(ReferralStatus.ACKNOWLEDGED) == [rows[2].id]
+    closed = (ReferralStatus.COMPLETED, ReferralStatus.DECLINED, ReferralStatus.EXPIRED)
+    assert await tab("erledigt") == await api(*closed) == [rows[4].id, rows[3].id]
+    opened = await api(ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED)
+    assert await tab("offen") == opened == [rows[1].id, rows[2].id, rows[0].id]
+    assert rows[5].id not in await tab("offen")  # another agency's
+    await partner.aclose()
+
+
+async def test_my_cases_page_and_get_cases_list_the_same_cases(system: System) -> None:
+    rows = [
+        _case(4000 + n, stage="assessment", name="Suchbar" if n % 2 else "Anders") for n in range(6)
+    ]
+    rows.append(_case(4010, stage="assessment", counsellor="berater1x", name="Suchbar"))
+    rows.append(_case(4011, stage="assessment", centre="mbe-nord", counsellor="berater2"))
+    system.add(*rows)
+    counsellor = await system.browser("berater1")
+
+    async def page(**filters: str) -> list[str]:
+        response = await counsellor.get("/faelle", params=filters)
+        assert response.status_code == 200
+        return list(dict.fromkeys(CASE_LINK.findall(response.text)))
+
+    everyone = await system.api("berater1", "/cases", stage="assessment")
+    api_ids = [item["id"] for item in everyone["items"]]
+    assert await page(stadium="assessment", wer="alle") == api_ids
+    assert _case_id(4010) in api_ids and _case_id(4011) not in api_ids  # the centre's only
+    mine = await system.api("berater1", "/cases", stage="assessment", counsellor="berater1")
+    assert await page(stadium="assessment") == [item["id"] for item in mine["items"]]
+    findable = {r.case_id for r in rows if r.client_display_name.startswith("Suchbar")}
+    searched = await page(stadium="assessment", wer="alle", q="suchbar")
+    assert searched == [c for c in api_ids if c in findable] and len(searched) == 4
+    await counsellor.aclose()
+
+
+async def test_a_signature_request_is_read_back_from_the_archived_history(
+    system: System,
+) -> None:
+    # The document page and GET /cases/{id}/agreement ask it for a version the case no longer
+    # carries (more than five versions back).
+    case_id = _case_id(5000)
+
+    def requested(seq: int, version: int, hash: str) -> CaseEventRecord:
+        return CaseEventRecord(
+            case_id=case_id,
+            seq=seq,
+            at=NOW + timedelta(minutes=seq),
+            kind=CaseEventKind.SIGNATURE_REQUESTED.value,
+            stage=Stage.AWAITING_SIGNATURE.value,
+            data={"version": version, "hash": hash},
+        )
+
+    system.add(requested(3, 1, "a" * 64), requested(5, 1, "b" * 64), requested(8, 2, "c" * 64))
+    assert signature_request(system.engine, case_id, 1) == ("b" * 64, NOW + timedelta(minutes=5))
+    assert signature_request(system.engine, case_id, 2) == ("c" * 64, NOW + timedelta(minutes=8))
+    assert signature_request(system.engine, case_id, 3) is None
+    assert signature_request(system.engine, _case_id(5001), 1) is None
