@@ -8,6 +8,7 @@ Used by tests/test_api*.py; not a test module itself.
 import asyncio
 import contextlib
 import inspect
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import httpx
+import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -33,7 +36,7 @@ from store.directory import SqlDirectory
 from store.projections import CaseSummary
 from store.projector import SqlCaseEventSink
 from store.seed import DEMO_PASSWORD, seed_demo
-from store.testing import sqlite_store
+from store.testing import Backend, migrated_store, sqlite_store
 from worker.binaries import find_binary
 from worker.devserver import SEARCH_ATTRIBUTES
 from worker.settings import Settings
@@ -240,3 +243,51 @@ async def running_lotse(
             httpx.AsyncClient(transport=transport, base_url="http://lotse.test") as http,
         ):
             yield Lotse(http=http, engine=engine, settings=settings, client=api_client)
+
+
+@dataclass
+class StoreOnly:
+    """The app on a seeded store of either backend, without Temporal (its address answers
+    nothing): for the lists and the directory, which read and write only the store."""
+
+    app: FastAPI
+    engine: Engine
+    http: httpx.AsyncClient
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    async def call(self, username: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if username not in self.tokens:
+            response = await self.http.post(
+                "/auth/token", data={"username": username, "password": DEMO_PASSWORD}
+            )
+            assert response.status_code == 200, response.text
+            self.tokens[username] = response.json()["access_token"]
+        headers = {"Authorization": f"Bearer {self.tokens[username]}"}
+        return await self.http.request(method, path, headers=headers, **kwargs)
+
+    async def api(self, username: str, path: str, **params: Any) -> Any:
+        """GET `path` as `username`: must answer 200; its JSON."""
+        response = await self.call(username, "GET", path, params=params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def add(self, *rows: Any) -> None:
+        # Not expired on commit: a test compares the rows it wrote with what is shown.
+        with Session(self.engine, expire_on_commit=False) as session:
+            session.add_all(rows)
+            session.commit()
+
+
+@asynccontextmanager
+async def store_only(backend: Backend, data_dir: Path) -> AsyncIterator[StoreOnly]:
+    """`StoreOnly` on a migrated store of `backend` with the demo data; PostgreSQL is skipped
+    when LOTSE_TEST_POSTGRES_URL is unset."""
+    url = os.environ.get("LOTSE_TEST_POSTGRES_URL")
+    if backend == "postgresql" and not url:
+        pytest.skip("LOTSE_TEST_POSTGRES_URL unset: PostgreSQL tests skipped (.ci/run sets it)")
+    with migrated_store(backend, data_dir, url) as engine:
+        seed_demo(engine, environment="development")
+        app = create_app(settings_for(data_dir, "store-only", "127.0.0.1:1"), engine=engine)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://lotse.test") as http:
+            yield StoreOnly(app, engine, http)

@@ -6,30 +6,23 @@ The read model is filled directly (as the projection would), and the app runs wi
 Temporal: these pages and routes read only the store.
 """
 
-import os
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import Engine, event
-from sqlmodel import Session
 
-from api.main import create_app
 from domain.case import CaseEventKind, Stage
 from domain.enums import ActorKind, NeedKind
 from domain.referral import ReferralStatus
 from store.models import Municipality, PartnerAgency
 from store.projections import CaseEventRecord, CaseSummary, ReferralSummary
 from store.reads.archive import signature_request
-from store.seed import DEMO_PASSWORD, MUNICIPALITY_ID, seed_demo
-from store.testing import migrated_store
-from tests.api_harness import settings_for
+from store.seed import MUNICIPALITY_ID
+from tests.api_harness import StoreOnly, store_only
 from tests.ui_harness import Browser
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -45,65 +38,28 @@ def _case_id(n: int) -> str:
     return f"case-00000000-0000-4000-8000-{n:012d}"
 
 
-@dataclass
-class System:
-    app: FastAPI
-    engine: Engine
-    http: httpx.AsyncClient
-    tokens: dict[str, str]
-
-    async def api(self, username: str, path: str, **params: Any) -> Any:
-        if username not in self.tokens:
-            response = await self.http.post(
-                "/auth/token", data={"username": username, "password": DEMO_PASSWORD}
-            )
-            assert response.status_code == 200, response.text
-            self.tokens[username] = response.json()["access_token"]
-        headers = {"Authorization": f"Bearer {self.tokens[username]}"}
-        response = await self.http.get(path, params=params, headers=headers)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def browser(self, username: str) -> Browser:
-        browser = Browser(self.app)
-        assert (await browser.login(username)).status_code == 303
-        return browser
-
-    def add(self, *rows: Any) -> None:
-        # Not expired on commit: a test compares the rows it wrote with what is shown.
-        with Session(self.engine, expire_on_commit=False) as session:
-            session.add_all(rows)
-            session.commit()
+async def _browser(system: StoreOnly, username: str) -> Browser:
+    browser = Browser(system.app)
+    assert (await browser.login(username)).status_code == 303
+    return browser
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 async def system(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[System]:
-    data_dir = tmp_path_factory.mktemp("lists")
-    url = os.environ.get("LOTSE_TEST_POSTGRES_URL")
-    if request.param == "postgresql" and not url:
-        pytest.skip("LOTSE_TEST_POSTGRES_URL unset: PostgreSQL tests skipped (.ci/run sets it)")
-    with migrated_store(request.param, data_dir, url) as engine:
-        seed_demo(engine, environment="development")
-        with Session(engine) as session:
-            session.add(Municipality(id=ELSEWHERE, name="Anderswo", land="BY"))
-            session.flush()
-            session.add(
-                PartnerAgency(
-                    id="schule-anderswo",
-                    name="Schule Anderswo",
-                    kind=ActorKind.LANGUAGE_COURSE_PROVIDER,
-                    municipality_id=ELSEWHERE,
-                    measures=["integration_course"],
-                )
+) -> AsyncIterator[StoreOnly]:
+    async with store_only(request.param, tmp_path_factory.mktemp("lists")) as system:
+        system.add(Municipality(id=ELSEWHERE, name="Anderswo", land="BY"))
+        system.add(
+            PartnerAgency(
+                id="schule-anderswo",
+                name="Schule Anderswo",
+                kind=ActorKind.LANGUAGE_COURSE_PROVIDER,
+                municipality_id=ELSEWHERE,
+                measures=["integration_course"],
             )
-            session.commit()
-        # No Temporal: the address answers nothing, and these reads never ask it.
-        app = create_app(settings_for(data_dir, "lists", "127.0.0.1:1"), engine=engine)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://lotse.test") as http:
-            yield System(app, engine, http, {})
+        )
+        yield system
 
 
 def _case(
@@ -179,7 +135,7 @@ def _statements(engine: Engine) -> Iterator[Callable[[], int]]:
         event.remove(engine, "after_cursor_execute", counted)
 
 
-async def test_the_dashboard_reads_the_open_referrals_once_however_many(system: System) -> None:
+async def test_the_dashboard_reads_the_open_referrals_once_however_many(system: StoreOnly) -> None:
     late = [_referral(n, ReferralStatus.DISPATCHED) for n in range(1000, 1003)]
     escalated_recently = _referral(
         1003, ReferralStatus.DISPATCHED, dispatched_at=NOW, escalated=True
@@ -191,7 +147,7 @@ async def test_the_dashboard_reads_the_open_referrals_once_however_many(system: 
         _referral(1007, ReferralStatus.DISPATCHED, municipality=ELSEWHERE, partner="x"),
     ]
     system.add(*late, escalated_recently, *on_time)
-    supervisor = await system.browser("koordination")
+    supervisor = await _browser(system, "koordination")
 
     async def unanswered() -> tuple[list[str], int]:
         with _statements(system.engine) as statements:
@@ -217,7 +173,7 @@ async def test_the_dashboard_reads_the_open_referrals_once_however_many(system: 
     await supervisor.aclose()
 
 
-async def test_the_supervisors_case_list_counts_what_the_caseload_counts(system: System) -> None:
+async def test_the_supervisors_case_list_counts_what_the_caseload_counts(system: StoreOnly) -> None:
     rows = [
         _case(2000, centre="mbe-mitte", counsellor="berater1", stage="active", overdue=True),
         _case(2001, centre="mbe-mitte", counsellor="berater1", stage="active"),
@@ -227,7 +183,7 @@ async def test_the_supervisors_case_list_counts_what_the_caseload_counts(system:
         _case(2005, centre="elsewhere", counsellor="fremd", municipality=ELSEWHERE, overdue=True),
     ]
     system.add(*rows)
-    supervisor = await system.browser("koordination")
+    supervisor = await _browser(system, "koordination")
 
     async def listed(**filters: str) -> list[str]:
         page = await supervisor.get("/aufsicht/faelle", params=filters)
@@ -261,7 +217,7 @@ async def test_the_supervisors_case_list_counts_what_the_caseload_counts(system:
     await supervisor.aclose()
 
 
-async def test_the_inbox_tabs_show_what_the_api_lists_per_status(system: System) -> None:
+async def test_the_inbox_tabs_show_what_the_api_lists_per_status(system: StoreOnly) -> None:
     rows = [
         _referral(3000, ReferralStatus.DISPATCHED),  # late
         _referral(3001, ReferralStatus.DISPATCHED, dispatched_at=NOW),  # new, on time
@@ -271,7 +227,7 @@ async def test_the_inbox_tabs_show_what_the_api_lists_per_status(system: System)
         _referral(3005, ReferralStatus.DISPATCHED, partner="jobcenter-musterstadt"),
     ]
     system.add(*rows)
-    partner = await system.browser(SCHOOL_USER)
+    partner = await _browser(system, SCHOOL_USER)
     mine = {r.id for r in rows}
 
     async def tab(view: str) -> list[str]:
@@ -300,14 +256,14 @@ async def test_the_inbox_tabs_show_what_the_api_lists_per_status(system: System)
     await partner.aclose()
 
 
-async def test_my_cases_page_and_get_cases_list_the_same_cases(system: System) -> None:
+async def test_my_cases_page_and_get_cases_list_the_same_cases(system: StoreOnly) -> None:
     rows = [
         _case(4000 + n, stage="assessment", name="Suchbar" if n % 2 else "Anders") for n in range(6)
     ]
     rows.append(_case(4010, stage="assessment", counsellor="berater1x", name="Suchbar"))
     rows.append(_case(4011, stage="assessment", centre="mbe-nord", counsellor="berater2"))
     system.add(*rows)
-    counsellor = await system.browser("berater1")
+    counsellor = await _browser(system, "berater1")
 
     async def page(**filters: str) -> list[str]:
         response = await counsellor.get("/faelle", params=filters)
@@ -327,7 +283,7 @@ async def test_my_cases_page_and_get_cases_list_the_same_cases(system: System) -
 
 
 async def test_a_signature_request_is_read_back_from_the_archived_history(
-    system: System,
+    system: StoreOnly,
 ) -> None:
     # The document page and GET /cases/{id}/agreement ask it for a version the case no longer
     # carries (more than five versions back).
