@@ -17,7 +17,7 @@ import rules
 from api.deps import CurrentUser, ServicesDep, require_role
 from domain.explain import ExplainRequest
 from domain.needs import RoutingResult
-from store.directory import NotInDirectory, SqlDirectory
+from store.directory import SqlDirectory
 from store.models import Role, User
 from store.reads.scope import home_municipality
 
@@ -65,9 +65,15 @@ async def list_rules(
 
 
 def _explain(request: ExplainRequest, directory: SqlDirectory) -> RoutingResult:
+    # The same routing as a case's (`rules.route_needs`, which the route_needs activity calls).
     try:
-        result = rules.evaluator_for(request.municipality).route(
-            request.profile, request.needs, today=request.today, centre_kind=request.centre_kind
+        return rules.route_needs(
+            request.profile,
+            request.needs,
+            municipality=request.municipality,
+            today=request.today,
+            centre_kind=request.centre_kind,
+            partners=directory.partners,
         )
     except ValueError as error:
         raise HTTPException(
@@ -85,14 +91,6 @@ def _explain(request: ExplainRequest, directory: SqlDirectory) -> RoutingResult:
             "erneut versuchen.",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         ) from error
-    if request.municipality is None:
-        return result
-    try:
-        partners = directory.partners(request.municipality)
-    except NotInDirectory:
-        return result
-    routes = rules.resolve_partners(result.routes, partners, request.municipality)
-    return result.model_copy(update={"routes": routes})
 
 
 @router.post("/rules/explain", name="rules.explain")
