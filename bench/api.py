@@ -164,8 +164,10 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def _server(url: str, data_dir: Path) -> Iterator[str]:
     port = _free_port()
+    # Not a daemon: the app starts the rules' evaluator processes when it starts (api.main),
+    # and a daemonic process may have no children. The `finally` below ends it.
     process = multiprocessing.get_context("spawn").Process(
-        target=_serve, args=(url, port, str(data_dir)), daemon=True
+        target=_serve, args=(url, port, str(data_dir))
     )
     process.start()
     base = f"http://127.0.0.1:{port}"
