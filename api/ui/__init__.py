@@ -3,8 +3,10 @@
 
 `install(app)` adds the pages, the static assets under /static and the session settings; it
 needs the API's services in `app.state.services` (api/main.py creates them first). The pages
-use the API's users, roles, scope checks, service functions and workflow updates; this package
-adds only what a browser needs: a session cookie, CSRF tokens, HTML forms and German pages.
+use the API's users, roles, scope checks (api/deps.py), service functions (api/casework.py,
+api/supervision.py, api/case_archive.py), the same reads as the routes (store/reads/) and the
+same typed workflow updates (api/gateway.py); this package adds only what a browser needs: a
+session cookie, CSRF tokens, HTML forms and German pages. No page imports `api.routes`.
 """
 
 from datetime import timedelta
