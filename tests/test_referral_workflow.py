@@ -50,8 +50,9 @@ from domain.referral import (
     ReferralStatus,
     ReportKind,
 )
+from domain.referral_stages import WRONG_STATUS
 from worker.binaries import find_binary
-from workflows.referral import REPORT_SIGNAL, WRONG_STATUS, ReferralWorkflow
+from workflows.referral import REPORT_SIGNAL, ReferralWorkflow
 
 # --- the test parent ----------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 import domain.referral
+import domain.referral_stages
 import domain.stages
 import domain.stages_clock
 import domain.stages_draft
@@ -278,7 +279,7 @@ async def test_a_referral_survives_a_note_it_cannot_take(
                 raise OverflowError("date value out of range")
             super().__init__(**data)
 
-    monkeypatch.setattr(domain.referral, "ProgressEntry", ArmedEntry)
+    monkeypatch.setattr(domain.referral_stages, "ProgressEntry", ArmedEntry)
     sink = InMemoryCaseEventSink()
     activities = CaseActivities(InMemoryDirectory(), sink)
     async with time_skipping_server() as env:

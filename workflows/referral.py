@@ -8,6 +8,12 @@ finally let it expire (15). Every change is reported to the case with the `refer
 signal; the case decides what follows (record the outcome, re-route, tasks). Completed,
 declined or expired, the workflow ends and returns its state.
 
+A thin shell around the referral's stage machine (domain/referral_stages.py): each update's
+validator asks its `check_*` function (status, note cap, the actor from the update header,
+repeats) and refuses before anything enters history; the handler applies the stage function
+and reports to the case. The run method sleeps until the deadline `next_clock` names and fires
+it with `on_clock`.
+
 Progress notes (behind the patch `referral-notes-archived`) go to the read model through an
 activity before the update answers; the state keeps the last few and their count, so a long
 referral's continue-as-new input stays small, and a referral takes at most
@@ -31,10 +37,8 @@ with workflow.unsafe.imports_passed_through():
     # time the sandbox loads it, once per run (bench/lifecycle.py measured it).
     from domain.referral import (
         CLOSED,
-        STATUS_LABELS,
         DeclineReason,
         Outcome,
-        ProgressEntry,
         ProgressNote,
         ReferralContinuation,
         ReferralInput,
@@ -43,7 +47,32 @@ with workflow.unsafe.imports_passed_through():
         ReferralStatus,
         ReportKind,
     )
-    from domain.workdays import working_deadline
+    from domain.referral_stages import (
+        CLOCK_REPORTS,
+        INVALID_INPUT,
+        NumberedNote,
+        PartnerAction,
+        ReferralRejection,
+        acknowledge,
+        add_note,
+        check_acknowledge,
+        check_complete,
+        check_decline,
+        check_report_progress,
+        complete,
+        decline,
+        is_repeat,
+        keep_note,
+        next_clock,
+        number_note,
+        on_clock,
+        open_referral,
+        require,
+    )
+    from domain.referral_stages import (
+        MAX_PROGRESS_NOTES as MAX_PROGRESS_NOTES,  # tests/test_bounded_state.py reads it here
+    )
+    from domain.rejections import Invalid
 
 from workflows.activity_calls import execute_waited
 from workflows.guard import guarded
@@ -51,43 +80,34 @@ from workflows.guard import guarded
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from activities.case_events import ReferralNote
-    from domain.actor import referral_access
+    from domain.actor import Actor
     from workflows.actor_header import current_actor
 
 # The parent's signal (AgreementWorkflow.referral_report); by name, so this module does not
 # import the case workflow.
 REPORT_SIGNAL = "referral_report"
-# ApplicationError types the API maps: wrong status -> 409, bad input -> 422.
-WRONG_STATUS = "WrongStatus"
-INVALID_INPUT = "InvalidReferralInput"
-
-# Update ids remembered across continue-as-new: Temporal dedupes them only within one run.
-KEEP_UPDATE_IDS = 100
 
 # Patch ids (see workflows/agreement.py on patches); never reuse one for another change.
 # The partner's progress notes go to the read model; the state keeps the last few.
 NOTES_ARCHIVED = "referral-notes-archived"
-KEEP_PROGRESS_NOTES = 5
-# Beyond this a referral takes no more notes (422): each costs an update and a row, and a
-# partner reporting this much should complete the referral or call the centre.
-MAX_PROGRESS_NOTES = 2000
+
+# A partner's action: the state, the time, the update's actor and id -> the new state.
+Act = Callable[
+    [ReferralState, datetime, Actor | None, str | None], ReferralState | ReferralRejection
+]
+Check = Callable[[ReferralState, Actor | None, str | None], ReferralRejection | None]
 
 
-def initial_state(input: ReferralInput) -> ReferralState:
-    """The state of a new referral, with its three deadlines fixed once (ValueError for an
-    unknown Land)."""
-    clocks = input.clocks
-    start = input.dispatched_at
-    return ReferralState(
-        referral_id=input.referral_id,
-        case_id=input.case_id,
-        route_id=input.route_id,
-        partner_id=input.partner_id,
-        dispatched_at=start,
-        remind_at=working_deadline(start, clocks.remind_after_working_days, input.land, clocks),
-        escalate_at=working_deadline(start, clocks.escalate_after_working_days, input.land, clocks),
-        expire_at=working_deadline(start, clocks.expire_after_working_days, input.land, clocks),
-    )
+def _rejected(rejection: ReferralRejection) -> ApplicationError:
+    """A refusal as the API reads it: the type says 409, 404 or 422, an `Invalid`'s first
+    detail names the field."""
+    details = [rejection.field] if isinstance(rejection, Invalid) else []
+    return ApplicationError(rejection.message, *details, type=rejection.type, non_retryable=True)
+
+
+def _update_id() -> str | None:
+    info = workflow.current_update_info()
+    return info.id if info is not None else None
 
 
 @workflow.defn
@@ -99,15 +119,16 @@ class ReferralWorkflow:
             self._input, self._state = input.input, input.state
         else:
             self._input = input
-            try:
-                # The holiday calendar reads its translation files through `gettext` and
-                # `locale`, which the sandbox forbids; the dates it yields do not depend on them.
-                with workflow.unsafe.sandbox_unrestricted():
-                    self._state = initial_state(input)
-            except ValueError as err:
+            # The holiday calendar reads its translation files through `gettext` and
+            # `locale`, which the sandbox forbids; the dates it yields do not depend on them.
+            with workflow.unsafe.sandbox_unrestricted():
+                opened = open_referral(input)
+            if isinstance(opened, ReferralState):
+                self._state = opened
+            else:
                 # Raising here would fail the workflow task over and over; `run` fails the
                 # workflow instead. The placeholder state only serves queries until then.
-                self._invalid_input = str(err)
+                self._invalid_input = opened.message
                 at = input.dispatched_at
                 self._state = ReferralState(
                     referral_id=input.referral_id,
@@ -140,22 +161,18 @@ class ReferralWorkflow:
             raise
 
     async def _lifecycle(self) -> ReferralState:
-        # Unanswered: remind, escalate, expire. The `*_at is None` checks skip a step an
-        # earlier run already took. (`self._state` is read anew after every wait: a handler
-        # replaces it, see `_change`.)
-        if self._state.reminded_at is None and await self._unanswered_until(
-            self._state.remind_at, "remind"
-        ):
-            self._state.reminded_at = workflow.now()
-            await self._report(ReportKind.REMINDER)
-        if self._state.escalated_at is None and await self._unanswered_until(
-            self._state.escalate_at, "escalate"
-        ):
-            self._state.escalated_at = workflow.now()
-            await self._report(ReportKind.ESCALATED)
-        if await self._unanswered_until(self._state.expire_at, "expire"):
-            self._close(self._state, ReferralStatus.EXPIRED)
-            await self._report(ReportKind.EXPIRED)
+        # Unanswered: remind, escalate, expire, each once (an earlier run may have taken some:
+        # `next_clock` knows). `self._state` is read anew after every wait: a handler
+        # replaces it.
+        while (due := next_clock(self._state)) is not None:
+            clock, deadline = due
+            if not await self._unanswered_until(deadline, clock.value):
+                break
+            fired = on_clock(self._state, clock, workflow.now())
+            if fired is self._state:
+                break  # nothing to fire: never spin on one deadline
+            self._apply(fired)
+            await self._report(CLOCK_REPORTS[clock])
 
         # Acknowledged: no clock, the partner reports until it completes or declines. A long
         # referral continues as new now and then, so its history stays small.
@@ -170,177 +187,134 @@ class ReferralWorkflow:
     def state(self) -> ReferralState:
         return self._state
 
+    # -- partner actions (updates) ------------------------------------------------------------
+    # Each update's actor comes in a header (workflows/actor_header.py): the referral refuses
+    # a partner that is not its agency (domain/actor.py). A repeated update id, maybe from an
+    # earlier run, is answered with the state and nothing else.
+
     @workflow.update
     async def acknowledge(self) -> ReferralState:
         if self._is_repeat():
             return self._state
-        self._require("annehmen", ReferralStatus.DISPATCHED)
-
-        def acknowledged(state: ReferralState) -> None:
-            state.status = ReferralStatus.ACKNOWLEDGED
-            state.acknowledged_at = workflow.now()
-
-        self._change(acknowledged)
+        self._act(lambda s, now, actor, uid: acknowledge(s, now, actor=actor, update_id=uid))
         await self._report(ReportKind.ACKNOWLEDGED)
         return self._state
 
     @acknowledge.validator
     def _validate_acknowledge(self) -> None:
-        self._validate("annehmen", ReferralStatus.DISPATCHED)
+        self._validate(lambda s, actor, uid: check_acknowledge(s, actor=actor, update_id=uid))
 
     @workflow.update
     async def decline(self, reason: DeclineReason) -> ReferralState:
         if self._is_repeat():
             return self._state
-        self._require("ablehnen", ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED)
-
-        def declined(state: ReferralState) -> None:
-            state.decline_reason = reason.reason
-            self._close(state, ReferralStatus.DECLINED)
-
-        self._change(declined)
+        self._act(lambda s, now, actor, uid: decline(s, reason, now, actor=actor, update_id=uid))
         await self._report(ReportKind.DECLINED, note=reason.reason)
         return self._state
 
     @decline.validator
     def _validate_decline(self, reason: DeclineReason) -> None:
-        self._validate("ablehnen", ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED)
+        self._validate(lambda s, actor, uid: check_decline(s, reason, actor=actor, update_id=uid))
 
     @workflow.update
     async def report_progress(self, note: ProgressNote) -> ReferralState:
         if self._is_repeat():
             return self._state
-        self._require("einen Zwischenstand melden", ReferralStatus.ACKNOWLEDGED)
+        # Before the patch check, as it always was: a refusal here records no patch marker.
+        self._require(PartnerAction.REPORT_PROGRESS)
         if not workflow.patched(NOTES_ARCHIVED):
-
-            def noted(state: ReferralState) -> None:
-                state.progress.append(ProgressEntry(at=workflow.now(), note=note.note))
-
-            self._change(noted)
+            self._act(lambda s, now, actor, uid: add_note(s, note, now, actor=actor, update_id=uid))
             await self._report(ReportKind.PROGRESS, note=note.note)
             return self._state
         # One note at a time, so their numbers follow the order they were taken in.
         async with self._notes_lock:
             if self._is_repeat():
                 return self._state
-            self._require("einen Zwischenstand melden", ReferralStatus.ACKNOWLEDGED)
-            self._refuse_beyond_note_cap()
-            entry, record = guarded("report_progress", lambda: self._note_of(note))
+            numbered, record = guarded("report_progress", lambda: self._numbered(note))
             await execute_waited(
                 CaseActivities.record_referral_note,
                 record,
                 unchanged="Der Zwischenstand wurde nicht gespeichert.",
             )
-
-            def archived(state: ReferralState) -> None:
-                state.progress_count = record.number
-                state.progress.append(entry)
-                del state.progress[:-KEEP_PROGRESS_NOTES]
-
-            self._change(archived)
+            self._act(lambda s, now, actor, uid: keep_note(s, numbered, update_id=uid))
         await self._report(ReportKind.PROGRESS, note=note.note)
         return self._state
 
     @report_progress.validator
     def _validate_report_progress(self, note: ProgressNote) -> None:
-        self._validate("einen Zwischenstand melden", ReferralStatus.ACKNOWLEDGED)
-        if not self._is_repeat():
-            self._refuse_beyond_note_cap()
+        self._validate(
+            lambda s, actor, uid: check_report_progress(s, note, actor=actor, update_id=uid)
+        )
 
-    def _note_of(self, note: ProgressNote) -> tuple[ProgressEntry, ReferralNote]:
-        """The note as the state keeps it and as the read model archives it (numbered)."""
-        entry = ProgressEntry(at=workflow.now(), note=note.note)
+    def _numbered(self, note: ProgressNote) -> tuple[NumberedNote, ReferralNote]:
+        """The note numbered (or refused) by the stage machine, and as the read model
+        archives it."""
+        numbered = number_note(self._state, note, workflow.now(), actor=current_actor())
+        if not isinstance(numbered, NumberedNote):
+            raise _rejected(numbered)
         state = self._state
         record = ReferralNote(
             referral_id=state.referral_id,
             case_id=state.case_id,
             partner_id=state.partner_id,
-            number=state.note_count() + 1,
-            at=entry.at,
-            note=entry.note,
+            number=numbered.number,
+            at=numbered.entry.at,
+            note=numbered.entry.note,
         )
-        return entry, record
-
-    def _refuse_beyond_note_cap(self) -> None:
-        if self._state.note_count() >= MAX_PROGRESS_NOTES:
-            count = f"{MAX_PROGRESS_NOTES:,}".replace(",", ".")  # German digit grouping
-            raise ApplicationError(
-                f"Diese Vermittlung hat bereits {count} Zwischenstände; weitere nimmt Lotse "
-                "nicht an. Bitte die Vermittlung abschließen oder die Beratungsstelle anrufen.",
-                "note",
-                type=INVALID_INPUT,
-                non_retryable=True,
-            )
+        return numbered, record
 
     @workflow.update
     async def complete(self, outcome: Outcome) -> ReferralState:
         if self._is_repeat():
             return self._state
-        self._require("abschließen", ReferralStatus.ACKNOWLEDGED)
-
-        def completed(state: ReferralState) -> None:
-            state.outcome = outcome
-            self._close(state, ReferralStatus.COMPLETED)
-
-        self._change(completed)
+        self._act(lambda s, now, actor, uid: complete(s, outcome, now, actor=actor, update_id=uid))
         await self._report(ReportKind.COMPLETED, outcome=outcome)
         return self._state
 
     @complete.validator
     def _validate_complete(self, outcome: Outcome) -> None:
-        self._validate("abschließen", ReferralStatus.ACKNOWLEDGED)
+        self._validate(lambda s, actor, uid: check_complete(s, outcome, actor=actor, update_id=uid))
 
-    def _validate(self, action: str, *allowed: ReferralStatus) -> None:
-        """Validators: a repeat of an update answered in an earlier run passes (its handler
-        answers with the state); anything else must come from the referral's agency and find
-        it in an allowed status."""
-        if not self._is_repeat():
-            self._require(action, *allowed)
-
-    def _require(self, action: str, *allowed: ReferralStatus) -> None:
-        """The update's actor (workflows/actor_header.py) is the referral's agency, and the
-        referral is in one of the `allowed` statuses; an `ApplicationError` otherwise."""
-        refused = referral_access(self._state, current_actor())
-        if refused is not None:
-            raise ApplicationError(refused.message, type=refused.type, non_retryable=True)
-        status = self._state.status
-        if status in allowed:
-            return
-        wanted = " oder ".join(f"„{STATUS_LABELS[s]}“" for s in allowed)
-        raise ApplicationError(
-            f"Die Vermittlung ist im Status „{STATUS_LABELS[status]}“ "
-            f"({status.value}); {action} ist nur im Status {wanted} möglich.",
-            type=WRONG_STATUS,
-            non_retryable=True,
-        )
+    # -- update plumbing ----------------------------------------------------------------------
 
     def _is_repeat(self) -> bool:
-        """Whether this update's id was already handled, in this run or an earlier one."""
+        return is_repeat(self._state, _update_id())
+
+    def _require(self, action: PartnerAction) -> None:
+        """Raise the refusal of the update's actor or of the referral's status, if any."""
+        rejection = guarded(action.value, lambda: require(self._state, action, current_actor()))
+        if rejection is not None:
+            raise _rejected(rejection)
+
+    def _validate(self, check: Check) -> None:
+        """Refuse before history (a repeat passes: its handler answers it); an unexpected
+        error in the check refuses too."""
         info = workflow.current_update_info()
-        return info is not None and info.id in self._state.recent_update_ids
+        action = info.name if info is not None else "referral"
+        rejection = guarded(action, lambda: check(self._state, current_actor(), _update_id()))
+        if rejection is not None:
+            raise _rejected(rejection)
 
-    def _change(self, change: Callable[[ReferralState], None]) -> None:
-        """Apply a partner's action to a copy of the state and remember its update id; the
-        copy becomes the state only when all of it worked (workflows/guard.py)."""
+    def _act(self, act: Act) -> None:
+        """Apply a partner's action (it checks the actor and the status once more: the
+        referral may have moved on since the validator) and make its copy of the state the
+        state; nothing changes unless all of it worked (workflows/guard.py)."""
 
-        def changed() -> ReferralState:
-            new = self._state.model_copy(deep=True)
-            change(new)
-            info = workflow.current_update_info()
-            if info is not None:
-                new.recent_update_ids.append(info.id)
-                del new.recent_update_ids[:-KEEP_UPDATE_IDS]
-            return new
+        def acted() -> ReferralState:
+            outcome = act(self._state, workflow.now(), current_actor(), _update_id())
+            if not isinstance(outcome, ReferralState):
+                raise _rejected(outcome)
+            return outcome
 
         info = workflow.current_update_info()
-        self._state = guarded(info.name if info else "referral", changed)
+        self._apply(guarded(info.name if info else "referral", acted))
         self._updates_this_run += 1
 
-    def _close(self, state: ReferralState, status: ReferralStatus) -> None:
-        state.status = status
-        state.closed_at = workflow.now()
-        # Ids and statuses only: notes and reasons may carry personal data.
-        workflow.logger.info("Referral %s %s", state.referral_id, status.value)
+    def _apply(self, state: ReferralState) -> None:
+        if state.status is not self._state.status and state.status in CLOSED:
+            # Ids and statuses only: notes and reasons may carry personal data.
+            workflow.logger.info("Referral %s %s", state.referral_id, state.status.value)
+        self._state = state
 
     def _run_is_full(self) -> bool:
         return (
