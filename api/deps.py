@@ -33,6 +33,7 @@ from api.gateway import Gateway
 from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics
 from api.security import InvalidToken, TokenIssuer
+from app.settings import Settings
 from domain.actor import Actor, ActorRole
 from domain.fields import SingleLine
 from store import audit
@@ -40,7 +41,6 @@ from store.models import Role, User
 from store.projections import ID_LENGTH
 from store.reads import scope as scope_reads
 from store.reads.scope import CaseOwner
-from worker.settings import Settings
 
 CASE_ID = re.compile(r"case-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 REFERRAL_ID = re.compile(CASE_ID.pattern + r"-ref-[1-9][0-9]{0,5}")

@@ -45,11 +45,11 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
+from app.settings import Settings
+from app.temporal import connect_client
 from domain.actor import Actor
 from domain.case import ActionResult, AgreementInput, CaseState
 from domain.referral import ReferralState
-from worker.client import connect_client
-from worker.settings import Settings
 from workflows.actor_header import ActorHeaderClient, sending_as
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow

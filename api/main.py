@@ -31,9 +31,9 @@ from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.routes import admin, auth, cases, health, referrals, rules, supervision
 from api.security import issuer_from_settings
+from app.settings import Settings
 from rules.pool import start_rules_evaluators
 from store.db import make_engine, make_session_factory, upgrade
-from worker.settings import Settings
 
 TITLE = "Lotse"
 DESCRIPTION = "Integrationsvereinbarungen als langlebige Prozesse: Fälle, Vermittlungen, Aufsicht."

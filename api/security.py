@@ -20,7 +20,7 @@ from pathlib import Path
 
 import jwt
 
-from worker.settings import Settings
+from app.settings import Settings
 
 ALGORITHM = "HS256"
 SECRET_FILE = "jwt-secret"

@@ -41,6 +41,7 @@ from sqlmodel import Session
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api.main import create_app
+from app.settings import Settings
 from domain.enums import CentreKind
 from store.db import engine_from_url
 from store.models import Centre, Municipality
@@ -49,7 +50,6 @@ from store.reads.cases import centre_cases
 from store.reads.supervision import overdue_reviews as overdue_reviews_query
 from store.seed import DEMO_PASSWORD, MUNICIPALITY_ID, seed_demo
 from store.testing import postgres_store, sqlite_store
-from worker.settings import Settings
 
 PAGE_SIZE = 50
 WARMUP = 20

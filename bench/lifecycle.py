@@ -69,6 +69,7 @@ if not workflow.unsafe.in_sandbox():
     from temporalio.testing import WorkflowEnvironment
 
     import worker.worker as worker_module
+    from app.settings import Settings
     from domain.actions import (
         AgreementDraft,
         Closure,
@@ -94,7 +95,6 @@ if not workflow.unsafe.in_sandbox():
     from domain.referral import Outcome, OutcomeResult, ReferralState, ReferralStatus
     from worker.binaries import find_binary
     from worker.devserver import search_attribute_args
-    from worker.settings import Settings
     from worker.up import prepare_store
     from worker.worker import activity_methods, build_worker, default_activities
     from workflows.agreement import AgreementWorkflow

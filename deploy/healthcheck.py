@@ -10,7 +10,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from worker.settings import Settings
+from app.settings import Settings
 
 HEALTH_PATH = "/healthz"
 TIMEOUT_SECONDS = 4.0

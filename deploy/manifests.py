@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
-# What a worker or API process needs in production (worker/settings.py's docstring, and the
+# What a worker or API process needs in production (app/settings.py's docstring, and the
 # API's signing key); the manifests must set every one of them.
 PRODUCTION_SETTINGS = frozenset(
     {"LOTSE_ENV", "LOTSE_TEMPORAL_ADDRESS", "LOTSE_DATABASE_URL", "LOTSE_JWT_SECRET"}

@@ -10,6 +10,7 @@ PACKAGES = [
     "activities",
     "rules",
     "store",
+    "app",
     "api",
     "worker",
     "bench",

@@ -32,6 +32,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.case import CaseActivities
 from api.gateway import connect
 from api.main import create_app
+from app.settings import Settings
 from store.directory import SqlDirectory
 from store.projections import CaseSummary
 from store.projector import SqlCaseEventSink
@@ -39,7 +40,6 @@ from store.seed import DEMO_PASSWORD, seed_demo
 from store.testing import Backend, migrated_store, sqlite_store
 from worker.binaries import find_binary
 from worker.devserver import SEARCH_ATTRIBUTES
-from worker.settings import Settings
 from worker.worker import build_worker
 
 T = TypeVar("T")

@@ -20,6 +20,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
+from app.settings import Settings
 from deploy import compose, kubernetes
 from deploy.commands import BadArguments, UnknownCommand, check_args
 from deploy.dockerfile import DEPLOY_DIR, DOCKERFILE, REPO_ROOT, load_image_config
@@ -34,7 +35,6 @@ from deploy.manifests import (
 from worker.binaries import find_binary
 from worker.cli import app
 from worker.devserver import SEARCH_ATTRIBUTES
-from worker.settings import Settings
 
 PREFIX = str(Settings.model_config["env_prefix"])
 INIT_SCRIPT = DEPLOY_DIR / "temporal" / "register-search-attributes.sh"

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
+from app.settings import Settings
 from deploy import compose
 from deploy.dockerfile import DEPLOY_DIR, load_image_config
 from deploy.manifests import PRODUCTION_SETTINGS, image_name, settings_from_environment, split_image
-from worker.settings import Settings
 
 TEXT = compose.COMPOSE_FILE.read_text(encoding="utf-8")
 # What an operator puts into deploy/.env (.env.example says how): URL-safe, 48 characters.

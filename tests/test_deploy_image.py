@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from app.settings import Settings
 from deploy import healthcheck
 from deploy.dockerfile import (
     DOCKERFILE,
@@ -22,7 +23,6 @@ from deploy.dockerfile import (
     load_image_config,
 )
 from deploy.manifests import settings_from_environment
-from worker.settings import Settings
 
 # Settings that are secrets: never in an image layer, always from the orchestrator.
 SECRET_SETTINGS = {"LOTSE_JWT_SECRET", "LOTSE_DATABASE_URL", "LOTSE_TEMPORAL_API_KEY"}

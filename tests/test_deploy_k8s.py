@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from api.security import MIN_SECRET_LENGTH
+from app.settings import Settings
 from deploy import kubernetes
 from deploy.dockerfile import load_image_config
 from deploy.kubernetes import K8S_DIR, K8sObject
 from deploy.manifests import PRODUCTION_SETTINGS, image_name, settings_from_environment
-from worker.settings import Settings
 
 OBJECTS = kubernetes.load_k8s()
 IMAGE = load_image_config()

@@ -16,8 +16,8 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from app.settings import Settings
 from worker.devserver import SEARCH_ATTRIBUTES, DevServer, DevServerError
-from worker.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -17,11 +17,11 @@ import pytest
 
 from api.login_throttle import PER_ACCOUNT_AND_ADDRESS
 from api.main import serve
+from app.settings import Settings
 from store.seed import DEMO_PASSWORD, seed_demo
 from store.testing import sqlite_store
 from tests.api_harness import settings_for
 from tests.ui_harness import csrf_of, free_port
-from worker.settings import Settings
 
 LIMIT = PER_ACCOUNT_AND_ADDRESS.amount
 

@@ -4,7 +4,7 @@ setting the code reads, so a new setting without a line in the README fails here
 import re
 from pathlib import Path
 
-from worker.settings import Settings
+from app.settings import Settings
 
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 

@@ -36,6 +36,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from app.settings import Settings
 from domain.actions import Signature
 from domain.case import (
     ActionResult,
@@ -59,7 +60,6 @@ from tests.test_worker_kill import (
     child_executions,
     projected_referrals,
 )
-from worker.settings import Settings
 from worker.up import prepare_store
 from workflows.agreement import AgreementWorkflow
 

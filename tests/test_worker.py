@@ -9,9 +9,9 @@ import pytest
 from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
+from app.settings import Settings
 from domain.referral import ReferralStatus
 from tests.test_referral_workflow import referral_input
-from worker.settings import Settings
 from worker.worker import activity_methods, build_worker, run_worker, workflow_classes
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow

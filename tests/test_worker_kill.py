@@ -32,6 +32,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from app.settings import Settings
 from domain.case import AgreementInput, Stage
 from domain.clocks import Clocks
 from domain.enums import CentreKind
@@ -49,7 +50,6 @@ from tests.test_referral_workflow import (
     reports_of,
     start_recorder,
 )
-from worker.settings import Settings
 from worker.up import prepare_store
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow

@@ -12,9 +12,9 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from app.settings import Settings
 from worker import db_cli, rules_cli
 from worker.devserver import DevServer, DevServerError, serve_until_stopped
-from worker.settings import Settings
 from worker.worker import default_activities, run_worker
 
 app = typer.Typer(no_args_is_help=True, help="Lotse: Integrationsvereinbarungen als Prozesse.")

@@ -3,7 +3,7 @@ Safe to run on every deploy (several processes at once on PostgreSQL take an adv
 
 import typer
 
-from worker.settings import Settings
+from app.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Datenbankschema des Lesemodells verwalten.")
 

@@ -22,8 +22,8 @@ from types import TracebackType
 
 from temporalio.client import Client
 
+from app.settings import Settings
 from worker.binaries import find_binary
-from worker.settings import Settings
 from workflows.search_attributes import REGISTERED
 
 # The search attributes of DESIGN.md, in the dev server's `--search-attribute` syntax.

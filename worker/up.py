@@ -9,8 +9,8 @@ import signal
 import socket
 from collections.abc import Callable
 
+from app.settings import Settings
 from worker.devserver import DevServer, DevServerError
-from worker.settings import Settings
 from worker.worker import ActivitiesFactory, run_worker
 
 

@@ -21,9 +21,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from app.settings import Settings
+from app.temporal import connect_client
 from rules.pool import start_rules_evaluators
-from worker.client import connect_client
-from worker.settings import Settings
 from workflows.actor_header import ActorInterceptor
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow

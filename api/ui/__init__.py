@@ -23,28 +23,20 @@ from api.ui import (
     partner_pages,
     supervisor_pages,
 )
-from api.ui.session import DEFAULT_SESSION_LIFETIME, make_config
+from api.ui.session import make_config
 from api.ui.web import Assets
 
 STATIC = Path(__file__).parent / "static"
 
 
-def _setting(services: Services, name: str) -> object:
-    # Read defensively: the UI's two settings may not be part of `Settings` yet; until they are,
-    # production implies Secure cookies and a session lasts one working day.
-    return getattr(services.settings, name, None)
-
-
 def install(app: FastAPI) -> None:
     services: Services = app.state.services
-    secure = _setting(services, "ui_secure_cookies")
-    minutes = _setting(services, "ui_session_minutes")
+    settings = services.settings
+    secure = settings.ui_secure_cookies
     app.state.ui_config = make_config(
         services,
-        secure_cookies=secure if isinstance(secure, bool) else services.settings.is_production,
-        lifetime=timedelta(minutes=minutes)
-        if isinstance(minutes, int)
-        else DEFAULT_SESSION_LIFETIME,
+        secure_cookies=settings.is_production if secure is None else secure,
+        lifetime=timedelta(minutes=settings.ui_session_minutes),
     )
     for pages in (
         auth_pages,

@@ -48,7 +48,6 @@ from store.reads.scope import active_account
 SESSION_COOKIE = "lotse_session"
 CSRF_COOKIE = "lotse_csrf"
 CSRF_FIELD = "csrf_token"
-DEFAULT_SESSION_LIFETIME = timedelta(hours=8)  # one working day
 
 CSRF_REFUSED = (
     "Sicherheitsprüfung fehlgeschlagen: Das Formular ist abgelaufen oder kam nicht von "

@@ -1,7 +1,8 @@
 """Lotse's one settings object, read from `LOTSE_*` environment variables.
 
-Every process entry point (worker, dev server, `lotse up`, later the API) builds a `Settings`
-and passes it down; nothing else reads the environment. The defaults run everything on one
+Every process entry point (worker, dev server, `lotse up`, the API) builds a `Settings` and
+passes it down; nothing else reads the environment, and every setting the code reads is a
+field here (tests/test_readme.py holds the README's table to it). The defaults run everything on one
 machine against the dev server (`lotse up`); production sets at least `LOTSE_ENV=production`,
 `LOTSE_TEMPORAL_ADDRESS` and `LOTSE_DATABASE_URL`.
 """
@@ -92,6 +93,16 @@ class Settings(BaseSettings):
         description="Addresses (CIDRs, comma-separated) of the reverse proxies whose "
         "X-Forwarded-For names the client; from any other peer the header is ignored. Behind an "
         "Ingress: the Ingress controller's pod network.",
+    )
+
+    ui_secure_cookies: bool | None = Field(
+        None,
+        description="The web interface's session and CSRF cookies only over HTTPS; unset: in "
+        "production yes, in development no (`lotse up` serves plain HTTP).",
+    )
+    ui_session_minutes: Annotated[int, Field(ge=5, le=24 * 60)] = Field(
+        8 * 60,
+        description="How long a web session lasts without a new login (one working day).",
     )
 
     @field_validator("trusted_proxies", mode="before")

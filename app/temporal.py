@@ -6,7 +6,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RetryConfig
 
-from worker.settings import Settings
+from app.settings import Settings
 
 
 async def connect_client(settings: Settings, *, retry_config: RetryConfig | None = None) -> Client:
