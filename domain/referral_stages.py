@@ -29,6 +29,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain.actor import Actor, referral_access
+from domain.projection import ReferralNote
 from domain.referral import (
     STATUS_LABELS,
     DeclineReason,
@@ -111,11 +112,16 @@ CLOCK_REPORTS: dict[ReferralClock, ReportKind] = {
 
 @dataclass(frozen=True)
 class NumberedNote:
-    """A progress note as the read model archives it: the referral's next number, and the
-    entry the state will keep once the archive has it."""
+    """A progress note with the referral's next number: the record the read model archives,
+    and the entry the state keeps once the archive has it. Both are built before the note
+    leaves the workflow, so a note that cannot be built is refused with nothing archived."""
 
-    number: int
+    record: ReferralNote
     entry: ProgressEntry
+
+    @property
+    def number(self) -> int:
+        return self.record.number
 
 
 # -- opening ---------------------------------------------------------------------------------
@@ -294,13 +300,22 @@ def add_note(
 def number_note(
     state: ReferralState, note: ProgressNote, now: datetime, *, actor: Actor | None
 ) -> NumberedNote | ReferralRejection:
-    """The archived path, step one: the note numbered for the read model (the state is not
-    changed until the archive has it: `keep_note`)."""
+    """The archived path, step one: the note numbered and as the read model archives it (the
+    state is not changed until the archive has it: `keep_note`)."""
     if refused := require(state, PartnerAction.REPORT_PROGRESS, actor):
         return refused
     if refused_note := refuse_beyond_note_cap(state):
         return refused_note
-    return NumberedNote(number=state.note_count() + 1, entry=ProgressEntry(at=now, note=note.note))
+    entry = ProgressEntry(at=now, note=note.note)
+    record = ReferralNote(
+        referral_id=state.referral_id,
+        case_id=state.case_id,
+        partner_id=state.partner_id,
+        number=state.note_count() + 1,
+        at=entry.at,
+        note=entry.note,
+    )
+    return NumberedNote(record=record, entry=entry)
 
 
 def keep_note(

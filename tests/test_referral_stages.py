@@ -16,6 +16,7 @@ from domain.actor import Actor, ActorRole
 from domain.clocks import Clocks
 from domain.enums import ActorKind, NeedKind
 from domain.needs import Route
+from domain.projection import ReferralNote
 from domain.referral import (
     CLOSED,
     STATUS_LABELS,
@@ -253,7 +254,16 @@ def test_archived_notes_are_numbered_and_the_state_keeps_the_last_five() -> None
     for n in range(1, 8):
         at = LATER + timedelta(minutes=n)
         numbered = number_note(state, ProgressNote(note=f"n{n}"), at, actor=PARTNER)
-        assert numbered == NumberedNote(number=n, entry=ProgressEntry(at=at, note=f"n{n}"))
+        assert isinstance(numbered, NumberedNote)
+        assert numbered.entry == ProgressEntry(at=at, note=f"n{n}")
+        assert numbered.record == ReferralNote(
+            referral_id="case-1-ref-1",
+            case_id="case-1",
+            partner_id="sprachkurs",
+            number=n,
+            at=at,
+            note=f"n{n}",
+        )
         assert state.progress_count == n - 1  # nothing changes before the archive has it
         state = keep_note(state, numbered, update_id=f"p{n}")
     assert state.progress_count == 7 and state.note_count() == 7

@@ -79,7 +79,6 @@ from workflows.guard import guarded
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
-    from activities.case_events import ReferralNote
     from domain.actor import Actor
     from workflows.actor_header import current_actor
 
@@ -230,10 +229,10 @@ class ReferralWorkflow:
         async with self._notes_lock:
             if self._is_repeat():
                 return self._state
-            numbered, record = guarded("report_progress", lambda: self._numbered(note))
+            numbered = guarded("report_progress", lambda: self._numbered(note))
             await execute_waited(
                 CaseActivities.record_referral_note,
-                record,
+                numbered.record,
                 unchanged="Der Zwischenstand wurde nicht gespeichert.",
             )
             self._act(lambda s, now, actor, uid: keep_note(s, numbered, update_id=uid))
@@ -246,22 +245,12 @@ class ReferralWorkflow:
             lambda s, actor, uid: check_report_progress(s, note, actor=actor, update_id=uid)
         )
 
-    def _numbered(self, note: ProgressNote) -> tuple[NumberedNote, ReferralNote]:
-        """The note numbered (or refused) by the stage machine, and as the read model
-        archives it."""
+    def _numbered(self, note: ProgressNote) -> NumberedNote:
+        """The note numbered, as the read model archives it, or refused."""
         numbered = number_note(self._state, note, workflow.now(), actor=current_actor())
         if not isinstance(numbered, NumberedNote):
             raise _rejected(numbered)
-        state = self._state
-        record = ReferralNote(
-            referral_id=state.referral_id,
-            case_id=state.case_id,
-            partner_id=state.partner_id,
-            number=numbered.number,
-            at=numbered.entry.at,
-            note=numbered.entry.note,
-        )
-        return numbered, record
+        return numbered
 
     @workflow.update
     async def complete(self, outcome: Outcome) -> ReferralState:
