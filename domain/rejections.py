@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from domain.case import STAGE_LABELS, CaseState, Stage
+from domain.stage_table import ACTION_LABELS, ALLOWED, Action
 
 
 @dataclass(frozen=True)
@@ -37,26 +38,16 @@ class NotYours:
 
 Rejection = WrongStage | Invalid | NotYours
 
-# What each action is called in a rejection message.
-ACTION_LABELS: dict[str, str] = {
-    "complete_intake": "Die Aufnahme abschließen",
-    "complete_assessment": "Die Bedarfsklärung abschließen",
-    "draft_agreement": "Die Vereinbarung entwerfen",
-    "request_signature": "Die Unterschrift anfordern",
-    "sign": "Unterschreiben",
-    "record_review": "Eine Überprüfung erfassen",
-    "close": "Den Fall abschließen",
-    "reassign": "Den Fall neu zuweisen",
-    "transfer": "Den Fall an eine andere Beratungsstelle abgeben",
-    "complete_task": "Eine Aufgabe erledigen",
-}
-
-
 def _stage_name(stage: Stage) -> str:
     return f"'{stage.value}' ({STAGE_LABELS[stage]})"
 
 
-def require_stage(state: CaseState, action: str, *allowed: Stage) -> WrongStage | None:
+def require_allowed(state: CaseState, action: Action) -> WrongStage | None:
+    """A `WrongStage` naming the current stage unless the stage table allows `action` in it."""
+    return require_stage(state, action, *ALLOWED[action])
+
+
+def require_stage(state: CaseState, action: Action, *allowed: Stage) -> WrongStage | None:
     """A `WrongStage` naming the current stage unless the case is in one of `allowed`."""
     if state.stage in allowed:
         return None
@@ -68,11 +59,6 @@ def require_stage(state: CaseState, action: str, *allowed: Stage) -> WrongStage 
             f"{ACTION_LABELS[action]} geht nur im Stadium {wanted}."
         ),
     )
-
-
-def require_open(state: CaseState, action: str) -> WrongStage | None:
-    """Actions allowed in every stage but `closed`."""
-    return require_stage(state, action, *(stage for stage in Stage if stage is not Stage.CLOSED))
 
 
 def from_validation_error(err: ValidationError, prefix: str = "") -> Invalid:

@@ -44,7 +44,8 @@ from domain.events import (
 from domain.months import german_day, later_by, start_of_german_day
 from domain.needs import Assessment, Need, RoutingResult
 from domain.profile import IntakeData, validate_intake
-from domain.rejections import Invalid, Rejection, from_validation_error, require_stage
+from domain.rejections import Invalid, Rejection, from_validation_error, require_allowed
+from domain.stage_table import Action
 from domain.stages_referral import dispatch_measure, schedule_follow_ups
 
 
@@ -83,7 +84,7 @@ def open_case(
 
 
 def check_complete_intake(state: CaseState, data: IntakeData, now: datetime) -> Rejection | None:
-    if wrong := require_stage(state, "complete_intake", Stage.INTAKE):
+    if wrong := require_allowed(state, Action.COMPLETE_INTAKE):
         return wrong
     # The payload arrived without "today": run the checks that need it (birth date in the
     # future, permit already expired) once more with it.
@@ -113,7 +114,7 @@ def complete_intake(
 def check_complete_assessment(
     state: CaseState, assessment: Assessment, now: datetime
 ) -> Rejection | None:
-    return require_stage(state, "complete_assessment", Stage.ASSESSMENT)
+    return require_allowed(state, Action.COMPLETE_ASSESSMENT)
 
 
 def complete_assessment(
@@ -157,7 +158,7 @@ def add_needs(state: CaseState, needs: list[Need], routing: RoutingResult, at: d
 
 
 def check_request_signature(state: CaseState, now: datetime) -> Rejection | None:
-    if wrong := require_stage(state, "request_signature", Stage.DRAFTING, Stage.ACTIVE):
+    if wrong := require_allowed(state, Action.REQUEST_SIGNATURE):
         return wrong
     if state.stage is Stage.DRAFTING and not state.goals:
         return Invalid("agreement", "Es gibt noch keinen Entwurf der Vereinbarung.")
@@ -186,7 +187,7 @@ def request_signature(
 
 
 def check_sign(state: CaseState, signature: Signature, now: datetime) -> Rejection | None:
-    if wrong := require_stage(state, "sign", Stage.AWAITING_SIGNATURE):
+    if wrong := require_allowed(state, Action.SIGN):
         return wrong
     current = state.documents[-1]
     if signature.document_hash != current.hash:

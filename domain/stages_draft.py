@@ -14,14 +14,15 @@ from domain.case import CaseGoal, CaseState, Measure, Responsible, Stage
 from domain.case_log import new_id, record
 from domain.enums import ActorKind
 from domain.events import AgreementDrafted
-from domain.rejections import Invalid, Rejection, require_stage
+from domain.rejections import Invalid, Rejection, require_allowed
+from domain.stage_table import Action
 from domain.stages_referral import OPEN
 
 
 def check_draft_agreement(
     state: CaseState, draft: AgreementDraft, now: datetime
 ) -> Rejection | None:
-    if wrong := require_stage(state, "draft_agreement", Stage.DRAFTING, Stage.ACTIVE):
+    if wrong := require_allowed(state, Action.DRAFT_AGREEMENT):
         return wrong
     goal_ids = {goal.id for goal in state.goals}
     for index, goal in enumerate(draft.goals):

@@ -29,7 +29,8 @@ from domain.events import (
 from domain.events import TaskDone as TaskDoneEvent
 from domain.months import german_day, later_by, start_of_german_day
 from domain.needs import RoutingResult
-from domain.rejections import Invalid, Rejection, require_open, require_stage
+from domain.rejections import Invalid, Rejection, require_allowed
+from domain.stage_table import Action
 from domain.stages import add_needs
 from domain.stages_referral import OPEN
 
@@ -43,7 +44,7 @@ MAX_NEEDS_PER_CASE = 60
 def check_record_review(
     state: CaseState, review: Review, now: datetime, clocks: Clocks
 ) -> Rejection | None:
-    if wrong := require_stage(state, "record_review", Stage.ACTIVE):
+    if wrong := require_allowed(state, Action.RECORD_REVIEW):
         return wrong
     if len(state.needs) + len(review.new_needs) > MAX_NEEDS_PER_CASE:
         room = MAX_NEEDS_PER_CASE - len(state.needs)
@@ -128,7 +129,7 @@ def record_review(
 
 
 def check_close(state: CaseState, closure: Closure, now: datetime) -> Rejection | None:
-    return require_open(state, "close")
+    return require_allowed(state, Action.CLOSE)
 
 
 def close(state: CaseState, closure: Closure, now: datetime) -> CaseState | Rejection:
@@ -159,7 +160,7 @@ def close(state: CaseState, closure: Closure, now: datetime) -> CaseState | Reje
 
 
 def check_reassign(state: CaseState, change: Reassignment, now: datetime) -> Rejection | None:
-    if wrong := require_open(state, "reassign"):
+    if wrong := require_allowed(state, Action.REASSIGN):
         return wrong
     if change.counsellor_id == state.counsellor_id:
         return Invalid("counsellor_id", "Diese Beraterin / dieser Berater ist bereits zuständig.")
@@ -178,7 +179,7 @@ def reassign(state: CaseState, change: Reassignment, now: datetime) -> CaseState
 
 
 def check_transfer(state: CaseState, change: Transfer, now: datetime) -> Rejection | None:
-    if wrong := require_open(state, "transfer"):
+    if wrong := require_allowed(state, Action.TRANSFER):
         return wrong
     if change.centre_id == state.centre_id:
         return Invalid("centre_id", "Der Fall liegt bereits bei dieser Beratungsstelle.")
@@ -219,7 +220,7 @@ def check_complete_task(
 ) -> Rejection | None:
     """`by`: whose tasks the caller may mark done (None: anyone's, for callers without an
     actor, domain/actor.py)."""
-    if wrong := require_open(state, "complete_task"):
+    if wrong := require_allowed(state, Action.COMPLETE_TASK):
         return wrong
     task = next((task for task in state.tasks if task.id == done.task_id), None)
     if task is None:

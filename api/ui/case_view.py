@@ -2,9 +2,9 @@
 truth, so a page shows a step the moment it is done), the partners of the municipality by id,
 and what follows from the stage: which actions the page offers, and for the others why not.
 
-Which action fits which stage is DESIGN.md's stage table, and the domain's `require_stage`
-words the reason; the workflow still decides every action on its own (a page that is out of
-date gets the workflow's 409, shown above the form).
+Which action fits which stage is the domain's stage table (domain/stage_table.py), and the
+domain's `require_allowed` words the reason; the workflow still decides every action on its
+own (a page that is out of date gets the workflow's 409, shown above the form).
 """
 
 from dataclasses import dataclass, field
@@ -31,29 +31,23 @@ from domain.case import (
 )
 from domain.enums import ActorKind
 from domain.partners import Partner
-from domain.rejections import require_open, require_stage
+from domain.rejections import require_allowed
+from domain.stage_table import Action
 from domain.stages import check_request_signature
 from store.directory import SqlDirectory
 from store.reads import centres as centre_reads
 from store.reads.centres import CentreChoice
 
-# The counsellor's actions and the stages they are allowed in (DESIGN.md, stage table).
-ACTION_STAGES: dict[str, tuple[Stage, ...]] = {
-    "complete_intake": (Stage.INTAKE,),
-    "complete_assessment": (Stage.ASSESSMENT,),
-    "draft_agreement": (Stage.DRAFTING, Stage.ACTIVE),
-    "request_signature": (Stage.DRAFTING, Stage.ACTIVE),
-    "sign": (Stage.AWAITING_SIGNATURE,),
-    "record_review": (Stage.ACTIVE,),
-}
-ACTION_TITLES: dict[str, str] = {
-    "complete_intake": "Aufnahme",
-    "complete_assessment": "Bedarfsklärung",
-    "draft_agreement": "Vereinbarung entwerfen",
-    "request_signature": "Zur Unterschrift vorlegen",
-    "sign": "Unterschriften erfassen",
-    "record_review": "Überprüfung erfassen",
-    "close": "Fall abschließen",
+# The steps the page lists, in order, with their headings (the stages each is allowed in come
+# from the domain's stage table).
+ACTION_TITLES: dict[Action, str] = {
+    Action.COMPLETE_INTAKE: "Aufnahme",
+    Action.COMPLETE_ASSESSMENT: "Bedarfsklärung",
+    Action.DRAFT_AGREEMENT: "Vereinbarung entwerfen",
+    Action.REQUEST_SIGNATURE: "Zur Unterschrift vorlegen",
+    Action.SIGN: "Unterschriften erfassen",
+    Action.RECORD_REVIEW: "Überprüfung erfassen",
+    Action.CLOSE: "Fall abschließen",
 }
 # The forms of the page, one state each (see api/ui/forms.py).
 FORM_NAMES = (
@@ -73,7 +67,7 @@ FORM_NAMES = (
 
 @dataclass(frozen=True)
 class ActionOffer:
-    action: str
+    action: Action
     title: str
     anchor: str
     reason: str | None  # None: offered now; otherwise why not (German)
@@ -108,12 +102,9 @@ class CaseView:
         now = datetime.now(UTC)
         result = []
         for action, title in ACTION_TITLES.items():
-            if action == "close":
-                wrong = require_open(self.state, action)
-            else:
-                wrong = require_stage(self.state, action, *ACTION_STAGES[action])
+            wrong = require_allowed(self.state, action)
             reason = wrong.message if wrong else None
-            if reason is None and action == "request_signature":
+            if reason is None and action is Action.REQUEST_SIGNATURE:
                 # The domain's own check: a draft must exist (or an amendment be pending).
                 refused = check_request_signature(self.state, now)
                 reason = refused.message if refused else None
@@ -121,7 +112,7 @@ class CaseView:
         return result
 
     def offered(self, action: str) -> bool:
-        return any(o.action == action and o.reason is None for o in self.offers())
+        return any(o.action == Action(action) and o.reason is None for o in self.offers())
 
     def partner_name(self, partner_id: str | None) -> str:
         if partner_id is None:

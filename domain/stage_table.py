@@ -1,0 +1,54 @@
+"""DESIGN.md's stage table as data: each counsellor action, what it is called, and the stages
+it is allowed in. The stage functions check against it (`domain/rejections.require_allowed`)
+and the case page offers its actions from it, so the two cannot disagree.
+
+`Action`'s values are the names of AgreementWorkflow's updates (StrEnum's `auto()` makes them
+the lower-case member names).
+"""
+
+from enum import StrEnum, auto
+
+from domain.case import Stage
+
+
+class Action(StrEnum):
+    COMPLETE_INTAKE = auto()
+    COMPLETE_ASSESSMENT = auto()
+    DRAFT_AGREEMENT = auto()
+    REQUEST_SIGNATURE = auto()
+    SIGN = auto()
+    RECORD_REVIEW = auto()
+    CLOSE = auto()
+    REASSIGN = auto()
+    TRANSFER = auto()
+    COMPLETE_TASK = auto()
+
+
+OPEN_STAGES: tuple[Stage, ...] = tuple(stage for stage in Stage if stage is not Stage.CLOSED)
+
+ALLOWED: dict[Action, tuple[Stage, ...]] = {
+    Action.COMPLETE_INTAKE: (Stage.INTAKE,),
+    Action.COMPLETE_ASSESSMENT: (Stage.ASSESSMENT,),
+    Action.DRAFT_AGREEMENT: (Stage.DRAFTING, Stage.ACTIVE),
+    Action.REQUEST_SIGNATURE: (Stage.DRAFTING, Stage.ACTIVE),
+    Action.SIGN: (Stage.AWAITING_SIGNATURE,),
+    Action.RECORD_REVIEW: (Stage.ACTIVE,),
+    Action.CLOSE: OPEN_STAGES,
+    Action.REASSIGN: OPEN_STAGES,
+    Action.TRANSFER: OPEN_STAGES,
+    Action.COMPLETE_TASK: OPEN_STAGES,
+}
+
+# What each action is called in a refusal ("... geht nur im Stadium ...").
+ACTION_LABELS: dict[Action, str] = {
+    Action.COMPLETE_INTAKE: "Die Aufnahme abschließen",
+    Action.COMPLETE_ASSESSMENT: "Die Bedarfsklärung abschließen",
+    Action.DRAFT_AGREEMENT: "Die Vereinbarung entwerfen",
+    Action.REQUEST_SIGNATURE: "Die Unterschrift anfordern",
+    Action.SIGN: "Unterschreiben",
+    Action.RECORD_REVIEW: "Eine Überprüfung erfassen",
+    Action.CLOSE: "Den Fall abschließen",
+    Action.REASSIGN: "Den Fall neu zuweisen",
+    Action.TRANSFER: "Den Fall an eine andere Beratungsstelle abgeben",
+    Action.COMPLETE_TASK: "Eine Aufgabe erledigen",
+}
