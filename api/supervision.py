@@ -24,6 +24,9 @@ class OpenReferral(BaseModel):
     measure: str
     status: ReferralStatus
     dispatched_at: datetime
+    acknowledge_by: datetime | None = None  # the referral's deadlines, fixed at dispatch
+    escalate_at: datetime | None = None
+    expires_at: datetime | None = None
     acknowledged_at: datetime | None
     escalated: bool
 
@@ -73,6 +76,9 @@ def open_referral(row: ReferralSummary) -> OpenReferral:
         measure=row.measure,
         status=row.status,
         dispatched_at=row.dispatched_at,
+        acknowledge_by=row.acknowledge_by,
+        escalate_at=row.escalate_at,
+        expires_at=row.expires_at,
         acknowledged_at=row.acknowledged_at,
         escalated=row.escalated,
     )

@@ -20,7 +20,8 @@ from domain.enums import CentreKind
 from domain.fields import Id, Name, Note, OptionalName
 from domain.needs import Need, Route, Unrouted
 from domain.profile import IntakeData, StrictModel
-from domain.referral import Outcome, ReferralStatus
+from domain.referral import Outcome, ReferralDeadlines, ReferralStatus
+from domain.workdays import DEFAULT_LAND
 
 
 class Stage(StrEnum):
@@ -195,6 +196,8 @@ class ReferralRecord(StrictModel):
     # Partners that already had this route (this one included): a re-route skips them.
     tried_partner_ids: list[str] = Field(default_factory=list)
     dispatched_at: datetime
+    # Computed at dispatch (None in a state from older code, or for a Land without calendar).
+    deadlines: ReferralDeadlines | None = None
     started: bool = False  # the child workflow exists
     awaiting_reroute: bool = False  # declined/expired and not yet handed on
 
@@ -345,7 +348,7 @@ class AgreementInput(StrictModel):
     centre_id: str
     centre_kind: CentreKind
     counsellor_id: str
-    land: str = "NW"  # ISO 3166-2 subdivision of the municipality (referral working days)
+    land: str = DEFAULT_LAND  # ISO 3166-2 subdivision of the municipality (its working days)
     client: ClientName | None = None
     clocks: Clocks = Field(default_factory=Clocks)
     state: CaseState | None = None

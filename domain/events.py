@@ -81,10 +81,16 @@ class EventData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: ClassVar[CaseEventKind]
+    # Keys a kind gained after its events were first stored: left out of the dump while they
+    # are null, so an older event dumps exactly as it was stored.
+    added_later: ClassVar[frozenset[str]] = frozenset()
 
     def to_data(self) -> dict[str, EventValue]:
         """The JSON object `CaseEvent.data` and `case_events.data` carry."""
         data: dict[str, EventValue] = self.model_dump(mode="json")
+        for key in self.added_later:
+            if data.get(key) is None:
+                del data[key]
         return data
 
 
@@ -162,9 +168,12 @@ class AgreementActivated(EventData):
 class ReferralDispatched(EventData):
     """A measure went to a partner (a referral child starts). `measure` is the rule's measure
     code, `actor` and `need` its kinds; `previous_referral_id` is the declined or expired
-    referral this one replaces (null for a first dispatch)."""
+    referral this one replaces (null for a first dispatch). The three deadlines are the
+    referral's (domain.referral.ReferralDeadlines); events from before they were carried, and a
+    Land without calendar, have none."""
 
     kind = CaseEventKind.REFERRAL_DISPATCHED
+    added_later = frozenset({"acknowledge_by", "escalate_at", "expires_at"})
     referral_id: StrictStr
     route_id: StrictStr
     measure_id: StrictStr
@@ -173,6 +182,9 @@ class ReferralDispatched(EventData):
     measure: StrictStr
     need: NeedKind
     previous_referral_id: StrictStr | None
+    acknowledge_by: Instant | None = None
+    escalate_at: Instant | None = None
+    expires_at: Instant | None = None
 
 
 class ReferralStatusChanged(EventData):

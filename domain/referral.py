@@ -10,6 +10,7 @@ from domain.clocks import Clocks
 from domain.fields import Note, Text
 from domain.needs import Route
 from domain.profile import StrictModel
+from domain.workdays import DEFAULT_LAND, working_deadline
 
 
 class ReferralStatus(StrEnum):
@@ -42,15 +43,52 @@ class ProgressNote(StrictModel):
     note: Text
 
 
+class ReferralDeadlines(StrictModel):
+    """A dispatched referral's clocks, in working days of the municipality's Land from its
+    dispatch: acknowledged by `acknowledge_by` (the partner is reminded then), escalated to the
+    supervisors at `escalate_at`, expired at `expires_at`. Computed once, at dispatch, by the
+    case; the referral runs on them and the read model shows them (inbox, dashboard)."""
+
+    acknowledge_by: datetime
+    escalate_at: datetime
+    expires_at: datetime
+
+
+def referral_deadlines(start: datetime, land: str, clocks: Clocks) -> ReferralDeadlines:
+    """The deadlines of a referral dispatched at `start` (ValueError: no calendar for `land`)."""
+    return ReferralDeadlines(
+        acknowledge_by=working_deadline(start, clocks.remind_after_working_days, land, clocks),
+        escalate_at=working_deadline(start, clocks.escalate_after_working_days, land, clocks),
+        expires_at=working_deadline(start, clocks.expire_after_working_days, land, clocks),
+    )
+
+
+def unanswered_past_deadline(
+    status: ReferralStatus,
+    acknowledge_by: datetime | None,
+    escalated: bool,
+    now: datetime,
+) -> bool:
+    """Whether a referral counts as unanswered past its deadline (the partner's inbox and the
+    supervisor's dashboard mark it): still dispatched, and past `acknowledge_by` or escalated
+    by its workflow already."""
+    if status is not ReferralStatus.DISPATCHED:
+        return False
+    return escalated or (acknowledge_by is not None and now > acknowledge_by)
+
+
 class ReferralInput(StrictModel):
     referral_id: str  # case-<uuid>-ref-<n>: also the child's workflow id
     case_id: str  # the parent's workflow id (never its run id: that changes on continue-as-new)
     route_id: str
     route: Route
     partner_id: str
-    land: str = "NW"  # the municipality's Land (ISO 3166-2 subdivision) for public holidays
+    land: str = DEFAULT_LAND  # the municipality's Land (ISO 3166-2 subdivision): its holidays
     dispatched_at: datetime
     clocks: Clocks = Field(default_factory=Clocks)
+    # Set by the case at dispatch; an input from older code leaves it out, and the referral
+    # computes the same deadlines itself (`referral_deadlines`).
+    deadlines: ReferralDeadlines | None = None
 
 
 class ReportKind(StrEnum):

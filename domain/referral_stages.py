@@ -40,9 +40,9 @@ from domain.referral import (
     ReferralState,
     ReferralStatus,
     ReportKind,
+    referral_deadlines,
 )
 from domain.rejections import Invalid, NotYours
-from domain.workdays import working_deadline
 
 # ApplicationError types the API maps (api/gateway.py): wrong status -> 409, bad input -> 422.
 WRONG_STATUS = "WrongStatus"
@@ -130,23 +130,23 @@ class NumberedNote:
 def open_referral(input: ReferralInput) -> ReferralState | Invalid:
     """A new referral with its three deadlines fixed once, from `dispatched_at` (a new run
     after continue-as-new keeps them); `Invalid` naming the Land when it has no calendar."""
-    clocks = input.clocks
-    start = input.dispatched_at
     try:
-        return ReferralState(
-            referral_id=input.referral_id,
-            case_id=input.case_id,
-            route_id=input.route_id,
-            partner_id=input.partner_id,
-            dispatched_at=start,
-            remind_at=working_deadline(start, clocks.remind_after_working_days, input.land, clocks),
-            escalate_at=working_deadline(
-                start, clocks.escalate_after_working_days, input.land, clocks
-            ),
-            expire_at=working_deadline(start, clocks.expire_after_working_days, input.land, clocks),
+        # The case computed them at dispatch; an input from older code did not.
+        deadlines = input.deadlines or referral_deadlines(
+            input.dispatched_at, input.land, input.clocks
         )
     except ValueError as err:
         return Invalid(field="land", message=str(err), type=INVALID_INPUT)
+    return ReferralState(
+        referral_id=input.referral_id,
+        case_id=input.case_id,
+        route_id=input.route_id,
+        partner_id=input.partner_id,
+        dispatched_at=input.dispatched_at,
+        remind_at=deadlines.acknowledge_by,
+        escalate_at=deadlines.escalate_at,
+        expire_at=deadlines.expires_at,
+    )
 
 
 # -- the rules every partner action shares ---------------------------------------------------

@@ -236,7 +236,7 @@ def _activate(state: CaseState, now: datetime, clocks: Clocks) -> None:
         measure.activated_at = now
         route = routes[measure.route_id]
         if measure.responsible is Responsible.PARTNER and measure.partner_id is not None:
-            dispatch_measure(state, measure, route, measure.partner_id, now, previous=None)
+            dispatch_measure(state, measure, route, measure.partner_id, now, clocks, previous=None)
         else:
             schedule_follow_ups(state, route, None, now)
     record(

@@ -28,7 +28,14 @@ from domain.events import (
     ReferralProgress,
     ReferralStatusChanged,
 )
-from domain.referral import ReferralInput, ReferralReport, ReferralStatus, ReportKind
+from domain.referral import (
+    ReferralDeadlines,
+    ReferralInput,
+    ReferralReport,
+    ReferralStatus,
+    ReportKind,
+    referral_deadlines,
+)
 
 OPEN = frozenset({ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED})
 REFERRAL_TASKS = frozenset({TaskKind.REFERRAL_REMINDER, TaskKind.REFERRAL_ESCALATION})
@@ -40,10 +47,17 @@ def dispatch_measure(
     route: CaseRoute,
     partner_id: str,
     at: datetime,
+    clocks: Clocks,
     *,
     previous: ReferralRecord | None,
 ) -> ReferralRecord:
-    """A new referral of `measure` to `partner_id`, with the next never-used number."""
+    """A new referral of `measure` to `partner_id`, with the next never-used number and its
+    deadlines (the calendar of the case's Land; none for a Land without one: the referral
+    then refuses to start, as it always did)."""
+    try:
+        deadlines: ReferralDeadlines | None = referral_deadlines(at, state.land, clocks)
+    except ValueError:
+        deadlines = None
     referral = ReferralRecord(
         id=f"{state.id}-ref-{state.next_referral_number}",
         route_id=route.id,
@@ -51,6 +65,7 @@ def dispatch_measure(
         partner_id=partner_id,
         tried_partner_ids=[*(previous.tried_partner_ids if previous else []), partner_id],
         dispatched_at=at,
+        deadlines=deadlines,
     )
     state.next_referral_number += 1
     state.referrals.append(referral)
@@ -66,6 +81,9 @@ def dispatch_measure(
             measure=route.measure,
             need=route.need,
             previous_referral_id=previous.id if previous else None,
+            acknowledge_by=deadlines.acknowledge_by if deadlines else None,
+            escalate_at=deadlines.escalate_at if deadlines else None,
+            expires_at=deadlines.expires_at if deadlines else None,
         ),
         at,
     )
@@ -116,6 +134,7 @@ def referral_input(state: CaseState, referral: ReferralRecord, clocks: Clocks) -
         land=state.land,
         dispatched_at=referral.dispatched_at,
         clocks=clocks,
+        deadlines=referral.deadlines,
     )
 
 
@@ -202,6 +221,7 @@ def reroute(
     partner_id: str | None,
     unassigned_reason: str | None,
     now: datetime,
+    clocks: Clocks,
 ) -> CaseState:
     """Hand a declined or expired referral to `partner_id` (a new referral, a new number), or,
     when the directory has no partner of that kind left, give the counsellor a task."""
@@ -223,5 +243,5 @@ def reroute(
             referral_id=previous.id,
         )
         return new
-    dispatch_measure(new, measure, route, partner_id, now, previous=previous)
+    dispatch_measure(new, measure, route, partner_id, now, clocks, previous=previous)
     return new

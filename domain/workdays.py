@@ -19,6 +19,8 @@ GERMAN_TIME = ZoneInfo("Europe/Berlin")
 
 # The Länder by their ISO 3166-2 code without the "DE-" prefix. The `holidays` package also
 # knows a few cities (e.g. Augsburg); a municipality is configured by its Land only.
+# A case or municipality whose Land is not known (older data) counts the holidays of this one.
+DEFAULT_LAND = "NW"
 LAENDER = frozenset(
     ("BB", "BE", "BW", "BY", "HB", "HE", "HH", "MV", "NI", "NW", "RP", "SH", "SL", "SN", "ST", "TH")
 )

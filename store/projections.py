@@ -83,6 +83,11 @@ class ReferralSummary(SQLModel, table=True):
     need_kind: NeedKind = Field(sa_type=StrEnumType(NeedKind))
     status: ReferralStatus = Field(sa_type=StrEnumType(ReferralStatus))
     dispatched_at: datetime = Field(sa_type=UTCDateTime)
+    # The referral's deadlines, as the case computed them at dispatch (domain.referral.
+    # ReferralDeadlines; null for a referral dispatched before they were carried).
+    acknowledge_by: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    escalate_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     escalated: bool = False
     # What the partner's task needs and the signed consent clause names; nothing more.

@@ -3,6 +3,7 @@ Temporal (time-skipping server) with the real workflows and activities, and a re
 model filled by the projection: counsellor steps, the partner inbox and its effect on the case,
 the supervisor's lists, audit entries, and idempotent retries."""
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -14,6 +15,7 @@ from tests.api_harness import (
     Lotse,
     eventually,
 )
+from workflows.referral import ReferralWorkflow
 
 
 async def _referrals(lotse: Lotse, partner: str, case_id: str) -> list[dict[str, Any]]:
@@ -81,10 +83,19 @@ async def test_counsellor_drives_a_case_from_intake_to_active(lotse: Lotse) -> N
         "client_first_name",
         "languages",
         "dispatched_at",
+        "acknowledge_by",
+        "escalate_at",
+        "expires_at",
         "acknowledged_at",
     }
     assert (inbox[0]["client_first_name"], inbox[0]["languages"]) == ("Amina", ["ar", "en"])
     assert inbox[0]["need"] == "language"
+    # The deadlines the referral runs on, as the case fixed them at dispatch (not recomputed).
+    referral = await lotse.client.get_workflow_handle(inbox[0]["id"]).query(
+        ReferralWorkflow.state
+    )
+    assert datetime.fromisoformat(inbox[0]["acknowledge_by"]) == referral.remind_at
+    assert datetime.fromisoformat(inbox[0]["expires_at"]) == referral.expire_at
 
     history = await lotse.ok("berater1", "GET", f"/cases/{case_id}/history")
     kinds = [event["kind"] for event in history["events"]]

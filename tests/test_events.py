@@ -166,9 +166,7 @@ MISFITS = [
         id="unknown-key",
     ),
     pytest.param(CaseEventKind.SIGNED, {"party": "client"}, id="missing-key"),
-    pytest.param(
-        CaseEventKind.SIGNED, {"party": "client", "version": "1"}, id="count-as-text"
-    ),
+    pytest.param(CaseEventKind.SIGNED, {"party": "client", "version": "1"}, id="count-as-text"),
     pytest.param(CaseEventKind.SIGNED, {"party": "client", "version": 0}, id="version-zero"),
     pytest.param(CaseEventKind.SIGNED, {"party": "notary", "version": 1}, id="unknown-enum"),
     pytest.param(
@@ -297,9 +295,9 @@ def _a_long_case() -> list[CaseState]:
     then(on_referral_report(state, _report(state, "case-1-ref-2", ReportKind.REMINDER), NOW))
     then(on_referral_report(state, _report(state, "case-1-ref-2", ReportKind.ESCALATED), NOW))
     then(on_referral_report(state, _report(state, "case-1-ref-2", ReportKind.DECLINED), NOW))
-    then(reroute(state, "case-1-ref-2", "jobcenter-nord", None, NOW + day))
+    then(reroute(state, "case-1-ref-2", "jobcenter-nord", None, NOW + day, CLOCKS))
     then(on_referral_report(state, _report(state, "case-1-ref-3", ReportKind.EXPIRED), NOW))
-    then(reroute(state, "case-1-ref-3", None, "Kein weiterer Partner.", NOW + 2 * day))
+    then(reroute(state, "case-1-ref-3", None, "Kein weiterer Partner.", NOW + 2 * day, CLOCKS))
     # Follow-ups, the review's due date, its overdue date and the permit warning.
     then(on_clock(state, NOW + 400 * day, CLOCKS))
     review = Review(survey={"agreement_helped": True})

@@ -2,11 +2,20 @@
 
 from datetime import timedelta
 
-from domain.case import Responsible, TaskKind, TaskRole
-from domain.referral import Outcome, OutcomeResult, ReferralReport, ReferralStatus, ReportKind
+from domain.case import CaseEventKind, Responsible, TaskKind, TaskRole
+from domain.events import ReferralDispatched
+from domain.referral import (
+    Outcome,
+    OutcomeResult,
+    ReferralReport,
+    ReferralStatus,
+    ReportKind,
+    referral_deadlines,
+)
 from domain.rejections import Invalid
 from domain.stages_draft import draft_agreement
 from domain.stages_referral import (
+    dispatch_measure,
     mark_started,
     on_referral_report,
     referral_input,
@@ -73,7 +82,7 @@ def test_a_decline_reroutes_to_another_partner_of_the_same_kind_with_a_new_numbe
     state = on_referral_report(active(), report(ReportKind.DECLINED, note="voll"), LATER)
     assert [r.id for r in referrals_to_reroute(state)] == ["case-1-ref-1"]
     assert state.follow_ups[0].referral_id == "case-1-ref-2"
-    state = reroute(state, "case-1-ref-1", "sprachkurs-2", None, LATER)
+    state = reroute(state, "case-1-ref-1", "sprachkurs-2", None, LATER, CLOCKS)
     new = state.referrals[-1]
     assert new.id == "case-1-ref-3" and new.partner_id == "sprachkurs-2"
     assert new.tried_partner_ids == ["sprachkurs", "sprachkurs-2"]
@@ -89,7 +98,9 @@ def test_a_decline_reroutes_to_another_partner_of_the_same_kind_with_a_new_numbe
 
 def test_when_no_partner_is_left_the_counsellor_gets_a_task() -> None:
     state = on_referral_report(active(), report(ReportKind.EXPIRED), LATER)
-    state = reroute(state, "case-1-ref-1", None, "Alle passenden Partner haben abgelehnt.", LATER)
+    state = reroute(
+        state, "case-1-ref-1", None, "Alle passenden Partner haben abgelehnt.", LATER, CLOCKS
+    )
     [task] = state.open_tasks()
     assert task.kind is TaskKind.REFERRAL_UNASSIGNED and task.referral_id == "case-1-ref-1"
     assert "Alle passenden Partner" in task.title
@@ -98,7 +109,7 @@ def test_when_no_partner_is_left_the_counsellor_gets_a_task() -> None:
 
 def test_a_partner_that_already_had_the_referral_is_never_chosen_again() -> None:
     state = on_referral_report(active(), report(ReportKind.DECLINED), LATER)
-    state = reroute(state, "case-1-ref-1", "sprachkurs", None, LATER)
+    state = reroute(state, "case-1-ref-1", "sprachkurs", None, LATER, CLOCKS)
     assert len(state.referrals) == 2
     assert state.open_tasks()[0].kind is TaskKind.REFERRAL_UNASSIGNED
 
@@ -110,7 +121,7 @@ def test_reports_of_unknown_referrals_change_nothing() -> None:
 
 def test_an_amendment_keeps_the_partner_a_re_route_chose() -> None:
     state = on_referral_report(active(), report(ReportKind.DECLINED), LATER)
-    state = reroute(state, "case-1-ref-1", "sprachkurs-2", None, LATER)
+    state = reroute(state, "case-1-ref-1", "sprachkurs-2", None, LATER, CLOCKS)
     before = {m.route_id: m for m in state.measures}
     state = ok(draft_agreement(state, draft(), LATER))  # the same proposals, reworded or not
     after = {m.route_id: m for m in state.measures}
@@ -133,3 +144,40 @@ def test_a_running_measure_keeps_its_partner_and_its_responsibility() -> None:
     rejection = draft_agreement(state, dropped, LATER)
     assert isinstance(rejection, Invalid) and rejection.field == "measures"
     assert "r1" in rejection.message
+
+
+def test_a_referral_gets_its_deadlines_once_at_dispatch_and_carries_them() -> None:
+    """Computed by the case from the dispatch instant and the case's Land; the referral's input
+    and the dispatch event carry the same three instants, so the referral runs on them and the
+    read model shows them (no page recomputes them)."""
+    state = active()
+    for referral in state.referrals:
+        expected = referral_deadlines(referral.dispatched_at, state.land, CLOCKS)
+        assert referral.deadlines == expected
+        assert referral_input(state, referral, CLOCKS).deadlines == expected
+        [event] = [
+            e
+            for e in state.events
+            if e.kind is CaseEventKind.REFERRAL_DISPATCHED and e.data["referral_id"] == referral.id
+        ]
+        dispatched = ReferralDispatched.model_validate(event.data)
+        assert (dispatched.acknowledge_by, dispatched.escalate_at, dispatched.expires_at) == (
+            expected.acknowledge_by,
+            expected.escalate_at,
+            expected.expires_at,
+        )
+        # Five working days are never fewer than five days.
+        assert expected.acknowledge_by - referral.dispatched_at >= timedelta(days=5)
+
+
+def test_a_land_without_calendar_dispatches_without_deadlines() -> None:
+    state = active().model_copy(update={"land": "XX"})
+    state = state.model_copy(update={"referrals": [], "next_referral_number": 9})
+    measure, route = state.measures[0], state.routes[0]
+    copy = state.fork()
+    referral = dispatch_measure(
+        copy, copy.measures[0], copy.routes[0], "sprachkurs", NOW, CLOCKS, previous=None
+    )
+    assert measure.id == referral.measure_id and route.id == referral.route_id
+    assert referral.deadlines is None
+    assert referral_input(copy, referral, CLOCKS).deadlines is None

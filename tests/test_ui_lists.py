@@ -107,6 +107,8 @@ def _referral(
         need_kind=NeedKind.LANGUAGE,
         status=status,
         dispatched_at=dispatched_at + timedelta(seconds=n),
+        # The deadline the case computed at dispatch (five working days: a week here).
+        acknowledge_by=dispatched_at + timedelta(days=7, seconds=n),
         acknowledged_at=NOW if status is ReferralStatus.ACKNOWLEDGED else None,
         escalated=escalated,
         client_first_name="Amina",

@@ -137,6 +137,18 @@ def _allowed(
     return checked
 
 
+def _reading_calendars(step: Callable[[], T]) -> Callable[[], T]:
+    """`step`, allowed to read the holiday calendars: dispatching a referral computes its
+    working-day deadlines (domain/workdays.py), and the calendar package reads its translation
+    files through `gettext`, which the sandbox forbids. The dates do not depend on them."""
+
+    def unrestricted() -> T:
+        with workflow.unsafe.sandbox_unrestricted():
+            return step()
+
+    return unrestricted
+
+
 def _action() -> str:
     """The name of the update being handled (for the log), or of the workflow's own work."""
     info = workflow.current_update_info()
@@ -265,7 +277,10 @@ class AgreementWorkflow:
 
     @workflow.update
     async def sign(self, signature: Signature) -> ActionResult:
-        return self._act(lambda s, now: sign(s, signature, now, self._clocks))
+        # Both signatures dispatch the referrals, with their working-day deadlines.
+        return self._act(
+            lambda s, now: _reading_calendars(partial(sign, s, signature, now, self._clocks))()
+        )
 
     @sign.validator
     def _validate_sign(self, signature: Signature) -> None:
@@ -473,13 +488,16 @@ class AgreementWorkflow:
             self._apply(
                 guarded(
                     "reroute",
-                    partial(
-                        reroute,
-                        self._state,
-                        referral.id,
-                        choice.partner_id,
-                        choice.unassigned_reason,
-                        now,
+                    _reading_calendars(
+                        partial(
+                            reroute,
+                            self._state,
+                            referral.id,
+                            choice.partner_id,
+                            choice.unassigned_reason,
+                            now,
+                            self._clocks,
+                        )
                     ),
                 )
             )

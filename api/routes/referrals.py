@@ -44,6 +44,11 @@ class ReferralItem(BaseModel):
     client_first_name: str
     languages: list[str]
     dispatched_at: datetime
+    # When to acknowledge by, and when the referral is escalated and expires (working days of
+    # the municipality's Land, fixed at dispatch; null for a referral from before).
+    acknowledge_by: datetime | None = None
+    escalate_at: datetime | None = None
+    expires_at: datetime | None = None
     acknowledged_at: datetime | None
 
 
@@ -64,6 +69,9 @@ def _item(row: ReferralSummary) -> ReferralItem:
         client_first_name=row.client_first_name,
         languages=list(row.languages),
         dispatched_at=row.dispatched_at,
+        acknowledge_by=row.acknowledge_by,
+        escalate_at=row.escalate_at,
+        expires_at=row.expires_at,
         acknowledged_at=row.acknowledged_at,
     )
 

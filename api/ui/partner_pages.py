@@ -28,7 +28,6 @@ from api.ui.forms import (
     text,
 )
 from api.ui.session import Form, PageReferral, PartnerUser, services_of
-from api.ui.sla import acknowledgement_due, overdue
 from api.ui.web import PageRoute, redirect, render
 from domain.referral import (
     CLOSED,
@@ -37,12 +36,12 @@ from domain.referral import (
     ProgressNote,
     ReferralState,
     ReferralStatus,
+    unanswered_past_deadline,
 )
 from store.archive import referral_notes
 from store.directory import OPEN_REFERRAL_STATUSES
 from store.models import Role
 from store.projections import ReferralNoteRecord, ReferralSummary
-from store.reads import centres as centre_reads
 from store.reads import inbox as inbox_reads
 from workflows.referral import ReferralWorkflow
 
@@ -87,10 +86,14 @@ def inbox(
 ) -> Response:
     _audit_partner_list(request, user, session)
     view = ansicht if ansicht in VIEWS else "offen"
-    land, now = centre_reads.land_of_partner(session, user.partner_id), datetime.now(UTC)
+    now = datetime.now(UTC)
     statuses = TAB_STATUSES.get(view, OPEN_REFERRAL_STATUSES)
     rows = inbox_reads.partner_inbox(session, user.partner_id or "", statuses, LIMIT)
-    late = {row.id for row in rows if overdue(row, land, now)}
+    late = {
+        row.id
+        for row in rows
+        if unanswered_past_deadline(row.status, row.acknowledge_by, row.escalated, now)
+    }
     if view == "ueberfaellig":
         rows = [row for row in rows if row.id in late]
     context = {"rows": rows, "late": late, "view": view, "views": VIEWS}
@@ -106,14 +109,11 @@ async def _referral_page(
 ) -> Response:
     services = services_of(request)
 
-    def read() -> tuple[ReferralSummary | None, str, list[ReferralNoteRecord]]:
+    def read() -> tuple[ReferralSummary | None, list[ReferralNoteRecord]]:
         notes = referral_notes(services.engine, referral.id, limit=NOTES_SHOWN)
-        row = inbox_reads.referral_row(services.engine, referral.id)
-        with services.sessions() as session:
-            land = centre_reads.land_of_partner(session, referral.partner_id)
-        return row, land, notes
+        return inbox_reads.referral_row(services.engine, referral.id), notes
 
-    row, land, notes = await run_in_threadpool(read)
+    row, notes = await run_in_threadpool(read)
     state: ReferralState | None = None
     try:
         state = await services.gateway.referral_state(referral.id)
@@ -121,7 +121,7 @@ async def _referral_page(
         # A finished referral may not answer queries quickly; the read model row suffices.
         state = None
     current = state.status if state is not None else (row.status if row else None)
-    due = acknowledgement_due(row.dispatched_at, land) if row is not None else None
+    due = row.acknowledge_by if row is not None else None
     context = {
         "referral": referral,
         "row": row,
@@ -133,8 +133,8 @@ async def _referral_page(
         "status": current,
         "due": due,
         "late": row is not None
-        and current is ReferralStatus.DISPATCHED
-        and overdue(row, land, datetime.now(UTC)),
+        and current is not None
+        and unanswered_past_deadline(current, row.acknowledge_by, row.escalated, datetime.now(UTC)),
         "forms": {name: (forms or {}).get(name, FormState()) for name in FORMS},
         "done": DONE.get(done, ""),
     }

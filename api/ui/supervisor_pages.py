@@ -19,11 +19,10 @@ from fastapi import APIRouter, Query, Request, Response
 from api import supervision
 from api.deps import SessionDep, audited_listing
 from api.ui.session import PageSupervisedCase, SupervisorUser
-from api.ui.sla import overdue
 from api.ui.web import PageRoute, render
 from domain.case import Stage
+from domain.referral import unanswered_past_deadline
 from store.models import Role
-from store.reads import centres as centre_reads
 from store.reads import supervision as supervision_reads
 from store.reads.supervision import CaseloadCount
 
@@ -72,11 +71,14 @@ def dashboard(request: Request, user: SupervisorUser, session: SessionDep) -> Re
     _audit_municipality_list(request, user, session)
     municipality_id = user.municipality_id or ""
     now = datetime.now(UTC)
-    land = centre_reads.land_of_municipality(session, municipality_id)
     late_reviews = supervision_reads.overdue_review_page(session, municipality_id, 1, LATE_SHOWN)
     # One read of the open referrals, whole rows: the deadline is judged on them directly.
     open_rows = supervision_reads.oldest_open_referrals(session, municipality_id, LIST_LIMIT)
-    unanswered = [row for row in open_rows if overdue(row, land, now)]
+    unanswered = [
+        row
+        for row in open_rows
+        if unanswered_past_deadline(row.status, row.acknowledge_by, row.escalated, now)
+    ]
     counsellors, centres, stages = _totals(supervision_reads.caseload(session, municipality_id))
     context = {
         "late_reviews": late_reviews.rows,

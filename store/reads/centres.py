@@ -1,7 +1,7 @@
 """The directory's facts about centres that casework asks (api/casework.py, for the API and
 the case page alike): the facts of a new case (municipality, centre kind, Land), who may own a
-case of a centre (a reassignment's and a transfer's check, the handover form's choices), where
-a case may be transferred, and the Land whose public holidays a page's deadlines skip.
+case of a centre (a reassignment's and a transfer's check, the handover form's choices), and
+where a case may be transferred.
 """
 
 from dataclasses import dataclass
@@ -11,10 +11,8 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from domain.enums import CentreKind
-from store.models import Centre, Municipality, PartnerAgency, Role, User
-
-# The Land of a municipality the directory does not know (a page must still show a deadline).
-DEFAULT_LAND = "NW"
+from domain.workdays import DEFAULT_LAND
+from store.models import Centre, Municipality, Role, User
 
 
 @dataclass(frozen=True)
@@ -79,14 +77,3 @@ def centres_of(engine: Engine, municipality_id: str) -> list[CentreChoice]:
             .order_by(col(Centre.name), col(Centre.id))
         )
         return [CentreChoice(c.id, c.name, c.kind) for c in session.exec(query).all()]
-
-
-def land_of_municipality(session: Session, municipality_id: str | None) -> str:
-    """The municipality's Land (ISO 3166-2 subdivision), `DEFAULT_LAND` when unknown."""
-    return _land(session, municipality_id)
-
-
-def land_of_partner(session: Session, partner_id: str | None) -> str:
-    """The Land of the agency's municipality, `DEFAULT_LAND` when unknown."""
-    agency = session.get(PartnerAgency, partner_id) if partner_id else None
-    return _land(session, agency.municipality_id if agency is not None else None)
