@@ -123,6 +123,8 @@ STATUS_LABELS: dict[ReferralStatus, str] = {
     ReferralStatus.WITHDRAWN: "zurückgezogen",
 }
 CLOSED = frozenset({ReferralStatus.COMPLETED, ReferralStatus.DECLINED, ReferralStatus.EXPIRED})
+# The statuses in which a partner still has to act (inbox, open counts, the case's checks).
+OPEN = frozenset({ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED})
 
 
 class ProgressEntry(BaseModel):

@@ -14,9 +14,9 @@ from domain.case import CaseGoal, CaseState, Measure, Responsible, Stage
 from domain.case_log import new_id, record
 from domain.enums import ActorKind
 from domain.events import AgreementDrafted
+from domain.referral import OPEN
 from domain.rejections import Invalid, Rejection, require_allowed
 from domain.stage_table import Action
-from domain.stages_referral import OPEN
 
 
 def check_draft_agreement(

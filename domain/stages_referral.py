@@ -29,6 +29,7 @@ from domain.events import (
     ReferralStatusChanged,
 )
 from domain.referral import (
+    OPEN,
     ReferralDeadlines,
     ReferralInput,
     ReferralReport,
@@ -37,7 +38,6 @@ from domain.referral import (
     referral_deadlines,
 )
 
-OPEN = frozenset({ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED})
 REFERRAL_TASKS = frozenset({TaskKind.REFERRAL_REMINDER, TaskKind.REFERRAL_ESCALATION})
 
 

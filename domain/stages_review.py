@@ -29,10 +29,10 @@ from domain.events import (
 from domain.events import TaskDone as TaskDoneEvent
 from domain.months import german_day, later_by, start_of_german_day
 from domain.needs import RoutingResult
+from domain.referral import OPEN
 from domain.rejections import Invalid, Rejection, require_allowed
 from domain.stage_table import Action
 from domain.stages import add_needs
-from domain.stages_referral import OPEN
 
 REVIEW_TASKS = frozenset({TaskKind.REVIEW_DUE, TaskKind.REVIEW_OVERDUE})
 # Needs a case holds at most (an assessment brings up to 30, each review up to 30 more): the

@@ -11,12 +11,13 @@ from sqlmodel import Session, col, select
 
 from domain.enums import CentreKind
 from domain.partners import Partner
-from domain.referral import ReferralStatus
+from domain.referral import OPEN
 from store.models import Centre, Municipality, PartnerAgency
 from store.projections import ReferralSummary
 
 # A referral a partner still has to act on: it counts against that partner's load.
-OPEN_REFERRAL_STATUSES = (ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED)
+# For SQL: the domain's open statuses in a fixed order.
+OPEN_REFERRAL_STATUSES = tuple(sorted(OPEN))
 
 
 class NotInDirectory(LookupError):

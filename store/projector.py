@@ -65,6 +65,7 @@ from store.archive import (
     add_referral_note,
     archive_document,
 )
+from store.directory import OPEN_REFERRAL_STATUSES
 from store.models import Role
 from store.projections import (
     CaseSummary,
@@ -361,7 +362,7 @@ def open_referral_ids(engine: Engine, case_id: str) -> list[str]:
             select(ReferralSummary.id).where(
                 ReferralSummary.case_id == case_id,
                 col(ReferralSummary.status).in_(
-                    [ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED]
+                    OPEN_REFERRAL_STATUSES
                 ),
             )
         ).all()

@@ -32,7 +32,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.months import german_day
     from domain.needs import Need, RoutingResult
     from domain.projection import CaseEventBatch, CaseProjection
-    from domain.stages_referral import OPEN, referral_input
+    from domain.referral import OPEN
+    from domain.stages_referral import referral_input
 
 from workflows.activity_calls import execute, execute_waited
 from workflows.referral import ReferralWorkflow
