@@ -21,11 +21,10 @@ only in the evaluator processes (pool.py), never in the process that imports thi
 
 from rules.catalog import check_files, default_catalog, load_catalog, load_catalog_file
 from rules.errors import EvaluatorCrashed, EvaluatorTimeout, RoutingEngineError, RulesUnavailable
-from rules.evaluator import Evaluation, Evaluator, evaluator_for
+from rules.evaluator import Evaluation, Evaluator, evaluator_for, route_needs
 from rules.partners import resolve_partners
 from rules.pool import EvaluatorPool, default_pool
 from rules.reference import ReferenceEvaluator
-from rules.routing import route_needs
 from rules.schema import Catalog, CatalogError, RuleSpec
 
 __all__ = [

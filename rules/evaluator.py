@@ -1,4 +1,7 @@
-"""The routing evaluator: a catalog's rules matched by durable-rules, routing a profile's needs.
+"""The routing evaluator: a catalog's rules matched by durable-rules, routing a profile's needs,
+and `route_needs`, routing the whole way as a case is routed (the rules, then the directory's
+partners): the `route_needs` activity and `POST /rules/explain` both call it, so a dry run
+routes exactly as a case does.
 
 `Evaluator.route` derives facts (facts.py, in this process), lets durable-rules pick the rule
 of each item and shapes the answer (plan.py, in this process). The matching runs in a
@@ -8,15 +11,17 @@ clock ("today" is passed in) and never picks a partner (partners.py does, separa
 """
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
 from domain.enums import CentreKind
 from domain.needs import Need, RoutingResult
+from domain.partners import Partner
 from domain.profile import IntakeData
 from rules.catalog import load_catalog
+from rules.partners import resolve_partners
 from rules.plan import build_result, make_plan
 from rules.pool import default_pool
 from rules.pool_worker import Event
@@ -89,3 +94,28 @@ def evaluator_for(municipality: str | None) -> Evaluator:
             if evaluator is None:
                 evaluator = _EVALUATORS[municipality] = Evaluator(load_catalog(municipality))
     return evaluator
+
+
+PartnerSource = Callable[[str], Sequence[Partner] | None]
+
+
+def route_needs(
+    profile: IntakeData,
+    needs: Sequence[Need],
+    *,
+    municipality: str | None,
+    today: date,
+    centre_kind: CentreKind,
+    partners: PartnerSource,
+) -> RoutingResult:
+    """The routes of `needs` with their partners. Raises ValueError (not a municipality id),
+    rules.CatalogError (its rules are broken), rules.RulesUnavailable and
+    rules.RoutingEngineError (the evaluation failed; trying again may well succeed)."""
+    result = evaluator_for(municipality).route(profile, needs, today=today, centre_kind=centre_kind)
+    if municipality is None:
+        return result
+    directory = partners(municipality)
+    if directory is None:
+        return result
+    routes = resolve_partners(result.routes, list(directory), municipality)
+    return result.model_copy(update={"routes": routes})
