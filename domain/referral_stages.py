@@ -26,7 +26,7 @@ is nothing to do). No I/O, no clock of their own.
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+from enum import StrEnum, auto
 
 from domain.actor import Actor, referral_access
 from domain.projection import ReferralNote
@@ -70,12 +70,12 @@ ReferralRejection = WrongStatus | Invalid | NotYours
 
 
 class PartnerAction(StrEnum):
-    """A partner's update (the values are the workflow's update names)."""
+    """A partner's update (the values, from `auto()`, are the workflow's update names)."""
 
-    ACKNOWLEDGE = "acknowledge"
-    DECLINE = "decline"
-    REPORT_PROGRESS = "report_progress"
-    COMPLETE = "complete"
+    ACKNOWLEDGE = auto()
+    DECLINE = auto()
+    REPORT_PROGRESS = auto()
+    COMPLETE = auto()
 
 
 # What each action is called in a refusal, and the statuses it is possible in.
