@@ -109,7 +109,7 @@ async def test_a_handover_to_a_colleague_changes_the_counsellor(lotse: Lotse) ->
     page = f"/faelle/{case_id}"
     done = await counsellor.submit(page, f"{page}/uebergabe", {"counsellor_id": COLLEAGUE})
     assert done.status_code == 303, done.text
-    assert done.headers["location"] == f"{page}?erledigt=reassign#uebergabe"
+    assert done.headers["location"] == f"{page}?erledigt=uebergabe#uebergabe"
 
     state = await _state(lotse, "berater1", case_id)
     assert (state["centre_id"], state["counsellor_id"]) == ("mbe-mitte", COLLEAGUE)
@@ -134,7 +134,7 @@ async def test_a_transfer_hands_the_case_to_the_other_centre(lotse: Lotse) -> No
     page = f"/faelle/{case_id}"
     done = await counsellor.submit(page, f"{page}/abgabe", {"centre_id": "jmd-musterstadt"})
     assert done.status_code == 303, done.text
-    assert done.headers["location"] == "/faelle?erledigt=transfer"
+    assert done.headers["location"] == "/faelle?erledigt=abgabe"
     listed = await counsellor.get(done.headers["location"])
     assert listed.status_code == 200
     assert "an die andere Beratungsstelle abgegeben" in listed.text

@@ -56,7 +56,7 @@ def home(request: Request, user: PageUser) -> Response:
 
 @router.get("/login", name="ui.login")
 def login_page(request: Request, weiter: str = "") -> Response:
-    return render(request, "login.html", {"state": FormState(), "next": weiter})
+    return render(request, "login.html", {"form": FormState(), "next": weiter})
 
 
 def _authenticate(request: Request, username: str, password: str) -> User | None:
@@ -80,7 +80,7 @@ async def login(request: Request, form: Form) -> Response:
         return render(
             request,
             "login.html",
-            {"state": state, "next": target},
+            {"form": state, "next": target},
             status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
     verify: Callable[[], User | None] = _no_account
@@ -92,13 +92,13 @@ async def login(request: Request, form: Form) -> Response:
         user = await services_of(request).logins.check(username, client_address(request), verify)
     except LoginRefused as refused:
         state = FormState(values={"username": [username]}, errors={GENERAL: refused.message})
-        page = render(request, "login.html", {"state": state, "next": target}, refused.status_code)
+        page = render(request, "login.html", {"form": state, "next": target}, refused.status_code)
         page.headers.update(refused.headers)
         return page
     if user is None:
         # The password is never sent back into the page.
         state = FormState(values={"username": [username]}, errors={GENERAL: LOGIN_FAILED})
-        context = {"state": state, "next": target}
+        context = {"form": state, "next": target}
         return render(request, "login.html", context, status.HTTP_401_UNAUTHORIZED)
     response = redirect(_safe_next(target) or HOME.get(user.role, "/"))
     start_session(request, response, user.username)

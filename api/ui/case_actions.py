@@ -176,7 +176,7 @@ async def request_signature(request: Request, case: PageCase, form: Form) -> Res
         request,
         case,
         form,
-        "request_signature",
+        "vorlage",
         AgreementWorkflow.request_signature,
         None,
         None,
@@ -218,7 +218,7 @@ async def review(request: Request, case: PageCase, form: Form) -> Response:
 @router.post("/faelle/{case_id}/abschluss", name="ui.case.close")
 async def close(request: Request, case: PageCase, form: Form) -> Response:
     return await _step(
-        request, case, form, "close", AgreementWorkflow.close, Closure, _closure, "verlauf"
+        request, case, form, "abschluss", AgreementWorkflow.close, Closure, _closure, "verlauf"
     )
 
 
@@ -252,7 +252,7 @@ async def reassign(request: Request, case: PageCase, form: Form) -> Response:
         request,
         case,
         form,
-        "reassign",
+        "uebergabe",
         AgreementWorkflow.reassign,
         Reassignment,
         _reassignment,
@@ -275,11 +275,11 @@ async def transfer(request: Request, case: PageCase, form: Form) -> Response:
         request,
         case,
         form,
-        "transfer",
+        "abgabe",
         AgreementWorkflow.transfer,
         Transfer,
         _transfer,
         "uebergabe",
         prepare=completed,
-        done_url="/faelle?erledigt=transfer",
+        done_url="/faelle?erledigt=abgabe",
     )

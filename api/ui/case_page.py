@@ -26,13 +26,13 @@ DONE: dict[str, str] = {
     "intake": "Aufnahme gespeichert. Als Nächstes: die Bedarfsklärung.",
     "assessment": "Bedarfsklärung gespeichert; die Vermittlungsvorschläge stehen unten.",
     "draft": "Entwurf gespeichert.",
-    "request_signature": "Das Dokument ist erstellt und kann unterschrieben werden.",
+    "vorlage": "Das Dokument ist erstellt und kann unterschrieben werden.",
     "sign_client": "Unterschrift der Klientin / des Klienten erfasst.",
     "sign_counsellor": "Unterschrift der Beratungsstelle erfasst.",
     "review": "Überprüfung erfasst.",
-    "close": "Der Fall ist abgeschlossen.",
+    "abschluss": "Der Fall ist abgeschlossen.",
     "task": "Aufgabe erledigt.",
-    "reassign": "Der Fall ist an eine andere Beraterin / einen anderen Berater übergeben.",
+    "uebergabe": "Der Fall ist an eine andere Beraterin / einen anderen Berater übergeben.",
 }
 
 
@@ -45,7 +45,7 @@ async def render_case(
 ) -> Response:
     await load_handover_choices(request, case, view)
     view.history = await case_archive.history(services_of(request).engine, view.state)
-    context = {"view": view, "state": view.state, "forms": view.forms, "done": DONE.get(done or "")}
+    context = {"view": view, "case": view.state, "forms": view.forms, "done": DONE.get(done or "")}
     # The case page is the largest one (every form, row and event of the case): rendered in a
     # worker thread, so a slow rendering holds up this request only, not the event loop.
     return await run_in_threadpool(render, request, "case/page.html", context, status_code)

@@ -54,14 +54,14 @@ FORM_NAMES = (
     "intake",
     "assessment",
     "draft",
-    "request_signature",
+    "vorlage",
     "sign_client",
     "sign_counsellor",
     "review",
-    "close",
+    "abschluss",
     "task",
-    "reassign",
-    "transfer",
+    "uebergabe",
+    "abgabe",
 )
 
 

@@ -40,7 +40,7 @@ _audit_centre_list = audited_listing(Role.COUNSELLOR)
 
 # What a step that took the case off this page says at the top of the list (`?erledigt=`).
 DONE: dict[str, str] = {
-    "transfer": "Der Fall ist an die andere Beratungsstelle abgegeben.",
+    "abgabe": "Der Fall ist an die andere Beratungsstelle abgegeben.",
 }
 
 
@@ -85,7 +85,7 @@ def case_list(
 
 @router.get("/faelle/neu", name="ui.case.new")
 def new_case_page(request: Request, user: CounsellorUser) -> Response:
-    return render(request, "cases/new.html", {"state": FormState()})
+    return render(request, "cases/new.html", {"form": FormState()})
 
 
 @router.post("/faelle/neu", name="ui.case.open")
@@ -104,11 +104,11 @@ async def open_case(request: Request, user: CounsellorUser, form: Form) -> Respo
         }
         state = FormState.submitted(form, errors)
         return render(
-            request, "cases/new.html", {"state": state}, status.HTTP_422_UNPROCESSABLE_CONTENT
+            request, "cases/new.html", {"form": state}, status.HTTP_422_UNPROCESSABLE_CONTENT
         )
     except HTTPException as error:
         if refusal_passes_through(error):
             raise
         state = FormState.submitted(form, errors_of_http(error))
-        return render(request, "cases/new.html", {"state": state}, error.status_code)
+        return render(request, "cases/new.html", {"form": state}, error.status_code)
     return redirect(f"/faelle/{opened.case_id}?erledigt=opened")

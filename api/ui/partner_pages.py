@@ -59,12 +59,12 @@ VIEWS = {
     "erledigt": "Erledigt",
 }
 DONE = {
-    "acknowledge": "Angenommen. Die Beratungsstelle sieht das sofort.",
-    "decline": "Abgelehnt. Die Vermittlung geht an einen anderen Partner oder zurück.",
+    "annahme": "Angenommen. Die Beratungsstelle sieht das sofort.",
+    "ablehnung": "Abgelehnt. Die Vermittlung geht an einen anderen Partner oder zurück.",
     "progress": "Zwischenstand gesendet.",
-    "complete": "Abgeschlossen. Das Ergebnis steht jetzt in der Vereinbarung.",
+    "ergebnis": "Abgeschlossen. Das Ergebnis steht jetzt in der Vereinbarung.",
 }
-FORMS = ("acknowledge", "decline", "progress", "complete")
+FORMS = ("annahme", "ablehnung", "progress", "ergebnis")
 NOTES_SHOWN = 50  # the newest progress notes on a referral's page
 # The statuses of each tab of the inbox; any other tab ("offen") shows the open ones.
 TAB_STATUSES: dict[str, Collection[ReferralStatus]] = {
@@ -125,7 +125,7 @@ async def _referral_page(
     context = {
         "referral": referral,
         "row": row,
-        "state": state,
+        "referral_state": state,
         # The newest notes from the read model; a referral from before it kept them all in
         # its state.
         "notes": notes or (state.progress[-NOTES_SHOWN:] if state is not None else []),
@@ -178,16 +178,14 @@ async def _answer(
 
 @router.post("/eingang/{referral_id}/annehmen", name="ui.referral.acknowledge")
 async def acknowledge(request: Request, referral: PageReferral, form: Form) -> Response:
-    return await _answer(
-        request, referral, form, "acknowledge", ReferralWorkflow.acknowledge, None, {}
-    )
+    return await _answer(request, referral, form, "annahme", ReferralWorkflow.acknowledge, None, {})
 
 
 @router.post("/eingang/{referral_id}/ablehnen", name="ui.referral.decline")
 async def decline(request: Request, referral: PageReferral, form: Form) -> Response:
     payload = {"reason": text(form, "reason")}
     return await _answer(
-        request, referral, form, "decline", ReferralWorkflow.decline, DeclineReason, payload
+        request, referral, form, "ablehnung", ReferralWorkflow.decline, DeclineReason, payload
     )
 
 
@@ -205,5 +203,5 @@ async def complete(request: Request, referral: PageReferral, form: Form) -> Resp
     if text(form, "result"):
         payload["result"] = text(form, "result")
     return await _answer(
-        request, referral, form, "complete", ReferralWorkflow.complete, Outcome, payload
+        request, referral, form, "ergebnis", ReferralWorkflow.complete, Outcome, payload
     )
