@@ -67,9 +67,7 @@ def _iso(value: datetime) -> str:
 
 
 # An instant, carried as `datetime.isoformat()` text (what events held before these models).
-Instant = Annotated[
-    datetime, BeforeValidator(_instant), PlainSerializer(_iso, return_type=str)
-]
+Instant = Annotated[datetime, BeforeValidator(_instant), PlainSerializer(_iso, return_type=str)]
 Count = Annotated[StrictInt, Field(ge=0)]
 Version = Annotated[StrictInt, Field(ge=1)]  # a document version
 

@@ -38,6 +38,7 @@ class NotYours:
 
 Rejection = WrongStage | Invalid | NotYours
 
+
 def _stage_name(stage: Stage) -> str:
     return f"'{stage.value}' ({STAGE_LABELS[stage]})"
 

@@ -150,9 +150,7 @@ def on_referral_report(state: CaseState, report: ReferralReport, now: datetime) 
         _set_status(new, referral, ReferralStatus.ACKNOWLEDGED, now)
         finish_tasks(new, now, kinds=REFERRAL_TASKS, referral_id=referral.id)
     elif kind is ReportKind.PROGRESS and referral.status in OPEN:
-        record(
-            new, ReferralProgress(referral_id=referral.id, partner_id=referral.partner_id), now
-        )
+        record(new, ReferralProgress(referral_id=referral.id, partner_id=referral.partner_id), now)
     elif kind is ReportKind.REMINDER and referral.status is ReferralStatus.DISPATCHED:
         if not has_open_task(new, TaskKind.REFERRAL_REMINDER, referral.id):
             add_task(
