@@ -1,13 +1,17 @@
-"""The store: the directory (municipalities, centres, partners, users) and the read model (case
-summaries, referrals, tasks, reviews, audit events), on SQLite by default and PostgreSQL in
-production, schema managed by Alembic.
+"""The store: the directory (municipalities, centres, partners, users), the read model (case
+summaries, referrals, tasks, reviews), the case archive (events, agreement documents,
+partners' notes) and the audit log, on SQLite by default and PostgreSQL in production,
+schema managed by Alembic.
 
 - `models`, `projections`: the tables; `types`: the column types they share.
 - `db`: engines, sessions, migrations (`upgrade`).
-- `directory`: the partner directory routing resolves partners from.
-- `users`: accounts and password checks. `seed`: the demo data.
+- `projector`: case events into the read model; `archive`: what a case no longer carries.
+- `reads/`: every query a page or an API route asks.
+- `directory`: the partner directory routing resolves partners from;
+  `directory_changes`: the administrators' writes to it.
+- `users`: accounts and password checks. `audit`: the audit log. `seed`: the demo data.
 - `testing`: throw-away migrated stores on either backend, for tests.
 
 Only activities write the read model and the case archive; the API reads them, and writes only
-the audit log (`audit`) and, for administrators, the directory.
+the audit log and, for administrators, the directory.
 """
