@@ -1,8 +1,10 @@
 """Lotse as a user runs it: the README's run command as a child process with its own process
 group, free ports of its own and a clean environment (no `LOTSE_*` of the developer's shell),
-and an HTTP client that logs in as the demo users.
+and an HTTP client that logs in as the demo users. Also what every test that starts a
+server or a process needs: a free port, and whether a process is gone.
 
-Used by tests/test_up_e2e.py; not a test module itself.
+Used by the system tests (tests/system/) and wherever a test serves on a port; not a test
+module itself.
 """
 
 import asyncio
@@ -10,6 +12,7 @@ import os
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,12 +22,26 @@ from typing import Any
 import httpx
 import psutil
 
-from tests.test_e2e_devserver import free_port, gone
-
 DEMO_PASSWORD = "demo"  # what `lotse up` prints and the README says, on purpose not imported
 
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (tests never hard-code ports)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def gone(pid: int) -> bool:
+    """Whether the process has exited (a zombie that only waits for its parent counts)."""
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return True
 
 
 def readme_run_command() -> list[str]:

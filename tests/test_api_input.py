@@ -12,7 +12,6 @@ values: tests/test_api_hostile_input.py).
 """
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,6 +35,7 @@ from tests.api_harness import (
     running_lotse,
     settings_for,
 )
+from tests.process_harness import free_port
 from tests.ui_harness import Browser
 
 
@@ -242,15 +242,8 @@ async def test_bad_query_parameters_are_422(lotse: Lotse) -> None:
     ).status_code == 422
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def test_temporal_unreachable_is_503_with_a_clear_message(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, "nowhere", f"127.0.0.1:{_free_port()}")
+    settings = settings_for(tmp_path, "nowhere", f"127.0.0.1:{free_port()}")
     with sqlite_store(tmp_path) as engine:
         seed_demo(engine, environment="development")
         app = create_app(settings, engine=engine)

@@ -3,7 +3,6 @@ LOTSE_TEST_POSTGRES_URL is unset): lists, filters and pages of `GET /cases`, the
 the supervisor's lists and the evaluation report, over rows the projection wrote. These
 endpoints never ask Temporal, so the app here has none (its address leads nowhere)."""
 
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,15 +18,9 @@ from store.projector import SqlCaseEventSink
 from store.seed import seed_demo
 from store.testing import BACKENDS, migrated_store
 from tests.api_harness import settings_for
+from tests.process_harness import free_port
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
-
-
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _case(
@@ -124,7 +117,7 @@ async def http(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
         sink.append(_case(11, survey=(True, True)))
         sink.append(_case(12, survey=(False, None)))
         sink.append(_case(13, survey=(True, False), referral_to="jobcenter-musterstadt"))
-        app = create_app(settings_for(tmp_path, "none", f"127.0.0.1:{_port()}"), engine=engine)
+        app = create_app(settings_for(tmp_path, "none", f"127.0.0.1:{free_port()}"), engine=engine)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://lotse.test") as client:
             yield client

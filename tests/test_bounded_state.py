@@ -28,7 +28,7 @@ from domain.clocks import Clocks
 from domain.referral import ProgressNote, ReferralStatus
 from tests.case_harness import Harness, send, time_skipping_harness, until, walk_to
 from tests.case_histories import assert_no_task_failures, run_histories
-from tests.test_referral_workflow import referral_input
+from tests.referral_harness import referral_input
 from worker.binaries import find_binary
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import MAX_PROGRESS_NOTES, ReferralWorkflow

@@ -17,16 +17,10 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from app.settings import Settings
+from tests.process_harness import free_port, gone
 from worker.devserver import SEARCH_ATTRIBUTES, DevServer, DevServerError
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def settings_for(data_dir: Path, ui: bool = False) -> Settings:
@@ -35,13 +29,6 @@ def settings_for(data_dir: Path, ui: bool = False) -> Settings:
         dev_server_port=free_port(),
         dev_server_ui_port=free_port() if ui else 0,
     )
-
-
-def gone(pid: int) -> bool:
-    try:
-        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return True
 
 
 async def test_dev_server_registers_search_attributes_and_keeps_state_across_restart(

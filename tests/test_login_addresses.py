@@ -21,7 +21,8 @@ from app.settings import Settings
 from store.seed import DEMO_PASSWORD, seed_demo
 from store.testing import sqlite_store
 from tests.api_harness import settings_for
-from tests.ui_harness import csrf_of, free_port
+from tests.process_harness import free_port
+from tests.ui_harness import csrf_of
 
 LIMIT = PER_ACCOUNT_AND_ADDRESS.amount
 

@@ -4,8 +4,8 @@ the partner's updates and their validators, and the reports that reach the case.
 The referrals here are started by the client, not as children: the time-skipping server has
 known bugs with child timers after a parent's continue-as-new (DESIGN.md), and the child path
 is tested on the dev server (test_referral_workflow_devserver.py). The "case" is
-`ReportRecorder`, a tiny parent that records `referral_report` signals and continues as new
-once, to show that reports follow the case to its new run.
+`ReportRecorder` (tests/referral_harness.py), a tiny parent that records `referral_report`
+signals and continues as new once, to show that reports follow the case to its new run.
 
 This module starts its own time-skipping server: it jumps the clock months ahead to a Whitsun
 weekend, which must not move the shared server's clock under other tests.
@@ -13,16 +13,12 @@ weekend, which must not move the shared server's clock under other tests.
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
 
 import pytest
-from pydantic import BaseModel, Field
-from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
-    Client,
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
@@ -31,151 +27,32 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
-from temporalio.workflow import ParentClosePolicy
 
 from activities.case import CaseActivities
 from activities.case_events import InMemoryCaseEventSink
 from activities.directory import InMemoryDirectory
 from domain.clocks import Clocks
-from domain.enums import ActorKind, NeedKind
-from domain.needs import Route
 from domain.referral import (
     DeclineReason,
     Outcome,
     OutcomeResult,
     ProgressNote,
     ReferralInput,
-    ReferralReport,
     ReferralState,
     ReferralStatus,
     ReportKind,
 )
 from domain.referral_stages import WRONG_STATUS
+from tests.referral_harness import (
+    ReportRecorder,
+    eventually,
+    kinds,
+    referral_input,
+    reports_of,
+    start_recorder,
+)
 from worker.binaries import find_binary
-from workflows.referral import REPORT_SIGNAL, ReferralWorkflow
-
-# --- the test parent ----------------------------------------------------------------------
-
-
-class RecordedReport(BaseModel):
-    run_id: str
-    report: ReferralReport
-
-
-class RecorderInput(BaseModel):
-    continue_after_reports: int = 1  # continue as new once, after this many reports; 0: never
-    continued: bool = False
-    recorded: list[RecordedReport] = Field(default_factory=list)
-    # Start this referral as a child (as the case does) before anything else.
-    child: ReferralInput | None = None
-
-
-@workflow.defn
-class ReportRecorder:
-    """Stands in for the case: records each report with the run that received it."""
-
-    @workflow.init
-    def __init__(self, input: RecorderInput) -> None:
-        self._recorded = list(input.recorded)
-        self._stopped = False
-
-    @workflow.run
-    async def run(self, input: RecorderInput) -> list[RecordedReport]:
-        if input.child is not None and not input.continued:
-            await workflow.start_child_workflow(
-                ReferralWorkflow.run,
-                input.child,
-                id=input.child.referral_id,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-            )
-        if input.continue_after_reports and not input.continued:
-            await workflow.wait_condition(
-                lambda: len(self._recorded) >= input.continue_after_reports
-            )
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            workflow.continue_as_new(
-                RecorderInput(
-                    continue_after_reports=input.continue_after_reports,
-                    continued=True,
-                    recorded=self._recorded,
-                )
-            )
-        await workflow.wait_condition(lambda: self._stopped)
-        return self._recorded
-
-    @workflow.signal(name=REPORT_SIGNAL)
-    def referral_report(self, report: ReferralReport) -> None:
-        self._recorded.append(RecordedReport(run_id=workflow.info().run_id, report=report))
-
-    @workflow.signal
-    def stop(self) -> None:
-        self._stopped = True
-
-    @workflow.query
-    def reports(self) -> list[RecordedReport]:
-        return self._recorded
-
-
-# --- helpers shared with the dev-server and worker tests -----------------------------------
-
-T = TypeVar("T")
-
-
-def referral_input(
-    case_id: str, n: int, dispatched_at: datetime, clocks: Clocks | None = None, land: str = "NW"
-) -> ReferralInput:
-    return ReferralInput(
-        referral_id=f"{case_id}-ref-{n}",
-        case_id=case_id,
-        route_id=f"route-{n}",
-        route=Route(
-            need=NeedKind.LANGUAGE,
-            actor=ActorKind.LANGUAGE_COURSE_PROVIDER,
-            measure="integration_course",
-            partner_id="sprachkurs",
-            rule="lang-1",
-            reason="Deutschkenntnisse unter B1",
-        ),
-        partner_id="sprachkurs",
-        land=land,
-        dispatched_at=dispatched_at,
-        clocks=clocks or Clocks(),
-    )
-
-
-async def start_recorder(
-    client: Client, task_queue: str, continue_after_reports: int = 1
-) -> WorkflowHandle[ReportRecorder, list[RecordedReport]]:
-    return await client.start_workflow(
-        ReportRecorder.run,
-        RecorderInput(continue_after_reports=continue_after_reports),
-        id=f"case-{uuid.uuid4()}",
-        task_queue=task_queue,
-    )
-
-
-async def reports_of(client: Client, case_id: str) -> list[RecordedReport]:
-    # By id only: the recorder's run changes when it continues as new.
-    return await client.get_workflow_handle_for(ReportRecorder.run, case_id).query(
-        ReportRecorder.reports
-    )
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], timeout: float = 20
-) -> T:
-    """Poll `probe` until `done` (signals and visibility arrive asynchronously)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await probe()
-        if done(value) or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.1)
-
-
-def kinds(recorded: list[RecordedReport], referral_id: str | None = None) -> list[ReportKind]:
-    return [r.report.kind for r in recorded if referral_id in (None, r.report.referral_id)]
-
+from workflows.referral import ReferralWorkflow
 
 # --- fixtures ------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 
 from domain.clocks import Clocks
 from domain.referral import Outcome, OutcomeResult, ReferralStatus, ReportKind
-from tests.test_referral_workflow import (
+from tests.referral_harness import (
     RecorderInput,
     ReportRecorder,
     eventually,

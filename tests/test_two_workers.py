@@ -53,8 +53,8 @@ from store.archive import case_history
 from store.db import make_engine
 from store.projections import CaseSummary, ReferralSummary, TaskRecord
 from tests.case_samples import CLIENT, assessment, draft, intake
-from tests.test_referral_workflow import eventually
-from tests.test_worker_kill import (
+from tests.referral_harness import eventually
+from tests.worker_harness import (
     CASE_RECOVERY,
     WorkerProcess,
     child_executions,

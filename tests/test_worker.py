@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from app.settings import Settings
 from domain.referral import ReferralStatus
-from tests.test_referral_workflow import referral_input
+from tests.referral_harness import referral_input
 from worker.worker import activity_methods, build_worker, run_worker, workflow_classes
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow

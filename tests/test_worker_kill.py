@@ -13,18 +13,12 @@ retried only after its start-to-close timeout (30 s for the case's background ac
 """
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
-from sqlmodel import Session, select
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -38,10 +32,9 @@ from domain.clocks import Clocks
 from domain.enums import CentreKind
 from domain.referral import Outcome, OutcomeResult, ReferralState, ReferralStatus, ReportKind
 from store.db import make_engine
-from store.projections import ReferralSummary
 from tests.case_harness import walk_to
 from tests.case_samples import CLIENT
-from tests.test_referral_workflow import (
+from tests.referral_harness import (
     RecordedReport,
     ReportRecorder,
     eventually,
@@ -50,49 +43,14 @@ from tests.test_referral_workflow import (
     reports_of,
     start_recorder,
 )
+from tests.worker_harness import WorkerProcess, child_executions, projected_referrals
 from worker.up import prepare_store
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow
 
-REPO = Path(__file__).resolve().parents[1]
 BATCH = 16
 # Remind after 3 s, escalate after 6 s, expire after 9 s: the acknowledgements come first.
 WORKING_DAY = timedelta(seconds=0.6)
-
-
-class WorkerProcess:
-    """`python -m worker worker` against the test's dev server and task queue."""
-
-    def __init__(self, target: str, task_queue: str, data_dir: Path) -> None:
-        env = {
-            **os.environ,
-            "LOTSE_TEMPORAL_ADDRESS": target,
-            "LOTSE_TASK_QUEUE": task_queue,
-            "LOTSE_DATA_DIR": str(data_dir),
-            "LOTSE_LOG_LEVEL": "WARNING",
-            "LOTSE_WORKER_SHUTDOWN_GRACE": "PT5S",
-            # A crashed worker's workflows move on after 2 s instead of 10 s.
-            "LOTSE_WORKER_STICKY_TIMEOUT": "PT2S",
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "worker", "worker", "--concurrency", "20"],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def terminate(self, timeout: float = 20) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout)
-
-    def output(self) -> str:
-        assert self.process.stdout is not None
-        return self.process.stdout.read().decode(errors="replace")
 
 
 @pytest.fixture
@@ -200,9 +158,6 @@ async def test_killed_worker_loses_and_duplicates_nothing(
 
 
 CASES = 6
-# An activity that was running on the killed worker is retried after its start-to-close
-# timeout (30 s for the case's background activities), and the case waits for it.
-CASE_RECOVERY = 60.0
 
 
 async def test_killed_worker_mid_batch_of_cases_starts_every_referral_once(
@@ -254,28 +209,3 @@ async def test_killed_worker_mid_batch_of_cases_starts_every_referral_once(
     finally:
         engine.dispose()
     assert workers[1].terminate() == 0, workers[1].output()
-
-
-async def child_executions(client: Client, case_id: str, expected: list[str]) -> list[str]:
-    """The workflow id of every referral execution of a case, a repeated start twice (once
-    they are `expected`: visibility lags behind)."""
-
-    async def listed() -> list[str]:
-        query = f"WorkflowId STARTS_WITH '{case_id}-ref-'"
-        return sorted([execution.id async for execution in client.list_workflows(query)])
-
-    return await eventually(listed, lambda ids: ids == expected, timeout=CASE_RECOVERY)
-
-
-async def projected_referrals(engine: Engine, case_id: str, expected: list[str]) -> list[str]:
-    """The referral ids the read model holds for a case (once they are `expected`: the
-    projection follows the case)."""
-
-    def read() -> list[str]:
-        with Session(engine) as session:
-            query = select(ReferralSummary.id).where(ReferralSummary.case_id == case_id)
-            return sorted(session.exec(query))
-
-    return await eventually(
-        lambda: asyncio.to_thread(read), lambda rows: rows == expected, timeout=CASE_RECOVERY
-    )

@@ -57,7 +57,7 @@ from tests.case_harness import (
 )
 from tests.case_histories import assert_no_task_failures, run_histories
 from tests.case_samples import draft, intake
-from tests.test_referral_workflow import referral_input
+from tests.referral_harness import referral_input
 from workflows.guard import UNPROCESSABLE
 from workflows.referral import ReferralWorkflow
 

@@ -9,7 +9,6 @@ Used by tests/test_ui*.py; not a test module itself.
 import asyncio
 import contextlib
 import re
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,6 +19,7 @@ from fastapi import FastAPI
 
 from store.seed import DEMO_PASSWORD
 from tests.api_harness import Lotse
+from tests.process_harness import free_port
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
@@ -64,13 +64,6 @@ class Browser:
 
     async def aclose(self) -> None:
         await self.http.aclose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @asynccontextmanager
