@@ -1,6 +1,6 @@
 """Histories of cases in tests: every run of a case (following continue-as-new), waiting for
 a run to end, checking that no workflow task failed, and saving and loading the histories
-that tests/test_replay.py replays."""
+that tests/workflows/test_replay.py replays."""
 
 import asyncio
 import json
@@ -46,7 +46,8 @@ async def until_runs(
 
 
 def save_histories(name: str, histories: Sequence[WorkflowHistory]) -> None:
-    """Write histories (every run of a case, maybe its children too) for tests/test_replay.py."""
+    """Write histories (every run of a case, maybe its children too) for
+    tests/workflows/test_replay.py."""
     HISTORIES.mkdir(exist_ok=True)
     document = [{"workflow_id": h.workflow_id, "history": h.to_json_dict()} for h in histories]
     (HISTORIES / f"{name}.json").write_text(json.dumps(document, separators=(",", ":")) + "\n")

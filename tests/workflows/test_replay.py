@@ -4,12 +4,12 @@ running case (different commands for the same history) fails here, not in produc
 The histories in tests/histories/ are recorded by tests that run a whole case; regenerate them
 after an intended, patched change (`workflow.patched`, see workflows/agreement.py) with
 
-    LOTSE_REGENERATE_HISTORIES=1 .venv/bin/pytest tests/test_agreement_workflow.py \\
-        tests/test_agreement_workflow_devserver.py -k "happy_path or declined_referral"
+    LOTSE_REGENERATE_HISTORIES=1 .venv/bin/pytest tests/workflows/test_agreement_workflow.py \\
+        tests/workflows/test_agreement_workflow_devserver.py -k "happy_path or declined_referral"
 
 and keep the old files too while cases recorded by the old code still run: `<name>_v1.json`
 were recorded before the patch `parallel-referral-starts`, `<name>_v2.json` before the
-projection loop (tests/test_agreement_patches.py); `referral_progress_v1.json` is a referral
+projection loop (test_agreement_patches.py); `referral_progress_v1.json` is a referral
 with progress notes from before the patch `referral-notes-archived`, `referral_progress.json`
 one after it (recorded by running a referral through acknowledge, two notes and complete).
 """
