@@ -25,7 +25,7 @@ from domain.enums import CentreKind, NeedKind
 from domain.needs import Need, RoutingResult
 from domain.profile import IntakeData
 from tests.api_harness import ASSESSMENT, INTAKE, Lotse
-from tests.test_rules_engine_crash import ISSUE_REQUEST
+from tests.rules.test_engine_crash import ISSUE_REQUEST
 
 
 def _unrouted(body: dict[str, Any]) -> list[tuple[str, int]]:

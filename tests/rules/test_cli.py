@@ -11,7 +11,7 @@ import rules
 from domain.needs import Route, RoutingResult
 from worker import rules_cli
 
-EXAMPLE = Path(__file__).parents[1] / "rules" / "examples" / "explain-request.json"
+EXAMPLE = Path(__file__).parents[2] / "rules" / "examples" / "explain-request.json"
 
 
 def lotse(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
