@@ -14,7 +14,6 @@ from sqlmodel import Session
 from domain.enums import CentreKind
 from store import users
 from store.models import Centre, Municipality, Role, User
-from tests.test_store_db import store_engine  # noqa: F401  (fixture)
 
 
 @cache
@@ -24,7 +23,7 @@ def _richtig_hash() -> str:
 
 
 @pytest.fixture
-def session(store_engine: Engine) -> Iterator[Session]:  # noqa: F811
+def session(store_engine: Engine) -> Iterator[Session]:
     with Session(store_engine) as session:
         session.add(Municipality(id="musterstadt", name="Musterstadt", land="NW"))
         # No ORM relationships, so the unit of work does not order inserts by foreign key.

@@ -3,7 +3,6 @@ and PostgreSQL: what a case stops carrying is kept here, once, exactly; an outag
 it is (the activity retries), a batch that never fits is rejected and becomes an
 administrator's task."""
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,36 +38,28 @@ from store.models import Role
 from store.projections import CaseEventRecord, CaseSummary, TaskRecord
 from store.projections import ReviewRecord as ReviewRow
 from store.projector import SqlCaseEventSink
-from store.testing import BACKENDS, migrated_store
-from tests.test_projector import ACTIVATED, CASE, LATER, OPENED, REF, T0, _event
+from tests.store.test_projector import ACTIVATED, CASE, LATER, OPENED, REF, T0, _event
 
 TEXT = "Integrationsvereinbarung\n\n1. Ziele\n  - Deutsch auf B1\n"
 
 
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    with migrated_store(request.param, tmp_path, url) as store:
-        yield store
-
-
 def test_every_event_is_kept_once_and_the_history_merges_what_the_case_still_carries(
-    engine: Engine,
+    store_engine: Engine,
 ) -> None:
-    sink = SqlCaseEventSink(engine)
+    sink = SqlCaseEventSink(store_engine)
     for batch in (OPENED, ACTIVATED, ACTIVATED, LATER):  # a repeat changes nothing
         sink.append(batch)
-    with Session(engine) as session:
+    with Session(store_engine) as session:
         rows = session.exec(select(CaseEventRecord).where(CaseEventRecord.case_id == CASE)).all()
     assert sorted(row.seq for row in rows) == list(range(1, 11))
     pending = [_event(11, CaseEventKind.CLOSED, Stage.CLOSED, reason="withdrawn")]
-    history = case_history(engine, CASE, pending)
+    history = case_history(store_engine, CASE, pending)
     assert [e.sequence for e in history] == list(range(1, 12))
     assert history[3].data["referral_id"] == REF and history[-1].kind is CaseEventKind.CLOSED
 
 
-def test_the_archive_keeps_each_events_data_as_its_model_reads_it(engine: Engine) -> None:
-    sink = SqlCaseEventSink(engine)
+def test_the_archive_keeps_each_events_data_as_its_model_reads_it(store_engine: Engine) -> None:
+    sink = SqlCaseEventSink(store_engine)
     signatures = CaseEventBatch(
         case=LATER.case,
         events=[
@@ -80,7 +71,7 @@ def test_the_archive_keeps_each_events_data_as_its_model_reads_it(engine: Engine
     for batch in (OPENED, ACTIVATED, LATER, signatures):
         sink.append(batch)
     sent = {e.sequence: e.data for b in (OPENED, ACTIVATED, LATER, signatures) for e in b.events}
-    with Session(engine) as session:
+    with Session(store_engine) as session:
         stored = {row.seq: row.data for row in session.exec(select(CaseEventRecord))}
     # The first version's permit date (a profile fact) is not kept; everything else is as sent.
     assert sent[2] == {"permit_warning_at": None} and stored[2] == {}
@@ -88,15 +79,15 @@ def test_the_archive_keeps_each_events_data_as_its_model_reads_it(engine: Engine
         seq: data for seq, data in sent.items() if seq != 2
     }
     # Read back through the model: who signed version 2, and when.
-    assert signed_at(engine, CASE, 2) == {
+    assert signed_at(store_engine, CASE, 2) == {
         "client": T0 + timedelta(minutes=12),
         "counsellor": T0 + timedelta(minutes=13),
     }
-    assert signed_at(engine, CASE, 1) == {"client": T0 + timedelta(minutes=11)}
+    assert signed_at(store_engine, CASE, 1) == {"client": T0 + timedelta(minutes=11)}
 
 
-def test_a_review_keeps_its_goal_progress_and_dates(engine: Engine) -> None:
-    sink = SqlCaseEventSink(engine)
+def test_a_review_keeps_its_goal_progress_and_dates(store_engine: Engine) -> None:
+    sink = SqlCaseEventSink(store_engine)
     sink.append(OPENED)
     sink.append(ACTIVATED)
     review = ReviewRecord(
@@ -110,28 +101,28 @@ def test_a_review_keeps_its_goal_progress_and_dates(engine: Engine) -> None:
     later = LATER.model_copy(update={"reviews": [review]})
     later.events[3].data["due_at"] = review.due_at.isoformat() if review.due_at else None
     sink.append(later)
-    with Session(engine) as session:
+    with Session(store_engine) as session:
         [row] = session.exec(select(ReviewRow)).all()
     assert row.agreement_helped is True
     assert row.due_at == T0 + timedelta(days=90)
     assert row.goal_progress == [{"goal_id": "g2", "status": "achieved", "note": "B1 bestanden"}]
 
 
-def test_documents_are_archived_exactly_once_and_never_changed(engine: Engine) -> None:
-    sink = SqlCaseEventSink(engine)
+def test_documents_are_archived_exactly_once_and_never_changed(store_engine: Engine) -> None:
+    sink = SqlCaseEventSink(store_engine)
     document = ArchivedDocument(
         case_id=CASE, version=1, hash=sha256(TEXT), text=TEXT, rendered_at=T0
     )
     sink.archive_document(document)
     # A repeated delivery (even one carrying other text under the same key) changes nothing.
     sink.archive_document(document.model_copy(update={"text": "anders"}))
-    text = load_document(engine, CASE, 1, sha256(TEXT))
+    text = load_document(store_engine, CASE, 1, sha256(TEXT))
     assert text == TEXT and sha256(text) == document.hash  # whitespace and all
-    assert load_document(engine, CASE, 2, sha256(TEXT)) is None
+    assert load_document(store_engine, CASE, 2, sha256(TEXT)) is None
 
 
-def test_progress_notes_are_kept_per_referral_in_order(engine: Engine) -> None:
-    sink = SqlCaseEventSink(engine)
+def test_progress_notes_are_kept_per_referral_in_order(store_engine: Engine) -> None:
+    sink = SqlCaseEventSink(store_engine)
     for number in (1, 2, 3, 2):
         sink.append_referral_note(
             ReferralNote(
@@ -143,15 +134,15 @@ def test_progress_notes_are_kept_per_referral_in_order(engine: Engine) -> None:
                 note=f"Zwischenstand {number}",
             )
         )
-    notes = referral_notes(engine, REF)
+    notes = referral_notes(store_engine, REF)
     assert [n.note for n in notes] == ["Zwischenstand 1", "Zwischenstand 2", "Zwischenstand 3"]
-    assert [n.number for n in referral_notes(engine, REF, limit=2)] == [2, 3]
+    assert [n.number for n in referral_notes(store_engine, REF, limit=2)] == [2, 3]
 
 
 def test_a_batch_that_never_fits_is_rejected_and_becomes_an_admin_task(
-    engine: Engine, request: pytest.FixtureRequest
+    store_engine: Engine, request: pytest.FixtureRequest
 ) -> None:
-    sink = SqlCaseEventSink(engine)
+    sink = SqlCaseEventSink(store_engine)
     sink.append(OPENED)
     broken = ACTIVATED.model_copy(deep=True)
     broken.events[-1].data["role"] = "nobody"  # no such role: the projector cannot read it
@@ -163,7 +154,7 @@ def test_a_batch_that_never_fits_is_rejected_and_becomes_an_admin_task(
     )
     sink.record_projection_failure(failure)
     sink.record_projection_failure(failure)  # once per case and range
-    with Session(engine) as session:
+    with Session(store_engine) as session:
         [task] = session.exec(select(TaskRecord).where(TaskRecord.kind == PROJECTION_FAILED)).all()
         summary = session.get(CaseSummary, CASE)
     assert task.assignee_role is Role.ADMIN and task.case_id == CASE and not task.done
@@ -173,11 +164,11 @@ def test_a_batch_that_never_fits_is_rejected_and_becomes_an_admin_task(
 
 
 def test_a_nul_in_personal_data_is_rejected_on_postgresql_not_retried_for_ever(
-    engine: Engine,
+    store_engine: Engine,
 ) -> None:
-    if engine.dialect.name != "postgresql":
+    if store_engine.dialect.name != "postgresql":
         pytest.skip("SQLite stores NUL characters; PostgreSQL text cannot hold them")
-    sink = SqlCaseEventSink(engine)
+    sink = SqlCaseEventSink(store_engine)
     poisoned = OPENED.model_copy(deep=True)
     poisoned.case.client_given_name = "Amina\x00"
     with pytest.raises(ProjectionRejected) as rejected:

@@ -10,7 +10,6 @@ from store import seed
 from store.directory import SqlDirectory
 from store.models import Centre, Municipality, PartnerAgency, Role, User
 from store.users import authenticate, create_user
-from tests.test_store_db import store_engine  # noqa: F401  (fixture)
 
 # ROUTING.md: every measure a partner (not the centre itself) carries out, by actor kind.
 ROUTED_MEASURES = {
@@ -52,7 +51,7 @@ def _count(session: Session, table: type[SQLModel]) -> int:
     return session.exec(select(func.count()).select_from(table)).one()
 
 
-def test_seed_writes_the_demo_directory(store_engine: Engine) -> None:  # noqa: F811
+def test_seed_writes_the_demo_directory(store_engine: Engine) -> None:
     assert seed.seed_demo(store_engine, environment="development") is True
     with Session(store_engine) as session:
         municipality = session.get(Municipality, "musterstadt")
@@ -70,7 +69,7 @@ def test_seed_writes_the_demo_directory(store_engine: Engine) -> None:  # noqa: 
 
 
 def test_seed_writes_one_account_per_role_and_partner_all_with_password_demo(
-    store_engine: Engine,  # noqa: F811
+    store_engine: Engine,
 ) -> None:
     seed.seed_demo(store_engine, environment="development")
     with Session(store_engine) as session:
@@ -100,7 +99,7 @@ def test_seed_writes_one_account_per_role_and_partner_all_with_password_demo(
             assert authenticate(session, username, seed.DEMO_PASSWORD) is not None, username
 
 
-def test_the_seeded_directory_serves_partner_resolution(store_engine: Engine) -> None:  # noqa: F811
+def test_the_seeded_directory_serves_partner_resolution(store_engine: Engine) -> None:
     seed.seed_demo(store_engine, environment="development")
     directory = SqlDirectory(store_engine)
     partners = directory.partners("musterstadt")
@@ -111,7 +110,7 @@ def test_the_seeded_directory_serves_partner_resolution(store_engine: Engine) ->
     assert directory.land_of("musterstadt") == "NW"
 
 
-def test_seeding_twice_changes_nothing(store_engine: Engine) -> None:  # noqa: F811
+def test_seeding_twice_changes_nothing(store_engine: Engine) -> None:
     assert seed.seed_demo(store_engine, environment="development") is True
     with Session(store_engine) as session:
         before = [_count(session, t) for t in (Municipality, Centre, PartnerAgency, User)]
@@ -120,7 +119,7 @@ def test_seeding_twice_changes_nothing(store_engine: Engine) -> None:  # noqa: F
         assert [_count(session, t) for t in (Municipality, Centre, PartnerAgency, User)] == before
 
 
-def test_a_store_in_use_is_not_seeded(store_engine: Engine) -> None:  # noqa: F811
+def test_a_store_in_use_is_not_seeded(store_engine: Engine) -> None:
     with Session(store_engine) as session:
         create_user(session, "root", Role.ADMIN, password="geheim")
         session.commit()
@@ -132,7 +131,7 @@ def test_a_store_in_use_is_not_seeded(store_engine: Engine) -> None:  # noqa: F8
 
 @pytest.mark.parametrize("environment", ["production", " Production "])
 def test_seeding_is_refused_in_production(
-    store_engine: Engine,  # noqa: F811
+    store_engine: Engine,
     environment: str,
 ) -> None:
     with pytest.raises(seed.SeedRefused, match="never seeded in production"):

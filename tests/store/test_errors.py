@@ -6,7 +6,6 @@ must never go. On SQLite and on PostgreSQL (skipped when LOTSE_TEST_POSTGRES_URL
 """
 
 import traceback
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,27 +20,20 @@ from store.models import Role, User
 from store.projections import CaseSummary
 from store.projector import SqlCaseEventSink
 from store.seed import seed_demo
-from store.testing import BACKENDS, migrated_store
+from store.testing import migrated_store
 
 SECRET_NAME = "amina.karimi"
 SECRET_HASH = "$argon2id$v=19$geheim-und-persoenlich"
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    with migrated_store(request.param, tmp_path, url) as store:
-        yield store
 
 
 def _everything_printed(error: BaseException) -> str:
     return "".join(traceback.format_exception(error))
 
 
-def test_a_refused_row_is_reported_without_its_values(engine: Engine) -> None:
+def test_a_refused_row_is_reported_without_its_values(store_engine: Engine) -> None:
     # A counsellor without a centre breaks the scope_fits_role CHECK constraint: PostgreSQL
     # would quote the whole row in its DETAIL, SQLAlchemy the parameters.
-    with Session(engine) as session, pytest.raises(IntegrityError) as caught:
+    with Session(store_engine) as session, pytest.raises(IntegrityError) as caught:
         session.add(User(username=SECRET_NAME, role=Role.COUNSELLOR, password_hash=SECRET_HASH))
         session.commit()
     printed = _everything_printed(caught.value)
@@ -51,9 +43,9 @@ def test_a_refused_row_is_reported_without_its_values(engine: Engine) -> None:
     assert "Failing row" not in printed
 
 
-def test_a_duplicate_key_is_reported_without_the_key(engine: Engine) -> None:
-    seed_demo(engine, environment="development")
-    with Session(engine) as session, pytest.raises(IntegrityError) as caught:
+def test_a_duplicate_key_is_reported_without_the_key(store_engine: Engine) -> None:
+    seed_demo(store_engine, environment="development")
+    with Session(store_engine) as session, pytest.raises(IntegrityError) as caught:
         session.add(User(username="berater1", role=Role.ADMIN, password_hash=SECRET_HASH))
         session.commit()
     printed = _everything_printed(caught.value)

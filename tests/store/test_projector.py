@@ -4,10 +4,8 @@ once, a batch all or nothing, repeats and late redeliveries change nothing, conc
 deliveries of the same batch apply it once, an event whose data does not fit its kind's model
 (domain/events.py) is refused."""
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,18 +26,10 @@ from store.projections import (
 )
 from store.projector import SqlCaseEventSink
 from store.seed import seed_demo
-from store.testing import BACKENDS, migrated_store
 
 CASE = "case-00000000-0000-4000-8000-000000000001"
 REF = f"{CASE}-ref-1"
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    with migrated_store(request.param, tmp_path, url) as store:
-        yield store
 
 
 def _event(seq: int, kind: CaseEventKind, stage: Stage, **data: Any) -> CaseEvent:
@@ -170,10 +160,10 @@ def _snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
         }
 
 
-def test_first_batch_creates_the_summary_with_a_display_name(engine: Engine) -> None:
-    sink = SqlCaseEventSink(engine)
+def test_first_batch_creates_the_summary_with_a_display_name(store_engine: Engine) -> None:
+    sink = SqlCaseEventSink(store_engine)
     assert sink.append(OPENED) == 1
-    with Session(engine) as session:
+    with Session(store_engine) as session:
         row = session.get(CaseSummary, CASE)
     assert row is not None
     assert (row.stage, row.centre_id, row.counsellor_id) == ("intake", "mbe-mitte", "berater1")
@@ -182,10 +172,10 @@ def test_first_batch_creates_the_summary_with_a_display_name(engine: Engine) -> 
     assert row.opened_at == T0 and row.updated_at == T0 + timedelta(minutes=1)
 
 
-def test_events_fill_referrals_tasks_and_reviews(engine: Engine) -> None:
-    sink = SqlCaseEventSink(engine)
+def test_events_fill_referrals_tasks_and_reviews(store_engine: Engine) -> None:
+    sink = SqlCaseEventSink(store_engine)
     assert [sink.append(b) for b in (OPENED, ACTIVATED, LATER)] == [1, 4, 5]
-    with Session(engine) as session:
+    with Session(store_engine) as session:
         summary = session.get(CaseSummary, CASE)
         referral = session.get(ReferralSummary, REF)
         tasks = {t.id: t for t in session.exec(select(TaskRecord))}
@@ -206,8 +196,8 @@ def test_events_fill_referrals_tasks_and_reviews(engine: Engine) -> None:
     ]
 
 
-def test_reassignment_moves_open_counsellor_tasks(engine: Engine) -> None:
-    sink = SqlCaseEventSink(engine)
+def test_reassignment_moves_open_counsellor_tasks(store_engine: Engine) -> None:
+    sink = SqlCaseEventSink(store_engine)
     more = ACTIVATED.model_copy(
         update={
             "events": [
@@ -230,51 +220,51 @@ def test_reassignment_moves_open_counsellor_tasks(engine: Engine) -> None:
     )
     sink.append(OPENED)
     sink.append(more)
-    with Session(engine) as session:
+    with Session(store_engine) as session:
         assignees = {t.id: t.assignee_id for t in session.exec(select(TaskRecord))}
     # The done task keeps who did it; the open one follows the case.
     assert assignees == {f"{CASE}-t7": "berater1", f"{CASE}-t9": "berater3"}
 
 
-def test_a_repeated_batch_changes_nothing(engine: Engine) -> None:
-    sink = SqlCaseEventSink(engine)
+def test_a_repeated_batch_changes_nothing(store_engine: Engine) -> None:
+    sink = SqlCaseEventSink(store_engine)
     for batch in (OPENED, ACTIVATED, LATER):
         sink.append(batch)
-    before = _snapshot(engine)
+    before = _snapshot(store_engine)
     assert [sink.append(b) for b in (OPENED, ACTIVATED, LATER)] == [0, 0, 0]
-    assert _snapshot(engine) == before
+    assert _snapshot(store_engine) == before
 
 
-def test_a_late_redelivery_does_not_roll_the_summary_back(engine: Engine) -> None:
-    sink = SqlCaseEventSink(engine)
+def test_a_late_redelivery_does_not_roll_the_summary_back(store_engine: Engine) -> None:
+    sink = SqlCaseEventSink(store_engine)
     for batch in (OPENED, ACTIVATED, LATER):
         sink.append(batch)
-    before = _snapshot(engine)
+    before = _snapshot(store_engine)
     # The activity of batch 2 timed out and is retried after batch 3 landed.
     assert sink.append(ACTIVATED) == 0
-    assert _snapshot(engine) == before
+    assert _snapshot(store_engine) == before
     assert sink.last_applied(CASE) == 10
 
 
-def test_an_overlapping_batch_applies_only_its_new_events(engine: Engine) -> None:
-    sink = SqlCaseEventSink(engine)
+def test_an_overlapping_batch_applies_only_its_new_events(store_engine: Engine) -> None:
+    sink = SqlCaseEventSink(store_engine)
     sink.append(OPENED)
     overlapping = CaseEventBatch(case=ACTIVATED.case, events=[*OPENED.events, *ACTIVATED.events])
     assert sink.append(overlapping) == 4
     assert sink.last_applied(CASE) == 5
 
 
-def test_a_failing_batch_leaves_nothing_behind(engine: Engine) -> None:
-    sink = SqlCaseEventSink(engine)
+def test_a_failing_batch_leaves_nothing_behind(store_engine: Engine) -> None:
+    sink = SqlCaseEventSink(store_engine)
     sink.append(OPENED)
-    before = _snapshot(engine)
+    before = _snapshot(store_engine)
     broken = ACTIVATED.model_copy(deep=True)
     # The referral comes first in the batch, then an event the projector cannot read.
     broken.events[-1].data["role"] = "nobody"
     # Never fits, however often it is sent: rejected for good, naming the error's type only.
     with pytest.raises(ProjectionRejected, match=r"^ValidationError$"):
         sink.append(broken)
-    assert _snapshot(engine) == before
+    assert _snapshot(store_engine) == before
     assert sink.last_applied(CASE) == 1
     # The retry with good data then applies the whole batch.
     assert sink.append(ACTIVATED) == 4
@@ -293,55 +283,55 @@ MISFITS = {
 
 @pytest.mark.parametrize("misfit", list(MISFITS))
 def test_an_event_that_does_not_fit_its_model_is_refused_before_anything_lands(
-    engine: Engine, misfit: str
+    store_engine: Engine, misfit: str
 ) -> None:
-    sink = SqlCaseEventSink(engine)
+    sink = SqlCaseEventSink(store_engine)
     sink.append(OPENED)
-    before = _snapshot(engine)
+    before = _snapshot(store_engine)
     broken = ACTIVATED.model_copy(deep=True)
     broken.events[2].data = MISFITS[misfit]
     with pytest.raises(ProjectionRejected, match=r"^ValidationError$") as rejected:
         sink.append(broken)
     assert "Amina" not in str(rejected.value)
-    assert _snapshot(engine) == before
+    assert _snapshot(store_engine) == before
     assert sink.last_applied(CASE) == 1
-    with Session(engine) as session:
+    with Session(store_engine) as session:
         assert session.get(ReferralSummary, REF) is None
         assert [row.seq for row in session.exec(select(CaseEventRecord))] == [1]
     assert sink.append(ACTIVATED) == 4
 
 
-def test_racing_out_of_order_deliveries_never_apply_an_event_twice(engine: Engine) -> None:
+def test_racing_out_of_order_deliveries_never_apply_an_event_twice(store_engine: Engine) -> None:
     # The workflow sends a case's batches one after the other, so a later batch never
     # overtakes an earlier one that did not land; here they race anyway. Whatever lands
     # first, no event counts twice and the summary ends at the newest batch.
-    sink = SqlCaseEventSink(engine)
+    sink = SqlCaseEventSink(store_engine)
     with ThreadPoolExecutor(max_workers=6) as pool:
         applied = sum(pool.map(sink.append, [OPENED, ACTIVATED, LATER] * 6))
     assert applied <= 10
     assert sink.last_applied(CASE) == 10
-    with Session(engine) as session:
+    with Session(store_engine) as session:
         assert len(session.exec(select(ReferralSummary)).all()) <= 1
         tasks = session.exec(select(TaskRecord.id).order_by(col(TaskRecord.id))).all()
         assert len(tasks) == len(set(tasks))
         assert len(session.exec(select(ReviewRecord)).all()) == 1
 
 
-def test_in_order_concurrent_repeats_count_every_event_once(engine: Engine) -> None:
-    sink = SqlCaseEventSink(engine)
+def test_in_order_concurrent_repeats_count_every_event_once(store_engine: Engine) -> None:
+    sink = SqlCaseEventSink(store_engine)
     applied = 0
     for batch in (OPENED, ACTIVATED, LATER):
         with ThreadPoolExecutor(max_workers=6) as pool:
             applied += sum(pool.map(sink.append, [batch] * 6))
     assert applied == 10
-    with Session(engine) as session:
+    with Session(store_engine) as session:
         assert len(session.exec(select(ReviewRecord)).all()) == 1
 
 
-def test_the_directory_counts_projected_open_referrals(engine: Engine) -> None:
-    seed_demo(engine, environment="development")
-    sink = SqlCaseEventSink(engine)
-    directory = SqlDirectory(engine)
+def test_the_directory_counts_projected_open_referrals(store_engine: Engine) -> None:
+    seed_demo(store_engine, environment="development")
+    sink = SqlCaseEventSink(store_engine)
+    directory = SqlDirectory(store_engine)
     sink.append(OPENED)
     sink.append(ACTIVATED)
     assert directory.partner("sprachschule-musterstadt").open_referrals == 1
@@ -363,13 +353,13 @@ def test_the_directory_counts_projected_open_referrals(engine: Engine) -> None:
 
 
 def test_a_withdrawn_referral_leaves_the_partner_inbox_and_the_open_count(
-    engine: Engine,
+    store_engine: Engine,
 ) -> None:
-    sink = SqlCaseEventSink(engine)
-    seed_demo(engine, environment="development")
+    sink = SqlCaseEventSink(store_engine)
+    seed_demo(store_engine, environment="development")
     sink.append(OPENED)
     sink.append(ACTIVATED)
-    directory = SqlDirectory(engine)
+    directory = SqlDirectory(store_engine)
 
     def open_referrals() -> int:
         partners = {p.id: p for p in directory.partners("musterstadt")}
@@ -389,7 +379,7 @@ def test_a_withdrawn_referral_leaves_the_partner_inbox_and_the_open_count(
         ],
     )
     sink.append(closed)
-    with Session(engine) as session:
+    with Session(store_engine) as session:
         referral = session.get(ReferralSummary, REF)
     assert referral is not None and referral.status is ReferralStatus.WITHDRAWN
     assert open_referrals() == 0

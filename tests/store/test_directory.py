@@ -14,7 +14,6 @@ from domain.referral import ReferralStatus
 from store.directory import NotInDirectory, SqlDirectory
 from store.models import Centre, Municipality, PartnerAgency
 from store.projections import ReferralSummary
-from tests.test_store_db import store_engine  # noqa: F401  (fixture)
 
 T0 = datetime(2025, 5, 5, 8, 0, tzinfo=UTC)
 COURSES = ["integration_course", "literacy_course"]
@@ -49,7 +48,7 @@ def _referral(number: int, partner_id: str, status: ReferralStatus) -> ReferralS
 
 
 @pytest.fixture
-def directory(store_engine: Engine) -> Iterator[SqlDirectory]:  # noqa: F811
+def directory(store_engine: Engine) -> Iterator[SqlDirectory]:
     with Session(store_engine) as session:
         session.add(Municipality(id="musterstadt", name="Musterstadt", land="NW"))
         session.add(Municipality(id="beispielheim", name="Beispielheim", land="BY"))

@@ -1,11 +1,8 @@
 """The store's engine, migrations and column types, with the same assertions on SQLite and on
-PostgreSQL (the PostgreSQL runs skip when LOTSE_TEST_POSTGRES_URL is unset).
-
-`store_engine` (a migrated, empty store per test) is defined here and imported by the other
-test_store_* modules."""
+PostgreSQL (the PostgreSQL runs skip when LOTSE_TEST_POSTGRES_URL is unset; the stores come
+from tests/store/conftest.py)."""
 
 import multiprocessing
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -25,7 +22,7 @@ from domain.referral import ReferralStatus
 from store import db
 from store.models import Centre
 from store.projections import CaseSummary, ReferralSummary, client_display_name
-from store.testing import BACKENDS, migrated_store, postgres_schema
+from store.testing import postgres_schema
 
 STORE_TABLES = {
     "municipalities",
@@ -42,32 +39,6 @@ STORE_TABLES = {
     "referral_notes",
 }
 T0 = datetime(2025, 3, 28, 23, 30, tzinfo=UTC)  # across the clock change and a day boundary
-
-
-def _postgres_url(request: pytest.FixtureRequest, backend: str) -> str | None:
-    return request.getfixturevalue("postgres_url") if backend == "postgresql" else None
-
-
-@pytest.fixture(params=BACKENDS)
-def store_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated, empty store on each backend."""
-    with migrated_store(request.param, tmp_path, _postgres_url(request, request.param)) as engine:
-        yield engine
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A database no migration has touched yet, on each backend."""
-    url = _postgres_url(request, request.param)
-    if url is None:
-        engine = db.make_engine(None, tmp_path)
-        yield engine
-        engine.dispose()
-        return
-    with postgres_schema(url) as scoped_url:
-        engine = db.engine_from_url(scoped_url)
-        yield engine
-        engine.dispose()
 
 
 def _tables(engine: Engine) -> set[str]:
