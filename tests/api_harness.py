@@ -2,7 +2,8 @@
 the real workflows and activities (read model projection and directory on that store), and the
 app from `api.main.create_app`, reached through httpx's ASGITransport as the demo users.
 
-Used by tests/test_api*.py; not a test module itself.
+Used by the API and UI tests and by the `lotse` fixture of tests/conftest.py; not a test module
+itself.
 """
 
 import asyncio

@@ -54,7 +54,7 @@ def test_a_duplicate_key_is_reported_without_the_key(store_engine: Engine) -> No
 
 def test_a_projection_that_postgres_refuses_fails_without_the_name(postgres_url: str) -> None:
     """The issue's case: "Amina\\u0000" reached the PostgreSQL projection, which failed on each
-    retry with the name in Temporal's failure. The API refuses it now (tests/test_api_input.py);
+    retry with the name in Temporal's failure. The API refuses it now (tests/api/test_input.py);
     should such a value still arrive, its failure names nothing."""
     with migrated_store("postgresql", Path("."), postgres_url) as store:
         sink = SqlCaseEventSink(store)

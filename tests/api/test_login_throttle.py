@@ -2,7 +2,7 @@
 form alike: past the limit every attempt is 429 with the wait, the right password included;
 other accounts and a successful login before the limit are not affected. A burst of parallel
 guesses is counted as it arrives, and password checks beyond the bound on concurrent ones are
-answered 503 at once. (Addresses behind a proxy: tests/test_login_addresses.py.)"""
+answered 503 at once. (Addresses behind a proxy: test_login_addresses.py.)"""
 
 import asyncio
 import html

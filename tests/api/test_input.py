@@ -8,7 +8,7 @@ naming the stage, stale document hash naming the field), Temporal unreachable, a
 server's limit of in-flight updates on one case; control characters and bidi overrides in the
 directory's payloads, in query parameters and in the web form that opens a case, dates out of
 range in a dry run and the issue's expiry in year one (every step of a case with hostile
-values: tests/test_api_hostile_input.py).
+values: test_hostile_input.py).
 """
 
 import asyncio
