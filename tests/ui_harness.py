@@ -3,7 +3,7 @@ Temporal, real workflows and activities, a seeded SQLite store), a browser-like 
 demo user that logs in through the login form and sends each form's CSRF token, and the app
 served by uvicorn on 127.0.0.1 for Playwright.
 
-Used by tests/test_ui*.py; not a test module itself.
+Used by the tests of tests/ui/; not a test module itself.
 """
 
 import asyncio

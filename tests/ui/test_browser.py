@@ -39,12 +39,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="Debian's Chromium is not installed (apt-get install chromium); the httpx-level "
-    "page tests in test_ui_pages.py still run",
+    "page tests in test_pages.py still run",
 )
 
 # Every input, select and textarea a person fills needs a label with text (or an aria name).
