@@ -11,7 +11,7 @@ per referral id, one read-model row), its event log has no gaps and no repeats, 
 model holds the case at its last event. The worker identities in the workflow histories show
 that the survivor took over cases the killed worker had begun.
 
-Slow parts (see tests/test_worker_kill.py): the killed worker's cached cases wait for the
+Slow parts (see test_worker_kill.py): the killed worker's cached cases wait for the
 sticky-queue timeout (2 s here) and an activity it was running is retried after its
 start-to-close timeout.
 """
@@ -20,13 +20,11 @@ import asyncio
 import socket
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.api.enums.v1 import EventType, TaskQueueType
@@ -76,15 +74,6 @@ ONCE = (
     CaseEventKind.SIGNATURE_REQUESTED,
     CaseEventKind.AGREEMENT_ACTIVATED,
 )
-
-
-@pytest.fixture
-def workers() -> Iterator[list[WorkerProcess]]:
-    started: list[WorkerProcess] = []
-    yield started
-    for worker in started:  # a failed test must not leave workers behind
-        if worker.process.poll() is None:
-            worker.kill()
 
 
 def identity(worker: WorkerProcess) -> str:

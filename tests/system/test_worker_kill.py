@@ -14,11 +14,9 @@ retried only after its start-to-close timeout (30 s for the case's background ac
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -51,15 +49,6 @@ from workflows.referral import ReferralWorkflow
 BATCH = 16
 # Remind after 3 s, escalate after 6 s, expire after 9 s: the acknowledgements come first.
 WORKING_DAY = timedelta(seconds=0.6)
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[list[WorkerProcess]]:
-    started: list[WorkerProcess] = []
-    yield started
-    for worker in started:  # a failed test must not leave workers behind
-        if worker.process.poll() is None:
-            worker.kill()
 
 
 async def wait_for_poller(client: Client, task_queue: str, timeout: float = 30) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from app.settings import Settings
 
-README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
 
 
 def test_readme_begins_with_the_two_commands() -> None:
@@ -15,7 +15,7 @@ def test_readme_begins_with_the_two_commands() -> None:
     assert len(commands) == 2
     assert commands[0].endswith("lotse up")
     assert commands[1].endswith("python -m tests")
-    ci = (Path(__file__).parents[1] / ".ci" / "run").read_text(encoding="utf-8")
+    ci = (Path(__file__).parents[2] / ".ci" / "run").read_text(encoding="utf-8")
     assert commands[1] in ci
 
 

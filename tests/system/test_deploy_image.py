@@ -100,7 +100,7 @@ def test_dockerignore_keeps_what_the_wheel_needs() -> None:
         ".env",
         "worker/__pycache__/cli.cpython-311.pyc",
         "lotse.egg-info/PKG-INFO",
-        "tests/test_deploy.py",
+        "tests/system/test_deploy.py",
     ],
 )
 def test_dockerignore_keeps_local_state_and_secrets_out(path: str) -> None:

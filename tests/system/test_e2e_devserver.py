@@ -20,7 +20,7 @@ from app.settings import Settings
 from tests.process_harness import free_port, gone
 from worker.devserver import SEARCH_ATTRIBUTES, DevServer, DevServerError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def settings_for(data_dir: Path, ui: bool = False) -> Settings:
