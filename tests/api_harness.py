@@ -39,39 +39,12 @@ from store.projections import CaseSummary
 from store.projector import SqlCaseEventSink
 from store.seed import DEMO_PASSWORD, seed_demo
 from store.testing import Backend, migrated_store, sqlite_store
+from tests.samples import ASSESSMENT, INTAKE, draft_body
 from worker.binaries import find_binary
 from worker.devserver import SEARCH_ATTRIBUTES
 from worker.worker import build_worker
 
 T = TypeVar("T")
-
-# Ages, dates and languages fit the default rule catalog: language, employment and
-# recognition needs are all routed to a demo partner.
-INTAKE: dict[str, Any] = {
-    "birth_date": "1990-05-17",
-    "languages": ["ar", "en"],
-    "german_level": "A2",
-    "residence": {"status": "permit", "expires_on": "2030-03-01"},
-    "receives_citizens_benefit": True,
-    "employment": "unemployed",
-    "qualifications": [
-        {
-            "title": "Bauingenieurin",
-            "country": "SY",
-            "kind": "academic",
-            "regulated": False,
-            "documents_complete": False,
-        }
-    ],
-    "goals": ["language", "employment"],
-}
-ASSESSMENT: dict[str, Any] = {
-    "needs": [
-        {"kind": "language", "note": "möchte schnell Deutsch lernen", "priority": 1},
-        {"kind": "employment", "priority": 2},
-    ]
-}
-
 
 def settings_for(data_dir: Path, task_queue: str, address: str) -> Settings:
     return Settings(
@@ -136,19 +109,7 @@ class Lotse:
         """A case through drafting and both signatures, its partner proposals dispatched."""
         case_id = await self.case_in_drafting(counsellor)
         state = await self.ok(counsellor, "GET", f"/cases/{case_id}")
-        measures = [
-            {
-                "text": f"Maßnahme {route['measure']}",
-                "responsible": "partner",
-                "route_id": route["id"],
-            }
-            for route in state["routes"]
-            if route["partner_id"] is not None
-        ]
-        draft = {
-            "goals": [{"text": "Deutsch auf B1"}, {"text": "Arbeit finden"}],
-            "measures": measures,
-        }
+        draft = draft_body(state["routes"])
         await self.ok(counsellor, "POST", f"/cases/{case_id}/agreement", json=draft)
         requested = await self.ok(counsellor, "POST", f"/cases/{case_id}/signature-request")
         for party in ("client", "counsellor"):

@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         ReferralReport,
         ReportKind,
     )
-    from tests.case_samples import CLIENT, MUNICIPALITY, PARTNERS, assessment, draft, intake
+    from tests.samples import CLIENT, MUNICIPALITY, PARTNERS, assessment, draft, intake
 
 from workflows.agreement import AgreementWorkflow
 from workflows.search_attributes import indexed_value_types

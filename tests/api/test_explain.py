@@ -18,7 +18,8 @@ from domain.needs import Need, RoutingResult
 from domain.profile import IntakeData
 from store.directory import SqlDirectory
 from store.seed import MUNICIPALITY_ID
-from tests.api_harness import ASSESSMENT, INTAKE, StoreOnly, store_only
+from tests.api_harness import StoreOnly, store_only
+from tests.samples import ASSESSMENT, INTAKE
 
 TODAY = date(2026, 11, 25)
 

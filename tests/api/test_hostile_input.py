@@ -22,8 +22,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.fields import MULTI_LINE_PATTERN
 from store.testing import BACKENDS
-from tests.api_harness import ASSESSMENT, INTAKE, Lotse, eventually
+from tests.api_harness import Lotse, eventually
 from tests.backend_harness import running_lotse_on, store_of
+from tests.samples import ASSESSMENT, INTAKE
 from tests.ui_harness import Browser
 
 HUGE = "x" * 5000

@@ -28,14 +28,9 @@ from api.security import ALGORITHM, TokenIssuer
 from store.models import User
 from store.seed import seed_demo
 from store.testing import sqlite_store
-from tests.api_harness import (
-    ASSESSMENT,
-    INTAKE,
-    Lotse,
-    running_lotse,
-    settings_for,
-)
+from tests.api_harness import Lotse, running_lotse, settings_for
 from tests.process_harness import free_port
+from tests.samples import ASSESSMENT, INTAKE
 from tests.ui_harness import Browser
 
 

@@ -9,12 +9,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from store.projections import AuditEvent, ReferralSummary
-from tests.api_harness import (
-    ASSESSMENT,
-    INTAKE,
-    Lotse,
-    eventually,
-)
+from tests.api_harness import Lotse, eventually
+from tests.samples import ASSESSMENT, INTAKE
 from workflows.referral import ReferralWorkflow
 
 

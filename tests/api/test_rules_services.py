@@ -24,8 +24,8 @@ from activities.directory import InMemoryDirectory
 from domain.enums import CentreKind, NeedKind
 from domain.needs import Need, RoutingResult
 from domain.profile import IntakeData
-from tests.api_harness import ASSESSMENT, INTAKE, Lotse
-from tests.rules.test_engine_crash import ISSUE_REQUEST
+from tests.api_harness import Lotse
+from tests.samples import ASSESSMENT, INTAKE, ISSUE_REQUEST
 
 
 def _unrouted(body: dict[str, Any]) -> list[tuple[str, int]]:

@@ -29,7 +29,7 @@ from domain.stages_clock import on_clock
 from domain.stages_referral import on_referral_report, reroute
 from domain.stages_review import close, complete_task, reassign, record_review, transfer
 from tests.case_histories import HISTORIES
-from tests.case_samples import CLOCKS, NOW, active, ok
+from tests.samples import CLOCKS, NOW, active, ok
 
 # Each kind's data exactly as the code before the models wrote it (keys, types, ISO instants
 # from `datetime.isoformat()`), as found in the saved histories.

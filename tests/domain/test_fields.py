@@ -29,22 +29,11 @@ from domain.fields import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN, PlausibleDate
 from domain.needs import Assessment
 from domain.profile import IntakeData
 from domain.referral import DeclineReason, Outcome, ProgressNote
+from tests import samples
 
-INTAKE: dict[str, Any] = {
-    "birth_date": "1990-05-17",
-    "languages": ["ar"],
-    "german_level": "A2",
+# The sample intake with a settlement permit and a child: every date field of an intake present.
+INTAKE: dict[str, Any] = samples.INTAKE | {
     "residence": {"status": "settlement", "expires_on": "2030-03-01"},
-    "employment": "unemployed",
-    "qualifications": [
-        {
-            "title": "Bauingenieurin",
-            "country": "SY",
-            "kind": "academic",
-            "regulated": False,
-            "documents_complete": False,
-        }
-    ],
     "children": [{"birth_date": "2020-02-01", "has_childcare": True}],
 }
 DRAFT: dict[str, Any] = {

@@ -9,34 +9,20 @@ from pydantic import ValidationError
 from domain.dates import age_on
 from domain.needs import Assessment, Need
 from domain.profile import IntakeData, validate_intake
+from tests.samples import INTAKE
 
 TODAY = date(2026, 11, 25)
 
 
 def intake(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "birth_date": "1990-05-17",
+    """The sample intake with a small child and its codes typed in mixed case (validation
+    normalises them), and `changes`."""
+    typed = {
         "languages": ["ar", "EN"],
-        "german_level": "A2",
-        "literacy_need": False,
-        "integration_course_completed": False,
-        "residence": {"status": "permit", "expires_on": "2027-06-30"},
-        "receives_citizens_benefit": True,
-        "employment": "unemployed",
-        "qualifications": [
-            {
-                "title": "Krankenpflege",
-                "country": "sy",
-                "kind": "vocational",
-                "regulated": True,
-                "documents_complete": False,
-            }
-        ],
+        "qualifications": [INTAKE["qualifications"][0] | {"country": "sy"}],
         "children": [{"birth_date": "2023-02-01", "has_childcare": False}],
-        "goals": ["employment", "language"],
     }
-    data.update(changes)
-    return data
+    return INTAKE | typed | changes
 
 
 def error_fields(exc: ValidationError) -> set[str]:

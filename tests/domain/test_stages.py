@@ -47,7 +47,7 @@ from domain.stages_review import (
     record_review,
     transfer,
 )
-from tests.case_samples import (
+from tests.samples import (
     CLOCKS,
     NOW,
     active,

@@ -23,7 +23,7 @@ from domain.stages_referral import (
     referrals_to_start,
     reroute,
 )
-from tests.case_samples import CLOCKS, NOW, active, draft, ok
+from tests.samples import CLOCKS, NOW, active, draft, ok
 
 LATER = NOW + timedelta(days=3)
 

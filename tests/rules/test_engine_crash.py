@@ -22,23 +22,9 @@ from domain.needs import Need, RoutingResult
 from domain.profile import IntakeData
 from rules import Evaluator, ReferenceEvaluator, load_catalog
 from tests.engine_child import ChildDied, in_child
+from tests.samples import ISSUE_REQUEST
 
-# The issue's request: a family whose only child is 7, one need "childcare". Every item of the
-# batch (the need and the case-level age-jmd slot, the client being 36) matches no rule.
-ISSUE_REQUEST: dict[str, Any] = {
-    "profile": {
-        "birth_date": "1990-05-17",
-        "languages": ["ar"],
-        "german_level": "A2",
-        "residence": {"status": "permit", "expires_on": "2028-03-01"},
-        "receives_citizens_benefit": True,
-        "employment": "unemployed",
-        "children": [{"birth_date": "2019-01-01", "has_childcare": False}],
-        "goals": ["childcare"],
-    },
-    "needs": [{"kind": "childcare", "priority": 1}],
-    "today": "2026-11-30",
-}
+# ISSUE_REQUEST is the issue's request: a family whose only child is 7, one need, childcare.
 TODAY = date(2026, 11, 30)
 
 

@@ -30,15 +30,15 @@ from rules import (
     RulesUnavailable,
     load_catalog,
 )
+from tests.samples import INTAKE
 
 TODAY = date(2026, 11, 30)
+# The sample client younger, with a baby and a permit that expires soon: each need routes.
 PROFILE = IntakeData.model_validate(
-    {
+    INTAKE
+    | {
         "birth_date": "2001-03-14",
-        "german_level": "A2",
         "residence": {"status": "permit", "expires_on": "2027-01-31"},
-        "receives_citizens_benefit": True,
-        "employment": "unemployed",
         "children": [{"birth_date": "2023-05-02", "has_childcare": False}],
     },
     context={"today": TODAY},

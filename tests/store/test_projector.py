@@ -5,15 +5,15 @@ deliveries of the same batch apply it once, an event whose data does not fit its
 (domain/events.py) is refused."""
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from domain.case import CaseEvent, CaseEventKind, Stage
-from domain.projection import CaseEventBatch, CaseProjection, ProjectionRejected
+from domain.case import CaseEventKind, Stage
+from domain.projection import CaseEventBatch, ProjectionRejected
 from domain.referral import ReferralStatus
 from store.directory import SqlDirectory
 from store.models import Role
@@ -26,126 +26,16 @@ from store.projections import (
 )
 from store.projector import SqlCaseEventSink
 from store.seed import seed_demo
-
-CASE = "case-00000000-0000-4000-8000-000000000001"
-REF = f"{CASE}-ref-1"
-T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
-
-
-def _event(seq: int, kind: CaseEventKind, stage: Stage, **data: Any) -> CaseEvent:
-    return CaseEvent(
-        sequence=seq, at=T0 + timedelta(minutes=seq), kind=kind, stage=stage, data=data
-    )
-
-
-def _projection(stage: Stage, **changes: Any) -> CaseProjection:
-    fields: dict[str, Any] = {
-        "case_id": CASE,
-        "municipality_id": "musterstadt",
-        "centre_id": "mbe-mitte",
-        "counsellor_id": "berater1",
-        "stage": stage,
-        "opened_at": T0,
-        "next_review_due": None,
-        "review_overdue": False,
-        "open_task_count": 0,
-        "client_given_name": "Amina",
-        "client_family_name": "Khalil",
-        "client_languages": ["ar", "en"],
-    }
-    return CaseProjection(**(fields | changes))
-
-
-OPENED = CaseEventBatch(
-    case=_projection(Stage.INTAKE),
-    events=[
-        _event(
-            1,
-            CaseEventKind.CASE_OPENED,
-            Stage.INTAKE,
-            municipality_id="musterstadt",
-            centre_id="mbe-mitte",
-            centre_kind="MBE",
-            counsellor_id="berater1",
-        )
-    ],
-)
-DUE = T0 + timedelta(days=90)
-ACTIVATED = CaseEventBatch(
-    case=_projection(Stage.ACTIVE, next_review_due=DUE, open_task_count=1),
-    events=[
-        # As the first version wrote it (domain/events.py `IntakeCompleted`).
-        _event(2, CaseEventKind.INTAKE_COMPLETED, Stage.ASSESSMENT, permit_warning_at=None),
-        _event(
-            3,
-            CaseEventKind.AGREEMENT_ACTIVATED,
-            Stage.ACTIVE,
-            version=1,
-            next_review_due=DUE.isoformat(),
-        ),
-        _event(
-            4,
-            CaseEventKind.REFERRAL_DISPATCHED,
-            Stage.ACTIVE,
-            referral_id=REF,
-            route_id="r1",
-            measure_id="m1",
-            partner_id="sprachschule-musterstadt",
-            actor="language_course_provider",
-            measure="integration_course",
-            need="language",
-            previous_referral_id=None,
-        ),
-        _event(
-            5,
-            CaseEventKind.TASK_CREATED,
-            Stage.ACTIVE,
-            task_id="t7",
-            task_kind="follow_up",
-            role="counsellor",
-            title="Anmeldung zum Kurs prüfen",
-            due_at=(T0 + timedelta(days=42)).isoformat(),
-            referral_id=REF,
-        ),
-    ],
-)
-LATER = CaseEventBatch(
-    case=_projection(Stage.ACTIVE, next_review_due=DUE, review_overdue=True, open_task_count=1),
-    events=[
-        _event(
-            6,
-            CaseEventKind.REFERRAL_STATUS_CHANGED,
-            Stage.ACTIVE,
-            referral_id=REF,
-            partner_id="sprachschule-musterstadt",
-            status="acknowledged",
-        ),
-        _event(
-            7,
-            CaseEventKind.TASK_CREATED,
-            Stage.ACTIVE,
-            task_id="t8",
-            task_kind="referral_escalation",
-            role="supervisor",
-            title="Vermittlung eskaliert",
-            due_at=None,
-            referral_id=REF,
-        ),
-        _event(8, CaseEventKind.TASK_DONE, Stage.ACTIVE, task_id="t7"),
-        _event(
-            9,
-            CaseEventKind.REVIEW_RECORDED,
-            Stage.ACTIVE,
-            review_id="v9",
-            due_at=DUE.isoformat(),
-            next_review_due=(DUE + timedelta(days=180)).isoformat(),
-            agreement_helped=True,
-            easier_to_keep_at_it=None,
-            new_needs=0,
-            goals_achieved=1,
-        ),
-        _event(10, CaseEventKind.REASSIGNED, Stage.ACTIVE, counsellor_id="berater3"),
-    ],
+from tests.samples import (
+    ACTIVATED_BATCH,
+    BATCH_CASE,
+    BATCH_REFERRAL,
+    LATER_BATCH,
+    NOW,
+    OPENED_BATCH,
+    REVIEW_DUE,
+    batch_event,
+    batch_projection,
 )
 
 
@@ -162,34 +52,34 @@ def _snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
 
 def test_first_batch_creates_the_summary_with_a_display_name(store_engine: Engine) -> None:
     sink = SqlCaseEventSink(store_engine)
-    assert sink.append(OPENED) == 1
+    assert sink.append(OPENED_BATCH) == 1
     with Session(store_engine) as session:
-        row = session.get(CaseSummary, CASE)
+        row = session.get(CaseSummary, BATCH_CASE)
     assert row is not None
     assert (row.stage, row.centre_id, row.counsellor_id) == ("intake", "mbe-mitte", "berater1")
     assert row.client_display_name == "Amina K."
     assert row.last_applied_seq == 1
-    assert row.opened_at == T0 and row.updated_at == T0 + timedelta(minutes=1)
+    assert row.opened_at == NOW and row.updated_at == NOW + timedelta(minutes=1)
 
 
 def test_events_fill_referrals_tasks_and_reviews(store_engine: Engine) -> None:
     sink = SqlCaseEventSink(store_engine)
-    assert [sink.append(b) for b in (OPENED, ACTIVATED, LATER)] == [1, 4, 5]
+    assert [sink.append(b) for b in (OPENED_BATCH, ACTIVATED_BATCH, LATER_BATCH)] == [1, 4, 5]
     with Session(store_engine) as session:
-        summary = session.get(CaseSummary, CASE)
-        referral = session.get(ReferralSummary, REF)
+        summary = session.get(CaseSummary, BATCH_CASE)
+        referral = session.get(ReferralSummary, BATCH_REFERRAL)
         tasks = {t.id: t for t in session.exec(select(TaskRecord))}
         reviews = session.exec(select(ReviewRecord)).all()
-    assert summary is not None and summary.review_overdue and summary.next_review_due == DUE
+    assert summary is not None and summary.review_overdue and summary.next_review_due == REVIEW_DUE
     assert summary.last_applied_seq == 10
     assert referral is not None
     # The partner view: first name and languages, nothing else of the client.
     assert (referral.client_first_name, referral.languages) == ("Amina", ["ar", "en"])
     assert referral.status is ReferralStatus.ACKNOWLEDGED
-    assert referral.acknowledged_at == T0 + timedelta(minutes=6)
+    assert referral.acknowledged_at == NOW + timedelta(minutes=6)
     assert referral.escalated
-    follow_up, escalation = tasks[f"{CASE}-t7"], tasks[f"{CASE}-t8"]
-    assert follow_up.done and follow_up.due_at == T0 + timedelta(days=42)
+    follow_up, escalation = tasks[f"{BATCH_CASE}-t7"], tasks[f"{BATCH_CASE}-t8"]
+    assert follow_up.done and follow_up.due_at == NOW + timedelta(days=42)
     assert (escalation.assignee_role, escalation.assignee_id) == (Role.SUPERVISOR, "musterstadt")
     assert [(r.seq, r.agreement_helped, r.easier_to_keep_at_it) for r in reviews] == [
         (9, True, None)
@@ -198,11 +88,11 @@ def test_events_fill_referrals_tasks_and_reviews(store_engine: Engine) -> None:
 
 def test_reassignment_moves_open_counsellor_tasks(store_engine: Engine) -> None:
     sink = SqlCaseEventSink(store_engine)
-    more = ACTIVATED.model_copy(
+    more = ACTIVATED_BATCH.model_copy(
         update={
             "events": [
-                *ACTIVATED.events,
-                _event(
+                *ACTIVATED_BATCH.events,
+                batch_event(
                     6,
                     CaseEventKind.TASK_CREATED,
                     Stage.ACTIVE,
@@ -213,65 +103,67 @@ def test_reassignment_moves_open_counsellor_tasks(store_engine: Engine) -> None:
                     due_at=None,
                     referral_id=None,
                 ),
-                _event(7, CaseEventKind.TASK_DONE, Stage.ACTIVE, task_id="t7"),
-                _event(8, CaseEventKind.REASSIGNED, Stage.ACTIVE, counsellor_id="berater3"),
+                batch_event(7, CaseEventKind.TASK_DONE, Stage.ACTIVE, task_id="t7"),
+                batch_event(8, CaseEventKind.REASSIGNED, Stage.ACTIVE, counsellor_id="berater3"),
             ]
         }
     )
-    sink.append(OPENED)
+    sink.append(OPENED_BATCH)
     sink.append(more)
     with Session(store_engine) as session:
         assignees = {t.id: t.assignee_id for t in session.exec(select(TaskRecord))}
     # The done task keeps who did it; the open one follows the case.
-    assert assignees == {f"{CASE}-t7": "berater1", f"{CASE}-t9": "berater3"}
+    assert assignees == {f"{BATCH_CASE}-t7": "berater1", f"{BATCH_CASE}-t9": "berater3"}
 
 
 def test_a_repeated_batch_changes_nothing(store_engine: Engine) -> None:
     sink = SqlCaseEventSink(store_engine)
-    for batch in (OPENED, ACTIVATED, LATER):
+    for batch in (OPENED_BATCH, ACTIVATED_BATCH, LATER_BATCH):
         sink.append(batch)
     before = _snapshot(store_engine)
-    assert [sink.append(b) for b in (OPENED, ACTIVATED, LATER)] == [0, 0, 0]
+    assert [sink.append(b) for b in (OPENED_BATCH, ACTIVATED_BATCH, LATER_BATCH)] == [0, 0, 0]
     assert _snapshot(store_engine) == before
 
 
 def test_a_late_redelivery_does_not_roll_the_summary_back(store_engine: Engine) -> None:
     sink = SqlCaseEventSink(store_engine)
-    for batch in (OPENED, ACTIVATED, LATER):
+    for batch in (OPENED_BATCH, ACTIVATED_BATCH, LATER_BATCH):
         sink.append(batch)
     before = _snapshot(store_engine)
     # The activity of batch 2 timed out and is retried after batch 3 landed.
-    assert sink.append(ACTIVATED) == 0
+    assert sink.append(ACTIVATED_BATCH) == 0
     assert _snapshot(store_engine) == before
-    assert sink.last_applied(CASE) == 10
+    assert sink.last_applied(BATCH_CASE) == 10
 
 
 def test_an_overlapping_batch_applies_only_its_new_events(store_engine: Engine) -> None:
     sink = SqlCaseEventSink(store_engine)
-    sink.append(OPENED)
-    overlapping = CaseEventBatch(case=ACTIVATED.case, events=[*OPENED.events, *ACTIVATED.events])
+    sink.append(OPENED_BATCH)
+    overlapping = CaseEventBatch(
+        case=ACTIVATED_BATCH.case, events=[*OPENED_BATCH.events, *ACTIVATED_BATCH.events]
+    )
     assert sink.append(overlapping) == 4
-    assert sink.last_applied(CASE) == 5
+    assert sink.last_applied(BATCH_CASE) == 5
 
 
 def test_a_failing_batch_leaves_nothing_behind(store_engine: Engine) -> None:
     sink = SqlCaseEventSink(store_engine)
-    sink.append(OPENED)
+    sink.append(OPENED_BATCH)
     before = _snapshot(store_engine)
-    broken = ACTIVATED.model_copy(deep=True)
+    broken = ACTIVATED_BATCH.model_copy(deep=True)
     # The referral comes first in the batch, then an event the projector cannot read.
     broken.events[-1].data["role"] = "nobody"
     # Never fits, however often it is sent: rejected for good, naming the error's type only.
     with pytest.raises(ProjectionRejected, match=r"^ValidationError$"):
         sink.append(broken)
     assert _snapshot(store_engine) == before
-    assert sink.last_applied(CASE) == 1
+    assert sink.last_applied(BATCH_CASE) == 1
     # The retry with good data then applies the whole batch.
-    assert sink.append(ACTIVATED) == 4
+    assert sink.append(ACTIVATED_BATCH) == 4
 
 
 # The referral's dispatch event with data that does not fit `ReferralDispatched`.
-DISPATCHED = ACTIVATED.events[2].data
+DISPATCHED = ACTIVATED_BATCH.events[2].data
 MISFITS = {
     "renamed-key": {("referal_id" if k == "referral_id" else k): v for k, v in DISPATCHED.items()},
     "unknown-key": DISPATCHED | {"client_name": "Amina"},
@@ -286,19 +178,19 @@ def test_an_event_that_does_not_fit_its_model_is_refused_before_anything_lands(
     store_engine: Engine, misfit: str
 ) -> None:
     sink = SqlCaseEventSink(store_engine)
-    sink.append(OPENED)
+    sink.append(OPENED_BATCH)
     before = _snapshot(store_engine)
-    broken = ACTIVATED.model_copy(deep=True)
+    broken = ACTIVATED_BATCH.model_copy(deep=True)
     broken.events[2].data = MISFITS[misfit]
     with pytest.raises(ProjectionRejected, match=r"^ValidationError$") as rejected:
         sink.append(broken)
     assert "Amina" not in str(rejected.value)
     assert _snapshot(store_engine) == before
-    assert sink.last_applied(CASE) == 1
+    assert sink.last_applied(BATCH_CASE) == 1
     with Session(store_engine) as session:
-        assert session.get(ReferralSummary, REF) is None
+        assert session.get(ReferralSummary, BATCH_REFERRAL) is None
         assert [row.seq for row in session.exec(select(CaseEventRecord))] == [1]
-    assert sink.append(ACTIVATED) == 4
+    assert sink.append(ACTIVATED_BATCH) == 4
 
 
 def test_racing_out_of_order_deliveries_never_apply_an_event_twice(store_engine: Engine) -> None:
@@ -307,9 +199,9 @@ def test_racing_out_of_order_deliveries_never_apply_an_event_twice(store_engine:
     # first, no event counts twice and the summary ends at the newest batch.
     sink = SqlCaseEventSink(store_engine)
     with ThreadPoolExecutor(max_workers=6) as pool:
-        applied = sum(pool.map(sink.append, [OPENED, ACTIVATED, LATER] * 6))
+        applied = sum(pool.map(sink.append, [OPENED_BATCH, ACTIVATED_BATCH, LATER_BATCH] * 6))
     assert applied <= 10
-    assert sink.last_applied(CASE) == 10
+    assert sink.last_applied(BATCH_CASE) == 10
     with Session(store_engine) as session:
         assert len(session.exec(select(ReferralSummary)).all()) <= 1
         tasks = session.exec(select(TaskRecord.id).order_by(col(TaskRecord.id))).all()
@@ -320,7 +212,7 @@ def test_racing_out_of_order_deliveries_never_apply_an_event_twice(store_engine:
 def test_in_order_concurrent_repeats_count_every_event_once(store_engine: Engine) -> None:
     sink = SqlCaseEventSink(store_engine)
     applied = 0
-    for batch in (OPENED, ACTIVATED, LATER):
+    for batch in (OPENED_BATCH, ACTIVATED_BATCH, LATER_BATCH):
         with ThreadPoolExecutor(max_workers=6) as pool:
             applied += sum(pool.map(sink.append, [batch] * 6))
     assert applied == 10
@@ -332,17 +224,17 @@ def test_the_directory_counts_projected_open_referrals(store_engine: Engine) -> 
     seed_demo(store_engine, environment="development")
     sink = SqlCaseEventSink(store_engine)
     directory = SqlDirectory(store_engine)
-    sink.append(OPENED)
-    sink.append(ACTIVATED)
+    sink.append(OPENED_BATCH)
+    sink.append(ACTIVATED_BATCH)
     assert directory.partner("sprachschule-musterstadt").open_referrals == 1
     completed = CaseEventBatch(
-        case=LATER.case,
+        case=LATER_BATCH.case,
         events=[
-            _event(
+            batch_event(
                 6,
                 CaseEventKind.REFERRAL_STATUS_CHANGED,
                 Stage.ACTIVE,
-                referral_id=REF,
+                referral_id=BATCH_REFERRAL,
                 partner_id="sprachschule-musterstadt",
                 status="completed",
             )
@@ -357,8 +249,8 @@ def test_a_withdrawn_referral_leaves_the_partner_inbox_and_the_open_count(
 ) -> None:
     sink = SqlCaseEventSink(store_engine)
     seed_demo(store_engine, environment="development")
-    sink.append(OPENED)
-    sink.append(ACTIVATED)
+    sink.append(OPENED_BATCH)
+    sink.append(ACTIVATED_BATCH)
     directory = SqlDirectory(store_engine)
 
     def open_referrals() -> int:
@@ -367,19 +259,19 @@ def test_a_withdrawn_referral_leaves_the_partner_inbox_and_the_open_count(
 
     assert open_referrals() == 1
     closed = CaseEventBatch(
-        case=_projection(Stage.CLOSED),
+        case=batch_projection(Stage.CLOSED),
         events=[
-            _event(
+            batch_event(
                 6,
                 CaseEventKind.REFERRAL_WITHDRAWN,
                 Stage.CLOSED,
-                referral_id=REF,
+                referral_id=BATCH_REFERRAL,
                 partner_id="sprachschule-musterstadt",
             )
         ],
     )
     sink.append(closed)
     with Session(store_engine) as session:
-        referral = session.get(ReferralSummary, REF)
+        referral = session.get(ReferralSummary, BATCH_REFERRAL)
     assert referral is not None and referral.status is ReferralStatus.WITHDRAWN
     assert open_referrals() == 0

@@ -50,8 +50,8 @@ from domain.referral import ReferralStatus
 from store.archive import case_history
 from store.db import make_engine
 from store.projections import CaseSummary, ReferralSummary, TaskRecord
-from tests.case_samples import CLIENT, assessment, draft, intake
 from tests.referral_harness import eventually
+from tests.samples import CLIENT, assessment, draft, intake
 from tests.worker_harness import (
     CASE_RECOVERY,
     WorkerProcess,

@@ -28,7 +28,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from tests.api_harness import ASSESSMENT, INTAKE, eventually
+from tests.api_harness import eventually
 from tests.process_harness import (
     ApiUser,
     LotseProcess,
@@ -39,6 +39,7 @@ from tests.process_harness import (
     user_environment,
     wait_healthy,
 )
+from tests.samples import ASSESSMENT, INTAKE, draft_body
 
 HEALTHY_WITHIN = 60.0  # the promise for a fresh start, seeding included
 
@@ -106,13 +107,8 @@ async def drive_case_to_active(api: ApiUser) -> str:
     assert result["stage"] == "drafting"
 
     state = await api.ok("berater1", "GET", f"/cases/{case_id}")
-    measures = [
-        {"text": f"Maßnahme {route['measure']}", "responsible": "partner", "route_id": route["id"]}
-        for route in state["routes"]
-        if route["partner_id"] is not None
-    ]
     assert {route["need"] for route in state["routes"]} >= {"language", "employment"}
-    draft = {"goals": [{"text": "Deutsch auf B1"}, {"text": "Arbeit finden"}], "measures": measures}
+    draft = draft_body(state["routes"])
     await api.ok("berater1", "POST", f"/cases/{case_id}/agreement", json=draft)
     requested = await api.ok("berater1", "POST", f"/cases/{case_id}/signature-request")
     assert requested["stage"] == "awaiting_signature"

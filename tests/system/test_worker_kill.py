@@ -31,7 +31,6 @@ from domain.enums import CentreKind
 from domain.referral import Outcome, OutcomeResult, ReferralState, ReferralStatus, ReportKind
 from store.db import make_engine
 from tests.case_harness import walk_to
-from tests.case_samples import CLIENT
 from tests.referral_harness import (
     RecordedReport,
     ReportRecorder,
@@ -41,6 +40,7 @@ from tests.referral_harness import (
     reports_of,
     start_recorder,
 )
+from tests.samples import CLIENT
 from tests.worker_harness import WorkerProcess, child_executions, projected_referrals
 from worker.up import prepare_store
 from workflows.agreement import AgreementWorkflow

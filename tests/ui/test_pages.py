@@ -22,7 +22,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.ui.web import CONTENT_SECURITY_POLICY
 from domain.needs import Assessment
 from store.projections import ReviewRecord as ReviewRow
-from tests.api_harness import ASSESSMENT, INTAKE, Lotse, eventually, running_lotse
+from tests.api_harness import Lotse, eventually, running_lotse
+from tests.samples import ASSESSMENT, INTAKE
 from tests.ui_harness import Browser, csrf_of
 
 
@@ -190,16 +191,18 @@ async def test_intake_errors_stand_next_to_their_field_and_nothing_typed_is_lost
     case_id = await lotse.open_case()
     counsellor = await _browser(lotse, "berater1")
     page = f"/faelle/{case_id}"
+    # The sample intake as the form sends it, with an unknown language and no employment.
+    qualification = INTAKE["qualifications"][0]
     form = {
-        "birth_date": "1990-05-17",
+        "birth_date": INTAKE["birth_date"],
         "languages": "ar, xx",
-        "german_level": "A2",
-        "residence.status": "permit",
-        "residence.expires_on": "2030-03-01",
-        "qualifications.0.title": "Bauingenieurin",
-        "qualifications.0.country": "SY",
-        "qualifications.0.kind": "academic",
-        "goals": ["language", "employment"],
+        "german_level": INTAKE["german_level"],
+        "residence.status": INTAKE["residence"]["status"],
+        "residence.expires_on": INTAKE["residence"]["expires_on"],
+        "qualifications.0.title": qualification["title"],
+        "qualifications.0.country": qualification["country"],
+        "qualifications.0.kind": qualification["kind"],
+        "goals": INTAKE["goals"],
     }
     response = await counsellor.submit(page, f"{page}/aufnahme", form)
     assert response.status_code == 422

@@ -57,7 +57,7 @@ from tests.case_histories import (
     save_histories,
     until_runs,
 )
-from tests.case_samples import PARTNERS, assessment, draft, intake, routing
+from tests.samples import PARTNERS, assessment, draft, intake, routing
 from workflows.agreement import AgreementWorkflow
 
 OPEN_STAGES = set(Stage) - {Stage.CLOSED}

@@ -18,7 +18,7 @@ from domain.compaction import next_document_version
 from domain.enums import CentreKind
 from domain.stages import request_signature
 from domain.stages_draft import draft_agreement
-from tests.case_samples import (
+from tests.samples import (
     MUNICIPALITY,
     NOW,
     PARTNERS,

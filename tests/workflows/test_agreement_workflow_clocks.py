@@ -30,7 +30,7 @@ from tests.case_histories import (
     assert_no_task_failures,
     run_histories,
 )
-from tests.case_samples import intake
+from tests.samples import intake
 
 REVIEW_TASKS = {TaskKind.REVIEW_DUE, TaskKind.REVIEW_OVERDUE}
 

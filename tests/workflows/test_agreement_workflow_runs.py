@@ -25,7 +25,7 @@ from tests.case_histories import (
     run_histories,
     until_runs,
 )
-from tests.case_samples import intake
+from tests.samples import intake
 from workflows.agreement import AgreementWorkflow
 
 

@@ -56,8 +56,8 @@ from tests.case_harness import (
     walk_to,
 )
 from tests.case_histories import assert_no_task_failures, run_histories
-from tests.case_samples import draft, intake
 from tests.referral_harness import referral_input
+from tests.samples import draft, intake
 from workflows.guard import UNPROCESSABLE
 from workflows.referral import ReferralWorkflow
 

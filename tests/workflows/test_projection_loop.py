@@ -29,7 +29,7 @@ from tests.case_harness import (
     walk_to,
 )
 from tests.case_histories import assert_no_task_failures, run_histories
-from tests.case_samples import PARTNERS
+from tests.samples import PARTNERS
 
 # A review falls due a day after signing and is overdue a day later: an outage of days, not
 # months, so the test's time-skipping server has few retries to play through.
