@@ -1,7 +1,7 @@
 """Compile a Catalog into a durable-rules ruleset and match items with it.
 
 All access to durable-rules in Lotse goes through this module, and this module runs only in
-the evaluator processes (pool_worker.py; the benchmark also runs it in-process). The engine is
+the evaluator processes (`serve` in pool.py; the benchmark also runs it in-process). The engine is
 one global C library that is not safe for concurrent callers and not trusted to stay up (see
 pool.py for the containment). Hence:
 

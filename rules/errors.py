@@ -2,10 +2,10 @@
 
 Kept apart from compiler.py and pool.py so that a caller (API, worker, CLI) can catch them
 without importing durable-rules: the engine itself only ever loads in the evaluator processes
-(pool_worker.py) and, explicitly, in the benchmark.
+(`serve` in pool.py) and, explicitly, in the benchmark.
 
 - `RoutingEngineError`: durable-rules refused a batch (a bug or a limit of the engine, never a
-  silent drop). The evaluating process retires after it, see pool_worker.py.
+  silent drop). The evaluating process retires after it, see pool.py.
 - `RulesUnavailable`: the evaluating process gave no answer (it died, hung, or all processes
   were busy until the deadline). Nothing about the input is known to be wrong: retry.
 """

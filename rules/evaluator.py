@@ -23,8 +23,7 @@ from domain.profile import IntakeData
 from rules.catalog import load_catalog
 from rules.partners import resolve_partners
 from rules.plan import build_result, make_plan
-from rules.pool import default_pool
-from rules.pool_worker import Event
+from rules.pool import Event, default_pool
 from rules.schema import Catalog
 
 

@@ -47,7 +47,7 @@ from rules import (
     load_catalog,
 )
 from rules.evaluator import Matcher
-from rules.pool_worker import Event
+from rules.pool import Event
 from rules.schema import CASE_SCOPE
 
 MUNICIPALITIES: tuple[str | None, ...] = (None, "musterstadt")
