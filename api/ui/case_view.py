@@ -111,8 +111,8 @@ class CaseView:
             result.append(ActionOffer(action, title, "aktion-" + action, reason))
         return result
 
-    def offered(self, action: str) -> bool:
-        return any(o.action == Action(action) and o.reason is None for o in self.offers())
+    def offered(self, action: Action) -> bool:
+        return any(o.action is action and o.reason is None for o in self.offers())
 
     def partner_name(self, partner_id: str | None) -> str:
         if partner_id is None:

@@ -27,6 +27,7 @@ from api.ui import labels
 from api.ui.forms import field_id
 from api.ui.session import LoginRequired, csrf_token, ensure_csrf_cookie
 from domain.months import GERMAN_TIME
+from domain.stage_table import Action
 
 # Only the app's own origin: no CDN, no inline script or style (htmx is configured not to
 # inject its indicator style), no framing. Municipal networks are often closed off, and a
@@ -91,6 +92,8 @@ templates.filters["date"] = german_date
 templates.filters["datetime"] = german_datetime
 templates.filters["isodate"] = iso_date
 templates.globals["labels"] = labels
+# The stage table's actions by name, so a template never spells one as a string.
+templates.globals["Action"] = Action
 templates.globals["field_id"] = field_id
 templates.globals["new_key"] = lambda: uuid.uuid4().hex
 
