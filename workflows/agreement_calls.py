@@ -87,9 +87,11 @@ async def route_needs(state: CaseState, needs: list[Need]) -> RoutingResult:
     return await execute_waited(CaseActivities.route_needs, input)
 
 
-async def render_agreement(state: CaseState, clocks: Clocks) -> RenderedDocument:
+def document_input(state: CaseState, clocks: Clocks) -> AgreementDocumentInput:
+    """What the agreement text is rendered from: the case's next version with the routes its
+    measures take."""
     taken = {measure.route_id for measure in state.measures}
-    input = AgreementDocumentInput(
+    return AgreementDocumentInput(
         case_id=state.id,
         version=next_document_version(state),
         municipality_id=state.municipality_id,
@@ -104,7 +106,10 @@ async def render_agreement(state: CaseState, clocks: Clocks) -> RenderedDocument
         first_review_months=clocks.first_review_months,
         max_review_interval_months=clocks.max_review_interval_months,
     )
-    return await execute_waited(CaseActivities.render_agreement, input)
+
+
+async def render_agreement(state: CaseState, clocks: Clocks) -> RenderedDocument:
+    return await execute_waited(CaseActivities.render_agreement, document_input(state, clocks))
 
 
 async def next_partner(state: CaseState, referral: ReferralRecord) -> PartnerChoice:

@@ -14,7 +14,7 @@ from activities.case_events import CaseEventBatch, CaseProjection, InMemoryCaseE
 from activities.directory import InMemoryDirectory
 from domain.actions import RenderedDocument
 from domain.case import CaseEvent, CaseEventKind, CaseState, Stage
-from domain.compaction import next_document_version
+from domain.clocks import Clocks
 from domain.enums import CentreKind
 from domain.stages import request_signature
 from domain.stages_draft import draft_agreement
@@ -29,6 +29,7 @@ from tests.samples import (
     in_stage,
     intake,
 )
+from workflows import agreement_calls
 
 ENV = ActivityEnvironment()
 
@@ -38,21 +39,8 @@ def activities(sink: InMemoryCaseEventSink | None = None) -> CaseActivities:
 
 
 def document_input(state: CaseState) -> AgreementDocumentInput:
-    taken = {m.route_id for m in state.measures}
-    return AgreementDocumentInput(
-        case_id=state.id,
-        version=next_document_version(state),
-        municipality_id=state.municipality_id,
-        centre_id=state.centre_id,
-        centre_kind=state.centre_kind,
-        client=state.client,
-        goals=state.goals,
-        measures=state.measures,
-        routes=[r for r in state.routes if r.id in taken],
-        next_review_due=None,
-        first_review_months=3,
-        max_review_interval_months=6,
-    )
+    # What the workflow sends, with the default clocks.
+    return agreement_calls.document_input(state, Clocks())
 
 
 async def test_route_needs_routes_by_the_rules_and_picks_partners_from_the_directory() -> None:
