@@ -20,8 +20,9 @@ when that process dies or hangs, `route_needs` fails with a retryable `RulesUnav
 the retry gets a fresh process; the worker process is never at risk.
 This module is imported by the workflow modules (for the names and options), so it imports
 `rules` only inside the activities: neither the rules package nor durable-rules loads with the
-workflows (tests/test_determinism.py checks it in a fresh interpreter). The batch, the notes
-and the documents the read model takes are the projection contract in domain/projection.py.
+workflows (tests/workflows/test_determinism.py checks it in a fresh interpreter). The batch,
+the notes and the documents the read model takes are the projection contract in
+domain/projection.py.
 """
 
 import asyncio

@@ -153,7 +153,7 @@ class ValidationProblem(BaseModel):
 def _document_validation_answer(app: FastAPI) -> None:
     """FastAPI documents every 422 as its own `HTTPValidationError` (`detail` a list); this
     API answers `ValidationProblem`. The document says what is sent, so clients and the
-    schema checks of tests/test_api_fuzz.py can rely on it."""
+    schema checks of tests/api/test_fuzz.py can rely on it."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:

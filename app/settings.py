@@ -2,9 +2,9 @@
 
 Every process entry point (worker, dev server, `lotse up`, the API) builds a `Settings` and
 passes it down; nothing else reads the environment, and every setting the code reads is a
-field here (tests/test_readme.py holds the README's table to it). The defaults run everything on one
-machine against the dev server (`lotse up`); production sets at least `LOTSE_ENV=production`,
-`LOTSE_TEMPORAL_ADDRESS` and `LOTSE_DATABASE_URL`.
+field here (tests/system/test_readme.py holds the README's table to it). The defaults run
+everything on one machine against the dev server (`lotse up`); production sets at least
+`LOTSE_ENV=production`, `LOTSE_TEMPORAL_ADDRESS` and `LOTSE_DATABASE_URL`.
 """
 
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""What deploy/'s files have in common for the checks of tests/test_deploy*.py: the names of
+"""What deploy/'s files have in common for the checks of tests/system/test_deploy*.py: the names of
 Lotse's settings, LOTSE_* names mentioned in a file, settings built from a given environment,
 image references, the search attributes an init script registers. Parsing only.
 

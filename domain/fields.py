@@ -16,7 +16,7 @@ where "0001-01-10" made the stage function raise a bare OverflowError.
 Each check answers in German with the code point and position, never the text itself (the
 message goes back to the sender, but names and notes are personal data wherever else it ends).
 The JSON schema of each type states the same rule (`pattern`; `formatMinimum`/`formatMaximum`),
-so clients and the API fuzzing (tests/test_api_fuzz.py) know it.
+so clients and the API fuzzing (tests/api/test_fuzz.py) know it.
 """
 
 import re

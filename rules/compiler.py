@@ -43,7 +43,7 @@ src/rules/state.c and events.c):
   none did, one sentinel event `{scope: "$batch"}` is posted to the same session; `batch`
   fires on it, so both pointers are NULL by the time of `delete_state`. (Posting the sentinel
   with every batch would be as safe but costs one more action per evaluation; batches
-  without any match are rare.) tests/test_rules_engine_crash.py proves it in a child process.
+  without any match are rare.) tests/rules/test_engine_crash.py proves it in a child process.
 
 If the engine refuses anyway (an error code or exception from assert_events or an action), the
 session is left as it is: deleting it, or abandoning its action, could free the same garbage

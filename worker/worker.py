@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 # has three runs and three referral children), which was a third of the worker's cost per case
 # over a bare workflow (bench/lifecycle.py), and would pick up a source file edited under a
 # running worker. The SDK supports this for modules without global mutable state and without
-# non-deterministic calls; tests/test_determinism.py keeps both true of `workflows` and
+# non-deterministic calls; tests/workflows/test_determinism.py keeps both true of `workflows` and
 # `domain`, and the time-skipping and replay tests run the workflows in the SDK's default,
 # stricter sandbox, which still reloads them per run and restricts what they call.
 PASSTHROUGH_MODULES = ("domain", "workflows", "pydantic", "holidays", "dateutil")

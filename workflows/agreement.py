@@ -19,7 +19,8 @@ search attributes) goes in behind a patch, so old histories replay the old way:
         await workflow.execute_activity_method(...)
     # later, once no run without the patch is left: workflow.deprecate_patch(...), then remove
 
-and tests/test_replay.py replays the saved histories of tests/histories/ against the new code.
+and tests/workflows/test_replay.py replays the saved histories of tests/histories/ against the
+new code.
 A change of the state model only adds fields with defaults (old states must still parse).
 
 Patches in effect (histories recorded before each: tests/histories/*_v1.json):
@@ -37,7 +38,7 @@ given, which its history holds, so a replay decides the same way:
   own (workflows/agreement_projection.py), so clocks and referrals never wait for the read
   model; a run started or continued by older code sent each batch and waited for it in the
   run loop (`_settle`), and keeps doing so until it continues as new.
-tests/test_agreement_patches.py shows them all.
+tests/workflows/test_agreement_patches.py shows them all.
 
 Nothing but an `ApplicationError` leaves a handler or the run loop (workflows/guard.py).
 """

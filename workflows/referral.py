@@ -70,7 +70,8 @@ with workflow.unsafe.imports_passed_through():
         require,
     )
     from domain.referral_stages import (
-        MAX_PROGRESS_NOTES as MAX_PROGRESS_NOTES,  # tests/test_bounded_state.py reads it here
+        # tests/workflows/test_bounded_state.py reads it here
+        MAX_PROGRESS_NOTES as MAX_PROGRESS_NOTES,
     )
     from domain.rejections import Invalid
 

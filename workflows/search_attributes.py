@@ -1,7 +1,7 @@
 """The case's search attributes (DESIGN.md), declared once: the keys the case workflow upserts,
 and from them the forms the servers want them registered in (the dev server's
 `--search-attribute Name=Type`, the operator API's indexed value types; the deploy scripts are
-checked against `REGISTERED` by tests/test_deploy.py). Ids, the stage and the review clock:
+checked against `REGISTERED` by tests/system/test_deploy.py). Ids, the stage and the review clock:
 never personal data.
 """
 

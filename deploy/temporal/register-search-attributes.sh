@@ -35,7 +35,7 @@ if ! temporal operator namespace describe --namespace "$TEMPORAL_NAMESPACE" >/de
     --retention "${TEMPORAL_NAMESPACE_RETENTION:-30d}"
 fi
 
-# The case search attributes (worker/devserver.py SEARCH_ATTRIBUTES; tests/test_deploy.py checks
+# The case search attributes (worker/devserver.py SEARCH_ATTRIBUTES; tests/system/test_deploy.py checks
 # that this list is exactly that one). Re-registering one with the same type is a no-op.
 retry 30 temporal operator search-attribute create --namespace "$TEMPORAL_NAMESPACE" --name CaseStage --type Keyword
 retry 30 temporal operator search-attribute create --namespace "$TEMPORAL_NAMESPACE" --name MunicipalityId --type Keyword

@@ -4,7 +4,7 @@ counsellor's open tasks (the same page).
 Both front doors page through `centre_cases`, so the API and the page filter, search and order
 alike: newest change first, ties by id, both descending, so that the centre's list without
 filters is read backwards along `ix_case_summaries_centre_updated` and no page sorts
-(tests/test_case_list_index.py; bench/api.py measures this query).
+(tests/store/test_case_list_index.py; bench/api.py measures this query).
 """
 
 from sqlmodel import Session, col, or_, select
