@@ -13,16 +13,19 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import JSON, Engine, column, inspect, table, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import Session, SQLModel, col, select
 
+from domain.clocks import Clocks
 from domain.enums import ActorKind, CentreKind, NeedKind
-from domain.referral import ReferralStatus
+from domain.referral import ReferralStatus, referral_deadlines
+from domain.workdays import DEFAULT_LAND, add_working_days
 from store import db
 from store.models import Centre
 from store.projections import CaseSummary, ReferralSummary, client_display_name
 from store.testing import postgres_schema
+from store.types import UTCDateTime
 
 STORE_TABLES = {
     "municipalities",
@@ -113,6 +116,92 @@ def test_no_url_means_a_wal_sqlite_file_in_the_data_dir_with_foreign_keys(
         assert (data_dir / db.SQLITE_FILE).is_file()
     finally:
         engine.dispose()
+
+
+# Friday 3 January 2025, 10:00 in Germany: Epiphany (Monday the 6th) is a holiday in Bavaria,
+# not in North Rhine-Westphalia, so the two Länder's deadlines differ by a working day.
+BEFORE_EPIPHANY = datetime(2025, 1, 3, 9, 0, tzinfo=UTC)
+
+
+def test_referrals_from_before_0004_get_the_deadlines_the_pages_computed(
+    empty_engine: Engine,
+) -> None:
+    db.upgrade(empty_engine, "0003")
+    referrals = table(
+        "referrals",
+        *(
+            column(name)
+            for name in (
+                "id",
+                "case_id",
+                "municipality_id",
+                "route_id",
+                "partner_id",
+                "actor_kind",
+                "measure",
+                "need_kind",
+                "status",
+                "escalated",
+                "client_first_name",
+                "last_applied_seq",
+            )
+        ),
+        column("languages", JSON),
+        column("dispatched_at", UTCDateTime),
+        column("updated_at", UTCDateTime),
+    )
+    municipalities = table("municipalities", column("id"), column("name"), column("land"))
+    row = {
+        "case_id": "case-1",
+        "route_id": "r1",
+        "partner_id": "sprachschule-mitte",
+        "actor_kind": ActorKind.LANGUAGE_COURSE_PROVIDER.value,
+        "measure": "Integrationskurs",
+        "need_kind": NeedKind.LANGUAGE.value,
+        "status": ReferralStatus.DISPATCHED.value,
+        "escalated": False,
+        "client_first_name": "Amina",
+        "languages": ["ar"],
+        "last_applied_seq": 1,
+        "dispatched_at": BEFORE_EPIPHANY,
+        "updated_at": BEFORE_EPIPHANY,
+    }
+    with empty_engine.begin() as connection:
+        connection.execute(
+            municipalities.insert(),
+            [
+                {"id": "musterstadt", "name": "Musterstadt", "land": "NW"},
+                {"id": "bergdorf", "name": "Bergdorf", "land": "BY"},
+            ],
+        )
+        connection.execute(
+            referrals.insert(),
+            [
+                {**row, "id": "ref-nw", "municipality_id": "musterstadt"},
+                {**row, "id": "ref-by", "municipality_id": "bergdorf"},
+                # No municipality row (the directory and the read model are written apart).
+                {**row, "id": "ref-unknown", "municipality_id": "nirgendwo"},
+            ],
+        )
+    db.upgrade(empty_engine)
+    with Session(empty_engine) as session:
+        found = {r.id: r for r in session.exec(select(ReferralSummary)).all()}
+    expected = {
+        "ref-nw": referral_deadlines(BEFORE_EPIPHANY, "NW", Clocks()),
+        "ref-by": referral_deadlines(BEFORE_EPIPHANY, "BY", Clocks()),
+        "ref-unknown": referral_deadlines(BEFORE_EPIPHANY, DEFAULT_LAND, Clocks()),
+    }
+    for referral_id, deadlines in expected.items():
+        assert (
+            found[referral_id].acknowledge_by,
+            found[referral_id].escalate_at,
+            found[referral_id].expires_at,
+        ) == (deadlines.acknowledge_by, deadlines.escalate_at, deadlines.expires_at)
+    # The Land's holidays count: Bavaria's answer is due a working day later.
+    assert expected["ref-by"].acknowledge_by > expected["ref-nw"].acknowledge_by
+    # What the partner's inbox and the dashboard did before 0004 (api/ui/sla.py): overdue from
+    # five working days after dispatch on.
+    assert expected["ref-nw"].acknowledge_by == add_working_days(BEFORE_EPIPHANY, 5, "NW")
 
 
 def test_foreign_keys_are_enforced(store_engine: Engine) -> None:
