@@ -2,9 +2,9 @@
 fault inside the C engine costs one evaluation, never the service.
 
 `EvaluatorPool.match(catalog, batches)` sends the flat events of one or more evaluations to
-one of N child processes and returns the matched rule positions. Deriving
-facts and shaping the answer stay in the caller (evaluator.py); only the matching, the one
-step that needs the C engine, crosses the pipe. The design:
+one of N child processes and returns the matched rule positions. Deriving facts and shaping
+the answer stay in the caller (evaluator.py); only the matching, the one step that needs the
+C engine, crosses the pipe. The design:
 
 - Processes start on first use (or with `start()`) from a forkserver that has the rules
   package and durable-rules imported already, so a (re)start costs milliseconds, not an
@@ -32,12 +32,11 @@ request at a time:
     answer   Matched(matches, retire) | EngineFailed(message)
 
 `catalog` is sent the first time a process sees a catalog version (the parent remembers which
-versions each process has compiled), so a request carries only the flat events. A child exits
-when the pipe closes (its parent stopped or died: no orphans) and retires by answering
-`retire=True` when it should not be reused: after durable-rules raised (the engine may hold a
-half-finished session, see compiler.py) or once it has compiled many catalogs (the engine
-cannot drop a ruleset). `fault` exists for tests only: it makes a child really crash or hang,
-so tests can prove that the callers survive that.
+versions each process has compiled), so a request carries only the flat events. A child
+retires by answering `retire=True` when it should not be reused: after durable-rules raised
+(the engine may hold a half-finished session, see compiler.py) or once it has compiled many
+catalogs (the engine cannot drop a ruleset). `fault` exists for tests only: it makes a child
+really crash or hang, so tests can prove that the callers survive that.
 """
 
 import atexit
