@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.source_parsing import parse
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # package -> the project packages it may import (besides itself and third-party code)
@@ -30,7 +32,7 @@ PROJECT = frozenset(ALLOWED) | {"deploy", "bench", "tests"}
 
 
 def imported_packages(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parse(path.read_text(encoding="utf-8"), filename=str(path))
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -76,7 +78,7 @@ TEST_PACKAGES = frozenset({"domain", "workflows", "rules", "store", "api", "ui",
 
 def imported_test_modules(path: Path) -> set[str]:
     """The test modules (`tests.….test_*`) that the module at `path` imports."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parse(path.read_text(encoding="utf-8"), filename=str(path))
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

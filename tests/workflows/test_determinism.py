@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.source_parsing import parse
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("workflows", "domain")
 
@@ -81,7 +83,7 @@ def _module_names(tree: ast.Module) -> set[str]:
 
 
 def findings_in(source: str, path: str) -> Iterator[Finding]:
-    tree = ast.parse(source)
+    tree = parse(source)
     module_names = _module_names(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
