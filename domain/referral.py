@@ -63,6 +63,16 @@ def referral_deadlines(start: datetime, land: str, clocks: Clocks) -> ReferralDe
     )
 
 
+def deadlines_of_earlier_code(start: datetime, land: str | None) -> ReferralDeadlines:
+    """The deadlines of a referral whose case did not carry them yet (dispatched by code before
+    they were computed at dispatch), as the pages computed them then: the default clocks, in
+    the working days of `land`, or of the default Land where it is unknown or has no calendar."""
+    try:
+        return referral_deadlines(start, land or DEFAULT_LAND, Clocks())
+    except ValueError:
+        return referral_deadlines(start, DEFAULT_LAND, Clocks())
+
+
 def unanswered_past_deadline(
     status: ReferralStatus,
     acknowledge_by: datetime | None,

@@ -84,9 +84,9 @@ class ReferralSummary(SQLModel, table=True):
     status: ReferralStatus = Field(sa_type=StrEnumType(ReferralStatus))
     dispatched_at: datetime = Field(sa_type=UTCDateTime)
     # The referral's deadlines, as the case computed them at dispatch (domain.referral.
-    # ReferralDeadlines). Rows from before they were carried got them in migration 0004; null
-    # only for an event recorded by older code and projected after the upgrade (the pages then
-    # go by the workflow's `escalated` flag alone).
+    # ReferralDeadlines). Referrals dispatched by code before that get the deadlines the pages
+    # computed then (domain.referral.deadlines_of_earlier_code): in migration 0004 if they were
+    # projected already, from the projector if their event comes later.
     acknowledge_by: datetime | None = Field(default=None, sa_type=UTCDateTime)
     escalate_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

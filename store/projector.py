@@ -58,7 +58,7 @@ from domain.projection import (
     ProjectionRejected,
     ReferralNote,
 )
-from domain.referral import ReferralStatus
+from domain.referral import ReferralStatus, deadlines_of_earlier_code
 from store.archive import (
     add_event,
     add_projection_failure,
@@ -66,7 +66,7 @@ from store.archive import (
     archive_document,
 )
 from store.directory import OPEN_REFERRAL_STATUSES
-from store.models import Role
+from store.models import Municipality, Role
 from store.projections import (
     CaseSummary,
     ReferralSummary,
@@ -290,6 +290,14 @@ def _apply_event(
 def _referral_dispatched(
     session: Session, case: CaseProjection, event: CaseEvent, payload: ReferralDispatched
 ) -> None:
+    deadlines = (payload.acknowledge_by, payload.escalate_at, payload.expires_at)
+    if payload.acknowledge_by is None:
+        # Recorded by code that did not carry deadlines yet, and projected only now: the ones
+        # migration 0004 gave the referrals projected before.
+        municipality = session.get(Municipality, case.municipality_id)
+        earlier = deadlines_of_earlier_code(event.at, municipality.land if municipality else None)
+        deadlines = (earlier.acknowledge_by, earlier.escalate_at, earlier.expires_at)
+    acknowledge_by, escalate_at, expires_at = deadlines
     session.merge(
         ReferralSummary(
             id=payload.referral_id,
@@ -302,9 +310,9 @@ def _referral_dispatched(
             need_kind=payload.need,
             status=ReferralStatus.DISPATCHED,
             dispatched_at=event.at,
-            acknowledge_by=payload.acknowledge_by,
-            escalate_at=payload.escalate_at,
-            expires_at=payload.expires_at,
+            acknowledge_by=acknowledge_by,
+            escalate_at=escalate_at,
+            expires_at=expires_at,
             client_first_name=" ".join(case.client_given_name.split())[:100],
             languages=list(case.client_languages),
             updated_at=event.at,
@@ -361,9 +369,7 @@ def open_referral_ids(engine: Engine, case_id: str) -> list[str]:
         rows = session.exec(
             select(ReferralSummary.id).where(
                 ReferralSummary.case_id == case_id,
-                col(ReferralSummary.status).in_(
-                    OPEN_REFERRAL_STATUSES
-                ),
+                col(ReferralSummary.status).in_(OPEN_REFERRAL_STATUSES),
             )
         ).all()
         return cast(list[str], list(rows))

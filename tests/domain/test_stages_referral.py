@@ -1,8 +1,9 @@
 """What referral reports do to a case: outcomes, reminders, escalations, re-routing."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from domain.case import CaseEventKind, Responsible, TaskKind, TaskRole
+from domain.clocks import Clocks
 from domain.events import ReferralDispatched
 from domain.referral import (
     Outcome,
@@ -10,6 +11,7 @@ from domain.referral import (
     ReferralReport,
     ReferralStatus,
     ReportKind,
+    deadlines_of_earlier_code,
     referral_deadlines,
 )
 from domain.rejections import Invalid
@@ -23,6 +25,7 @@ from domain.stages_referral import (
     referrals_to_start,
     reroute,
 )
+from domain.workdays import DEFAULT_LAND
 from tests.samples import CLOCKS, NOW, active, draft, ok
 
 LATER = NOW + timedelta(days=3)
@@ -168,6 +171,18 @@ def test_a_referral_gets_its_deadlines_once_at_dispatch_and_carries_them() -> No
         )
         # Five working days are never fewer than five days.
         assert expected.acknowledge_by - referral.dispatched_at >= timedelta(days=5)
+
+
+def test_deadlines_of_earlier_code_are_the_default_clocks_in_the_lands_working_days() -> None:
+    """What the pages computed for a referral whose case did not carry deadlines yet (migration
+    0004 and the projector give such rows these): the default clocks, the Land's working days,
+    and the default Land's for an unknown Land or one without a calendar."""
+    at = datetime(2025, 1, 3, 9, 0, tzinfo=UTC)  # the Friday before Epiphany
+    assert deadlines_of_earlier_code(at, "BY") == referral_deadlines(at, "BY", Clocks())
+    default = referral_deadlines(at, DEFAULT_LAND, Clocks())
+    assert deadlines_of_earlier_code(at, None) == default
+    assert deadlines_of_earlier_code(at, "XX") == default
+    assert deadlines_of_earlier_code(at, "BY") != default  # Epiphany is Bavarian
 
 
 def test_a_land_without_calendar_dispatches_without_deadlines() -> None:

@@ -5,7 +5,7 @@ deliveries of the same batch apply it once, an event whose data does not fit its
 (domain/events.py) is refused."""
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,9 +14,9 @@ from sqlmodel import Session, col, select
 
 from domain.case import CaseEventKind, Stage
 from domain.projection import CaseEventBatch, ProjectionRejected
-from domain.referral import ReferralStatus
+from domain.referral import ReferralStatus, deadlines_of_earlier_code
 from store.directory import SqlDirectory
-from store.models import Role
+from store.models import Municipality, Role
 from store.projections import (
     CaseEventRecord,
     CaseSummary,
@@ -31,6 +31,7 @@ from tests.samples import (
     BATCH_CASE,
     BATCH_REFERRAL,
     LATER_BATCH,
+    MUNICIPALITY,
     NOW,
     OPENED_BATCH,
     REVIEW_DUE,
@@ -84,6 +85,39 @@ def test_events_fill_referrals_tasks_and_reviews(store_engine: Engine) -> None:
     assert [(r.seq, r.agreement_helped, r.easier_to_keep_at_it) for r in reviews] == [
         (9, True, None)
     ]
+
+
+def test_a_referral_recorded_by_earlier_code_gets_the_deadlines_the_pages_computed(
+    store_engine: Engine,
+) -> None:
+    """The sample batch's referral event has the shape of code that did not carry deadlines
+    yet; projected now, its row gets the deadlines the pages computed then, in the working days
+    of the municipality's Land (in Bavaria, Epiphany is no working day)."""
+    before_epiphany = datetime(2025, 1, 3, 9, 0, tzinfo=UTC)
+    with Session(store_engine) as session:
+        session.add(Municipality(id=MUNICIPALITY, name="Musterstadt", land="BY"))
+        session.commit()
+    events = [
+        event.model_copy(update={"at": before_epiphany})
+        if event.kind is CaseEventKind.REFERRAL_DISPATCHED
+        else event
+        for event in ACTIVATED_BATCH.events
+    ]
+    dispatched = next(e for e in events if e.kind is CaseEventKind.REFERRAL_DISPATCHED)
+    assert "acknowledge_by" not in dispatched.data
+    sink = SqlCaseEventSink(store_engine)
+    sink.append(OPENED_BATCH)
+    sink.append(ACTIVATED_BATCH.model_copy(update={"events": events}))
+    with Session(store_engine) as session:
+        row = session.get(ReferralSummary, BATCH_REFERRAL)
+    assert row is not None
+    expected = deadlines_of_earlier_code(before_epiphany, "BY")
+    assert (row.acknowledge_by, row.escalate_at, row.expires_at) == (
+        expected.acknowledge_by,
+        expected.escalate_at,
+        expected.expires_at,
+    )
+    assert expected.acknowledge_by > deadlines_of_earlier_code(before_epiphany, "NW").acknowledge_by
 
 
 def test_reassignment_moves_open_counsellor_tasks(store_engine: Engine) -> None:

@@ -3,8 +3,8 @@ expires at), so the partner's inbox and the supervisor's dashboard read them ins
 computing them again.
 
 Referrals dispatched before get the deadlines the pages computed for them until now: the
-default clocks on the working days of their municipality's Land, through the one function that
-computes deadlines (`domain.referral.referral_deadlines`). Without them an open referral of a
+default clocks on the working days of their municipality's Land
+(`domain.referral.deadlines_of_earlier_code`). Without them an open referral of a
 running municipality would lose its "overdue" mark on the upgrade.
 
 Revision ID: 0004
@@ -13,14 +13,11 @@ Create Date: 2026-11-30
 """
 
 from collections.abc import Sequence
-from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
 
-from domain.clocks import Clocks
-from domain.referral import ReferralDeadlines, referral_deadlines
-from domain.workdays import DEFAULT_LAND
+from domain.referral import deadlines_of_earlier_code
 from store.types import UTCDateTime
 
 revision: str = "0004"
@@ -45,13 +42,6 @@ def downgrade() -> None:
             batch.drop_column(name)
 
 
-def _deadlines(dispatched_at: datetime, land: str | None) -> ReferralDeadlines:
-    try:
-        return referral_deadlines(dispatched_at, land or DEFAULT_LAND, Clocks())
-    except ValueError:  # a Land without a calendar: the default's, as the pages fell back to
-        return referral_deadlines(dispatched_at, DEFAULT_LAND, Clocks())
-
-
 def _backfill(connection: sa.Connection) -> None:
     # The app's instant type, so SQLite's naive UTC text reads and writes as the app's does.
     referrals = sa.table(
@@ -71,7 +61,7 @@ def _backfill(connection: sa.Connection) -> None:
     ).all()
     values = []
     for referral_id, dispatched_at, land in found:
-        deadlines = _deadlines(dispatched_at, land)
+        deadlines = deadlines_of_earlier_code(dispatched_at, land)
         values.append(
             {
                 "referral_id": referral_id,
