@@ -14,8 +14,6 @@ import sys
 from datetime import date
 from typing import Any
 
-import pytest
-
 from domain.enums import CentreKind, NeedKind
 from domain.explain import ExplainRequest
 from domain.needs import Need, RoutingResult
@@ -142,10 +140,19 @@ def test_batches_with_and_without_matches_interleaved() -> None:
 
 
 def test_without_the_fix_the_same_batches_kill_the_process() -> None:
-    with pytest.raises(ChildDied) as died:
-        in_child(_without_the_fix, 50)
+    # The unfixed steps free a pointer the engine never set: what it holds differs from process
+    # to process, and now and then (once in the whole suite's last runs, never in 20 children
+    # alone) a process survives its 150 batches. So up to five fresh processes: one must die.
+    exitcodes: list[int | None] = []
+    for _ in range(5):
+        try:
+            in_child(_without_the_fix, 50)
+        except ChildDied as died:
+            exitcodes.append(died.exitcode)
+            break
     # SIGSEGV or SIGABRT ("free(): invalid pointer"), as in the issue.
-    assert died.value.exitcode is not None and died.value.exitcode < 0
+    assert exitcodes, "five processes ran the unfixed steps and none died"
+    assert exitcodes[0] is not None and exitcodes[0] < 0
 
 
 def _lotse_explain(request: dict[str, Any]) -> subprocess.CompletedProcess[str]:
