@@ -70,7 +70,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.needs import Assessment
     from domain.profile import IntakeData
     from domain.referral import ReferralReport
-    from domain.rejections import Invalid, NotYours, Rejection
+    from domain.rejections import NotYours, Rejection
     from domain.stages import (
         check_complete_assessment,
         check_complete_intake,
@@ -111,7 +111,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.actor_header import current_actor
 
 from workflows.agreement_projection import Projection
-from workflows.guard import UNPROCESSABLE, guarded
+from workflows.guard import UNPROCESSABLE, guarded, rejected
 
 # Patch ids (see the module docstring); never reuse one for another change.
 PARALLEL_REFERRAL_STARTS = "parallel-referral-starts"
@@ -154,13 +154,6 @@ def _action() -> str:
     """The name of the update being handled (for the log), or of the workflow's own work."""
     info = workflow.current_update_info()
     return info.name if info is not None else "run"
-
-
-def _rejected(rejection: Rejection) -> ApplicationError:
-    """A refusal as the API reads it: the type says 409 or 422, an `Invalid`'s first detail
-    names the field."""
-    details = [rejection.field] if isinstance(rejection, Invalid) else []
-    return ApplicationError(rejection.message, *details, type=rejection.type, non_retryable=True)
 
 
 @workflow.defn
@@ -372,7 +365,7 @@ class AgreementWorkflow:
         allowed = _allowed(current_actor(), check)
         rejection = guarded(_action(), lambda: allowed(self._state, workflow.now()))
         if rejection is not None:
-            raise _rejected(rejection)
+            raise rejected(rejection)
 
     def _repeated_id(self) -> str | None:
         info = workflow.current_update_info()
@@ -405,7 +398,7 @@ class AgreementWorkflow:
     def _outcome(self, act: Act) -> tuple[CaseState, ActionResult]:
         outcome = act(self._state, workflow.now())
         if not isinstance(outcome, CaseState):
-            raise _rejected(outcome)
+            raise rejected(outcome)
         result = action_result(outcome)
         info = workflow.current_update_info()
         if info is not None:

@@ -22,6 +22,10 @@ from typing import TypeVar
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+with workflow.unsafe.imports_passed_through():
+    from domain.referral_stages import ReferralRejection
+    from domain.rejections import Invalid, Rejection
+
 T = TypeVar("T")
 
 UNPROCESSABLE = "Unprocessable"
@@ -50,3 +54,10 @@ def guarded(action: str, call: Callable[[], T]) -> T:
         raise
     except Exception as error:
         raise unexpected(action, error) from None
+
+
+def rejected(rejection: Rejection | ReferralRejection) -> ApplicationError:
+    """A refusal of the stage machines (a case's or a referral's) as the API reads it: the type
+    says 404, 409 or 422, an `Invalid`'s first detail names the field."""
+    details = [rejection.field] if isinstance(rejection, Invalid) else []
+    return ApplicationError(rejection.message, *details, type=rejection.type, non_retryable=True)

@@ -73,10 +73,9 @@ with workflow.unsafe.imports_passed_through():
         # tests/workflows/test_bounded_state.py reads it here
         MAX_PROGRESS_NOTES as MAX_PROGRESS_NOTES,
     )
-    from domain.rejections import Invalid
 
 from workflows.activity_calls import execute_waited
-from workflows.guard import guarded
+from workflows.guard import guarded, rejected
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
@@ -96,13 +95,6 @@ Act = Callable[
     [ReferralState, datetime, Actor | None, str | None], ReferralState | ReferralRejection
 ]
 Check = Callable[[ReferralState, Actor | None, str | None], ReferralRejection | None]
-
-
-def _rejected(rejection: ReferralRejection) -> ApplicationError:
-    """A refusal as the API reads it: the type says 409, 404 or 422, an `Invalid`'s first
-    detail names the field."""
-    details = [rejection.field] if isinstance(rejection, Invalid) else []
-    return ApplicationError(rejection.message, *details, type=rejection.type, non_retryable=True)
 
 
 def _update_id() -> str | None:
@@ -250,7 +242,7 @@ class ReferralWorkflow:
         """The note numbered, as the read model archives it, or refused."""
         numbered = number_note(self._state, note, workflow.now(), actor=current_actor())
         if not isinstance(numbered, NumberedNote):
-            raise _rejected(numbered)
+            raise rejected(numbered)
         return numbered
 
     @workflow.update
@@ -274,7 +266,7 @@ class ReferralWorkflow:
         """Raise the refusal of the update's actor or of the referral's status, if any."""
         rejection = guarded(action.value, lambda: require(self._state, action, current_actor()))
         if rejection is not None:
-            raise _rejected(rejection)
+            raise rejected(rejection)
 
     def _validate(self, check: Check) -> None:
         """Refuse before history (a repeat passes: its handler answers it); an unexpected
@@ -283,7 +275,7 @@ class ReferralWorkflow:
         action = info.name if info is not None else "referral"
         rejection = guarded(action, lambda: check(self._state, current_actor(), _update_id()))
         if rejection is not None:
-            raise _rejected(rejection)
+            raise rejected(rejection)
 
     def _act(self, act: Act) -> None:
         """Apply a partner's action (it checks the actor and the status once more: the
@@ -293,7 +285,7 @@ class ReferralWorkflow:
         def acted() -> ReferralState:
             outcome = act(self._state, workflow.now(), current_actor(), _update_id())
             if not isinstance(outcome, ReferralState):
-                raise _rejected(outcome)
+                raise rejected(outcome)
             return outcome
 
         info = workflow.current_update_info()
