@@ -30,11 +30,10 @@ import contextlib
 import logging
 import threading
 from contextlib import AbstractContextManager
-from typing import cast
 
 from sqlalchemy import Engine, text, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from domain.case import CaseEvent, TaskKind, TaskRole
 from domain.case import ReviewRecord as CaseReview
@@ -65,7 +64,6 @@ from store.archive import (
     add_referral_note,
     archive_document,
 )
-from store.directory import OPEN_REFERRAL_STATUSES
 from store.models import Municipality, Role
 from store.projections import (
     CaseSummary,
@@ -361,15 +359,3 @@ def _task_created(
         if referral is not None:
             referral.escalated = True
             session.add(referral)
-
-
-def open_referral_ids(engine: Engine, case_id: str) -> list[str]:
-    """The case's referrals a partner still has to act on (tests and diagnostics)."""
-    with Session(engine) as session:
-        rows = session.exec(
-            select(ReferralSummary.id).where(
-                ReferralSummary.case_id == case_id,
-                col(ReferralSummary.status).in_(OPEN_REFERRAL_STATUSES),
-            )
-        ).all()
-        return cast(list[str], list(rows))
