@@ -16,6 +16,7 @@ from temporalio.worker import Replayer
 
 from domain.actions import Review
 from domain.case import Stage
+from domain.referral import ReferralStatus
 from tests.case_harness import (
     Harness,
     search_attributes,
@@ -116,12 +117,21 @@ async def test_a_new_case_starts_the_referrals_of_a_signature_in_one_workflow_ta
 ) -> None:
     handle = await harness.start()
     await walk_to(handle, Stage.ACTIVE)
-    state = await until(handle, lambda s: all(r.started for r in s.referrals))
-    assert len(state.referrals) == 2
+    # The signature dispatches two referrals; the stand-in language school declines its one at
+    # once (case_harness.SCRIPTS) and the case re-routes it. Waiting for that third referral
+    # too: a poll that came only after the decline (a loaded machine) saw three, not two.
+    state = await until(
+        handle, lambda s: len(s.referrals) == 3 and all(r.started for r in s.referrals)
+    )
+    signed_off, rerouted = state.referrals[:2], state.referrals[2]
+    assert len(signed_off) == 2 and {r.route_id for r in signed_off} == {"r1", "r2"}
+    declined = next(r for r in signed_off if r.status is ReferralStatus.DECLINED)
+    assert rerouted.route_id == declined.route_id and rerouted.partner_id != declined.partner_id
     [run] = await run_histories(harness.client, handle)
     assert_no_task_failures([run])
     tasks = child_start_tasks(run)
-    assert len(tasks) == 2 and len(set(tasks)) == 1
+    # The signature's two children in one workflow task; the re-route's in a later one.
+    assert len(tasks) == 3 and len(set(tasks[:2])) == 1 and tasks[2] > tasks[0]
     assert patches(run) == [PARALLEL_REFERRAL_STARTS]
 
 
