@@ -171,7 +171,7 @@ class ReferralDispatched(EventData):
     Land without calendar, have none."""
 
     kind = CaseEventKind.REFERRAL_DISPATCHED
-    added_later = frozenset({"acknowledge_by", "escalate_at", "expires_at"})
+    added_later = frozenset({"acknowledge_by", "escalate_at", "expires_at", "priority"})
     referral_id: StrictStr
     route_id: StrictStr
     measure_id: StrictStr
@@ -183,6 +183,8 @@ class ReferralDispatched(EventData):
     acknowledge_by: Instant | None = None
     escalate_at: Instant | None = None
     expires_at: Instant | None = None
+    # The route's priority (domain.needs.Route.priority); events from before carry none.
+    priority: Annotated[StrictInt, Field(ge=1, le=3)] | None = None
 
 
 class ReferralStatusChanged(EventData):

@@ -84,6 +84,7 @@ def dispatch_measure(
             acknowledge_by=deadlines.acknowledge_by if deadlines else None,
             escalate_at=deadlines.escalate_at if deadlines else None,
             expires_at=deadlines.expires_at if deadlines else None,
+            priority=route.priority,
         ),
         at,
     )

@@ -27,6 +27,10 @@ SQLModel.metadata.naming_convention = {
 }
 
 SLUG_LENGTH = 64
+ADDRESS_LENGTH = 300
+PHONE_LENGTH = 40
+EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path
+DISPLAY_NAME_LENGTH = 120
 
 
 class Role(StrEnum):
@@ -59,6 +63,10 @@ class Centre(SQLModel, table=True):
     municipality_id: str = Field(
         foreign_key="municipalities.id", index=True, max_length=SLUG_LENGTH
     )
+    # Whom a partner or a client calls about a case (migration 0005); empty when not given.
+    address: str = Field(default="", max_length=ADDRESS_LENGTH)
+    phone: str = Field(default="", max_length=PHONE_LENGTH)
+    email: str = Field(default="", max_length=EMAIL_LENGTH)
 
 
 class PartnerAgency(SQLModel, table=True):
@@ -75,7 +83,7 @@ class PartnerAgency(SQLModel, table=True):
     # The measures (rule vocabulary, e.g. "integration_course") this agency carries out.
     measures: list[str] = Field(default_factory=list, sa_type=JSON)
     active: bool = True
-    contact_email: str = Field(default="", max_length=254)
+    contact_email: str = Field(default="", max_length=EMAIL_LENGTH)
 
 
 # One scope column per role and no other: a counsellor sees a centre's cases, a partner one
@@ -111,3 +119,8 @@ class User(SQLModel, table=True):
     # argon2id in PHC string format (parameters and salt included), ~100 characters.
     password_hash: str = Field(max_length=255)
     active: bool = True
+    # The person behind the login, as partners and colleagues read it, and how to reach her
+    # (migration 0005); empty when not given (the pages then show the username).
+    display_name: str = Field(default="", max_length=DISPLAY_NAME_LENGTH)
+    phone: str = Field(default="", max_length=PHONE_LENGTH)
+    email: str = Field(default="", max_length=EMAIL_LENGTH)

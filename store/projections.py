@@ -92,6 +92,9 @@ class ReferralSummary(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     escalated: bool = False
+    # The routing rule's priority (1 urgent, 2 normal, 3 when possible: domain.needs.Route);
+    # null for a referral dispatched before the case carried it (migration 0005).
+    priority: int | None = None
     # What the partner's task needs and the signed consent clause names; nothing more.
     client_first_name: str = Field(max_length=100)
     languages: list[str] = Field(default_factory=list, sa_type=JSON)  # ISO 639-1

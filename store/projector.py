@@ -311,6 +311,7 @@ def _referral_dispatched(
             acknowledge_by=acknowledge_by,
             escalate_at=escalate_at,
             expires_at=expires_at,
+            priority=payload.priority,
             client_first_name=" ".join(case.client_given_name.split())[:100],
             languages=list(case.client_languages),
             updated_at=event.at,

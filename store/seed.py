@@ -100,18 +100,75 @@ DEMO_PARTNERS = (
     ),
 )
 
+
+@dataclass(frozen=True)
+class DemoCentre:
+    id: str
+    name: str
+    kind: CentreKind
+    address: str
+    phone: str
+    email: str
+
+
+# Fictional addresses and numbers: Musterstadt's area code is one no real place uses, and
+# `.example` is reserved (RFC 2606), so a demo mail can never reach anybody.
 DEMO_CENTRES = (
-    ("mbe-mitte", "MBE Musterstadt-Mitte", CentreKind.MBE),
-    ("mbe-nord", "MBE Musterstadt-Nord", CentreKind.MBE),
-    ("jmd-musterstadt", "Jugendmigrationsdienst Musterstadt", CentreKind.JMD),
+    DemoCentre(
+        "mbe-mitte",
+        "MBE Musterstadt-Mitte",
+        CentreKind.MBE,
+        "Marktplatz 4, 12345 Musterstadt",
+        "01234 5678-210",
+        "mbe-mitte@musterstadt.example",
+    ),
+    DemoCentre(
+        "mbe-nord",
+        "MBE Musterstadt-Nord",
+        CentreKind.MBE,
+        "Nordring 17, 12347 Musterstadt",
+        "01234 5678-310",
+        "mbe-nord@musterstadt.example",
+    ),
+    DemoCentre(
+        "jmd-musterstadt",
+        "Jugendmigrationsdienst Musterstadt",
+        CentreKind.JMD,
+        "Bahnhofstraße 21, 12345 Musterstadt",
+        "01234 5678-410",
+        "jmd@musterstadt.example",
+    ),
 )
 
-# username -> (role, centre_id, municipality_id); partner accounts come from DEMO_PARTNERS.
-DEMO_STAFF: dict[str, tuple[Role, str | None, str | None]] = {
-    "berater1": (Role.COUNSELLOR, "mbe-mitte", None),
-    "berater2": (Role.COUNSELLOR, "mbe-nord", None),
-    "koordination": (Role.SUPERVISOR, None, MUNICIPALITY_ID),
-    "admin": (Role.ADMIN, None, None),
+
+@dataclass(frozen=True)
+class DemoStaff:
+    role: Role
+    centre_id: str | None
+    municipality_id: str | None
+    display_name: str
+    phone: str
+
+
+# username -> the account; partner accounts come from DEMO_PARTNERS.
+DEMO_STAFF: dict[str, DemoStaff] = {
+    "berater1": DemoStaff(Role.COUNSELLOR, "mbe-mitte", None, "Katrin Schulte", "01234 5678-211"),
+    "berater2": DemoStaff(Role.COUNSELLOR, "mbe-nord", None, "Murat Yılmaz", "01234 5678-311"),
+    "koordination": DemoStaff(
+        Role.SUPERVISOR, None, MUNICIPALITY_ID, "Dr. Sabine Krüger", "01234 5678-100"
+    ),
+    "admin": DemoStaff(Role.ADMIN, None, None, "Lotse-Betrieb Musterstadt", ""),
+}
+# The contact person of each demo partner's account (by account name).
+DEMO_PARTNER_CONTACTS = {
+    "sprachkurs": "Petra Lange",
+    "jobcenter": "Thomas Becker",
+    "arbeitsagentur": "Aylin Demir",
+    "anerkennung": "Jörg Hoffmann",
+    "anerkennungsberatung": "Olena Kovalenko",
+    "auslaenderbehoerde": "Stefan Wagner",
+    "kita": "Miriam Schäfer",
+    "jmd": "Jonas Richter",
 }
 
 
@@ -129,14 +186,17 @@ def seed_demo(engine: Engine, *, environment: str) -> bool:
         _add_directory(session)
         # argon2 is slow on purpose: one hash serves every demo account.
         demo_hash = hash_password(DEMO_PASSWORD)
-        for username, (role, centre_id, municipality_id) in DEMO_STAFF.items():
+        for username, staff in DEMO_STAFF.items():
             create_user(
                 session,
                 username,
-                role,
+                staff.role,
                 password_hash=demo_hash,
-                centre_id=centre_id,
-                municipality_id=municipality_id,
+                centre_id=staff.centre_id,
+                municipality_id=staff.municipality_id,
+                display_name=staff.display_name,
+                phone=staff.phone,
+                email=_demo_email(username),
             )
         for partner in DEMO_PARTNERS:
             create_user(
@@ -145,9 +205,15 @@ def seed_demo(engine: Engine, *, environment: str) -> bool:
                 Role.PARTNER,
                 password_hash=demo_hash,
                 partner_id=partner.id,
+                display_name=DEMO_PARTNER_CONTACTS[partner.account],
+                email=_demo_email(partner.account),
             )
         session.commit()
     return True
+
+
+def _demo_email(account: str) -> str:
+    return f"{account}@musterstadt.example"
 
 
 def _holds_data(session: Session) -> bool:
@@ -162,8 +228,18 @@ def _add_directory(session: Session) -> None:
     # The tables have no ORM relationships, so the unit of work does not order inserts by
     # foreign key: flush each level before the rows that reference it.
     session.flush()
-    for centre_id, name, kind in DEMO_CENTRES:
-        session.add(Centre(id=centre_id, name=name, kind=kind, municipality_id=MUNICIPALITY_ID))
+    for centre in DEMO_CENTRES:
+        session.add(
+            Centre(
+                id=centre.id,
+                name=centre.name,
+                kind=centre.kind,
+                municipality_id=MUNICIPALITY_ID,
+                address=centre.address,
+                phone=centre.phone,
+                email=centre.email,
+            )
+        )
     for partner in DEMO_PARTNERS:
         session.add(
             PartnerAgency(
@@ -172,7 +248,7 @@ def _add_directory(session: Session) -> None:
                 kind=partner.kind,
                 municipality_id=MUNICIPALITY_ID,
                 measures=list(partner.measures),
-                contact_email=f"{partner.account}@musterstadt.example",
+                contact_email=_demo_email(partner.account),
             )
         )
     session.flush()

@@ -82,6 +82,9 @@ def create_user(
     partner_id: str | None = None,
     municipality_id: str | None = None,
     active: bool = True,
+    display_name: str = "",
+    phone: str = "",
+    email: str = "",
 ) -> User:
     """Add an account to the session and flush it (a taken username or an unknown scope id
     fails here, as IntegrityError); the caller commits. Pass the password, or a hash made by
@@ -103,6 +106,9 @@ def create_user(
         municipality_id=municipality_id,
         password_hash=password_hash if password_hash is not None else hash_password(password or ""),
         active=active,
+        display_name=display_name,
+        phone=phone,
+        email=email,
     )
     session.add(user)
     session.flush()
