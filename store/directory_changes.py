@@ -46,6 +46,9 @@ def add_account(
     centre_id: str | None,
     partner_id: str | None,
     municipality_id: str | None,
+    display_name: str = "",
+    phone: str = "",
+    email: str = "",
 ) -> User:
     """Store a new account whose scope ids the directory knows. `store.users.InvalidUser`
     for an account `create_user` refuses (the session is rolled back)."""
@@ -65,6 +68,9 @@ def add_account(
             centre_id=centre_id,
             partner_id=partner_id,
             municipality_id=municipality_id,
+            display_name=display_name,
+            phone=phone,
+            email=email,
         )
         session.commit()
     except IntegrityError as error:

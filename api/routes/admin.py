@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from api.deps import Admin, SessionDep
 from domain.enums import ActorKind
-from domain.fields import Code, SingleLine, Title
+from domain.fields import Code, DisplayName, EmailAddress, PhoneNumber, SingleLine, Title
 from store.directory_changes import (
     Taken,
     UnknownInDirectory,
@@ -60,6 +60,10 @@ class UserIn(_Strict):
     centre_id: Slug | None = None
     partner_id: Slug | None = None
     municipality_id: Slug | None = None
+    # The person and how partners and colleagues reach her (shown on referrals).
+    display_name: DisplayName = ""
+    phone: PhoneNumber = ""
+    email: EmailAddress = ""
 
 
 class UserOut(BaseModel):
@@ -69,6 +73,9 @@ class UserOut(BaseModel):
     partner_id: str | None
     municipality_id: str | None
     active: bool
+    display_name: str
+    phone: str
+    email: str
 
 
 class AuditOut(BaseModel):
@@ -159,6 +166,9 @@ def create_user_account(body: UserIn, admin: Admin, session: SessionDep) -> User
             centre_id=body.centre_id,
             partner_id=body.partner_id,
             municipality_id=body.municipality_id,
+            display_name=body.display_name,
+            phone=body.phone,
+            email=body.email,
         )
     except UnknownInDirectory as error:
         raise _unknown(error.field, error.value) from error

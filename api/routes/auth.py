@@ -25,6 +25,8 @@ class Token(BaseModel):
 
 class Me(BaseModel):
     username: str
+    # The person's name as others read it (the username while the directory has none).
+    display_name: str
     role: Role
     # The one scope of the role: centre (counsellor), partner, municipality (supervisor).
     scope: dict[str, str]
@@ -80,4 +82,9 @@ def me(user: CurrentUser) -> Me:
         )
         if value is not None
     }
-    return Me(username=user.username, role=user.role, scope=scope)
+    return Me(
+        username=user.username,
+        display_name=user.display_name or user.username,
+        role=user.role,
+        scope=scope,
+    )

@@ -2,7 +2,9 @@
 
 A partner sees what its task needs and the signed agreement's consent clause names: the need,
 the measure, the client's first name and languages. Never the residence status, other needs,
-the profile or the counsellor's notes; those stay in the case workflow.
+the profile or the counsellor's notes; those stay in the case workflow. It also sees who sent
+the client and whom to call (the centre and the counsellor with their contact), the priority
+the rules gave the measure and the deadline to acknowledge.
 """
 
 from datetime import datetime
@@ -25,6 +27,7 @@ from domain.enums import ActorKind, NeedKind
 from domain.referral import DeclineReason, Outcome, ProgressNote, ReferralState, ReferralStatus
 from store.projections import ReferralSummary
 from store.reads import inbox as inbox_reads
+from store.reads.inbox import Sender
 from workflows.referral import ReferralWorkflow
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
@@ -33,11 +36,34 @@ Arg = TypeVar("Arg")
 ReferralUpdate = UpdateMethodMultiParam[[ReferralWorkflow, Arg], ReferralState]
 
 
+class CentreContact(BaseModel):
+    """The counselling centre that sent the client: whom the partner calls."""
+
+    id: str
+    name: str
+    phone: str
+    email: str
+    address: str
+
+
+class CounsellorContact(BaseModel):
+    """The counsellor in charge of the case now."""
+
+    name: str
+    phone: str
+    email: str
+
+
 class ReferralItem(BaseModel):
     """One referral as its partner sees it (data minimisation: see the module docstring)."""
 
     id: str
     status: ReferralStatus
+    # Null only while the case's own row has not reached the read model yet.
+    centre: CentreContact | None = None
+    counsellor: CounsellorContact | None = None
+    # 1 urgent, 2 normal, 3 when possible (the routing rule's); null for older referrals.
+    priority: int | None = None
     need: NeedKind
     actor: ActorKind
     measure: str
@@ -59,10 +85,27 @@ class ReferralAnswer(BaseModel):
     closed_at: datetime | None
 
 
-def _item(row: ReferralSummary) -> ReferralItem:
+def _item(row: ReferralSummary, sender: Sender | None) -> ReferralItem:
+    centre = counsellor = None
+    if sender is not None:
+        centre = CentreContact(
+            id=sender.centre_id,
+            name=sender.centre_name,
+            phone=sender.centre_phone,
+            email=sender.centre_email,
+            address=sender.centre_address,
+        )
+        counsellor = CounsellorContact(
+            name=sender.counsellor_name,
+            phone=sender.counsellor_phone,
+            email=sender.counsellor_email,
+        )
     return ReferralItem(
         id=row.id,
         status=row.status,
+        centre=centre,
+        counsellor=counsellor,
+        priority=row.priority,
         need=row.need_kind,
         actor=row.actor_kind,
         measure=row.measure,
@@ -97,7 +140,8 @@ def list_referrals(
     found = inbox_reads.partner_referral_page(
         session, partner.partner_id or "", page, page_size, status_filter
     )
-    return paginate(found, page, page_size, _item)
+    sent_by = inbox_reads.senders(session, (row.case_id for row in found.rows))
+    return paginate(found, page, page_size, lambda row: _item(row, sent_by.get(row.case_id)))
 
 
 async def _send(

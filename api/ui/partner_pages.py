@@ -3,7 +3,8 @@ deadline, done) and the four answers to one: acknowledge, decline with a reason,
 note, complete with an outcome.
 
 A partner sees what `GET /referrals` shows (the need, the measure, the client's first name and
-languages: the signed consent's list) and the progress of its own referral, nothing of the case.
+languages: the signed consent's list; who sent it and whom to call; the priority and the
+deadline) and the progress of its own referral, nothing of the case.
 Scope is the API's `scoped_referral`; each answer is the same workflow update as
 `POST /referrals/{id}/...`.
 """
@@ -43,6 +44,7 @@ from store.directory import OPEN_REFERRAL_STATUSES
 from store.models import Role
 from store.projections import ReferralNoteRecord, ReferralSummary
 from store.reads import inbox as inbox_reads
+from store.reads.inbox import Sender
 from workflows.referral import ReferralWorkflow
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -96,7 +98,8 @@ def inbox(
     }
     if view == "ueberfaellig":
         rows = [row for row in rows if row.id in late]
-    context = {"rows": rows, "late": late, "view": view, "views": VIEWS}
+    sent_by = inbox_reads.senders(session, (row.case_id for row in rows))
+    context = {"rows": rows, "late": late, "view": view, "views": VIEWS, "senders": sent_by}
     return render(request, "partner/inbox.html", context)
 
 
@@ -109,11 +112,13 @@ async def _referral_page(
 ) -> Response:
     services = services_of(request)
 
-    def read() -> tuple[ReferralSummary | None, list[ReferralNoteRecord]]:
+    def read() -> tuple[ReferralSummary | None, list[ReferralNoteRecord], Sender | None]:
         notes = referral_notes(services.engine, referral.id, limit=NOTES_SHOWN)
-        return inbox_reads.referral_row(services.engine, referral.id), notes
+        row = inbox_reads.referral_row(services.engine, referral.id)
+        sender = inbox_reads.sender_of(services.engine, row.case_id) if row else None
+        return row, notes, sender
 
-    row, notes = await run_in_threadpool(read)
+    row, notes, sender = await run_in_threadpool(read)
     state: ReferralState | None = None
     try:
         state = await services.gateway.referral_state(referral.id)
@@ -125,6 +130,7 @@ async def _referral_page(
     context = {
         "referral": referral,
         "row": row,
+        "sender": sender,
         "referral_state": state,
         # The newest notes from the read model; a referral from before it kept them all in
         # its state.

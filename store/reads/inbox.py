@@ -1,18 +1,25 @@
 """The partner's inbox: the referrals sent to one agency (`GET /referrals` and the page
-"Eingang"), one referral's row for its page, newest first along `ix_referrals_partner_status`.
+"Eingang"), one referral's row for its page, newest first along `ix_referrals_partner_status`,
+and who sent each: the case's centre and counsellor with their contact (`senders`).
 
 Both front doors ask `partner_referrals`: the API for one status or all, the page for the
 statuses of its tab ("new", "accepted", "done", ...).
+
+The sender is read through the case's summary at the time of reading, not copied into the
+referral row: a case handed to another counsellor or centre gives the partner the person to
+call now.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from domain.referral import ReferralStatus
-from store.projections import ReferralSummary
+from store.models import Centre, User
+from store.projections import CaseSummary, ReferralSummary
 from store.reads.paging import Slice, first, page_of
 
 
@@ -53,3 +60,51 @@ def referral_row(engine: Engine, referral_id: str) -> ReferralSummary | None:
     """The referral's read-model row (None while it is not projected yet)."""
     with Session(engine) as session:
         return session.get(ReferralSummary, referral_id)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent a referral and how to reach them: the case's centre and its counsellor. The
+    counsellor's name is her display name, or her username while the directory has none."""
+
+    centre_id: str
+    centre_name: str
+    centre_address: str
+    centre_phone: str
+    centre_email: str
+    counsellor_name: str
+    counsellor_phone: str
+    counsellor_email: str
+
+
+def senders(session: Session, case_ids: Iterable[str]) -> dict[str, Sender]:
+    """The sender of each of the cases `case_ids` (a page's referrals: one query, not one per
+    row); a case the read model does not hold yet has none."""
+    wanted = sorted(set(case_ids))
+    if not wanted:
+        return {}
+    query = (
+        select(CaseSummary.case_id, Centre, User)
+        .join(Centre, col(Centre.id) == col(CaseSummary.centre_id))
+        .outerjoin(User, col(User.username) == col(CaseSummary.counsellor_id))
+        .where(col(CaseSummary.case_id).in_(wanted))
+    )
+    found: dict[str, Sender] = {}
+    for case_id, centre, counsellor in session.exec(query).all():
+        found[case_id] = Sender(
+            centre_id=centre.id,
+            centre_name=centre.name,
+            centre_address=centre.address,
+            centre_phone=centre.phone,
+            centre_email=centre.email,
+            counsellor_name=(counsellor.display_name or counsellor.username) if counsellor else "",
+            counsellor_phone=counsellor.phone if counsellor else "",
+            counsellor_email=counsellor.email if counsellor else "",
+        )
+    return found
+
+
+def sender_of(engine: Engine, case_id: str) -> Sender | None:
+    """The sender of one case's referrals (a referral's page)."""
+    with Session(engine) as session:
+        return senders(session, [case_id]).get(case_id)

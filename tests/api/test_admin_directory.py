@@ -103,6 +103,9 @@ async def test_an_account_needs_a_free_name_and_a_known_scope_fitting_its_role(
         "partner_id": None,
         "municipality_id": None,
         "active": True,
+        "display_name": "",
+        "phone": "",
+        "email": "",
     }
     login = await system.http.post(
         "/auth/token", data={"username": "beraterin7", "password": "geheim-genug"}

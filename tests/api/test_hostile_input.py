@@ -334,7 +334,8 @@ async def test_a_login_name_with_control_characters_is_422_and_logins_go_on(lots
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["field"] == "username"
         assert words in response.json()["errors"][0]["message"]
-    assert (await lotse.get("berater1", "/me")).json()["username"] == "berater1"
+    me = (await lotse.get("berater1", "/me")).json()
+    assert (me["username"], me["display_name"]) == ("berater1", "Katrin Schulte")
 
 
 async def test_control_characters_in_ids_searches_and_login_names_are_refused_not_500(

@@ -333,9 +333,32 @@ async def test_directory_payloads_refuse_control_characters_and_create_nothing(
         assert response.status_code == 422, response.text
         assert [error["field"] for error in response.json()["errors"]] == ["username"]
         assert "Das Format stimmt nicht" in response.json()["errors"][0]["message"]
+    # The person and her contact: what partners read on a referral.
+    for field, value, words in (
+        ("display_name", "Katrin\x00", "Steuerzeichen (U+0000"),
+        ("display_name", "Katrin\u202eevil", "Schreibrichtung"),
+        ("display_name", "K" * 121, "Zu lang"),
+        ("display_name", 42, "Text"),
+        ("phone", "0123\n456", "Zeilenumbrüche"),
+        ("phone", "ruf mich an", "Keine gültige Telefonnummer"),
+        ("phone", "1" * 41, "Zu lang"),
+        ("email", "katrin@", "Keine gültige E-Mail-Adresse"),
+        ("email", "a@b.example\r\nBcc: x@y", "Zeilenumbrüche"),
+        ("email", "a@b." + "x" * 300, "Zu lang"),
+    ):
+        response = await lotse.post("admin", "/admin/users", json=account | {field: value})
+        assert response.status_code == 422, (field, response.text)
+        errors = {error["field"]: error["message"] for error in response.json()["errors"]}
+        assert words in errors[field], (field, errors)
     assert await lotse.ok("admin", "GET", "/admin/users") == users_before
-    created = await lotse.ok("admin", "POST", "/admin/users", json=account)
+    contact = {
+        "display_name": "Katrin Özdemir-Schulte",
+        "phone": "+49 1234 5678-212",
+        "email": "k.oezdemir@musterstadt.example",
+    }
+    created = await lotse.ok("admin", "POST", "/admin/users", json=account | contact)
     assert created["username"] == "beraterin3"
+    assert {key: created[key] for key in contact} == contact
 
 
 async def test_query_parameters_refuse_control_characters(lotse: Lotse) -> None:

@@ -73,6 +73,9 @@ async def test_counsellor_drives_a_case_from_intake_to_active(lotse: Lotse) -> N
     assert set(inbox[0]) == {
         "id",
         "status",
+        "centre",
+        "counsellor",
+        "priority",
         "need",
         "actor",
         "measure",
@@ -86,6 +89,21 @@ async def test_counsellor_drives_a_case_from_intake_to_active(lotse: Lotse) -> N
     }
     assert (inbox[0]["client_first_name"], inbox[0]["languages"]) == ("Amina", ["ar", "en"])
     assert inbox[0]["need"] == "language"
+    # Who sent the client and whom to call: the demo directory's centre and counsellor.
+    assert inbox[0]["centre"] == {
+        "id": "mbe-mitte",
+        "name": "MBE Musterstadt-Mitte",
+        "phone": "01234 5678-210",
+        "email": "mbe-mitte@musterstadt.example",
+        "address": "Marktplatz 4, 12345 Musterstadt",
+    }
+    assert inbox[0]["counsellor"] == {
+        "name": "Katrin Schulte",
+        "phone": "01234 5678-211",
+        "email": "berater1@musterstadt.example",
+    }
+    language_route = routed["language"]
+    assert inbox[0]["priority"] == language_route["priority"]
     # The deadlines the referral runs on, as the case fixed them at dispatch (not recomputed).
     referral = await lotse.client.get_workflow_handle(inbox[0]["id"]).query(
         ReferralWorkflow.state

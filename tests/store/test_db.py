@@ -22,7 +22,7 @@ from domain.enums import ActorKind, CentreKind, NeedKind
 from domain.referral import ReferralStatus, referral_deadlines
 from domain.workdays import DEFAULT_LAND, add_working_days
 from store import db
-from store.models import Centre
+from store.models import Centre, Role, User
 from store.projections import CaseSummary, ReferralSummary, client_display_name
 from store.testing import postgres_schema
 from store.types import UTCDateTime
@@ -338,3 +338,60 @@ def test_concurrent_upgrades_in_one_process_take_turns(store_engine: Engine) -> 
         for future in [pool.submit(db.upgrade, store_engine) for _ in range(3)]:
             future.result()
     assert db.current_revision(store_engine) == db.head_revision()
+
+
+def test_directory_rows_from_before_0005_keep_their_data_and_get_empty_contacts(
+    empty_engine: Engine,
+) -> None:
+    db.upgrade(empty_engine, "0004")
+    municipalities = table("municipalities", column("id"), column("name"), column("land"))
+    centres = table(
+        "centres", column("id"), column("name"), column("kind"), column("municipality_id")
+    )
+    users = table(
+        "users",
+        column("username"),
+        column("role"),
+        column("centre_id"),
+        column("password_hash"),
+        column("active"),
+    )
+    with empty_engine.begin() as connection:
+        connection.execute(
+            municipalities.insert(), [{"id": "musterstadt", "name": "Musterstadt", "land": "NW"}]
+        )
+        connection.execute(
+            centres.insert(),
+            [
+                {
+                    "id": "mbe-mitte",
+                    "name": "MBE Mitte",
+                    "kind": CentreKind.MBE.value,
+                    "municipality_id": "musterstadt",
+                }
+            ],
+        )
+        connection.execute(
+            users.insert(),
+            [
+                {
+                    "username": "berater1",
+                    "role": "counsellor",
+                    "centre_id": "mbe-mitte",
+                    "password_hash": "x",
+                    "active": True,
+                }
+            ],
+        )
+    db.upgrade(empty_engine)
+    with Session(empty_engine) as session:
+        centre = session.get(Centre, "mbe-mitte")
+        user = session.get(User, "berater1")
+    assert centre is not None and user is not None
+    assert (centre.name, centre.address, centre.phone, centre.email) == ("MBE Mitte", "", "", "")
+    assert (user.role, user.display_name, user.phone, user.email) == (Role.COUNSELLOR, "", "", "")
+    # And back: 0005's downgrade drops exactly its columns, the rows stay.
+    db.downgrade(empty_engine, "0004")
+    with empty_engine.connect() as connection:
+        assert connection.execute(select(centres.c.name)).scalar_one() == "MBE Mitte"
+        assert "email" not in {c["name"] for c in inspect(connection).get_columns("centres")}

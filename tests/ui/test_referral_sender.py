@@ -1,0 +1,87 @@
+"""Who sent a referral, and whom to call: the partner's inbox and referral page name the
+sending centre and the counsellor with their contact, the priority and the deadline to
+acknowledge; after a transfer they name the centre and counsellor that hold the case now.
+
+Real Temporal (the shared dev server), the real workflows and the seeded SQLite store; the
+pages through an httpx client with a cookie jar, the list through the JSON API.
+"""
+
+import html
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from tests.api_harness import Lotse, eventually, running_lotse
+from tests.ui_harness import Browser
+
+
+@pytest.fixture(scope="module")
+async def lotse(
+    dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Lotse]:
+    async with running_lotse(dev_env, tmp_path_factory.mktemp("lotse")) as system:
+        yield system
+
+
+async def _item(lotse: Lotse, partner: str, case_id: str) -> dict[str, Any]:
+    async def listed() -> dict[str, Any] | None:
+        page = await lotse.ok(partner, "GET", "/referrals")
+        found = [r for r in page["items"] if r["id"].startswith(case_id + "-ref-")]
+        return found[0] if found else None
+
+    return await eventually(listed)
+
+
+async def test_the_partner_page_names_the_sender_and_the_priority(lotse: Lotse) -> None:
+    case_id = await lotse.active_case()
+    item = await _item(lotse, "sprachkurs", case_id)
+    assert item["priority"] in (1, 2, 3) and item["acknowledge_by"]
+
+    partner = Browser(lotse)
+    assert (await partner.login("sprachkurs")).status_code == 303
+    inbox = html.unescape((await partner.get("/eingang")).text)
+    assert "MBE Musterstadt-Mitte" in inbox
+    page = await partner.get(f"/eingang/{item['id']}")
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    for shown in (
+        "Vermittelt von",
+        "MBE Musterstadt-Mitte",
+        "Marktplatz 4, 12345 Musterstadt",
+        "01234 5678-210",
+        "mbe-mitte@musterstadt.example",
+        "Katrin Schulte",
+        "01234 5678-211",
+        "Annehmen bis",
+        "Priorität",
+        "Weitere Angaben erhalten Sie von MBE Musterstadt-Mitte.",
+    ):
+        assert shown in text, shown
+    # Still nothing of the client beyond the consented minimum: her first name, no family name.
+    assert "Amina" in text and "Karimi" not in text
+
+
+async def test_after_a_transfer_the_partner_sees_whom_to_call_now(lotse: Lotse) -> None:
+    case_id = await lotse.active_case()
+    before = await _item(lotse, "jobcenter", case_id)
+    assert before["centre"]["id"] == "mbe-mitte"
+    moved = {"centre_id": "mbe-nord", "counsellor_id": "berater2"}
+    result = await lotse.ok("berater1", "POST", f"/cases/{case_id}/transfer", json=moved)
+    await lotse.projected(case_id, result["sequence"])
+
+    after = await _item(lotse, "jobcenter", case_id)
+    assert after["id"] == before["id"]
+    assert after["centre"] == {
+        "id": "mbe-nord",
+        "name": "MBE Musterstadt-Nord",
+        "phone": "01234 5678-310",
+        "email": "mbe-nord@musterstadt.example",
+        "address": "Nordring 17, 12347 Musterstadt",
+    }
+    assert after["counsellor"] == {
+        "name": "Murat Yılmaz",
+        "phone": "01234 5678-311",
+        "email": "berater2@musterstadt.example",
+    }
