@@ -1,5 +1,5 @@
 """What the API and the web UI read from the case archive (store/archive.py) beside the case's
-state: the text of an agreement version, and the whole history.
+state: the text of an agreement version, the whole history, and each referral's timeline.
 
 The case carries only the hash of each version and the events the read model does not have
 yet (domain/compaction.py); both front doors read the rest here, so the JSON API and the pages
@@ -13,8 +13,8 @@ from fastapi import HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
-from domain.case import CaseEvent, CaseState
-from store.archive import case_history, load_document, signed_at
+from domain.case import CaseEvent, CaseState, ReferralStep
+from store.archive import case_history, load_document, referral_steps, signed_at
 from store.reads.archive import signature_request
 
 NO_DOCUMENT = (
@@ -67,3 +67,10 @@ async def document(engine: Engine, state: CaseState, version: int | None = None)
 async def history(engine: Engine, state: CaseState) -> list[CaseEvent]:
     """Every event of the case, in order: the read model's and those the case still carries."""
     return await run_in_threadpool(case_history, engine, state.id, state.events)
+
+
+async def referral_timelines(engine: Engine, state: CaseState) -> dict[str, list[ReferralStep]]:
+    """Each referral's steps as the case heard them, oldest first, with the partners' words:
+    the read model's and those the case still carries. A referral dispatched before steps
+    were kept has only its later ones (or none)."""
+    return await run_in_threadpool(referral_steps, engine, state.id, state.referral_steps)

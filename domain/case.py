@@ -77,6 +77,7 @@ class TaskKind(StrEnum):
     REFERRAL_REMINDER = "referral_reminder"
     REFERRAL_ESCALATION = "referral_escalation"  # for the supervisor
     REFERRAL_UNASSIGNED = "referral_unassigned"  # no partner (left) for a measure
+    REFERRAL_DECLINED = "referral_declined"  # a partner declined: the counsellor checks why
     CASE_UNASSIGNED = "case_unassigned"  # transferred to a centre without naming a counsellor
 
 
@@ -202,6 +203,21 @@ class ReferralRecord(StrictModel):
     awaiting_reroute: bool = False  # declined/expired and not yet handed on
 
 
+class ReferralStep(StrictModel):
+    """One step of a referral as its case heard it: dispatched, acknowledged, a progress note,
+    declined, expired, completed, withdrawn. `note` is the partner's words (a progress note,
+    the decline reason, the outcome's note) or the counsellor's (why she withdrew it): personal
+    data, so it never goes into an event. The case carries a step only until the read model
+    has its event (`sequence`), like a review (domain/compaction.py); the read model keeps
+    them all (`referral_steps`)."""
+
+    sequence: int  # the case event that recorded the step
+    referral_id: str
+    at: datetime
+    status: ReferralStatus
+    note: str = ""
+
+
 class GoalProgress(StrictModel):
     goal_id: Id
     status: GoalStatus
@@ -291,6 +307,8 @@ class CaseState(BaseModel):
     activated_at: datetime | None = None
 
     referrals: list[ReferralRecord] = Field(default_factory=list)
+    # The referrals' steps the read model does not have yet (see ReferralStep).
+    referral_steps: list[ReferralStep] = Field(default_factory=list)
     next_referral_number: int = 1  # never reused: a re-route gets a new child id
     next_serial: int = 1  # ids of routes, goals, measures, tasks, follow-ups, reviews
 

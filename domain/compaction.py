@@ -10,6 +10,7 @@ agreement (whose parts the payload models cap). After each batch the read model 
 - the events it has (the read model keeps them: `case_events`, `GET /cases/{id}/history`);
 - the reviews whose events it has (it keeps each review's answers and goal progress; the
   goals themselves carry their latest status and note, which is all the workflow reads);
+- the referral steps whose events it has (it keeps them: `referral_steps`);
 - done tasks beyond the last `KEEP_DONE_TASKS` (its task rows keep them);
 - document versions beyond the last `KEEP_DOCUMENTS`, with their signatures, and the text of
   every version (the read model archives each version's text when it is rendered; a state
@@ -33,6 +34,7 @@ def compact(state: CaseState) -> CaseState:
     pending = [e for e in state.events if e.sequence > state.emitted_through]
     pending_reviews = reviews_recorded_by(pending)
     reviews = [review for review in state.reviews if review.id in pending_reviews]
+    steps = [step for step in state.referral_steps if step.sequence > state.emitted_through]
     done = [task for task in state.tasks if task.done]
     kept_done = {task.id for task in done[-KEEP_DONE_TASKS:]}
     tasks = [task for task in state.tasks if not task.done or task.id in kept_done]
@@ -44,6 +46,7 @@ def compact(state: CaseState) -> CaseState:
     if (
         len(pending) == len(state.events)
         and len(reviews) == len(state.reviews)
+        and len(steps) == len(state.referral_steps)
         and len(tasks) == len(state.tasks)
         and len(documents) == len(state.documents)
         and not any(document.text for document in state.documents)
@@ -53,6 +56,7 @@ def compact(state: CaseState) -> CaseState:
         update={
             "events": pending,
             "reviews": reviews,
+            "referral_steps": steps,
             "tasks": tasks,
             "documents": documents,
             "signatures": signatures,

@@ -5,8 +5,9 @@ A batch (`CaseEventBatch`) carries the events (their data: domain/events.py, ids
 values only, never personal data: they go to the case history) and `CaseProjection`, the
 case's current summary with the little personal data the read model's lists and the partner
 view need (`domain.consent.PARTNER_VIEW_FIELDS`), plus what the case stops carrying once the
-read model has it (domain/compaction.py): the reviews the batch's events record, and document
-texts a state from before the archive still holds. Besides batches, the read model archives
+read model has it (domain/compaction.py): the reviews and the referral steps (with the
+partners' words) the batch's events record, and document texts a state from before the
+archive still holds. Besides batches, the read model archives
 each rendered agreement version (`ArchivedDocument`) and each partner's progress note
 (`ReferralNote`) the moment they exist, and records a batch it can never apply
 (`ProjectionFailure`), so an administrator sees it instead of the case waiting on it for ever.
@@ -21,7 +22,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.case import CaseEvent, CaseState, DocumentVersion, ReviewRecord, Stage
+from domain.case import CaseEvent, CaseState, DocumentVersion, ReferralStep, ReviewRecord, Stage
 from domain.profile import StrictModel
 
 
@@ -67,11 +68,13 @@ class CaseProjection(StrictModel):
 
 class CaseEventBatch(StrictModel):
     """The input of `emit_case_events`: events in sequence order, the summary after them, the
-    reviews those events record, and texts of document versions not archived yet."""
+    reviews and referral steps those events record, and texts of document versions not
+    archived yet."""
 
     case: CaseProjection
     events: list[CaseEvent]
     reviews: list[ReviewRecord] = Field(default_factory=list)
+    referral_steps: list[ReferralStep] = Field(default_factory=list)
     documents: list[DocumentVersion] = Field(default_factory=list)
 
 

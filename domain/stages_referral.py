@@ -1,6 +1,11 @@
 """Referrals seen from the case: dispatching a measure to a partner, what a referral child
 reports (`ReferralReport`), and handing a declined or expired referral to the next partner.
 
+Every step the case hears of is kept as a `ReferralStep` with the partner's words (the
+referral's timeline on the counsellor's page and in `GET /cases/{id}`), and a decline gives
+the counsellor a task to check it ("Ablehnung prüfen"), whether or not the measure finds
+another partner.
+
 A referral is dispatched in the state first (`started=False`); the workflow then starts the
 child and marks it started. Re-routing is two steps as well: a decline or expiry marks the
 referral `awaiting_reroute`, the workflow asks the directory (an activity) for the next
@@ -16,6 +21,7 @@ from domain.case import (
     Measure,
     PendingFollowUp,
     ReferralRecord,
+    ReferralStep,
     Stage,
     TaskKind,
     TaskRole,
@@ -28,6 +34,7 @@ from domain.events import (
     ReferralProgress,
     ReferralStatusChanged,
 )
+from domain.labels import ACTOR_LABELS, NEED_LABELS
 from domain.referral import (
     OPEN,
     ReferralDeadlines,
@@ -39,6 +46,26 @@ from domain.referral import (
 )
 
 REFERRAL_TASKS = frozenset({TaskKind.REFERRAL_REMINDER, TaskKind.REFERRAL_ESCALATION})
+DECLINE_TASKS = frozenset({TaskKind.REFERRAL_DECLINED})
+
+
+def add_step(
+    state: CaseState, referral_id: str, status: ReferralStatus, at: datetime, note: str = ""
+) -> None:
+    """Keep a step of `referral_id`, recorded by the event just recorded (the last sequence)."""
+    state.referral_steps.append(
+        ReferralStep(
+            sequence=state.last_sequence, referral_id=referral_id, at=at, status=status, note=note
+        )
+    )
+
+
+def _route_words(state: CaseState, referral: ReferralRecord) -> tuple[str, str]:
+    """The German names of the partner kind and the need of a referral's route."""
+    route = next((r for r in state.routes if r.id == referral.route_id), None)
+    if route is None:
+        return "Der Partner", "Maßnahme"
+    return ACTOR_LABELS[route.actor], NEED_LABELS[route.need]
 
 
 def dispatch_measure(
@@ -88,6 +115,7 @@ def dispatch_measure(
         ),
         at,
     )
+    add_step(state, referral.id, ReferralStatus.DISPATCHED, at)
     schedule_follow_ups(state, route, referral.id, at)
     return referral
 
@@ -149,9 +177,11 @@ def on_referral_report(state: CaseState, report: ReferralReport, now: datetime) 
     kind = report.kind
     if kind is ReportKind.ACKNOWLEDGED and referral.status is ReferralStatus.DISPATCHED:
         _set_status(new, referral, ReferralStatus.ACKNOWLEDGED, now)
+        add_step(new, referral.id, ReferralStatus.ACKNOWLEDGED, report.at)
         finish_tasks(new, now, kinds=REFERRAL_TASKS, referral_id=referral.id)
     elif kind is ReportKind.PROGRESS and referral.status in OPEN:
         record(new, ReferralProgress(referral_id=referral.id, partner_id=referral.partner_id), now)
+        add_step(new, referral.id, referral.status, report.at, report.note or "")
     elif kind is ReportKind.REMINDER and referral.status is ReferralStatus.DISPATCHED:
         if not has_open_task(new, TaskKind.REFERRAL_REMINDER, referral.id):
             add_task(
@@ -174,9 +204,22 @@ def on_referral_report(state: CaseState, report: ReferralReport, now: datetime) 
     elif kind in (ReportKind.DECLINED, ReportKind.EXPIRED) and referral.status in OPEN:
         status = ReferralStatus(kind.value)
         _end(new, referral, status, now)
+        add_step(new, referral.id, status, report.at, report.note or "")
         referral.awaiting_reroute = True
+        if status is ReferralStatus.DECLINED:
+            partner, need = _route_words(new, referral)
+            add_task(
+                new,
+                TaskKind.REFERRAL_DECLINED,
+                f"Ablehnung prüfen: {partner} hat die Vermittlung „{need}“ abgelehnt "
+                "(Grund im Verlauf der Vermittlung).",
+                now,
+                referral_id=referral.id,
+            )
     elif kind is ReportKind.COMPLETED and referral.status in OPEN:
         _end(new, referral, ReferralStatus.COMPLETED, now)
+        note = report.outcome.note if report.outcome else ""
+        add_step(new, referral.id, ReferralStatus.COMPLETED, report.at, note)
         for measure in new.measures:
             if measure.id == referral.measure_id and not measure.done:
                 measure.done, measure.outcome, measure.done_at = True, report.outcome, now
@@ -233,11 +276,15 @@ def reroute(
     measure = next((m for m in new.measures if m.id == previous.measure_id), None)
     route = next((r for r in new.routes if r.id == previous.route_id), None)
     if partner_id is None or partner_id in previous.tried_partner_ids or not measure or not route:
+        # One task for the counsellor: the check of a decline becomes the search for a way on.
+        finish_tasks(new, now, kinds=DECLINE_TASKS, referral_id=previous.id)
+        partner, need = _route_words(new, previous)
+        how = "abgelehnt" if previous.status is ReferralStatus.DECLINED else "nicht angenommen"
         add_task(
             new,
             TaskKind.REFERRAL_UNASSIGNED,
-            f"Vermittlung {previous.id} ({previous.status.value}): kein weiterer Partner dieser "
-            f"Art. {unassigned_reason or 'Bitte die Maßnahme manuell klären.'}",
+            f"Kein weiterer Partner für „{need}“: {partner} hat die Vermittlung {how}. "
+            f"{unassigned_reason or 'Bitte die Maßnahme manuell klären.'}"[:300],
             now,
             referral_id=previous.id,
         )

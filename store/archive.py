@@ -4,6 +4,8 @@ retention).
 
 - Agreement documents: every rendered version, written once at rendering and never changed.
 - Referral notes: a partner's progress notes, numbered per referral.
+- Referral steps: each step of a referral as its case heard it, with the partner's words (the
+  counsellor's timeline), merged with those the case has not projected yet.
 - Case history: the case's events (their data as domain/events.py's models dump it), merged
   with those the case has not projected yet.
 - Projection failures: a batch the projector can never apply becomes an administrator's task
@@ -18,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from domain.case import CaseEvent, CaseEventKind, Stage
+from domain.case import CaseEvent, CaseEventKind, ReferralStep, Stage
 from domain.events import EventData, Signed
 from domain.projection import ArchivedDocument, ProjectionFailure, ReferralNote
 from store.models import Role
@@ -26,6 +28,7 @@ from store.projections import (
     AgreementDocumentRecord,
     CaseEventRecord,
     ReferralNoteRecord,
+    ReferralStepRecord,
     TaskRecord,
 )
 
@@ -58,6 +61,48 @@ def add_referral_note(session: Session, note: ReferralNote) -> None:
                 note=note.note,
             )
         )
+
+
+def add_referral_step(session: Session, case_id: str, step: ReferralStep) -> None:
+    session.merge(
+        ReferralStepRecord(
+            case_id=case_id,
+            seq=step.sequence,
+            referral_id=step.referral_id,
+            at=step.at,
+            status=step.status,
+            note=step.note,
+        )
+    )
+
+
+def referral_steps(
+    engine: Engine, case_id: str, pending: Sequence[ReferralStep]
+) -> dict[str, list[ReferralStep]]:
+    """Each referral's steps, oldest first: the archived ones and the `pending` ones the case
+    still carries (they overlap while a batch is in flight; the case's copy wins)."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(ReferralStepRecord)
+            .where(ReferralStepRecord.case_id == case_id)
+            .order_by(col(ReferralStepRecord.seq))
+        ).all()
+    steps = {
+        row.seq: ReferralStep(
+            sequence=row.seq,
+            referral_id=row.referral_id,
+            at=row.at,
+            status=row.status,
+            note=row.note,
+        )
+        for row in rows
+    }
+    steps.update((step.sequence, step) for step in pending)
+    by_referral: dict[str, list[ReferralStep]] = {}
+    for sequence in sorted(steps):
+        step = steps[sequence]
+        by_referral.setdefault(step.referral_id, []).append(step)
+    return by_referral
 
 
 def add_projection_failure(session: Session, failure: ProjectionFailure) -> None:

@@ -185,6 +185,21 @@ class ReferralNoteRecord(SQLModel, table=True):
     note: str = Field(max_length=2000)
 
 
+class ReferralStepRecord(SQLModel, table=True):
+    """A step of a referral as its case heard it, with the partner's (or the counsellor's)
+    words: the referral's timeline (`GET /cases/{id}` `referrals[].history`, the case page).
+    Keyed by the case event that recorded it (domain.case.ReferralStep); migration 0005."""
+
+    __tablename__ = "referral_steps"
+
+    case_id: str = Field(primary_key=True, max_length=ID_LENGTH)
+    seq: int = Field(primary_key=True)
+    referral_id: str = Field(index=True, max_length=ID_LENGTH)
+    at: datetime = Field(sa_type=UTCDateTime)
+    status: ReferralStatus = Field(sa_type=StrEnumType(ReferralStatus))
+    note: str = Field(default="", max_length=2000)
+
+
 class AuditEvent(SQLModel, table=True):
     """Who did what to which object. Ids and verbs only, never personal data: the audit log is
     kept longer than cases are."""

@@ -23,6 +23,8 @@ What each event kind changes (its data: the models of domain/events.py):
   signed consent clause names for partners); referral_status_changed: its status;
 - task_created / task_done: task rows (an escalation also flags its referral);
 - review_recorded: a review row with the two survey answers;
+- every batch: the referral steps its events record (`referral_steps`, with the partners'
+  words);
 - reassigned / transferred: the counsellor tasks move with the case.
 """
 
@@ -62,6 +64,7 @@ from store.archive import (
     add_event,
     add_projection_failure,
     add_referral_note,
+    add_referral_step,
     archive_document,
 )
 from store.models import Municipality, Role
@@ -160,6 +163,10 @@ class SqlCaseEventSink:
             for event, payload in payloads:
                 add_event(session, case.case_id, event, payload)
                 _apply_event(session, case, event, payload, reviews)
+            projected = {event.sequence for event in events}
+            for step in batch.referral_steps:
+                if step.sequence in projected:
+                    add_referral_step(session, case.case_id, step)
             for document in batch.documents:
                 # Texts a state from before the archive still carries (domain/compaction.py).
                 archive_document(

@@ -146,14 +146,16 @@ async def start_referral(state: CaseState, referral: ReferralRecord, clocks: Clo
 
 
 def next_batch(state: CaseState) -> CaseEventBatch:
-    """The next events the read model does not have, with the reviews they record and any
-    document text the state still carries (states from before the archive)."""
+    """The next events the read model does not have, with the reviews and referral steps they
+    record and any document text the state still carries (states from before the archive)."""
     pending = [e for e in state.events if e.sequence > state.emitted_through][:EVENTS_PER_BATCH]
     recorded = reviews_recorded_by(pending)
+    sequences = {event.sequence for event in pending}
     return CaseEventBatch(
         case=CaseProjection.of(state),
         events=pending,
         reviews=[review for review in state.reviews if review.id in recorded],
+        referral_steps=[step for step in state.referral_steps if step.sequence in sequences],
         documents=[document for document in state.documents if document.text],
     )
 

@@ -145,13 +145,27 @@ async def _state(gateway: GatewayDep, case: ScopedCase) -> CaseState:
 
 
 @router.get("/{case_id}", name="case.read")
-async def read_case(case: ScopedCase, gateway: GatewayDep) -> dict[str, Any]:
-    """The whole case as the workflow knows it (`state()` query)."""
+async def read_case(case: ScopedCase, gateway: GatewayDep, services: ServicesDep) -> dict[str, Any]:
+    """The whole case as the workflow knows it (`state()` query); each referral with its
+    `history` [{`at`, `status`, `note`}], oldest first (from the archive and the case)."""
     state = await _state(gateway, case)
-    # Update ids are bookkeeping; the document texts are served by /agreement.
-    return state.model_dump(
-        mode="json", exclude={"recent_updates": True, "documents": {"__all__": {"text"}}}
+    timelines = await case_archive.referral_timelines(services.engine, state)
+    # Update ids are bookkeeping; the document texts are served by /agreement; the steps the
+    # case has not projected yet are in the referrals' histories.
+    found = state.model_dump(
+        mode="json",
+        exclude={
+            "recent_updates": True,
+            "referral_steps": True,
+            "documents": {"__all__": {"text"}},
+        },
     )
+    for referral in found["referrals"]:
+        referral["history"] = [
+            step.model_dump(mode="json", include={"at", "status", "note"})
+            for step in timelines.get(referral["id"], [])
+        ]
+    return found
 
 
 @router.get("/{case_id}/agreement", name="case.agreement")

@@ -44,7 +44,9 @@ async def render_case(
     done: str | None = None,
 ) -> Response:
     await load_handover_choices(request, case, view)
-    view.history = await case_archive.history(services_of(request).engine, view.state)
+    engine = services_of(request).engine
+    view.history = await case_archive.history(engine, view.state)
+    view.timelines = await case_archive.referral_timelines(engine, view.state)
     context = {"view": view, "case": view.state, "forms": view.forms, "done": DONE.get(done or "")}
     # The case page is the largest one (every form, row and event of the case): rendered in a
     # worker thread, so a slow rendering holds up this request only, not the event loop.

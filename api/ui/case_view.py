@@ -24,6 +24,7 @@ from domain.case import (
     DocumentVersion,
     Measure,
     ReferralRecord,
+    ReferralStep,
     Responsible,
     Stage,
     Task,
@@ -31,6 +32,7 @@ from domain.case import (
 )
 from domain.enums import ActorKind
 from domain.partners import Partner
+from domain.referral import ReferralStatus
 from domain.rejections import require_allowed
 from domain.stage_table import Action
 from domain.stages import check_request_signature
@@ -85,6 +87,8 @@ class CaseView:
     centres: list[CentreChoice] = field(default_factory=list)
     # The whole history (read model and the events the case still carries), for the page.
     history: list[CaseEvent] = field(default_factory=list)
+    # Each referral's steps with the partners' words, oldest first (api/case_archive.py).
+    timelines: dict[str, list[ReferralStep]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in FORM_NAMES:
@@ -164,6 +168,29 @@ class CaseView:
             for centre in self.centres
             if centre.id != self.state.centre_id
         ]
+
+    def timeline(self, referral_id: str) -> list[ReferralStep]:
+        return self.timelines.get(referral_id, [])
+
+    @staticmethod
+    def step_label(step: ReferralStep) -> str:
+        """What a step of the timeline says: a note while acknowledged is a progress note."""
+        if step.status is ReferralStatus.ACKNOWLEDGED and step.note:
+            return "Zwischenstand"
+        return labels.REFERRAL_STATUS[step.status.value]
+
+    def route_of(self, referral: ReferralRecord) -> CaseRoute | None:
+        return self.route(referral.route_id)
+
+    def partner_words(self, task: Task) -> str:
+        """The partner's reason for the decline a task is about (from the referral's
+        timeline), or nothing."""
+        if task.referral_id is None:
+            return ""
+        for step in reversed(self.timeline(task.referral_id)):
+            if step.status is ReferralStatus.DECLINED:
+                return step.note
+        return ""
 
     def counsellor_tasks(self) -> list[Task]:
         return [t for t in self.state.open_tasks() if t.role is TaskRole.COUNSELLOR]

@@ -98,6 +98,7 @@ TASK_KIND: dict[str, str] = {
     TaskKind.REFERRAL_REMINDER: "Vermittlung unbeantwortet",
     TaskKind.REFERRAL_ESCALATION: "Vermittlung eskaliert",
     TaskKind.REFERRAL_UNASSIGNED: "kein Partner verfügbar",
+    TaskKind.REFERRAL_DECLINED: "Ablehnung prüfen",
     TaskKind.CASE_UNASSIGNED: "Fall ohne Berater:in",
 }
 

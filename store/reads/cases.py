@@ -7,13 +7,15 @@ filters is read backwards along `ix_case_summaries_centre_updated` and no page s
 (tests/store/test_case_list_index.py; bench/api.py measures this query).
 """
 
+from dataclasses import dataclass
+
 from sqlmodel import Session, col, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from domain.case import Stage
 from store.models import Role
 from store.projections import CaseSummary, TaskRecord
-from store.reads.paging import Slice, first, page_of
+from store.reads.paging import Slice, page_of
 
 
 def centre_cases(
@@ -62,15 +64,26 @@ def centre_case_page(
     return page_of(session, query, page, page_size)
 
 
-def open_tasks_of(session: Session, username: str, limit: int) -> list[TaskRecord]:
-    """The counsellor's open tasks, soonest due first (`ix_tasks_assignee`)."""
+@dataclass(frozen=True)
+class OpenTask:
+    """A counsellor's open task with the client it is about (the case list's display name)."""
+
+    task: TaskRecord
+    client: str
+
+
+def open_tasks_of(session: Session, username: str, limit: int) -> list[OpenTask]:
+    """The counsellor's open tasks, soonest due first (`ix_tasks_assignee`), each naming its
+    client, so two tasks of one kind can be told apart without opening the cases."""
     query = (
-        select(TaskRecord)
+        select(TaskRecord, CaseSummary.client_display_name)
+        .outerjoin(CaseSummary, col(CaseSummary.case_id) == col(TaskRecord.case_id))
         .where(
             TaskRecord.assignee_role == Role.COUNSELLOR,
             TaskRecord.assignee_id == username,
             col(TaskRecord.done).is_(False),
         )
         .order_by(col(TaskRecord.due_at), col(TaskRecord.id))
+        .limit(limit)
     )
-    return first(session, query, limit)
+    return [OpenTask(task, client or "") for task, client in session.exec(query).all()]

@@ -105,9 +105,7 @@ async def test_counsellor_drives_a_case_from_intake_to_active(lotse: Lotse) -> N
     language_route = routed["language"]
     assert inbox[0]["priority"] == language_route["priority"]
     # The deadlines the referral runs on, as the case fixed them at dispatch (not recomputed).
-    referral = await lotse.client.get_workflow_handle(inbox[0]["id"]).query(
-        ReferralWorkflow.state
-    )
+    referral = await lotse.client.get_workflow_handle(inbox[0]["id"]).query(ReferralWorkflow.state)
     assert datetime.fromisoformat(inbox[0]["acknowledge_by"]) == referral.remind_at
     assert datetime.fromisoformat(inbox[0]["expires_at"]) == referral.expire_at
 
@@ -166,6 +164,31 @@ async def test_partner_inbox_flow_reaches_the_case(lotse: Lotse) -> None:
     await eventually(projected_statuses)
     inbox = await lotse.ok("sprachkurs", "GET", "/referrals", params={"status": "completed"})
     assert language["id"] in [r["id"] for r in inbox["items"]]
+
+    # Every partner step reached the case, with the partner's words, oldest first: the
+    # same whether the steps are still in the case or already in the read model.
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    assert "referral_steps" not in state
+    timelines = {r["id"]: r["history"] for r in state["referrals"]}
+    assert [(s["status"], s["note"]) for s in timelines[language["id"]]] == [
+        ("dispatched", ""),
+        ("acknowledged", ""),
+        ("acknowledged", "Kurs beginnt am 1. des Monats"),
+        ("completed", "B1 bestanden"),
+    ]
+    assert [(s["status"], s["note"]) for s in timelines[placement["id"]]] == [
+        ("dispatched", ""),
+        ("declined", "voll"),
+    ]
+    moments = [datetime.fromisoformat(s["at"]) for s in timelines[language["id"]]]
+    assert moments == sorted(moments)
+    # No other Jobcenter is left: one task for the counsellor, naming kinds, not codes.
+    open_tasks = [t for t in state["tasks"] if not t["done"] and t["referral_id"]]
+    assert [t["kind"] for t in open_tasks] == ["referral_unassigned"]
+    assert open_tasks[0]["title"].startswith(
+        "Kein weiterer Partner für „Arbeit“: Jobcenter hat die Vermittlung abgelehnt."
+    )
+    assert placement["id"] not in open_tasks[0]["title"]
 
 
 def language_route(state: dict[str, Any]) -> str:

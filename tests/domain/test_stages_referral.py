@@ -2,8 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
-from domain.case import CaseEventKind, Responsible, TaskKind, TaskRole
+from domain.case import CaseEventKind, CaseState, Responsible, TaskKind, TaskRole
 from domain.clocks import Clocks
+from domain.compaction import after_projection
 from domain.events import ReferralDispatched
 from domain.referral import (
     Outcome,
@@ -196,3 +197,67 @@ def test_a_land_without_calendar_dispatches_without_deadlines() -> None:
     assert measure.id == referral.measure_id and route.id == referral.route_id
     assert referral.deadlines is None
     assert referral_input(copy, referral, CLOCKS).deadlines is None
+
+
+def _timeline(state: CaseState, referral_id: str) -> list[tuple[ReferralStatus, str]]:
+    return [(s.status, s.note) for s in state.referral_steps if s.referral_id == referral_id]
+
+
+def test_every_partner_step_reaches_the_case_with_the_partners_words() -> None:
+    state = active()
+    assert _timeline(state, "case-1-ref-1") == [(ReferralStatus.DISPATCHED, "")]
+    state = on_referral_report(state, report(ReportKind.ACKNOWLEDGED), LATER)
+    state = on_referral_report(state, report(ReportKind.PROGRESS, note="Kurs ab Mai"), LATER)
+    # Clocks are no partner steps: the timeline does not list them.
+    state = on_referral_report(state, report(ReportKind.REMINDER), LATER)
+    outcome = Outcome(result=OutcomeResult.PARTLY, note="A2 bestanden, B1 offen")
+    state = on_referral_report(state, report(ReportKind.COMPLETED, outcome=outcome), LATER)
+    assert _timeline(state, "case-1-ref-1") == [
+        (ReferralStatus.DISPATCHED, ""),
+        (ReferralStatus.ACKNOWLEDGED, ""),
+        (ReferralStatus.ACKNOWLEDGED, "Kurs ab Mai"),
+        (ReferralStatus.COMPLETED, "A2 bestanden, B1 offen"),
+    ]
+    # Each step names the event that recorded it, so it reaches the read model with it.
+    recorded = {event.sequence for event in state.events}
+    assert all(step.sequence in recorded for step in state.referral_steps)
+    sequences = [step.sequence for step in state.referral_steps]
+    assert sequences == sorted(sequences)
+    # A repeated report adds no step.
+    assert on_referral_report(state, report(ReportKind.COMPLETED, outcome=outcome), LATER) == state
+
+
+def test_a_decline_gives_the_counsellor_a_task_even_when_another_partner_takes_over() -> None:
+    state = on_referral_report(active(), report(ReportKind.DECLINED, note="Kurs ist voll"), LATER)
+    [task] = [t for t in state.open_tasks() if t.kind is TaskKind.REFERRAL_DECLINED]
+    assert task.role is TaskRole.COUNSELLOR and task.referral_id == "case-1-ref-1"
+    assert task.title == (
+        "Ablehnung prüfen: Sprachkursträger hat die Vermittlung „Sprache“ abgelehnt "
+        "(Grund im Verlauf der Vermittlung)."
+    )
+    # The reason is in the timeline, not in the task (tasks and events carry no one's words).
+    assert _timeline(state, "case-1-ref-1")[-1] == (ReferralStatus.DECLINED, "Kurs ist voll")
+    assert "voll" not in str([event.data for event in state.events])
+    state = reroute(state, "case-1-ref-1", "sprachkurs-2", None, LATER, CLOCKS)
+    assert [t.kind for t in state.open_tasks()] == [TaskKind.REFERRAL_DECLINED]
+    assert _timeline(state, "case-1-ref-3") == [(ReferralStatus.DISPATCHED, "")]
+
+
+def test_when_no_partner_is_left_after_a_decline_one_task_remains() -> None:
+    state = on_referral_report(active(), report(ReportKind.DECLINED, note="voll"), LATER)
+    state = reroute(state, "case-1-ref-1", None, "Kein aktiver Partner.", LATER, CLOCKS)
+    [task] = state.open_tasks()
+    assert task.kind is TaskKind.REFERRAL_UNASSIGNED
+    assert task.title == (
+        "Kein weiterer Partner für „Sprache“: Sprachkursträger hat die Vermittlung "
+        "abgelehnt. Kein aktiver Partner."
+    )
+
+
+def test_the_read_model_takes_the_steps_with_their_events_and_the_case_drops_them() -> None:
+    state = on_referral_report(active(), report(ReportKind.DECLINED, note="voll"), LATER)
+    declined = state.referral_steps[-1]
+    before = after_projection(state, declined.sequence - 1)
+    assert declined in before.referral_steps
+    after = after_projection(state, state.last_sequence)
+    assert after.referral_steps == []

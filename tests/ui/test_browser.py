@@ -282,6 +282,16 @@ async def test_partner_acknowledges_and_completes_the_routed_task(
     await watched.shot("partner-eingang")
 
     await row.get_by_role("link").first.click()
+    # Who sent the client, and whom to call.
+    sender = page.get_by_role("region", name="Vermittelt von")
+    await expect(sender).to_contain_text("MBE Musterstadt-Mitte")
+    await expect(sender).to_contain_text("Katrin Schulte")
+    await expect(sender.get_by_role("link", name="01234 5678-210")).to_have_attribute(
+        "href", "tel:012345678-210"
+    )
+    await watched.check()
+    await watched.fits_360()
+    await watched.shot("partner-vermittlung")
     await page.get_by_role("button", name="Vermittlung annehmen").click()
     await expect(page.locator(".notice.success")).to_contain_text("Angenommen")
     await page.get_by_role("textbox", name=re.compile(r"^Zwischenstand")).fill(
@@ -297,8 +307,24 @@ async def test_partner_acknowledges_and_completes_the_routed_task(
     await page.get_by_role("combobox", name=re.compile(r"^Ergebnis")).select_option("achieved")
     await page.get_by_role("button", name="Abschließen", exact=True).click()
     await expect(page.locator(".notice.success")).to_contain_text("Abgeschlossen")
-    await expect(page.locator("dl")).to_contain_text("abgeschlossen")
+    await expect(page.locator("dl").first).to_contain_text("abgeschlossen")
     await watched.check()
+
+    # The counsellor reads every step the school took, with its words.
+    counsellor = await _login(browser, base_url, "berater1")
+    await counsellor.page.goto(f"{base_url}/faelle/{case_id}#vermittlungen")
+    timeline = counsellor.page.get_by_role("region", name="Vermittlungen")
+    for _ in range(50):
+        if "Kurs B1 bestanden" in (await timeline.inner_text()):
+            break
+        await counsellor.page.wait_for_timeout(100)
+        await counsellor.page.reload()
+    await expect(timeline).to_contain_text("Zwischenstand: Einstufungstest bestanden")
+    await expect(timeline).to_contain_text("abgeschlossen: Kurs B1 bestanden")
+    await counsellor.check()
+    await counsellor.fits_360()
+    await timeline.scroll_into_view_if_needed()
+    await counsellor.shot("berater-vermittlungen", full_page=False)
 
 
 async def test_supervisor_sees_the_overdue_review(
@@ -324,6 +350,6 @@ async def test_supervisor_sees_the_overdue_review(
     await watched.shot("koordination-uebersicht")
     # The row links to what it counts: the case, overdue, without the client's name.
     await overdue.click()
-    await expect(page.locator("dl")).to_contain_text("überfällig")
+    await expect(page.locator("dl").first).to_contain_text("überfällig")
     await expect(page.locator("main")).not_to_contain_text("Amina")
     await watched.check()

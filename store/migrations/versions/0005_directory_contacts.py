@@ -1,11 +1,13 @@
-"""Whom to call: centres get an address, a phone and an e-mail; users a display name, a phone
-and an e-mail; a referral row keeps its routing priority.
+"""Whom to call, and what the partner said: centres get an address, a phone and an e-mail;
+users a display name, a phone and an e-mail; a referral row keeps its routing priority; and
+`referral_steps` keeps each step of a referral as its case heard it, with the partner's words.
 
 A partner reads on its referral which centre sent the client, who the counsellor is and how
 to reach both; a counsellor reads the priority the rules gave the measure. The directory's new
 columns are empty for existing rows (the pages then fall back to the username or say that no
 contact is known); an administrator fills them in. A referral projected before keeps a null
-priority: its case carried none, and guessing "normal" would hide an urgent one.
+priority: its case carried none, and guessing "normal" would hide an urgent one. Steps
+exist from this version on: a case heard its partners' notes before, but kept none of them.
 
 Revision ID: 0005
 Revises: 0004
@@ -45,9 +47,24 @@ def upgrade() -> None:
                     )
     with op.batch_alter_table("referrals") as batch:
         batch.add_column(sa.Column("priority", sa.Integer(), nullable=True))
+    op.create_table(
+        "referral_steps",
+        sa.Column("case_id", sa.String(length=120), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("referral_id", sa.String(length=120), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("note", sa.String(length=2000), nullable=False),
+        sa.PrimaryKeyConstraint("case_id", "seq", name=op.f("pk_referral_steps")),
+    )
+    op.create_index(
+        op.f("ix_referral_steps_referral_id"), "referral_steps", ["referral_id"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_referral_steps_referral_id"), table_name="referral_steps")
+    op.drop_table("referral_steps")
     with op.batch_alter_table("referrals") as batch:
         batch.drop_column("priority")
     for table in ("users", "centres"):

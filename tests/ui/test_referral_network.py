@@ -1,6 +1,8 @@
-"""Who sent a referral, and whom to call: the partner's inbox and referral page name the
-sending centre and the counsellor with their contact, the priority and the deadline to
-acknowledge; after a transfer they name the centre and counsellor that hold the case now.
+"""The network both ways, on the pages. Who sent a referral, and whom to call: the partner's
+inbox and referral page name the sending centre and the counsellor with their contact, the
+priority and the deadline to acknowledge; after a transfer they name the centre and counsellor
+that hold the case now. What the partner said: the counsellor's case page shows each
+referral's timeline with the partner's words, and a decline as a task with the reason.
 
 Real Temporal (the shared dev server), the real workflows and the seeded SQLite store; the
 pages through an httpx client with a cookie jar, the list through the JSON API.
@@ -85,3 +87,40 @@ async def test_after_a_transfer_the_partner_sees_whom_to_call_now(lotse: Lotse) 
         "phone": "01234 5678-311",
         "email": "berater2@musterstadt.example",
     }
+
+
+async def test_the_counsellor_sees_the_partners_words_and_the_decline_as_a_task(
+    lotse: Lotse,
+) -> None:
+    case_id = await lotse.active_case()
+    school = await _item(lotse, "sprachkurs", case_id)
+    jobcenter = await _item(lotse, "jobcenter", case_id)
+    await lotse.ok("sprachkurs", "POST", f"/referrals/{school['id']}/acknowledge")
+    note = {"note": "Einstufungstest am 12. Januar, Kurs ab Februar"}
+    await lotse.ok("sprachkurs", "POST", f"/referrals/{school['id']}/progress", json=note)
+    reason = {"reason": "Bis März keine freien Beratungstermine <b>leider</b>"}
+    await lotse.ok("jobcenter", "POST", f"/referrals/{jobcenter['id']}/decline", json=reason)
+
+    counsellor = Browser(lotse)
+    assert (await counsellor.login("berater1")).status_code == 303
+
+    async def page_with_decline() -> str | None:
+        text = (await counsellor.get(f"/faelle/{case_id}")).text
+        return text if "Grund des Partners" in text else None
+
+    page = await eventually(page_with_decline)
+    # The words are shown as text, never as markup.
+    assert "<b>leider</b>" not in page and "&lt;b&gt;leider&lt;/b&gt;" in page
+    text = html.unescape(page)
+    timeline = text.split('id="referrals-title"')[1]
+    assert "Zwischenstand: <q>Einstufungstest am 12. Januar, Kurs ab Februar</q>" in timeline
+    assert "abgelehnt: <q>Bis März keine freien Beratungstermine <b>leider</b></q>" in timeline
+    # No other Jobcenter is left: the one task shows the partner's reason beside it.
+    tasks = text.split('id="tasks-title"')[1].split("</section>")[0]
+    assert "Kein weiterer Partner für „Arbeit“" in tasks
+    assert "Grund des Partners: <q>Bis März keine freien Beratungstermine" in tasks
+
+    # The counsellor's task list names the client of each task.
+    listed = html.unescape((await counsellor.get("/faelle")).text)
+    tasks = listed.split("Meine offenen Aufgaben")[1]
+    assert "<strong>Amina K.</strong>: " in tasks
