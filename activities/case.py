@@ -3,7 +3,8 @@ the dependencies (`CaseActivities(directory, sink)`), so the worker injects the 
 tests inject in-memory fakes.
 
 - `route_needs`: the municipality's rules route each need, the directory picks the partners.
-- `resolve_partner`: the next partner of a route's kind after a decline or expiry.
+- `resolve_partner`: the next partner of a route's kind after a decline or expiry, or whether
+  the partner a person chose fits the route (a re-route).
 - `render_agreement`: the document to sign, archived in the read model; answers its SHA-256.
 - `emit_case_events`: events and the case summary to the read model; a batch the read model can
   never apply becomes an administrator's task and a non-retryable `ProjectionFailed`.
@@ -122,6 +123,9 @@ class ResolvePartnerInput(StrictModel):
     municipality_id: str
     route: Route
     exclude_partner_ids: list[str]
+    # A person chose the partner (a re-route): only that one is considered, so the answer is
+    # it or the reason it does not fit (another kind, inactive, not offering the measure).
+    only_partner_id: str | None = None
 
 
 class PartnerChoice(StrictModel):
@@ -173,6 +177,8 @@ class CaseActivities:
         import rules
 
         partners = self._directory.partners(input.municipality_id)
+        if input.only_partner_id is not None:
+            partners = [p for p in partners if p.id == input.only_partner_id]
         [route] = rules.resolve_partners(
             [input.route], partners, input.municipality_id, exclude=input.exclude_partner_ids
         )

@@ -194,6 +194,7 @@ def actor_of(user: User) -> Actor:
         role=ActorRole(user.role.value),
         centre_id=user.centre_id,
         partner_id=user.partner_id,
+        municipality_id=user.municipality_id,
     )
 
 
@@ -320,6 +321,30 @@ async def scoped_referral(
     return ReferralRef(referral_id, partner_id, user)
 
 
+@dataclass(frozen=True)
+class SupervisedReferralRef:
+    """A referral of the supervisor's municipality, with the case it belongs to."""
+
+    id: str
+    case_id: str
+    actor: User
+
+
+async def supervised_referral(
+    request: Request, referral_id: ReferralPath, user: Supervisor, services: ServicesDep
+) -> SupervisedReferralRef:
+    """The referral, when its case belongs to the supervisor's municipality; 404 otherwise."""
+    owner = None
+    if REFERRAL_ID.fullmatch(referral_id):
+        owner = await run_in_threadpool(scope_reads.referral_owner, services.engine, referral_id)
+    allowed = owner is not None and owner.municipality_id == user.municipality_id
+    action = _action(request, "referral.supervise")
+    await _audited(services, user, action, "referral", referral_id, allowed)
+    assert owner is not None
+    return SupervisedReferralRef(referral_id, owner.case_id, user)
+
+
 ScopedCase = Annotated[CaseRef, Depends(scoped_case)]
+SupervisedReferral = Annotated[SupervisedReferralRef, Depends(supervised_referral)]
 SupervisedCase = Annotated[CaseRef, Depends(supervised_case)]
 ScopedReferral = Annotated[ReferralRef, Depends(scoped_referral)]

@@ -89,6 +89,36 @@ class TaskDone(StrictModel):
     task_id: Id
 
 
+class WithdrawalReason(StrictModel):
+    """The body of a withdrawal: why (the referral comes from the path)."""
+
+    reason: Text
+
+
+class RerouteChoice(StrictModel):
+    """The body of a re-route: to whom (none: the next partner the directory offers), why."""
+
+    partner_id: Id | None = None
+    reason: Text
+
+
+class ReferralWithdrawal(StrictModel):
+    """A counsellor (or, for an escalated referral, the coordination) takes a referral back;
+    the reason is shown to the counsellor in the referral's timeline."""
+
+    referral_id: Id
+    reason: Text
+
+
+class ReferralReroute(StrictModel):
+    """Hand a referral's measure to another partner of the same kind: `partner_id`, or the
+    next the directory offers when none is given."""
+
+    referral_id: Id
+    partner_id: Id | None = None
+    reason: Text
+
+
 class RenderedDocument(StrictModel):
     """The agreement as the client signs it (from the render activity). The activity archives
     the text in the read model and answers with its hash only; `text` is set in the results

@@ -37,6 +37,7 @@ class Actor(StrictModel):
     role: ActorRole
     centre_id: Slug | None = None  # a counsellor's centre
     partner_id: Slug | None = None  # a partner account's agency
+    municipality_id: Slug | None = None  # a supervisor's municipality
 
 
 def case_access(state: CaseState, actor: Actor | None) -> NotYours | None:
@@ -46,6 +47,22 @@ def case_access(state: CaseState, actor: Actor | None) -> NotYours | None:
     if actor.role is ActorRole.COUNSELLOR and actor.centre_id == state.centre_id:
         return None
     return NotYours()
+
+
+def referral_change_access(state: CaseState, actor: Actor | None) -> NotYours | None:
+    """Who may withdraw or re-route a case's referral: a counsellor of the centre that holds
+    the case now, or a supervisor of its municipality (which referrals she may change, the
+    stage functions decide: domain/stages_withdrawal.py)."""
+    if actor is None:
+        return None
+    if actor.role is ActorRole.SUPERVISOR and actor.municipality_id == state.municipality_id:
+        return None
+    return case_access(state, actor)
+
+
+def is_coordination(actor: Actor | None) -> bool:
+    """Whether the actor acts as the municipality's coordination (a supervisor)."""
+    return actor is not None and actor.role is ActorRole.SUPERVISOR
 
 
 def referral_access(state: ReferralState, actor: Actor | None) -> NotYours | None:

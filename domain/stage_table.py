@@ -22,6 +22,8 @@ class Action(StrEnum):
     REASSIGN = auto()
     TRANSFER = auto()
     COMPLETE_TASK = auto()
+    WITHDRAW_REFERRAL = auto()
+    REROUTE_REFERRAL = auto()
 
 
 OPEN_STAGES: tuple[Stage, ...] = tuple(stage for stage in Stage if stage is not Stage.CLOSED)
@@ -37,6 +39,8 @@ ALLOWED: dict[Action, tuple[Stage, ...]] = {
     Action.REASSIGN: OPEN_STAGES,
     Action.TRANSFER: OPEN_STAGES,
     Action.COMPLETE_TASK: OPEN_STAGES,
+    Action.WITHDRAW_REFERRAL: OPEN_STAGES,
+    Action.REROUTE_REFERRAL: OPEN_STAGES,
 }
 
 # What each action is called in a refusal ("... geht nur im Stadium ...").
@@ -51,4 +55,6 @@ ACTION_LABELS: dict[Action, str] = {
     Action.REASSIGN: "Den Fall neu zuweisen",
     Action.TRANSFER: "Den Fall an eine andere Beratungsstelle abgeben",
     Action.COMPLETE_TASK: "Eine Aufgabe erledigen",
+    Action.WITHDRAW_REFERRAL: "Eine Vermittlung zurückziehen",
+    Action.REROUTE_REFERRAL: "Eine Vermittlung an einen anderen Partner geben",
 }

@@ -145,7 +145,15 @@ def mark_started(state: CaseState, referral_id: str) -> CaseState:
 
 
 def referrals_to_start(state: CaseState) -> list[ReferralRecord]:
-    return [r for r in state.referrals if not r.started and state.stage is not Stage.CLOSED]
+    """Dispatched in the state, their child not started yet (a referral withdrawn before its
+    child started never starts)."""
+    return [
+        r
+        for r in state.referrals
+        if not r.started
+        and r.status is not ReferralStatus.WITHDRAWN
+        and state.stage is not Stage.CLOSED
+    ]
 
 
 def referrals_to_reroute(state: CaseState) -> list[ReferralRecord]:

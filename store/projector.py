@@ -21,6 +21,8 @@ What each event kind changes (its data: the models of domain/events.py):
   task count, display name);
 - referral_dispatched: a referral row, with the client's first name and languages (what the
   signed consent clause names for partners); referral_status_changed: its status;
+  referral_withdrawn: its status, and the row and the partner's notes lose what named the
+  client;
 - task_created / task_done: task rows (an escalation also flags its referral);
 - review_recorded: a review row with the two survey answers;
 - every batch: the referral steps its events record (`referral_steps`, with the partners'
@@ -33,7 +35,7 @@ import logging
 import threading
 from contextlib import AbstractContextManager
 
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Engine, delete, text, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, col
 
@@ -70,6 +72,7 @@ from store.archive import (
 from store.models import Municipality, Role
 from store.projections import (
     CaseSummary,
+    ReferralNoteRecord,
     ReferralSummary,
     ReviewRecord,
     TaskRecord,
@@ -256,6 +259,7 @@ def _apply_event(
             # Without this the partner's inbox and the supervisor's open list keep a closed
             # case's task forever.
             _referral_status(session, event, payload.referral_id, ReferralStatus.WITHDRAWN)
+            _forget_client(session, payload.referral_id)
         case TaskCreated():
             _task_created(session, case, event, payload)
         case TaskDone():
@@ -339,6 +343,19 @@ def _referral_status(
     referral.updated_at = event.at
     referral.last_applied_seq = event.sequence
     session.add(referral)
+
+
+def _forget_client(session: Session, referral_id: str) -> None:
+    """A withdrawn referral is no task of the partner's any more: its inbox row keeps no
+    personal data, and the partner's notes on it go (the counsellor's timeline keeps them)."""
+    referral = session.get(ReferralSummary, referral_id)
+    if referral is not None:
+        referral.client_first_name = ""
+        referral.languages = []
+        session.add(referral)
+    session.execute(
+        delete(ReferralNoteRecord).where(col(ReferralNoteRecord.referral_id) == referral_id)
+    )
 
 
 def _task_created(

@@ -58,18 +58,26 @@ with workflow.unsafe.imports_passed_through():
         AgreementDraft,
         Closure,
         Reassignment,
+        ReferralReroute,
+        ReferralWithdrawal,
         Review,
         Signature,
         TaskDone,
         Transfer,
     )
-    from domain.actor import Actor, case_access, task_role
-    from domain.case import ActionResult, AgreementInput, CaseState, Stage
+    from domain.actor import (
+        Actor,
+        case_access,
+        is_coordination,
+        referral_change_access,
+        task_role,
+    )
+    from domain.case import ActionResult, AgreementInput, CaseState, ReferralRecord, Stage
     from domain.case_log import action_result, remember_update
     from domain.compaction import after_projection
     from domain.needs import Assessment
     from domain.profile import IntakeData
-    from domain.referral import ReferralReport
+    from domain.referral import OPEN, ReferralReport
     from domain.rejections import NotYours, Rejection
     from domain.stages import (
         check_complete_assessment,
@@ -103,6 +111,12 @@ with workflow.unsafe.imports_passed_through():
         record_review,
         transfer,
     )
+    from domain.stages_withdrawal import (
+        check_reroute_referral,
+        check_withdraw_referral,
+        reroute_referral,
+        withdraw_referral,
+    )
 
 from workflows import agreement_calls as calls
 
@@ -126,13 +140,16 @@ Act = Callable[[CaseState, datetime], CaseState | Rejection]
 T = TypeVar("T")
 
 
+Access = Callable[[CaseState, Actor | None], NotYours | None]
+
+
 def _allowed(
-    actor: Actor | None, step: Callable[[CaseState, datetime], T]
+    actor: Actor | None, step: Callable[[CaseState, datetime], T], access: Access = case_access
 ) -> Callable[[CaseState, datetime], T | NotYours]:
     """`step`, unless the case refuses the actor (domain/actor.py)."""
 
     def checked(state: CaseState, now: datetime) -> T | NotYours:
-        refused = case_access(state, actor)
+        refused = access(state, actor)
         return refused if refused is not None else step(state, now)
 
     return checked
@@ -333,6 +350,84 @@ class AgreementWorkflow:
         by = task_role(current_actor())
         self._validate(lambda s, now: check_complete_task(s, done, now, by))
 
+    # A referral taken back or handed on by the counsellor, or by the municipality's
+    # coordination when it is escalated (domain/stages_withdrawal.py). Their commands (the
+    # directory's check, cancelling a child) are new with these updates: a history without
+    # the update has none of them, so no patch is needed for them to replay.
+
+    @workflow.update
+    async def withdraw_referral(self, change: ReferralWithdrawal) -> ActionResult:
+        if answer := self._earlier_answer():
+            return answer
+        coordination = is_coordination(current_actor())
+        async with self._lock:
+            result = self._commit(
+                lambda s, now: withdraw_referral(s, change, now, coordination=coordination),
+                referral_change_access,
+            )
+            await calls.cancel_referral(self._referral(change.referral_id))
+            return result
+
+    @withdraw_referral.validator
+    def _validate_withdraw_referral(self, change: ReferralWithdrawal) -> None:
+        coordination = is_coordination(current_actor())
+        self._validate(
+            lambda s, now: check_withdraw_referral(s, change, now, coordination=coordination),
+            referral_change_access,
+        )
+
+    @workflow.update
+    async def reroute_referral(self, change: ReferralReroute) -> ActionResult:
+        if answer := self._earlier_answer():
+            return answer
+        coordination = is_coordination(current_actor())
+
+        def check(state: CaseState, now: datetime) -> Rejection | None:
+            return check_reroute_referral(state, change, now, coordination=coordination)
+
+        async with self._lock:
+            self._check(check, referral_change_access)
+            was_open = self._referral(change.referral_id).status in OPEN
+            if change.partner_id is not None:
+                choice = await calls.chosen_partner(
+                    self._state, self._referral(change.referral_id), change.partner_id
+                )
+                if choice.partner_id is None:
+                    raise ApplicationError(
+                        choice.unassigned_reason or "Dieser Partner passt nicht.",
+                        "partner_id",
+                        type="Invalid",
+                        non_retryable=True,
+                    )
+            result = self._commit(
+                lambda s, now: _reading_calendars(
+                    partial(
+                        reroute_referral,
+                        s,
+                        change,
+                        change.partner_id,
+                        now,
+                        self._clocks,
+                        coordination=coordination,
+                    )
+                )(),
+                referral_change_access,
+            )
+            if was_open:
+                await calls.cancel_referral(self._referral(change.referral_id))
+            return result
+
+    @reroute_referral.validator
+    def _validate_reroute_referral(self, change: ReferralReroute) -> None:
+        coordination = is_coordination(current_actor())
+        self._validate(
+            lambda s, now: check_reroute_referral(s, change, now, coordination=coordination),
+            referral_change_access,
+        )
+
+    def _referral(self, referral_id: str) -> ReferralRecord:
+        return next(r for r in self._state.referrals if r.id == referral_id)
+
     # -- query and signal ---------------------------------------------------------------------
 
     @workflow.query
@@ -354,15 +449,15 @@ class AgreementWorkflow:
 
     # -- update plumbing ----------------------------------------------------------------------
 
-    def _validate(self, check: Check) -> None:
+    def _validate(self, check: Check, access: Access = case_access) -> None:
         """Refuse before history. A repeated update id passes: its handler answers it."""
         if self._repeated_id() is None:
-            self._check(check)
+            self._check(check, access)
 
-    def _check(self, check: Check) -> None:
+    def _check(self, check: Check, access: Access = case_access) -> None:
         """Raise the refusal of `check` (or of the update's actor), if any; an unexpected
         error in it refuses too."""
-        allowed = _allowed(current_actor(), check)
+        allowed = _allowed(current_actor(), check, access)
         rejection = guarded(_action(), lambda: allowed(self._state, workflow.now()))
         if rejection is not None:
             raise rejected(rejection)
@@ -386,11 +481,11 @@ class AgreementWorkflow:
             return answer
         return self._commit(act)
 
-    def _commit(self, act: Act) -> ActionResult:
+    def _commit(self, act: Act, access: Access = case_access) -> ActionResult:
         """Apply one action and remember its answer under the update id. Nothing is applied
         unless all of it worked (workflows/guard.py). The actor is checked once more: the
         case may have moved to another centre while the handler waited."""
-        allowed = _allowed(current_actor(), act)
+        allowed = _allowed(current_actor(), act, access)
         outcome, result = guarded(_action(), lambda: self._outcome(allowed))
         self._apply(outcome)
         return result

@@ -4,6 +4,7 @@ attributes. Workflow code: deterministic, no I/O of its own; each function reads
 is given and returns what the case then records.
 """
 
+import asyncio
 import contextlib
 from datetime import datetime
 from typing import Any
@@ -132,10 +133,40 @@ async def next_partner(state: CaseState, referral: ReferralRecord) -> PartnerCho
         )
 
 
+async def chosen_partner(
+    state: CaseState, referral: ReferralRecord, partner_id: str
+) -> PartnerChoice:
+    """Whether the partner a person chose may take the referral's measure (active, of the
+    route's kind, in the municipality, offering the measure); the reason when not. The
+    person waits for the answer: an outage fails the update, the case unchanged."""
+    route = next(r for r in state.routes if r.id == referral.route_id)
+    input = ResolvePartnerInput(
+        case_id=state.id,
+        referral_id=referral.id,
+        municipality_id=state.municipality_id,
+        route=route.as_route(),
+        exclude_partner_ids=referral.tried_partner_ids,
+        only_partner_id=partner_id,
+    )
+    return await execute_waited(CaseActivities.resolve_partner, input)
+
+
+async def cancel_referral(referral: ReferralRecord) -> None:
+    """A withdrawn referral's child ends (cancelled, as when the case closes); one that never
+    started has nothing to end."""
+    if not referral.started:
+        return
+    try:
+        await workflow.get_external_workflow_handle(referral.id).cancel()
+    except FailureError as err:
+        # Already ended (the partner answered just before): the case's word stands.
+        workflow.logger.warning("Referral %s not cancelled: %s", referral.id, type(err).__name__)
+
+
 async def start_referral(state: CaseState, referral: ReferralRecord, clocks: Clocks) -> None:
     # Already started means an earlier attempt did it: the id is the referral's.
     with contextlib.suppress(WorkflowAlreadyStartedError):
-        await workflow.start_child_workflow(
+        child = await workflow.start_child_workflow(
             ReferralWorkflow.run,
             referral_input(state, referral, clocks),
             id=referral.id,
@@ -143,6 +174,15 @@ async def start_referral(state: CaseState, referral: ReferralRecord, clocks: Clo
             # new; the child reaches the case by workflow id, whichever run is current.
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         )
+        # The case hears of its children by their reports, never by their results. A child
+        # cancelled (withdrawn, the case closed) ends its handle with an error nobody awaits;
+        # looking at it here keeps asyncio from logging it as lost when it is collected.
+        child.add_done_callback(_seen)
+
+
+def _seen(child: "asyncio.Future[Any]") -> None:
+    if not child.cancelled():
+        child.exception()
 
 
 def next_batch(state: CaseState) -> CaseEventBatch:

@@ -19,6 +19,7 @@ from api.deps import (
     Counsellor,
     GatewayDep,
     IdempotencyKey,
+    ReferralPath,
     ScopedCase,
     ServicesDep,
     SessionDep,
@@ -30,10 +31,14 @@ from domain.actions import (
     CaseOpen,
     Closure,
     Reassignment,
+    ReferralReroute,
+    ReferralWithdrawal,
+    RerouteChoice,
     Review,
     Signature,
     TaskDone,
     Transfer,
+    WithdrawalReason,
 )
 from domain.case import ActionResult, CaseEvent, CaseState, Stage
 from domain.fields import SingleLine
@@ -289,3 +294,35 @@ async def complete_task(
 ) -> ActionResult:
     """Mark one of the case's tasks done (a follow-up checked, a permit renewed, ...)."""
     return await _act(gateway, case, AgreementWorkflow.complete_task, body, key)
+
+
+@router.post("/{case_id}/referrals/{referral_id}/withdraw", name="case.referral_withdraw")
+async def withdraw_referral(
+    body: WithdrawalReason,
+    case: ScopedCase,
+    referral_id: ReferralPath,
+    gateway: GatewayDep,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Take an open referral of the case back, with the reason: it leaves the partner's inbox
+    and its workflow ends; the measure rests until it is handed on or the agreement amended.
+    A referral of another case answers 404, like a missing one."""
+    change = ReferralWithdrawal(referral_id=referral_id, reason=body.reason)
+    return await _act(gateway, case, AgreementWorkflow.withdraw_referral, change, key)
+
+
+@router.post("/{case_id}/referrals/{referral_id}/reroute", name="case.referral_reroute")
+async def reroute_referral(
+    body: RerouteChoice,
+    case: ScopedCase,
+    referral_id: ReferralPath,
+    gateway: GatewayDep,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Hand the measure of the latest referral (open, declined or expired) to another partner
+    of the same kind: `partner_id`, or the next the directory offers. 422 naming `partner_id`
+    when that partner does not fit."""
+    change = ReferralReroute(
+        referral_id=referral_id, partner_id=body.partner_id, reason=body.reason
+    )
+    return await _act(gateway, case, AgreementWorkflow.reroute_referral, change, key)

@@ -10,11 +10,22 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api import supervision
-from api.deps import MunicipalityListing, SessionDep, SupervisedCase
+from api.deps import (
+    GatewayDep,
+    IdempotencyKey,
+    MunicipalityListing,
+    SessionDep,
+    SupervisedCase,
+    SupervisedReferral,
+    actor_of,
+)
 from api.pagination import Page, PageNumber, PageSize, paginate
 from api.supervision import CaseOverview, Evaluation, OpenReferral
+from domain.actions import ReferralReroute, ReferralWithdrawal, RerouteChoice, WithdrawalReason
+from domain.case import ActionResult
 from store.projections import CaseSummary
 from store.reads import supervision as supervision_reads
+from workflows.agreement import AgreementWorkflow
 
 router = APIRouter(tags=["supervision"])
 
@@ -106,3 +117,37 @@ def evaluation(supervisor: MunicipalityListing, session: SessionDep) -> Evaluati
     """The model project's two questions over every review recorded in the municipality:
     "did the agreement help?" and "did it make it easier to stay on the ball?"."""
     return supervision.evaluation(session, supervisor.municipality_id or "")
+
+
+@router.post("/supervision/referrals/{referral_id}/withdraw", name="supervision.referral_withdraw")
+async def withdraw_escalated_referral(
+    body: WithdrawalReason,
+    referral: SupervisedReferral,
+    gateway: GatewayDep,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Take back an escalated referral of the municipality (unanswered after ten working
+    days), with the reason; 409 for one that is not escalated."""
+    change = ReferralWithdrawal(referral_id=referral.id, reason=body.reason)
+    actor = actor_of(referral.actor)
+    return await gateway.update_case(
+        referral.case_id, AgreementWorkflow.withdraw_referral, change, key=key, actor=actor
+    )
+
+
+@router.post("/supervision/referrals/{referral_id}/reroute", name="supervision.referral_reroute")
+async def reroute_escalated_referral(
+    body: RerouteChoice,
+    referral: SupervisedReferral,
+    gateway: GatewayDep,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Hand an escalated referral to another partner of the same kind (`partner_id`, or the
+    next the directory offers), with the reason; the escalated one is withdrawn."""
+    change = ReferralReroute(
+        referral_id=referral.id, partner_id=body.partner_id, reason=body.reason
+    )
+    actor = actor_of(referral.actor)
+    return await gateway.update_case(
+        referral.case_id, AgreementWorkflow.reroute_referral, change, key=key, actor=actor
+    )

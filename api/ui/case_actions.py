@@ -41,6 +41,8 @@ from domain.actions import (
     AgreementDraft,
     Closure,
     Reassignment,
+    ReferralReroute,
+    ReferralWithdrawal,
     Review,
     Signature,
     TaskDone,
@@ -282,4 +284,49 @@ async def transfer(request: Request, case: PageCase, form: Form) -> Response:
         "uebergabe",
         prepare=completed,
         done_url="/faelle?erledigt=abgabe",
+    )
+
+
+def _withdrawal(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
+    return {"referral_id": text(form, "referral_id"), "reason": text(form, "reason")}, FieldMap()
+
+
+def _hand_on(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
+    payload: dict[str, Any] = {
+        "referral_id": text(form, "referral_id"),
+        "reason": text(form, "reason"),
+    }
+    if text(form, "partner_id"):
+        payload["partner_id"] = text(form, "partner_id")
+    return payload, FieldMap()
+
+
+@router.post("/faelle/{case_id}/vermittlung/zurueckziehen", name="ui.case.referral_withdraw")
+async def withdraw_referral(request: Request, case: PageCase, form: Form) -> Response:
+    """Take a referral back (`POST /cases/{id}/referrals/{referral_id}/withdraw`)."""
+    return await _step(
+        request,
+        case,
+        form,
+        "zurueckziehen",
+        AgreementWorkflow.withdraw_referral,
+        ReferralWithdrawal,
+        _withdrawal,
+        "vermittlungen",
+    )
+
+
+@router.post("/faelle/{case_id}/vermittlung/weitergeben", name="ui.case.referral_reroute")
+async def reroute_referral(request: Request, case: PageCase, form: Form) -> Response:
+    """Hand a referral's measure to another partner of its kind
+    (`POST /cases/{id}/referrals/{referral_id}/reroute`)."""
+    return await _step(
+        request,
+        case,
+        form,
+        "weitergeben",
+        AgreementWorkflow.reroute_referral,
+        ReferralReroute,
+        _hand_on,
+        "vermittlungen",
     )

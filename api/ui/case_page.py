@@ -33,6 +33,8 @@ DONE: dict[str, str] = {
     "abschluss": "Der Fall ist abgeschlossen.",
     "task": "Aufgabe erledigt.",
     "uebergabe": "Der Fall ist an eine andere Beraterin / einen anderen Berater übergeben.",
+    "zurueckziehen": "Die Vermittlung ist zurückgezogen; der Partner sieht sie nicht mehr.",
+    "weitergeben": "Die Maßnahme geht an den anderen Partner.",
 }
 
 

@@ -32,7 +32,7 @@ from domain.case import (
 )
 from domain.enums import ActorKind
 from domain.partners import Partner
-from domain.referral import ReferralStatus
+from domain.referral import OPEN, ReferralStatus
 from domain.rejections import require_allowed
 from domain.stage_table import Action
 from domain.stages import check_request_signature
@@ -64,6 +64,8 @@ FORM_NAMES = (
     "task",
     "uebergabe",
     "abgabe",
+    "zurueckziehen",
+    "weitergeben",
 )
 
 
@@ -181,6 +183,39 @@ class CaseView:
 
     def route_of(self, referral: ReferralRecord) -> CaseRoute | None:
         return self.route(referral.route_id)
+
+    def form_for(self, name: str, referral: ReferralRecord) -> FormState:
+        """The referral's own form `name`: the submitted one if it was sent for this
+        referral (errors and typed text stay with it), a fresh one otherwise."""
+        sent = self.forms[name]
+        if sent.is_submitted and sent.value("referral_id") == referral.id:
+            return sent
+        return FormState()
+
+    def can_withdraw(self, referral: ReferralRecord) -> bool:
+        return self.state.stage is not Stage.CLOSED and referral.status in OPEN
+
+    def can_hand_on(self, referral: ReferralRecord) -> bool:
+        """The latest referral of a measure that is not done, open, declined or expired
+        (domain/stages_withdrawal.py decides; the page only offers what it would accept)."""
+        if self.state.stage is Stage.CLOSED or referral.status is ReferralStatus.WITHDRAWN:
+            return False
+        if referral.status is ReferralStatus.COMPLETED:
+            return False
+        of_measure = [r for r in self.state.referrals if r.measure_id == referral.measure_id]
+        measure = next((m for m in self.state.measures if m.id == referral.measure_id), None)
+        return of_measure[-1].id == referral.id and measure is not None and not measure.done
+
+    def hand_on_options(self, referral: ReferralRecord) -> list[tuple[str, str]]:
+        """The active partners of the route's kind that have not had the measure."""
+        route = self.route(referral.route_id)
+        if route is None:
+            return []
+        return [
+            (p.id, p.name)
+            for p in self.partners_of(route.actor)
+            if p.id not in referral.tried_partner_ids and route.measure in p.measures
+        ]
 
     def partner_words(self, task: Task) -> str:
         """The partner's reason for the decline a task is about (from the referral's

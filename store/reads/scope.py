@@ -35,6 +35,19 @@ def referral_partner(engine: Engine, referral_id: str) -> str | None:
         return row.partner_id if row is not None else None
 
 
+@dataclass(frozen=True)
+class ReferralOwner:
+    case_id: str
+    municipality_id: str
+
+
+def referral_owner(engine: Engine, referral_id: str) -> ReferralOwner | None:
+    """The case and municipality of a referral (None: no such referral, or not projected)."""
+    with Session(engine) as session:
+        row = session.get(ReferralSummary, referral_id)
+        return ReferralOwner(row.case_id, row.municipality_id) if row is not None else None
+
+
 def active_account(session: Session, username: str) -> User | None:
     """The account, when it exists and is active (a deactivated one is locked out at once)."""
     user = session.get(User, username)

@@ -16,13 +16,16 @@ at the language school, acknowledged) and A2 (A's at the Jobcenter).
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlmodel import Session
 
-from domain.enums import CentreKind
+from domain.enums import ActorKind, CentreKind, NeedKind
+from domain.referral import ReferralStatus
 from store.models import Centre, Municipality
+from store.projections import ReferralSummary
 from tests.api_harness import Lotse, eventually, running_lotse, time_skipping_server
 
 ROLES = {
@@ -70,6 +73,8 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("POST", "/cases/{case_id}/reassign"):          row(401, SCOPED, 403, 403, 403),
     ("POST", "/cases/{case_id}/transfer"):          row(401, SCOPED, 403, 403, 403),
     ("POST", "/cases/{case_id}/tasks/done"):        row(401, SCOPED, 403, 403, 403),
+    ("POST", "/cases/{case_id}/referrals/{referral_id}/withdraw"): row(401, SCOPED, 403, 403, 403),
+    ("POST", "/cases/{case_id}/referrals/{referral_id}/reroute"): row(401, SCOPED, 403, 403, 403),
     ("GET", "/referrals"):                          row(401, 403, 200, 403, 403),
     # No body: referral A1 is acknowledged already (workflow: 409).
     ("POST", "/referrals/{referral_id}/acknowledge"): row(401, 403, (409, 404, 404), 403, 403),
@@ -80,6 +85,8 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("GET", "/supervision/open-referrals"):         row(401, 403, 403, 200, 403),
     ("GET", "/supervision/caseload"):               row(401, 403, 403, 200, 403),
     ("GET", "/supervision/cases/{case_id}"):        row(401, 403, 403, (200, 404, 404), 403),
+    ("POST", "/supervision/referrals/{referral_id}/withdraw"): row(401, 403, 403, SCOPED, 403),
+    ("POST", "/supervision/referrals/{referral_id}/reroute"): row(401, 403, 403, SCOPED, 403),
     ("GET", "/reports/evaluation"):                 row(401, 403, 403, 200, 403),
     ("GET", "/rules"):                              row(401, 200, 200, 200, 200),
     ("POST", "/rules/explain"):                     row(401, 422, 403, 422, 422),  # bad body
@@ -104,6 +111,7 @@ class World:
     case_c: str
     referral_a1: str
     referral_a2: str
+    referral_c1: str  # of case C, in another municipality (a read-model row)
 
     def path(self, template: str, role: str, target: str) -> str:
         """The template with the object of `target` for `role` filled in."""
@@ -111,11 +119,14 @@ class World:
             own, foreign = self.case_a, self.case_c if role == "supervisor" else self.case_b
             missing = f"case-{uuid.uuid4()}"
             chosen = {"own": own, "foreign": foreign, "missing": missing}[target]
-            return template.replace("{case_id}", chosen)
+            # A case's referral: the own case's own referral; the others fail on the case.
+            referral = self.referral_a1 if target == "own" else f"{chosen}-ref-1"
+            return template.replace("{case_id}", chosen).replace("{referral_id}", referral)
         if "{referral_id}" in template:
+            foreign = self.referral_c1 if role == "supervisor" else self.referral_a2
             chosen = {
                 "own": self.referral_a1,
-                "foreign": self.referral_a2,
+                "foreign": foreign,
                 "missing": f"{self.case_a}-ref-99",
             }[target]
             return template.replace("{referral_id}", chosen)
@@ -167,7 +178,34 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         a2 = by_partner["jobcenter-musterstadt"]
         await eventually(lambda: _in_inbox(lotse, "sprachkurs", a1))
         await lotse.ok("sprachkurs", "POST", f"/referrals/{a1}/acknowledge")
-        yield World(lotse, case_a, case_b, case_c, a1, a2)
+        c1 = _foreign_referral(lotse, case_c)
+        yield World(lotse, case_a, case_b, case_c, a1, a2, c1)
+
+
+def _foreign_referral(lotse: Lotse, case_id: str) -> str:
+    """A referral of case C as the read model holds it: in the other municipality, so
+    outside the supervisor's scope (the scope check reads the read model only)."""
+    referral_id = f"{case_id}-ref-1"
+    now = datetime.now(UTC)
+    with Session(lotse.engine) as session:
+        session.add(
+            ReferralSummary(
+                id=referral_id,
+                case_id=case_id,
+                municipality_id="beispielheim",
+                route_id="r1",
+                partner_id="sprachschule-beispielheim",
+                actor_kind=ActorKind.LANGUAGE_COURSE_PROVIDER,
+                measure="integration_course",
+                need_kind=NeedKind.LANGUAGE,
+                status=ReferralStatus.DISPATCHED,
+                dispatched_at=now,
+                client_first_name="Jana",
+                updated_at=now,
+            )
+        )
+        session.commit()
+    return referral_id
 
 
 async def _login(lotse: Lotse, username: str, password: str) -> str:

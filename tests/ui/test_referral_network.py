@@ -124,3 +124,39 @@ async def test_the_counsellor_sees_the_partners_words_and_the_decline_as_a_task(
     listed = html.unescape((await counsellor.get("/faelle")).text)
     tasks = listed.split("Meine offenen Aufgaben")[1]
     assert "<strong>Amina K.</strong>: " in tasks
+
+
+async def test_the_counsellor_withdraws_a_referral_from_its_timeline(lotse: Lotse) -> None:
+    case_id = await lotse.active_case()
+    school = await _item(lotse, "sprachkurs", case_id)
+    counsellor = Browser(lotse)
+    assert (await counsellor.login("berater1")).status_code == 303
+    page = await counsellor.get(f"/faelle/{case_id}")
+    assert "Zurückziehen" in page.text and "An einen anderen Partner geben" in page.text
+
+    # Without a reason: the form comes back with the error at the field of this referral.
+    action = f"/faelle/{case_id}/vermittlung/zurueckziehen"
+    empty = await counsellor.submit(
+        f"/faelle/{case_id}", action, {"referral_id": school["id"], "reason": ""}
+    )
+    assert empty.status_code == 422
+    # The error stands in this referral's withdrawal form, next to its reason field.
+    form = html.unescape(empty.text).split('aria-label="Vermittlung zurückziehen"')[-1]
+    assert 'class="field has-error"' in form.split("</form>")[0]
+    assert "Zu kurz: mindestens 1." in form.split("</form>")[0]
+    # A referral of another case, sent from this case's page: 404, nothing changes.
+    other_case = await lotse.active_case()
+    other = await _item(lotse, "sprachkurs", other_case)
+    foreign = await counsellor.submit(
+        f"/faelle/{case_id}", action, {"referral_id": other["id"], "reason": "falsch"}
+    )
+    assert foreign.status_code == 404
+    done = await counsellor.submit(
+        f"/faelle/{case_id}", action, {"referral_id": school["id"], "reason": "Kurs woanders"}
+    )
+    assert done.status_code == 303
+    shown = html.unescape((await counsellor.get(done.headers["location"])).text)
+    assert "Die Vermittlung ist zurückgezogen" in shown
+    assert "zurückgezogen: <q>Kurs woanders</q>" in shown
+    state = await lotse.ok("berater1", "GET", f"/cases/{other_case}")
+    assert all(r["status"] != "withdrawn" for r in state["referrals"])

@@ -1,6 +1,7 @@
 """AgreementWorkflow on the dev server: what the time-skipping server cannot show. Visibility
 of the search attributes, a rejected update leaving no trace in history, and the real
-ReferralWorkflow children, declined and handed on, across the case's continue-as-new."""
+ReferralWorkflow children, declined and handed on, across the case's continue-as-new, and
+withdrawn or re-routed by a person."""
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -9,10 +10,16 @@ from typing import TypeVar
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.actions import Closure, Reassignment, Review
+from domain.actions import Closure, Reassignment, ReferralReroute, ReferralWithdrawal, Review
 from domain.case import CaseState, Stage, TaskKind
 from domain.clocks import Clocks
 from domain.referral import DeclineReason, Outcome, OutcomeResult, ReferralStatus
@@ -138,6 +145,51 @@ async def test_a_declined_referral_goes_to_the_next_partner_across_continue_as_n
     if REGENERATE:
         children = [await client.get_workflow_handle(r.id).fetch_history() for r in state.referrals]
         save_histories("referral_decline", [*runs, *children])
+    await handle.execute_update(AgreementWorkflow.close, Closure(reason="goals_achieved"))
+    final: CaseState = await handle.result()
+    assert final.stage is Stage.CLOSED
+
+
+async def test_a_withdrawn_referral_ends_and_a_rerouted_one_goes_to_the_chosen_partner(
+    harness: Harness,
+) -> None:
+    client = harness.client
+    handle = await harness.start(Clocks(working_day_override=WORKING_DAY * 20))
+    await walk_to(handle, Stage.ACTIVE)
+    state = await until(handle, lambda s: all(r.started for r in s.referrals))
+    school, jobcenter = state.referrals
+
+    # The school referral goes to the other language school, chosen by the counsellor.
+    change = ReferralReroute(referral_id=school.id, partner_id="sprachkurs-2", reason="näher")
+    await handle.execute_update(AgreementWorkflow.reroute_referral, change)
+    state = await until(handle, lambda s: len(s.referrals) == 3 and s.referrals[2].started)
+    assert state.referrals[0].status is ReferralStatus.WITHDRAWN
+    assert state.referrals[2].partner_id == "sprachkurs-2"
+    # A partner the directory does not offer for the measure is refused before anything.
+    wrong = ReferralReroute(referral_id=state.referrals[2].id, partner_id="jobcenter", reason="x")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(AgreementWorkflow.reroute_referral, wrong)
+    assert isinstance(refused.value.cause, ApplicationError)
+    assert refused.value.cause.details == ("partner_id",)
+
+    # The Jobcenter referral is withdrawn: its child is cancelled.
+    withdrawal = ReferralWithdrawal(referral_id=jobcenter.id, reason="hat sich erledigt")
+    await handle.execute_update(AgreementWorkflow.withdraw_referral, withdrawal)
+    for referral_id in (school.id, jobcenter.id):
+        child = client.get_workflow_handle(referral_id)
+        with pytest.raises(WorkflowFailureError):
+            await asyncio.wait_for(child.result(), timeout=10)
+        assert (await child.describe()).status is WorkflowExecutionStatus.CANCELED
+    state = await handle.query(AgreementWorkflow.state)
+    assert [r.status for r in state.referrals] == [
+        ReferralStatus.WITHDRAWN,
+        ReferralStatus.WITHDRAWN,
+        ReferralStatus.DISPATCHED,
+    ]
+    if REGENERATE:
+        runs = await run_histories(client, handle)
+        children = [await client.get_workflow_handle(r.id).fetch_history() for r in state.referrals]
+        save_histories("referral_withdrawal", [*runs, *children])
     await handle.execute_update(AgreementWorkflow.close, Closure(reason="goals_achieved"))
     final: CaseState = await handle.result()
     assert final.stage is Stage.CLOSED

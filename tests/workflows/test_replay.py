@@ -11,7 +11,10 @@ and keep the old files too while cases recorded by the old code still run: `<nam
 were recorded before the patch `parallel-referral-starts`, `<name>_v2.json` before the
 projection loop (test_agreement_patches.py); `referral_progress_v1.json` is a referral
 with progress notes from before the patch `referral-notes-archived`, `referral_progress.json`
-one after it (recorded by running a referral through acknowledge, two notes and complete).
+one after it (recorded by running a referral through acknowledge, two notes and complete);
+`referral_withdrawal.json` a case whose counsellor re-routes one referral to a partner she
+chose and withdraws another (the updates `reroute_referral` and `withdraw_referral`, recorded
+by test_agreement_workflow_devserver.py).
 """
 
 import pytest
@@ -38,6 +41,7 @@ def test_the_recorded_histories_are_there() -> None:
         "referral_decline_v1",
         "referral_progress",
         "referral_progress_v1",
+        "referral_withdrawal",
     } <= recorded
 
 
