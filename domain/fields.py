@@ -105,6 +105,33 @@ def plausible_date(value: date) -> date:
     )
 
 
+# An address as people type it, not RFC 5322's full grammar: one @, a dot in the domain, no
+# spaces. What a mail server then refuses shows as a failed delivery, not as a broken form.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Digits and what German numbers are written with: "+49 1234 5678-210", "(01234) 56 78".
+_PHONE = re.compile(r"\+?[0-9 ()/.-]*[0-9][0-9 ()/.-]*")
+
+
+def email_address(value: str) -> str:
+    """`value` when it is empty or looks like an e-mail address."""
+    if not value or _EMAIL.fullmatch(value):
+        return value
+    raise PydanticCustomError(
+        "email_address", "Keine gültige E-Mail-Adresse (Beispiel: name@beispiel.de)."
+    )
+
+
+def phone_number(value: str) -> str:
+    """`value` when it is empty or a phone number (digits, spaces, + ( ) / . -)."""
+    if not value or _PHONE.fullmatch(value):
+        return value
+    raise PydanticCustomError(
+        "phone_number",
+        "Keine gültige Telefonnummer: nur Ziffern, Leerzeichen und + ( ) / . - "
+        "(Beispiel: 01234 5678-210).",
+    )
+
+
 _LINE_RULE = Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN})
 _LINE_CHECK = AfterValidator(single_line)
 _LINES_RULE = Field(json_schema_extra={"pattern": MULTI_LINE_PATTERN})
@@ -130,6 +157,17 @@ Text = Annotated[str, Field(min_length=1, max_length=2000), _LINES_RULE, _LINES_
 """A required multi-line text: a goal, a measure, a decline reason, a progress note."""
 Note = Annotated[str, Field(max_length=2000), _LINES_RULE, _LINES_CHECK]
 """An optional multi-line note (empty when not given)."""
+
+DisplayName = Annotated[str, Field(max_length=120), _LINE_RULE, _LINE_CHECK]
+"""A person's name as colleagues and partners read it (empty when not given)."""
+EmailAddress = Annotated[
+    str, Field(max_length=254), _LINE_RULE, _LINE_CHECK, AfterValidator(email_address)
+]
+"""An optional e-mail address (empty when not given)."""
+PhoneNumber = Annotated[
+    str, Field(max_length=40), _LINE_RULE, _LINE_CHECK, AfterValidator(phone_number)
+]
+"""An optional phone number (empty when not given)."""
 
 _DATE_RANGE = {"formatMinimum": EARLIEST.isoformat(), "formatMaximum": LATEST.isoformat()}
 PlausibleDate = Annotated[
