@@ -40,6 +40,7 @@ STORE_TABLES = {
     "case_events",
     "agreement_documents",
     "referral_notes",
+    "inbound_referrals",
 }
 T0 = datetime(2025, 3, 28, 23, 30, tzinfo=UTC)  # across the clock change and a day boundary
 
