@@ -224,7 +224,7 @@ class StoreOnly:
             )
             assert response.status_code == 200, response.text
             self.tokens[username] = response.json()["access_token"]
-        headers = {"Authorization": f"Bearer {self.tokens[username]}"}
+        headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {self.tokens[username]}"}
         return await self.http.request(method, path, headers=headers, **kwargs)
 
     async def api(self, username: str, path: str, **params: Any) -> Any:
