@@ -32,8 +32,7 @@ def consented(value: bool) -> bool:
         return value
     raise PydanticCustomError(
         "consent_missing",
-        "Ohne Einwilligung der Klientin / des Klienten keine Vermittlung: "
-        "client_consents muss true sein.",
+        "Ohne Einwilligung der Klientin / des Klienten ist keine Vermittlung möglich.",
     )
 
 

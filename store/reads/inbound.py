@@ -70,6 +70,14 @@ def _with_centre_names(session: Session, rows: list[InboundReferral]) -> list[Se
     return [SentReferral(row, names.get(row.centre_id, row.centre_id)) for row in rows]
 
 
+def partner_names(session: Session, partner_ids: Collection[str]) -> dict[str, str]:
+    """The names of the referring agencies (the counsellor's page says who sent each)."""
+    if not partner_ids:
+        return {}
+    query = select(PartnerAgency).where(col(PartnerAgency.id).in_(set(partner_ids)))
+    return {partner.id: partner.name for partner in session.exec(query).all()}
+
+
 def partner_referrals(partner_id: str) -> SelectOfScalar[InboundReferral]:
     return _newest_first(select(InboundReferral).where(InboundReferral.partner_id == partner_id))
 
