@@ -92,9 +92,7 @@ class LoginThrottle:
         self._pending: Counter[Keys] = Counter()
         self._checks = threading.BoundedSemaphore(concurrency)
 
-    async def check(
-        self, username: str, address: str, verify: Callable[[], T | None]
-    ) -> T | None:
+    async def check(self, username: str, address: str, verify: Callable[[], T | None]) -> T | None:
         """The account `verify` finds (run in a worker thread), or None: a failure, counted.
         `LoginRefused` when the address is throttled or all checks are busy."""
         limits = self._limits(username, address)

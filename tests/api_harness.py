@@ -46,6 +46,7 @@ from worker.worker import build_worker
 
 T = TypeVar("T")
 
+
 def settings_for(data_dir: Path, task_queue: str, address: str) -> Settings:
     return Settings(
         data_dir=data_dir,

@@ -27,14 +27,11 @@ CASE_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
 )
 
 # "Name=Type", as `temporal server start-dev --search-attribute` and the deploy scripts say it.
-REGISTERED = [
-    f"{key.name}={key.indexed_value_type.name.capitalize()}" for key in CASE_ATTRIBUTES
-]
+REGISTERED = [f"{key.name}={key.indexed_value_type.name.capitalize()}" for key in CASE_ATTRIBUTES]
 
 
 def indexed_value_types() -> dict[str, "IndexedValueType.ValueType"]:
     """Name -> type, for the operator API (a server started without them: time skipping)."""
     return {
-        key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
-        for key in CASE_ATTRIBUTES
+        key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in CASE_ATTRIBUTES
     }

@@ -87,9 +87,7 @@ async def test_counsellor_drives_a_case_from_intake_to_active(lotse: Lotse) -> N
     assert (inbox[0]["client_first_name"], inbox[0]["languages"]) == ("Amina", ["ar", "en"])
     assert inbox[0]["need"] == "language"
     # The deadlines the referral runs on, as the case fixed them at dispatch (not recomputed).
-    referral = await lotse.client.get_workflow_handle(inbox[0]["id"]).query(
-        ReferralWorkflow.state
-    )
+    referral = await lotse.client.get_workflow_handle(inbox[0]["id"]).query(ReferralWorkflow.state)
     assert datetime.fromisoformat(inbox[0]["acknowledge_by"]) == referral.remind_at
     assert datetime.fromisoformat(inbox[0]["expires_at"]) == referral.expire_at
 

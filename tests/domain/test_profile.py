@@ -46,11 +46,24 @@ def test_valid_intake_is_normalised() -> None:
         ({"goals": ["wealth"]}, "goals.0"),
         ({"languages": ["xx"]}, "languages"),
         ({"birth_date": "2030-01-01"}, "birth_date"),
-        ({"children": [{"birth_date": "2027-01-01", "has_childcare": False}]},
-         "children.0.birth_date"),
-        ({"qualifications": [{"title": "X", "country": "QQ", "kind": "academic",
-                              "regulated": False, "documents_complete": True}]},
-         "qualifications.0.country"),
+        (
+            {"children": [{"birth_date": "2027-01-01", "has_childcare": False}]},
+            "children.0.birth_date",
+        ),
+        (
+            {
+                "qualifications": [
+                    {
+                        "title": "X",
+                        "country": "QQ",
+                        "kind": "academic",
+                        "regulated": False,
+                        "documents_complete": True,
+                    }
+                ]
+            },
+            "qualifications.0.country",
+        ),
         ({"unknown_field": 1}, "unknown_field"),
     ],
 )

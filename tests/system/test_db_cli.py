@@ -14,7 +14,10 @@ def test_db_upgrade_creates_schema_in_data_dir(tmp_path: Path) -> None:
     for _ in range(2):
         result = subprocess.run(
             [sys.executable, "-m", "worker.cli", "db", "upgrade"],
-            env=env, capture_output=True, text=True, timeout=120,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert result.returncode == 0, result.stderr
         assert "Schema auf Stand" in result.stdout
