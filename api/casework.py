@@ -49,10 +49,21 @@ class OpenedCase:
     centre_id: str
     counsellor_id: str
     stage: Stage
+    # False when the case existed already (a retry): then it may have another counsellor.
+    started: bool
 
 
-async def open_case(services: Services, user: User, body: CaseOpen, key: str | None) -> OpenedCase:
-    """Start the case workflow at the caller's centre with the caller as counsellor."""
+async def open_case(
+    services: Services,
+    user: User,
+    body: CaseOpen,
+    key: str | None,
+    *,
+    case_id: str | None = None,
+) -> OpenedCase:
+    """Start the case workflow at the caller's centre with the caller as counsellor. The case
+    id comes from `key` (`case_id_for`), or is given: an accepted inbound referral names its
+    case after itself (api/inbound.py), so every accept of it finds the same case."""
     assert user.centre_id is not None  # a counsellor's scope (store CHECK constraint)
     facts = await run_in_threadpool(centre_reads.centre_facts, services.engine, user.centre_id)
     if facts is None:
@@ -60,7 +71,7 @@ async def open_case(services: Services, user: User, body: CaseOpen, key: str | N
             status.HTTP_409_CONFLICT,
             detail="Die eigene Beratungsstelle fehlt im Verzeichnis; bitte die Verwaltung fragen.",
         )
-    case_id = case_id_for(user.username, key)
+    case_id = case_id or case_id_for(user.username, key)
     case_input = AgreementInput(
         case_id=case_id,
         municipality_id=facts.municipality_id,
@@ -70,11 +81,11 @@ async def open_case(services: Services, user: User, body: CaseOpen, key: str | N
         land=facts.land,
         client=body.client,
     )
-    await services.gateway.start_case(case_id, case_input)
+    started = await services.gateway.start_case(case_id, case_input)
     await run_in_threadpool(
         audit.record, services.engine, user.username, "case.open", "case", case_id
     )
-    return OpenedCase(case_id, facts.centre_id, user.username, Stage.INTAKE)
+    return OpenedCase(case_id, facts.centre_id, user.username, Stage.INTAKE, started)
 
 
 async def check_reassignment(services: Services, case: CaseRef, change: Reassignment) -> None:

@@ -6,6 +6,7 @@ Scope is checked here and nowhere else, so no route can forget it:
 - `ScopedCase` (counsellor): the case belongs to the caller's centre.
 - `SupervisedCase` (supervisor): the case belongs to the caller's municipality.
 - `ScopedReferral` (partner): the referral was sent to the caller's agency.
+- `ScopedInboundReferral` (counsellor): a partner referred the client to the caller's centre.
 
 A case or referral outside the caller's scope answers 404, exactly like one that does not
 exist (DESIGN.md), so ids cannot be probed. A role that may not use an endpoint at all gets 403:
@@ -14,7 +15,8 @@ so does each list of case data (`CentreListing`, `PartnerListing`, `Municipality
 
 Scope comes from the read model (one indexed row, `store.reads.scope`). The projection lags
 the workflow by a moment, so a case or referral without a row yet (just opened) is looked up
-in its workflow instead: the answer is the same, only slower.
+in its workflow instead: the answer is the same, only slower. An inbound referral has no
+workflow: its row, which the API writes itself, is all there is.
 """
 
 import re
@@ -44,6 +46,7 @@ from store.reads.scope import CaseOwner
 
 CASE_ID = re.compile(r"case-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 REFERRAL_ID = re.compile(CASE_ID.pattern + r"-ref-[1-9][0-9]{0,5}")
+INBOUND_ID = re.compile("inbound-" + CASE_ID.pattern.removeprefix("case-"))
 
 NOT_FOUND = "Nicht gefunden."
 NOT_AUTHENTICATED = "Nicht angemeldet oder Anmeldung abgelaufen; bitte neu anmelden."
@@ -216,6 +219,15 @@ class ReferralRef:
     actor: User
 
 
+@dataclass(frozen=True)
+class InboundRef:
+    """An inbound referral to the caller's centre."""
+
+    id: str
+    centre_id: str
+    actor: User
+
+
 def _action(request: Request, default: str) -> str:
     # Every scoped route has a name ("case.intake"): the audit verb.
     route = request.scope.get("route")
@@ -268,6 +280,9 @@ IdempotencyKey = Annotated[
 CasePath = Annotated[SingleLine, Path(max_length=120, description="Fall-Id, case-<uuid>")]
 ReferralPath = Annotated[
     SingleLine, Path(max_length=120, description="Vermittlungs-Id, case-<uuid>-ref-<n>")
+]
+InboundPath = Annotated[
+    SingleLine, Path(max_length=120, description="Id der Vermittlung an die Beratungsstelle")
 ]
 
 
@@ -344,7 +359,24 @@ async def supervised_referral(
     return SupervisedReferralRef(referral_id, owner.case_id, user)
 
 
+async def scoped_inbound_referral(
+    request: Request, inbound_referral_id: InboundPath, user: Counsellor, services: ServicesDep
+) -> InboundRef:
+    """The inbound referral, when a partner sent it to the counsellor's centre; 404 otherwise."""
+    centre_id = None
+    if INBOUND_ID.fullmatch(inbound_referral_id):
+        centre_id = await run_in_threadpool(
+            scope_reads.inbound_referral_centre, services.engine, inbound_referral_id
+        )
+    allowed = centre_id is not None and centre_id == user.centre_id
+    action = _action(request, "inbound_referral.access")
+    await _audited(services, user, action, "inbound_referral", inbound_referral_id, allowed)
+    assert centre_id is not None
+    return InboundRef(inbound_referral_id, centre_id, user)
+
+
 ScopedCase = Annotated[CaseRef, Depends(scoped_case)]
 SupervisedReferral = Annotated[SupervisedReferralRef, Depends(supervised_referral)]
 SupervisedCase = Annotated[CaseRef, Depends(supervised_case)]
 ScopedReferral = Annotated[ReferralRef, Depends(scoped_referral)]
+ScopedInboundReferral = Annotated[InboundRef, Depends(scoped_inbound_referral)]

@@ -36,6 +36,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar, overload
 from fastapi import HTTPException, status
 from temporalio.client import (
     Client,
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -223,15 +224,27 @@ class Gateway:
         client = await self.client()
         handle = client.get_workflow_handle(workflow_id)
         args: list[Any] = [] if arg is None else [arg]
-        # The scope check has found the workflow: NOT_FOUND now means it has finished.
-        with _mapped(object_type, finished_if_missing=True), sending_as(actor):
-            result: T = await handle.execute_update(
-                update,
-                args=args,
-                id=update_id(command_name(update), key),
-                rpc_timeout=CALL_TIMEOUT,
-            )
-            return result
+        try:
+            # The scope check has found the object: NOT_FOUND now means it has finished ...
+            with _mapped(object_type, finished_if_missing=True), sending_as(actor):
+                result: T = await handle.execute_update(
+                    update,
+                    args=args,
+                    id=update_id(command_name(update), key),
+                    rpc_timeout=CALL_TIMEOUT,
+                )
+                return result
+        except HTTPException as error:
+            # ... unless it has not started yet: a referral reaches the partner's inbox (the
+            # read model) from the case's own projection loop, which may be a moment ahead of
+            # the case starting the referral's workflow.
+            if error.status_code == status.HTTP_409_CONFLICT and not await _exists(handle):
+                raise HTTPException(
+                    status.HTTP_503_SERVICE_UNAVAILABLE,
+                    detail=NOT_STARTED[object_type == "case"],
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                ) from error
+            raise
 
     async def case_state(self, case_id: str) -> CaseState:
         """The case as its workflow knows it now (`AgreementWorkflow.state`)."""
@@ -282,6 +295,24 @@ def command_name(method: object) -> str:
 def update_id(action: str, idempotency_key: str | None) -> str:
     """The Temporal update id of one API write (see module docstring)."""
     return f"{action}:{idempotency_key or uuid.uuid4()}"
+
+
+# What an update to an object that exists in the read model but not yet in Temporal answers.
+NOT_STARTED = {
+    True: "Der Fall wird gerade angelegt; bitte in einigen Sekunden erneut versuchen.",
+    False: "Die Vermittlung wird gerade übermittelt; bitte in einigen Sekunden erneut versuchen.",
+}
+
+
+async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Whether Temporal knows the workflow at all (running or finished)."""
+    try:
+        await handle.describe(rpc_timeout=CALL_TIMEOUT)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
 
 
 @contextmanager

@@ -1,7 +1,7 @@
-"""The store: the directory (municipalities, centres, partners, users), the read model (case
-summaries, referrals, tasks, reviews), the case archive (events, agreement documents,
-partners' notes) and the audit log, on SQLite by default and PostgreSQL in production,
-schema managed by Alembic.
+"""The store: the directory (municipalities, centres, partners, users) with the inbound
+referrals between them, the read model (case summaries, referrals, tasks, reviews), the case
+archive (events, agreement documents, partners' notes) and the audit log, on SQLite by default
+and PostgreSQL in production, schema managed by Alembic.
 
 - `models`, `projections`: the tables; `types`: the column types they share.
 - `db`: engines, sessions, migrations (`upgrade`).
@@ -9,9 +9,10 @@ schema managed by Alembic.
 - `reads/`: every query a page or an API route asks.
 - `directory`: the partner directory routing resolves partners from;
   `directory_changes`: the administrators' writes to it.
+- `inbound`: the writes of referrals from partners to a centre (the API's).
 - `users`: accounts and password checks. `audit`: the audit log. `seed`: the demo data.
 - `testing`: throw-away migrated stores on either backend, for tests.
 
 Only activities write the read model and the case archive; the API reads them, and writes only
-the audit log and, for administrators, the directory.
+the audit log, the inbound referrals and, for administrators, the directory.
 """

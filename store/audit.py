@@ -8,9 +8,9 @@ leaves a trace.
 
 The API writes the entries (api/deps.py: the scope checks before a handler runs, so no route
 can forget one; one entry per list, naming the scope), each in a short transaction of its
-own: an entry for an attempt that then fails (409, 422) still says who tried what. This is the
-only table the API writes besides the directory's accounts and partners; the read model is
-written by the workflows' activities only.
+own: an entry for an attempt that then fails (409, 422) still says who tried what. This is,
+with the directory's accounts and partners and the inbound referrals (`store.inbound`), a table
+the API writes; the read model is written by the workflows' activities only.
 """
 
 from datetime import UTC, datetime

@@ -1,20 +1,26 @@
-"""The directory tables: municipalities, centres, partner agencies and user accounts.
+"""The directory tables: municipalities, centres, partner agencies and user accounts; and the
+inbound referrals between them (a partner refers a client to a centre).
 
 The directory is configuration, kept by administrators: it has foreign keys, because a centre
 without its municipality or a user scoped to a partner that does not exist is always a mistake.
-The read model written by activities lives in `projections` and has none (see there why).
+The read model written by activities lives in `projections` and has none (see there why). An
+inbound referral is written by the API (`store.inbound`) between two directory entries that
+exist when it is written, so it has foreign keys to them too.
 
 Importing this module registers the tables on `SQLModel.metadata`, which Alembic's env.py
-compares migrations against. It holds no queries: those are in `directory`, `users`, `seed`.
+compares migrations against. It holds no queries: those are in `directory`, `users`, `seed`,
+`inbound` and `reads/`.
 """
 
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
 from domain.enums import ActorKind, CentreKind
-from store.types import StrEnumType
+from domain.inbound import InboundStatus
+from store.types import StrEnumType, UTCDateTime
 
 # Named constraints, so a later migration can drop or alter one by name; SQLite's batch mode
 # (table copy) needs the names, as unnamed constraints cannot be addressed there.
@@ -124,3 +130,56 @@ class User(SQLModel, table=True):
     display_name: str = Field(default="", max_length=DISPLAY_NAME_LENGTH)
     phone: str = Field(default="", max_length=PHONE_LENGTH)
     email: str = Field(default="", max_length=EMAIL_LENGTH)
+
+
+# A decided referral says when and by whom; an accepted one names its case, a declined one its
+# reason. An open one may name its case already: accepting claims the case id before it starts
+# the case (store.inbound), so a decline cannot slip in between.
+_DECISION_FITS_STATUS = (
+    "(status = 'open' AND decided_at IS NULL AND decided_by IS NULL"
+    " AND decline_reason IS NULL)"
+    " OR (status = 'accepted' AND decided_at IS NOT NULL AND decided_by IS NOT NULL"
+    " AND case_id IS NOT NULL AND decline_reason IS NULL)"
+    " OR (status = 'declined' AND decided_at IS NOT NULL AND decided_by IS NOT NULL"
+    " AND case_id IS NULL AND decline_reason IS NOT NULL)"
+)
+INBOUND_ID_LENGTH = 64  # inbound-<uuid>: 44 characters
+
+
+class InboundReferral(SQLModel, table=True):
+    """A partner's referral of a client to a counselling centre of its municipality, and the
+    centre's decision. Its ids and instants are the networking facts the evaluation counts
+    (who referred to whom, when, and what became of it); the client's name, contact and the
+    reason are for the centre's counsellors alone (and the name, for the partner that sent it).
+    """
+
+    __tablename__ = "inbound_referrals"
+    __table_args__ = (
+        CheckConstraint(_DECISION_FITS_STATUS, name="decision_fits_status"),
+        # a centre's incoming referrals by status, newest first
+        Index("ix_inbound_referrals_centre_status", "centre_id", "status", "created_at"),
+        # a partner's sent referrals, newest first
+        Index("ix_inbound_referrals_partner_created", "partner_id", "created_at"),
+        # coordination: the municipality's referrals, newest first
+        Index("ix_inbound_referrals_municipality_created", "municipality_id", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=INBOUND_ID_LENGTH)  # inbound-<uuid>
+    partner_id: str = Field(foreign_key="partners.id", max_length=SLUG_LENGTH)
+    # The partner's kind when it referred (a directory entry's kind may change later).
+    partner_kind: ActorKind = Field(sa_type=StrEnumType(ActorKind))
+    centre_id: str = Field(foreign_key="centres.id", max_length=SLUG_LENGTH)
+    municipality_id: str = Field(foreign_key="municipalities.id", max_length=SLUG_LENGTH)
+    status: InboundStatus = Field(sa_type=StrEnumType(InboundStatus))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=SLUG_LENGTH)  # counsellor username
+    # The case accepting opened (case-<uuid>, derived from this id); one referral, one case.
+    case_id: str | None = Field(default=None, unique=True, max_length=120)
+    decline_reason: str | None = Field(default=None, max_length=2000)
+    # What the partner sent about the client (domain.inbound.InboundReferralRequest).
+    given_name: str = Field(max_length=100)
+    family_name: str = Field(max_length=100)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+    reason: str = Field(max_length=2000)

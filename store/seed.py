@@ -2,16 +2,22 @@
 
 One municipality (Musterstadt, NRW), its three centres, one partner agency of every actor kind
 but `migration_counselling` (that is the centre itself) with the measures ROUTING.md gives that
-kind, and one account per role and partner, all with the password `demo`. Never in production:
-a known password on a real system is an open door, so `seed_demo` refuses there outright.
+kind, one account per role and partner, all with the password `demo`, and two open referrals
+from the Jobcenter to MBE Mitte (`berater1`'s page "Eingehende Vermittlungen" is not empty).
+Never in production: a known password on a real system is an open door, so `seed_demo` refuses
+there outright.
 """
 
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from domain.enums import ActorKind, CentreKind
+from domain.inbound import InboundReferralRequest
+from store import inbound
 from store.models import Centre, Municipality, PartnerAgency, Role, User
 from store.users import create_user, hash_password
 
@@ -209,6 +215,7 @@ def seed_demo(engine: Engine, *, environment: str) -> bool:
                 email=_demo_email(partner.account),
             )
         session.commit()
+    _add_inbound_referrals(engine)
     return True
 
 
@@ -252,3 +259,51 @@ def _add_directory(session: Session) -> None:
             )
         )
     session.flush()
+
+
+# (hours ago, the Jobcenter's referral to MBE Mitte); names and numbers are made up: the phone
+# numbers are from the range the Bundesnetzagentur keeps free for films (0xx 23125 xxx).
+DEMO_INBOUND: tuple[tuple[int, dict[str, object]], ...] = (
+    (
+        50,
+        {
+            "centre_id": "mbe-mitte",
+            "client": {"given_name": "Olena", "family_name": "Kovalenko"},
+            "contact": {"phone": "0211 23125 104", "email": "olena.kovalenko@example.org"},
+            "reason": "Frau Kovalenko bezieht Bürgergeld und möchte wieder als Krankenpflegerin "
+            "arbeiten. Sie braucht Unterstützung bei der Anerkennung ihres Abschlusses und "
+            "einen Platz im Integrationskurs. Termine bitte vormittags (Kita bis 14 Uhr).",
+            "client_consents": True,
+        },
+    ),
+    (
+        5,
+        {
+            "centre_id": "mbe-mitte",
+            "client": {"given_name": "Samir", "family_name": "Haddad"},
+            "contact": {"phone": "0211 23125 187"},
+            "reason": "Herr Haddad hat eine Stelle als Elektrikerhelfer in Aussicht; sein "
+            "Aufenthaltstitel läuft in drei Monaten ab. Er bittet um Beratung zur Verlängerung "
+            "und zu einer Weiterbildung.",
+            "client_consents": True,
+        },
+    ),
+)
+
+
+def _add_inbound_referrals(engine: Engine) -> None:
+    """The Jobcenter's demo referrals, through the same write as `POST /inbound-referrals`."""
+    with Session(engine) as session:
+        jobcenter = session.get(PartnerAgency, "jobcenter-musterstadt")
+    assert jobcenter is not None  # added above
+    now = datetime.now(UTC)
+    for hours_ago, body in DEMO_INBOUND:
+        request = InboundReferralRequest.model_validate(body)
+        inbound.new_referral(
+            engine,
+            f"inbound-{uuid.uuid4()}",
+            jobcenter,
+            request.centre_id,
+            request,
+            now - timedelta(hours=hours_ago),
+        )

@@ -118,6 +118,23 @@ class Lotse:
             await self.ok(counsellor, "POST", f"/cases/{case_id}/signatures", json=signature)
         return case_id
 
+    async def inbox_item(self, partner: str, case_id: str) -> dict[str, Any]:
+        """The case's newest referral in `partner`'s inbox, once its workflow has started (the
+        inbox may show it a moment before: the case projects and starts children apart)."""
+
+        async def ready() -> dict[str, Any] | None:
+            page = await self.ok(partner, "GET", "/referrals")
+            found = [r for r in page["items"] if r["id"].startswith(case_id + "-ref-")]
+            if not found:
+                return None
+            try:
+                await self.client.get_workflow_handle(found[0]["id"]).describe()
+            except RPCError:
+                return None  # not started yet
+            return found[0]
+
+        return await eventually(ready)
+
     def summary(self, case_id: str) -> CaseSummary | None:
         with Session(self.engine) as session:
             return session.get(CaseSummary, case_id)
@@ -225,7 +242,7 @@ class StoreOnly:
             )
             assert response.status_code == 200, response.text
             self.tokens[username] = response.json()["access_token"]
-        headers = {"Authorization": f"Bearer {self.tokens[username]}"}
+        headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {self.tokens[username]}"}
         return await self.http.request(method, path, headers=headers, **kwargs)
 
     async def api(self, username: str, path: str, **params: Any) -> Any:

@@ -20,6 +20,7 @@ from api.ui import (
     case_actions,
     case_page,
     cases_pages,
+    inbound_pages,
     partner_pages,
     supervisor_pages,
 )
@@ -44,6 +45,7 @@ def install(app: FastAPI) -> None:
         case_page,
         case_actions,
         partner_pages,
+        inbound_pages,
         supervisor_pages,
     ):
         app.include_router(pages.router)

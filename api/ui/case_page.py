@@ -23,6 +23,8 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 # What a step that just succeeded says at the top of the page (`?erledigt=<form>`).
 DONE: dict[str, str] = {
     "opened": "Der Fall ist angelegt. Als Nächstes: die Aufnahme.",
+    "vermittlung": "Die Vermittlung ist angenommen und der Fall angelegt. Als Nächstes: die "
+    "Aufnahme.",
     "intake": "Aufnahme gespeichert. Als Nächstes: die Bedarfsklärung.",
     "assessment": "Bedarfsklärung gespeichert; die Vermittlungsvorschläge stehen unten.",
     "draft": "Entwurf gespeichert.",

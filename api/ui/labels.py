@@ -24,6 +24,7 @@ from domain.enums import (
     QualificationKind,
     ResidenceStatus,
 )
+from domain.inbound import InboundStatus
 from domain.labels import (
     ACTOR_LABELS,
     EMPLOYMENT_LABELS,
@@ -43,6 +44,11 @@ QUALIFICATION_KIND: dict[str, str] = {
     kind.value: QUALIFICATION_KIND_LABELS[kind] for kind in QualificationKind
 }
 REFERRAL_STATUS: dict[str, str] = {status.value: STATUS_LABELS[status] for status in ReferralStatus}
+INBOUND_STATUS: dict[str, str] = {
+    InboundStatus.OPEN: "offen",
+    InboundStatus.ACCEPTED: "angenommen",
+    InboundStatus.DECLINED: "abgelehnt",
+}
 
 GERMAN_LEVEL: dict[str, str] = {
     level.value: ("keine Deutschkenntnisse" if level is GermanLevel.NONE else level.value)

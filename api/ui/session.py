@@ -12,9 +12,9 @@ page with the role and scope checks of the API.
   and of the session cookie (signed double submit). Another site can neither read the cookie
   nor compute the token; the token also changes with each login.
 - Who may see a page is the API's to say (api/deps.py): `require_role` for the role and
-  `scoped_case` / `supervised_case` / `scoped_referral` for the object, called with the
-  session's user. A page answers 404 where the API answers 403 for a foreign role: a partner's
-  session learns nothing about counsellor pages.
+  `scoped_case` / `supervised_case` / `scoped_referral` / `scoped_inbound_referral` for the
+  object, called with the session's user. A page answers 404 where the API answers 403 for a
+  foreign role: a partner's session learns nothing about counsellor pages.
 """
 
 import hashlib
@@ -33,11 +33,14 @@ from api.deps import (
     NOT_FOUND,
     CasePath,
     CaseRef,
+    InboundPath,
+    InboundRef,
     ReferralPath,
     ReferralRef,
     Services,
     require_role,
     scoped_case,
+    scoped_inbound_referral,
     scoped_referral,
     supervised_case,
 )
@@ -248,6 +251,15 @@ async def page_referral(
     return await scoped_referral(request, referral_id, user, services_of(request))
 
 
+async def page_inbound_referral(
+    request: Request, inbound_referral_id: InboundPath, user: CounsellorUser
+) -> InboundRef:
+    """A partner's referral to the counsellor's centre (`api.deps.scoped_inbound_referral`);
+    404 otherwise."""
+    return await scoped_inbound_referral(request, inbound_referral_id, user, services_of(request))
+
+
 PageCase = Annotated[CaseRef, Depends(page_case)]
 PageSupervisedCase = Annotated[CaseRef, Depends(page_supervised_case)]
 PageReferral = Annotated[ReferralRef, Depends(page_referral)]
+PageInbound = Annotated[InboundRef, Depends(page_inbound_referral)]

@@ -6,7 +6,10 @@ no SQL of their own:
 - `inbox`: a partner agency's referrals and one referral's row.
 - `supervision`: overdue reviews, open referrals, caseload, a case's overview, the evaluation
   counts and the municipality's case list.
-- `scope`: who owns a case or a referral, the active account, a caller's municipality.
+- `inbound`: referrals from partners to a centre: a centre's incoming ones, a partner's sent
+  ones, a municipality's, and the referring partner.
+- `scope`: who owns a case or a referral, which centre an inbound referral is for, the active
+  account, a caller's municipality.
 - `centres`: a centre's facts, its counsellors, a municipality's centres, the Land.
 - `admin`: partner agencies, accounts, the audit trail, the administrators' tasks.
 - `operations`: the database's health and the counts behind the metrics.

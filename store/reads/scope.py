@@ -1,6 +1,7 @@
 """What the scope checks ask (api/deps.py, for the API and the pages alike): who owns a case,
-which agency a referral was sent to, the active account behind a token or a session, and the
-municipality a caller belongs to. One primary-key row each.
+which agency a referral was sent to, which centre an inbound referral was sent to, the active
+account behind a token or a session, and the municipality a caller belongs to. One primary-key
+row each.
 """
 
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from store.models import Centre, PartnerAgency, User
+from store.models import Centre, InboundReferral, PartnerAgency, User
 from store.projections import CaseSummary, ReferralSummary
 
 
@@ -46,6 +47,14 @@ def referral_owner(engine: Engine, referral_id: str) -> ReferralOwner | None:
     with Session(engine) as session:
         row = session.get(ReferralSummary, referral_id)
         return ReferralOwner(row.case_id, row.municipality_id) if row is not None else None
+
+
+def inbound_referral_centre(engine: Engine, referral_id: str) -> str | None:
+    """The centre a partner referred the client to (None: no such inbound referral). Written
+    by the API itself, so there is no projection lag to wait for."""
+    with Session(engine) as session:
+        row = session.get(InboundReferral, referral_id)
+        return row.centre_id if row is not None else None
 
 
 def active_account(session: Session, username: str) -> User | None:

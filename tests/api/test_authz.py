@@ -10,7 +10,8 @@ the end.
 
 Objects: case A (berater1, mbe-mitte, musterstadt; active, referrals dispatched), case B
 (berater2, mbe-nord, musterstadt), case C (berater9 in another municipality), referral A1 (A's
-at the language school, acknowledged) and A2 (A's at the Jobcenter).
+at the language school, acknowledged) and A2 (A's at the Jobcenter), inbound referral I1 (the
+language school's to mbe-mitte, declined) and I2 (its to mbe-nord, open).
 """
 
 import uuid
@@ -24,7 +25,7 @@ from sqlmodel import Session
 
 from domain.enums import ActorKind, CentreKind, NeedKind
 from domain.referral import ReferralStatus
-from store.models import Centre, Municipality
+from store.models import Centre, InboundReferral, Municipality
 from store.projections import ReferralSummary
 from tests.api_harness import Lotse, eventually, running_lotse, time_skipping_server
 
@@ -81,6 +82,15 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("POST", "/referrals/{referral_id}/decline"):   row(401, 403, SCOPED, 403, 403),
     ("POST", "/referrals/{referral_id}/progress"):  row(401, 403, SCOPED, 403, 403),
     ("POST", "/referrals/{referral_id}/complete"):  row(401, 403, SCOPED, 403, 403),
+    ("POST", "/inbound-referrals"):                 row(401, 403, 422, 403, 403),  # bad body
+    ("GET", "/inbound-referrals"):                  row(401, 200, 403, 403, 403),
+    ("GET", "/inbound-referrals/sent"):             row(401, 403, 200, 403, 403),
+    # No body: inbound referral I1 is declined already (409).
+    ("POST", "/inbound-referrals/{inbound_referral_id}/accept"):
+        row(401, (409, 404, 404), 403, 403, 403),
+    ("POST", "/inbound-referrals/{inbound_referral_id}/decline"):
+        row(401, SCOPED, 403, 403, 403),
+    ("GET", "/supervision/inbound-referrals"):      row(401, 403, 403, 200, 403),
     ("GET", "/supervision/overdue-reviews"):        row(401, 403, 403, 200, 403),
     ("GET", "/supervision/open-referrals"):         row(401, 403, 403, 200, 403),
     ("GET", "/supervision/caseload"):               row(401, 403, 403, 200, 403),
@@ -112,6 +122,8 @@ class World:
     referral_a1: str
     referral_a2: str
     referral_c1: str  # of case C, in another municipality (a read-model row)
+    inbound_i1: str
+    inbound_i2: str
 
     def path(self, template: str, role: str, target: str) -> str:
         """The template with the object of `target` for `role` filled in."""
@@ -130,6 +142,13 @@ class World:
                 "missing": f"{self.case_a}-ref-99",
             }[target]
             return template.replace("{referral_id}", chosen)
+        if "{inbound_referral_id}" in template:
+            chosen = {
+                "own": self.inbound_i1,
+                "foreign": self.inbound_i2,
+                "missing": f"inbound-{uuid.uuid4()}",
+            }[target]
+            return template.replace("{inbound_referral_id}", chosen)
         return template
 
 
@@ -179,7 +198,12 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         await eventually(lambda: _in_inbox(lotse, "sprachkurs", a1))
         await lotse.ok("sprachkurs", "POST", f"/referrals/{a1}/acknowledge")
         c1 = _foreign_referral(lotse, case_c)
-        yield World(lotse, case_a, case_b, case_c, a1, a2, c1)
+        i1 = await _inbound(lotse, "mbe-mitte")
+        await lotse.ok(
+            "berater1", "POST", f"/inbound-referrals/{i1}/decline", json={"reason": "Kein Platz"}
+        )
+        i2 = await _inbound(lotse, "mbe-nord")
+        yield World(lotse, case_a, case_b, case_c, a1, a2, c1, i1, i2)
 
 
 def _foreign_referral(lotse: Lotse, case_id: str) -> str:
@@ -206,6 +230,24 @@ def _foreign_referral(lotse: Lotse, case_id: str) -> str:
         )
         session.commit()
     return referral_id
+
+
+async def _inbound(lotse: Lotse, centre_id: str) -> str:
+    body = {
+        "centre_id": centre_id,
+        "client": {"given_name": "Amina", "family_name": "Karimi"},
+        "reason": "Beratung zum Integrationskurs",
+        "client_consents": True,
+    }
+    created = await lotse.ok("sprachkurs", "POST", "/inbound-referrals", json=body)
+    inbound_id: str = created["id"]
+    return inbound_id
+
+
+def _inbound_rows(lotse: Lotse, *ids: str) -> list[dict[str, Any]]:
+    with Session(lotse.engine) as session:
+        rows = [session.get(InboundReferral, inbound_id) for inbound_id in ids]
+        return [row.model_dump() for row in rows if row is not None]
 
 
 async def _login(lotse: Lotse, username: str, password: str) -> str:
@@ -236,6 +278,7 @@ def test_every_route_has_a_row(world: World) -> None:
 async def test_authorization_matrix(world: World) -> None:
     lotse = world.lotse
     last_sequence = await _last_sequence(lotse, world.case_a)
+    inbound_before = _inbound_rows(lotse, world.inbound_i1, world.inbound_i2)
     failures: list[str] = []
     for (method, template), cells in MATRIX.items():
         for role, username in ROLES.items():
@@ -256,12 +299,13 @@ async def test_authorization_matrix(world: World) -> None:
                         f"{response.status_code} (expected {status}) {response.text[:120]}"
                     )
     assert not failures, "\n".join(failures)
-    # Nothing the matrix sent changed case A.
+    # Nothing the matrix sent changed case A or the inbound referrals.
     assert await _last_sequence(lotse, world.case_a) == last_sequence
+    assert _inbound_rows(lotse, world.inbound_i1, world.inbound_i2) == inbound_before
 
 
 def _bodyless(template: str) -> bool:
-    return template.endswith(("/signature-request", "/acknowledge"))
+    return template.endswith(("/signature-request", "/acknowledge", "/accept"))
 
 
 async def _last_sequence(lotse: Lotse, case_id: str) -> int:

@@ -10,42 +10,19 @@ taken. At the end the read model holds none of the refused values: on PostgreSQL
 would have failed the projection on every retry.
 """
 
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
-from sqlmodel import SQLModel
 from temporalio.testing import WorkflowEnvironment
 
-from domain.fields import MULTI_LINE_PATTERN
 from store.testing import BACKENDS
 from tests.api_harness import Lotse, eventually
 from tests.backend_harness import running_lotse_on, store_of
+from tests.hostile_values import store_texts_are_clean, variants, with_value
 from tests.samples import ASSESSMENT, INTAKE
 from tests.ui_harness import Browser
-
-HUGE = "x" * 5000
-# (label, value, words the German message must hold)
-CONTROL_VALUES: list[tuple[str, str, str]] = [
-    ("NUL", "Amina\x00", "Steuerzeichen (U+0000"),
-    ("C1", "Amina\x9bK", "Steuerzeichen (U+009B"),
-    ("ESC", "Amina\x1b[31m", "Steuerzeichen (U+001B"),
-    ("bidi override", "Amina\u202egpj.exe", "Schreibrichtung (U+202E"),
-    ("bidi isolate", "Amina\u2066K", "Schreibrichtung (U+2066"),
-    ("huge", HUGE, "Zu lang"),
-]
-SINGLE_LINE_ONLY: list[tuple[str, str, str]] = [
-    ("line feed", "Amina\nKarimi", "Zeilenumbrüche"),
-]
-BAD_DATES: list[tuple[str, str, str]] = [
-    ("year one", "0001-01-10", "10.01.0001 liegt außerhalb des erlaubten Bereichs"),
-    ("before 1900", "1899-12-31", "außerhalb des erlaubten Bereichs"),
-    ("after 2200", "2201-01-01", "außerhalb des erlaubten Bereichs"),
-]
-FORBIDDEN_IN_STORE = re.compile(MULTI_LINE_PATTERN)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -59,31 +36,14 @@ async def lotse(
             yield system
 
 
-def _with(payload: Any, path: str, value: Any) -> Any:
-    """A copy of `payload` with the field at the dotted `path` set to `value`."""
-    if not path:
-        return value
-    head, _, rest = path.partition(".")
-    if isinstance(payload, list):
-        index = int(head)
-        return [_with(item, rest, value) if i == index else item for i, item in enumerate(payload)]
-    return {**payload, head: _with(payload.get(head, {}), rest, value)}
-
-
-def _variants(kind: str) -> list[tuple[str, str, str]]:
-    if kind == "date":
-        return BAD_DATES
-    return CONTROL_VALUES + (SINGLE_LINE_ONLY if kind == "line" else [])
-
-
 async def _refused(
     lotse: Lotse, user: str, path: str, body: dict[str, Any], fields: dict[str, str]
 ) -> None:
     """Each field of `fields` ({dotted path: "line" | "text" | "date"}) with each bad value:
     a 422 naming exactly that field, in German."""
     for field, kind in fields.items():
-        for label, value, words in _variants(kind):
-            response = await lotse.post(user, path, json=_with(body, field, value))
+        for label, value, words in variants(kind):
+            response = await lotse.post(user, path, json=with_value(body, field, value))
             where = f"{path} {field} {label}"
             assert response.status_code == 422, f"{where}: {response.status_code} {response.text}"
             answer = response.json()
@@ -168,7 +128,7 @@ async def test_hostile_values_at_every_step_are_422_and_the_case_goes_on(lotse: 
             for route in routed
         ],
     }
-    override = _with(
+    override = with_value(
         draft, "measures.0", draft["measures"][0] | {"partner_id": "x", "override_reason": "nah"}
     )
     await _refused(
@@ -274,7 +234,7 @@ async def test_hostile_values_at_every_step_are_422_and_the_case_goes_on(lotse: 
     assert closed["stage"] == "closed"
 
     await lotse.projected(case_id, closed["sequence"])
-    assert _store_texts_are_clean(lotse.engine)
+    assert store_texts_are_clean(lotse.engine)
 
 
 async def _case_ids(lotse: Lotse) -> set[str]:
@@ -297,27 +257,6 @@ async def _inbox_row(lotse: Lotse, referral_id: str) -> dict[str, Any]:
     assert len(rows) == 1
     row: dict[str, Any] = rows[0]
     return row
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list | tuple):
-        return [text for item in value for text in _strings(item)]
-    if isinstance(value, dict):
-        return [text for item in value.values() for text in _strings(item)]
-    return []
-
-
-def _store_texts_are_clean(engine: Engine) -> bool:
-    """No text in any table of the store holds a refused character or a refused huge value."""
-    with engine.connect() as connection:
-        for table in SQLModel.metadata.sorted_tables:
-            for row in connection.execute(select(table)):
-                for text in _strings(list(row)):
-                    assert FORBIDDEN_IN_STORE.fullmatch(text), f"{table.name}: {text[:40]!r}"
-                    assert HUGE[:2001] not in text, table.name
-    return True
 
 
 async def test_a_login_name_with_control_characters_is_422_and_logins_go_on(lotse: Lotse) -> None:
@@ -363,4 +302,4 @@ async def test_control_characters_in_ids_searches_and_login_names_are_refused_no
         assert "text/html" in response.headers["content-type"]
     await browser.aclose()
     assert (await lotse.ok("berater1", "GET", f"/cases/{case_id}"))["id"] == case_id
-    assert _store_texts_are_clean(lotse.engine)
+    assert store_texts_are_clean(lotse.engine)

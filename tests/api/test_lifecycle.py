@@ -270,3 +270,31 @@ async def test_every_case_access_is_audited_without_personal_data(lotse: Lotse) 
         assert "Leyla" not in entry.model_dump_json()
     audit = await lotse.ok("admin", "GET", "/admin/audit", params={"object_id": case_id})
     assert len(audit) == 4
+
+
+async def test_a_referral_in_the_inbox_before_its_workflow_started_asks_to_retry(
+    lotse: Lotse,
+) -> None:
+    # The case's projection loop may put a referral into the inbox a moment before the case
+    # starts its workflow: a partner quick enough is asked to try again, not told it is over.
+    case_id = await lotse.active_case()
+    referral_id = f"{case_id}-ref-9"
+    row = (await eventually(lambda: _referrals(lotse, "sprachkurs", case_id)))[0]
+    with Session(lotse.engine) as session:
+        template = session.get(ReferralSummary, row["id"])
+        assert template is not None
+        session.add(ReferralSummary.model_validate(template.model_dump() | {"id": referral_id}))
+        session.commit()
+    early = await lotse.post("sprachkurs", f"/referrals/{referral_id}/acknowledge")
+    assert early.status_code == 503, early.text
+    assert early.headers["Retry-After"].isdigit()
+    assert early.json()["detail"] == (
+        "Die Vermittlung wird gerade übermittelt; bitte in einigen Sekunden erneut versuchen."
+    )
+    # A referral whose workflow has ended is still "over" (409), as before.
+    done = await lotse.ok(
+        "sprachkurs", "POST", f"/referrals/{row['id']}/decline", json={"reason": "voll"}
+    )
+    assert done["status"] == "declined"
+    late = await lotse.post("sprachkurs", f"/referrals/{row['id']}/acknowledge")
+    assert late.status_code == 409

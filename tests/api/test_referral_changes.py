@@ -24,7 +24,7 @@ REASON = {"reason": "Die Klientin besucht bereits einen Kurs bei einem anderen T
 
 async def _referral(lotse: Lotse, case_id: str, partner: str) -> dict[str, Any]:
     """The case's open referral to `partner` (an id, or the start of one: routing spreads a
-    kind's referrals over its partners)."""
+    kind's referrals over its partners), once its workflow has started."""
 
     async def dispatched() -> dict[str, Any] | None:
         state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")

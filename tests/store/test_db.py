@@ -41,6 +41,7 @@ STORE_TABLES = {
     "agreement_documents",
     "referral_notes",
     "referral_steps",
+    "inbound_referrals",
 }
 T0 = datetime(2025, 3, 28, 23, 30, tzinfo=UTC)  # across the clock change and a day boundary
 

@@ -6,9 +6,10 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, select
 
 from domain.enums import ActorKind, CentreKind
+from domain.inbound import InboundStatus
 from store import seed
 from store.directory import SqlDirectory
-from store.models import Centre, Municipality, PartnerAgency, Role, User
+from store.models import Centre, InboundReferral, Municipality, PartnerAgency, Role, User
 from store.users import authenticate, create_user
 
 # ROUTING.md: every measure a partner (not the centre itself) carries out, by actor kind.
@@ -138,3 +139,18 @@ def test_seeding_is_refused_in_production(
         seed.seed_demo(store_engine, environment=environment)
     with Session(store_engine) as session:
         assert _count(session, Municipality) == _count(session, User) == 0
+
+
+def test_the_demo_holds_open_referrals_from_the_jobcenter_to_mbe_mitte_once(
+    store_engine: Engine,
+) -> None:
+    seed.seed_demo(store_engine, environment="development")
+    seed.seed_demo(store_engine, environment="development")
+    with Session(store_engine) as session:
+        rows = session.exec(select(InboundReferral)).all()
+    assert len(rows) == len(seed.DEMO_INBOUND) == 2
+    for row in rows:
+        assert (row.partner_id, row.partner_kind) == ("jobcenter-musterstadt", ActorKind.JOBCENTER)
+        assert (row.centre_id, row.municipality_id) == ("mbe-mitte", "musterstadt")
+        assert row.status is InboundStatus.OPEN and row.case_id is None
+        assert row.given_name and row.reason

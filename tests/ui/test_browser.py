@@ -5,9 +5,12 @@ SQLite store.
 
 A counsellor takes a case from intake to active through the pages, the language school
 acknowledges and completes its referral, and after three and a half months the supervisor sees
-the overdue review. On every page: every input has a label, nothing is requested from another
-origin, the Content-Security-Policy is not violated. Screenshots of each role's main page go to
-docs/screenshots/ (the README shows them).
+the overdue review. The Jobcenter refers a client to a counselling centre, a counsellor there
+declines one referral and accepts another (the new case's page follows), and the Jobcenter
+sees what became of its referrals. On every page: every input has a label, nothing is requested
+from another origin, the Content-Security-Policy is not violated. Screenshots of each role's
+main page and of both sides of a referral to a centre go to docs/screenshots/ (the README shows
+them).
 """
 
 import re
@@ -353,3 +356,115 @@ async def test_supervisor_sees_the_overdue_review(
     await expect(page.locator("dl").first).to_contain_text("überfällig")
     await expect(page.locator("main")).not_to_contain_text("Amina")
     await watched.check()
+
+
+def _article(page: Any, name: str) -> Any:
+    """The referral of `name` on the page "Eingehende Vermittlungen"."""
+    return page.locator("article", has=page.get_by_role("heading", name=name, exact=True))
+
+
+async def test_partner_refers_a_client_to_a_counselling_centre(browser: Any, base_url: str) -> None:
+    watched = await _login(browser, base_url, "jobcenter")
+    page = watched.page
+    await expect(page).to_have_url(re.compile(r"/eingang$"))
+    await page.get_by_role("link", name="An Beratungsstelle vermitteln").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Klientin/Klienten an eine Beratungsstelle vermitteln"
+    )
+    await watched.check()
+    centre = page.get_by_role("combobox", name=re.compile(r"^Beratungsstelle"))
+    await centre.select_option(label="MBE Musterstadt-Mitte")
+    await page.get_by_label("Vorname").fill("Fatima")
+    await page.get_by_label("Nachname").fill("Rahimi")
+    await page.get_by_label("Telefon").fill("0211 23125 412")
+    await page.get_by_label("E-Mail").fill("fatima.rahimi@example.org")
+    await page.get_by_label("Anlass der Vermittlung").fill(
+        "Frau Rahimi sucht Arbeit als Erzieherin und braucht Hilfe bei der Anerkennung."
+    )
+    await watched.shot("partner-vermitteln")
+    # Without the client's consent nothing is sent: the error stands next to the checkbox,
+    # everything typed is still there.
+    await page.get_by_role("button", name="Vermittlung senden").click()
+    await expect(page.locator("#f-client_consents-error")).to_contain_text("Einwilligung")
+    await expect(page.get_by_label("Vorname")).to_have_value("Fatima")
+    await expect(centre).to_have_value("mbe-mitte")
+    await watched.check()
+    await watched.fits_360()
+    await page.get_by_label("ist mit der Vermittlung").check()
+    await page.get_by_role("button", name="Vermittlung senden").click()
+
+    await expect(page).to_have_url(re.compile(r"/vermittlungen\?erledigt=gesendet$"))
+    await expect(page.locator(".notice.success")).to_contain_text("Vermittlung ist gesendet")
+    row = page.locator("tr", has_text="Fatima R.")
+    await expect(row).to_contain_text("MBE Musterstadt-Mitte")
+    await expect(row).to_contain_text("offen")
+    await watched.check()
+    await watched.fits_360()
+
+
+async def test_counsellor_declines_one_inbound_referral_and_accepts_another(
+    browser: Any, base_url: str
+) -> None:
+    watched = await _login(browser, base_url, "berater1")
+    page = watched.page
+    await page.get_by_role("link", name="Eingehende Vermittlungen").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Eingehende Vermittlungen")
+    fatima = _article(page, "Fatima Rahimi")
+    await expect(fatima).to_contain_text("Jobcenter Musterstadt")
+    await expect(fatima).to_contain_text("Anerkennung")
+    await expect(fatima.get_by_role("link", name="fatima.rahimi@example.org")).to_be_visible()
+    # The Jobcenter's demo referrals are there too.
+    await expect(_article(page, "Olena Kovalenko")).to_be_visible()
+    samir = _article(page, "Samir Haddad")
+    await expect(samir).to_be_visible()
+    await watched.check()
+    await watched.fits_360()
+    await watched.shot("berater-eingehende-vermittlungen")
+
+    # Declining needs a reason: refused next to the field first, then sent.
+    await samir.get_by_text("Ablehnen …").click()
+    await samir.get_by_role("button", name="Ablehnen", exact=True).click()
+    samir = _article(page, "Samir Haddad")
+    await expect(samir.locator(".error").first).to_contain_text("Zu kurz")
+    await samir.get_by_label("Begründung der Ablehnung").fill(
+        "Herr Haddad wohnt im Bezirk Nord: bitte an die MBE Musterstadt-Nord vermitteln."
+    )
+    await samir.get_by_role("button", name="Ablehnen", exact=True).click()
+    await expect(page.locator(".notice.success")).to_contain_text("Abgelehnt")
+    await expect(_article(page, "Samir Haddad")).to_have_count(0)
+    decided = page.locator("section:has(#decided-title) tr", has_text="Samir Haddad")
+    await expect(decided).to_contain_text("abgelehnt")
+    await watched.check()
+
+    # Accepting opens the case and shows its page.
+    await fatima.get_by_role("button", name="Annehmen und Fall anlegen").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Fatima Rahimi")
+    await expect(page.locator(".notice.success")).to_contain_text("Vermittlung ist angenommen")
+    assert "Aufnahme" in await _stage(page)
+    await watched.check()
+    case_url = page.url.split("?")[0]
+    await page.goto("/eingehende-vermittlungen")
+    accepted = page.locator("section:has(#decided-title) tr", has_text="Fatima Rahimi")
+    await expect(accepted).to_contain_text("angenommen")
+    await accepted.get_by_role("link", name="zum Fall").click()
+    await expect(page).to_have_url(case_url)
+
+
+async def test_partner_sees_what_became_of_its_referrals_and_nothing_of_the_case(
+    browser: Any, base_url: str
+) -> None:
+    watched = await _login(browser, base_url, "jobcenter")
+    page = watched.page
+    await page.get_by_role("link", name="Gesendete Vermittlungen").click()
+    fatima = page.locator("tr", has_text="Fatima R.")
+    samir = page.locator("tr", has_text="Samir H.")
+    if not await fatima.count():
+        pytest.skip("needs the referral of the partner's test")
+    await expect(fatima).to_contain_text("angenommen")
+    await expect(samir).to_contain_text("abgelehnt")
+    await expect(samir).to_contain_text("bitte an die MBE Musterstadt-Nord vermitteln")
+    await expect(page.locator("main a[href^='/faelle']")).to_have_count(0)
+    await expect(page.locator("main")).not_to_contain_text("case-")
+    await watched.check()
+    await watched.fits_360()
+    await watched.shot("partner-vermittlungen")

@@ -28,12 +28,7 @@ async def lotse(
 
 
 async def _item(lotse: Lotse, partner: str, case_id: str) -> dict[str, Any]:
-    async def listed() -> dict[str, Any] | None:
-        page = await lotse.ok(partner, "GET", "/referrals")
-        found = [r for r in page["items"] if r["id"].startswith(case_id + "-ref-")]
-        return found[0] if found else None
-
-    return await eventually(listed)
+    return await lotse.inbox_item(partner, case_id)
 
 
 async def test_the_partner_page_names_the_sender_and_the_priority(lotse: Lotse) -> None:
