@@ -9,9 +9,11 @@ schema managed by Alembic.
 - `reads/`: every query a page or an API route asks.
 - `directory`: the partner directory routing resolves partners from;
   `directory_changes`: the administrators' writes to it.
+- `notifications`: the in-app notifications, the mail ledger, and whom a notice reaches.
 - `users`: accounts and password checks. `audit`: the audit log. `seed`: the demo data.
 - `testing`: throw-away migrated stores on either backend, for tests.
 
-Only activities write the read model and the case archive; the API reads them, and writes only
-the audit log and, for administrators, the directory.
+Only activities write the read model, the case archive and the notifications; the API reads
+them, and writes only the audit log, a user's own notifications' read marks and mail switch,
+and, for administrators, the directory.
 """

@@ -40,6 +40,8 @@ STORE_TABLES = {
     "case_events",
     "agreement_documents",
     "referral_notes",
+    "notifications",
+    "mail_deliveries",
 }
 T0 = datetime(2025, 3, 28, 23, 30, tzinfo=UTC)  # across the clock change and a day boundary
 
