@@ -29,7 +29,16 @@ from api.deps import Services
 from api.gateway import Gateway
 from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics, MetricsMiddleware
-from api.routes import admin, auth, cases, health, referrals, rules, supervision
+from api.routes import (
+    admin,
+    auth,
+    cases,
+    health,
+    notifications,
+    referrals,
+    rules,
+    supervision,
+)
 from api.security import issuer_from_settings
 from app.settings import Settings
 from rules.pool import start_rules_evaluators
@@ -77,7 +86,7 @@ def create_app(
     )
     app.state.services = services
     errors.install(app)
-    for area in (auth, cases, referrals, supervision, rules, admin, health):
+    for area in (auth, cases, referrals, supervision, rules, admin, notifications, health):
         app.include_router(area.router)
     # The web pages on / (session login, CSRF, HTML): api/ui/.
     ui.install(app)

@@ -16,13 +16,17 @@ at the language school, acknowledged) and A2 (A's at the Jobcenter).
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlmodel import Session
 
 from domain.enums import CentreKind
+from domain.notifications import Addressee, Notice, NoticeKind, event_key
 from store.models import Centre, Municipality
+from store.notifications import SqlNoticeLedger
+from store.reads import notifications as notification_reads
 from tests.api_harness import Lotse, eventually, running_lotse, time_skipping_server
 
 ROLES = {
@@ -50,6 +54,7 @@ def row(
 
 
 SCOPED = (422, 404, 404)  # own object reached (body refused), foreign and missing: 404
+OWN = (200, 404, 404)  # own object read or marked, foreign and missing: 404
 # fmt: off
 MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("POST", "/auth/token"):                        row(422, 422, 422, 422, 422),  # empty form
@@ -89,6 +94,12 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("POST", "/admin/users"):                       row(401, 403, 403, 403, 422),
     ("GET", "/admin/audit"):                        row(401, 403, 403, 403, 200),
     ("GET", "/admin/tasks"):                        row(401, 403, 403, 403, 200),
+    ("GET", "/admin/mail-deliveries"):              row(401, 403, 403, 403, 200),
+    # Everyone has a list of her own; another user's notification is not found.
+    ("GET", "/notifications"):                      row(401, 200, 200, 200, 200),
+    ("POST", "/notifications/{notification_id}/read"): row(401, OWN, OWN, OWN, 404),
+    ("GET", "/me/notification-settings"):           row(401, 200, 200, 200, 200),
+    ("PUT", "/me/notification-settings"):           row(401, 422, 422, 422, 422),  # no body
     ("GET", "/livez"):                              row(200, 200, 200, 200, 200),
     ("GET", "/healthz"):                            row(200, 200, 200, 200, 200),
     ("GET", "/metrics"):                            row(200, 200, 200, 200, 200),
@@ -104,9 +115,15 @@ class World:
     case_c: str
     referral_a1: str
     referral_a2: str
+    notifications: dict[str, int]  # username -> the id of a notification of hers
 
     def path(self, template: str, role: str, target: str) -> str:
         """The template with the object of `target` for `role` filled in."""
+        if "{notification_id}" in template:
+            foreign = self.notifications["berater2"]
+            own = self.notifications.get(ROLES[role] or "", foreign)
+            chosen = {"own": own, "foreign": foreign, "missing": 2**62}[target]
+            return template.replace("{notification_id}", str(chosen))
         if "{case_id}" in template:
             own, foreign = self.case_a, self.case_c if role == "supervisor" else self.case_b
             missing = f"case-{uuid.uuid4()}"
@@ -167,7 +184,36 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         a2 = by_partner["jobcenter-musterstadt"]
         await eventually(lambda: _in_inbox(lotse, "sprachkurs", a1))
         await lotse.ok("sprachkurs", "POST", f"/referrals/{a1}/acknowledge")
-        yield World(lotse, case_a, case_b, case_c, a1, a2)
+        yield World(lotse, case_a, case_b, case_c, a1, a2, _notifications(lotse, case_a, a1))
+
+
+def _notifications(lotse: Lotse, case_id: str, referral_id: str) -> dict[str, int]:
+    """One notification for each of berater1, berater2, sprachkurs and koordination."""
+    ledger = SqlNoticeLedger(lotse.engine)
+    notices = {
+        "berater1": (NoticeKind.REVIEW_OVERDUE, Addressee.counsellor("berater1")),
+        "berater2": (NoticeKind.REVIEW_OVERDUE, Addressee.counsellor("berater2")),
+        "sprachkurs": (NoticeKind.REFERRAL_NEW, Addressee.partner("sprachschule-musterstadt")),
+        "koordination": (NoticeKind.ESCALATION, Addressee.supervisors("musterstadt")),
+    }
+    ids: dict[str, int] = {}
+    for number, (username, (kind, to)) in enumerate(notices.items(), start=1):
+        notice = Notice(
+            event_key=event_key(case_id, number, kind),
+            kind=kind,
+            to=to,
+            case_id=case_id,
+            referral_id=referral_id,
+        )
+        ledger.record_in_app(notice, [username], datetime.now(UTC))
+        with Session(lotse.engine) as session:
+            found = notification_reads.notifications_page(
+                session, username, 1, 1, unread_only=False
+            )
+            row_id = found.rows[0].id
+            assert row_id is not None
+            ids[username] = row_id
+    return ids
 
 
 async def _login(lotse: Lotse, username: str, password: str) -> str:
@@ -223,7 +269,7 @@ async def test_authorization_matrix(world: World) -> None:
 
 
 def _bodyless(template: str) -> bool:
-    return template.endswith(("/signature-request", "/acknowledge"))
+    return template.endswith(("/signature-request", "/acknowledge", "/read"))
 
 
 async def _last_sequence(lotse: Lotse, case_id: str) -> int:
