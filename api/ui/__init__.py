@@ -20,6 +20,7 @@ from api.ui import (
     case_actions,
     case_page,
     cases_pages,
+    notification_pages,
     partner_pages,
     supervisor_pages,
 )
@@ -43,6 +44,7 @@ def install(app: FastAPI) -> None:
         cases_pages,
         case_page,
         case_actions,
+        notification_pages,
         partner_pages,
         supervisor_pages,
     ):
