@@ -6,9 +6,12 @@ mail exactly once, a mail that finally fails, a permanent refusal, mail turned o
 at all, and smtps:// and smtp:// with a login."""
 
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -49,7 +52,7 @@ from tests.mail_harness import (
 # A server with a login: aiosmtpd warns that it lets AUTH through without STARTTLS.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
-CASE = "case-7d0e1f2a-3b4c-4d5e-8f60-718293a4b5c6"
+ROOT = Path(__file__).resolve().parents[2]
 BASE = "https://lotse.musterstadt.example"
 BERATER1 = "berater1@musterstadt.example"
 BERATER5 = "berater5@musterstadt.example"
@@ -283,3 +286,16 @@ def test_the_smtp_url_is_read_with_its_defaults() -> None:
 
 def _any_mail() -> RenderedMail:
     return render_mail(inbound(1), BASE)
+
+
+def test_a_workflow_can_import_the_activity_without_the_store_or_the_smtp_client() -> None:
+    # What workflows/ may load (tests/workflows/test_determinism.py), plus the SMTP client.
+    probe = (
+        "import sys, activities.notifications\n"
+        "print('\\n'.join(m for m in sys.modules if m.split('.')[0] in "
+        "('aiosmtplib', 'store', 'sqlalchemy', 'api', 'worker', 'rules', 'durable')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert loaded.stdout.split() == []
