@@ -34,9 +34,10 @@ from datetime import timedelta
 from typing import Any, NoReturn, ParamSpec, TypeVar, overload
 
 from fastapi import HTTPException, status
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import (
     Client,
-    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -224,27 +225,29 @@ class Gateway:
         client = await self.client()
         handle = client.get_workflow_handle(workflow_id)
         args: list[Any] = [] if arg is None else [arg]
-        try:
-            # The scope check has found the object: NOT_FOUND now means it has finished ...
-            with _mapped(object_type, finished_if_missing=True), sending_as(actor):
+        # The scope check has found the object: NOT_FOUND now means it has finished ...
+        with _mapped(object_type, finished_if_missing=True), sending_as(actor):
+            try:
                 result: T = await handle.execute_update(
                     update,
                     args=args,
                     id=update_id(command_name(update), key),
                     rpc_timeout=CALL_TIMEOUT,
                 )
-                return result
-        except HTTPException as error:
-            # ... unless it has not started yet: a referral reaches the partner's inbox (the
-            # read model) from the case's own projection loop, which may be a moment ahead of
-            # the case starting the referral's workflow.
-            if error.status_code == status.HTTP_409_CONFLICT and not await _exists(handle):
-                raise HTTPException(
-                    status.HTTP_503_SERVICE_UNAVAILABLE,
-                    detail=NOT_STARTED[object_type == "case"],
-                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-                ) from error
-            raise
+            except RPCError as error:
+                # ... unless it has not started yet: a referral reaches the partner's inbox
+                # (the read model) from the case's own projection loop, which may be a
+                # moment ahead of the case starting the referral's workflow.
+                if error.status == RPCStatusCode.NOT_FOUND and not await _exists(
+                    client, workflow_id
+                ):
+                    raise HTTPException(
+                        status.HTTP_503_SERVICE_UNAVAILABLE,
+                        detail=NOT_STARTED[object_type == "case"],
+                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                    ) from error
+                raise
+            return result
 
     async def case_state(self, case_id: str) -> CaseState:
         """The case as its workflow knows it now (`AgreementWorkflow.state`)."""
@@ -304,10 +307,14 @@ NOT_STARTED = {
 }
 
 
-async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
-    """Whether Temporal knows the workflow at all (running or finished)."""
+async def _exists(client: Client, workflow_id: str) -> bool:
+    """Whether Temporal knows the workflow at all, running or finished (the raw call: the
+    description is not decoded, so nothing but the answer's status matters)."""
+    request = DescribeWorkflowExecutionRequest(
+        namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+    )
     try:
-        await handle.describe(rpc_timeout=CALL_TIMEOUT)
+        await client.workflow_service.describe_workflow_execution(request, timeout=CALL_TIMEOUT)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             return False

@@ -35,6 +35,7 @@ from api.routes import (
     cases,
     health,
     inbound_referrals,
+    notifications,
     referrals,
     rules,
     supervision,
@@ -86,7 +87,17 @@ def create_app(
     )
     app.state.services = services
     errors.install(app)
-    for area in (auth, cases, referrals, inbound_referrals, supervision, rules, admin, health):
+    for area in (
+        auth,
+        cases,
+        referrals,
+        inbound_referrals,
+        supervision,
+        rules,
+        admin,
+        notifications,
+        health,
+    ):
         app.include_router(area.router)
     # The web pages on / (session login, CSRF, HTML): api/ui/.
     ui.install(app)

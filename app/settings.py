@@ -10,9 +10,9 @@ everything on one machine against the dev server (`lotse up`); production sets a
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The proxy `lotse up` or a developer puts in front of the API on the same machine.
@@ -20,7 +20,11 @@ _LOCALHOST: list[IPv4Network | IPv6Network] = [IPv4Network("127.0.0.1/32")]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LOTSE_", extra="ignore")
+    # hide_input_in_errors: a refused LOTSE_SMTP_URL holds a password, which the error must
+    # not quote (it goes to the terminal and the logs).
+    model_config = SettingsConfigDict(
+        env_prefix="LOTSE_", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Literal["development", "production"] = Field(
         "development",
@@ -105,6 +109,42 @@ class Settings(BaseSettings):
         description="How long a web session lasts without a new login (one working day).",
     )
 
+    # Notifications (activities/notifications.py): the in-app list always, mail when set.
+    smtp_url: SecretStr | None = Field(
+        None,
+        description="Mail server for notifications: smtp://user:password@host:587 (STARTTLS "
+        "when offered) or smtps://user:password@host:465 (TLS); user and password "
+        "percent-encoded. Unset: notifications only in the app. Never logged (it holds the "
+        "password).",
+    )
+    mail_from: str | None = Field(
+        None,
+        description="Sender of the notification mails, e.g. 'Lotse <lotse@example.org>'; "
+        "required with LOTSE_SMTP_URL.",
+    )
+    public_url: str | None = Field(
+        None,
+        description="Where people reach Lotse (https://lotse.example.org), for the links in "
+        "mails; unset: http://<api_host>:<api_port>.",
+    )
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        # Said at start, not with the first mail hours later; the message never quotes the URL.
+        if value is None or not value.get_secret_value():
+            return None
+        scheme = value.get_secret_value().partition("://")[0].lower()
+        if scheme not in ("smtp", "smtps"):
+            raise ValueError("LOTSE_SMTP_URL must start with smtp:// or smtps://")
+        return value
+
+    @model_validator(mode="after")
+    def _mail_needs_a_sender(self) -> Self:
+        if self.smtp_url is not None and not self.mail_from:
+            raise ValueError("LOTSE_SMTP_URL is set: LOTSE_MAIL_FROM must name the sender")
+        return self
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -116,3 +156,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def link_base(self) -> str:
+        """The address the links in mails start with (no trailing slash)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.api_host}:{self.api_port}"

@@ -10,9 +10,11 @@ and PostgreSQL in production, schema managed by Alembic.
 - `directory`: the partner directory routing resolves partners from;
   `directory_changes`: the administrators' writes to it.
 - `inbound`: the writes of referrals from partners to a centre (the API's).
+- `notifications`: the in-app notifications, the mail ledger, and whom a notice reaches.
 - `users`: accounts and password checks. `audit`: the audit log. `seed`: the demo data.
 - `testing`: throw-away migrated stores on either backend, for tests.
 
-Only activities write the read model and the case archive; the API reads them, and writes only
-the audit log, the inbound referrals and, for administrators, the directory.
+Only activities write the read model, the case archive and the notifications; the API reads
+them, and writes only the audit log, the inbound referrals, a user's own notifications' read
+marks and mail switch, and, for administrators, the directory.
 """

@@ -130,6 +130,9 @@ class User(SQLModel, table=True):
     display_name: str = Field(default="", max_length=DISPLAY_NAME_LENGTH)
     phone: str = Field(default="", max_length=PHONE_LENGTH)
     email: str = Field(default="", max_length=EMAIL_LENGTH)
+    # Whether notices also go to `email` (migration 0007); the in-app list shows them either
+    # way. Each user turns it off and on for herself (`PUT /me/notification-settings`).
+    email_notifications: bool = True
 
 
 # A decided referral says when and by whom; an accepted one names its case, a declined one its

@@ -15,7 +15,7 @@ import typer
 from app.settings import Settings
 from worker import db_cli, rules_cli
 from worker.devserver import DevServer, DevServerError, serve_until_stopped
-from worker.worker import default_activities, run_worker
+from worker.worker import default_activities, mail_line, run_worker
 
 app = typer.Typer(no_args_is_help=True, help="Lotse: Integrationsvereinbarungen als Prozesse.")
 app.add_typer(rules_cli.app, name="rules")
@@ -139,6 +139,7 @@ def up(
         typer.echo(f"Daten:       {settings.data_dir.resolve()}")
         base = f"http://{settings.api_host}:{settings.api_port}"
         typer.echo(f"Lotse:       {base}/  (API-Doku {base}/docs)")
+        typer.echo(mail_line(settings))
         typer.echo(
             "Anmeldung:   berater1, berater2 (Beratung), koordination (Koordination), "
             "sprachkurs, jobcenter, … (Partner), admin; Passwort jeweils: demo"

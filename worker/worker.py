@@ -14,7 +14,7 @@ import inspect
 import logging
 import signal
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio import activity
 from temporalio.client import Client
@@ -27,6 +27,9 @@ from rules.pool import start_rules_evaluators
 from workflows.actor_header import ActorInterceptor
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow
+
+if TYPE_CHECKING:
+    from activities.notifications import MailSender
 
 log = logging.getLogger(__name__)
 
@@ -86,23 +89,58 @@ def build_worker(client: Client, settings: Settings, activities: object | None =
 ActivitiesFactory = Callable[[Settings], object | None]
 
 
-def default_activities(settings: Settings) -> object:
+def default_activities(settings: Settings) -> list[Callable[..., Any]]:
     """The activities of `lotse worker`: the case activities on the store of the settings
-    (the read model as event sink, the partner directory), the store migrated first.
+    (the read model as event sink, the partner directory) and the notification activity (the
+    store's notification tables, mail over `LOTSE_SMTP_URL` when set), the store migrated
+    first.
 
     Migrating on start is safe with several workers: PostgreSQL migrations take a lock, and a
     store already at the newest revision is left alone.
     """
     # Imported here: importing the worker module (tests, `lotse dev-server`) should not load
-    # SQLAlchemy and the rules engine.
+    # SQLAlchemy, the rules engine and the SMTP client.
     from activities.case import CaseActivities
+    from activities.notifications import NotificationActivities
     from store.db import make_engine, upgrade
     from store.directory import SqlDirectory
+    from store.notifications import SqlNoticeLedger
     from store.projector import SqlCaseEventSink
 
     engine = make_engine(settings.database_url, settings.data_dir)
     upgrade(engine)
-    return CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine))
+    case = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine))
+    sender = mail_sender(settings)
+    if sender is None:
+        log.info("Notifications: in the app only, no mail (LOTSE_SMTP_URL unset)")
+    notifications = NotificationActivities(SqlNoticeLedger(engine), sender, settings.link_base)
+    return [*activity_methods(case), *activity_methods(notifications)]
+
+
+def mail_sender(settings: Settings) -> "MailSender | None":
+    """The SMTP sender of `LOTSE_SMTP_URL`, or None (notifications in the app only)."""
+    if settings.smtp_url is None:
+        return None
+    from activities.mail import SmtpSender
+
+    return SmtpSender.from_url(settings.smtp_url.get_secret_value(), settings.mail_from or "")
+
+
+def mail_line(settings: Settings) -> str:
+    """What `lotse up` says about mail at start: where it goes (host and port, never the
+    credentials), or that notifications are only listed in the app."""
+    sender = mail_sender(settings)
+    if sender is None:
+        return (
+            "E-Mail:      aus (LOTSE_SMTP_URL nicht gesetzt): Benachrichtigungen nur in Lotse, "
+            "keine E-Mails"
+        )
+    from activities.mail import SmtpSender
+
+    assert isinstance(sender, SmtpSender)
+    config = sender.config
+    scheme = "smtps" if config.implicit_tls else "smtp"
+    return f"E-Mail:      {scheme}://{config.host}:{config.port} (Absender {settings.mail_from})"
 
 
 async def run_worker(

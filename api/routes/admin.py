@@ -1,5 +1,6 @@
 """The directory, kept by administrators: partner agencies and user accounts (list, create),
-the audit trail, and the administrators' own open tasks. An admin has no scope and sees no
+the audit trail, the administrators' own open tasks, and the notification mails by status
+(which ones never arrived). An admin has no scope and sees no
 cases: the directory is configuration, not case data (a task names a case by its id only).
 Reads are `store.reads.admin`, changes `store.directory_changes`."""
 
@@ -10,8 +11,10 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from api.deps import Admin, SessionDep
+from api.pagination import Page, PageNumber, PageSize, paginate
 from domain.enums import ActorKind
 from domain.fields import Code, DisplayName, EmailAddress, PhoneNumber, SingleLine, Title
+from domain.notifications import DeliveryStatus, NoticeKind
 from store.directory_changes import (
     Taken,
     UnknownInDirectory,
@@ -20,7 +23,9 @@ from store.directory_changes import (
     add_partner,
 )
 from store.models import PartnerAgency, Role
+from store.notifications import MailDelivery
 from store.reads import admin as admin_reads
+from store.reads import notifications as notification_reads
 from store.users import InvalidUser
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -213,3 +218,38 @@ def open_tasks(
     the read model could not take (`projection_failed`; ids only, the case runs on)."""
     rows = admin_reads.admin_tasks(session, limit)
     return [AdminTaskOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+class MailDeliveryOut(BaseModel):
+    """One notification mail: which notice (its event key, kind and ids), to which address
+    (staff or an agency's contact address), how it went and the type of its last error."""
+
+    event_key: str
+    kind: NoticeKind
+    case_id: str | None
+    referral_id: str | None
+    inbound_referral_id: str | None
+    address: str
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None
+    updated_at: datetime
+
+
+def _delivery(row: MailDelivery) -> MailDeliveryOut:
+    return MailDeliveryOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/mail-deliveries", name="admin.mail_deliveries")
+def mail_deliveries(
+    admin: Admin,
+    session: SessionDep,
+    status_filter: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+) -> Page[MailDeliveryOut]:
+    """Notification mails, the most recently tried first; `status=failed`: those that never
+    arrived (refused for good, or still failing after the last attempt)."""
+    found = notification_reads.deliveries_page(session, status_filter, page, page_size)
+    return paginate(found, page, page_size, _delivery)

@@ -21,6 +21,7 @@ from api.ui import (
     case_page,
     cases_pages,
     inbound_pages,
+    notification_pages,
     partner_pages,
     supervisor_pages,
 )
@@ -44,6 +45,7 @@ def install(app: FastAPI) -> None:
         cases_pages,
         case_page,
         case_actions,
+        notification_pages,
         partner_pages,
         inbound_pages,
         supervisor_pages,

@@ -46,6 +46,7 @@ from api.deps import (
 )
 from api.security import InvalidToken, TokenIssuer
 from store.models import Role, User
+from store.reads.notifications import unread_count
 from store.reads.scope import active_account
 
 SESSION_COOKIE = "lotse_session"
@@ -186,9 +187,12 @@ def end_session(request: Request, response: Response) -> None:
     request.state.session_cookie = ""
 
 
-def _active_user(services: Services, username: str) -> User | None:
+def _active_user(services: Services, username: str) -> tuple[User | None, int]:
+    """The account and its unread notifications (the bell every page shows), in one session."""
     with services.sessions() as session:
-        return active_account(session, username)
+        user = active_account(session, username)
+        unread = unread_count(session, username) if user is not None else 0
+        return user, unread
 
 
 async def page_user(request: Request) -> User:
@@ -201,10 +205,11 @@ async def page_user(request: Request) -> User:
         username = ui_config(request).sessions.username(token)
     except InvalidToken:
         raise LoginRequired() from None
-    user = await run_in_threadpool(_active_user, services_of(request), username)
+    user, unread = await run_in_threadpool(_active_user, services_of(request), username)
     if user is None:
         raise LoginRequired()
     request.state.ui_user = user
+    request.state.ui_unread = unread
     return user
 
 
@@ -227,6 +232,7 @@ def page_role(role: Role) -> Callable[[User], Awaitable[User]]:
 CounsellorUser = Annotated[User, Depends(page_role(Role.COUNSELLOR))]
 PartnerUser = Annotated[User, Depends(page_role(Role.PARTNER))]
 SupervisorUser = Annotated[User, Depends(page_role(Role.SUPERVISOR))]
+AdminUser = Annotated[User, Depends(page_role(Role.ADMIN))]
 
 
 # --- objects in scope: the API's checks, with the session's user --------------------------

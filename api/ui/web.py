@@ -112,6 +112,8 @@ def render(
     values = {
         "request": request,
         "user": getattr(request.state, "ui_user", None),
+        # The bell's count, read with the session's account (api/ui/session.py page_user).
+        "unread": getattr(request.state, "ui_unread", 0),
         "csrf_token": csrf_token(request),
         "path": request.url.path,
         **context,

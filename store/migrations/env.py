@@ -19,6 +19,7 @@ from sqlmodel.sql.sqltypes import AutoString
 
 # Importing the table modules registers their tables on SQLModel.metadata.
 import store.models
+import store.notifications
 import store.projections  # noqa: F401
 from store.db import migration_connection
 from store.types import StrEnumType, UTCDateTime

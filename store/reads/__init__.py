@@ -15,6 +15,7 @@ no SQL of their own:
 - `operations`: the database's health and the counts behind the metrics.
 - `archive`: a signature request from the archived history (the archive's other reads are in
   `store.archive`).
+- `notifications`: a user's notifications and unread count, the mails by status (admins).
 - `paging`: one page of an ordered query.
 
 Functions take the request's `Session` when a route or page has one (a list is read in the

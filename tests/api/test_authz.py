@@ -24,9 +24,12 @@ import pytest
 from sqlmodel import Session
 
 from domain.enums import ActorKind, CentreKind, NeedKind
+from domain.notifications import Addressee, Notice, NoticeKind, event_key
 from domain.referral import ReferralStatus
 from store.models import Centre, InboundReferral, Municipality
+from store.notifications import SqlNoticeLedger
 from store.projections import ReferralSummary
+from store.reads import notifications as notification_reads
 from tests.api_harness import Lotse, eventually, running_lotse, time_skipping_server
 
 ROLES = {
@@ -54,6 +57,7 @@ def row(
 
 
 SCOPED = (422, 404, 404)  # own object reached (body refused), foreign and missing: 404
+OWN = (200, 404, 404)  # own object read or marked, foreign and missing: 404
 # fmt: off
 MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("POST", "/auth/token"):                        row(422, 422, 422, 422, 422),  # empty form
@@ -106,6 +110,12 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("POST", "/admin/users"):                       row(401, 403, 403, 403, 422),
     ("GET", "/admin/audit"):                        row(401, 403, 403, 403, 200),
     ("GET", "/admin/tasks"):                        row(401, 403, 403, 403, 200),
+    ("GET", "/admin/mail-deliveries"):              row(401, 403, 403, 403, 200),
+    # Everyone has a list of her own; another user's notification is not found.
+    ("GET", "/notifications"):                      row(401, 200, 200, 200, 200),
+    ("POST", "/notifications/{notification_id}/read"): row(401, OWN, OWN, OWN, 404),
+    ("GET", "/me/notification-settings"):           row(401, 200, 200, 200, 200),
+    ("PUT", "/me/notification-settings"):           row(401, 422, 422, 422, 422),  # no body
     ("GET", "/livez"):                              row(200, 200, 200, 200, 200),
     ("GET", "/healthz"):                            row(200, 200, 200, 200, 200),
     ("GET", "/metrics"):                            row(200, 200, 200, 200, 200),
@@ -124,9 +134,15 @@ class World:
     referral_c1: str  # of case C, in another municipality (a read-model row)
     inbound_i1: str
     inbound_i2: str
+    notifications: dict[str, int]  # username -> the id of a notification of hers
 
     def path(self, template: str, role: str, target: str) -> str:
         """The template with the object of `target` for `role` filled in."""
+        if "{notification_id}" in template:
+            foreign = self.notifications["berater2"]
+            own = self.notifications.get(ROLES[role] or "", foreign)
+            chosen = {"own": own, "foreign": foreign, "missing": 2**62}[target]
+            return template.replace("{notification_id}", str(chosen))
         if "{case_id}" in template:
             own, foreign = self.case_a, self.case_c if role == "supervisor" else self.case_b
             missing = f"case-{uuid.uuid4()}"
@@ -203,7 +219,8 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             "berater1", "POST", f"/inbound-referrals/{i1}/decline", json={"reason": "Kein Platz"}
         )
         i2 = await _inbound(lotse, "mbe-nord")
-        yield World(lotse, case_a, case_b, case_c, a1, a2, c1, i1, i2)
+        notes = _notifications(lotse, case_a, a1)
+        yield World(lotse, case_a, case_b, case_c, a1, a2, c1, i1, i2, notes)
 
 
 def _foreign_referral(lotse: Lotse, case_id: str) -> str:
@@ -248,6 +265,35 @@ def _inbound_rows(lotse: Lotse, *ids: str) -> list[dict[str, Any]]:
     with Session(lotse.engine) as session:
         rows = [session.get(InboundReferral, inbound_id) for inbound_id in ids]
         return [row.model_dump() for row in rows if row is not None]
+
+
+def _notifications(lotse: Lotse, case_id: str, referral_id: str) -> dict[str, int]:
+    """One notification for each of berater1, berater2, sprachkurs and koordination."""
+    ledger = SqlNoticeLedger(lotse.engine)
+    notices = {
+        "berater1": (NoticeKind.REVIEW_OVERDUE, Addressee.counsellor("berater1")),
+        "berater2": (NoticeKind.REVIEW_OVERDUE, Addressee.counsellor("berater2")),
+        "sprachkurs": (NoticeKind.REFERRAL_NEW, Addressee.partner("sprachschule-musterstadt")),
+        "koordination": (NoticeKind.ESCALATION, Addressee.supervisors("musterstadt")),
+    }
+    ids: dict[str, int] = {}
+    for number, (username, (kind, to)) in enumerate(notices.items(), start=1):
+        notice = Notice(
+            event_key=event_key(case_id, number, kind),
+            kind=kind,
+            to=to,
+            case_id=case_id,
+            referral_id=referral_id,
+        )
+        ledger.record_in_app(notice, [username], datetime.now(UTC))
+        with Session(lotse.engine) as session:
+            found = notification_reads.notifications_page(
+                session, username, 1, 1, unread_only=False
+            )
+            row_id = found.rows[0].id
+            assert row_id is not None
+            ids[username] = row_id
+    return ids
 
 
 async def _login(lotse: Lotse, username: str, password: str) -> str:
@@ -305,7 +351,7 @@ async def test_authorization_matrix(world: World) -> None:
 
 
 def _bodyless(template: str) -> bool:
-    return template.endswith(("/signature-request", "/acknowledge", "/accept"))
+    return template.endswith(("/signature-request", "/acknowledge", "/accept", "/read"))
 
 
 async def _last_sequence(lotse: Lotse, case_id: str) -> int:

@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from store.testing import BACKENDS
 from tests.api_harness import Lotse, eventually
 from tests.backend_harness import running_lotse_on, store_of
-from tests.hostile_values import store_texts_are_clean, variants, with_value
+from tests.hostile_values import HUGE, store_texts_are_clean, variants, with_value
 from tests.samples import ASSESSMENT, INTAKE
 from tests.ui_harness import Browser
 
@@ -303,3 +303,53 @@ async def test_control_characters_in_ids_searches_and_login_names_are_refused_no
     await browser.aclose()
     assert (await lotse.ok("berater1", "GET", f"/cases/{case_id}"))["id"] == case_id
     assert store_texts_are_clean(lotse.engine)
+
+
+async def test_hostile_notification_inputs_are_german_422s_naming_the_field(
+    lotse: Lotse,
+) -> None:
+    """The notification routes: bad, huge, out-of-range and control-character ids, filters and
+    settings are each refused in German, naming the field; nothing changes."""
+    # (user, method, path, body, field, words of the German message)
+    cases: list[tuple[str, str, str, Any, str, str]] = [
+        ("berater1", "POST", "/notifications/abc/read", None, "notification_id", "ganze Zahl"),
+        ("berater1", "POST", "/notifications/%00/read", None, "notification_id", "ganze Zahl"),
+        ("berater1", "POST", "/notifications/1%1b/read", None, "notification_id", "ganze Zahl"),
+        ("berater1", "POST", "/notifications/0/read", None, "notification_id", "mindestens 1"),
+        ("berater1", "POST", "/notifications/-5/read", None, "notification_id", "mindestens 1"),
+        ("berater1", "POST", f"/notifications/{10**30}/read", None, "notification_id", "höchstens"),
+        ("berater1", "POST", f"/notifications/{HUGE}/read", None, "notification_id", "Zahl"),
+        ("sprachkurs", "GET", "/notifications?unread=%00", None, "unread", "true oder false"),
+        ("sprachkurs", "GET", f"/notifications?unread={HUGE}", None, "unread", "true oder false"),
+        ("sprachkurs", "GET", "/notifications?page=0", None, "page", "mindestens 1"),
+        ("sprachkurs", "GET", "/notifications?page_size=100000", None, "page_size", "höchstens"),
+        ("koordination", "PUT", "/me/notification-settings", {"email": "ja"}, "email", "true"),
+        ("koordination", "PUT", "/me/notification-settings", {"email": "\x00"}, "email", "true"),
+        ("koordination", "PUT", "/me/notification-settings", {"email": 0}, "email", "true"),
+        ("koordination", "PUT", "/me/notification-settings", {}, "email", "Pflichtfeld"),
+        (
+            "koordination",
+            "PUT",
+            "/me/notification-settings",
+            {"email": False, "name": "Amina\u202e"},
+            "name",
+            "Unbekanntes Feld",
+        ),
+        ("admin", "GET", "/admin/mail-deliveries?status=failed%00", None, "status", "erlaubt"),
+        ("admin", "GET", f"/admin/mail-deliveries?status={HUGE}", None, "status", "erlaubt"),
+        ("admin", "GET", "/admin/mail-deliveries?page=-1", None, "page", "mindestens 1"),
+    ]
+    for user, method, path, body, field, words in cases:
+        kwargs = {"json": body} if body is not None else {}
+        response = await lotse.call(user, method, path, **kwargs)
+        assert response.status_code == 422, (path, body, response.status_code, response.text)
+        errors = response.json()["errors"]
+        assert errors[0]["field"] == field, (path, body, errors)
+        assert words in errors[0]["message"], (path, body, errors)
+    huge = await lotse.call(
+        "koordination", "PUT", "/me/notification-settings", json={"email": True, "x": HUGE * 20}
+    )
+    assert huge.status_code == 413 and "zu groß" in huge.json()["detail"]
+    # Nothing changed: mail is still on for everyone.
+    for user in ("berater1", "koordination"):
+        assert (await lotse.ok(user, "GET", "/me/notification-settings")) == {"email": True}

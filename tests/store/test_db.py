@@ -42,6 +42,8 @@ STORE_TABLES = {
     "referral_notes",
     "referral_steps",
     "inbound_referrals",
+    "notifications",
+    "mail_deliveries",
 }
 T0 = datetime(2025, 3, 28, 23, 30, tzinfo=UTC)  # across the clock change and a day boundary
 

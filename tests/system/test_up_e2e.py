@@ -237,6 +237,8 @@ async def test_lotse_up_runs_a_case_to_active_and_resumes_it_after_sigterm(
     assert "Demodaten angelegt" in shown
     assert f"{base_url}/" in shown and f"http://127.0.0.1:{ports.ui}" in shown
     assert "berater1" in shown and "demo" in shown
+    # Without LOTSE_SMTP_URL it says, at start, that notifications are not mailed.
+    assert "E-Mail:      aus (LOTSE_SMTP_URL nicht gesetzt)" in shown
 
     # --- second start on the same data dir and ports ---
     second = start_up(launched, tmp_path, data_dir, ports, "second")

@@ -12,7 +12,14 @@ from temporalio.testing import WorkflowEnvironment
 from app.settings import Settings
 from domain.referral import ReferralStatus
 from tests.referral_harness import referral_input
-from worker.worker import activity_methods, build_worker, run_worker, workflow_classes
+from worker.worker import (
+    activity_methods,
+    build_worker,
+    default_activities,
+    mail_line,
+    run_worker,
+    workflow_classes,
+)
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow
 
@@ -69,6 +76,30 @@ def test_activity_methods_are_the_defined_ones_bound_to_the_instance() -> None:
     methods = activity_methods(FakeActivities("Hallo"))
     assert [m.__name__ for m in methods] == ["greet"]
     assert activity_methods(None) == []
+
+
+def test_the_worker_registers_the_case_and_notification_activities(tmp_path: Path) -> None:
+    names = {method.__name__ for method in default_activities(Settings(data_dir=tmp_path))}
+    assert {"route_needs", "emit_case_events", "notify"} <= names
+
+
+def test_settings_for_mail_and_what_lotse_up_says_about_it() -> None:
+    without = Settings()
+    assert without.smtp_url is None and without.link_base == "http://127.0.0.1:8000"
+    assert "Benachrichtigungen nur in Lotse" in mail_line(without)
+    url = "smtps://lotse%40example.org:pa55w0rd@mail.example.org"
+    sending = Settings(smtp_url=url, mail_from="lotse@example.org", public_url="https://l.example/")
+    assert sending.link_base == "https://l.example"
+    shown = mail_line(sending)
+    assert shown.startswith("E-Mail:") and "smtps://mail.example.org:465" in shown
+    # The credentials are never shown, logged or quoted in a refusal.
+    assert "pa55w0rd" not in shown and "pa55w0rd" not in repr(sending)
+    with pytest.raises(ValueError, match="LOTSE_MAIL_FROM") as refused:
+        Settings(smtp_url=url)
+    assert "pa55w0rd" not in str(refused.value)
+    with pytest.raises(ValueError, match="smtp://") as refused:
+        Settings(smtp_url="https://user:pa55w0rd@mail.example.org", mail_from="a@b")
+    assert "pa55w0rd" not in str(refused.value)
 
 
 def test_every_workflow_is_registered() -> None:

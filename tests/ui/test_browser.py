@@ -10,12 +10,13 @@ declines one referral and accepts another (the new case's page follows), and the
 sees what became of its referrals. On every page: every input has a label, nothing is requested
 from another origin, the Content-Security-Policy is not violated. Screenshots of each role's
 main page and of both sides of a referral to a centre go to docs/screenshots/ (the README shows
-them).
+them). The counsellor's bell counts her unread notifications, and the list marks them read and
+turns her mails off and on.
 """
 
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from domain.notifications import Addressee, Notice, NoticeKind, event_key
+from store.notifications import SqlNoticeLedger
 from tests.api_harness import Lotse, running_lotse
 from tests.ui_harness import app_of, served
 from worker.binaries import find_binary
@@ -468,3 +471,51 @@ async def test_partner_sees_what_became_of_its_referrals_and_nothing_of_the_case
     await watched.check()
     await watched.fits_360()
     await watched.shot("partner-vermittlungen")
+
+
+async def test_the_bell_counts_unread_notifications_and_the_list_marks_them_read(
+    browser: Any, base_url: str, lotse: Lotse, journey: dict[str, str]
+) -> None:
+    case_id = journey.get("case_id") or "case-7d0e1f2a-3b4c-4d5e-8f60-718293a4b5c6"
+    ledger = SqlNoticeLedger(lotse.engine)
+    for sequence, kind in enumerate(
+        (NoticeKind.REFERRAL_DECLINED, NoticeKind.REVIEW_DUE_SOON), start=900
+    ):
+        notice = Notice(
+            event_key=event_key(case_id, sequence, kind),
+            kind=kind,
+            to=Addressee.counsellor("berater1"),
+            case_id=case_id,
+            referral_id=f"{case_id}-ref-1",
+            deadline=date(2026, 12, 8),
+        )
+        ledger.record_in_app(notice, ["berater1"], datetime.now(UTC))
+    watched = await _login(browser, base_url, "berater1")
+    page = watched.page
+    await expect(page).to_have_url(re.compile(r"/faelle$"))
+    bell = page.get_by_role("link", name=re.compile("Benachrichtigungen"))
+    await expect(bell).to_contain_text("2")
+    await bell.click()
+    await expect(page).to_have_url(re.compile(r"/benachrichtigungen$"))
+    entries = page.locator("ul.notifications > li")
+    await expect(entries).to_have_count(2)
+    await expect(entries.first).to_contain_text("Überprüfung in 7 Tagen fällig")
+    await expect(entries.first).to_contain_text("8. Dezember 2026")
+    await expect(page.locator("main")).not_to_contain_text("Amina")
+    await watched.check()
+    await watched.fits_360()
+    await watched.shot("benachrichtigungen")
+    await page.get_by_role("button", name="Vermittlung abgelehnt: gelesen").click()
+    await expect(entries).to_have_count(1)
+    await expect(page.locator("#bell-count")).to_have_text("1")
+    # Mail off and on again, for herself.
+    await page.get_by_role("button", name="E-Mails ausschalten").click()
+    await expect(page.locator("main")).to_contain_text(
+        "E-Mail-Benachrichtigungen sind ausgeschaltet"
+    )
+    await page.get_by_role("button", name="E-Mails einschalten").click()
+    await expect(page.get_by_role("button", name="E-Mails ausschalten")).to_be_visible()
+    await watched.check()
+    if "case_id" in journey:
+        await page.get_by_role("link", name="Überprüfung in 7 Tagen fällig").click()
+        await expect(page).to_have_url(re.compile(f"/faelle/{case_id}$"))
