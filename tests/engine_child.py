@@ -6,10 +6,12 @@ must be a module-level function), re-raises its exception as an AssertionError c
 child's traceback, and raises `ChildDied` with the exit code or signal when the child died.
 """
 
+import contextlib
 import multiprocessing
+import os
 import signal
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -29,6 +31,20 @@ class ChildDied(AssertionError):
         super().__init__(f"the child process died ({how})")
 
 
+@contextlib.contextmanager
+def _environment(extra: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _run(conn: Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
     try:
         result: tuple[bool, Any] = (True, fn(*args))
@@ -38,10 +54,15 @@ def _run(conn: Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> Non
     conn.close()
 
 
-def in_child(fn: Callable[..., T], *args: Any, timeout: float = 120) -> T:
+def in_child(
+    fn: Callable[..., T], *args: Any, timeout: float = 120, env: Mapping[str, str] | None = None
+) -> T:
+    """`env`: variables the child starts with besides the parent's (a spawned child takes the
+    environment of the moment it starts, so they are set around the start only)."""
     receiver, sender = _CONTEXT.Pipe(duplex=False)
     process = _CONTEXT.Process(target=_run, args=(sender, fn, args), daemon=True)
-    process.start()
+    with _environment(env or {}):
+        process.start()
     sender.close()  # the child's copy is the only writer: its death shows as EOF
     try:
         if not receiver.poll(timeout):

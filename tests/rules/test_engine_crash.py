@@ -139,14 +139,22 @@ def test_batches_with_and_without_matches_interleaved() -> None:
         assert bool(routed) == ("umuum"[index % 5] == "m"), answer
 
 
+# glibc fills every block malloc hands out with the complement of this byte (and freed ones
+# with the byte): the pointer the unfixed steps free but the engine never set then holds that
+# pattern instead of whatever the process's heap happened to leave there.
+POISONED_HEAP = {"MALLOC_PERTURB_": "165"}
+
+
 def test_without_the_fix_the_same_batches_kill_the_process() -> None:
-    # The unfixed steps free a pointer the engine never set: what it holds differs from process
-    # to process, and now and then (once in the whole suite's last runs, never in 20 children
-    # alone) a process survives its 150 batches. So up to five fresh processes: one must die.
+    # The unfixed steps free a pointer the engine never set: on a plain heap what it holds
+    # differs from process to process, and now and then (twice in the whole suite's runs,
+    # never in 20 children alone) a process survived its 150 batches. On a poisoned heap the
+    # pointer is garbage every time (8 of 8 died, as 8 of 8 did on a plain heap on a quiet
+    # machine); still up to five fresh processes, one of which must die.
     exitcodes: list[int | None] = []
     for _ in range(5):
         try:
-            in_child(_without_the_fix, 50)
+            in_child(_without_the_fix, 50, env=POISONED_HEAP)
         except ChildDied as died:
             exitcodes.append(died.exitcode)
             break
