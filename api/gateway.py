@@ -51,9 +51,11 @@ from app.settings import Settings
 from app.temporal import connect_client
 from domain.actor import Actor
 from domain.case import ActionResult, AgreementInput, CaseState
+from domain.notifications import Notice
 from domain.referral import ReferralState
 from workflows.actor_header import ActorHeaderClient, sending_as
 from workflows.agreement import AgreementWorkflow
+from workflows.notice import NOTICE_ID_REUSE, NoticeWorkflow, notice_workflow_id
 from workflows.referral import ReferralWorkflow
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,27 @@ class Gateway:
                 )
             except WorkflowAlreadyStartedError:
                 return False
+        return True
+
+    async def notify(self, notice: Notice) -> bool:
+        """Start the notice's delivery (a `NoticeWorkflow`) and return at once; False when it
+        could not be started. The caller's own write has happened and stays: a notice that
+        cannot go out now is logged (its key: ids only), never a failed request."""
+        try:
+            client = await self.client()
+            await client.start_workflow(
+                NoticeWorkflow.run,
+                notice,
+                id=notice_workflow_id(notice),
+                task_queue=self._settings.task_queue,
+                id_reuse_policy=NOTICE_ID_REUSE,
+                rpc_timeout=CALL_TIMEOUT,
+            )
+        except WorkflowAlreadyStartedError:
+            return True  # sent before: a retried request
+        except (HTTPException, RPCError, RuntimeError, TimeoutError) as error:
+            log.warning("Notice %s not started (%s)", notice.event_key, type(error).__name__)
+            return False
         return True
 
     @overload

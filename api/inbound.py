@@ -16,6 +16,9 @@ and nothing else, so both answer alike.
   German. Declining a declined one again answers it as it is (a form sent twice).
 - Personal data (the client's name, contact, the reason) never reaches a log line, an audit
   entry or an error message: the audit log gets ids and verbs, as for every other write.
+- Who is told: a new referral goes to the centre's counsellors, the decision to the referring
+  partner (`Gateway.notify`, ids only; a notice that cannot start now is logged, the write
+  stands).
 """
 
 import uuid
@@ -29,6 +32,7 @@ from api.deps import InboundRef, Services
 from domain.actions import CaseOpen
 from domain.case import ClientName
 from domain.inbound import InboundDecline, InboundReferralRequest, InboundStatus
+from domain.notifications import Addressee, Notice, NoticeKind, event_key
 from store import audit
 from store import inbound as inbound_writes
 from store.models import InboundReferral, User
@@ -105,7 +109,20 @@ async def refer(
     await run_in_threadpool(
         audit.record, engine, user.username, "inbound_referral.create", OBJECT_TYPE, row.id
     )
+    await _tell(services, row, NoticeKind.INBOUND_REFERRAL, Addressee.centre(row.centre_id))
     return row
+
+
+# The step of an inbound referral a notice is about (the sequence in its event key).
+_CREATED, _DECIDED = 1, 2
+
+
+async def _tell(services: Services, row: InboundReferral, kind: NoticeKind, to: Addressee) -> None:
+    step = _CREATED if kind is NoticeKind.INBOUND_REFERRAL else _DECIDED
+    notice = Notice(
+        event_key=event_key(row.id, step, kind), kind=kind, to=to, inbound_referral_id=row.id
+    )
+    await services.gateway.notify(notice)
 
 
 async def accept(services: Services, referral: InboundRef) -> InboundReferral:
@@ -142,6 +159,8 @@ async def accept(services: Services, referral: InboundRef) -> InboundReferral:
     # claim keeps declines out, so anything else is a change this code does not make.
     if accepted is None or accepted.status is not InboundStatus.ACCEPTED:
         raise _conflict(CHANGED)
+    to = Addressee.partner(accepted.partner_id)
+    await _tell(services, accepted, NoticeKind.INBOUND_ACCEPTED, to)
     return accepted
 
 
@@ -160,6 +179,7 @@ async def decline(
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Nicht gefunden.")
     if row.status is InboundStatus.DECLINED:
+        await _tell(services, row, NoticeKind.INBOUND_DECLINED, Addressee.partner(row.partner_id))
         return row
     if row.status is InboundStatus.ACCEPTED:
         raise _conflict(ALREADY_ACCEPTED)

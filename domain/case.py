@@ -100,8 +100,9 @@ class CaseEventKind(StrEnum):
     REFERRAL_DISPATCHED = "referral_dispatched"
     REFERRAL_STATUS_CHANGED = "referral_status_changed"
     REFERRAL_PROGRESS = "referral_progress"
-    REFERRAL_WITHDRAWN = "referral_withdrawn"  # the case closed while it was open
+    REFERRAL_WITHDRAWN = "referral_withdrawn"  # taken back, or the case closed while it was open
     MEASURE_COMPLETED = "measure_completed"
+    REVIEW_DUE_SOON = "review_due_soon"  # seven days before the review is due
     REVIEW_DUE = "review_due"
     REVIEW_OVERDUE = "review_overdue"
     REVIEW_RECORDED = "review_recorded"
@@ -318,6 +319,7 @@ class CaseState(BaseModel):
     # Clocks, as absolute instants.
     next_review_due: datetime | None = None
     review_due_noticed: bool = False  # the counsellor's review_due task exists
+    review_reminded: bool = False  # the counsellor was told the review is due in seven days
     review_overdue: bool = False
     permit_warning_at: datetime | None = None
     follow_ups: list[PendingFollowUp] = Field(default_factory=list)
@@ -375,6 +377,21 @@ class AgreementInput(StrictModel):
     # carries the field; an input recorded before it existed does not, and its run (also when
     # replayed) keeps the old way: `projects_in_own_loop` tells them apart by the fields set.
     projection_loop: bool = True
+    # The same way: a run whose input carries them tells the counsellor seven days before a
+    # review is due (domain/stages_clock.py), and sends the notices of its projected events
+    # (domain/case_notices.py, workflows/agreement_projection.py).
+    review_reminder: bool = True
+    notices: bool = True
 
     def projects_in_own_loop(self) -> bool:
-        return self.projection_loop and "projection_loop" in self.model_fields_set
+        return self._carries("projection_loop")
+
+    def reminds_of_reviews(self) -> bool:
+        return self._carries("review_reminder")
+
+    def sends_notices(self) -> bool:
+        return self._carries("notices")
+
+    def _carries(self, flag: str) -> bool:
+        """`flag` is set and was written by code that knows it (see `projection_loop`)."""
+        return bool(getattr(self, flag)) and flag in self.model_fields_set

@@ -17,6 +17,9 @@ class Clocks(BaseModel):
     # Test-only: when set, replaces the month arithmetic above for both review clocks.
     review_interval_override: timedelta | None = None
     overdue_after: timedelta = timedelta(days=14)
+    # The counsellor is told this long before a review is due (in runs whose input says so:
+    # domain/case.py, AgreementInput).
+    review_reminder_before: timedelta = timedelta(days=7)
     permit_warning_before: timedelta = timedelta(weeks=8)
     remind_after_working_days: Annotated[int, Field(ge=1)] = 5
     escalate_after_working_days: Annotated[int, Field(ge=1)] = 10

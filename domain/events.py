@@ -219,6 +219,14 @@ class MeasureCompleted(EventData):
     result: OutcomeResult | None
 
 
+class ReviewDueSoon(EventData):
+    """The review is due in `Clocks.review_reminder_before` (seven days): the counsellor is
+    told (domain/case_notices.py)."""
+
+    kind = CaseEventKind.REVIEW_DUE_SOON
+    due_at: Instant
+
+
 class ReviewDue(EventData):
     kind = CaseEventKind.REVIEW_DUE
     due_at: Instant
@@ -300,6 +308,7 @@ EVENT_MODELS: Mapping[CaseEventKind, type[EventData]] = {
         ReferralProgress,
         ReferralWithdrawn,
         MeasureCompleted,
+        ReviewDueSoon,
         ReviewDue,
         ReviewOverdue,
         ReviewRecorded,

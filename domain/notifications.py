@@ -222,7 +222,7 @@ _TEXTS: dict[NoticeKind, _Text] = {
         "Neue Zuweisung an Ihre Beratungsstelle",
         "Eine Partnerstelle hat Ihrer Beratungsstelle eine Person zugewiesen.",
         ("inbound_referral_id",),
-        "/",
+        "/eingehende-vermittlungen",
         "Bitte annehmen oder ablehnen bis",
     ),
     NoticeKind.ESCALATION: _Text(
@@ -244,13 +244,13 @@ _TEXTS: dict[NoticeKind, _Text] = {
         "Zuweisung angenommen",
         "Die Beratungsstelle hat Ihre Zuweisung angenommen.",
         ("inbound_referral_id",),
-        "/",
+        "/vermittlungen",
     ),
     NoticeKind.INBOUND_DECLINED: _Text(
         "Zuweisung abgelehnt",
         "Die Beratungsstelle hat Ihre Zuweisung abgelehnt.",
         ("inbound_referral_id",),
-        "/",
+        "/vermittlungen",
     ),
 }
 

@@ -229,6 +229,7 @@ def _activate(state: CaseState, now: datetime, clocks: Clocks) -> None:
             now, clocks.first_review_months, clocks.review_interval_override
         )
         state.review_due_noticed = False
+        state.review_reminded = False
     routes = {route.id: route for route in state.routes}
     for measure in state.measures:
         if measure.route_id is None or measure.activated_at is not None:

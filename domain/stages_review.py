@@ -108,6 +108,7 @@ def record_review(
     new.reviews.append(entry)
     new.next_review_due = next_due
     new.review_due_noticed = False
+    new.review_reminded = False
     finish_tasks(new, now, kinds=REVIEW_TASKS)
     if new.review_overdue:
         new.review_overdue = False

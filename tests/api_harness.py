@@ -31,10 +31,12 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.case import CaseActivities
+from activities.notifications import MailSender, NotificationActivities
 from api.gateway import connect
 from api.main import create_app
 from app.settings import Settings
 from store.directory import SqlDirectory
+from store.notifications import SqlNoticeLedger
 from store.projections import CaseSummary
 from store.projector import SqlCaseEventSink
 from store.seed import DEMO_PASSWORD, seed_demo
@@ -42,7 +44,7 @@ from store.testing import Backend, migrated_store, sqlite_store
 from tests.samples import ASSESSMENT, INTAKE, draft_body
 from worker.binaries import find_binary
 from worker.devserver import SEARCH_ATTRIBUTES
-from worker.worker import build_worker
+from worker.worker import activity_methods, build_worker
 
 T = TypeVar("T")
 
@@ -201,18 +203,26 @@ async def register_search_attributes(client: Client) -> None:
 
 @asynccontextmanager
 async def running_lotse(
-    env: WorkflowEnvironment, data_dir: Path, *, with_activities: bool = True
+    env: WorkflowEnvironment,
+    data_dir: Path,
+    *,
+    with_activities: bool = True,
+    mailer: MailSender | None = None,
 ) -> AsyncIterator[Lotse]:
     """The whole system for one test module (see the module docstring). Without activities,
     the worker runs the workflows only: an update that waits for an activity then stays in
-    flight (for tests of what happens meanwhile)."""
+    flight (for tests of what happens meanwhile). Notices go to the in-app list, and by mail
+    through `mailer` when given (tests/mail_harness.py)."""
     address = env.client.service_client.config.target_host
     settings = settings_for(data_dir, f"api-{uuid.uuid4()}", address)
     await register_search_attributes(env.client)
     with sqlite_store(data_dir) as engine:
         seed_demo(engine, environment="development")
         worker_client = env.client
-        activities = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine))
+        case = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine))
+        ledger = SqlNoticeLedger(engine)
+        notify = NotificationActivities(ledger, mailer, settings.link_base).notify
+        activities = [*activity_methods(case), notify]
         worker = build_worker(worker_client, settings, activities if with_activities else None)
         # The API's own client, as `lotse api` makes it (short retries, see api.gateway).
         api_client = await connect(settings)

@@ -34,10 +34,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from activities.case_events import InMemoryCaseEventSink
     from activities.directory import InMemoryDirectory
+    from activities.notifications import NotificationActivities
     from domain.actions import Review, Signature
     from domain.case import ActionResult, AgreementInput, CaseState, Party, Stage
     from domain.clocks import Clocks
     from domain.enums import CentreKind
+    from domain.notifications import DeliveryStatus, Notice, Recipients
     from domain.profile import IntakeData
     from domain.referral import (
         Outcome,
@@ -49,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from tests.samples import CLIENT, MUNICIPALITY, PARTNERS, assessment, draft, intake
 
 from workflows.agreement import AgreementWorkflow
+from workflows.notice import NoticeWorkflow
 from workflows.search_attributes import indexed_value_types
 
 DAY = timedelta(days=1)
@@ -111,11 +114,41 @@ async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
+class NoticeBook:
+    """The notification store of a harness: every notice that reached the in-app list, once
+    per event key (the activity is the real one; mail is off, as without LOTSE_SMTP_URL)."""
+
+    def __init__(self) -> None:
+        self.notices: dict[str, Notice] = {}
+
+    def recipients(self, notice: Notice) -> Recipients:
+        return Recipients(usernames=[notice.to.id], addresses=[])
+
+    def record_in_app(self, notice: Notice, usernames: Sequence[str], at: datetime) -> int:
+        new = notice.event_key not in self.notices
+        self.notices.setdefault(notice.event_key, notice)
+        return len(list(usernames)) if new else 0
+
+    def sent_addresses(self, event_key: str) -> set[str]:
+        return set()
+
+    def record_delivery(
+        self,
+        notice: Notice,
+        address: str,
+        status: DeliveryStatus,
+        error_type: str | None,
+        at: datetime,
+    ) -> None:
+        raise AssertionError("the harness sends no mail")
+
+
 @dataclass
 class Harness:
     env: WorkflowEnvironment
     task_queue: str
     sink: InMemoryCaseEventSink
+    notices: NoticeBook
 
     @property
     def client(self) -> Client:
@@ -147,6 +180,9 @@ async def running_worker(
     workflows: Sequence[type] = (AgreementWorkflow, ScriptedReferral),
 ) -> AsyncIterator[Harness]:
     sink = InMemoryCaseEventSink()
+    book = NoticeBook()
+    # Every harness delivers notices: a case's notice children run on its task queue.
+    notify = NotificationActivities(book, None, "http://lotse.test").notify
     case_activities = CaseActivities(InMemoryDirectory(PARTNERS), sink)
     defaults: list[Callable[..., Any]] = [
         case_activities.route_needs,
@@ -157,10 +193,10 @@ async def running_worker(
     async with Worker(
         env.client,
         task_queue=task_queue,
-        workflows=list(workflows),
-        activities=list(activities) if activities is not None else defaults,
+        workflows=[*workflows, NoticeWorkflow],
+        activities=[*(activities if activities is not None else defaults), notify],
     ):
-        yield Harness(env, task_queue, sink)
+        yield Harness(env, task_queue, sink, book)
 
 
 @asynccontextmanager

@@ -26,6 +26,7 @@ from app.temporal import connect_client
 from rules.pool import start_rules_evaluators
 from workflows.actor_header import ActorInterceptor
 from workflows.agreement import AgreementWorkflow
+from workflows.notice import NoticeWorkflow
 from workflows.referral import ReferralWorkflow
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ PASSTHROUGH_MODULES = ("domain", "workflows", "pydantic", "holidays", "dateutil"
 
 def workflow_classes() -> list[type]:
     """Every workflow Lotse runs."""
-    return [AgreementWorkflow, ReferralWorkflow]
+    return [AgreementWorkflow, ReferralWorkflow, NoticeWorkflow]
 
 
 def activity_methods(activities: object | None) -> list[Callable[..., Any]]:

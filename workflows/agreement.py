@@ -27,6 +27,7 @@ Patches in effect (histories recorded before each: tests/histories/*_v1.json):
 - `PARALLEL_REFERRAL_STARTS`: the referrals of one signature start in one workflow task
   instead of one after the other (a round trip per referral less).
 
+
 A patch costs a marker and an upsert of `TemporalChangeVersion` (the SDK's, for finding runs
 by patch) in each run that takes the new path: worth it for a change of behaviour inside a
 run, not for one decided once when a run starts. Such a change is guarded by what the run was
@@ -37,7 +38,11 @@ given, which its history holds, so a replay decides the same way:
 - a run whose input carries `projection_loop` projects to the read model from a loop of its
   own (workflows/agreement_projection.py), so clocks and referrals never wait for the read
   model; a run started or continued by older code sent each batch and waited for it in the
-  run loop (`_settle`), and keeps doing so until it continues as new.
+  run loop (`_settle`), and keeps doing so until it continues as new;
+- a run whose input carries `review_reminder` has a timer seven days before each review is
+  due, which tells the counsellor (the event `review_due_soon`);
+- a run whose input carries `notices` sends, once the read model has a batch, the notices its
+  events cause, each as a `NoticeWorkflow` child (workflows/agreement_projection.py).
 tests/workflows/test_agreement_patches.py shows them all.
 
 Nothing but an `ApplicationError` leaves a handler or the run loop (workflows/guard.py).
@@ -197,10 +202,14 @@ class AgreementWorkflow:
         self._review_recorded = False
         # What the run's search attributes are: those of the run before, then what it upserts.
         self._search_attributes = dict(self._state.search_attributes)
-        self._projection = Projection(lambda: self._state, self._apply, self._clocks)
+        self._projection = Projection(
+            lambda: self._state, self._apply, self._clocks, tell=input.sends_notices()
+        )
         # Guarded by the input, not a patch (see the module docstring and `AgreementInput`).
         self._projecting = input.projects_in_own_loop()
         self._projection_task: asyncio.Task[None] | None = None
+        # Decided once per run, by its input (see the module docstring).
+        self._review_reminder = input.reminds_of_reviews()
 
     @workflow.run
     async def run(self, input: AgreementInput) -> CaseState:
@@ -224,9 +233,9 @@ class AgreementWorkflow:
                 carried = self._state.model_copy(
                     update={"search_attributes": dict(self._search_attributes)}
                 )
-                workflow.continue_as_new(
-                    self._input.model_copy(update={"state": carried, "projection_loop": True})
-                )
+                # The next run takes this code's ways (the flags, written: see AgreementInput).
+                ways = {"projection_loop": True, "review_reminder": True, "notices": True}
+                workflow.continue_as_new(self._input.model_copy(update={"state": carried, **ways}))
             await self._sleep_until_next_deadline()
             await self._contained("on_clock", self._fire_clocks)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -525,7 +534,12 @@ class AgreementWorkflow:
 
     async def _fire_clocks(self) -> None:
         self._apply(
-            guarded("on_clock", lambda: on_clock(self._state, workflow.now(), self._clocks))
+            guarded(
+                "on_clock",
+                lambda: on_clock(
+                    self._state, workflow.now(), self._clocks, remind=self._review_reminder
+                ),
+            )
         )
 
     def _run_is_done(self) -> bool:
@@ -550,8 +564,11 @@ class AgreementWorkflow:
             or self._run_is_done()
         )
 
+    def _next_deadline(self) -> datetime | None:
+        return next_deadline(self._state, self._clocks, remind=self._review_reminder)
+
     async def _sleep_until_next_deadline(self) -> None:
-        deadline = next_deadline(self._state, self._clocks)
+        deadline = self._next_deadline()
         timeout = None if deadline is None else deadline - workflow.now()
         if timeout is not None and timeout <= timedelta(0):
             return
@@ -560,7 +577,7 @@ class AgreementWorkflow:
             # A handler that moved a deadline wakes the loop, which sleeps anew until it. (A
             # run from before the projection loop woke for the events every such change
             # records, to project them.)
-            moved = self._projecting and next_deadline(self._state, self._clocks) != deadline
+            moved = self._projecting and self._next_deadline() != deadline
             return moved or self._has_work()
 
         # A timeout is the deadline passing, not an error: the caller fires what is due.

@@ -174,10 +174,14 @@ async def start_referral(state: CaseState, referral: ReferralRecord, clocks: Clo
             # new; the child reaches the case by workflow id, whichever run is current.
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         )
-        # The case hears of its children by their reports, never by their results. A child
-        # cancelled (withdrawn, the case closed) ends its handle with an error nobody awaits;
-        # looking at it here keeps asyncio from logging it as lost when it is collected.
-        child.add_done_callback(_seen)
+        ignore_result(child)
+
+
+def ignore_result(child: "asyncio.Future[Any]") -> None:
+    """The case hears of its children by their reports, never by their results. A child that
+    ends with an error (cancelled: withdrawn, the case closed) leaves it on a handle nobody
+    awaits; looking at it when it comes keeps asyncio from logging it as lost."""
+    child.add_done_callback(_seen)
 
 
 def _seen(child: "asyncio.Future[Any]") -> None:

@@ -16,23 +16,32 @@ Now `Projection.run` is a task of its own inside the workflow:
 - a batch the read model can never apply (`ProjectionFailed`, recorded by the activity as an
   administrator's task) is skipped: waiting would not make it fit, and the case goes on.
 
+Once the read model has a batch, the notices its events cause (domain/case_notices.py) go
+out, each as a `NoticeWorkflow` of its own (workflows/notice.py), in runs whose input says so
+(`AgreementInput.sends_notices`): the loop waits for their start only, never for a mail.
+
 A run continues as new once the projection has caught up or is stalled; the events not yet
 projected travel with the state. Workflow code: deterministic, no I/O of its own.
 """
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import PROJECTION_CALL, CaseActivities
-    from domain.case import CaseState
+    from domain.case import CaseEvent, CaseState
+    from domain.case_notices import notices_for
     from domain.clocks import Clocks
     from domain.compaction import after_projection
+    from domain.notifications import Notice
 
 from workflows import agreement_calls as calls
 from workflows.activity_calls import execute
+from workflows.notice import NOTICE_ID_REUSE, NoticeWorkflow, notice_workflow_id
 
 
 class Projection:
@@ -44,10 +53,14 @@ class Projection:
         state: Callable[[], CaseState],
         apply: Callable[[CaseState], None],
         clocks: Clocks,
+        *,
+        tell: bool = False,
     ) -> None:
+        """`tell`: send the notices of each projected batch (a run whose input says so)."""
         self._state = state
         self._apply = apply
         self._clocks = clocks
+        self._tell = tell
         self.stalled = False
         self._pause = clocks.projection_pause
 
@@ -82,3 +95,36 @@ class Projection:
             self.stalled = False
             self._pause = self._clocks.projection_pause
             self._apply(after_projection(self._state(), batch.events[-1].sequence))
+            if self._tell:
+                await _tell(self._state(), batch.events)
+
+
+async def _tell(state: CaseState, events: Sequence[CaseEvent]) -> None:
+    """Start the notices of `events`, together; a notice that cannot be built is logged (ids
+    only) and skipped: the case goes on without it."""
+    try:
+        notices = notices_for(state, events)
+    except Exception as error:
+        workflow.logger.error(
+            "Notices of events %d..%d not built (%s)",
+            events[0].sequence,
+            events[-1].sequence,
+            type(error).__name__,
+        )
+        return
+    await asyncio.gather(*(_start(notice) for notice in notices))
+
+
+async def _start(notice: Notice) -> None:
+    # Started before (a batch sent again after a worker was lost): it is on its way already.
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        child = await workflow.start_child_workflow(
+            NoticeWorkflow.run,
+            notice,
+            id=notice_workflow_id(notice),
+            id_reuse_policy=NOTICE_ID_REUSE,
+            # The notice outlives the run that sent it: continue-as-new and closing the
+            # case leave it to finish.
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+        calls.ignore_result(child)

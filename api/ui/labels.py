@@ -143,6 +143,7 @@ EVENT: dict[str, str] = {
     CaseEventKind.REFERRAL_PROGRESS: "Zwischenstand vom Partner",
     CaseEventKind.REFERRAL_WITHDRAWN: "Vermittlung zurückgezogen",
     CaseEventKind.MEASURE_COMPLETED: "Maßnahme abgeschlossen",
+    CaseEventKind.REVIEW_DUE_SOON: "Überprüfung in 7 Tagen fällig",
     CaseEventKind.REVIEW_DUE: "Überprüfung fällig",
     CaseEventKind.REVIEW_OVERDUE: "Überprüfung überfällig",
     CaseEventKind.REVIEW_RECORDED: "Überprüfung erfasst",

@@ -77,6 +77,7 @@ STORED: dict[CaseEventKind, dict[str, Any]] = {
         "referral_id": "case-1-ref-1",
         "result": "achieved",
     },
+    CaseEventKind.REVIEW_DUE_SOON: {"due_at": "2025-06-03T09:00:00+00:00"},
     CaseEventKind.REVIEW_DUE: {"due_at": "2025-06-03T09:00:00+00:00"},
     CaseEventKind.REVIEW_OVERDUE: {"due_at": "2025-06-03T09:00:00+00:00", "overdue": True},
     CaseEventKind.REVIEW_RECORDED: {
@@ -298,7 +299,11 @@ def _a_long_case() -> list[CaseState]:
     then(reroute(state, "case-1-ref-2", "jobcenter-nord", None, NOW + day, CLOCKS))
     then(on_referral_report(state, _report(state, "case-1-ref-3", ReportKind.EXPIRED), NOW))
     then(reroute(state, "case-1-ref-3", None, "Kein weiterer Partner.", NOW + 2 * day, CLOCKS))
-    # Follow-ups, the review's due date, its overdue date and the permit warning.
+    # The reminder a week before the review is due (a run whose input says so), then the
+    # follow-ups, the review's due date, its overdue date and the permit warning.
+    assert state.next_review_due is not None
+    reminded = on_clock(state, state.next_review_due - 7 * day, CLOCKS, remind=True)
+    then(reminded)
     then(on_clock(state, NOW + 400 * day, CLOCKS))
     review = Review(survey={"agreement_helped": True})
     then(ok(record_review(state, review, None, NOW + 401 * day, CLOCKS)))

@@ -21,6 +21,7 @@ from worker.worker import (
     workflow_classes,
 )
 from workflows.agreement import AgreementWorkflow
+from workflows.notice import NoticeWorkflow
 from workflows.referral import ReferralWorkflow
 
 
@@ -103,7 +104,7 @@ def test_settings_for_mail_and_what_lotse_up_says_about_it() -> None:
 
 
 def test_every_workflow_is_registered() -> None:
-    assert workflow_classes() == [AgreementWorkflow, ReferralWorkflow]
+    assert workflow_classes() == [AgreementWorkflow, ReferralWorkflow, NoticeWorkflow]
 
 
 async def test_run_worker_serves_until_stopped(

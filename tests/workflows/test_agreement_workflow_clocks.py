@@ -14,7 +14,9 @@ from domain.case import (
     TaskKind,
     TaskRole,
 )
-from domain.months import start_of_german_day
+from domain.months import german_day, start_of_german_day
+from domain.notifications import Notice, NoticeKind
+from tests.api_harness import eventually
 from tests.case_harness import (
     DAY,
     Harness,
@@ -103,3 +105,30 @@ async def test_a_case_lives_five_simulated_years(harness: Harness) -> None:
     sequences = [event.sequence for event in harness.sink.history(state.id)]
     assert sequences == list(range(1, state.emitted_through + 1))
     assert all(event.sequence > state.emitted_through for event in state.events)
+
+
+async def test_the_counsellor_is_told_a_week_before_the_review_and_partners_of_new_referrals(
+    harness: Harness,
+) -> None:
+    handle = await harness.start()
+    state = await walk_to(handle, Stage.ACTIVE)
+    due = state.next_review_due
+    assert due is not None
+    await skip_to(harness, due - 8 * DAY)
+    state = await until(handle, lambda s: s.emitted_through == s.last_sequence)
+    assert not state.review_reminded
+    await skip_to(harness, due - 7 * DAY)
+    state = await until(handle, lambda s: s.review_reminded)
+
+    def told(kind: NoticeKind) -> list[Notice]:
+        return [n for n in harness.notices.notices.values() if n.kind is kind]
+
+    async def reminded() -> list[Notice] | None:
+        return told(NoticeKind.REVIEW_DUE_SOON) or None
+
+    [notice] = await eventually(reminded)
+    assert (notice.to.id, notice.case_id) == ("berater1", state.id)
+    assert notice.deadline == german_day(due) and notice.event_key.endswith(":review_due_soon")
+    # Every referral was announced to its partner, once.
+    announced = {n.referral_id: n.to.id for n in told(NoticeKind.REFERRAL_NEW)}
+    assert announced == {r.id: r.partner_id for r in state.referrals}

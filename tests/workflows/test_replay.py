@@ -9,7 +9,8 @@ after an intended, patched change (`workflow.patched`, see workflows/agreement.p
 
 and keep the old files too while cases recorded by the old code still run: `<name>_v1.json`
 were recorded before the patch `parallel-referral-starts`, `<name>_v2.json` before the
-projection loop (test_agreement_patches.py); `referral_progress_v1.json` is a referral
+projection loop, `<name>_v3.json` before the patches `review-reminder` and `notices`
+(test_agreement_patches.py); `referral_progress_v1.json` is a referral
 with progress notes from before the patch `referral-notes-archived`, `referral_progress.json`
 one after it (recorded by running a referral through acknowledge, two notes and complete);
 `referral_withdrawal.json` a case whose counsellor re-routes one referral to a partner she
@@ -42,6 +43,8 @@ def test_the_recorded_histories_are_there() -> None:
         "referral_progress",
         "referral_progress_v1",
         "referral_withdrawal",
+        "happy_path_v3",
+        "referral_decline_v3",
     } <= recorded
 
 
