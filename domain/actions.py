@@ -5,11 +5,19 @@ Field-level checks live here (pydantic); checks that need the case (does this go
 the hash current) live in the stage functions, which answer with a `Rejection`.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from domain.case import ClientName, ClosureReason, GoalProgress, Party, Responsible, Survey
+from domain.case import (
+    ClientName,
+    ClosureReason,
+    GoalProgress,
+    Party,
+    Responsible,
+    SetAside,
+    Survey,
+)
 from domain.enums import CentreKind
 from domain.fields import Id, Note, PlausibleDate, Text
 from domain.needs import Need
@@ -90,8 +98,26 @@ class TaskDone(StrictModel):
 
 
 class WithdrawalReason(StrictModel):
-    """The body of a withdrawal: why (the referral comes from the path)."""
+    """The body of a withdrawal: why (the referral comes from the path), and whether the
+    client withdrew her consent for the measure (then it is not handed on again)."""
 
+    reason: Text
+    consent_withdrawn: bool = False
+
+
+class SetAsideChoice(StrictModel):
+    """The body of setting a measure aside: how (`rest` or `coordination`) and why."""
+
+    how: Literal[SetAside.REST, SetAside.COORDINATION]
+    reason: Text
+
+
+class ReferralSetAside(StrictModel):
+    """A referral that went nowhere (declined, expired, withdrawn): its measure rests, or goes
+    to the coordination for want of a partner."""
+
+    referral_id: Id
+    how: Literal[SetAside.REST, SetAside.COORDINATION]
     reason: Text
 
 
@@ -108,6 +134,7 @@ class ReferralWithdrawal(StrictModel):
 
     referral_id: Id
     reason: Text
+    consent_withdrawn: bool = False
 
 
 class ReferralReroute(StrictModel):

@@ -78,6 +78,7 @@ class TaskKind(StrEnum):
     REFERRAL_ESCALATION = "referral_escalation"  # for the supervisor
     REFERRAL_UNASSIGNED = "referral_unassigned"  # no partner (left) for a measure
     REFERRAL_DECLINED = "referral_declined"  # a partner declined: the counsellor checks why
+    REFERRAL_REPORTED = "referral_reported"  # no partner: the counsellor told the coordination
     CASE_UNASSIGNED = "case_unassigned"  # transferred to a centre without naming a counsellor
 
 
@@ -102,6 +103,7 @@ class CaseEventKind(StrEnum):
     REFERRAL_PROGRESS = "referral_progress"
     REFERRAL_WITHDRAWN = "referral_withdrawn"  # taken back, or the case closed while it was open
     MEASURE_COMPLETED = "measure_completed"
+    MEASURE_SET_ASIDE = "measure_set_aside"  # rests, reported, or the client's consent withdrawn
     REVIEW_DUE_SOON = "review_due_soon"  # seven days before the review is due
     REVIEW_DUE = "review_due"
     REVIEW_OVERDUE = "review_overdue"
@@ -150,6 +152,14 @@ class CaseGoal(StrictModel):
     note: str = ""
 
 
+class SetAside(StrEnum):
+    """Why a measure no partner carries out waits (the counsellor's decision)."""
+
+    REST = "rest"  # „ruhen lassen": until she hands it on or the agreement changes
+    COORDINATION = "coordination"  # „an Koordination melden": no partner; the coordination's
+    CONSENT_WITHDRAWN = "consent_withdrawn"  # the client withdrew her consent for it
+
+
 class Measure(StrictModel):
     id: str
     text: str
@@ -162,6 +172,7 @@ class Measure(StrictModel):
     done: bool = False
     outcome: Outcome | None = None
     done_at: datetime | None = None
+    set_aside: SetAside | None = None  # waits, and why (None: it does not)
 
 
 class DocumentVersion(StrictModel):
@@ -204,6 +215,15 @@ class ReferralRecord(StrictModel):
     awaiting_reroute: bool = False  # declined/expired and not yet handed on
 
 
+class StepBy(StrEnum):
+    """Who took a step of a referral's timeline."""
+
+    PARTNER = "partner"
+    COUNSELLOR = "counsellor"
+    COORDINATION = "coordination"
+    CASE = "case"  # the case itself: dispatched it
+
+
 class ReferralStep(StrictModel):
     """One step of a referral as its case heard it: dispatched, acknowledged, a progress note,
     declined, expired, completed, withdrawn. `note` is the partner's words (a progress note,
@@ -217,6 +237,7 @@ class ReferralStep(StrictModel):
     at: datetime
     status: ReferralStatus
     note: str = ""
+    by: StepBy = StepBy.PARTNER  # whose step (and words) it is
 
 
 class GoalProgress(StrictModel):

@@ -44,6 +44,7 @@ from domain.case import (
     ClosureReason,
     EventValue,
     Party,
+    SetAside,
     TaskKind,
     TaskRole,
 )
@@ -219,6 +220,16 @@ class MeasureCompleted(EventData):
     result: OutcomeResult | None
 
 
+class MeasureSetAside(EventData):
+    """The counsellor let a measure rest, reported it to the coordination for want of a
+    partner, or recorded that the client withdrew her consent for it (`how`)."""
+
+    kind = CaseEventKind.MEASURE_SET_ASIDE
+    measure_id: StrictStr
+    referral_id: StrictStr
+    how: SetAside
+
+
 class ReviewDueSoon(EventData):
     """The review is due in `Clocks.review_reminder_before` (seven days): the counsellor is
     told (domain/case_notices.py)."""
@@ -308,6 +319,7 @@ EVENT_MODELS: Mapping[CaseEventKind, type[EventData]] = {
         ReferralProgress,
         ReferralWithdrawn,
         MeasureCompleted,
+        MeasureSetAside,
         ReviewDueSoon,
         ReviewDue,
         ReviewOverdue,

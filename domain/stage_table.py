@@ -24,6 +24,7 @@ class Action(StrEnum):
     COMPLETE_TASK = auto()
     WITHDRAW_REFERRAL = auto()
     REROUTE_REFERRAL = auto()
+    SET_ASIDE_REFERRAL = auto()
 
 
 OPEN_STAGES: tuple[Stage, ...] = tuple(stage for stage in Stage if stage is not Stage.CLOSED)
@@ -41,6 +42,7 @@ ALLOWED: dict[Action, tuple[Stage, ...]] = {
     Action.COMPLETE_TASK: OPEN_STAGES,
     Action.WITHDRAW_REFERRAL: OPEN_STAGES,
     Action.REROUTE_REFERRAL: OPEN_STAGES,
+    Action.SET_ASIDE_REFERRAL: OPEN_STAGES,
 }
 
 # What each action is called in a refusal ("... geht nur im Stadium ...").
@@ -57,4 +59,5 @@ ACTION_LABELS: dict[Action, str] = {
     Action.COMPLETE_TASK: "Eine Aufgabe erledigen",
     Action.WITHDRAW_REFERRAL: "Eine Vermittlung zurückziehen",
     Action.REROUTE_REFERRAL: "Eine Vermittlung an einen anderen Partner geben",
+    Action.SET_ASIDE_REFERRAL: "Eine Maßnahme ruhen lassen oder der Koordination melden",
 }

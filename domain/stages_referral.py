@@ -23,6 +23,7 @@ from domain.case import (
     ReferralRecord,
     ReferralStep,
     Stage,
+    StepBy,
     TaskKind,
     TaskRole,
 )
@@ -50,17 +51,28 @@ DECLINE_TASKS = frozenset({TaskKind.REFERRAL_DECLINED})
 
 
 def add_step(
-    state: CaseState, referral_id: str, status: ReferralStatus, at: datetime, note: str = ""
+    state: CaseState,
+    referral_id: str,
+    status: ReferralStatus,
+    at: datetime,
+    note: str = "",
+    *,
+    by: StepBy = StepBy.PARTNER,
 ) -> None:
     """Keep a step of `referral_id`, recorded by the event just recorded (the last sequence)."""
     state.referral_steps.append(
         ReferralStep(
-            sequence=state.last_sequence, referral_id=referral_id, at=at, status=status, note=note
+            sequence=state.last_sequence,
+            referral_id=referral_id,
+            at=at,
+            status=status,
+            note=note,
+            by=by,
         )
     )
 
 
-def _route_words(state: CaseState, referral: ReferralRecord) -> tuple[str, str]:
+def route_words(state: CaseState, referral: ReferralRecord) -> tuple[str, str]:
     """The German names of the partner kind and the need of a referral's route."""
     route = next((r for r in state.routes if r.id == referral.route_id), None)
     if route is None:
@@ -115,7 +127,7 @@ def dispatch_measure(
         ),
         at,
     )
-    add_step(state, referral.id, ReferralStatus.DISPATCHED, at)
+    add_step(state, referral.id, ReferralStatus.DISPATCHED, at, by=StepBy.CASE)
     schedule_follow_ups(state, route, referral.id, at)
     return referral
 
@@ -215,7 +227,7 @@ def on_referral_report(state: CaseState, report: ReferralReport, now: datetime) 
         add_step(new, referral.id, status, report.at, report.note or "")
         referral.awaiting_reroute = True
         if status is ReferralStatus.DECLINED:
-            partner, need = _route_words(new, referral)
+            partner, need = route_words(new, referral)
             add_task(
                 new,
                 TaskKind.REFERRAL_DECLINED,
@@ -286,7 +298,7 @@ def reroute(
     if partner_id is None or partner_id in previous.tried_partner_ids or not measure or not route:
         # One task for the counsellor: the check of a decline becomes the search for a way on.
         finish_tasks(new, now, kinds=DECLINE_TASKS, referral_id=previous.id)
-        partner, need = _route_words(new, previous)
+        partner, need = route_words(new, previous)
         how = "abgelehnt" if previous.status is ReferralStatus.DECLINED else "nicht angenommen"
         add_task(
             new,

@@ -1,10 +1,14 @@
-"""People changing a case's referrals: withdrawing one, or handing its measure to another
-partner of the same kind. (domain/stages_referral.py is what the referrals themselves report.)
+"""People changing a case's referrals: withdrawing one, handing its measure to another partner
+of the same kind, or setting the measure aside. (domain/stages_referral.py is what the
+referrals themselves report.)
 
 Who may do what:
-- the counsellor of the case: withdraw an open referral (wrong or obsolete); re-route the
-  latest referral of a measure, open (it is withdrawn first) or declined or expired (the
-  decline task's way out: another partner, with a reason);
+- the counsellor of the case: withdraw an open referral (wrong or obsolete; or the client
+  withdrew her consent for the measure, which the case records: that measure is then never
+  handed on again without a changed agreement); re-route the latest referral of a measure,
+  open (it is withdrawn first), declined, expired or withdrawn (the decline task's way out:
+  another partner, with a reason); or, for a latest referral that went nowhere, let the measure rest
+  or report it to the coordination for want of a partner (the other ways out);
 - the municipality's coordination (a supervisor): withdraw or re-route an *escalated* referral,
   one still unanswered after ten working days; nothing else of the case.
 
@@ -19,20 +23,45 @@ the route's kind, which the workflow checks through the directory before it comm
 
 from datetime import datetime
 
-from domain.actions import ReferralReroute, ReferralWithdrawal
-from domain.case import CaseState, ReferralRecord, TaskKind
-from domain.case_log import finish_tasks, record
+from domain.actions import ReferralReroute, ReferralSetAside, ReferralWithdrawal
+from domain.case import (
+    CaseState,
+    Measure,
+    ReferralRecord,
+    SetAside,
+    StepBy,
+    TaskKind,
+    TaskRole,
+)
+from domain.case_log import add_task, finish_tasks, record
 from domain.clocks import Clocks
-from domain.events import ReferralWithdrawn
+from domain.events import MeasureSetAside, ReferralWithdrawn
 from domain.referral import OPEN, STATUS_LABELS, ReferralStatus
 from domain.rejections import Invalid, NotYours, Rejection, WrongStage, require_allowed
 from domain.stage_table import Action
-from domain.stages_referral import DECLINE_TASKS, REFERRAL_TASKS, add_step, dispatch_measure
+from domain.stages_referral import (
+    DECLINE_TASKS,
+    REFERRAL_TASKS,
+    add_step,
+    dispatch_measure,
+    route_words,
+)
 
 # What ends with a referral taken back: its reminders, its escalation, its decline check and
 # the search for another partner.
 WITHDRAWAL_TASKS = REFERRAL_TASKS | DECLINE_TASKS | {TaskKind.REFERRAL_UNASSIGNED}
 AFTER_PARTNER = frozenset({ReferralStatus.DECLINED, ReferralStatus.EXPIRED})
+# A referral whose measure no partner carries out now: the counsellor may hand it on or set
+# it aside.
+GONE_NOWHERE = AFTER_PARTNER | {ReferralStatus.WITHDRAWN}
+CONSENT_GONE = (
+    "Die Klientin / der Klient hat die Einwilligung für diese Maßnahme widerrufen; eine neue "
+    "Vermittlung braucht eine geänderte Vereinbarung mit neuen Unterschriften."
+)
+
+
+def _by(coordination: bool) -> StepBy:
+    return StepBy.COORDINATION if coordination else StepBy.COUNSELLOR
 
 
 def _referral(state: CaseState, referral_id: str) -> ReferralRecord | None:
@@ -90,7 +119,9 @@ def check_withdraw_referral(
     return None
 
 
-def _withdraw(state: CaseState, referral: ReferralRecord, reason: str, now: datetime) -> None:
+def _withdraw(
+    state: CaseState, referral: ReferralRecord, reason: str, now: datetime, by: StepBy
+) -> None:
     """Take `referral` back (in `state`, the action's own copy): its tasks and follow-ups end."""
     referral.status = ReferralStatus.WITHDRAWN
     referral.awaiting_reroute = False
@@ -99,7 +130,7 @@ def _withdraw(state: CaseState, referral: ReferralRecord, reason: str, now: date
         ReferralWithdrawn(referral_id=referral.id, partner_id=referral.partner_id),
         now,
     )
-    add_step(state, referral.id, ReferralStatus.WITHDRAWN, now, reason)
+    add_step(state, referral.id, ReferralStatus.WITHDRAWN, now, reason, by=by)
     finish_tasks(state, now, kinds=WITHDRAWAL_TASKS, referral_id=referral.id)
     state.follow_ups = [f for f in state.follow_ups if f.referral_id != referral.id]
 
@@ -108,12 +139,86 @@ def withdraw_referral(
     state: CaseState, change: ReferralWithdrawal, now: datetime, *, coordination: bool = False
 ) -> CaseState | Rejection:
     """The referral is withdrawn with the reason; its measure rests until someone re-routes it
-    or amends the agreement. The workflow then cancels the referral's child."""
+    or amends the agreement (for good, when the client withdrew her consent for it). The
+    workflow then cancels the referral's child."""
     if rejection := check_withdraw_referral(state, change, now, coordination=coordination):
         return rejection
     new = state.fork()
     referral = next(r for r in new.referrals if r.id == change.referral_id)
-    _withdraw(new, referral, change.reason, now)
+    reason = change.reason
+    if change.consent_withdrawn:
+        reason = f"Einwilligung widerrufen: {reason}"
+    _withdraw(new, referral, reason, now, _by(coordination))
+    if change.consent_withdrawn:
+        _set_aside(new, referral, SetAside.CONSENT_WITHDRAWN, now)
+    return new
+
+
+def _measure_of(state: CaseState, referral: ReferralRecord) -> Measure | None:
+    return next((m for m in state.measures if m.id == referral.measure_id), None)
+
+
+def _set_aside(state: CaseState, referral: ReferralRecord, how: SetAside, now: datetime) -> None:
+    measure = _measure_of(state, referral)
+    if measure is None:
+        return
+    measure.set_aside = how
+    record(state, MeasureSetAside(measure_id=measure.id, referral_id=referral.id, how=how), now)
+
+
+def check_set_aside_referral(
+    state: CaseState, change: ReferralSetAside, now: datetime
+) -> Rejection | None:
+    """The latest referral of a measure that went nowhere (declined, expired or withdrawn),
+    the measure neither done nor set aside this way already."""
+    found = _find(state, change.referral_id, Action.SET_ASIDE_REFERRAL)
+    if not isinstance(found, ReferralRecord):
+        return found
+    if found.status not in GONE_NOWHERE or not _is_latest(state, found):
+        return _status_refusal(
+            state,
+            found,
+            "Ruhen lassen oder der Koordination melden",
+            "bei der letzten Vermittlung einer Maßnahme, abgelehnt, abgelaufen oder zurückgezogen",
+        )
+    measure = _measure_of(state, found)
+    if measure is None or measure.done:
+        return _status_refusal(state, found, "Ruhen lassen", "bei einer offenen Maßnahme")
+    if measure.set_aside is SetAside.CONSENT_WITHDRAWN:
+        return Invalid("referral_id", CONSENT_GONE)
+    if measure.set_aside is change.how:
+        already = "ruht bereits" if change.how is SetAside.REST else "ist bereits gemeldet"
+        return Invalid("how", f"Die Maßnahme {already}.")
+    return None
+
+
+def set_aside_referral(
+    state: CaseState, change: ReferralSetAside, now: datetime
+) -> CaseState | Rejection:
+    """The measure of a referral that went nowhere waits: it rests, or the coordination gets a
+    task (no partner of the kind; a capacity shortage it must see). The counsellor's tasks for
+    the referral end; the reason goes into the referral's timeline."""
+    if rejection := check_set_aside_referral(state, change, now):
+        return rejection
+    new = state.fork()
+    referral = next(r for r in new.referrals if r.id == change.referral_id)
+    referral.awaiting_reroute = False
+    finish_tasks(new, now, kinds=WITHDRAWAL_TASKS, referral_id=referral.id)
+    _set_aside(new, referral, change.how, now)
+    if change.how is SetAside.COORDINATION:
+        partner, need = route_words(new, referral)
+        add_task(
+            new,
+            TaskKind.REFERRAL_REPORTED,
+            f"Kein Partner für „{need}“ ({partner}): von der Beratung gemeldet.",
+            now,
+            role=TaskRole.SUPERVISOR,
+            referral_id=referral.id,
+        )
+        note = f"An Koordination gemeldet: {change.reason}"
+    else:
+        note = f"Maßnahme ruht: {change.reason}"
+    add_step(new, referral.id, referral.status, now, note, by=StepBy.COUNSELLOR)
     return new
 
 
@@ -134,16 +239,19 @@ def check_reroute_referral(
                 "Weitergeben durch die Koordination",
                 "bei eskalierten Vermittlungen",
             )
-    elif found.status not in OPEN | AFTER_PARTNER or not _is_latest(state, found):
+    elif found.status not in OPEN | GONE_NOWHERE or not _is_latest(state, found):
         return _status_refusal(
             state,
             found,
             "Weitergeben",
-            "bei der letzten Vermittlung einer Maßnahme, offen, abgelehnt oder abgelaufen",
+            "bei der letzten Vermittlung einer Maßnahme, offen, abgelehnt, abgelaufen oder "
+            "zurückgezogen",
         )
     measure = next((m for m in state.measures if m.id == found.measure_id), None)
     if measure is None or measure.done:
         return _status_refusal(state, found, "Weitergeben", "bei einer offenen Maßnahme")
+    if measure.set_aside is SetAside.CONSENT_WITHDRAWN:
+        return Invalid("referral_id", CONSENT_GONE)
     if change.partner_id is not None and change.partner_id in found.tried_partner_ids:
         return Invalid(
             "partner_id",
@@ -170,11 +278,14 @@ def reroute_referral(
     new = state.fork()
     old = next(r for r in new.referrals if r.id == change.referral_id)
     if old.status in OPEN:
-        _withdraw(new, old, change.reason, now)
+        _withdraw(new, old, change.reason, now, _by(coordination))
     else:
         # Declined or expired: the decline check and the search for a partner end here.
         finish_tasks(new, now, kinds=WITHDRAWAL_TASKS, referral_id=old.id)
     measure = next(m for m in new.measures if m.id == old.measure_id)
+    measure.set_aside = None  # it no longer waits: it is handed on
+    # A shortage the counsellor reported is over for this measure.
+    finish_tasks(new, now, kinds=frozenset({TaskKind.REFERRAL_REPORTED}), referral_id=old.id)
     route = next((r for r in new.routes if r.id == old.route_id), None)
     if route is None:
         return Invalid("referral_id", "Zu dieser Vermittlung gibt es keinen Routing-Vorschlag.")

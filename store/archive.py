@@ -72,6 +72,7 @@ def add_referral_step(session: Session, case_id: str, step: ReferralStep) -> Non
             at=step.at,
             status=step.status,
             note=step.note,
+            by=step.by,
         )
     )
 
@@ -94,6 +95,7 @@ def referral_steps(
             at=row.at,
             status=row.status,
             note=row.note,
+            by=row.by,
         )
         for row in rows
     }

@@ -20,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
+from domain.case import StepBy
 from domain.enums import ActorKind, NeedKind
 from domain.referral import ReferralStatus
 from store.models import SLUG_LENGTH, Role
@@ -198,6 +199,7 @@ class ReferralStepRecord(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime)
     status: ReferralStatus = Field(sa_type=StrEnumType(ReferralStatus))
     note: str = Field(default="", max_length=2000)
+    by: StepBy = Field(default=StepBy.PARTNER, sa_type=StrEnumType(StepBy))
 
 
 class AuditEvent(SQLModel, table=True):

@@ -64,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
         Closure,
         Reassignment,
         ReferralReroute,
+        ReferralSetAside,
         ReferralWithdrawal,
         Review,
         Signature,
@@ -118,8 +119,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.stages_withdrawal import (
         check_reroute_referral,
+        check_set_aside_referral,
         check_withdraw_referral,
         reroute_referral,
+        set_aside_referral,
         withdraw_referral,
     )
 
@@ -359,10 +362,10 @@ class AgreementWorkflow:
         by = task_role(current_actor())
         self._validate(lambda s, now: check_complete_task(s, done, now, by))
 
-    # A referral taken back or handed on by the counsellor, or by the municipality's
-    # coordination when it is escalated (domain/stages_withdrawal.py). Their commands (the
-    # directory's check, cancelling a child) are new with these updates: a history without
-    # the update has none of them, so no patch is needed for them to replay.
+    # A referral taken back, handed on or set aside by the counsellor, or taken back or handed
+    # on by the municipality's coordination when it is escalated (domain/stages_withdrawal.py).
+    # Their commands (the directory's check, cancelling a child) are new with these updates:
+    # a history without the update has none of them, so no patch is needed for them to replay.
 
     @workflow.update
     async def withdraw_referral(self, change: ReferralWithdrawal) -> ActionResult:
@@ -433,6 +436,14 @@ class AgreementWorkflow:
             lambda s, now: check_reroute_referral(s, change, now, coordination=coordination),
             referral_change_access,
         )
+
+    @workflow.update
+    async def set_aside_referral(self, change: ReferralSetAside) -> ActionResult:
+        return self._act(lambda s, now: set_aside_referral(s, change, now))
+
+    @set_aside_referral.validator
+    def _validate_set_aside_referral(self, change: ReferralSetAside) -> None:
+        self._validate(lambda s, now: check_set_aside_referral(s, change, now))
 
     def _referral(self, referral_id: str) -> ReferralRecord:
         return next(r for r in self._state.referrals if r.id == referral_id)

@@ -32,9 +32,11 @@ from domain.actions import (
     Closure,
     Reassignment,
     ReferralReroute,
+    ReferralSetAside,
     ReferralWithdrawal,
     RerouteChoice,
     Review,
+    SetAsideChoice,
     Signature,
     TaskDone,
     Transfer,
@@ -152,7 +154,8 @@ async def _state(gateway: GatewayDep, case: ScopedCase) -> CaseState:
 @router.get("/{case_id}", name="case.read")
 async def read_case(case: ScopedCase, gateway: GatewayDep, services: ServicesDep) -> dict[str, Any]:
     """The whole case as the workflow knows it (`state()` query); each referral with its
-    `history` [{`at`, `status`, `note`}], oldest first (from the archive and the case)."""
+    `history` [{`at`, `status`, `note`, `by`}], oldest first (from the archive and the
+    case); `by` says whose step it was: `partner`, `counsellor`, `coordination` or `case`."""
     state = await _state(gateway, case)
     timelines = await case_archive.referral_timelines(services.engine, state)
     # Update ids are bookkeeping; the document texts are served by /agreement; the steps the
@@ -167,7 +170,7 @@ async def read_case(case: ScopedCase, gateway: GatewayDep, services: ServicesDep
     )
     for referral in found["referrals"]:
         referral["history"] = [
-            step.model_dump(mode="json", include={"at", "status", "note"})
+            step.model_dump(mode="json", include={"at", "status", "note", "by"})
             for step in timelines.get(referral["id"], [])
         ]
     return found
@@ -306,8 +309,12 @@ async def withdraw_referral(
 ) -> ActionResult:
     """Take an open referral of the case back, with the reason: it leaves the partner's inbox
     and its workflow ends; the measure rests until it is handed on or the agreement amended.
-    A referral of another case answers 404, like a missing one."""
-    change = ReferralWithdrawal(referral_id=referral_id, reason=body.reason)
+    `consent_withdrawn`: the client withdrew her consent for the measure; the case records it
+    and the measure is not handed on again. A referral of another case answers 404, like a
+    missing one."""
+    change = ReferralWithdrawal(
+        referral_id=referral_id, reason=body.reason, consent_withdrawn=body.consent_withdrawn
+    )
     return await _act(gateway, case, AgreementWorkflow.withdraw_referral, change, key)
 
 
@@ -326,3 +333,18 @@ async def reroute_referral(
         referral_id=referral_id, partner_id=body.partner_id, reason=body.reason
     )
     return await _act(gateway, case, AgreementWorkflow.reroute_referral, change, key)
+
+
+@router.post("/{case_id}/referrals/{referral_id}/set-aside", name="case.referral_set_aside")
+async def set_aside_referral(
+    body: SetAsideChoice,
+    case: ScopedCase,
+    referral_id: ReferralPath,
+    gateway: GatewayDep,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """The measure of a referral that went nowhere (declined, expired, withdrawn) waits:
+    `how` `rest` lets it rest, `coordination` reports it to the municipality's coordination
+    for want of a partner (a task of theirs). 409 for a referral that is open or superseded."""
+    change = ReferralSetAside(referral_id=referral_id, how=body.how, reason=body.reason)
+    return await _act(gateway, case, AgreementWorkflow.set_aside_referral, change, key)

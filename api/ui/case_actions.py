@@ -42,6 +42,7 @@ from domain.actions import (
     Closure,
     Reassignment,
     ReferralReroute,
+    ReferralSetAside,
     ReferralWithdrawal,
     Review,
     Signature,
@@ -288,7 +289,21 @@ async def transfer(request: Request, case: PageCase, form: Form) -> Response:
 
 
 def _withdrawal(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
-    return {"referral_id": text(form, "referral_id"), "reason": text(form, "reason")}, FieldMap()
+    payload = {
+        "referral_id": text(form, "referral_id"),
+        "reason": text(form, "reason"),
+        "consent_withdrawn": text(form, "consent_withdrawn") == "on",
+    }
+    return payload, FieldMap()
+
+
+def _set_aside(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
+    payload = {
+        "referral_id": text(form, "referral_id"),
+        "how": text(form, "how"),
+        "reason": text(form, "reason"),
+    }
+    return payload, FieldMap()
 
 
 def _hand_on(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
@@ -328,5 +343,21 @@ async def reroute_referral(request: Request, case: PageCase, form: Form) -> Resp
         AgreementWorkflow.reroute_referral,
         ReferralReroute,
         _hand_on,
+        "vermittlungen",
+    )
+
+
+@router.post("/faelle/{case_id}/vermittlung/zurueckstellen", name="ui.case.referral_set_aside")
+async def set_aside_referral(request: Request, case: PageCase, form: Form) -> Response:
+    """Let a measure rest, or report it to the coordination
+    (`POST /cases/{id}/referrals/{referral_id}/set-aside`)."""
+    return await _step(
+        request,
+        case,
+        form,
+        "zurueckstellen",
+        AgreementWorkflow.set_aside_referral,
+        ReferralSetAside,
+        _set_aside,
         "vermittlungen",
     )

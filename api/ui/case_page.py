@@ -37,6 +37,7 @@ DONE: dict[str, str] = {
     "uebergabe": "Der Fall ist an eine andere Beraterin / einen anderen Berater übergeben.",
     "zurueckziehen": "Die Vermittlung ist zurückgezogen; der Partner sieht sie nicht mehr.",
     "weitergeben": "Die Maßnahme geht an den anderen Partner.",
+    "zurueckstellen": "Die Maßnahme ist zurückgestellt.",
 }
 
 

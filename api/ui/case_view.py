@@ -26,7 +26,9 @@ from domain.case import (
     ReferralRecord,
     ReferralStep,
     Responsible,
+    SetAside,
     Stage,
+    StepBy,
     Task,
     TaskRole,
 )
@@ -66,6 +68,7 @@ FORM_NAMES = (
     "abgabe",
     "zurueckziehen",
     "weitergeben",
+    "zurueckstellen",
 )
 
 
@@ -176,7 +179,13 @@ class CaseView:
 
     @staticmethod
     def step_label(step: ReferralStep) -> str:
-        """What a step of the timeline says: a note while acknowledged is a progress note."""
+        """What a step of the timeline says: the counsellor's or the coordination's decision
+        by whose it is (its note says what), a partner's note while acknowledged is a
+        progress note, any other step its status."""
+        if step.by is StepBy.COUNSELLOR and step.status is not ReferralStatus.WITHDRAWN:
+            return "Beratungsstelle"
+        if step.by is StepBy.COORDINATION:
+            return "Koordination: " + labels.REFERRAL_STATUS[step.status.value]
         if step.status is ReferralStatus.ACKNOWLEDGED and step.note:
             return "Zwischenstand"
         return labels.REFERRAL_STATUS[step.status.value]
@@ -196,15 +205,38 @@ class CaseView:
         return self.state.stage is not Stage.CLOSED and referral.status in OPEN
 
     def can_hand_on(self, referral: ReferralRecord) -> bool:
-        """The latest referral of a measure that is not done, open, declined or expired
-        (domain/stages_withdrawal.py decides; the page only offers what it would accept)."""
-        if self.state.stage is Stage.CLOSED or referral.status is ReferralStatus.WITHDRAWN:
+        """The latest referral of a measure that is not done, open, declined, expired or
+        withdrawn, its consent not withdrawn (domain/stages_withdrawal.py decides; the page
+        only offers what it would accept)."""
+        if self.state.stage is Stage.CLOSED or referral.status is ReferralStatus.COMPLETED:
+            return False
+        of_measure = [r for r in self.state.referrals if r.measure_id == referral.measure_id]
+        measure = self.measure_of(referral)
+        return (
+            of_measure[-1].id == referral.id
+            and measure is not None
+            and not measure.done
+            and measure.set_aside is not SetAside.CONSENT_WITHDRAWN
+        )
+
+    def can_set_aside(self, referral: ReferralRecord) -> bool:
+        """The latest referral of an open measure that went nowhere, the client's consent not
+        withdrawn (domain/stages_withdrawal.py decides)."""
+        if self.state.stage is Stage.CLOSED or referral.status in OPEN:
             return False
         if referral.status is ReferralStatus.COMPLETED:
             return False
+        measure = self.measure_of(referral)
         of_measure = [r for r in self.state.referrals if r.measure_id == referral.measure_id]
-        measure = next((m for m in self.state.measures if m.id == referral.measure_id), None)
-        return of_measure[-1].id == referral.id and measure is not None and not measure.done
+        return (
+            of_measure[-1].id == referral.id
+            and measure is not None
+            and not measure.done
+            and measure.set_aside is not SetAside.CONSENT_WITHDRAWN
+        )
+
+    def measure_of(self, referral: ReferralRecord) -> Measure | None:
+        return next((m for m in self.state.measures if m.id == referral.measure_id), None)
 
     def hand_on_options(self, referral: ReferralRecord) -> list[tuple[str, str]]:
         """The active partners of the route's kind that have not had the measure."""

@@ -12,6 +12,7 @@ from domain.case import (
     GoalStatus,
     Party,
     Responsible,
+    SetAside,
     Stage,
     TaskKind,
 )
@@ -96,6 +97,13 @@ OUTCOME: dict[str, str] = {
 
 PRIORITY: dict[str, str] = {"1": "hoch", "2": "mittel", "3": "niedrig"}
 
+# Why a measure waits (domain.case.SetAside).
+SET_ASIDE: dict[str, str] = {
+    SetAside.REST: "ruht",
+    SetAside.COORDINATION: "an Koordination gemeldet",
+    SetAside.CONSENT_WITHDRAWN: "Einwilligung widerrufen",
+}
+
 TASK_KIND: dict[str, str] = {
     TaskKind.FOLLOW_UP: "Nachfassen",
     TaskKind.REVIEW_DUE: "Überprüfung fällig",
@@ -105,6 +113,7 @@ TASK_KIND: dict[str, str] = {
     TaskKind.REFERRAL_ESCALATION: "Vermittlung eskaliert",
     TaskKind.REFERRAL_UNASSIGNED: "kein Partner verfügbar",
     TaskKind.REFERRAL_DECLINED: "Ablehnung prüfen",
+    TaskKind.REFERRAL_REPORTED: "kein Partner (von der Beratung gemeldet)",
     TaskKind.CASE_UNASSIGNED: "Fall ohne Berater:in",
 }
 
@@ -143,6 +152,7 @@ EVENT: dict[str, str] = {
     CaseEventKind.REFERRAL_PROGRESS: "Zwischenstand vom Partner",
     CaseEventKind.REFERRAL_WITHDRAWN: "Vermittlung zurückgezogen",
     CaseEventKind.MEASURE_COMPLETED: "Maßnahme abgeschlossen",
+    CaseEventKind.MEASURE_SET_ASIDE: "Maßnahme zurückgestellt",
     CaseEventKind.REVIEW_DUE_SOON: "Überprüfung in 7 Tagen fällig",
     CaseEventKind.REVIEW_DUE: "Überprüfung fällig",
     CaseEventKind.REVIEW_OVERDUE: "Überprüfung überfällig",

@@ -80,6 +80,7 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("POST", "/cases/{case_id}/tasks/done"):        row(401, SCOPED, 403, 403, 403),
     ("POST", "/cases/{case_id}/referrals/{referral_id}/withdraw"): row(401, SCOPED, 403, 403, 403),
     ("POST", "/cases/{case_id}/referrals/{referral_id}/reroute"): row(401, SCOPED, 403, 403, 403),
+    ("POST", "/cases/{case_id}/referrals/{referral_id}/set-aside"): row(401, SCOPED, 403, 403, 403),
     ("GET", "/referrals"):                          row(401, 403, 200, 403, 403),
     # No body: referral A1 is acknowledged already (workflow: 409).
     ("POST", "/referrals/{referral_id}/acknowledge"): row(401, 403, (409, 404, 404), 403, 403),

@@ -253,3 +253,81 @@ async def test_the_coordination_changes_only_escalated_referrals(
         if t["referral_id"] == placement["id"]
     ]
     assert escalations and all(t["done"] for t in escalations)
+
+
+async def test_a_measure_without_partner_goes_to_the_coordination_or_rests(lotse: Lotse) -> None:
+    case_id = await lotse.active_case()
+    # The only language school of the directory declines: no partner of the kind is left.
+    school = await _referral(lotse, case_id, "sprachschule-musterstadt")
+    await _row(lotse, school["id"])
+    await lotse.ok(
+        "sprachkurs", "POST", f"/referrals/{school['id']}/decline", json={"reason": "voll"}
+    )
+
+    async def unassigned() -> bool:
+        state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+        return any(
+            t["kind"] == "referral_unassigned"
+            and not t["done"]
+            and t["referral_id"] == school["id"]
+            for t in state["tasks"]
+        )
+
+    await eventually(unassigned)
+    path = f"/cases/{case_id}/referrals/{school['id']}/set-aside"
+    for body, field, words in (
+        ({"how": "vergessen", "reason": "x"}, "how", "erlaubt"),
+        ({"how": "consent_withdrawn", "reason": "x"}, "how", "erlaubt"),
+        ({"how": "rest", "reason": "Kein\x07Platz"}, "reason", "Steuerzeichen"),
+        ({"how": "rest", "reason": "x" * 2001}, "reason", "Zu lang"),
+        ({"how": "rest"}, "reason", "Pflichtfeld"),
+    ):
+        refused = await lotse.post("berater1", path, json=body)
+        assert refused.status_code == 422, (body, refused.text)
+        errors = {e["field"]: e["message"] for e in refused.json()["errors"]}
+        assert words in errors[field], (body, errors)
+    # The open Jobcenter referral is no measure gone nowhere: 409.
+    placement = await _referral(lotse, case_id, "jobcenter-musterstadt")
+    open_one = f"/cases/{case_id}/referrals/{placement['id']}/set-aside"
+    assert (
+        await lotse.post("berater1", open_one, json={"how": "rest", "reason": "x"})
+    ).status_code == 409
+
+    report = {"how": "coordination", "reason": "Kein Integrationskurs mit Kinderbetreuung"}
+    await lotse.ok("berater1", "POST", path, json=report)
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    open_tasks = [t for t in state["tasks"] if not t["done"] and t["referral_id"] == school["id"]]
+    assert [(t["kind"], t["role"]) for t in open_tasks] == [("referral_reported", "supervisor")]
+    measure = next(m for m in state["measures"] if m["id"] == school["measure_id"])
+    assert measure["set_aside"] == "coordination"
+    history = next(r for r in state["referrals"] if r["id"] == school["id"])["history"]
+    assert history[-1]["note"] == "An Koordination gemeldet: " + report["reason"]
+    # Resting it afterwards is the counsellor's call too.
+    await lotse.ok("berater1", "POST", path, json={"how": "rest", "reason": "bis zum Sommer"})
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    measure = next(m for m in state["measures"] if m["id"] == school["measure_id"])
+    assert measure["set_aside"] == "rest"
+
+
+async def test_the_client_withdraws_consent_for_one_measure(lotse: Lotse) -> None:
+    case_id = await lotse.active_case()
+    school = await _referral(lotse, case_id, "sprachschule-musterstadt")
+    await _row(lotse, school["id"])
+    body = {"reason": "Die Klientin möchte den Kurs nicht mehr.", "consent_withdrawn": True}
+    path = f"/cases/{case_id}/referrals/{school['id']}"
+    refused = await lotse.post(
+        "berater1", f"{path}/withdraw", json=body | {"consent_withdrawn": "ja"}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "consent_withdrawn"
+    await lotse.ok("berater1", "POST", f"{path}/withdraw", json=body)
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    measure = next(m for m in state["measures"] if m["id"] == school["measure_id"])
+    assert measure["set_aside"] == "consent_withdrawn"
+    # Not handed on again without a changed agreement: 422 naming the referral, in German.
+    again = await lotse.post("berater1", f"{path}/reroute", json={"reason": "doch"})
+    assert again.status_code == 422
+    [error] = again.json()["errors"]
+    assert error["field"] == "referral_id" and "Einwilligung" in error["message"]
+    row = await _row_where(lotse, school["id"], "withdrawn")
+    assert row.client_first_name == ""

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from domain.actions import Closure, Reassignment, Review, TaskDone, Transfer
-from domain.case import CaseEvent, CaseEventKind, CaseState, ClosureReason, TaskKind
+from domain.actions import Closure, Reassignment, ReferralSetAside, Review, TaskDone, Transfer
+from domain.case import CaseEvent, CaseEventKind, CaseState, ClosureReason, SetAside, TaskKind
 from domain.events import (
     EVENT_MODELS,
     IntakeCompleted,
@@ -28,6 +28,7 @@ from domain.referral import Outcome, OutcomeResult, ReferralReport, ReportKind
 from domain.stages_clock import on_clock
 from domain.stages_referral import on_referral_report, reroute
 from domain.stages_review import close, complete_task, reassign, record_review, transfer
+from domain.stages_withdrawal import set_aside_referral
 from tests.case_histories import HISTORIES
 from tests.samples import CLOCKS, NOW, active, ok
 
@@ -76,6 +77,11 @@ STORED: dict[CaseEventKind, dict[str, Any]] = {
         "measure_id": "m6",
         "referral_id": "case-1-ref-1",
         "result": "achieved",
+    },
+    CaseEventKind.MEASURE_SET_ASIDE: {
+        "measure_id": "m6",
+        "referral_id": "case-1-ref-1",
+        "how": "coordination",
     },
     CaseEventKind.REVIEW_DUE_SOON: {"due_at": "2025-06-03T09:00:00+00:00"},
     CaseEventKind.REVIEW_DUE: {"due_at": "2025-06-03T09:00:00+00:00"},
@@ -299,6 +305,10 @@ def _a_long_case() -> list[CaseState]:
     then(reroute(state, "case-1-ref-2", "jobcenter-nord", None, NOW + day, CLOCKS))
     then(on_referral_report(state, _report(state, "case-1-ref-3", ReportKind.EXPIRED), NOW))
     then(reroute(state, "case-1-ref-3", None, "Kein weiterer Partner.", NOW + 2 * day, CLOCKS))
+    report_it = ReferralSetAside(
+        referral_id="case-1-ref-3", how=SetAside.COORDINATION, reason="kein Platz"
+    )
+    then(ok(set_aside_referral(state, report_it, NOW + 2 * day)))
     # The reminder a week before the review is due (a run whose input says so), then the
     # follow-ups, the review's due date, its overdue date and the permit warning.
     assert state.next_review_due is not None

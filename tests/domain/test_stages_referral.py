@@ -2,7 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from domain.case import CaseEventKind, CaseState, Responsible, TaskKind, TaskRole
+from domain.actions import ReferralReroute, ReferralSetAside, ReferralWithdrawal
+from domain.case import CaseEventKind, CaseState, Responsible, SetAside, TaskKind, TaskRole
 from domain.clocks import Clocks
 from domain.compaction import after_projection
 from domain.events import ReferralDispatched
@@ -15,7 +16,7 @@ from domain.referral import (
     deadlines_of_earlier_code,
     referral_deadlines,
 )
-from domain.rejections import Invalid
+from domain.rejections import Invalid, WrongStage
 from domain.stages_draft import draft_agreement
 from domain.stages_referral import (
     dispatch_measure,
@@ -26,6 +27,7 @@ from domain.stages_referral import (
     referrals_to_start,
     reroute,
 )
+from domain.stages_withdrawal import reroute_referral, set_aside_referral, withdraw_referral
 from domain.workdays import DEFAULT_LAND
 from tests.samples import CLOCKS, NOW, active, draft, ok
 
@@ -261,3 +263,67 @@ def test_the_read_model_takes_the_steps_with_their_events_and_the_case_drops_the
     assert declined in before.referral_steps
     after = after_projection(state, state.last_sequence)
     assert after.referral_steps == []
+
+
+def test_a_measure_without_partner_rests_or_goes_to_the_coordination() -> None:
+    state = on_referral_report(active(), report(ReportKind.DECLINED, note="voll"), LATER)
+    state = reroute(state, "case-1-ref-1", None, "Kein aktiver Partner.", LATER, CLOCKS)
+    # An open referral cannot be set aside: it is withdrawn or handed on instead.
+    open_one = ReferralSetAside(referral_id="case-1-ref-2", how=SetAside.REST, reason="x")
+    assert isinstance(set_aside_referral(state, open_one, LATER), WrongStage)
+
+    report_it = ReferralSetAside(
+        referral_id="case-1-ref-1", how=SetAside.COORDINATION, reason="Kein Kita-Platz U3"
+    )
+    reported = ok(set_aside_referral(state, report_it, LATER))
+    # The counsellor's task ends; the coordination gets one (kinds, no one's words).
+    assert [t.kind for t in reported.open_tasks()] == [TaskKind.REFERRAL_REPORTED]
+    [task] = reported.open_tasks()
+    assert task.role is TaskRole.SUPERVISOR and "Kita" not in task.title
+    [measure] = [m for m in reported.measures if m.route_id == "r1"]
+    assert measure.set_aside is SetAside.COORDINATION
+    step = reported.referral_steps[-1]
+    assert (step.referral_id, step.note) == (
+        "case-1-ref-1",
+        "An Koordination gemeldet: Kein Kita-Platz U3",
+    )
+    # Twice the same way: 422 naming `how`; letting it rest after reporting is fine.
+    again = set_aside_referral(reported, report_it, LATER)
+    assert isinstance(again, Invalid) and again.field == "how"
+    rest = ReferralSetAside(referral_id="case-1-ref-1", how=SetAside.REST, reason="später")
+    resting = ok(set_aside_referral(reported, rest, LATER))
+    assert [m.set_aside for m in resting.measures if m.route_id == "r1"] == [SetAside.REST]
+    # Handing it on later ends the waiting.
+    handed = ok(
+        reroute_referral(
+            resting,
+            ReferralReroute(referral_id="case-1-ref-1", partner_id="sprachkurs-3", reason="frei"),
+            "sprachkurs-3",
+            LATER,
+            CLOCKS,
+        )
+    )
+    assert [m.set_aside for m in handed.measures if m.route_id == "r1"] == [None]
+
+
+def test_a_withdrawn_consent_is_recorded_and_the_measure_is_not_handed_on_again() -> None:
+    state = active()
+    change = ReferralWithdrawal(
+        referral_id="case-1-ref-1", reason="möchte keinen Kurs mehr", consent_withdrawn=True
+    )
+    withdrawn = ok(withdraw_referral(state, change, LATER))
+    [measure] = [m for m in withdrawn.measures if m.route_id == "r1"]
+    assert measure.set_aside is SetAside.CONSENT_WITHDRAWN
+    kinds = [e.kind for e in withdrawn.events if e.sequence > state.last_sequence]
+    assert CaseEventKind.REFERRAL_WITHDRAWN in kinds and CaseEventKind.MEASURE_SET_ASIDE in kinds
+    assert withdrawn.referral_steps[-1].note == "Einwilligung widerrufen: möchte keinen Kurs mehr"
+    refused = reroute_referral(
+        withdrawn,
+        ReferralReroute(referral_id="case-1-ref-1", reason="doch"),
+        None,
+        LATER,
+        CLOCKS,
+    )
+    assert isinstance(refused, Invalid) and "Einwilligung" in refused.message
+    rest = ReferralSetAside(referral_id="case-1-ref-1", how=SetAside.REST, reason="x")
+    assert isinstance(set_aside_referral(withdrawn, rest, LATER), Invalid)

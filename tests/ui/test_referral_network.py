@@ -155,3 +155,35 @@ async def test_the_counsellor_withdraws_a_referral_from_its_timeline(lotse: Lots
     assert "zurückgezogen: <q>Kurs woanders</q>" in shown
     state = await lotse.ok("berater1", "GET", f"/cases/{other_case}")
     assert all(r["status"] != "withdrawn" for r in state["referrals"])
+
+
+async def test_the_counsellor_reports_a_measure_without_partner_to_the_coordination(
+    lotse: Lotse,
+) -> None:
+    case_id = await lotse.active_case()
+    school = await _item(lotse, "sprachkurs", case_id)
+    await lotse.ok(
+        "sprachkurs", "POST", f"/referrals/{school['id']}/decline", json={"reason": "voll"}
+    )
+    counsellor = Browser(lotse)
+    assert (await counsellor.login("berater1")).status_code == 303
+
+    async def offered() -> str | None:
+        text = html.unescape((await counsellor.get(f"/faelle/{case_id}")).text)
+        return text if "Ruhen lassen oder der Koordination melden" in text else None
+
+    await eventually(offered)
+    action = f"/faelle/{case_id}/vermittlung/zurueckstellen"
+    form = {
+        "referral_id": school["id"],
+        "how": "coordination",
+        "reason": "Kein Kurs mit Kinderbetreuung",
+    }
+    done = await counsellor.submit(f"/faelle/{case_id}", action, form)
+    assert done.status_code == 303, done.text
+    shown = html.unescape((await counsellor.get(done.headers["location"])).text)
+    assert "Die Maßnahme ist zurückgestellt." in shown
+    assert "an Koordination gemeldet" in shown  # the badge beside the referral
+    timeline = shown.split('id="referrals-title"')[1]
+    step = "Beratungsstelle: <q>An Koordination gemeldet: Kein Kurs mit Kinderbetreuung</q>"
+    assert step in timeline

@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("note", sa.String(length=2000), nullable=False),
+        sa.Column("by", sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint("case_id", "seq", name=op.f("pk_referral_steps")),
     )
     op.create_index(
