@@ -33,6 +33,7 @@ from domain.case import (
     Stage,
 )
 from domain.consent import PartnerView, partner_view
+from domain.months import german_day
 from domain.profile import StrictModel
 
 
@@ -102,7 +103,7 @@ def _partner_views(state: CaseState) -> dict[str, PartnerView]:
             family_name=state.client.family_name if state.client else "",
             profile=state.profile,
             qualification=route.qualification,
-            on=referral.dispatched_at.date(),
+            on=german_day(referral.dispatched_at),
         )
         if view.stored():
             views[referral.id] = view
