@@ -40,9 +40,9 @@ CONSENT_TERMS = KIND_SPECIFIC_TERMS  # what a document rendered now says
 
 
 class PartnerDatum(StrEnum):
-    """A fact about the client a partner may receive. The value is its key in the read model
-    (a column for the common minimum, a key of `referrals.partner_view` for the others) and in
-    the partner API's `client_details`."""
+    """A fact about the client a partner may receive. The value is its name in the partner
+    API (`GET /referrals` items: a field of its own for the common minimum, a `client_details`
+    key for the others) and, for the others, its key in `referrals.partner_view`."""
 
     FIRST_NAME = "client_first_name"
     LANGUAGES = "languages"
@@ -94,8 +94,8 @@ QUALIFICATION_DATA: tuple[PartnerDatum, ...] = (
 class KindTerms:
     """What the consent clause says of one partner kind."""
 
-    # The kind as the clause names it: accusative, with its indefinite article ("an einen
-    # Sprachkursträger in Musterstadt").
+    # The kind as the clause names it: accusative, with its indefinite article ("an ein
+    # Jobcenter in Musterstadt").
     named: str
     # The facts beyond the common minimum, in the order the clause and the page list them.
     data: tuple[PartnerDatum, ...]
