@@ -2,9 +2,12 @@
 deterministically from the draft (the same draft gives the same text and so the same SHA-256,
 whichever worker renders it and however often).
 
-The consent clause names, for every measure a partner carries out, the kind of partner, the
-partner and the data it receives (`domain.consent.PARTNER_VIEW_FIELDS`); nothing reaches a
-partner kind the signed document does not name. Pure: the partners are passed in.
+The consent clause names, for every measure a partner carries out, the kind of partner in the
+municipality, the partner chosen now and exactly the data that kind receives (the table in
+domain/consent.py, which the projection and the partner view read as well); what a change of
+partner within the kind, a partner of another kind and a withdrawal mean. Nothing reaches a
+partner kind the signed document does not name. Pure: the partners and the municipality's
+name are passed in.
 """
 
 import hashlib
@@ -12,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from domain.case import CaseGoal, CaseRoute, ClientName, Measure, Responsible
-from domain.consent import PARTNER_VIEW_FIELDS
+from domain.consent import DATUM_LABELS, KIND_TERMS, QUALIFICATION_DATA, partner_data
 from domain.enums import CentreKind
 from domain.labels import ACTOR_LABELS, NEED_LABELS
 from domain.months import german_day
@@ -63,7 +66,11 @@ def partner_measures(
     ]
 
 
-def render_agreement_text(doc: AgreementDocumentInput, partners: Mapping[str, Partner]) -> str:
+def render_agreement_text(
+    doc: AgreementDocumentInput, partners: Mapping[str, Partner], municipality: str = ""
+) -> str:
+    """The document; `municipality` is the municipality's name (its id when empty), within
+    which the consent clause lets a measure move to another partner of the same kind."""
     by_partner = {m.id: (route, p) for m, route, p in partner_measures(doc, partners)}
     client = doc.client
     client_name = f"{client.given_name} {client.family_name}".strip() if client else "—"
@@ -104,7 +111,7 @@ def render_agreement_text(doc: AgreementDocumentInput, partners: Mapping[str, Pa
         "Maßnahmen werden dabei angepasst."
     )
     lines += ["", "4. Einwilligung in die Weitergabe von Daten"]
-    lines += _consent(doc, by_partner)
+    lines += _consent(doc, by_partner, municipality or doc.municipality_id)
     lines += [
         "",
         "Unterschriften",
@@ -116,26 +123,46 @@ def render_agreement_text(doc: AgreementDocumentInput, partners: Mapping[str, Pa
 
 
 def _consent(
-    doc: AgreementDocumentInput, by_partner: Mapping[str, tuple[CaseRoute, Partner]]
+    doc: AgreementDocumentInput,
+    by_partner: Mapping[str, tuple[CaseRoute, Partner]],
+    municipality: str,
 ) -> list[str]:
     if not by_partner:
         return ["  Für diese Vereinbarung werden keine Daten an Partner weitergegeben."]
-    data = ", ".join(PARTNER_VIEW_FIELDS.values())
     lines = [
-        "  Mit meiner Unterschrift willige ich ein, dass die Beratungsstelle für die folgenden",
-        "  Maßnahmen diese Daten an die genannte Stelle weitergibt (Art. 6 Abs. 1 lit. a,",
-        "  Art. 9 Abs. 2 lit. a DSGVO):",
+        "  Mit meiner Unterschrift willige ich ein, dass die Beratungsstelle für jede der",
+        "  folgenden Maßnahmen genau die dort genannten Daten an eine Stelle der genannten Art",
+        "  weitergibt (Art. 6 Abs. 1 lit. a, Art. 9 Abs. 2 lit. a DSGVO):",
     ]
     for measure in doc.measures:
         if measure.id not in by_partner:
             continue
         route, partner = by_partner[measure.id]
-        lines.append(
-            f"  - an {ACTOR_LABELS[route.actor]} „{partner.name or partner.id}“ für "
-            f"„{measure.text}“ (Bedarf: {NEED_LABELS[route.need]}): {data}."
-        )
+        data = partner_data(route.actor, route.need)
+        named = ", ".join(DATUM_LABELS[datum] for datum in data)
+        if route.qualification and any(datum in QUALIFICATION_DATA for datum in data):
+            named += f" – nur zur Qualifikation „{route.qualification}“"
+        lines += [
+            f"  - „{measure.text}“ (Bedarf: {NEED_LABELS[route.need]}): an "
+            f"{KIND_TERMS[route.actor].named} in {municipality}, derzeit: "
+            f"{partner.name or partner.id}.",
+            f"    Daten: {named}.",
+        ]
+    # Only what Lotse does: a re-route stays within the kind (domain/stages_withdrawal.py), a
+    # withdrawn referral's row loses the client's data (store/projector.py), and a referral
+    # that ended otherwise keeps what its partner received.
     lines += [
-        "  Andere Stellen erhalten keine Daten. Ich kann die Einwilligung jederzeit mit Wirkung",
-        "  für die Zukunft widerrufen; bis dahin erfolgte Weitergaben bleiben rechtmäßig.",
+        f"  Übernimmt eine andere Stelle derselben Art in {municipality} eine dieser Maßnahmen",
+        "  (etwa weil die derzeitige sie ablehnt), erhält sie dieselben Daten; das deckt diese",
+        "  Einwilligung. Eine Stelle anderer Art erhält Daten erst, wenn diese Vereinbarung",
+        "  geändert und von beiden Seiten neu unterschrieben ist.",
+        "  Ich kann die Einwilligung für einzelne Maßnahmen oder ganz jederzeit gegenüber der",
+        "  Beratungsstelle widerrufen, mit Wirkung für die Zukunft. Die Beratungsstelle zieht",
+        "  dann die laufende Vermittlung der Maßnahme zurück; die Stelle sieht danach in Lotse",
+        "  zu dieser Maßnahme keine Daten mehr von mir und erhält keine weiteren. Eine bereits",
+        "  beendete Vermittlung (abgeschlossen, abgelehnt oder abgelaufen) zeigt der Stelle",
+        "  weiter die Daten, die sie dafür erhalten hat; bis zum Widerruf erfolgte Weitergaben",
+        "  bleiben rechtmäßig.",
+        "  Andere Partner erhalten über Lotse keine Daten von mir.",
     ]
     return lines

@@ -42,6 +42,7 @@ from activities.agreement_text import (
 from activities.case_events import CaseEventSink
 from activities.directory import Directory
 from domain.actions import RenderedDocument
+from domain.consent import CONSENT_TERMS
 from domain.enums import CentreKind
 from domain.needs import Need, Route, RoutingResult
 from domain.partners import Partner
@@ -190,7 +191,10 @@ class CaseActivities:
         and the signed text must outlive the workflow."""
         partners = await asyncio.to_thread(self._directory.partners, input.municipality_id)
         by_id = _check_partners(input, {p.id: p for p in partners})
-        text = render_agreement_text(input, by_id)
+        municipality = await asyncio.to_thread(
+            self._directory.municipality_name, input.municipality_id
+        )
+        text = render_agreement_text(input, by_id, municipality)
         digest = sha256(text)
         document = ArchivedDocument(
             case_id=input.case_id,
@@ -200,7 +204,9 @@ class CaseActivities:
             rendered_at=datetime.now(UTC),
         )
         await asyncio.to_thread(self._sink.archive_document, document)
-        return RenderedDocument(hash=digest)
+        # The text's clause is this code's: the case keeps which, so its referrals send what
+        # the signature covers (domain/consent.py).
+        return RenderedDocument(hash=digest, consent_terms=CONSENT_TERMS)
 
     @activity.defn
     async def emit_case_events(self, batch: CaseEventBatch) -> int:

@@ -2,7 +2,7 @@
 not depend on the read model (store.directory.SqlDirectory implements it), and an in-memory
 directory for tests and demos."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from domain.partners import Partner
@@ -14,12 +14,24 @@ class Directory(Protocol):
         count (partner resolution needs both)."""
         ...
 
+    def municipality_name(self, municipality: str) -> str:
+        """The municipality's name as people write it ("Musterstadt"), for the consent clause
+        (its partners of a kind are the ones a re-route may choose); the id if it is unknown."""
+        ...
+
 
 class InMemoryDirectory:
-    """A fixed list of partners; thread-safe because it never changes."""
+    """A fixed list of partners (and names of municipalities); thread-safe because it never
+    changes."""
 
-    def __init__(self, partners: Iterable[Partner] = ()) -> None:
+    def __init__(
+        self, partners: Iterable[Partner] = (), municipality_names: Mapping[str, str] | None = None
+    ) -> None:
         self._partners = tuple(partners)
+        self._names = dict(municipality_names or {})
 
     def partners(self, municipality: str) -> list[Partner]:
         return [p for p in self._partners if p.municipality == municipality]
+
+    def municipality_name(self, municipality: str) -> str:
+        return self._names.get(municipality, municipality)

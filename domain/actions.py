@@ -18,6 +18,7 @@ from domain.case import (
     SetAside,
     Survey,
 )
+from domain.consent import COMMON_MINIMUM_TERMS
 from domain.enums import CentreKind
 from domain.fields import Id, Note, PlausibleDate, Text
 from domain.needs import Need
@@ -153,3 +154,7 @@ class RenderedDocument(StrictModel):
 
     text: str = ""
     hash: Annotated[str, Field(min_length=64, max_length=64)]
+    # Which consent clause the text holds (domain.consent): what its referrals may send. A
+    # result recorded before the clause named the kind-specific facts has none: the common
+    # minimum.
+    consent_terms: Annotated[int, Field(ge=1)] = COMMON_MINIMUM_TERMS

@@ -16,6 +16,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from domain.clocks import Clocks
+from domain.consent import COMMON_MINIMUM_TERMS
 from domain.enums import CentreKind
 from domain.fields import Id, Name, Note, OptionalName
 from domain.needs import Need, Route, Unrouted
@@ -182,6 +183,9 @@ class DocumentVersion(StrictModel):
     # Only a state written before that carries it, until the projection has archived it.
     text: str = ""
     created_at: datetime
+    # The consent clause the text holds (domain.consent); the common minimum for a version
+    # rendered before the clause named the kind-specific facts.
+    consent_terms: int = COMMON_MINIMUM_TERMS
 
 
 class DocumentRef(StrictModel):
@@ -213,6 +217,10 @@ class ReferralRecord(StrictModel):
     deadlines: ReferralDeadlines | None = None
     started: bool = False  # the child workflow exists
     awaiting_reroute: bool = False  # declined/expired and not yet handed on
+    # The consent clause of the agreement in force when it was dispatched (domain.consent):
+    # what its partner receives. A referral dispatched before the clause named the
+    # kind-specific facts receives the common minimum.
+    consent_terms: int = COMMON_MINIMUM_TERMS
 
 
 class StepBy(StrEnum):

@@ -8,6 +8,7 @@ agreement text, which the workflows import) does not have to load the rules pack
 from domain.enums import (
     ActorKind,
     Employment,
+    GermanLevel,
     NeedKind,
     QualificationKind,
     ResidenceStatus,
@@ -42,6 +43,18 @@ EMPLOYMENT_LABELS: dict[Employment, str] = {
 QUALIFICATION_KIND_LABELS: dict[QualificationKind, str] = {
     QualificationKind.VOCATIONAL: "Berufsabschluss",
     QualificationKind.ACADEMIC: "Hochschulabschluss",
+}
+
+# A CEFR level with the German name of its band, for someone who does not know the codes (a
+# course provider's front desk places by both).
+GERMAN_LEVEL_LABELS: dict[GermanLevel, str] = {
+    GermanLevel.NONE: "keine Deutschkenntnisse",
+    GermanLevel.A1: "A1 (Grundstufe)",
+    GermanLevel.A2: "A2 (Grundstufe)",
+    GermanLevel.B1: "B1 (Mittelstufe)",
+    GermanLevel.B2: "B2 (Mittelstufe)",
+    GermanLevel.C1: "C1 (Oberstufe)",
+    GermanLevel.C2: "C2 (Oberstufe)",
 }
 
 ACTOR_LABELS: dict[ActorKind, str] = {

@@ -4,7 +4,8 @@ answers when it can never take it.
 A batch (`CaseEventBatch`) carries the events (their data: domain/events.py, ids and enum
 values only, never personal data: they go to the case history) and `CaseProjection`, the
 case's current summary with the little personal data the read model's lists and the partner
-view need (`domain.consent.PARTNER_VIEW_FIELDS`), plus what the case stops carrying once the
+view need (domain/consent.py: the common minimum, and for each referral dispatched in the
+batch the facts its partner's kind receives), plus what the case stops carrying once the
 read model has it (domain/compaction.py): the reviews and the referral steps (with the
 partners' words) the batch's events record, and document texts a state from before the
 archive still holds. Besides batches, the read model archives
@@ -22,7 +23,17 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.case import CaseEvent, CaseState, DocumentVersion, ReferralStep, ReviewRecord, Stage
+from domain.case import (
+    CaseEvent,
+    CaseEventKind,
+    CaseState,
+    DocumentVersion,
+    ReferralStep,
+    ReviewRecord,
+    Stage,
+)
+from domain.consent import PartnerView, partner_view
+from domain.months import german_day
 from domain.profile import StrictModel
 
 
@@ -46,6 +57,10 @@ class CaseProjection(StrictModel):
     client_given_name: str = ""
     client_family_name: str = ""
     client_languages: list[str] = Field(default_factory=list)  # ISO 639-1
+    # What the partner of each referral dispatched by an event not projected yet receives
+    # beyond the common minimum (domain.consent), by referral id. Sent once, with its dispatch,
+    # not with every batch; a referral whose partner receives nothing more is left out.
+    partner_views: dict[str, PartnerView] = Field(default_factory=dict)
 
     @classmethod
     def of(cls, state: CaseState) -> "CaseProjection":
@@ -63,7 +78,36 @@ class CaseProjection(StrictModel):
             client_given_name=client.given_name if client else "",
             client_family_name=client.family_name if client else "",
             client_languages=list(state.profile.languages) if state.profile else [],
+            partner_views=_partner_views(state),
         )
+
+
+def _partner_views(state: CaseState) -> dict[str, PartnerView]:
+    """The partner views of the referrals whose dispatch the read model does not have yet."""
+    dispatched = {
+        event.data.get("referral_id")
+        for event in state.events
+        if event.sequence > state.emitted_through
+        and event.kind is CaseEventKind.REFERRAL_DISPATCHED
+    }
+    routes = {route.id: route for route in state.routes}
+    views: dict[str, PartnerView] = {}
+    for referral in state.referrals:
+        route = routes.get(referral.route_id)
+        if referral.id not in dispatched or route is None:
+            continue
+        view = partner_view(
+            route.actor,
+            route.need,
+            terms=referral.consent_terms,
+            family_name=state.client.family_name if state.client else "",
+            profile=state.profile,
+            qualification=route.qualification,
+            on=german_day(referral.dispatched_at),
+        )
+        if view.stored():
+            views[referral.id] = view
+    return views
 
 
 class CaseEventBatch(StrictModel):

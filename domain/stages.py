@@ -179,7 +179,13 @@ def request_signature(
     new = state.fork()
     version = next_document_version(state)
     new.documents.append(
-        DocumentVersion(version=version, hash=document.hash, text=document.text, created_at=now)
+        DocumentVersion(
+            version=version,
+            hash=document.hash,
+            text=document.text,
+            created_at=now,
+            consent_terms=document.consent_terms,
+        )
     )
     new.stage = Stage.AWAITING_SIGNATURE
     record(new, SignatureRequested(version=version, hash=document.hash), now)

@@ -19,6 +19,7 @@ from domain.case import (
     CaseRoute,
     CaseState,
     Measure,
+    Party,
     PendingFollowUp,
     ReferralRecord,
     ReferralStep,
@@ -29,6 +30,7 @@ from domain.case import (
 )
 from domain.case_log import add_task, finish_tasks, has_open_task, new_id, record
 from domain.clocks import Clocks
+from domain.consent import COMMON_MINIMUM_TERMS
 from domain.events import (
     MeasureCompleted,
     ReferralDispatched,
@@ -105,6 +107,7 @@ def dispatch_measure(
         tried_partner_ids=[*(previous.tried_partner_ids if previous else []), partner_id],
         dispatched_at=at,
         deadlines=deadlines,
+        consent_terms=consent_terms_in_force(state),
     )
     state.next_referral_number += 1
     state.referrals.append(referral)
@@ -130,6 +133,20 @@ def dispatch_measure(
     add_step(state, referral.id, ReferralStatus.DISPATCHED, at, by=StepBy.CASE)
     schedule_follow_ups(state, route, referral.id, at)
     return referral
+
+
+def consent_terms_in_force(state: CaseState) -> int:
+    """The consent clause of the newest version both parties signed: what a referral
+    dispatched now may send (during an amendment, the version still in force). The common
+    minimum when no signed version is left in the state (compacted away behind five unsigned
+    ones): less data, never more than was signed."""
+    signed_by: dict[int, set[Party]] = {}
+    for signature in state.signatures:
+        signed_by.setdefault(signature.version, set()).add(signature.party)
+    for document in reversed(state.documents):
+        if signed_by.get(document.version) == set(Party):
+            return document.consent_terms
+    return COMMON_MINIMUM_TERMS
 
 
 def schedule_follow_ups(

@@ -73,6 +73,13 @@ class SqlDirectory:
     def centre_kind(self, centre_id: str) -> CentreKind:
         return self._centre(centre_id).kind
 
+    def municipality_name(self, municipality: str) -> str:
+        """The municipality's name; its id when the directory has no row for it (the read
+        model and the directory are written apart, and a document must still render)."""
+        with Session(self._engine) as session:
+            found = session.get(Municipality, municipality)
+            return found.name if found is not None else municipality
+
     def land_of(self, municipality: str) -> str:
         """The ISO 3166-2 subdivision (e.g. "NW") whose public holidays the clocks skip."""
         with Session(self._engine) as session:

@@ -9,13 +9,15 @@ written only by activities and rebuildable from the workflows. Hence:
 - `last_applied_seq` on the rows that change over time: the case (or referral) event sequence
   whose effect the row holds. A write carrying a sequence at or below it is a redelivery and is
   skipped, which makes the activities idempotent by business key;
-- personal data kept to what a list or a partner task needs: a display name, a first name, the
-  client's languages. The profile itself stays in the workflow.
+- personal data kept to what a list or a partner task needs: a display name; on a referral
+  the common minimum (first name, languages) and the facts its partner's kind receives
+  (`partner_view`, domain/consent.py). The profile itself stays in the workflow.
 
 Indexes follow the API's queries (named in each table's comment).
 """
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Index, Integer, Text
 from sqlmodel import Field, SQLModel
@@ -96,9 +98,14 @@ class ReferralSummary(SQLModel, table=True):
     # The routing rule's priority (1 urgent, 2 normal, 3 when possible: domain.needs.Route);
     # null for a referral dispatched before the case carried it (migration 0005).
     priority: int | None = None
-    # What the partner's task needs and the signed consent clause names; nothing more.
+    # What the partner's task needs and the signed consent clause names; nothing more. The
+    # common minimum in columns, the facts of the partner's kind in `partner_view`
+    # (domain.consent.PartnerView.stored(): only the keys its kind receives). Empty for a
+    # referral projected before migration 0008 (its clause named the common minimum only) and
+    # once the referral is withdrawn.
     client_first_name: str = Field(max_length=100)
     languages: list[str] = Field(default_factory=list, sa_type=JSON)  # ISO 639-1
+    partner_view: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     last_applied_seq: int = 0
 

@@ -19,10 +19,11 @@ inserts still meet on a primary key, the loser is retried once.
 What each event kind changes (its data: the models of domain/events.py):
 - every batch: the summary row from the batch's `CaseProjection` (stage, owner, clocks, open
   task count, display name);
-- referral_dispatched: a referral row, with the client's first name and languages (what the
-  signed consent clause names for partners); referral_status_changed: its status;
-  referral_withdrawn: its status, and the row and the partner's notes lose what named the
-  client;
+- referral_dispatched: a referral row, with the common minimum (the client's first name and
+  languages) and the facts its partner's kind receives (the batch's `partner_views`, held once
+  more to the kind's row of domain/consent.py): what the signed consent clause names;
+  referral_status_changed: its status; referral_withdrawn: its status, and the row and the
+  partner's notes lose what named the client;
 - task_created / task_done: task rows (an escalation also flags its referral);
 - review_recorded: a review row with the two survey answers;
 - every batch: the referral steps its events record (`referral_steps`, with the partners'
@@ -41,6 +42,7 @@ from sqlmodel import Session, col
 
 from domain.case import CaseEvent, TaskKind, TaskRole
 from domain.case import ReviewRecord as CaseReview
+from domain.consent import kind_data
 from domain.events import (
     EventData,
     Reassigned,
@@ -325,10 +327,20 @@ def _referral_dispatched(
             priority=payload.priority,
             client_first_name=" ".join(case.client_given_name.split())[:100],
             languages=list(case.client_languages),
+            partner_view=_partner_view(case, payload),
             updated_at=event.at,
             last_applied_seq=event.sequence,
         )
     )
+
+
+def _partner_view(case: CaseProjection, payload: ReferralDispatched) -> dict[str, object]:
+    """The facts the case sent for this referral's partner, none beyond what the partner's
+    kind receives for its need: a view the case got wrong (or a bug) cannot widen the row."""
+    view = case.partner_views.get(payload.referral_id)
+    if view is None:
+        return {}
+    return view.only(kind_data(payload.actor, payload.need)).stored()
 
 
 def _referral_status(
@@ -352,6 +364,7 @@ def _forget_client(session: Session, referral_id: str) -> None:
     if referral is not None:
         referral.client_first_name = ""
         referral.languages = []
+        referral.partner_view = {}
         session.add(referral)
     session.execute(
         delete(ReferralNoteRecord).where(col(ReferralNoteRecord.referral_id) == referral_id)

@@ -1,10 +1,13 @@
 """The partner's inbox: referrals sent to the caller's agency, and the four answers to one.
 
 A partner sees what its task needs and the signed agreement's consent clause names: the need,
-the measure, the client's first name and languages. Never the residence status, other needs,
-the profile or the counsellor's notes; those stay in the case workflow. It also sees who sent
-the client and whom to call (the centre and the counsellor with their contact), the priority
-the rules gave the measure and the deadline to acknowledge.
+the measure, the client's first name and languages, and the facts its partner kind receives
+(`client_details`, domain/consent.py: the German level for a language school, family name and
+date of birth for a Jobcenter, the qualification for a recognition office, ...), with German
+labels and values. Never the residence status, benefits, other needs or qualifications, the
+rest of the profile or the counsellor's notes; those stay in the case workflow. It also sees
+who sent the client and whom to call (the centre and the counsellor with their contact), the
+priority the rules gave the measure and the deadline to acknowledge.
 """
 
 from datetime import datetime
@@ -23,6 +26,7 @@ from api.deps import (
     actor_of,
 )
 from api.pagination import Page, PageNumber, PageSize, paginate
+from api.partner_view import ClientDetail, client_details
 from domain.enums import ActorKind, NeedKind
 from domain.referral import DeclineReason, Outcome, ProgressNote, ReferralState, ReferralStatus
 from store.projections import ReferralSummary
@@ -69,6 +73,9 @@ class ReferralItem(BaseModel):
     measure: str
     client_first_name: str
     languages: list[str]
+    # Beyond the common minimum: what the partner's kind receives for this need, in the
+    # consent clause's order and words; empty for a referral from before and once withdrawn.
+    client_details: list[ClientDetail]
     dispatched_at: datetime
     # When to acknowledge by, and when the referral is escalated and expires (working days of
     # the municipality's Land, fixed at dispatch; null for a referral from before).
@@ -111,6 +118,7 @@ def _item(row: ReferralSummary, sender: Sender | None) -> ReferralItem:
         measure=row.measure,
         client_first_name=row.client_first_name,
         languages=list(row.languages),
+        client_details=client_details(row),
         dispatched_at=row.dispatched_at,
         acknowledge_by=row.acknowledge_by,
         escalate_at=row.escalate_at,

@@ -3,8 +3,9 @@ deadline, done) and the four answers to one: acknowledge, decline with a reason,
 note, complete with an outcome.
 
 A partner sees what `GET /referrals` shows (the need, the measure, the client's first name and
-languages: the signed consent's list; who sent it and whom to call; the priority and the
-deadline) and the progress of its own referral, nothing of the case.
+languages and the facts its partner kind receives: the signed consent's list; who sent it and
+whom to call; the priority and the deadline) and the progress of its own referral, nothing of
+the case.
 Scope is the API's `scoped_referral`; each answer is the same workflow update as
 `POST /referrals/{id}/...`.
 """
@@ -20,6 +21,7 @@ from starlette.datastructures import FormData
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api.deps import ReferralRef, SessionDep, actor_of, audited_listing
+from api.partner_view import client_details
 from api.ui.forms import (
     FormState,
     errors_of_http,
@@ -130,6 +132,7 @@ async def _referral_page(
     context = {
         "referral": referral,
         "row": row,
+        "details": client_details(row) if row is not None else [],
         "sender": sender,
         "referral_state": state,
         # The newest notes from the read model; a referral from before it kept them all in

@@ -16,7 +16,13 @@ from tests.api_harness import Lotse, eventually
 async def test_the_signed_text_comes_from_the_archive_and_matches_its_hash(lotse: Lotse) -> None:
     case_id = await lotse.active_case()
     state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
-    assert [set(d) for d in state["documents"]] == [{"version", "hash", "created_at"}]
+    # No text (that is the archive's); which consent clause it holds, and so what its
+    # referrals send partners (domain/consent.py).
+    assert [set(d) for d in state["documents"]] == [
+        {"version", "hash", "created_at", "consent_terms"}
+    ]
+    assert state["documents"][0]["consent_terms"] == 2
+    assert {r["consent_terms"] for r in state["referrals"]} == {2}
     document = await lotse.ok("berater1", "GET", f"/cases/{case_id}/agreement")
     assert document["version"] == 1 and sha256(document["text"]) == document["hash"]
     assert document["signed_by"] == ["client", "counsellor"]

@@ -81,6 +81,7 @@ async def test_counsellor_drives_a_case_from_intake_to_active(lotse: Lotse) -> N
         "measure",
         "client_first_name",
         "languages",
+        "client_details",
         "dispatched_at",
         "acknowledge_by",
         "escalate_at",
@@ -88,6 +89,10 @@ async def test_counsellor_drives_a_case_from_intake_to_active(lotse: Lotse) -> N
         "acknowledged_at",
     }
     assert (inbox[0]["client_first_name"], inbox[0]["languages"]) == ("Amina", ["ar", "en"])
+    # Beyond that, what a language school needs to place her: her German level.
+    assert inbox[0]["client_details"] == [
+        {"key": "german_level", "label": "Deutschkenntnisse", "value": "A2 (Grundstufe)"}
+    ]
     assert inbox[0]["need"] == "language"
     # Who sent the client and whom to call: the demo directory's centre and counsellor.
     assert inbox[0]["centre"] == {

@@ -208,6 +208,62 @@ def test_referrals_from_before_0004_get_the_deadlines_the_pages_computed(
     assert expected["ref-nw"].acknowledge_by == add_working_days(BEFORE_EPIPHANY, 5, "NW")
 
 
+def test_referrals_from_before_0008_get_no_facts_their_consent_did_not_name(
+    empty_engine: Engine,
+) -> None:
+    db.upgrade(empty_engine, "0007")
+    referrals = table(
+        "referrals",
+        *(
+            column(name)
+            for name in (
+                "id",
+                "case_id",
+                "municipality_id",
+                "route_id",
+                "partner_id",
+                "actor_kind",
+                "measure",
+                "need_kind",
+                "status",
+                "escalated",
+                "client_first_name",
+                "last_applied_seq",
+            )
+        ),
+        column("languages", JSON),
+        column("dispatched_at", UTCDateTime),
+        column("updated_at", UTCDateTime),
+    )
+    with empty_engine.begin() as connection:
+        connection.execute(
+            referrals.insert(),
+            {
+                "id": "case-1-ref-1",
+                "case_id": "case-1",
+                "municipality_id": "musterstadt",
+                "route_id": "r2",
+                "partner_id": "jobcenter-musterstadt",
+                "actor_kind": ActorKind.JOBCENTER.value,
+                "measure": "placement",
+                "need_kind": NeedKind.EMPLOYMENT.value,
+                "status": ReferralStatus.DISPATCHED.value,
+                "escalated": False,
+                "client_first_name": "Amina",
+                "languages": ["ar"],
+                "last_applied_seq": 4,
+                "dispatched_at": T0,
+                "updated_at": T0,
+            },
+        )
+    db.upgrade(empty_engine)
+    with Session(empty_engine) as session:
+        row = session.get(ReferralSummary, "case-1-ref-1")
+    # The common minimum stays; no family name or birth date appears for a Jobcenter.
+    assert row is not None and (row.client_first_name, row.languages) == ("Amina", ["ar"])
+    assert row.partner_view == {}
+
+
 def test_foreign_keys_are_enforced(store_engine: Engine) -> None:
     with Session(store_engine) as session:
         session.add(

@@ -5,7 +5,7 @@ deliveries of the same batch apply it once, an event whose data does not fit its
 (domain/events.py) is refused."""
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from domain.case import CaseEventKind, Stage
+from domain.consent import PartnerView
+from domain.enums import GermanLevel
 from domain.projection import CaseEventBatch, ProjectionRejected
 from domain.referral import ReferralStatus, deadlines_of_earlier_code
 from store.directory import SqlDirectory
@@ -309,3 +311,37 @@ def test_a_withdrawn_referral_leaves_the_partner_inbox_and_the_open_count(
         referral = session.get(ReferralSummary, BATCH_REFERRAL)
     assert referral is not None and referral.status is ReferralStatus.WITHDRAWN
     assert open_referrals() == 0
+
+
+def test_a_referral_keeps_only_its_kinds_facts_and_loses_them_when_withdrawn(
+    store_engine: Engine,
+) -> None:
+    sink = SqlCaseEventSink(store_engine)
+    sink.append(OPENED_BATCH)
+    # A view wider than a language school receives (a bug in the case, say): the row keeps
+    # the German level only.
+    wide = PartnerView(
+        german_level=GermanLevel.A2, family_name="Karimi", birth_date=date(1990, 5, 17)
+    )
+    case = ACTIVATED_BATCH.case.model_copy(update={"partner_views": {BATCH_REFERRAL: wide}})
+    sink.append(ACTIVATED_BATCH.model_copy(update={"case": case}))
+    with Session(store_engine) as session:
+        referral = session.get(ReferralSummary, BATCH_REFERRAL)
+    assert referral is not None and referral.partner_view == {"german_level": "A2"}
+    withdrawn = CaseEventBatch(
+        case=batch_projection(Stage.ACTIVE),
+        events=[
+            batch_event(
+                6,
+                CaseEventKind.REFERRAL_WITHDRAWN,
+                Stage.ACTIVE,
+                referral_id=BATCH_REFERRAL,
+                partner_id="sprachschule-musterstadt",
+            )
+        ],
+    )
+    sink.append(withdrawn)
+    with Session(store_engine) as session:
+        referral = session.get(ReferralSummary, BATCH_REFERRAL)
+    assert referral is not None
+    assert (referral.client_first_name, referral.languages, referral.partner_view) == ("", [], {})

@@ -13,9 +13,18 @@ from activities.case import CaseActivities, ResolvePartnerInput, RouteNeedsInput
 from activities.case_events import CaseEventBatch, CaseProjection, InMemoryCaseEventSink
 from activities.directory import InMemoryDirectory
 from domain.actions import RenderedDocument
-from domain.case import CaseEvent, CaseEventKind, CaseState, Stage
+from domain.case import (
+    CaseEvent,
+    CaseEventKind,
+    CaseRoute,
+    CaseState,
+    Measure,
+    Responsible,
+    Stage,
+)
 from domain.clocks import Clocks
-from domain.enums import CentreKind
+from domain.enums import ActorKind, CentreKind, NeedKind
+from domain.partners import Partner
 from domain.stages import request_signature
 from domain.stages_draft import draft_agreement
 from tests.samples import (
@@ -34,8 +43,18 @@ from workflows import agreement_calls
 ENV = ActivityEnvironment()
 
 
+RECOGNITION_OFFICE = Partner(
+    id="anerkennung",
+    name="Anerkennungsstelle Musterstadt",
+    kind=ActorKind.RECOGNITION_OFFICE,
+    municipality=MUNICIPALITY,
+    measures=["recognition_procedure"],
+)
+
+
 def activities(sink: InMemoryCaseEventSink | None = None) -> CaseActivities:
-    return CaseActivities(InMemoryDirectory(PARTNERS), sink or InMemoryCaseEventSink())
+    directory = InMemoryDirectory([*PARTNERS, RECOGNITION_OFFICE], {MUNICIPALITY: "Musterstadt"})
+    return CaseActivities(directory, sink or InMemoryCaseEventSink())
 
 
 def document_input(state: CaseState) -> AgreementDocumentInput:
@@ -95,14 +114,92 @@ async def test_the_rendered_agreement_is_deterministic_and_names_what_partners_r
     assert (
         "Sprachkursträger „VHS Musterstadt“" in text and "Jobcenter „Jobcenter Musterstadt“" in text
     )
+    assert first.consent_terms == 2  # the case learns which clause it holds
     consent = text[text.index("4. Einwilligung") :]
-    assert consent.count("- an ") == 2  # one line per partner measure, none for the client's
-    assert "Vorname, Sprachen, Art des Bedarfs, vorgesehene Maßnahme" in consent
+    # One entry per partner measure, none for the client's; each names its kind's data.
+    assert consent.count("    Daten: ") == 2
+    assert (
+        "Daten: Vorname, Sprachen, Art des Bedarfs, vorgesehene Maßnahme, Deutschkenntnisse.\n"
+        in (consent)
+    )
+    assert (
+        "Daten: Vorname, Sprachen, Art des Bedarfs, vorgesehene Maßnahme, Familienname, "
+        "Geburtsdatum.\n"
+    ) in consent
     assert "Anerkennungsberatung" not in consent  # not taken into a measure: not named
     assert "3 Monate nach Unterzeichnung" in text
     # A different draft is a different document.
     changed = input.model_copy(update={"goals": input.goals[:1]})
     assert (await ENV.run(activities().render_agreement, changed)).hash != first.hash
+
+
+async def test_the_consent_clause_names_the_kind_the_partner_now_and_exactly_its_data() -> None:
+    state = in_stage(Stage.AWAITING_SIGNATURE)
+    input = document_input(state)
+    recognition = CaseRoute(
+        id="r9",
+        need=NeedKind.CREDENTIAL,
+        actor=ActorKind.RECOGNITION_OFFICE,
+        measure="recognition_procedure",
+        partner_id="anerkennung",
+        rule="cred-regulated",
+        reason="reglementierter Beruf, Unterlagen vollständig",
+        qualification="Ärztin",
+    )
+    input.routes = [*(r for r in input.routes if r.id == "r1"), recognition]
+    input.measures = [
+        Measure(
+            id="m1",
+            text="Integrationskurs besuchen",
+            responsible=Responsible.PARTNER,
+            route_id="r1",
+            partner_id="sprachkurs",
+        ),
+        Measure(
+            id="m2",
+            text="Anerkennung als Ärztin beantragen",
+            responsible=Responsible.PARTNER,
+            route_id="r9",
+            partner_id="anerkennung",
+        ),
+        Measure(id="m3", text="Zeugnisse übersetzen lassen", responsible=Responsible.CLIENT),
+    ]
+    _, text = await rendered(input)
+    consent = text[text.index("4. Einwilligung") : text.index("Unterschriften")]
+    assert consent.splitlines()[4:8] == [
+        "  - „Integrationskurs besuchen“ (Bedarf: Sprache): an einen Träger von Integrations- "
+        "oder Berufssprachkursen in Musterstadt, derzeit: VHS Musterstadt.",
+        "    Daten: Vorname, Sprachen, Art des Bedarfs, vorgesehene Maßnahme, Deutschkenntnisse.",
+        "  - „Anerkennung als Ärztin beantragen“ (Bedarf: Anerkennung ausländischer Abschlüsse): "
+        "an eine für die Anerkennung zuständige Stelle in Musterstadt, derzeit: "
+        "Anerkennungsstelle Musterstadt.",
+        "    Daten: Vorname, Sprachen, Art des Bedarfs, vorgesehene Maßnahme, Bezeichnung der "
+        "Qualifikation, Herkunftsland der Qualifikation, Stand der Unterlagen – nur zur "
+        "Qualifikation „Ärztin“.",
+    ]
+    assert "Zeugnisse übersetzen" not in consent  # the client's own measure shares nothing
+    # Nothing a language school or a recognition office does not receive is named.
+    for never in ("Familienname", "Geburtsdatum", "Aufenthalt", "Kinder", "Alter"):
+        assert never not in consent, never
+    flowing = " ".join(line.strip() for line in consent.splitlines())
+    # A re-route within the kind is covered, another kind needs new signatures, and a
+    # withdrawal is the counsellor taking the referral back.
+    assert (
+        "Übernimmt eine andere Stelle derselben Art in Musterstadt eine dieser Maßnahmen "
+        "(etwa weil die derzeitige sie ablehnt), erhält sie dieselben Daten; das deckt diese "
+        "Einwilligung."
+    ) in flowing
+    assert (
+        "Eine Stelle anderer Art erhält Daten erst, wenn diese Vereinbarung geändert und von "
+        "beiden Seiten neu unterschrieben ist."
+    ) in flowing
+    assert (
+        "Die Beratungsstelle zieht dann die laufende Vermittlung der Maßnahme zurück; die "
+        "Stelle sieht danach in Lotse zu dieser Maßnahme keine Daten mehr von mir"
+    ) in flowing
+    # No longer promised: that only the named partner receives data, or that no other
+    # "Stelle" does (a case moved to another counselling centre goes with its data).
+    assert "an die genannte Stelle" not in flowing and "Andere Stellen" not in flowing
 
 
 async def test_a_partner_of_another_kind_than_the_proposal_is_refused_for_good() -> None:
