@@ -133,6 +133,8 @@ class User(SQLModel, table=True):
     # Whether notices also go to `email` (migration 0007); the in-app list shows them either
     # way. Each user turns it off and on for herself (`PUT /me/notification-settings`).
     email_notifications: bool = True
+    # A supervisor's daily digest of her municipality's open items (migration 0009): opt-in.
+    daily_digest: bool = False
 
 
 # A decided referral says when and by whom; an accepted one names its case, a declined one its

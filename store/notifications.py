@@ -138,6 +138,9 @@ class SqlNoticeLedger:
                 users = users.where(User.role == Role.COUNSELLOR, User.username == to.id)
             elif to.kind is AddresseeKind.SUPERVISORS:
                 users = users.where(User.role == Role.SUPERVISOR, User.municipality_id == to.id)
+                if notice.kind is NoticeKind.DAILY_DIGEST:
+                    # Only who asked for it (`users.daily_digest`).
+                    users = users.where(col(User.daily_digest).is_(True))
             else:
                 users = users.where(User.role == Role.COUNSELLOR, User.centre_id == to.id)
             accounts = list(session.exec(users.order_by(col(User.username))).all())
@@ -234,11 +237,16 @@ def mark_read(session: Session, username: str, notification_id: int, at: datetim
     return True
 
 
-def set_email_notifications(session: Session, username: str, enabled: bool) -> None:
-    """Turn the user's mails on or off (the in-app list stays either way)."""
+def set_email_notifications(
+    session: Session, username: str, enabled: bool, daily_digest: bool | None = None
+) -> None:
+    """Turn the user's mails on or off (the in-app list stays either way), and a supervisor's
+    daily digest (None: unchanged)."""
     user = session.get(User, username)
     if user is None:
         return
     user.email_notifications = enabled
+    if daily_digest is not None:
+        user.daily_digest = daily_digest
     session.add(user)
     session.commit()

@@ -31,10 +31,12 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.case import CaseActivities
+from activities.digest import DigestActivities
 from activities.notifications import MailSender, NotificationActivities
 from api.gateway import connect
 from api.main import create_app
 from app.settings import Settings
+from store.digest import SqlDigestCounts
 from store.directory import SqlDirectory
 from store.notifications import SqlNoticeLedger
 from store.projections import CaseSummary
@@ -222,7 +224,8 @@ async def running_lotse(
         case = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine))
         ledger = SqlNoticeLedger(engine)
         notify = NotificationActivities(ledger, mailer, settings.link_base).notify
-        activities = [*activity_methods(case), notify]
+        digest = DigestActivities(SqlDigestCounts(engine))
+        activities = [*activity_methods(case), notify, *activity_methods(digest)]
         worker = build_worker(worker_client, settings, activities if with_activities else None)
         # The API's own client, as `lotse api` makes it (short retries, see api.gateway).
         api_client = await connect(settings)

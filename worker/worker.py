@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -26,6 +27,7 @@ from app.temporal import connect_client
 from rules.pool import start_rules_evaluators
 from workflows.actor_header import ActorInterceptor
 from workflows.agreement import AgreementWorkflow
+from workflows.digest import DIGEST_HOUR, DIGEST_WORKFLOW_ID, DigestWorkflow
 from workflows.notice import NoticeWorkflow
 from workflows.referral import ReferralWorkflow
 
@@ -48,7 +50,7 @@ PASSTHROUGH_MODULES = ("domain", "workflows", "pydantic", "holidays", "dateutil"
 
 def workflow_classes() -> list[type]:
     """Every workflow Lotse runs."""
-    return [AgreementWorkflow, ReferralWorkflow, NoticeWorkflow]
+    return [AgreementWorkflow, ReferralWorkflow, NoticeWorkflow, DigestWorkflow]
 
 
 def activity_methods(activities: object | None) -> list[Callable[..., Any]]:
@@ -102,8 +104,10 @@ def default_activities(settings: Settings) -> list[Callable[..., Any]]:
     # Imported here: importing the worker module (tests, `lotse dev-server`) should not load
     # SQLAlchemy, the rules engine and the SMTP client.
     from activities.case import CaseActivities
+    from activities.digest import DigestActivities
     from activities.notifications import NotificationActivities
     from store.db import make_engine, upgrade
+    from store.digest import SqlDigestCounts
     from store.directory import SqlDirectory
     from store.notifications import SqlNoticeLedger
     from store.projector import SqlCaseEventSink
@@ -115,7 +119,8 @@ def default_activities(settings: Settings) -> list[Callable[..., Any]]:
     if sender is None:
         log.info("Notifications: in the app only, no mail (LOTSE_SMTP_URL unset)")
     notifications = NotificationActivities(SqlNoticeLedger(engine), sender, settings.link_base)
-    return [*activity_methods(case), *activity_methods(notifications)]
+    digest = DigestActivities(SqlDigestCounts(engine))
+    return [*activity_methods(case), *activity_methods(notifications), *activity_methods(digest)]
 
 
 def mail_sender(settings: Settings) -> "MailSender | None":
@@ -144,6 +149,21 @@ def mail_line(settings: Settings) -> str:
     return f"E-Mail:      {scheme}://{config.host}:{config.port} (Absender {settings.mail_from})"
 
 
+async def ensure_daily_digest(client: Client, settings: Settings) -> None:
+    """Start the deployment's one digest workflow, unless it runs already (every worker tries:
+    Temporal keeps it to one)."""
+    try:
+        await client.start_workflow(
+            DigestWorkflow.run,
+            DIGEST_HOUR.hour,
+            id=DIGEST_WORKFLOW_ID,
+            task_queue=settings.task_queue,
+        )
+    except WorkflowAlreadyStartedError:
+        return
+    log.info("Daily digest scheduled (%s)", DIGEST_WORKFLOW_ID)
+
+
 async def run_worker(
     settings: Settings,
     activities_factory: ActivitiesFactory | None = None,
@@ -161,6 +181,8 @@ async def run_worker(
         # The rules' evaluator processes start now, not with the first assessment (~0.5 s).
         await asyncio.to_thread(start_rules_evaluators)
     worker = build_worker(client, settings, activities)
+    if activities is not None:
+        await ensure_daily_digest(client, settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool
 from api.deps import NOT_FOUND, CurrentUser, SessionDep
 from api.pagination import Page, PageNumber, PageSize, paginate
 from domain.notifications import NoticeKind, facts
+from store.models import Role, User
 from store.notifications import NotificationRecord, mark_read, set_email_notifications
 from store.reads import notifications as notification_reads
 
@@ -43,6 +44,9 @@ class NotificationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: StrictBool  # whether notices also go to the user's e-mail address
+    # A supervisor's daily digest of her municipality's open items at 07:00 (opt-in); left
+    # out of a change: unchanged. Only the coordination has one.
+    daily_digest: StrictBool | None = None
 
 
 def item(row: NotificationRecord) -> NotificationItem:
@@ -97,15 +101,41 @@ def read_notification(
     return item(row)
 
 
-@router.get("/me/notification-settings", name="notification.settings")
+# A counsellor's or partner's settings have no digest: left out, not null.
+@router.get(
+    "/me/notification-settings", name="notification.settings", response_model_exclude_none=True
+)
 def notification_settings(user: CurrentUser) -> NotificationSettings:
-    return NotificationSettings(email=user.email_notifications)
+    return _settings_of(user)
 
 
-@router.put("/me/notification-settings", name="notification.settings_change")
+def _settings_of(user: User) -> NotificationSettings:
+    digest = user.daily_digest if user.role is Role.SUPERVISOR else None
+    return NotificationSettings(email=user.email_notifications, daily_digest=digest)
+
+
+@router.put(
+    "/me/notification-settings",
+    name="notification.settings_change",
+    response_model_exclude_none=True,
+)
 def change_notification_settings(
     body: NotificationSettings, user: CurrentUser, session: SessionDep
 ) -> NotificationSettings:
-    """Turn the caller's notification mails off or on; the list in Lotse stays either way."""
-    set_email_notifications(session, user.username, body.email)
-    return NotificationSettings(email=body.email)
+    """Turn the caller's notification mails off or on (the list in Lotse stays either way),
+    and a supervisor's daily digest."""
+    if body.daily_digest is not None and user.role is not Role.SUPERVISOR:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail={
+                "detail": f"daily_digest: {DIGEST_ONLY_COORDINATION}",
+                "errors": [{"field": "daily_digest", "message": DIGEST_ONLY_COORDINATION}],
+            },
+        )
+    set_email_notifications(session, user.username, body.email, body.daily_digest)
+    changed = session.get(User, user.username)
+    assert changed is not None
+    return _settings_of(changed)
+
+
+DIGEST_ONLY_COORDINATION = "Die Tagesübersicht gibt es nur für die Koordination."

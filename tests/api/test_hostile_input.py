@@ -350,6 +350,9 @@ async def test_hostile_notification_inputs_are_german_422s_naming_the_field(
         "koordination", "PUT", "/me/notification-settings", json={"email": True, "x": HUGE * 20}
     )
     assert huge.status_code == 413 and "zu groß" in huge.json()["detail"]
-    # Nothing changed: mail is still on for everyone.
-    for user in ("berater1", "koordination"):
-        assert (await lotse.ok(user, "GET", "/me/notification-settings")) == {"email": True}
+    # Nothing changed: mail is still on for everyone, the digest off.
+    assert (await lotse.ok("berater1", "GET", "/me/notification-settings")) == {"email": True}
+    assert (await lotse.ok("koordination", "GET", "/me/notification-settings")) == {
+        "email": True,
+        "daily_digest": False,
+    }

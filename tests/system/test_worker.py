@@ -21,6 +21,7 @@ from worker.worker import (
     workflow_classes,
 )
 from workflows.agreement import AgreementWorkflow
+from workflows.digest import DigestWorkflow
 from workflows.notice import NoticeWorkflow
 from workflows.referral import ReferralWorkflow
 
@@ -104,7 +105,12 @@ def test_settings_for_mail_and_what_lotse_up_says_about_it() -> None:
 
 
 def test_every_workflow_is_registered() -> None:
-    assert workflow_classes() == [AgreementWorkflow, ReferralWorkflow, NoticeWorkflow]
+    assert workflow_classes() == [
+        AgreementWorkflow,
+        ReferralWorkflow,
+        NoticeWorkflow,
+        DigestWorkflow,
+    ]
 
 
 async def test_run_worker_serves_until_stopped(
