@@ -1,5 +1,5 @@
 """The municipal coordination's dashboard: overdue reviews, referrals unanswered past their
-deadline, the referrals
+deadline (an escalated one links to its page, api/ui/supervisor_referral.py), the referrals
 that found no partner, caseload per counsellor and per centre, cases per stage, the evaluation
 figures; and the case lists and case overview every row links to.
 
@@ -22,6 +22,7 @@ from fastapi import APIRouter, Query, Request, Response
 from api import supervision
 from api.deps import SessionDep, audited_listing
 from api.ui.session import PageSupervisedCase, SupervisorUser
+from api.ui.supervisor_referral import DONE
 from api.ui.web import PageRoute, render
 from domain.case import Stage
 from domain.referral import unanswered_past_deadline
@@ -71,7 +72,12 @@ def _totals(rows: list[CaseloadCount]) -> tuple[list[Load], list[Load], list[Loa
 
 
 @router.get("/aufsicht", name="ui.supervision.dashboard")
-def dashboard(request: Request, user: SupervisorUser, session: SessionDep) -> Response:
+def dashboard(
+    request: Request,
+    user: SupervisorUser,
+    session: SessionDep,
+    erledigt: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
     _audit_municipality_list(request, user, session)
     municipality_id = user.municipality_id or ""
     now = datetime.now(UTC)
@@ -103,6 +109,7 @@ def dashboard(request: Request, user: SupervisorUser, session: SessionDep) -> Re
         "stages": stages,
         "names": names,
         "evaluation": supervision.evaluation(session, municipality_id),
+        "done": DONE.get(erledigt, ""),
     }
     return render(request, "supervisor/dashboard.html", context)
 
