@@ -1,7 +1,10 @@
-"""What the municipal coordination sees of one case and of the survey, as both front doors show
-it: `GET /supervision/cases/{id}` and the page "/aufsicht/faelle/{id}" (`overview`),
-`GET /reports/evaluation` and the dashboard (`evaluation`). Built from the read model's rows
-(`store.reads.supervision`); ids, stages, dates and counts only, no names.
+"""What the municipal coordination sees of one case and of the survey, and what it changes, as
+both front doors show and do it: `GET /supervision/cases/{id}` and the page
+"/aufsicht/faelle/{id}" (`overview`), `GET /reports/evaluation` and the dashboard
+(`evaluation`), and the withdrawal or re-route of an escalated referral
+(`POST /supervision/referrals/{id}/withdraw|reroute` and the page
+"/aufsicht/vermittlungen/{id}": `withdraw_escalated`, `reroute_escalated`). Built from the
+read model's rows (`store.reads.supervision`); ids, stages, dates and counts only, no names.
 """
 
 from datetime import UTC, datetime
@@ -9,11 +12,15 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from api.deps import CaseRef
+from api.deps import CaseRef, SupervisedReferralRef, actor_of
+from api.gateway import Gateway
+from domain.actions import ReferralReroute, ReferralWithdrawal, RerouteChoice, WithdrawalReason
+from domain.case import ActionResult
 from domain.enums import ActorKind
 from domain.referral import ReferralStatus
 from store.projections import ReferralSummary
 from store.reads import supervision as supervision_reads
+from workflows.agreement import AgreementWorkflow
 
 
 class OpenReferral(BaseModel):
@@ -142,4 +149,30 @@ def evaluation(session: Session, municipality_id: str) -> Evaluation:
         cases=counts.cases,
         agreement_helped=_question(counts.helped, counts.not_helped, counts.reviews),
         easier_to_keep_at_it=_question(counts.easier, counts.not_easier, counts.reviews),
+    )
+
+
+async def withdraw_escalated(
+    gateway: Gateway, referral: SupervisedReferralRef, body: WithdrawalReason, key: str | None
+) -> ActionResult:
+    """Take back an escalated referral as the supervisor: the case's `withdraw_referral`
+    update with her actor, which refuses (409) a referral that is not escalated."""
+    change = ReferralWithdrawal(referral_id=referral.id, reason=body.reason)
+    actor = actor_of(referral.actor)
+    return await gateway.update_case(
+        referral.case_id, AgreementWorkflow.withdraw_referral, change, key=key, actor=actor
+    )
+
+
+async def reroute_escalated(
+    gateway: Gateway, referral: SupervisedReferralRef, body: RerouteChoice, key: str | None
+) -> ActionResult:
+    """Hand an escalated referral to another partner of its kind (or the next the directory
+    offers) as the supervisor: the case's `reroute_referral` update with her actor."""
+    change = ReferralReroute(
+        referral_id=referral.id, partner_id=body.partner_id, reason=body.reason
+    )
+    actor = actor_of(referral.actor)
+    return await gateway.update_case(
+        referral.case_id, AgreementWorkflow.reroute_referral, change, key=key, actor=actor
     )

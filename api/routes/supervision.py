@@ -1,7 +1,8 @@
 """The municipal coordination's view: overdue reviews, open referrals, caseloads, one case's
 summary and the evaluation figures. All from indexed read-model columns
 (`store.reads.supervision`), never from the workflows, and without personal data: ids,
-stages, dates and counts only. The dashboard page shows the same reads (api/ui/)."""
+stages, dates and counts only. The dashboard page shows the same reads (api/ui/), and the
+coordination's page of an escalated referral sends the same updates (`api.supervision`)."""
 
 from datetime import UTC, datetime
 from typing import Annotated
@@ -17,15 +18,13 @@ from api.deps import (
     SessionDep,
     SupervisedCase,
     SupervisedReferral,
-    actor_of,
 )
 from api.pagination import Page, PageNumber, PageSize, paginate
 from api.supervision import CaseOverview, Evaluation, OpenReferral
-from domain.actions import ReferralReroute, ReferralWithdrawal, RerouteChoice, WithdrawalReason
+from domain.actions import RerouteChoice, WithdrawalReason
 from domain.case import ActionResult
 from store.projections import CaseSummary
 from store.reads import supervision as supervision_reads
-from workflows.agreement import AgreementWorkflow
 
 router = APIRouter(tags=["supervision"])
 
@@ -128,11 +127,7 @@ async def withdraw_escalated_referral(
 ) -> ActionResult:
     """Take back an escalated referral of the municipality (unanswered after ten working
     days), with the reason; 409 for one that is not escalated."""
-    change = ReferralWithdrawal(referral_id=referral.id, reason=body.reason)
-    actor = actor_of(referral.actor)
-    return await gateway.update_case(
-        referral.case_id, AgreementWorkflow.withdraw_referral, change, key=key, actor=actor
-    )
+    return await supervision.withdraw_escalated(gateway, referral, body, key)
 
 
 @router.post("/supervision/referrals/{referral_id}/reroute", name="supervision.referral_reroute")
@@ -144,10 +139,4 @@ async def reroute_escalated_referral(
 ) -> ActionResult:
     """Hand an escalated referral to another partner of the same kind (`partner_id`, or the
     next the directory offers), with the reason; the escalated one is withdrawn."""
-    change = ReferralReroute(
-        referral_id=referral.id, partner_id=body.partner_id, reason=body.reason
-    )
-    actor = actor_of(referral.actor)
-    return await gateway.update_case(
-        referral.case_id, AgreementWorkflow.reroute_referral, change, key=key, actor=actor
-    )
+    return await supervision.reroute_escalated(gateway, referral, body, key)

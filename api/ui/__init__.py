@@ -24,6 +24,7 @@ from api.ui import (
     notification_pages,
     partner_pages,
     supervisor_pages,
+    supervisor_referral,
 )
 from api.ui.session import make_config
 from api.ui.web import Assets
@@ -49,6 +50,7 @@ def install(app: FastAPI) -> None:
         partner_pages,
         inbound_pages,
         supervisor_pages,
+        supervisor_referral,
     ):
         app.include_router(pages.router)
     app.mount("/static", Assets(directory=STATIC), name="static")

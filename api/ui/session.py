@@ -12,9 +12,10 @@ page with the role and scope checks of the API.
   and of the session cookie (signed double submit). Another site can neither read the cookie
   nor compute the token; the token also changes with each login.
 - Who may see a page is the API's to say (api/deps.py): `require_role` for the role and
-  `scoped_case` / `supervised_case` / `scoped_referral` / `scoped_inbound_referral` for the
-  object, called with the session's user. A page answers 404 where the API answers 403 for a
-  foreign role: a partner's session learns nothing about counsellor pages.
+  `scoped_case` / `supervised_case` / `scoped_referral` / `supervised_referral` /
+  `scoped_inbound_referral` for the object, called with the session's user. A page answers
+  404 where the API answers 403 for a foreign role: a partner's session learns nothing about
+  counsellor pages.
 """
 
 import hashlib
@@ -38,11 +39,13 @@ from api.deps import (
     ReferralPath,
     ReferralRef,
     Services,
+    SupervisedReferralRef,
     require_role,
     scoped_case,
     scoped_inbound_referral,
     scoped_referral,
     supervised_case,
+    supervised_referral,
 )
 from api.security import InvalidToken, TokenIssuer
 from store.models import Role, User
@@ -257,6 +260,14 @@ async def page_referral(
     return await scoped_referral(request, referral_id, user, services_of(request))
 
 
+async def page_supervised_referral(
+    request: Request, referral_id: ReferralPath, user: SupervisorUser
+) -> SupervisedReferralRef:
+    """A referral of a case of the supervisor's municipality (`api.deps.supervised_referral`);
+    404 otherwise."""
+    return await supervised_referral(request, referral_id, user, services_of(request))
+
+
 async def page_inbound_referral(
     request: Request, inbound_referral_id: InboundPath, user: CounsellorUser
 ) -> InboundRef:
@@ -268,4 +279,5 @@ async def page_inbound_referral(
 PageCase = Annotated[CaseRef, Depends(page_case)]
 PageSupervisedCase = Annotated[CaseRef, Depends(page_supervised_case)]
 PageReferral = Annotated[ReferralRef, Depends(page_referral)]
+PageSupervisedReferral = Annotated[SupervisedReferralRef, Depends(page_supervised_referral)]
 PageInbound = Annotated[InboundRef, Depends(page_inbound_referral)]

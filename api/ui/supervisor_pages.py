@@ -1,11 +1,14 @@
 """The municipal coordination's dashboard: overdue reviews, referrals unanswered past their
-deadline, caseload per counsellor and per centre, cases per stage, the evaluation figures;
-and the case lists and case overview every row links to.
+deadline (an escalated one links to its page, api/ui/supervisor_referral.py), the referrals
+that found no partner, caseload per counsellor and per centre, cases per stage, the evaluation
+figures; and the case lists and case overview every row links to.
 
 The figures are the reads of the API's supervision routes (`store.reads.supervision`, and
 `api.supervision` for the case overview and the evaluation), asked for the session's user: the
 same queries, the same scope (the supervisor's municipality), the same data minimisation (ids,
-stages, dates and counts; no names). One audit entry per page, through the API's
+stages, dates and counts; no client's name). Partners, centres and counsellors are shown by
+the directory's names (`directory_names`, a few queries per page however many rows), their
+ids stay in the links and filters. One audit entry per page, through the API's
 `audited_listing`, as for each list call of the API.
 """
 
@@ -19,6 +22,7 @@ from fastapi import APIRouter, Query, Request, Response
 from api import supervision
 from api.deps import SessionDep, audited_listing
 from api.ui.session import PageSupervisedCase, SupervisorUser
+from api.ui.supervisor_referral import DONE
 from api.ui.web import PageRoute, render
 from domain.case import Stage
 from domain.referral import unanswered_past_deadline
@@ -30,6 +34,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 LIST_LIMIT = 200
 LATE_SHOWN = 50  # overdue reviews on the dashboard (the list page shows all)
+UNASSIGNED_SHOWN = 50  # referrals without a partner on the dashboard, newest first
 
 _audit_municipality_list = audited_listing(Role.SUPERVISOR)
 
@@ -67,7 +72,12 @@ def _totals(rows: list[CaseloadCount]) -> tuple[list[Load], list[Load], list[Loa
 
 
 @router.get("/aufsicht", name="ui.supervision.dashboard")
-def dashboard(request: Request, user: SupervisorUser, session: SessionDep) -> Response:
+def dashboard(
+    request: Request,
+    user: SupervisorUser,
+    session: SessionDep,
+    erledigt: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
     _audit_municipality_list(request, user, session)
     municipality_id = user.municipality_id or ""
     now = datetime.now(UTC)
@@ -79,14 +89,27 @@ def dashboard(request: Request, user: SupervisorUser, session: SessionDep) -> Re
         for row in open_rows
         if unanswered_past_deadline(row.status, row.acknowledge_by, row.escalated, now)
     ]
+    unassigned = supervision_reads.unassigned_referrals(session, municipality_id, UNASSIGNED_SHOWN)
     counsellors, centres, stages = _totals(supervision_reads.caseload(session, municipality_id))
+    names = supervision_reads.directory_names(
+        session,
+        partners={row.partner_id for row in unanswered},
+        centres={load.key for load in centres}
+        | {row.centre_id for row in late_reviews.rows}
+        | {row.centre_id for row in unassigned},
+        people={load.key for load in counsellors}
+        | {row.counsellor_id for row in late_reviews.rows},
+    )
     context = {
         "late_reviews": late_reviews.rows,
         "unanswered": unanswered,
+        "unassigned": unassigned,
         "counsellors": counsellors,
         "centres": centres,
         "stages": stages,
+        "names": names,
         "evaluation": supervision.evaluation(session, municipality_id),
+        "done": DONE.get(erledigt, ""),
     }
     return render(request, "supervisor/dashboard.html", context)
 
@@ -118,10 +141,22 @@ def cases(
         "stadium": stadium,
         "ueberfaellig": ueberfaellig,
     }
-    return render(request, "supervisor/cases.html", {"rows": rows, "filters": filters})
+    names = supervision_reads.directory_names(
+        session,
+        centres={row.centre_id for row in rows} | ({stelle} if stelle else set()),
+        people={row.counsellor_id for row in rows} | ({berater} if berater else set()),
+    )
+    context = {"rows": rows, "filters": filters, "names": names}
+    return render(request, "supervisor/cases.html", context)
 
 
 @router.get("/aufsicht/faelle/{case_id}", name="ui.supervision.case")
 def case_page(request: Request, case: PageSupervisedCase, session: SessionDep) -> Response:
     overview = supervision.overview(session, case)
-    return render(request, "supervisor/case.html", {"case": overview})
+    names = supervision_reads.directory_names(
+        session,
+        partners={referral.partner_id for referral in overview.referrals},
+        centres={overview.centre_id},
+        people={overview.counsellor_id} if overview.counsellor_id else set(),
+    )
+    return render(request, "supervisor/case.html", {"case": overview, "names": names})

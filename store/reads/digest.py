@@ -8,13 +8,10 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
 
-from domain.case import TaskKind
 from domain.referral import ReferralStatus
 from store.models import Role, User
 from store.projections import CaseSummary, ReferralSummary, TaskRecord
-
-# The supervisors' and counsellors' tasks that say a measure has no partner.
-NO_PARTNER_TASKS = (TaskKind.REFERRAL_UNASSIGNED.value, TaskKind.REFERRAL_REPORTED.value)
+from store.reads.supervision import NO_PARTNER_TASKS
 
 
 def digest_municipalities(session: Session) -> list[str]:

@@ -5,13 +5,15 @@ SQLite store.
 
 A counsellor takes a case from intake to active through the pages, the language school
 acknowledges and completes its referral, and after three and a half months the supervisor sees
-the overdue review. The Jobcenter refers a client to a counselling centre, a counsellor there
-declines one referral and accepts another (the new case's page follows), and the Jobcenter
-sees what became of its referrals. On every page: every input has a label, nothing is requested
-from another origin, the Content-Security-Policy is not violated. Screenshots of each role's
-main page and of both sides of a referral to a centre go to docs/screenshots/ (the README shows
-them). The counsellor's bell counts her unread notifications, and the list marks them read and
-turns her mails off and on.
+the overdue review; a referral the Jobcenter leaves unanswered escalates, and the supervisor
+hands it on from its page (no other Jobcenter: it shows up as a measure without partner). The
+Jobcenter refers a client to a counselling centre, a counsellor there declines one referral and
+accepts another (the new case's page follows), and the Jobcenter sees what became of its
+referrals. On every page: every input has a label, nothing is requested from another origin,
+the Content-Security-Policy is not violated. Screenshots of each role's main page, of the
+coordination's page of an escalated referral and of both sides of a referral to a centre go to
+docs/screenshots/ (the README shows them). The counsellor's bell counts her unread
+notifications, and the list marks them read and turns her mails off and on.
 """
 
 import re
@@ -364,6 +366,66 @@ async def test_supervisor_sees_the_overdue_review(
     await expect(page.locator("dl").first).to_contain_text("überfällig")
     await expect(page.locator("main")).not_to_contain_text("Amina")
     await watched.check()
+
+
+async def test_supervisor_hands_on_an_escalated_referral(
+    browser: Any, base_url: str, lotse: Lotse, own_env: WorkflowEnvironment
+) -> None:
+    case_id = await lotse.active_case()
+    referral = await lotse.inbox_item("jobcenter", case_id)
+    # Ten working days without an answer from the Jobcenter: escalated. Slept to the deadline
+    # the case computed: how many days that is depends on the holidays of the server's date.
+    escalate_at = datetime.fromisoformat(referral["escalate_at"])
+    await own_env.sleep(escalate_at - await own_env.get_current_time() + timedelta(hours=1))
+    watched = await _login(browser, base_url, "koordination")
+    page = watched.page
+    await expect(page).to_have_url(re.compile(r"/aufsicht$"))
+    link = page.get_by_role(
+        "link", name=f"Vermittlung in Arbeit in Fall {case_id[5:13]} bearbeiten"
+    )
+    for _ in range(100):
+        if await link.count():
+            break
+        await page.wait_for_timeout(100)
+        await page.reload()
+    row = page.locator("tr", has=link)
+    await expect(row).to_contain_text("Jobcenter Musterstadt")
+    await link.click()
+    await expect(page).to_have_url(re.compile(f"/aufsicht/vermittlungen/{referral['id']}$"))
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Jobcenter Musterstadt")
+    facts = page.locator("dl").first
+    await expect(facts).to_contain_text("Katrin Schulte")
+    await expect(facts).to_contain_text("MBE Musterstadt-Mitte")
+    await expect(page.locator("main")).not_to_contain_text("Amina")
+    await watched.check()
+    await watched.fits_360()
+    await watched.shot("koordination-vermittlung")
+
+    # Without a reason: refused next to the field, the page stays.
+    await page.get_by_role("button", name="Zurückziehen").click()
+    await expect(page.locator("#f-zurueck-grund-error")).to_contain_text("Zu kurz")
+    await expect(page.locator("#f-zurueck-grund")).to_have_attribute("aria-invalid", "true")
+    await watched.check()
+    # To the next free Jobcenter: there is none, so the measure shows up as without partner.
+    partner = page.get_by_role("combobox", name=re.compile(r"^Partner"))
+    await expect(partner).to_have_value("")
+    await page.locator("#f-weiter-grund").fill("Der Jobcenter antwortet seit drei Wochen nicht.")
+    await page.get_by_role("button", name="Weitergeben").click()
+    await expect(page).to_have_url(re.compile(r"/aufsicht\?erledigt=naechster-partner$"))
+    await expect(page.locator(".notice.success")).to_contain_text("nächsten freien Partner")
+    unassigned = page.locator(
+        "section:has(#unassigned-title) tr",
+        has=page.locator(f'a[href="/aufsicht/faelle/{case_id}"]'),
+    )
+    for _ in range(100):
+        if await unassigned.count():
+            break
+        await page.wait_for_timeout(100)
+        await page.reload()
+    await expect(unassigned).to_contain_text("Jobcenter")
+    await expect(unassigned).to_contain_text("Arbeit")
+    await watched.check()
+    await watched.fits_360()
 
 
 def _article(page: Any, name: str) -> Any:

@@ -1,6 +1,8 @@
 """Both front doors read the same lists (store/reads/): the pages and the JSON API show the same
 cases, referrals and counts for the same filters, on SQLite and PostgreSQL, and the
-coordination's dashboard reads the open referrals in one query however many there are.
+coordination's dashboard reads the open referrals in one query however many there are. The
+dashboard names partners, centres and counsellors from the directory, and lists the
+referrals that found no partner, newest first, without the client's name.
 
 The read model is filled directly (as the projection would), and the app runs without
 Temporal: these pages and routes read only the store.
@@ -14,14 +16,17 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event
+from sqlmodel import Session
 
-from domain.case import CaseEventKind, Stage
+from api.ui.web import german_date
+from domain.case import CaseEventKind, Stage, TaskKind
 from domain.enums import ActorKind, NeedKind
 from domain.referral import ReferralStatus
-from store.models import Municipality, PartnerAgency
-from store.projections import CaseEventRecord, CaseSummary, ReferralSummary
+from store.models import Municipality, PartnerAgency, Role
+from store.projections import CaseEventRecord, CaseSummary, ReferralSummary, TaskRecord
 from store.reads.archive import signature_request
 from store.seed import MUNICIPALITY_ID
+from store.users import create_user
 from tests.api_harness import StoreOnly, store_only
 from tests.ui_harness import Browser
 
@@ -306,3 +311,89 @@ async def test_a_signature_request_is_read_back_from_the_archived_history(
     assert signature_request(system.engine, case_id, 2) == ("c" * 64, NOW + timedelta(minutes=8))
     assert signature_request(system.engine, case_id, 3) is None
     assert signature_request(system.engine, _case_id(5001), 1) is None
+
+
+def _no_partner_task(
+    n: int, case_n: int, *, age: timedelta, kind: TaskKind = TaskKind.REFERRAL_UNASSIGNED
+) -> TaskRecord:
+    return TaskRecord(
+        id=f"{_case_id(case_n)}-t{n}",
+        case_id=_case_id(case_n),
+        referral_id=f"{_case_id(case_n)}-ref-1",
+        kind=kind.value,
+        assignee_role=Role.COUNSELLOR,
+        assignee_id="berater1",
+        title=f"Kein weiterer Partner für „Kinderbetreuung“ (Aufgabe {n}).",
+        due_at=NOW - age,
+        created_at=NOW - age,
+    )
+
+
+async def test_the_dashboard_lists_the_referrals_without_partner_newest_first(
+    system: StoreOnly,
+) -> None:
+    mitte = _case(6000, centre="mbe-mitte", name="Verborgen")
+    nord = _case(6001, centre="mbe-nord", counsellor="berater2", name="Verborgen")
+    elsewhere = _case(6002, centre="elsewhere", municipality=ELSEWHERE, name="Verborgen")
+    # The declined Kita referral behind the first task; the second task's referral has no
+    # row (the section then says "—" for need and kind, and still lists it).
+    kita = _referral(6000, ReferralStatus.DECLINED, partner="jugendamt-musterstadt")
+    kita.actor_kind, kita.need_kind = ActorKind.CHILDCARE_OFFICE, NeedKind.CHILDCARE
+    kita.measure = "childcare_place"
+    older = _no_partner_task(1, 6000, age=timedelta(days=9))
+    newer = _no_partner_task(1, 6001, age=timedelta(days=2))
+    left_out = [
+        _no_partner_task(2, 6001, age=timedelta(days=1), kind=TaskKind.REFERRAL_DECLINED),
+        _no_partner_task(1, 6002, age=timedelta(days=1)),  # another municipality's
+    ]
+    done = _no_partner_task(3, 6000, age=timedelta(hours=1))
+    done.done = True
+    system.add(mitte, nord, elsewhere, kita, older, newer, *left_out, done)
+    supervisor = await _browser(system, "koordination")
+
+    async def section() -> tuple[str, int]:
+        with _statements(system.engine) as statements:
+            page = await supervisor.get("/aufsicht")
+            assert page.status_code == 200
+            assert "Verborgen" not in page.text  # the coordination sees no client's name
+            return _section(page.text, "unassigned-title"), statements()
+
+    await section()
+    shown, few = await section()
+    assert CASE_LINK.findall(shown) == [nord.case_id, mitte.case_id]
+    rows = shown.split("<tr>")[2:]
+    assert "MBE Musterstadt-Nord" in rows[0] and "(Aufgabe 1)" in rows[0] and "—" in rows[0]
+    for words in ("Kinderbetreuung", "Kita-Servicestelle", "MBE Musterstadt-Mitte"):
+        assert words in rows[1], words
+    assert german_date(older.created_at) in rows[1] and german_date(newer.created_at) in rows[0]
+    assert ">mbe-mitte<" not in shown
+    # Thirty more: listed in the same number of statements.
+    system.add(*[_no_partner_task(10 + n, 6000, age=timedelta(days=20)) for n in range(30)])
+    shown, many = await section()
+    assert len(CASE_LINK.findall(shown)) == 32 and many == few
+    await supervisor.aclose()
+
+
+async def test_the_dashboard_names_partners_centres_and_counsellors(system: StoreOnly) -> None:
+    # A counsellor without a display name is shown by her username.
+    with Session(system.engine) as session:
+        create_user(session, "berater7", Role.COUNSELLOR, password_hash="-", centre_id="mbe-nord")
+        session.commit()
+    late = _case(7000, centre="mbe-nord", counsellor="berater7", overdue=True)
+    named = _case(7001, centre="mbe-mitte", counsellor="berater1", overdue=True)
+    system.add(late, named, _referral(7000, ReferralStatus.DISPATCHED))
+    supervisor = await _browser(system, "koordination")
+    page = (await supervisor.get("/aufsicht")).text
+    unanswered = _section(page, "unanswered-title")
+    assert "Sprachschule Musterstadt (Integrationskursträger)" in unanswered
+    assert f">{SCHOOL}<" not in unanswered
+    reviews = _section(page, "late-title")
+    assert ">Katrin Schulte</a>" in reviews and ">berater7</a>" in reviews
+    assert ">MBE Musterstadt-Nord</a>" in reviews
+    # The links keep the ids: the filters of the case list.
+    assert 'href="/aufsicht/faelle?berater=berater1&amp;ueberfaellig=1"' in reviews
+    counsellors = _section(page, "counsellors-title")
+    assert ">Katrin Schulte</a>" in counsellors and ">berater1<" not in counsellors
+    listed = (await supervisor.get("/aufsicht/faelle", params={"berater": "berater1"})).text
+    assert "Berater:in Katrin Schulte" in listed and "MBE Musterstadt-Mitte" in listed
+    await supervisor.aclose()
