@@ -91,6 +91,9 @@ async def test_every_kind_reaches_its_recipients_in_german_without_client_data(
     case_id, referral_id = await _a_case_with_referrals(lotse)
     summary = await lotse.projected(case_id)
     assert summary.client_display_name == "Amina K."  # the data is there to leak
+    # The digest goes to supervisors who asked for it.
+    digest_on = {"email": True, "daily_digest": True}
+    await lotse.ok("koordination", "PUT", "/me/notification-settings", json=digest_on)
     notices = [
         notice(kind, case_id, referral_id, sequence)
         for sequence, kind in enumerate(NoticeKind, start=100)
