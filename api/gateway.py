@@ -55,7 +55,7 @@ from domain.notifications import Notice
 from domain.referral import ReferralState
 from workflows.actor_header import ActorHeaderClient, sending_as
 from workflows.agreement import AgreementWorkflow
-from workflows.notice import NOTICE_ID_REUSE, NoticeWorkflow, notice_workflow_id
+from workflows.notice import NOTICE_ID_REUSE, NoticeWorkflow, notices_workflow_id
 from workflows.referral import ReferralWorkflow
 
 log = logging.getLogger(__name__)
@@ -150,8 +150,8 @@ class Gateway:
             client = await self.client()
             await client.start_workflow(
                 NoticeWorkflow.run,
-                notice,
-                id=notice_workflow_id(notice),
+                [notice],
+                id=notices_workflow_id([notice]),
                 task_queue=self._settings.task_queue,
                 id_reuse_policy=NOTICE_ID_REUSE,
                 rpc_timeout=CALL_TIMEOUT,

@@ -17,14 +17,14 @@ Now `Projection.run` is a task of its own inside the workflow:
   administrator's task) is skipped: waiting would not make it fit, and the case goes on.
 
 Once the read model has a batch, the notices its events cause (domain/case_notices.py) go
-out, each as a `NoticeWorkflow` of its own (workflows/notice.py), in runs whose input says so
-(`AgreementInput.sends_notices`): the loop waits for their start only, never for a mail.
+out together in a `NoticeWorkflow` of their own (workflows/notice.py), in runs whose input
+says so (`AgreementInput.sends_notices`): the loop waits for its start only, never for a
+mail.
 
 A run continues as new once the projection has caught up or is stalled; the events not yet
 projected travel with the state. Workflow code: deterministic, no I/O of its own.
 """
 
-import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 
@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import agreement_calls as calls
 from workflows.activity_calls import execute
-from workflows.notice import NOTICE_ID_REUSE, NoticeWorkflow, notice_workflow_id
+from workflows.notice import NOTICE_ID_REUSE, NoticeWorkflow, notices_workflow_id
 
 
 class Projection:
@@ -112,16 +112,17 @@ async def _tell(state: CaseState, events: Sequence[CaseEvent]) -> None:
             type(error).__name__,
         )
         return
-    await asyncio.gather(*(_start(notice) for notice in notices))
+    if notices:
+        await _start(notices)
 
 
-async def _start(notice: Notice) -> None:
+async def _start(notices: list[Notice]) -> None:
     # Started before (a batch sent again after a worker was lost): it is on its way already.
     with contextlib.suppress(WorkflowAlreadyStartedError):
         child = await workflow.start_child_workflow(
             NoticeWorkflow.run,
-            notice,
-            id=notice_workflow_id(notice),
+            notices,
+            id=notices_workflow_id(notices),
             id_reuse_policy=NOTICE_ID_REUSE,
             # The notice outlives the run that sent it: continue-as-new and closing the
             # case leave it to finish.

@@ -2,8 +2,8 @@
 
 One per deployment (workflow id `lotse-daily-digest`, started by the worker: a second start
 is refused). Each day it sleeps until 07:00 in Germany, asks the store for the day's
-digests (`DigestActivities.daily_digests`) and starts one `NoticeWorkflow` per municipality
-(never waiting for a mail); after `DAYS_PER_RUN` days it continues as new, so its history
+digests (`DigestActivities.daily_digests`) and starts one `NoticeWorkflow` with them (never
+waiting for a mail); after `DAYS_PER_RUN` days it continues as new, so its history
 stays short.
 
 Deterministic: the time comes from `workflow.now()`, the clock of the day from the German
@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.months import GERMAN_TIME, german_day
     from domain.notifications import Notice
 
-from workflows.notice import NOTICE_ID_REUSE, NoticeWorkflow, notice_workflow_id
+from workflows.notice import NOTICE_ID_REUSE, NoticeWorkflow, notices_workflow_id
 
 DIGEST_WORKFLOW_ID = "lotse-daily-digest"
 # Days a run covers before it continues as new: about 15 events a day keep its history short.
@@ -59,14 +59,15 @@ class DigestWorkflow:
             schedule_to_close_timeout=timedelta(hours=4),
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=10)),
         )
-        for notice in notices:
-            with contextlib.suppress(WorkflowAlreadyStartedError):
-                child = await workflow.start_child_workflow(
-                    NoticeWorkflow.run,
-                    notice,
-                    id=notice_workflow_id(notice),
-                    id_reuse_policy=NOTICE_ID_REUSE,
-                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                )
-                # Nobody awaits a notice's end; a failure of it is looked at, not lost.
-                child.add_done_callback(lambda done: done.cancelled() or done.exception())
+        if not notices:
+            return
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            child = await workflow.start_child_workflow(
+                NoticeWorkflow.run,
+                notices,
+                id=notices_workflow_id(notices),
+                id_reuse_policy=NOTICE_ID_REUSE,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+            # Nobody awaits the delivery's end; a failure of it is looked at, not lost.
+            child.add_done_callback(lambda done: done.cancelled() or done.exception())

@@ -1,15 +1,21 @@
-"""NoticeWorkflow: one notice delivered, in the app and by mail, however long the mail server
+"""NoticeWorkflow: notices delivered, in the app and by mail, however long the mail server
 needs (activities/notifications.py retries for about two and a half hours, then records what
 never arrived for the administrators).
 
-The case starts one per notice its projected events cause (domain/case_notices.py), and the
-API one per inbound referral's step; the workflow id is `notice-<event key>`, so a notice is
-started once however often its sender retries (`id_reuse_policy` refuses a second start, and
-the activity itself is idempotent by the key besides). Its sender never waits for it: a case
-does not stall, nor delay continuing as new or closing, while a mail server is down.
+The case starts one per projected batch whose events cause notices (domain/case_notices.py),
+with all of that batch's notices (one child for the three referrals of a signature, not
+three: bench/lifecycle.py measured the difference); the API one per inbound referral's step,
+the digest one per day. Its id names what it sends (`notices_workflow_id`), so a sender that
+retries starts it once (`id_reuse_policy` refuses a second start), and each notice is
+idempotent by its event key besides: the same notice in two batches is delivered once.
+Its sender never waits for it: a case does not stall, nor delay continuing as new or
+closing, while a mail server is down.
 
-Deterministic: one activity, no clock, no I/O of its own.
+Deterministic: the notices' activities, side by side; no clock, no I/O of its own.
 """
+
+import asyncio
+from collections.abc import Sequence
 
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
@@ -18,22 +24,29 @@ with workflow.unsafe.imports_passed_through():
     from activities.notifications import NOTIFY_CALL, NotificationActivities
     from domain.notifications import Notice
 
-# One notice, one workflow, for good: a finished one is never started again under its id.
+# A finished delivery is never started again under its id.
 NOTICE_ID_REUSE = WorkflowIDReusePolicy.REJECT_DUPLICATE
 
 
-def notice_workflow_id(notice: Notice) -> str:
-    """`notice-<event key>`: ids and kinds only, as every workflow id."""
-    return f"notice-{notice.event_key}"
+def notices_workflow_id(notices: Sequence[Notice]) -> str:
+    """`notice-<first event key>` (and `+<more>` for a batch): ids and kinds only, as every
+    workflow id; the same notices give the same id."""
+    more = f"+{len(notices) - 1}" if len(notices) > 1 else ""
+    return f"notice-{notices[0].event_key}{more}"
 
 
 @workflow.defn
 class NoticeWorkflow:
     @workflow.run
-    async def run(self, notice: Notice) -> None:
-        await workflow.execute_activity_method(
-            NotificationActivities.notify,
-            notice,
-            start_to_close_timeout=NOTIFY_CALL.start_to_close,
-            retry_policy=NOTIFY_CALL.retry,
+    async def run(self, notices: list[Notice]) -> None:
+        await asyncio.gather(
+            *(
+                workflow.execute_activity_method(
+                    NotificationActivities.notify,
+                    notice,
+                    start_to_close_timeout=NOTIFY_CALL.start_to_close,
+                    retry_policy=NOTIFY_CALL.retry,
+                )
+                for notice in notices
+            )
         )
