@@ -106,16 +106,25 @@ def _find(state: CaseState, referral_id: str, action: Action) -> ReferralRecord 
 def check_withdraw_referral(
     state: CaseState, change: ReferralWithdrawal, now: datetime, *, coordination: bool = False
 ) -> Rejection | None:
-    """An open referral of this case; for the coordination, an escalated one."""
     found = _find(state, change.referral_id, Action.WITHDRAW_REFERRAL)
     if not isinstance(found, ReferralRecord):
         return found
-    if coordination and not _escalated(state, found):
+    return withdraw_refusal(state, found, coordination=coordination)
+
+
+def withdraw_refusal(
+    state: CaseState, referral: ReferralRecord, *, coordination: bool = False
+) -> Rejection | None:
+    """Why `referral` cannot be withdrawn, or None: it must be open; for the coordination,
+    escalated. (The case page offers the form where this is None.)"""
+    if wrong := require_allowed(state, Action.WITHDRAW_REFERRAL):
+        return wrong
+    if coordination and not _escalated(state, referral):
         return _status_refusal(
-            state, found, "Zurückziehen durch die Koordination", "bei eskalierten Vermittlungen"
+            state, referral, "Zurückziehen durch die Koordination", "bei eskalierten Vermittlungen"
         )
-    if found.status not in OPEN:
-        return _status_refusal(state, found, "Zurückziehen", "bei offenen Vermittlungen")
+    if referral.status not in OPEN:
+        return _status_refusal(state, referral, "Zurückziehen", "bei offenen Vermittlungen")
     return None
 
 
@@ -169,26 +178,42 @@ def _set_aside(state: CaseState, referral: ReferralRecord, how: SetAside, now: d
 def check_set_aside_referral(
     state: CaseState, change: ReferralSetAside, now: datetime
 ) -> Rejection | None:
-    """The latest referral of a measure that went nowhere (declined, expired or withdrawn),
-    the measure neither done nor set aside this way already."""
+    """See `set_aside_refusal`; and the measure not set aside this way already."""
     found = _find(state, change.referral_id, Action.SET_ASIDE_REFERRAL)
     if not isinstance(found, ReferralRecord):
         return found
-    if found.status not in GONE_NOWHERE or not _is_latest(state, found):
+    if refused := set_aside_refusal(state, found):
+        return refused
+    measure = _measure_of(state, found)
+    if measure is not None and measure.set_aside is change.how:
+        already = "ruht bereits" if change.how is SetAside.REST else "ist bereits gemeldet"
+        return Invalid("how", f"Die Maßnahme {already}.")
+    return None
+
+
+def set_aside_refusal(state: CaseState, referral: ReferralRecord) -> Rejection | None:
+    """Why the measure of `referral` cannot be set aside, or None: it must be the latest
+    referral of a measure that went nowhere (declined, expired or withdrawn), the measure
+    not done and its consent not withdrawn."""
+    if wrong := require_allowed(state, Action.SET_ASIDE_REFERRAL):
+        return wrong
+    if referral.status not in GONE_NOWHERE or not _is_latest(state, referral):
         return _status_refusal(
             state,
-            found,
+            referral,
             "Ruhen lassen oder der Koordination melden",
             "bei der letzten Vermittlung einer Maßnahme, abgelehnt, abgelaufen oder zurückgezogen",
         )
-    measure = _measure_of(state, found)
+    return _measure_refusal(state, referral, "Ruhen lassen")
+
+
+def _measure_refusal(state: CaseState, referral: ReferralRecord, what: str) -> Rejection | None:
+    """The referral's measure must be open and its consent not withdrawn."""
+    measure = _measure_of(state, referral)
     if measure is None or measure.done:
-        return _status_refusal(state, found, "Ruhen lassen", "bei einer offenen Maßnahme")
+        return _status_refusal(state, referral, what, "bei einer offenen Maßnahme")
     if measure.set_aside is SetAside.CONSENT_WITHDRAWN:
         return Invalid("referral_id", CONSENT_GONE)
-    if measure.set_aside is change.how:
-        already = "ruht bereits" if change.how is SetAside.REST else "ist bereits gemeldet"
-        return Invalid("how", f"Die Maßnahme {already}.")
     return None
 
 
@@ -225,39 +250,45 @@ def set_aside_referral(
 def check_reroute_referral(
     state: CaseState, change: ReferralReroute, now: datetime, *, coordination: bool = False
 ) -> Rejection | None:
-    """The coordination: an escalated referral. The counsellor: the latest referral of its
-    measure, open, declined or expired, and the measure not done. Never to a partner that
-    had the measure already."""
+    """See `reroute_refusal`; and never to a partner that had the measure already."""
     found = _find(state, change.referral_id, Action.REROUTE_REFERRAL)
     if not isinstance(found, ReferralRecord):
         return found
-    if coordination:
-        if not _escalated(state, found):
-            return _status_refusal(
-                state,
-                found,
-                "Weitergeben durch die Koordination",
-                "bei eskalierten Vermittlungen",
-            )
-    elif found.status not in OPEN | GONE_NOWHERE or not _is_latest(state, found):
-        return _status_refusal(
-            state,
-            found,
-            "Weitergeben",
-            "bei der letzten Vermittlung einer Maßnahme, offen, abgelehnt, abgelaufen oder "
-            "zurückgezogen",
-        )
-    measure = next((m for m in state.measures if m.id == found.measure_id), None)
-    if measure is None or measure.done:
-        return _status_refusal(state, found, "Weitergeben", "bei einer offenen Maßnahme")
-    if measure.set_aside is SetAside.CONSENT_WITHDRAWN:
-        return Invalid("referral_id", CONSENT_GONE)
+    if refused := reroute_refusal(state, found, coordination=coordination):
+        return refused
     if change.partner_id is not None and change.partner_id in found.tried_partner_ids:
         return Invalid(
             "partner_id",
             "Dieser Partner hatte die Maßnahme schon; bitte einen anderen wählen.",
         )
     return None
+
+
+def reroute_refusal(
+    state: CaseState, referral: ReferralRecord, *, coordination: bool = False
+) -> Rejection | None:
+    """Why `referral`'s measure cannot be handed on, or None. The coordination: an escalated
+    referral. The counsellor: the latest referral of its measure, open, declined, expired or
+    withdrawn. Either way the measure open and its consent not withdrawn."""
+    if wrong := require_allowed(state, Action.REROUTE_REFERRAL):
+        return wrong
+    if coordination:
+        if not _escalated(state, referral):
+            return _status_refusal(
+                state,
+                referral,
+                "Weitergeben durch die Koordination",
+                "bei eskalierten Vermittlungen",
+            )
+    elif referral.status not in OPEN | GONE_NOWHERE or not _is_latest(state, referral):
+        return _status_refusal(
+            state,
+            referral,
+            "Weitergeben",
+            "bei der letzten Vermittlung einer Maßnahme, offen, abgelehnt, abgelaufen oder "
+            "zurückgezogen",
+        )
+    return _measure_refusal(state, referral, "Weitergeben")
 
 
 def reroute_referral(

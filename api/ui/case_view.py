@@ -26,7 +26,6 @@ from domain.case import (
     ReferralRecord,
     ReferralStep,
     Responsible,
-    SetAside,
     Stage,
     StepBy,
     Task,
@@ -34,10 +33,11 @@ from domain.case import (
 )
 from domain.enums import ActorKind
 from domain.partners import Partner
-from domain.referral import OPEN, ReferralStatus
+from domain.referral import ReferralStatus
 from domain.rejections import require_allowed
 from domain.stage_table import Action
 from domain.stages import check_request_signature
+from domain.stages_withdrawal import reroute_refusal, set_aside_refusal, withdraw_refusal
 from store.directory import SqlDirectory
 from store.reads import centres as centre_reads
 from store.reads.centres import CentreChoice
@@ -201,39 +201,15 @@ class CaseView:
             return sent
         return FormState()
 
+    # Which forms a referral offers: exactly where the domain would accept the step.
     def can_withdraw(self, referral: ReferralRecord) -> bool:
-        return self.state.stage is not Stage.CLOSED and referral.status in OPEN
+        return withdraw_refusal(self.state, referral) is None
 
     def can_hand_on(self, referral: ReferralRecord) -> bool:
-        """The latest referral of a measure that is not done, open, declined, expired or
-        withdrawn, its consent not withdrawn (domain/stages_withdrawal.py decides; the page
-        only offers what it would accept)."""
-        if self.state.stage is Stage.CLOSED or referral.status is ReferralStatus.COMPLETED:
-            return False
-        of_measure = [r for r in self.state.referrals if r.measure_id == referral.measure_id]
-        measure = self.measure_of(referral)
-        return (
-            of_measure[-1].id == referral.id
-            and measure is not None
-            and not measure.done
-            and measure.set_aside is not SetAside.CONSENT_WITHDRAWN
-        )
+        return reroute_refusal(self.state, referral) is None
 
     def can_set_aside(self, referral: ReferralRecord) -> bool:
-        """The latest referral of an open measure that went nowhere, the client's consent not
-        withdrawn (domain/stages_withdrawal.py decides)."""
-        if self.state.stage is Stage.CLOSED or referral.status in OPEN:
-            return False
-        if referral.status is ReferralStatus.COMPLETED:
-            return False
-        measure = self.measure_of(referral)
-        of_measure = [r for r in self.state.referrals if r.measure_id == referral.measure_id]
-        return (
-            of_measure[-1].id == referral.id
-            and measure is not None
-            and not measure.done
-            and measure.set_aside is not SetAside.CONSENT_WITHDRAWN
-        )
+        return set_aside_refusal(self.state, referral) is None
 
     def measure_of(self, referral: ReferralRecord) -> Measure | None:
         return next((m for m in self.state.measures if m.id == referral.measure_id), None)
