@@ -4,7 +4,6 @@ attributes. Workflow code: deterministic, no I/O of its own; each function reads
 is given and returns what the case then records.
 """
 
-import asyncio
 import contextlib
 from datetime import datetime
 from typing import Any
@@ -37,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.stages_referral import referral_input
 
 from workflows.activity_calls import execute, execute_waited
+from workflows.guard import ignore_result
 from workflows.referral import ReferralWorkflow
 from workflows.search_attributes import (
     CASE_STAGE,
@@ -175,18 +175,6 @@ async def start_referral(state: CaseState, referral: ReferralRecord, clocks: Clo
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         )
         ignore_result(child)
-
-
-def ignore_result(child: "asyncio.Future[Any]") -> None:
-    """The case hears of its children by their reports, never by their results. A child that
-    ends with an error (cancelled: withdrawn, the case closed) leaves it on a handle nobody
-    awaits; looking at it when it comes keeps asyncio from logging it as lost."""
-    child.add_done_callback(_seen)
-
-
-def _seen(child: "asyncio.Future[Any]") -> None:
-    if not child.cancelled():
-        child.exception()
 
 
 def next_batch(state: CaseState) -> CaseEventBatch:

@@ -25,11 +25,10 @@ A run continues as new once the projection has caught up or is stalled; the even
 projected travel with the state. Workflow code: deterministic, no I/O of its own.
 """
 
-import contextlib
 from collections.abc import Callable, Sequence
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import PROJECTION_CALL, CaseActivities
@@ -37,11 +36,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.case_notices import notices_for
     from domain.clocks import Clocks
     from domain.compaction import after_projection
-    from domain.notifications import Notice
 
 from workflows import agreement_calls as calls
 from workflows.activity_calls import execute
-from workflows.notice import NOTICE_ID_REUSE, NoticeWorkflow, notices_workflow_id
+from workflows.notice import start_notices
 
 
 class Projection:
@@ -112,20 +110,4 @@ async def _tell(state: CaseState, events: Sequence[CaseEvent]) -> None:
             type(error).__name__,
         )
         return
-    if notices:
-        await _start(notices)
-
-
-async def _start(notices: list[Notice]) -> None:
-    # Started before (a batch sent again after a worker was lost): it is on its way already.
-    with contextlib.suppress(WorkflowAlreadyStartedError):
-        child = await workflow.start_child_workflow(
-            NoticeWorkflow.run,
-            notices,
-            id=notices_workflow_id(notices),
-            id_reuse_policy=NOTICE_ID_REUSE,
-            # The notice outlives the run that sent it: continue-as-new and closing the
-            # case leave it to finish.
-            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-        )
-        calls.ignore_result(child)
+    await start_notices(notices)

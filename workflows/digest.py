@@ -10,19 +10,17 @@ Deterministic: the time comes from `workflow.now()`, the clock of the day from t
 calendar (domain/months.py).
 """
 
-import contextlib
 from datetime import date, datetime, time, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.digest import DigestActivities
     from domain.months import GERMAN_TIME, german_day
     from domain.notifications import Notice
 
-from workflows.notice import NOTICE_ID_REUSE, NoticeWorkflow, notices_workflow_id
+from workflows.notice import start_notices
 
 DIGEST_WORKFLOW_ID = "lotse-daily-digest"
 # Days a run covers before it continues as new: about 15 events a day keep its history short.
@@ -59,15 +57,4 @@ class DigestWorkflow:
             schedule_to_close_timeout=timedelta(hours=4),
             retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=10)),
         )
-        if not notices:
-            return
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            child = await workflow.start_child_workflow(
-                NoticeWorkflow.run,
-                notices,
-                id=notices_workflow_id(notices),
-                id_reuse_policy=NOTICE_ID_REUSE,
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            )
-            # Nobody awaits the delivery's end; a failure of it is looked at, not lost.
-            child.add_done_callback(lambda done: done.cancelled() or done.exception())
+        await start_notices(notices)

@@ -13,11 +13,15 @@ failure midway leaves the workflow's state as it was. The log line names the act
 workflow and the exception's type, never its message: that may quote the payload, i.e.
 personal data.
 
+And an error nothing awaits is not lost either: `ignore_result` looks at the end of a child
+whose result the workflow never reads (a referral, a notice delivery).
+
 Deterministic: it only catches and converts; no I/O, no clock.
 """
 
+import asyncio
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -61,3 +65,15 @@ def rejected(rejection: Rejection | ReferralRejection) -> ApplicationError:
     says 404, 409 or 422, an `Invalid`'s first detail names the field."""
     details = [rejection.field] if isinstance(rejection, Invalid) else []
     return ApplicationError(rejection.message, *details, type=rejection.type, non_retryable=True)
+
+
+def ignore_result(child: "asyncio.Future[Any]") -> None:
+    """The case hears of its children by their reports, never by their results. A child that
+    ends with an error (cancelled: withdrawn, the case closed) leaves it on a handle nobody
+    awaits; looking at it when it comes keeps asyncio from logging it as lost."""
+    child.add_done_callback(_seen)
+
+
+def _seen(child: "asyncio.Future[Any]") -> None:
+    if not child.cancelled():
+        child.exception()

@@ -15,14 +15,18 @@ Deterministic: the notices' activities, side by side; no clock, no I/O of its ow
 """
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import NOTIFY_CALL, NotificationActivities
     from domain.notifications import Notice
+
+from workflows.guard import ignore_result
 
 # A finished delivery is never started again under its id.
 NOTICE_ID_REUSE = WorkflowIDReusePolicy.REJECT_DUPLICATE
@@ -33,6 +37,23 @@ def notices_workflow_id(notices: Sequence[Notice]) -> str:
     workflow id; the same notices give the same id."""
     more = f"+{len(notices) - 1}" if len(notices) > 1 else ""
     return f"notice-{notices[0].event_key}{more}"
+
+
+async def start_notices(notices: list[Notice]) -> None:
+    """From workflow code: start the delivery of `notices` as a child, and do not wait for
+    it. It outlives the run that sent it (continue-as-new, a closed case leave it to finish);
+    started before (the same batch sent again), it is on its way already."""
+    if not notices:
+        return
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        child = await workflow.start_child_workflow(
+            NoticeWorkflow.run,
+            notices,
+            id=notices_workflow_id(notices),
+            id_reuse_policy=NOTICE_ID_REUSE,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+        ignore_result(child)
 
 
 @workflow.defn
