@@ -122,6 +122,26 @@ class Lotse:
             await self.ok(counsellor, "POST", f"/cases/{case_id}/signatures", json=signature)
         return case_id
 
+    async def open_referral(
+        self, case_id: str, partner: str, counsellor: str = "berater1"
+    ) -> dict[str, Any]:
+        """The case's open referral to `partner` (an id, or the start of one: routing spreads a
+        kind's referrals over its partners) as `GET /cases/{id}` shows it, once its workflow
+        has started (the partner can answer it then)."""
+
+        async def started() -> dict[str, Any] | None:
+            state = await self.ok(counsellor, "GET", f"/cases/{case_id}")
+            found = [
+                r
+                for r in state["referrals"]
+                if r["partner_id"].startswith(partner)
+                and r["status"] in ("dispatched", "acknowledged")
+                and r["started"]
+            ]
+            return found[-1] if found else None
+
+        return await eventually(started)
+
     async def inbox_item(self, partner: str, case_id: str) -> dict[str, Any]:
         """The case's newest referral in `partner`'s inbox, once its workflow has started (the
         inbox may show it a moment before: the case projects and starts children apart)."""

@@ -72,20 +72,11 @@ async def _mails_to(smtp: MailServer, address: str, subject: str, count: int = 1
     return await eventually(arrived, timeout=30)
 
 
-async def _referral(lotse: Lotse, case_id: str, partner_id: str) -> dict[str, Any]:
-    async def dispatched() -> dict[str, Any] | None:
-        state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
-        found = [r for r in state["referrals"] if r["partner_id"] == partner_id and r["started"]]
-        return found[-1] if found else None
-
-    return await eventually(dispatched)
-
-
 async def test_a_partner_that_never_answers_is_reminded_then_the_coordination_is_told(
     lotse: Lotse, env: WorkflowEnvironment, smtp: MailServer
 ) -> None:
     case_id = await lotse.active_case()
-    placement = await _referral(lotse, case_id, "jobcenter-musterstadt")
+    placement = await lotse.open_referral(case_id, "jobcenter-musterstadt")
 
     # The new referral: to the Jobcenter's contact address and the language school's, once.
     [new] = await _mails_to(smtp, PARTNER_MAIL, "Lotse: Neue Vermittlung an Ihre Stelle")
@@ -128,8 +119,8 @@ async def test_a_decline_reaches_the_counsellor_and_a_withdrawal_the_partner(
     lotse: Lotse, smtp: MailServer
 ) -> None:
     case_id = await lotse.active_case()
-    school = await _referral(lotse, case_id, "sprachschule-musterstadt")
-    placement = await _referral(lotse, case_id, "jobcenter-musterstadt")
+    school = await lotse.open_referral(case_id, "sprachschule-musterstadt")
+    placement = await lotse.open_referral(case_id, "jobcenter-musterstadt")
     reason = {"reason": "Amina Karimi passt nicht in unsere Kurse"}  # words no mail may carry
     await lotse.ok("sprachkurs", "POST", f"/referrals/{school['id']}/decline", json=reason)
     declined = await _mails_to(smtp, COUNSELLOR_MAIL, "Lotse: Vermittlung abgelehnt")
@@ -150,7 +141,7 @@ async def test_a_counsellor_who_turned_mail_off_is_told_in_the_app_only(
 ) -> None:
     await lotse.ok("berater2", "PUT", "/me/notification-settings", json={"email": False})
     case_id = await lotse.active_case("berater2")
-    school = await _referral_for(lotse, "berater2", case_id, "sprachschule-musterstadt")
+    school = await lotse.open_referral(case_id, "sprachschule-musterstadt", "berater2")
     before = len(smtp.to("berater2@musterstadt.example"))
     await lotse.ok("sprachkurs", "POST", f"/referrals/{school['id']}/acknowledge")
     note = {"note": "Einstufungstest am Montag"}
@@ -167,17 +158,6 @@ async def test_a_counsellor_who_turned_mail_off_is_told_in_the_app_only(
     with Session(lotse.engine) as session:
         user = session.exec(select(User).where(User.username == "berater2")).one()
         assert user.email_notifications is False
-
-
-async def _referral_for(
-    lotse: Lotse, counsellor: str, case_id: str, partner_id: str
-) -> dict[str, Any]:
-    async def dispatched() -> dict[str, Any] | None:
-        state = await lotse.ok(counsellor, "GET", f"/cases/{case_id}")
-        found = [r for r in state["referrals"] if r["partner_id"] == partner_id and r["started"]]
-        return found[-1] if found else None
-
-    return await eventually(dispatched)
 
 
 async def test_a_referral_to_a_centre_and_its_answer_are_told_both_ways(

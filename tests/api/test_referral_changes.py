@@ -22,22 +22,6 @@ from tests.api_harness import Lotse, eventually
 REASON = {"reason": "Die Klientin besucht bereits einen Kurs bei einem anderen Träger."}
 
 
-async def _referral(lotse: Lotse, case_id: str, partner: str) -> dict[str, Any]:
-    """The case's open referral to `partner` (an id, or the start of one: routing spreads a
-    kind's referrals over its partners), once its workflow has started."""
-
-    async def dispatched() -> dict[str, Any] | None:
-        state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
-        found = [
-            r
-            for r in state["referrals"]
-            if r["partner_id"].startswith(partner) and r["status"] in ("dispatched", "acknowledged")
-        ]
-        return found[-1] if found else None
-
-    return await eventually(dispatched)
-
-
 async def _row(lotse: Lotse, referral_id: str) -> ReferralSummary:
     def projected() -> ReferralSummary | None:
         with Session(lotse.engine) as session:
@@ -68,7 +52,7 @@ async def _status_of_child(lotse: Lotse, referral_id: str) -> WorkflowExecutionS
 
 async def test_a_counsellor_withdraws_an_open_referral(lotse: Lotse) -> None:
     case_id = await lotse.active_case()
-    school = await _referral(lotse, case_id, "sprachschule-musterstadt")
+    school = await lotse.open_referral(case_id, "sprachschule-musterstadt")
     await _row(lotse, school["id"])
     note = {"note": "Amina hat sich zum Einstufungstest angemeldet."}
     await lotse.ok("sprachkurs", "POST", f"/referrals/{school['id']}/acknowledge")
@@ -90,7 +74,7 @@ async def test_a_counsellor_withdraws_an_open_referral(lotse: Lotse) -> None:
         errors = {e["field"]: e["message"] for e in refused.json()["errors"]}
         assert any(words in message for message in errors.values()), (body, errors)
         assert set(errors) <= {"reason", "partner_id"}, errors
-    assert (await _referral(lotse, case_id, "sprachschule-musterstadt"))["status"] == (
+    assert (await lotse.open_referral(case_id, "sprachschule-musterstadt"))["status"] == (
         "acknowledged"
     )
 
@@ -103,7 +87,7 @@ async def test_a_counsellor_withdraws_an_open_referral(lotse: Lotse) -> None:
     )
     assert foreign.status_code == 404
 
-    await _row(lotse, (await _referral(lotse, other_case, "sprachschule-musterstadt"))["id"])
+    await _row(lotse, (await lotse.open_referral(other_case, "sprachschule-musterstadt"))["id"])
     load_before = _load(lotse, "sprachschule-musterstadt")
     withdrawn = await lotse.ok("berater1", "POST", path, json=REASON)
     state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
@@ -140,7 +124,7 @@ async def test_after_a_decline_the_counsellor_hands_the_measure_to_another_partn
     lotse: Lotse,
 ) -> None:
     case_id = await lotse.active_case()
-    placement = await _referral(lotse, case_id, "jobcenter-musterstadt")
+    placement = await lotse.open_referral(case_id, "jobcenter-musterstadt")
     await _row(lotse, placement["id"])
     await lotse.ok(
         "jobcenter", "POST", f"/referrals/{placement['id']}/decline", json={"reason": "voll"}
@@ -201,8 +185,8 @@ async def test_the_coordination_changes_only_escalated_referrals(
     lotse: Lotse, own_env: WorkflowEnvironment
 ) -> None:
     case_id = await lotse.active_case()
-    placement = await _referral(lotse, case_id, "jobcenter-musterstadt")
-    school = await _referral(lotse, case_id, "sprachschule-musterstadt")
+    placement = await lotse.open_referral(case_id, "jobcenter-musterstadt")
+    school = await lotse.open_referral(case_id, "sprachschule-musterstadt")
     await _row(lotse, placement["id"])
     await lotse.ok("sprachkurs", "POST", f"/referrals/{school['id']}/acknowledge")
 
@@ -258,7 +242,7 @@ async def test_the_coordination_changes_only_escalated_referrals(
 async def test_a_measure_without_partner_goes_to_the_coordination_or_rests(lotse: Lotse) -> None:
     case_id = await lotse.active_case()
     # The only language school of the directory declines: no partner of the kind is left.
-    school = await _referral(lotse, case_id, "sprachschule-musterstadt")
+    school = await lotse.open_referral(case_id, "sprachschule-musterstadt")
     await _row(lotse, school["id"])
     await lotse.ok(
         "sprachkurs", "POST", f"/referrals/{school['id']}/decline", json={"reason": "voll"}
@@ -287,7 +271,7 @@ async def test_a_measure_without_partner_goes_to_the_coordination_or_rests(lotse
         errors = {e["field"]: e["message"] for e in refused.json()["errors"]}
         assert words in errors[field], (body, errors)
     # The open Jobcenter referral is no measure gone nowhere: 409.
-    placement = await _referral(lotse, case_id, "jobcenter-musterstadt")
+    placement = await lotse.open_referral(case_id, "jobcenter-musterstadt")
     open_one = f"/cases/{case_id}/referrals/{placement['id']}/set-aside"
     assert (
         await lotse.post("berater1", open_one, json={"how": "rest", "reason": "x"})
@@ -311,7 +295,7 @@ async def test_a_measure_without_partner_goes_to_the_coordination_or_rests(lotse
 
 async def test_the_client_withdraws_consent_for_one_measure(lotse: Lotse) -> None:
     case_id = await lotse.active_case()
-    school = await _referral(lotse, case_id, "sprachschule-musterstadt")
+    school = await lotse.open_referral(case_id, "sprachschule-musterstadt")
     await _row(lotse, school["id"])
     body = {"reason": "Die Klientin möchte den Kurs nicht mehr.", "consent_withdrawn": True}
     path = f"/cases/{case_id}/referrals/{school['id']}"
