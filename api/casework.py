@@ -14,6 +14,7 @@ from fastapi import HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import CaseRef, Services
+from api.errors import invalid
 from domain.actions import CaseOpen, Reassignment, Transfer
 from domain.case import AgreementInput, Stage
 from store import audit
@@ -22,16 +23,6 @@ from store.reads import centres as centre_reads
 
 # uuid5 namespace of case ids derived from an Idempotency-Key (random, fixed for Lotse).
 _CASE_KEYS = uuid.UUID("0f1c7c55-8a3e-4d55-9a43-5b2f0e6c1a20")
-
-
-def invalid(field: str, message: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-        detail={
-            "detail": f"Ungültige Eingabe – {field}: {message}",
-            "errors": [{"field": field, "message": message}],
-        },
-    )
 
 
 def case_id_for(username: str, idempotency_key: str | None) -> str:

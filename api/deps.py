@@ -22,22 +22,26 @@ workflow: its row, which the API writes itself, is all there is.
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Path, Request, status
+from fastapi import Depends, Header, HTTPException, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from api.errors import invalid
+from api.evaluation import ReportRequest
 from api.gateway import Gateway
 from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics
 from api.security import InvalidToken, TokenIssuer
 from app.settings import Settings
 from domain.actor import Actor, ActorRole
-from domain.fields import SingleLine
+from domain.fields import PlausibleDate, SingleLine
+from domain.months import add_months, german_day
 from store import audit
 from store.models import Role, User
 from store.projections import ID_LENGTH
@@ -132,6 +136,7 @@ ROLE_LABELS = {
     Role.PARTNER: "Partnerstelle",
     Role.SUPERVISOR: "Koordination",
     Role.ADMIN: "Verwaltung",
+    Role.EVALUATOR: "Auswertung",
 }
 
 
@@ -380,3 +385,90 @@ SupervisedReferral = Annotated[SupervisedReferralRef, Depends(supervised_referra
 SupervisedCase = Annotated[CaseRef, Depends(supervised_case)]
 ScopedReferral = Annotated[ReferralRef, Depends(scoped_referral)]
 ScopedInboundReferral = Annotated[InboundRef, Depends(scoped_inbound_referral)]
+
+
+# The evaluation (`/reports/...`, the page „Auswertung"): a supervisor's municipality, or an
+# evaluator's municipalities (all when none are configured); aggregates only.
+ReportReader = Annotated[User, Depends(require_role(Role.SUPERVISOR, Role.EVALUATOR))]
+REPORT_MAX_DAYS = 3660  # ten years: the months are one CASE in every query
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """The last twelve months, this one included."""
+    return add_months(date(today.year, today.month, 1), -11), today
+
+
+def resolve_report(
+    session: Session,
+    user: User,
+    start: date | None,
+    end: date | None,
+    municipality_id: str | None,
+    centre_id: str | None,
+) -> ReportRequest:
+    """What the caller may count: 422 for a period that is no period, 404 for a municipality
+    or centre outside the caller's scope (as for one that does not exist). Audited."""
+    default_start, default_end = default_period(german_day(datetime.now(UTC)))
+    end = end or default_end
+    start = start or min(default_start, end)
+    if start > end:
+        raise invalid("to", "Das Ende des Zeitraums liegt vor seinem Beginn.")
+    if (end - start).days > REPORT_MAX_DAYS:
+        raise invalid("from", "Der Zeitraum ist länger als zehn Jahre.")
+    if user.role is Role.SUPERVISOR:
+        allowed: tuple[str, ...] | None = (user.municipality_id or "",)
+    else:
+        allowed = scope_reads.evaluator_municipalities(session, user.username)
+    visible = True
+    if municipality_id is not None:
+        visible = scope_reads.municipality_exists(session, municipality_id) and (
+            allowed is None or municipality_id in allowed
+        )
+    if visible and centre_id is not None:
+        home = scope_reads.centre_municipality(session, centre_id)
+        visible = (
+            home is not None
+            and (allowed is None or home in allowed)
+            and municipality_id in (None, home)
+        )
+        municipality_id = municipality_id or home
+    scope_kind, scope_id = (
+        ("centre", centre_id)
+        if centre_id is not None
+        else ("municipality", municipality_id or ",".join(allowed or ("alle",)))
+    )
+    verb = "report.evaluation" if visible else "report.evaluation" + audit.DENIED_SUFFIX
+    audit.add_entry(session, user.username, verb, scope_kind, scope_id[:ID_LENGTH])
+    if not visible:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NOT_FOUND)
+    return ReportRequest(
+        municipalities=(municipality_id,) if municipality_id is not None else allowed,
+        municipality_id=municipality_id,
+        centre_id=centre_id,
+        start=start,
+        end=end,
+    )
+
+
+def report_request(
+    user: ReportReader,
+    session: SessionDep,
+    start: Annotated[
+        PlausibleDate | None,
+        Query(alias="from", description="Erster Tag (JJJJ-MM-TT); Standard: vor elf Monaten."),
+    ] = None,
+    end: Annotated[
+        PlausibleDate | None,
+        Query(alias="to", description="Letzter Tag (JJJJ-MM-TT); Standard: heute."),
+    ] = None,
+    municipality: Annotated[
+        SingleLine | None, Query(max_length=64, description="Nur diese Kommune.")
+    ] = None,
+    centre: Annotated[
+        SingleLine | None, Query(max_length=64, description="Nur diese Beratungsstelle.")
+    ] = None,
+) -> ReportRequest:
+    return resolve_report(session, user, start, end, municipality, centre)
+
+
+EvaluationRequest = Annotated[ReportRequest, Depends(report_request)]

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -176,3 +176,15 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(Exception, _unexpected)
     _document_validation_answer(app)
+
+
+def invalid(field: str, message: str) -> HTTPException:
+    """A 422 for one field, in the shape validation errors have (raised by a check that
+    pydantic cannot make, e.g. a referral to a centre out of the partner's reach)."""
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        detail={
+            "detail": f"Ungültige Eingabe – {field}: {message}",
+            "errors": [{"field": field, "message": message}],
+        },
+    )

@@ -29,6 +29,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api import casework
 from api.deps import InboundRef, Services
+from api.errors import invalid
 from domain.actions import CaseOpen
 from domain.case import ClientName
 from domain.inbound import InboundDecline, InboundReferralRequest, InboundStatus
@@ -97,7 +98,7 @@ async def refer(
             raise _conflict(OWN_AGENCY_MISSING)
         centre = centre_reads.centre_facts(engine, body.centre_id)
         if centre is None or centre.municipality_id != partner.municipality_id:
-            raise casework.invalid("centre_id", CENTRE_OUT_OF_REACH)
+            raise invalid("centre_id", CENTRE_OUT_OF_REACH)
         try:
             return inbound_writes.new_referral(
                 engine, referral_id, partner, centre.centre_id, body, datetime.now(UTC)

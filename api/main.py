@@ -37,6 +37,7 @@ from api.routes import (
     inbound_referrals,
     notifications,
     referrals,
+    reports,
     rules,
     supervision,
 )
@@ -93,6 +94,7 @@ def create_app(
         referrals,
         inbound_referrals,
         supervision,
+        reports,
         rules,
         admin,
         notifications,

@@ -1,7 +1,6 @@
-"""What the municipal coordination sees of one case and of the survey, and what it changes, as
-both front doors show and do it: `GET /supervision/cases/{id}` and the page
-"/aufsicht/faelle/{id}" (`overview`), `GET /reports/evaluation` and the dashboard
-(`evaluation`), and the withdrawal or re-route of an escalated referral
+"""What the municipal coordination sees of one case, and what it changes, as both front doors
+show and do it: `GET /supervision/cases/{id}` and the page "/aufsicht/faelle/{id}"
+(`overview`), and the withdrawal or re-route of an escalated referral
 (`POST /supervision/referrals/{id}/withdraw|reroute` and the page
 "/aufsicht/vermittlungen/{id}": `withdraw_escalated`, `reroute_escalated`). Built from the
 read model's rows (`store.reads.supervision`); ids, stages, dates and counts only, no names.
@@ -59,21 +58,6 @@ class CaseOverview(BaseModel):
     supervisor_tasks: list[SupervisedTask]
 
 
-class SurveyQuestion(BaseModel):
-    yes: int
-    no: int
-    unanswered: int
-    share_yes: float | None  # of the answers given, 0..1
-
-
-class Evaluation(BaseModel):
-    municipality_id: str
-    reviews: int
-    cases: int
-    agreement_helped: SurveyQuestion
-    easier_to_keep_at_it: SurveyQuestion
-
-
 def open_referral(row: ReferralSummary) -> OpenReferral:
     return OpenReferral(
         id=row.id,
@@ -126,29 +110,6 @@ def overview(session: Session, case: CaseRef) -> CaseOverview:
             )
             for t in rows.supervisor_tasks
         ],
-    )
-
-
-def _question(yes: int, no: int, total: int) -> SurveyQuestion:
-    answered = yes + no
-    return SurveyQuestion(
-        yes=yes,
-        no=no,
-        unanswered=total - answered,
-        share_yes=round(yes / answered, 4) if answered else None,
-    )
-
-
-def evaluation(session: Session, municipality_id: str) -> Evaluation:
-    """The model project's two questions over every review recorded in the municipality:
-    "did the agreement help?" and "did it make it easier to stay on the ball?"."""
-    counts = supervision_reads.evaluation(session, municipality_id)
-    return Evaluation(
-        municipality_id=municipality_id,
-        reviews=counts.reviews,
-        cases=counts.cases,
-        agreement_helped=_question(counts.helped, counts.not_helped, counts.reviews),
-        easier_to_keep_at_it=_question(counts.easier, counts.not_easier, counts.reviews),
     )
 
 

@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         64 * 1024, description="Largest request body the API accepts (larger: 413)."
     )
     # At most 32: the checks run in the threadpool of 40 that every other request shares.
+    report_min_group: Annotated[int, Field(ge=2, le=1000)] = Field(
+        5,
+        description="The evaluation publishes no figure resting on fewer clients "
+        "(domain/disclosure.py).",
+    )
     login_concurrency: Annotated[int, Field(ge=1, le=32)] = Field(
         4,
         description="Password checks (argon2, 64 MiB and up to a second each) one API process "

@@ -33,6 +33,7 @@ from domain.case import (
     Stage,
 )
 from domain.consent import PartnerView, partner_view
+from domain.enums import ActorKind, NeedKind
 from domain.months import german_day
 from domain.profile import StrictModel
 
@@ -40,6 +41,23 @@ from domain.profile import StrictModel
 class ProjectionRejected(Exception):
     """The batch can never be applied as it is (bad data or a bug, not an outage): retrying it
     would only wait for ever. The message names the error's type, never the data."""
+
+
+class RuleHit(StrictModel):
+    """A route the rules proposed for a need: its case-local id, the rule and the partner kind."""
+
+    route_id: str
+    rule: str
+    actor: ActorKind
+
+
+class AssessedNeed(StrictModel):
+    """A need of the case by its index in `CaseState.needs`, with the rules that routed it
+    (none: no rule matched). The evaluation's needs and rule statistics (store/facts.py)."""
+
+    index: int
+    kind: NeedKind
+    hits: list[RuleHit] = Field(default_factory=list)
 
 
 class CaseProjection(StrictModel):
@@ -61,6 +79,9 @@ class CaseProjection(StrictModel):
     # beyond the common minimum (domain.consent), by referral id. Sent once, with its dispatch,
     # not with every batch; a referral whose partner receives nothing more is left out.
     partner_views: dict[str, PartnerView] = Field(default_factory=dict)
+    # Every need of the case with its rule hits (at most 60), sent only with a batch that holds
+    # a `routes_proposed` event: the read model adds the needs it does not have yet.
+    needs: list[AssessedNeed] = Field(default_factory=list)
 
     @classmethod
     def of(cls, state: CaseState) -> "CaseProjection":
@@ -79,7 +100,26 @@ class CaseProjection(StrictModel):
             client_family_name=client.family_name if client else "",
             client_languages=list(state.profile.languages) if state.profile else [],
             partner_views=_partner_views(state),
+            needs=_assessed_needs(state),
         )
+
+
+def _assessed_needs(state: CaseState) -> list[AssessedNeed]:
+    """The case's needs and their rule hits, when the read model lacks a routing event."""
+    if not any(
+        event.sequence > state.emitted_through and event.kind is CaseEventKind.ROUTES_PROPOSED
+        for event in state.events
+    ):
+        return []
+    hits: dict[int, list[RuleHit]] = {}
+    for route in state.routes:
+        hits.setdefault(route.need_index, []).append(
+            RuleHit(route_id=route.id, rule=route.rule, actor=route.actor)
+        )
+    return [
+        AssessedNeed(index=index, kind=need.kind, hits=hits.get(index, []))
+        for index, need in enumerate(state.needs)
+    ]
 
 
 def _partner_views(state: CaseState) -> dict[str, PartnerView]:

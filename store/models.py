@@ -46,6 +46,9 @@ class Role(StrEnum):
     PARTNER = "partner"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    # The Land's or the federal programme's evaluation: aggregates only (migration 0010); her
+    # municipalities are `evaluator_municipalities` rows, none meaning all.
+    EVALUATOR = "evaluator"
 
 
 class Municipality(SQLModel, table=True):
@@ -93,7 +96,8 @@ class PartnerAgency(SQLModel, table=True):
 
 
 # One scope column per role and no other: a counsellor sees a centre's cases, a partner one
-# agency's referrals, a supervisor one municipality; an admin has no scope. Kept in the database
+# agency's referrals, a supervisor one municipality; an admin and an evaluator have none (an
+# evaluator's municipalities are rows of their own, `EvaluatorMunicipality`). Kept in the database
 # too, so no code path (seed, admin API, a hand-written SQL fix) can store a half-scoped account.
 _SCOPE_FITS_ROLE = (
     "(role = 'counsellor' AND centre_id IS NOT NULL AND partner_id IS NULL"
@@ -103,6 +107,8 @@ _SCOPE_FITS_ROLE = (
     " OR (role = 'supervisor' AND municipality_id IS NOT NULL AND centre_id IS NULL"
     " AND partner_id IS NULL)"
     " OR (role = 'admin' AND centre_id IS NULL AND partner_id IS NULL"
+    " AND municipality_id IS NULL)"
+    " OR (role = 'evaluator' AND centre_id IS NULL AND partner_id IS NULL"
     " AND municipality_id IS NULL)"
 )
 
@@ -135,6 +141,18 @@ class User(SQLModel, table=True):
     email_notifications: bool = True
     # A supervisor's daily digest of her municipality's open items (migration 0009): opt-in.
     daily_digest: bool = False
+
+
+class EvaluatorMunicipality(SQLModel, table=True):
+    """A municipality an evaluator's figures cover (migration 0010). An evaluator without
+    rows covers every municipality: the federal programme; with rows, a Land's set."""
+
+    __tablename__ = "evaluator_municipalities"
+
+    username: str = Field(foreign_key="users.username", primary_key=True, max_length=SLUG_LENGTH)
+    municipality_id: str = Field(
+        foreign_key="municipalities.id", primary_key=True, max_length=SLUG_LENGTH
+    )
 
 
 # A decided referral says when and by whom; an accepted one names its case, a declined one its

@@ -24,7 +24,7 @@ from sqlmodel import Field, SQLModel
 
 from domain.case import StepBy
 from domain.enums import ActorKind, NeedKind
-from domain.referral import ReferralStatus
+from domain.referral import OutcomeResult, ReferralStatus
 from store.models import SLUG_LENGTH, Role
 from store.types import StrEnumType, UTCDateTime
 
@@ -74,6 +74,8 @@ class ReferralSummary(SQLModel, table=True):
         Index("ix_referrals_partner_status", "partner_id", "status", "dispatched_at"),
         # supervision: open / unacknowledged-past-SLA referrals of a municipality
         Index("ix_referrals_municipality_status", "municipality_id", "status", "dispatched_at"),
+        # the evaluation: a municipality's referrals dispatched in a period (migration 0010)
+        Index("ix_referrals_municipality_dispatched", "municipality_id", "dispatched_at"),
     )
 
     id: str = Field(primary_key=True, max_length=ID_LENGTH)  # case-<uuid>-ref-<n>
@@ -106,6 +108,13 @@ class ReferralSummary(SQLModel, table=True):
     client_first_name: str = Field(max_length=100)
     languages: list[str] = Field(default_factory=list, sa_type=JSON)  # ISO 639-1
     partner_view: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # The evaluation's facts (migration 0010; store/facts.py): the centre that sent it, when it
+    # ended (declined, expired, withdrawn or completed: `status` says which), a completed
+    # one's result, and the hours from dispatch to acknowledgement (the report's median).
+    centre_id: str = Field(default="", max_length=SLUG_LENGTH)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    result: OutcomeResult | None = Field(default=None, sa_type=StrEnumType(OutcomeResult))
+    acknowledge_hours: int | None = None
     updated_at: datetime = Field(sa_type=UTCDateTime)
     last_applied_seq: int = 0
 
@@ -138,6 +147,11 @@ class ReviewRecord(SQLModel, table=True):
     and the goal progress it recorded (the case itself keeps only its last few reviews)."""
 
     __tablename__ = "reviews"
+    __table_args__ = (
+        # the evaluation (migration 0010): reviews recorded, and reviews due, in a period
+        Index("ix_reviews_municipality_recorded", "municipality_id", "recorded_at", "case_id"),
+        Index("ix_reviews_municipality_due", "municipality_id", "due_at"),
+    )
 
     case_id: str = Field(primary_key=True, max_length=ID_LENGTH)
     seq: int = Field(primary_key=True)  # the case event sequence that recorded it
@@ -148,6 +162,18 @@ class ReviewRecord(SQLModel, table=True):
     next_review_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # [{"goal_id", "status", "note"}] as the counsellor recorded them (migration 0003).
     goal_progress: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
+    # The evaluation's facts (migration 0010): where the case was when the review was recorded,
+    # and how many of the agreement's goals stood at each status after it (a goal this review
+    # did not mention keeps the status an earlier review gave it).
+    municipality_id: str = Field(default="", max_length=SLUG_LENGTH)
+    centre_id: str = Field(default="", max_length=SLUG_LENGTH)
+    goals_open: int = 0
+    goals_in_progress: int = 0
+    goals_achieved: int = 0
+    goals_dropped: int = 0
+    # Whole days, rounded up, from the date it answered to its recording (negative: early;
+    # null: no due date). The report's "on time" is at most 14.
+    days_late: int | None = None
 
 
 class CaseEventRecord(SQLModel, table=True):

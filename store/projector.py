@@ -28,7 +28,8 @@ What each event kind changes (its data: the models of domain/events.py):
 - review_recorded: a review row with the two survey answers;
 - every batch: the referral steps its events record (`referral_steps`, with the partners'
   words);
-- reassigned / transferred: the counsellor tasks move with the case.
+- reassigned / transferred: the counsellor tasks move with the case;
+- every event: the evaluation's facts it tells (store/fact_writer.py).
 """
 
 import contextlib
@@ -71,6 +72,7 @@ from store.archive import (
     add_referral_step,
     archive_document,
 )
+from store.fact_writer import CasePlace, write_facts
 from store.models import Municipality, Role
 from store.projections import (
     CaseSummary,
@@ -165,9 +167,15 @@ class SqlCaseEventSink:
             # batch, see `append`).
             payloads = [(event, event_payload(event)) for event in events]
             reviews = {review.id: review for review in batch.reviews}
+            place = (
+                CasePlace(summary.municipality_id, summary.centre_id)
+                if summary is not None
+                else CasePlace(case.municipality_id, case.centre_id)
+            )
             for event, payload in payloads:
                 add_event(session, case.case_id, event, payload)
                 _apply_event(session, case, event, payload, reviews)
+                write_facts(session, case.case_id, place, event, payload, case.needs)
             projected = {event.sequence for event in events}
             for step in batch.referral_steps:
                 if step.sequence in projected:

@@ -164,6 +164,8 @@ DEMO_STAFF: dict[str, DemoStaff] = {
         Role.SUPERVISOR, None, MUNICIPALITY_ID, "Dr. Sabine Krüger", "01234 5678-100"
     ),
     "admin": DemoStaff(Role.ADMIN, None, None, "Lotse-Betrieb Musterstadt", ""),
+    # The Land's evaluation: aggregates of every municipality, nothing else.
+    "auswertung": DemoStaff(Role.EVALUATOR, None, None, "Landesauswertung Integration", ""),
 }
 # The contact person of each demo partner's account (by account name).
 DEMO_PARTNER_CONTACTS = {

@@ -54,6 +54,7 @@ def scope_error(
         Role.PARTNER: "partner_id",
         Role.SUPERVISOR: "municipality_id",
         Role.ADMIN: None,
+        Role.EVALUATOR: None,  # her municipalities: `evaluator_municipalities`
     }[role]
     given = {
         name

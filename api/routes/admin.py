@@ -133,6 +133,7 @@ _SCOPE_OF_ROLE = {
     Role.PARTNER: "partner_id",
     Role.SUPERVISOR: "municipality_id",
     Role.ADMIN: None,
+    Role.EVALUATOR: None,
 }
 
 

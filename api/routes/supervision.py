@@ -1,5 +1,5 @@
 """The municipal coordination's view: overdue reviews, open referrals, caseloads, one case's
-summary and the evaluation figures. All from indexed read-model columns
+summary. All from indexed read-model columns
 (`store.reads.supervision`), never from the workflows, and without personal data: ids,
 stages, dates and counts only. The dashboard page shows the same reads (api/ui/), and the
 coordination's page of an escalated referral sends the same updates (`api.supervision`)."""
@@ -20,7 +20,7 @@ from api.deps import (
     SupervisedReferral,
 )
 from api.pagination import Page, PageNumber, PageSize, paginate
-from api.supervision import CaseOverview, Evaluation, OpenReferral
+from api.supervision import CaseOverview, OpenReferral
 from domain.actions import RerouteChoice, WithdrawalReason
 from domain.case import ActionResult
 from store.projections import CaseSummary
@@ -109,13 +109,6 @@ def case_overview(case: SupervisedCase, session: SessionDep) -> CaseOverview:
     """One case of the municipality as coordination sees it: stage, clocks, referrals and the
     supervisor's tasks; no profile, no names."""
     return supervision.overview(session, case)
-
-
-@router.get("/reports/evaluation", name="supervision.evaluation")
-def evaluation(supervisor: MunicipalityListing, session: SessionDep) -> Evaluation:
-    """The model project's two questions over every review recorded in the municipality:
-    "did the agreement help?" and "did it make it easier to stay on the ball?"."""
-    return supervision.evaluation(session, supervisor.municipality_id or "")
 
 
 @router.post("/supervision/referrals/{referral_id}/withdraw", name="supervision.referral_withdraw")

@@ -35,6 +35,7 @@ HOME: dict[Role, str] = {
     Role.COUNSELLOR: "/faelle",
     Role.PARTNER: "/eingang",
     Role.SUPERVISOR: "/aufsicht",
+    Role.EVALUATOR: "/auswertung",
 }
 
 

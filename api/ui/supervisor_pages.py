@@ -1,10 +1,10 @@
 """The municipal coordination's dashboard: overdue reviews, referrals unanswered past their
 deadline (an escalated one links to its page, api/ui/supervisor_referral.py), the referrals
-that found no partner, caseload per counsellor and per centre, cases per stage, the evaluation
-figures; and the case lists and case overview every row links to.
+that found no partner, caseload per counsellor and per centre, cases per stage (the evaluation
+has its page: api/ui/evaluation_pages.py); and the case lists and case overview every row links to.
 
 The figures are the reads of the API's supervision routes (`store.reads.supervision`, and
-`api.supervision` for the case overview and the evaluation), asked for the session's user: the
+`api.supervision` for the case overview), asked for the session's user: the
 same queries, the same scope (the supervisor's municipality), the same data minimisation (ids,
 stages, dates and counts; no client's name). Partners, centres and counsellors are shown by
 the directory's names (`directory_names`, a few queries per page however many rows), their
@@ -108,7 +108,6 @@ def dashboard(
         "centres": centres,
         "stages": stages,
         "names": names,
-        "evaluation": supervision.evaluation(session, municipality_id),
         "done": DONE.get(erledigt, ""),
     }
     return render(request, "supervisor/dashboard.html", context)

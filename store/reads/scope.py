@@ -1,15 +1,23 @@
 """What the scope checks ask (api/deps.py, for the API and the pages alike): who owns a case,
 which agency a referral was sent to, which centre an inbound referral was sent to, the active
-account behind a token or a session, and the municipality a caller belongs to. One primary-key
+account behind a token or a session, the municipality a caller belongs to, and the
+municipalities an evaluator's figures cover. One primary-key
 row each.
 """
 
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from store.models import Centre, InboundReferral, PartnerAgency, User
+from store.models import (
+    Centre,
+    EvaluatorMunicipality,
+    InboundReferral,
+    Municipality,
+    PartnerAgency,
+    User,
+)
 from store.projections import CaseSummary, ReferralSummary
 
 
@@ -75,3 +83,23 @@ def home_municipality(engine: Engine, user: User) -> str | None:
             partner = session.get(PartnerAgency, user.partner_id)
             return partner.municipality_id if partner else None
     return None
+
+
+def evaluator_municipalities(session: Session, username: str) -> tuple[str, ...] | None:
+    """The municipalities an evaluator's figures cover; None: every municipality."""
+    rows = session.exec(
+        select(EvaluatorMunicipality.municipality_id).where(
+            col(EvaluatorMunicipality.username) == username
+        )
+    ).all()
+    return tuple(sorted(rows)) or None
+
+
+def municipality_exists(session: Session, municipality_id: str) -> bool:
+    return session.get(Municipality, municipality_id) is not None
+
+
+def centre_municipality(session: Session, centre_id: str) -> str | None:
+    """The municipality of a centre (None: no such centre)."""
+    centre = session.get(Centre, centre_id)
+    return centre.municipality_id if centre is not None else None

@@ -1,15 +1,14 @@
-"""The municipal coordination's reads (`/supervision/...`, `/reports/evaluation` and the
-pages under "/aufsicht"): overdue reviews, open referrals, the caseload counts, one case's
-overview, the evaluation counts, the municipality's case list, one referral with the partners
-it may be handed to, and the referrals that found no partner. Ids, stages, dates and counts
-only: no client's name leaves these queries. The names they add are the directory's: of
-partners, centres and staff (`DirectoryNames`), which the pages show instead of slugs.
+"""The municipal coordination's reads (`/supervision/...` and the pages under "/aufsicht"):
+overdue reviews, open referrals, the caseload counts, one case's overview, the municipality's
+case list, one referral with the partners it may be handed to, and the referrals that found
+no partner. Ids, stages, dates and counts only: no client's name leaves these queries. The
+names they add are the directory's: of partners, centres and staff (`DirectoryNames`), which
+the pages show instead of slugs.
 """
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import select as sa_select
@@ -20,7 +19,7 @@ from domain.case import TaskKind
 from domain.enums import ActorKind, NeedKind
 from store.directory import OPEN_REFERRAL_STATUSES
 from store.models import Centre, PartnerAgency, Role, User
-from store.projections import CaseSummary, ReferralSummary, ReviewRecord, TaskRecord
+from store.projections import CaseSummary, ReferralSummary, TaskRecord
 from store.reads.paging import Slice, first, page_of
 
 
@@ -136,44 +135,6 @@ def case_overview(session: Session, case_id: str) -> CaseOverviewRows:
         .order_by(col(TaskRecord.due_at), col(TaskRecord.id))
     ).all()
     return CaseOverviewRows(row, list(referrals), list(tasks))
-
-
-@dataclass(frozen=True)
-class EvaluationCounts:
-    """The model project's two survey questions over the municipality's reviews: how many
-    reviews and cases, and the yes and no answers to each question."""
-
-    reviews: int
-    cases: int
-    helped: int
-    not_helped: int
-    easier: int
-    not_easier: int
-
-
-def evaluation(session: Session, municipality_id: str) -> EvaluationCounts:
-    def answered(column: Any, value: bool) -> Any:
-        return func.sum(sql_case((column == value, 1), else_=0))
-
-    query = (
-        sa_select(
-            func.count(),
-            func.count(func.distinct(col(ReviewRecord.case_id))),
-            answered(col(ReviewRecord.agreement_helped), True),
-            answered(col(ReviewRecord.agreement_helped), False),
-            answered(col(ReviewRecord.easier_to_keep_at_it), True),
-            answered(col(ReviewRecord.easier_to_keep_at_it), False),
-        )
-        .select_from(ReviewRecord)
-        .join(CaseSummary, col(CaseSummary.case_id) == col(ReviewRecord.case_id))
-        .where(col(CaseSummary.municipality_id) == municipality_id)
-    )
-    reviews, cases, helped, not_helped, easier, not_easier = (
-        session.connection().execute(query).one()
-    )
-    return EvaluationCounts(
-        reviews, cases, helped or 0, not_helped or 0, easier or 0, not_easier or 0
-    )
 
 
 def municipality_cases(

@@ -44,6 +44,11 @@ STORE_TABLES = {
     "inbound_referrals",
     "notifications",
     "mail_deliveries",
+    "agreement_versions",
+    "case_closures",
+    "need_facts",
+    "rule_hits",
+    "evaluator_municipalities",
 }
 T0 = datetime(2025, 3, 28, 23, 30, tzinfo=UTC)  # across the clock change and a day boundary
 

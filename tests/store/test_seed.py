@@ -75,12 +75,14 @@ def test_seed_writes_one_account_per_role_and_partner_all_with_password_demo(
     seed.seed_demo(store_engine, environment="development")
     with Session(store_engine) as session:
         accounts = {u.username: u for u in session.exec(select(User))}
-        assert DESIGN_ACCOUNTS | {"anerkennungsberatung"} == set(accounts)
+        assert DESIGN_ACCOUNTS | {"anerkennungsberatung", "auswertung"} == set(accounts)
         scope = {name: (u.role, u.centre_id, u.municipality_id) for name, u in accounts.items()}
         assert scope["berater1"] == (Role.COUNSELLOR, "mbe-mitte", None)
         assert scope["berater2"] == (Role.COUNSELLOR, "mbe-nord", None)
         assert scope["koordination"] == (Role.SUPERVISOR, None, "musterstadt")
         assert scope["admin"] == (Role.ADMIN, None, None)
+        # The evaluator has no scope column and no municipality rows: every municipality.
+        assert scope["auswertung"] == (Role.EVALUATOR, None, None)
         partner_of = {u.username: u.partner_id for u in accounts.values() if u.role is Role.PARTNER}
         kind_of = {p.id: p.kind for p in session.exec(select(PartnerAgency))}
         assert {name: kind_of[pid] for name, pid in partner_of.items() if pid} == {
@@ -96,7 +98,7 @@ def test_seed_writes_one_account_per_role_and_partner_all_with_password_demo(
         # argon2 is slow: the demo password is hashed once and shared, so one login per role
         # proves every account's password.
         assert len({u.password_hash for u in accounts.values()}) == 1
-        for username in ("berater1", "koordination", "sprachkurs", "admin"):
+        for username in ("berater1", "koordination", "sprachkurs", "admin", "auswertung"):
             assert authenticate(session, username, seed.DEMO_PASSWORD) is not None, username
 
 
