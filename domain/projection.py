@@ -111,6 +111,12 @@ def _assessed_needs(state: CaseState) -> list[AssessedNeed]:
         for event in state.events
     ):
         return []
+    return assessed_needs(state)
+
+
+def assessed_needs(state: CaseState) -> list[AssessedNeed]:
+    """Every need of the case with the rules that routed it (also `lotse db
+    backfill-evaluation`, which reads them from a case's state)."""
     hits: dict[int, list[RuleHit]] = {}
     for route in state.routes:
         hits.setdefault(route.need_index, []).append(

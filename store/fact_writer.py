@@ -26,7 +26,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from domain.case import CaseEvent, GoalStatus
+from domain.case import CaseEvent, CaseEventKind, GoalStatus
 from domain.events import (
     AgreementActivated,
     AssessmentCompleted,
@@ -43,7 +43,7 @@ from domain.events import (
 from domain.projection import AssessedNeed
 from domain.referral import ReferralStatus
 from store.facts import AgreementVersionFact, ClosureFact, NeedFact, RuleHitFact
-from store.projections import ReferralSummary, ReviewRecord
+from store.projections import CaseEventRecord, ReferralSummary, ReviewRecord
 
 FINAL_STATUSES = frozenset(
     {
@@ -69,9 +69,10 @@ def write_facts(
     place: CasePlace,
     event: CaseEvent,
     payload: EventData,
-    needs: Sequence[AssessedNeed],
+    needs: Sequence[AssessedNeed] | None,
 ) -> None:
-    """Add what `event` tells the evaluation; `place` is updated to after the event."""
+    """Add what `event` tells the evaluation; `place` is updated to after the event. `needs`
+    None: the needs are not known (a backfill without the workflow), leave them as they are."""
     match payload:
         case CaseOpened():
             place.municipality_id = payload.municipality_id
@@ -99,10 +100,11 @@ def write_facts(
                 )
             )
         case AssessmentCompleted():
-            _needs(session, case_id, place, event, payload.needs, needs)
+            if needs is not None:
+                _needs(session, case_id, place, event, payload.needs, needs)
         case ReviewRecorded():
             _review(session, case_id, place, event)
-            if payload.new_needs:
+            if payload.new_needs and needs is not None:
                 _needs(session, case_id, place, event, payload.new_needs, needs)
         case ReferralDispatched():
             session.execute(
@@ -139,9 +141,7 @@ def _needs(
     by_index = {need.index: need for need in needs}
     for index in range(known, known + count):
         need = by_index.get(index)
-        if need is None:
-            # A backfill without the workflow's state (past Temporal's retention): the events
-            # say how many needs, not which.
+        if need is None:  # not expected: the state holds every need of its events
             continue
         session.merge(
             NeedFact(
@@ -184,13 +184,29 @@ def _review(session: Session, case_id: str, place: CasePlace, event: CaseEvent) 
         for progress in review.goal_progress:
             statuses[progress.get("goal_id", "")] = progress.get("status", "")
     counted = list(statuses.values())
+    # A goal no review mentioned yet is open: the agreement's goals are the last draft's.
+    drafted = session.exec(
+        select(CaseEventRecord.data)
+        .where(
+            col(CaseEventRecord.case_id) == case_id,
+            col(CaseEventRecord.kind) == CaseEventKind.AGREEMENT_DRAFTED.value,
+            col(CaseEventRecord.seq) < event.sequence,
+        )
+        .order_by(col(CaseEventRecord.seq).desc())
+        .limit(1)
+    ).first()
+    goals = drafted.get("goals") if drafted is not None else None
+    total = goals if isinstance(goals, int) else len(counted)
     row = reviews[-1]
     row.municipality_id = place.municipality_id
     row.centre_id = place.centre_id
-    row.goals_open = counted.count(GoalStatus.OPEN.value)
     row.goals_in_progress = counted.count(GoalStatus.IN_PROGRESS.value)
     row.goals_achieved = counted.count(GoalStatus.ACHIEVED.value)
     row.goals_dropped = counted.count(GoalStatus.DROPPED.value)
+    row.goals_open = max(
+        counted.count(GoalStatus.OPEN.value),
+        total - row.goals_in_progress - row.goals_achieved - row.goals_dropped,
+    )
     if row.due_at is not None:
         row.days_late = math.ceil((row.recorded_at - row.due_at) / timedelta(days=1))
     session.add(row)

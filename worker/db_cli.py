@@ -1,5 +1,8 @@
 """`lotse db upgrade|current`: bring the read model's schema to the newest Alembic revision.
-Safe to run on every deploy (several processes at once on PostgreSQL take an advisory lock)."""
+Safe to run on every deploy (several processes at once on PostgreSQL take an advisory lock).
+`lotse db backfill-evaluation` fills the evaluation's facts for cases from before them."""
+
+from typing import Annotated
 
 import typer
 
@@ -34,3 +37,32 @@ def current() -> None:
         typer.echo(f"Datenbank: {current_revision(engine) or '-'}; neueste: {head_revision()}")
     finally:
         engine.dispose()
+
+
+@app.command("backfill-evaluation")
+def backfill_evaluation(
+    workflows: Annotated[
+        bool,
+        typer.Option(
+            "--workflows/--ohne-workflows",
+            help="Bedarfe aus dem Zustand der Workflows lesen (Temporal und ein Worker nötig).",
+        ),
+    ] = True,
+) -> None:
+    """Fill the evaluation's facts (migration 0010) for existing cases from their archived
+    events; idempotent, safe to run again."""
+    import asyncio
+
+    from store.db import make_engine
+    from worker.evaluation_backfill import backfill
+
+    settings = Settings()
+    engine = make_engine(settings.database_url, settings.data_dir)
+    try:
+        result = asyncio.run(backfill(settings, engine, with_workflows=workflows))
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"{result.cases} Fälle nachgetragen ({result.events} Ereignisse); "
+        f"ohne Bedarfe aus dem Workflow: {result.without_needs}."
+    )

@@ -201,14 +201,11 @@ def _survey_and_goals(connection: Any, scope: ReportScope, counts: EvaluationCou
 
 
 def _reviews(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
-    """Reviews whose date falls in the period and has come: recorded (on time or late), or
-    still missing, and then overdue or not yet."""
+    """Reviews whose date falls in the period: recorded (on time or late, also when recorded
+    before the date), or still missing once the date has come, and then overdue or not yet."""
     review = ReviewRecord
     due_at = col(review.due_at)
-    recorded_due = and_(
-        _where(scope, col(review.municipality_id), col(review.centre_id), due_at),
-        due_at <= scope.now,
-    )
+    recorded_due = _where(scope, col(review.municipality_id), col(review.centre_id), due_at)
     month = _month(scope, due_at).label("month")
     on_time = col(review.days_late) <= ON_TIME_DAYS
     per_month = [ReviewCounts() for _ in scope.month_starts]
@@ -220,9 +217,10 @@ def _reviews(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> N
         per_month[month_index].late += due - in_time
     summary = CaseSummary
     next_due = col(summary.next_review_due)
+    # Overdue by the case's own clock (the workflow's time), or due by now and not yet.
     missing = and_(
         _where(scope, col(summary.municipality_id), col(summary.centre_id), next_due),
-        next_due <= scope.now,
+        or_(col(summary.review_overdue).is_(True), next_due <= scope.now),
     )
     month = _month(scope, next_due).label("month")
     for month_index, due, overdue in connection.execute(
@@ -247,7 +245,8 @@ def _closures(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> 
         .where(_where(scope, col(fact.municipality_id), col(fact.centre_id), col(fact.closed_at)))
         .group_by(col(fact.reason))
     ).all()
-    counts.closures = {ClosureReason(reason): number for reason, number in rows}
+    counts.closures = {reason: 0 for reason in ClosureReason}
+    counts.closures.update({ClosureReason(reason): number for reason, number in rows})
 
 
 def _referrals(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
