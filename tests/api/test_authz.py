@@ -100,6 +100,8 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("GET", "/supervision/open-referrals"):         row(401, 403, 403, 200, 403),
     ("GET", "/supervision/caseload"):               row(401, 403, 403, 200, 403),
     ("GET", "/supervision/cases/{case_id}"):        row(401, 403, 403, (200, 404, 404), 403),
+    ("GET", "/supervision/late-referrals"):         row(401, 403, 403, 200, 403),
+    ("GET", "/supervision/tasks"):                  row(401, 403, 403, 200, 403),
     ("POST", "/supervision/referrals/{referral_id}/withdraw"): row(401, 403, 403, SCOPED, 403),
     ("POST", "/supervision/referrals/{referral_id}/reroute"): row(401, 403, 403, SCOPED, 403),
     ("GET", "/reports/evaluation"):                 row(401, 403, 403, 200, 403),
