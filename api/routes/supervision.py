@@ -3,7 +3,8 @@ supervisors' tasks, caseloads, one case's summary and the evaluation figures. Al
 read-model columns (`store.reads.supervision`, `store.reads.supervision_lists`), never from
 the workflows, and without personal data: ids, stages, dates and counts only. The daily lists
 are pages with their total. The dashboard pages show the same reads (api/ui/), and the
-coordination's page of an escalated referral sends the same updates (`api.supervision`)."""
+coordination's pages send the same updates (`api.supervision`): an escalated referral
+withdrawn or handed on, a transferred case given a counsellor."""
 
 from datetime import UTC, datetime
 from typing import Annotated
@@ -16,6 +17,7 @@ from api.deps import (
     GatewayDep,
     IdempotencyKey,
     MunicipalityListing,
+    ServicesDep,
     SessionDep,
     SupervisedCase,
     SupervisedReferral,
@@ -23,7 +25,7 @@ from api.deps import (
 from api.pagination import CountedPage, PageNumber, PageSize, paginate_counted
 from api.supervision import CaseOverview, Evaluation, OpenReferral
 from api.supervision_lists import LateReferral, SupervisorTask
-from domain.actions import RerouteChoice, WithdrawalReason
+from domain.actions import CounsellorChoice, RerouteChoice, WithdrawalReason
 from domain.case import ActionResult
 from store.projections import CaseSummary
 from store.reads import supervision as supervision_reads
@@ -176,3 +178,16 @@ async def reroute_escalated_referral(
     """Hand an escalated referral to another partner of the same kind (`partner_id`, or the
     next the directory offers), with the reason; the escalated one is withdrawn."""
     return await supervision.reroute_escalated(gateway, referral, body, key)
+
+
+@router.post("/supervision/cases/{case_id}/assign", name="supervision.case_assign")
+async def assign_counsellor(
+    body: CounsellorChoice,
+    case: SupervisedCase,
+    services: ServicesDep,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Give a case transferred without a counsellor one of the centre that holds it now (an
+    active counsellor account of that centre: 422 on `counsellor_id` otherwise); the
+    supervisors' task for it is done. 409 for a case that does not wait for a counsellor."""
+    return await supervision.assign_counsellor(services, case, body, key)

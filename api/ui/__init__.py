@@ -23,6 +23,7 @@ from api.ui import (
     inbound_pages,
     notification_pages,
     partner_pages,
+    supervisor_case,
     supervisor_lists,
     supervisor_pages,
     supervisor_referral,
@@ -52,6 +53,7 @@ def install(app: FastAPI) -> None:
         inbound_pages,
         supervisor_pages,
         supervisor_lists,
+        supervisor_case,
         supervisor_referral,
     ):
         app.include_router(pages.router)

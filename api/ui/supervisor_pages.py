@@ -3,7 +3,7 @@ past their deadline (the first page of each, counted in full, with the pager to 
 pages: api/ui/supervisor_lists.py; an escalated referral links to its page,
 api/ui/supervisor_referral.py), the referrals that found no partner, caseload per counsellor
 and per centre, cases per stage, the evaluation figures; and the case list every row links to
-and the case overview.
+(the case overview is api/ui/supervisor_case.py).
 
 The figures are the reads of the API's supervision routes (`store.reads.supervision`, and
 `api.supervision` and `api.supervision_lists` for the lists and the evaluation), asked for the
@@ -23,7 +23,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from api import supervision, supervision_lists
 from api.deps import SessionDep, audited_listing
-from api.ui.session import PageSupervisedCase, SupervisorUser
+from api.ui.session import SupervisorUser
 from api.ui.supervisor_lists import PAGE_SIZE
 from api.ui.supervisor_referral import DONE
 from api.ui.web import PageRoute, render
@@ -146,15 +146,3 @@ def cases(
     )
     context = {"rows": rows, "filters": filters, "names": names}
     return render(request, "supervisor/cases.html", context)
-
-
-@router.get("/aufsicht/faelle/{case_id}", name="ui.supervision.case")
-def case_page(request: Request, case: PageSupervisedCase, session: SessionDep) -> Response:
-    overview = supervision.overview(session, case)
-    names = supervision_reads.directory_names(
-        session,
-        partners={referral.partner_id for referral in overview.referrals},
-        centres={overview.centre_id},
-        people={overview.counsellor_id} if overview.counsellor_id else set(),
-    )
-    return render(request, "supervisor/case.html", {"case": overview, "names": names})
