@@ -2,8 +2,10 @@
 show and do it: `GET /supervision/cases/{id}` and the page "/aufsicht/faelle/{id}"
 (`overview`), and the withdrawal or re-route of an escalated referral
 (`POST /supervision/referrals/{id}/withdraw|reroute` and the page
-"/aufsicht/vermittlungen/{id}": `withdraw_escalated`, `reroute_escalated`). Built from the
-read model's rows (`store.reads.supervision`); ids, stages, dates and counts only, no names.
+"/aufsicht/vermittlungen/{id}": `withdraw_escalated`, `reroute_escalated`), and the
+assignment of a case transferred without a counsellor (`POST /supervision/cases/{id}/assign`
+and the form of "/aufsicht/faelle/{id}": `assign_counsellor`). Built from the read model's rows
+(`store.reads.supervision`); ids, stages, dates and counts only, no names.
 """
 
 from datetime import UTC, datetime
@@ -11,9 +13,17 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from api.deps import CaseRef, SupervisedReferralRef, actor_of
+from api import casework
+from api.deps import CaseRef, Services, SupervisedReferralRef, actor_of
 from api.gateway import Gateway
-from domain.actions import ReferralReroute, ReferralWithdrawal, RerouteChoice, WithdrawalReason
+from domain.actions import (
+    CounsellorChoice,
+    Reassignment,
+    ReferralReroute,
+    ReferralWithdrawal,
+    RerouteChoice,
+    WithdrawalReason,
+)
 from domain.case import ActionResult
 from domain.enums import ActorKind
 from domain.referral import ReferralStatus
@@ -136,4 +146,20 @@ async def reroute_escalated(
     actor = actor_of(referral.actor)
     return await gateway.update_case(
         referral.case_id, AgreementWorkflow.reroute_referral, change, key=key, actor=actor
+    )
+
+
+async def assign_counsellor(
+    services: Services, case: CaseRef, body: CounsellorChoice, key: str | None
+) -> ActionResult:
+    """Give a case that waits for a counsellor after a transfer one of the centre that holds
+    it, as the supervisor: 422 on `counsellor_id` unless the directory has her as an active
+    counsellor of that centre; then the case's `reassign` update with the supervisor's actor,
+    which refuses (409) a case not waiting for one and (422) a case another centre holds by
+    now, and marks the supervisors' task done."""
+    change = Reassignment(counsellor_id=body.counsellor_id, centre_id=case.centre_id)
+    await casework.check_reassignment(services, case, change)
+    actor = actor_of(case.actor)
+    return await services.gateway.update_case(
+        case.id, AgreementWorkflow.reassign, change, key=key, actor=actor
     )

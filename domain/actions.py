@@ -84,6 +84,18 @@ class Closure(StrictModel):
 
 class Reassignment(StrictModel):
     counsellor_id: Id
+    # The centre the caller checked the counsellor against (the directory's word, which the
+    # case cannot ask): the case refuses when another centre holds it by now. The
+    # coordination's assignment always names it (api/supervision.py); left out, nothing is
+    # compared (every reassignment recorded before it existed).
+    centre_id: Id | None = None
+
+
+class CounsellorChoice(StrictModel):
+    """The body of the coordination's assignment of a transferred case: whom (an active
+    counsellor of the centre that holds the case)."""
+
+    counsellor_id: Id
 
 
 class Transfer(StrictModel):

@@ -60,6 +60,19 @@ def referral_change_access(state: CaseState, actor: Actor | None) -> NotYours | 
     return case_access(state, actor)
 
 
+def reassign_access(state: CaseState, actor: Actor | None) -> NotYours | None:
+    """Who may give the case another counsellor: a counsellor of the centre that holds it now,
+    or a supervisor of its municipality (only for a case waiting for a counsellor after a
+    transfer: the stage function decides, domain/stages_review.py). New with the coordination's
+    assignment: no recorded history has a supervisor's reassignment, so allowing one changes
+    no replay."""
+    if actor is None:
+        return None
+    if actor.role is ActorRole.SUPERVISOR and actor.municipality_id == state.municipality_id:
+        return None
+    return case_access(state, actor)
+
+
 def is_coordination(actor: Actor | None) -> bool:
     """Whether the actor acts as the municipality's coordination (a supervisor)."""
     return actor is not None and actor.role is ActorRole.SUPERVISOR

@@ -16,7 +16,7 @@ from domain.case import (
     TaskKind,
     TaskRole,
 )
-from domain.case_log import add_task, finish_tasks, new_id, record
+from domain.case_log import add_task, finish_tasks, has_open_task, new_id, record
 from domain.clocks import Clocks
 from domain.events import (
     Closed,
@@ -30,7 +30,7 @@ from domain.events import TaskDone as TaskDoneEvent
 from domain.months import german_day, later_by, start_of_german_day
 from domain.needs import RoutingResult
 from domain.referral import OPEN
-from domain.rejections import Invalid, Rejection, require_allowed
+from domain.rejections import Invalid, Rejection, WrongStage, require_allowed
 from domain.stage_table import Action
 from domain.stages import add_needs
 
@@ -160,17 +160,38 @@ def close(state: CaseState, closure: Closure, now: datetime) -> CaseState | Reje
     return new
 
 
-def check_reassign(state: CaseState, change: Reassignment, now: datetime) -> Rejection | None:
+def check_reassign(
+    state: CaseState, change: Reassignment, now: datetime, *, coordination: bool = False
+) -> Rejection | None:
+    """`coordination`: the municipality's supervisor assigns the case, which she may only while
+    it waits for a counsellor after a transfer (its `case_unassigned` task is open)."""
     if wrong := require_allowed(state, Action.REASSIGN):
         return wrong
+    if coordination and not has_open_task(state, TaskKind.CASE_UNASSIGNED):
+        return WrongStage(
+            stage=state.stage,
+            message=(
+                "Die Koordination weist nur Fälle zu, die nach einer Abgabe auf eine Beraterin "
+                "oder einen Berater warten; diesen Fall betreut die Beratungsstelle selbst."
+            ),
+        )
+    if change.centre_id is not None and change.centre_id != state.centre_id:
+        return Invalid(
+            "counsellor_id",
+            "Der Fall liegt inzwischen bei einer anderen Beratungsstelle; bitte neu laden und "
+            "eine Beraterin oder einen Berater von dort wählen.",
+        )
     if change.counsellor_id == state.counsellor_id:
         return Invalid("counsellor_id", "Diese Beraterin / dieser Berater ist bereits zuständig.")
     return None
 
 
-def reassign(state: CaseState, change: Reassignment, now: datetime) -> CaseState | Rejection:
-    """A new counsellor; counsellor tasks follow the case (they name a role, not a person)."""
-    if rejection := check_reassign(state, change, now):
+def reassign(
+    state: CaseState, change: Reassignment, now: datetime, *, coordination: bool = False
+) -> CaseState | Rejection:
+    """A new counsellor; counsellor tasks follow the case (they name a role, not a person). The
+    supervisors' task of a case waiting for one is done."""
+    if rejection := check_reassign(state, change, now, coordination=coordination):
         return rejection
     new = state.fork()
     new.counsellor_id = change.counsellor_id

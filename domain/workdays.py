@@ -69,6 +69,23 @@ def add_working_days(start: datetime, days: int, land: str) -> datetime:
     return result.replace(tzinfo=GERMAN_TIME).astimezone(start.tzinfo)
 
 
+def nth_working_day_back(day: date, days: int, land: str) -> date:
+    """The `days`-th working day counted back from `day`, `day` itself included when it is one
+    (Monday, 1 -> that Monday; Saturday, 1 -> the Friday before). The mirror of
+    `add_working_days` on dates: the `days`-th working day after `start` falls on or before
+    `day` exactly when `start` lies on a day before this one."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    code = land_code(land)
+    remaining = days
+    while True:
+        if day.weekday() < 5 and day not in _holidays(code, day.year):
+            remaining -= 1
+            if remaining == 0:
+                return day
+        day -= timedelta(days=1)
+
+
 def working_deadline(start: datetime, days: int, land: str, clocks: Clocks) -> datetime:
     """`days` working days after `start`; with the test-only `working_day_override` a working
     day is that fixed duration and the calendar is ignored (the dev server cannot skip time)."""

@@ -75,6 +75,7 @@ with workflow.unsafe.imports_passed_through():
         Actor,
         case_access,
         is_coordination,
+        reassign_access,
         referral_change_access,
         task_role,
     )
@@ -336,13 +337,21 @@ class AgreementWorkflow:
     def _validate_close(self, closure: Closure) -> None:
         self._validate(lambda s, now: check_close(s, closure, now))
 
+    # The counsellor, or the coordination for a case waiting for one after a transfer.
     @workflow.update
     async def reassign(self, change: Reassignment) -> ActionResult:
-        return self._act(lambda s, now: reassign(s, change, now))
+        coordination = is_coordination(current_actor())
+        return self._act(
+            lambda s, now: reassign(s, change, now, coordination=coordination), reassign_access
+        )
 
     @reassign.validator
     def _validate_reassign(self, change: Reassignment) -> None:
-        self._validate(lambda s, now: check_reassign(s, change, now))
+        coordination = is_coordination(current_actor())
+        self._validate(
+            lambda s, now: check_reassign(s, change, now, coordination=coordination),
+            reassign_access,
+        )
 
     @workflow.update
     async def transfer(self, change: Transfer) -> ActionResult:
@@ -495,11 +504,11 @@ class AgreementWorkflow:
         repeated = self._repeated_id()
         return self._state.recent_updates[repeated] if repeated is not None else None
 
-    def _act(self, act: Act) -> ActionResult:
+    def _act(self, act: Act, access: Access = case_access) -> ActionResult:
         """An action without an activity: answered at once, or from memory if repeated."""
         if answer := self._earlier_answer():
             return answer
-        return self._commit(act)
+        return self._commit(act, access)
 
     def _commit(self, act: Act, access: Access = case_access) -> ActionResult:
         """Apply one action and remember its answer under the update id. Nothing is applied

@@ -1,8 +1,10 @@
-"""The municipal coordination's view: overdue reviews, open referrals, caseloads, one case's
-summary. All from indexed read-model columns
-(`store.reads.supervision`), never from the workflows, and without personal data: ids,
-stages, dates and counts only. The dashboard page shows the same reads (api/ui/), and the
-coordination's page of an escalated referral sends the same updates (`api.supervision`)."""
+"""The municipal coordination's view: overdue reviews, open and late referrals, the
+supervisors' tasks, caseloads, one case's summary. All from indexed
+read-model columns (`store.reads.supervision`, `store.reads.supervision_lists`), never from
+the workflows, and without personal data: ids, stages, dates and counts only. The daily lists
+are pages with their total. The dashboard pages show the same reads (api/ui/), and the
+coordination's pages send the same updates (`api.supervision`): an escalated referral
+withdrawn or handed on, a transferred case given a counsellor."""
 
 from datetime import UTC, datetime
 from typing import Annotated
@@ -10,18 +12,20 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from api import supervision
+from api import supervision, supervision_lists
 from api.deps import (
     GatewayDep,
     IdempotencyKey,
     MunicipalityListing,
+    ServicesDep,
     SessionDep,
     SupervisedCase,
     SupervisedReferral,
 )
-from api.pagination import Page, PageNumber, PageSize, paginate
+from api.pagination import CountedPage, PageNumber, PageSize, paginate_counted
 from api.supervision import CaseOverview, OpenReferral
-from domain.actions import RerouteChoice, WithdrawalReason
+from api.supervision_lists import LateReferral, SupervisorTask
+from domain.actions import CounsellorChoice, RerouteChoice, WithdrawalReason
 from domain.case import ActionResult
 from store.projections import CaseSummary
 from store.reads import supervision as supervision_reads
@@ -64,13 +68,14 @@ def overdue_reviews(
     session: SessionDep,
     page: PageNumber = 1,
     page_size: PageSize = 50,
-) -> Page[OverdueReview]:
-    """Cases of the municipality whose review is overdue, most overdue first."""
+) -> CountedPage[OverdueReview]:
+    """Cases of the municipality whose review is overdue, most overdue first; `total`: all of
+    them."""
     found = supervision_reads.overdue_review_page(
         session, supervisor.municipality_id or "", page, page_size
     )
     now = datetime.now(UTC)
-    return paginate(found, page, page_size, lambda row: _overdue(row, now))
+    return paginate_counted(found, lambda row: _overdue(row, now))
 
 
 @router.get("/supervision/open-referrals", name="supervision.open_referrals")
@@ -80,12 +85,45 @@ def open_referrals(
     escalated: Annotated[bool | None, Query(description="Nur eskalierte (true).")] = None,
     page: PageNumber = 1,
     page_size: PageSize = 50,
-) -> Page[OpenReferral]:
-    """Referrals of the municipality not yet completed, declined or expired, oldest first."""
+) -> CountedPage[OpenReferral]:
+    """Referrals of the municipality not yet completed, declined or expired, oldest first;
+    `total`: all of them."""
     found = supervision_reads.open_referral_page(
         session, supervisor.municipality_id or "", page, page_size, escalated
     )
-    return paginate(found, page, page_size, supervision.open_referral)
+    return paginate_counted(found, supervision.open_referral)
+
+
+@router.get("/supervision/late-referrals", name="supervision.late_referrals")
+def late_referrals(
+    supervisor: MunicipalityListing,
+    session: SessionDep,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+) -> CountedPage[LateReferral]:
+    """Referrals of the municipality past their deadline, the least time left first:
+    acknowledged but stalled (no step from the partner for 20 working days; their deadline has
+    passed), then unanswered past the acknowledgement deadline (by their escalation) and
+    escalated (by their expiry). `total`: all of them."""
+    now = datetime.now(UTC)
+    return supervision_lists.late_referrals(
+        session, supervisor.municipality_id or "", page, page_size, now
+    )
+
+
+@router.get("/supervision/tasks", name="supervision.tasks")
+def tasks(
+    supervisor: MunicipalityListing,
+    session: SessionDep,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+) -> CountedPage[SupervisorTask]:
+    """The supervisors' open tasks of the municipality (escalated referrals, overdue reviews,
+    measures reported without partner, transferred cases without a counsellor), soonest due
+    first; `total`: all of them."""
+    return supervision_lists.supervisor_tasks(
+        session, supervisor.municipality_id or "", page, page_size
+    )
 
 
 @router.get("/supervision/caseload", name="supervision.caseload")
@@ -133,3 +171,16 @@ async def reroute_escalated_referral(
     """Hand an escalated referral to another partner of the same kind (`partner_id`, or the
     next the directory offers), with the reason; the escalated one is withdrawn."""
     return await supervision.reroute_escalated(gateway, referral, body, key)
+
+
+@router.post("/supervision/cases/{case_id}/assign", name="supervision.case_assign")
+async def assign_counsellor(
+    body: CounsellorChoice,
+    case: SupervisedCase,
+    services: ServicesDep,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Give a case transferred without a counsellor one of the centre that holds it now (an
+    active counsellor account of that centre: 422 on `counsellor_id` otherwise); the
+    supervisors' task for it is done. 409 for a case that does not wait for a counsellor."""
+    return await supervision.assign_counsellor(services, case, body, key)

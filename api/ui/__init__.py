@@ -23,6 +23,8 @@ from api.ui import (
     inbound_pages,
     notification_pages,
     partner_pages,
+    supervisor_case,
+    supervisor_lists,
     supervisor_pages,
     supervisor_referral,
 )
@@ -50,6 +52,8 @@ def install(app: FastAPI) -> None:
         partner_pages,
         inbound_pages,
         supervisor_pages,
+        supervisor_lists,
+        supervisor_case,
         supervisor_referral,
     ):
         app.include_router(pages.router)

@@ -1,15 +1,17 @@
-"""The municipal coordination's dashboard: overdue reviews, referrals unanswered past their
-deadline (an escalated one links to its page, api/ui/supervisor_referral.py), the referrals
-that found no partner, caseload per counsellor and per centre, cases per stage (the evaluation
-has its page: api/ui/evaluation_pages.py); and the case lists and case overview every row links to.
+"""The municipal coordination's dashboard: its open tasks, overdue reviews and referrals late
+past their deadline (the first page of each, counted in full, with the pager to their own
+pages: api/ui/supervisor_lists.py; an escalated referral links to its page,
+api/ui/supervisor_referral.py), the referrals that found no partner, caseload per counsellor
+and per centre, cases per stage (the evaluation has its page: api/ui/evaluation_pages.py);
+and the case list every row links to (the case overview is api/ui/supervisor_case.py).
 
 The figures are the reads of the API's supervision routes (`store.reads.supervision`, and
-`api.supervision` for the case overview), asked for the session's user: the
-same queries, the same scope (the supervisor's municipality), the same data minimisation (ids,
-stages, dates and counts; no client's name). Partners, centres and counsellors are shown by
-the directory's names (`directory_names`, a few queries per page however many rows), their
-ids stay in the links and filters. One audit entry per page, through the API's
-`audited_listing`, as for each list call of the API.
+`api.supervision` and `api.supervision_lists` for the lists), asked for the
+session's user: the same queries, the same scope (the supervisor's municipality), the same data
+minimisation (ids, stages, dates and counts; no client's name). Partners, centres and
+counsellors are shown by the directory's names (`directory_names`, a few queries per page
+however many rows), their ids stay in the links and filters. One audit entry per page,
+through the API's `audited_listing`, as for each list call of the API.
 """
 
 from collections import defaultdict
@@ -19,13 +21,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api import supervision
+from api import supervision_lists
 from api.deps import SessionDep, audited_listing
-from api.ui.session import PageSupervisedCase, SupervisorUser
+from api.ui.session import SupervisorUser
+from api.ui.supervisor_lists import PAGE_SIZE
 from api.ui.supervisor_referral import DONE
 from api.ui.web import PageRoute, render
 from domain.case import Stage
-from domain.referral import unanswered_past_deadline
 from store.models import Role
 from store.reads import supervision as supervision_reads
 from store.reads.supervision import CaseloadCount
@@ -33,7 +35,6 @@ from store.reads.supervision import CaseloadCount
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 LIST_LIMIT = 200
-LATE_SHOWN = 50  # overdue reviews on the dashboard (the list page shows all)
 UNASSIGNED_SHOWN = 50  # referrals without a partner on the dashboard, newest first
 
 _audit_municipality_list = audited_listing(Role.SUPERVISOR)
@@ -81,28 +82,25 @@ def dashboard(
     _audit_municipality_list(request, user, session)
     municipality_id = user.municipality_id or ""
     now = datetime.now(UTC)
-    late_reviews = supervision_reads.overdue_review_page(session, municipality_id, 1, LATE_SHOWN)
-    # One read of the open referrals, whole rows: the deadline is judged on them directly.
-    open_rows = supervision_reads.oldest_open_referrals(session, municipality_id, LIST_LIMIT)
-    unanswered = [
-        row
-        for row in open_rows
-        if unanswered_past_deadline(row.status, row.acknowledge_by, row.escalated, now)
-    ]
+    late_reviews = supervision_reads.overdue_review_page(session, municipality_id, 1, PAGE_SIZE)
+    late = supervision_lists.late_referrals(session, municipality_id, 1, PAGE_SIZE, now)
+    tasks = supervision_lists.supervisor_tasks(session, municipality_id, 1, PAGE_SIZE)
     unassigned = supervision_reads.unassigned_referrals(session, municipality_id, UNASSIGNED_SHOWN)
     counsellors, centres, stages = _totals(supervision_reads.caseload(session, municipality_id))
     names = supervision_reads.directory_names(
         session,
-        partners={row.partner_id for row in unanswered},
+        partners={item.partner_id for item in late.items},
         centres={load.key for load in centres}
         | {row.centre_id for row in late_reviews.rows}
-        | {row.centre_id for row in unassigned},
+        | {row.centre_id for row in unassigned}
+        | {item.centre_id for item in tasks.items if item.centre_id},
         people={load.key for load in counsellors}
         | {row.counsellor_id for row in late_reviews.rows},
     )
     context = {
-        "late_reviews": late_reviews.rows,
-        "unanswered": unanswered,
+        "late_reviews": late_reviews,
+        "late": late,
+        "tasks": tasks,
         "unassigned": unassigned,
         "counsellors": counsellors,
         "centres": centres,
@@ -147,15 +145,3 @@ def cases(
     )
     context = {"rows": rows, "filters": filters, "names": names}
     return render(request, "supervisor/cases.html", context)
-
-
-@router.get("/aufsicht/faelle/{case_id}", name="ui.supervision.case")
-def case_page(request: Request, case: PageSupervisedCase, session: SessionDep) -> Response:
-    overview = supervision.overview(session, case)
-    names = supervision_reads.directory_names(
-        session,
-        partners={referral.partner_id for referral in overview.referrals},
-        centres={overview.centre_id},
-        people={overview.counsellor_id} if overview.counsellor_id else set(),
-    )
-    return render(request, "supervisor/case.html", {"case": overview, "names": names})

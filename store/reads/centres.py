@@ -1,12 +1,12 @@
 """The directory's facts about centres that casework asks (api/casework.py, for the API and
 the case page alike): the facts of a new case (municipality, centre kind, Land), who may own a
-case of a centre (a reassignment's and a transfer's check, the handover form's choices), and
-where a case may be transferred.
+case of a centre (a reassignment's and a transfer's check, the handover form's choices, and by
+name the coordination's assignment form's), and where a case may be transferred.
 """
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -45,14 +45,19 @@ def centre_facts(engine: Engine, centre_id: str) -> CentreFacts | None:
         return CentreFacts(centre.id, centre.kind, centre.municipality_id, land)
 
 
-def _counsellors_at(centre_id: str) -> SelectOfScalar[str]:
+def _owners_at(centre_id: str) -> tuple[ColumnElement[bool], ...]:
     """Who may own a case of `centre_id`: the centre's active counsellor accounts. The one rule
-    behind the checks of a reassignment or transfer and the choices of the handover form."""
-    return select(User.username).where(
-        User.role == Role.COUNSELLOR,
-        User.centre_id == centre_id,
+    behind the checks of a reassignment or transfer and the choices of the handover and
+    assignment forms."""
+    return (
+        col(User.role) == Role.COUNSELLOR,
+        col(User.centre_id) == centre_id,
         col(User.active).is_(True),
     )
+
+
+def _counsellors_at(centre_id: str) -> SelectOfScalar[str]:
+    return select(User.username).where(*_owners_at(centre_id))
 
 
 def is_counsellor_of(engine: Engine, username: str, centre_id: str) -> bool:
@@ -66,6 +71,26 @@ def counsellors_of(engine: Engine, centre_id: str) -> list[str]:
     with Session(engine) as session:
         query = _counsellors_at(centre_id).order_by(col(User.username))
         return list(session.exec(query).all())
+
+
+@dataclass(frozen=True)
+class CounsellorOption:
+    """A counsellor a case may be given: her username and the name colleagues read."""
+
+    username: str
+    name: str
+
+
+def counsellor_options(engine: Engine, centre_id: str) -> list[CounsellorOption]:
+    """The accounts `is_counsellor_of` accepts for the centre, by display name (the username
+    where there is none): the choices of the coordination's assignment form."""
+    with Session(engine) as session:
+        query = select(User.username, User.display_name).where(*_owners_at(centre_id))
+        found = [
+            CounsellorOption(username, display_name or username)
+            for username, display_name in session.exec(query).all()
+        ]
+    return sorted(found, key=lambda option: (option.name.casefold(), option.username))
 
 
 def centres_of(engine: Engine, municipality_id: str) -> list[CentreChoice]:

@@ -20,7 +20,7 @@ from domain.enums import ActorKind, NeedKind
 from store.directory import OPEN_REFERRAL_STATUSES
 from store.models import Centre, PartnerAgency, Role, User
 from store.projections import CaseSummary, ReferralSummary, TaskRecord
-from store.reads.paging import Slice, first, page_of
+from store.reads.paging import Counted, counted_page_of, first
 
 
 def overdue_reviews(municipality_id: str) -> SelectOfScalar[CaseSummary]:
@@ -38,8 +38,9 @@ def overdue_reviews(municipality_id: str) -> SelectOfScalar[CaseSummary]:
 
 def overdue_review_page(
     session: Session, municipality_id: str, page: int, page_size: int
-) -> Slice[CaseSummary]:
-    return page_of(session, overdue_reviews(municipality_id), page, page_size)
+) -> Counted[CaseSummary]:
+    """Page `page` of the overdue reviews, with how many there are (the dashboard's heading)."""
+    return counted_page_of(session, overdue_reviews(municipality_id), page, page_size)
 
 
 def open_referrals(
@@ -61,15 +62,8 @@ def open_referral_page(
     page: int,
     page_size: int,
     escalated: bool | None = None,
-) -> Slice[ReferralSummary]:
-    return page_of(session, open_referrals(municipality_id, escalated), page, page_size)
-
-
-def oldest_open_referrals(
-    session: Session, municipality_id: str, limit: int
-) -> list[ReferralSummary]:
-    """The first `limit` open referrals, whole rows (the dashboard picks the overdue ones)."""
-    return first(session, open_referrals(municipality_id), limit)
+) -> Counted[ReferralSummary]:
+    return counted_page_of(session, open_referrals(municipality_id, escalated), page, page_size)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The workflow checks who is asking (domain/actor.py): every update the API sends carries the
 actor, and the case or referral refuses one that is not its current owner, whatever the read
-model says. A counsellor cannot mark a supervisor's task done."""
+model says. A counsellor cannot mark a supervisor's task done; a supervisor of the
+municipality, and no one else, gives a case waiting after a transfer its counsellor."""
 
 import pytest
 from sqlmodel import Session, select
@@ -10,13 +11,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
 from api.gateway import with_actor_header
-from domain.actions import Closure
+from domain.actions import Closure, Reassignment
 from domain.actor import Actor, ActorRole
 from domain.case import CaseState, Stage, TaskKind, TaskRole
 from domain.referral import ProgressNote, ReferralState
 from store.models import User
 from store.projections import CaseSummary, ReferralSummary
 from tests.api_harness import Lotse, eventually
+from tests.case_histories import REGENERATE, save_histories
 from workflows.actor_header import HEADER, ActorInterceptor, sending_as
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow
@@ -146,3 +148,43 @@ async def test_a_referral_answers_only_its_own_agency(lotse: Lotse) -> None:
     # Its own agency, through the API, which sends the actor.
     await lotse.ok("sprachkurs", "POST", f"/referrals/{referral_id}/acknowledge")
     assert (await handle.query(ReferralWorkflow.state)).status.value == "acknowledged"
+
+
+async def test_only_the_municipality_s_coordination_assigns_a_waiting_case_at_temporal(
+    lotse: Lotse,
+) -> None:
+    """The case's own check, whatever the API let through: another municipality's supervisor
+    and the old centre's counsellor are refused like a missing case; the municipality's
+    supervisor gives the case a counsellor of the centre that holds it, and the history with
+    her reassignment replays."""
+    case_id = await lotse.open_case("berater1")
+    await lotse.ok("berater1", "POST", f"/cases/{case_id}/transfer", json={"centre_id": "mbe-nord"})
+    handle = with_actor_header(lotse.client).get_workflow_handle(case_id)
+    change = Reassignment(counsellor_id="berater2", centre_id="mbe-nord")
+    for stranger in (
+        Actor(user_id="fremd", role=ActorRole.SUPERVISOR, municipality_id="anderswo"),
+        Actor(user_id="berater1", role=ActorRole.COUNSELLOR, centre_id="mbe-mitte"),
+        Actor(user_id="sprachkurs", role=ActorRole.PARTNER, partner_id="sprachkurs"),
+    ):
+        with sending_as(stranger), pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(AgreementWorkflow.reassign, change)
+        assert isinstance(refused.value.cause, ApplicationError)
+        assert refused.value.cause.type == "NotFound", stranger.user_id
+    supervisor = Actor(
+        user_id="koordination", role=ActorRole.SUPERVISOR, municipality_id="musterstadt"
+    )
+    with sending_as(supervisor):
+        await handle.execute_update(AgreementWorkflow.reassign, change)
+    state = await case_state(lotse, case_id)
+    assert state.counsellor_id == "berater2" and state.open_tasks() == []
+
+    history = await handle.fetch_history()
+    replayer = Replayer(
+        workflows=[AgreementWorkflow],
+        data_converter=pydantic_data_converter,
+        interceptors=[ActorInterceptor()],
+    )
+    replayed = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert replayed.replay_failure is None
+    if REGENERATE:
+        save_histories("coordination_assignment", [history])

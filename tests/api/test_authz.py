@@ -100,6 +100,10 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("GET", "/supervision/open-referrals"):         row(401, 403, 403, 200, 403),
     ("GET", "/supervision/caseload"):               row(401, 403, 403, 200, 403),
     ("GET", "/supervision/cases/{case_id}"):        row(401, 403, 403, (200, 404, 404), 403),
+    # Body refused on the own case (422); another municipality's or a missing case: 404.
+    ("POST", "/supervision/cases/{case_id}/assign"): row(401, 403, 403, SCOPED, 403),
+    ("GET", "/supervision/late-referrals"):         row(401, 403, 403, 200, 403),
+    ("GET", "/supervision/tasks"):                  row(401, 403, 403, 200, 403),
     ("POST", "/supervision/referrals/{referral_id}/withdraw"): row(401, 403, 403, SCOPED, 403),
     ("POST", "/supervision/referrals/{referral_id}/reroute"): row(401, 403, 403, SCOPED, 403),
     ("GET", "/reports/evaluation"):                 row(401, 403, 403, 200, 403),

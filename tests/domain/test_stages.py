@@ -334,6 +334,29 @@ def test_reassign_and_transfer() -> None:
     assert state.counsellor_id == "berater3" and state.open_tasks() == []
 
 
+def test_the_coordination_assigns_only_a_case_waiting_for_a_counsellor() -> None:
+    state = active()
+    waiting = Reassignment(counsellor_id="berater3", centre_id="jmd-musterstadt")
+    refused = reassign(state, waiting, NOW, coordination=True)
+    assert isinstance(refused, WrongStage) and "nach einer Abgabe" in refused.message
+    state = ok(transfer(state, Transfer(centre_id="jmd-musterstadt", centre_kind="JMD"), NOW))
+    [task] = state.open_tasks()
+    # Chosen for a centre that no longer holds the case: refused on the counsellor.
+    elsewhere = Reassignment(counsellor_id="berater2", centre_id="mbe-nord")
+    moved = check_reassign(state, elsewhere, NOW, coordination=True)
+    assert isinstance(moved, Invalid) and moved.field == "counsellor_id"
+    assigned = ok(reassign(state, waiting, NOW + timedelta(minutes=1), coordination=True))
+    assert assigned.counsellor_id == "berater3" and assigned.open_tasks() == []
+    done = [e for e in assigned.events if e.kind == "task_done"]
+    assert [e.data["task_id"] for e in done] == [task.id]
+    # Once it has one, the coordination has nothing more to assign.
+    again = Reassignment(counsellor_id="berater4", centre_id="jmd-musterstadt")
+    assert isinstance(check_reassign(assigned, again, NOW, coordination=True), WrongStage)
+    # The counsellor of the centre may still hand it on, with or without naming the centre.
+    assert check_reassign(assigned, again, NOW) is None
+    assert check_reassign(assigned, Reassignment(counsellor_id="berater4"), NOW) is None
+
+
 def test_complete_task() -> None:
     state = on_clock(active(), NOW + timedelta(days=42), CLOCKS)
     [task] = state.open_tasks()

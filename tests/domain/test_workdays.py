@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from domain.workdays import add_working_days, is_working_day, land_code
+from domain.workdays import add_working_days, is_working_day, land_code, nth_working_day_back
 
 BERLIN_WINTER = timezone(timedelta(hours=1))
 BERLIN_SUMMER = timezone(timedelta(hours=2))
@@ -80,3 +80,28 @@ def test_land_codes_accept_the_iso_spellings(land: str) -> None:
 def test_an_unknown_land_is_rejected_in_german() -> None:
     with pytest.raises(ValueError, match="kein Bundesland"):
         add_working_days(datetime(2026, 1, 5, tzinfo=UTC), 1, "Augsburg")
+
+
+def test_counting_working_days_back_includes_the_day_itself_when_it_is_one() -> None:
+    monday, saturday = date(2026, 11, 23), date(2026, 11, 21)
+    assert nth_working_day_back(monday, 1, "NW") == monday
+    assert nth_working_day_back(monday, 2, "NW") == date(2026, 11, 20)  # the Friday before
+    assert nth_working_day_back(saturday, 1, "NW") == date(2026, 11, 20)
+    # Easter: Tuesday 7 April 2026 back over Easter Monday and Good Friday.
+    assert nth_working_day_back(date(2026, 4, 7), 3, "BE") == date(2026, 4, 1)
+    with pytest.raises(ValueError):
+        nth_working_day_back(monday, 0, "NW")
+
+
+@pytest.mark.parametrize("days", [1, 5, 20])
+def test_counting_back_mirrors_adding_working_days(days: int) -> None:
+    """`add_working_days(start, n)` falls on `day` or earlier exactly when `start` lies on a
+    day before `nth_working_day_back(day, n)`: over two months around Easter and Whitsun."""
+    first = date(2026, 3, 1)
+    for offset in range(70):
+        day = first + timedelta(days=offset)
+        back = nth_working_day_back(day, days, "NW")
+        for start_offset in range(-40, 1):
+            start_day = day + timedelta(days=start_offset)
+            start = datetime(start_day.year, start_day.month, start_day.day, 15, 0)
+            assert (add_working_days(start, days, "NW").date() <= day) == (start_day < back)

@@ -1,6 +1,7 @@
 """Both front doors read the same lists (store/reads/): the pages and the JSON API show the same
 cases, referrals and counts for the same filters, on SQLite and PostgreSQL, and the
-coordination's dashboard reads the open referrals in one query however many there are. The
+coordination's dashboard reads a page of the late referrals in the same statements however
+many there are (tests/ui/test_supervisor_lists.py has the coordination's lists in full). The
 dashboard names partners, centres and counsellors from the directory, and lists the
 referrals that found no partner, newest first, without the client's name.
 
@@ -142,7 +143,7 @@ def _statements(engine: Engine) -> Iterator[Callable[[], int]]:
         event.remove(engine, "after_cursor_execute", counted)
 
 
-async def test_the_dashboard_reads_the_open_referrals_once_however_many(system: StoreOnly) -> None:
+async def test_the_dashboard_reads_the_late_referrals_once_however_many(system: StoreOnly) -> None:
     late = [_referral(n, ReferralStatus.DISPATCHED) for n in range(1000, 1003)]
     escalated_recently = _referral(
         1003, ReferralStatus.DISPATCHED, dispatched_at=NOW, escalated=True
@@ -164,19 +165,23 @@ async def test_the_dashboard_reads_the_open_referrals_once_however_many(system: 
 
     await unanswered()  # the first request may open connections; count from the second
     shown, few = await unanswered()
+    # The least time left first: these rows carry no escalation date, so their dispatch.
     assert shown == [r.case_id for r in [*late, escalated_recently]]
-    # Forty more late referrals: the page lists them all with not one statement more.
+    # Forty more late referrals: the first page of them, in not one statement more.
     more = [_referral(n, ReferralStatus.DISPATCHED) for n in range(1100, 1140)]
     system.add(*more)
     shown, many = await unanswered()
-    assert shown == [r.case_id for r in [*late, *more, escalated_recently]]
+    assert shown == [r.case_id for r in [*late, *more]][:20]
     assert many == few
-    # The API's open referrals are the same rows (oldest first); the page shows the late ones.
+    # The same rows, in the same order, as the API's late referrals.
+    listed = await system.api("koordination", "/supervision/late-referrals", page_size=20)
+    assert shown == [item["case_id"] for item in listed["items"]] and listed["total"] == 44
+    # The API's open referrals are all of them, oldest first.
     listed = await system.api("koordination", "/supervision/open-referrals", page_size=200)
     ids = [item["case_id"] for item in listed["items"]]
     acknowledged = on_time[1]  # dispatched as long ago as the late ones, a little after them
     expected = [*late, acknowledged, *more, escalated_recently, on_time[0]]
-    assert ids == [r.case_id for r in expected]
+    assert ids == [r.case_id for r in expected] and listed["total"] == len(expected)
     await supervisor.aclose()
 
 
@@ -216,7 +221,7 @@ async def test_the_supervisors_case_list_counts_what_the_caseload_counts(system:
     ]
     assert _case_id(2005) not in await listed()
     # The dashboard's overdue reviews and the API's are the same cases, in the same order.
-    api = await system.api("koordination", "/supervision/overdue-reviews")
+    api = await system.api("koordination", "/supervision/overdue-reviews", page_size=20)
     dashboard = await supervisor.get("/aufsicht")
     shown = CASE_LINK.findall(_section(dashboard.text, "late-title"))
     assert shown == [item["case_id"] for item in api["items"]]

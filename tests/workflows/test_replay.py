@@ -15,7 +15,9 @@ with progress notes from before the patch `referral-notes-archived`, `referral_p
 one after it (recorded by running a referral through acknowledge, two notes and complete);
 `referral_withdrawal.json` a case whose counsellor re-routes one referral to a partner she
 chose and withdraws another (the updates `reroute_referral` and `withdraw_referral`, recorded
-by test_agreement_workflow_devserver.py).
+by test_agreement_workflow_devserver.py); `coordination_assignment.json` a case transferred
+without a counsellor and then given one by a supervisor of its municipality (`reassign` with a
+supervisor's actor and `centre_id`, recorded by tests/api/test_actor_checks.py).
 """
 
 import pytest
@@ -43,6 +45,7 @@ def test_the_recorded_histories_are_there() -> None:
         "referral_progress",
         "referral_progress_v1",
         "referral_withdrawal",
+        "coordination_assignment",
         "happy_path_v3",
         "referral_decline_v3",
     } <= recorded
