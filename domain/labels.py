@@ -5,6 +5,7 @@ Only display text lives here; no decision may depend on these strings (the rules
 read the plain enum values). In domain/, so that whatever shows a need or a partner kind (the
 agreement text, which the workflows import) does not have to load the rules package."""
 
+from domain.case import ClosureReason
 from domain.enums import (
     ActorKind,
     Employment,
@@ -67,6 +68,15 @@ ACTOR_LABELS: dict[ActorKind, str] = {
     ActorKind.CHILDCARE_OFFICE: "Kita-Servicestelle",
     ActorKind.YOUTH_MIGRATION_SERVICE: "Jugendmigrationsdienst",
     ActorKind.MIGRATION_COUNSELLING: "Migrationsberatung",
+}
+
+# Why a case was closed: the counsellor's choice on the case page, and the evaluation's rows.
+CLOSURE_REASON_LABELS: dict[ClosureReason, str] = {
+    ClosureReason.GOALS_ACHIEVED: "Ziele erreicht",
+    ClosureReason.MOVED_AWAY: "weggezogen",
+    ClosureReason.WITHDRAWN: "von Klient:in beendet",
+    ClosureReason.NO_CONTACT: "kein Kontakt mehr",
+    ClosureReason.TRANSFERRED: "an andere Stelle übergeben",
 }
 
 

@@ -3,6 +3,10 @@ Temporal, real workflows and activities, a seeded SQLite store), a browser-like 
 demo user that logs in through the login form and sends each form's CSRF token, and the app
 served by uvicorn on 127.0.0.1 for Playwright.
 
+The browser tests' common pieces live here too: where Debian's Chromium is and how it is
+started, and `Watched`, a Playwright page whose requests and console messages are collected
+(every request to this origin, no CSP violation, every input labelled).
+
 Used by the tests of tests/ui/; not a test module itself.
 """
 
@@ -11,6 +15,7 @@ import contextlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +28,28 @@ from tests.process_harness import free_port
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
+
+CHROMIUM = Path("/usr/bin/chromium")
+# The machine's closed network refuses Chromium's background connections; without these
+# flags it would keep trying.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+# Every input, select and textarea a person fills needs a label with text (or an aria name).
+UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, textarea'))
+  .filter(el => !['hidden', 'submit', 'button', 'reset', 'image'].includes(el.type))
+  .filter(el => {
+    const labelled = Array.from(el.labels || []).some(l => l.textContent.trim().length > 0);
+    return !labelled && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby');
+  })
+  .map(el => el.name || el.id || el.outerHTML)"""
 
 
 def app_of(lotse: Lotse) -> FastAPI:
@@ -82,3 +109,44 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+class Watched:
+    """A logged-in page whose requests and console messages are collected."""
+
+    def __init__(self, page: Any, base_url: str) -> None:
+        self.page = page
+        self.base_url = base_url
+        self.requests: list[str] = []
+        self.violations: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
+        # A refused form answers 422, which the console reports too: only CSP refusals and
+        # script errors count.
+        page.on(
+            "console",
+            lambda message: (
+                self.violations.append(message.text)
+                if "Content Security Policy" in message.text or "Refused to" in message.text
+                else None
+            ),
+        )
+        page.on("pageerror", lambda error: self.violations.append(str(error)))
+
+    async def check(self) -> None:
+        """The page as it is now: labelled inputs, own origin only, no CSP violation."""
+        unlabelled = await self.page.evaluate(UNLABELLED)
+        assert unlabelled == [], f"{self.page.url}: inputs without a label: {unlabelled}"
+        foreign = [url for url in self.requests if not url.startswith(self.base_url)]
+        assert foreign == [], f"requests to other origins: {foreign}"
+        assert self.violations == [], f"CSP violations or script errors: {self.violations}"
+
+    async def fits_360(self) -> None:
+        await self.page.set_viewport_size({"width": 360, "height": 740})
+        width = await self.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, f"{self.page.url} is {width}px wide at 360px"
+        await self.page.set_viewport_size({"width": 1100, "height": 800})
+
+    async def shot(self, name: str, *, full_page: bool = True) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = str(SCREENSHOTS / f"{name}.png")
+        await self.page.screenshot(path=path, full_page=full_page)

@@ -1,5 +1,6 @@
-"""The web interface for counsellors, partner agencies and supervisors: server-rendered pages
-(Jinja2, htmx for small partial updates, no build step) on the API's own app.
+"""The web interface for counsellors, partner agencies, supervisors and evaluators:
+server-rendered pages (Jinja2, htmx for small partial updates, no build step) on the API's own
+app.
 
 `install(app)` adds the pages, the static assets under /static and the session settings; it
 needs the API's services in `app.state.services` (api/main.py creates them first). The pages
@@ -20,6 +21,7 @@ from api.ui import (
     case_actions,
     case_page,
     cases_pages,
+    evaluation_pages,
     inbound_pages,
     notification_pages,
     partner_pages,
@@ -55,6 +57,7 @@ def install(app: FastAPI) -> None:
         supervisor_lists,
         supervisor_case,
         supervisor_referral,
+        evaluation_pages,
     ):
         app.include_router(pages.router)
     app.mount("/static", Assets(directory=STATIC), name="static")

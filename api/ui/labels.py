@@ -28,6 +28,7 @@ from domain.enums import (
 from domain.inbound import InboundStatus
 from domain.labels import (
     ACTOR_LABELS,
+    CLOSURE_REASON_LABELS,
     EMPLOYMENT_LABELS,
     NEED_LABELS,
     QUALIFICATION_KIND_LABELS,
@@ -82,11 +83,7 @@ RESPONSIBLE: dict[str, str] = {
 }
 
 CLOSURE_REASON: dict[str, str] = {
-    ClosureReason.GOALS_ACHIEVED: "Ziele erreicht",
-    ClosureReason.MOVED_AWAY: "weggezogen",
-    ClosureReason.WITHDRAWN: "von Klient:in beendet",
-    ClosureReason.NO_CONTACT: "kein Kontakt mehr",
-    ClosureReason.TRANSFERRED: "an andere Stelle übergeben",
+    reason.value: CLOSURE_REASON_LABELS[reason] for reason in ClosureReason
 }
 
 OUTCOME: dict[str, str] = {

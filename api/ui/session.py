@@ -219,9 +219,9 @@ async def page_user(request: Request) -> User:
 PageUser = Annotated[User, Depends(page_user)]
 
 
-def page_role(role: Role) -> Callable[[User], Awaitable[User]]:
-    """The API's `require_role(role)` for a page; 404 instead of 403 (see module docstring)."""
-    check = require_role(role)
+def page_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
+    """The API's `require_role(*roles)` for a page; 404 instead of 403 (see module docstring)."""
+    check = require_role(*roles)
 
     async def role_user(user: PageUser) -> User:
         try:
@@ -236,6 +236,8 @@ CounsellorUser = Annotated[User, Depends(page_role(Role.COUNSELLOR))]
 PartnerUser = Annotated[User, Depends(page_role(Role.PARTNER))]
 SupervisorUser = Annotated[User, Depends(page_role(Role.SUPERVISOR))]
 AdminUser = Annotated[User, Depends(page_role(Role.ADMIN))]
+# The evaluation („Auswertung"): the API's report readers. An evaluator has no other page.
+ReportReaderUser = Annotated[User, Depends(page_role(Role.SUPERVISOR, Role.EVALUATOR))]
 
 
 # --- objects in scope: the API's checks, with the session's user --------------------------

@@ -107,6 +107,7 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("POST", "/supervision/referrals/{referral_id}/withdraw"): row(401, 403, 403, SCOPED, 403),
     ("POST", "/supervision/referrals/{referral_id}/reroute"): row(401, 403, 403, SCOPED, 403),
     ("GET", "/reports/evaluation"):                 row(401, 403, 403, 200, 403),
+    ("GET", "/reports/evaluation.csv"):             row(401, 403, 403, 200, 403),
     ("GET", "/rules"):                              row(401, 200, 200, 200, 200),
     ("POST", "/rules/explain"):                     row(401, 422, 403, 422, 422),  # bad body
     ("GET", "/admin/partners"):                     row(401, 403, 403, 403, 200),

@@ -19,7 +19,6 @@ notifications, and the list marks them read and turns her mails off and on.
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,41 +32,20 @@ from store.notifications import SqlNoticeLedger
 from store.seed import DEMO_PASSWORD
 from store.users import create_user, hash_password
 from tests.api_harness import Lotse, running_lotse
-from tests.ui_harness import app_of, served
+from tests.ui_harness import CHROMIUM, CHROMIUM_ARGS, Watched, app_of, served
 from worker.binaries import find_binary
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
 Page = playwright_api.Page
 expect = playwright_api.expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-# The machine's closed network refuses Chromium's background connections; without these
-# flags it would keep trying.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 BELL_USER = "beraterin-glocke"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="Debian's Chromium is not installed (apt-get install chromium); the httpx-level "
     "page tests in test_pages.py still run",
 )
-
-# Every input, select and textarea a person fills needs a label with text (or an aria name).
-UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, textarea'))
-  .filter(el => !['hidden', 'submit', 'button', 'reset', 'image'].includes(el.type))
-  .filter(el => {
-    const labelled = Array.from(el.labels || []).some(l => l.textContent.trim().length > 0);
-    return !labelled && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby');
-  })
-  .map(el => el.name || el.id || el.outerHTML)"""
 
 
 @pytest.fixture(scope="module")
@@ -109,47 +87,6 @@ async def browser() -> AsyncIterator[Any]:
 def journey() -> dict[str, str]:
     """What one test of the journey hands the next (the case the counsellor opened)."""
     return {}
-
-
-class Watched:
-    """A logged-in page whose requests and console messages are collected."""
-
-    def __init__(self, page: Any, base_url: str) -> None:
-        self.page = page
-        self.base_url = base_url
-        self.requests: list[str] = []
-        self.violations: list[str] = []
-        page.on("request", lambda request: self.requests.append(request.url))
-        # A refused form answers 422, which the console reports too: only CSP refusals and
-        # script errors count.
-        page.on(
-            "console",
-            lambda message: (
-                self.violations.append(message.text)
-                if "Content Security Policy" in message.text or "Refused to" in message.text
-                else None
-            ),
-        )
-        page.on("pageerror", lambda error: self.violations.append(str(error)))
-
-    async def check(self) -> None:
-        """The page as it is now: labelled inputs, own origin only, no CSP violation."""
-        unlabelled = await self.page.evaluate(UNLABELLED)
-        assert unlabelled == [], f"{self.page.url}: inputs without a label: {unlabelled}"
-        foreign = [url for url in self.requests if not url.startswith(self.base_url)]
-        assert foreign == [], f"requests to other origins: {foreign}"
-        assert self.violations == [], f"CSP violations or script errors: {self.violations}"
-
-    async def fits_360(self) -> None:
-        await self.page.set_viewport_size({"width": 360, "height": 740})
-        width = await self.page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 360, f"{self.page.url} is {width}px wide at 360px"
-        await self.page.set_viewport_size({"width": 1100, "height": 800})
-
-    async def shot(self, name: str, *, full_page: bool = True) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = str(SCREENSHOTS / f"{name}.png")
-        await self.page.screenshot(path=path, full_page=full_page)
 
 
 async def _login(browser: Any, base_url: str, username: str) -> Watched:
