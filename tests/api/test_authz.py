@@ -38,6 +38,7 @@ ROLES = {
     "partner": "sprachkurs",
     "supervisor": "koordination",
     "admin": "admin",
+    "evaluator": "auswertung",
 }
 OBJECTS = ("own", "foreign", "missing")
 
@@ -45,14 +46,21 @@ Cell = int | tuple[int, int, int]  # one status for all three objects, or (own, 
 
 
 def row(
-    anonymous: Cell, counsellor: Cell, partner: Cell, supervisor: Cell, admin: Cell
+    anonymous: Cell,
+    counsellor: Cell,
+    partner: Cell,
+    supervisor: Cell,
+    admin: Cell,
+    evaluator: Cell = 403,
 ) -> dict[str, Cell]:
+    """The last column, the evaluator (aggregates only), is 403 unless a row says otherwise."""
     return {
         "anonymous": anonymous,
         "counsellor": counsellor,
         "partner": partner,
         "supervisor": supervisor,
         "admin": admin,
+        "evaluator": evaluator,
     }
 
 
@@ -60,8 +68,8 @@ SCOPED = (422, 404, 404)  # own object reached (body refused), foreign and missi
 OWN = (200, 404, 404)  # own object read or marked, foreign and missing: 404
 # fmt: off
 MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
-    ("POST", "/auth/token"):                        row(422, 422, 422, 422, 422),  # empty form
-    ("GET", "/me"):                                 row(401, 200, 200, 200, 200),
+    ("POST", "/auth/token"):                        row(422, 422, 422, 422, 422, 422),  # empty form
+    ("GET", "/me"):                                 row(401, 200, 200, 200, 200, 200),
     ("POST", "/cases"):                             row(401, 422, 403, 403, 403),  # bad body
     ("GET", "/cases"):                              row(401, 200, 403, 403, 403),
     ("GET", "/cases/{case_id}"):                    row(401, (200, 404, 404), 403, 403, 403),
@@ -106,9 +114,10 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("GET", "/supervision/tasks"):                  row(401, 403, 403, 200, 403),
     ("POST", "/supervision/referrals/{referral_id}/withdraw"): row(401, 403, 403, SCOPED, 403),
     ("POST", "/supervision/referrals/{referral_id}/reroute"): row(401, 403, 403, SCOPED, 403),
-    ("GET", "/reports/evaluation"):                 row(401, 403, 403, 200, 403),
-    ("GET", "/reports/evaluation.csv"):             row(401, 403, 403, 200, 403),
-    ("GET", "/rules"):                              row(401, 200, 200, 200, 200),
+    ("GET", "/reports/evaluation"):                 row(401, 403, 403, 200, 403, 200),
+    ("GET", "/reports/evaluation.csv"):             row(401, 403, 403, 200, 403, 200),
+    # The catalog names the rules the evaluation counts; it holds no client data.
+    ("GET", "/rules"):                              row(401, 200, 200, 200, 200, 200),
     ("POST", "/rules/explain"):                     row(401, 422, 403, 422, 422),  # bad body
     ("GET", "/admin/partners"):                     row(401, 403, 403, 403, 200),
     ("POST", "/admin/partners"):                    row(401, 403, 403, 403, 422),
@@ -118,13 +127,13 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("GET", "/admin/tasks"):                        row(401, 403, 403, 403, 200),
     ("GET", "/admin/mail-deliveries"):              row(401, 403, 403, 403, 200),
     # Everyone has a list of her own; another user's notification is not found.
-    ("GET", "/notifications"):                      row(401, 200, 200, 200, 200),
-    ("POST", "/notifications/{notification_id}/read"): row(401, OWN, OWN, OWN, 404),
-    ("GET", "/me/notification-settings"):           row(401, 200, 200, 200, 200),
-    ("PUT", "/me/notification-settings"):           row(401, 422, 422, 422, 422),  # no body
-    ("GET", "/livez"):                              row(200, 200, 200, 200, 200),
-    ("GET", "/healthz"):                            row(200, 200, 200, 200, 200),
-    ("GET", "/metrics"):                            row(200, 200, 200, 200, 200),
+    ("GET", "/notifications"):                      row(401, 200, 200, 200, 200, 200),
+    ("POST", "/notifications/{notification_id}/read"): row(401, OWN, OWN, OWN, 404, 404),
+    ("GET", "/me/notification-settings"):           row(401, 200, 200, 200, 200, 200),
+    ("PUT", "/me/notification-settings"):           row(401, 422, 422, 422, 422, 422),  # no body
+    ("GET", "/livez"):                              row(200, 200, 200, 200, 200, 200),
+    ("GET", "/healthz"):                            row(200, 200, 200, 200, 200, 200),
+    ("GET", "/metrics"):                            row(200, 200, 200, 200, 200, 200),
 }
 # fmt: on
 
