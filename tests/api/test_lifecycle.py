@@ -211,10 +211,9 @@ async def test_review_survey_reaches_the_evaluation_report(lotse: Lotse) -> None
     result = await lotse.ok("berater1", "POST", f"/cases/{case_id}/reviews", json=review)
     await lotse.projected(case_id, result["sequence"])
     report = await lotse.ok("koordination", "GET", "/reports/evaluation")
-    assert report["reviews"] >= 1
-    assert report["agreement_helped"]["yes"] >= 1
-    assert report["easier_to_keep_at_it"]["no"] >= 1
-    assert 0 <= report["agreement_helped"]["share_yes"] <= 1
+    # Counted (a few clients so far: under the minimum group, so suppressed, not zero).
+    assert report["survey"]["clients_answered"] != 0
+    assert report["agreements"]["concluded"] != 0
 
     closed = await lotse.ok(
         "berater1", "POST", f"/cases/{case_id}/close", json={"reason": "goals_achieved"}

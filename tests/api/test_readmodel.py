@@ -178,8 +178,21 @@ async def test_supervisor_lists(http: httpx.AsyncClient) -> None:
     assert rows[("mbe-nord", "berater2", "active")]["overdue"] == 1
 
 
-async def test_evaluation_report_aggregates_the_survey(http: httpx.AsyncClient) -> None:
-    report = await _get(http, "koordination", "/reports/evaluation")
-    assert (report["reviews"], report["cases"]) == (3, 3)
-    assert report["agreement_helped"] == {"yes": 2, "no": 1, "unanswered": 0, "share_yes": 0.6667}
-    assert report["easier_to_keep_at_it"] == {"yes": 1, "no": 1, "unanswered": 1, "share_yes": 0.5}
+async def test_evaluation_report_counts_each_client_once_and_hides_small_groups(
+    http: httpx.AsyncClient,
+) -> None:
+    january = {"from": "2025-01-01", "to": "2025-01-31"}
+    report = await _get(http, "koordination", "/reports/evaluation", **january)
+    # Three clients answered: fewer than the minimum group of five, nothing is published.
+    assert report["survey"]["clients_answered"] is None
+    assert report["survey"]["agreement_helped"] == {
+        "yes": None,
+        "no": None,
+        "unanswered": None,
+        "share_yes": None,
+        "suppressed": True,
+    }
+    assert report["period"] == {"from": "2025-01-01", "to": "2025-01-31"}
+    # Eight referrals (all of the kind language course) were dispatched in January.
+    [referrals] = report["referrals"]["by_actor"]
+    assert (referrals["actor"], referrals["dispatched"]) == ("language_course_provider", 8)
