@@ -13,7 +13,8 @@ What each event adds (tables: store/facts.py, and the evaluation's columns of `r
 - closed: the closure with its reason;
 - assessment_completed, review_recorded with new needs: the needs (`needs` of the batch's
   projection, or of the workflow's state for a backfill) and their rule hits;
-- review_recorded: the review's centre and the goals' statuses after it;
+- review_recorded: the review's centre and the goals' statuses after it; on the case's review
+  before, when this one was recorded (the survey's "last review in a period");
 - referral_dispatched: the sending centre; referral_status_changed and referral_withdrawn:
   the acknowledgement's hours, the end; measure_completed: the result.
 """
@@ -170,7 +171,7 @@ def _needs(
 
 def _review(session: Session, case_id: str, place: CasePlace, event: CaseEvent) -> None:
     """The review's place, and the statuses of the goals after it: each goal as the latest
-    review that mentioned it left it."""
+    review that mentioned it left it; on the review before, that this one followed it."""
     session.flush()
     reviews = session.exec(
         select(ReviewRecord)
@@ -210,6 +211,10 @@ def _review(session: Session, case_id: str, place: CasePlace, event: CaseEvent) 
     if row.due_at is not None:
         row.days_late = math.ceil((row.recorded_at - row.due_at) / timedelta(days=1))
     session.add(row)
+    if len(reviews) >= 2:
+        before = reviews[-2]
+        before.next_recorded_at = row.recorded_at
+        session.add(before)
 
 
 def _referral_step(

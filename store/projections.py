@@ -74,8 +74,29 @@ class ReferralSummary(SQLModel, table=True):
         Index("ix_referrals_partner_status", "partner_id", "status", "dispatched_at"),
         # supervision: open / unacknowledged-past-SLA referrals of a municipality
         Index("ix_referrals_municipality_status", "municipality_id", "status", "dispatched_at"),
-        # the evaluation: a municipality's referrals dispatched in a period (migration 0010)
-        Index("ix_referrals_municipality_dispatched", "municipality_id", "dispatched_at"),
+        # The evaluation (migration 0010; store/reads/evaluation.py): covering, so the report
+        # reads no row. The referrals dispatched in a period, in the order the report groups
+        # them (by kind and hours to acknowledgement); and which partners acted in a period.
+        Index(
+            "ix_referrals_municipality_actor",
+            "municipality_id",
+            "actor_kind",
+            "acknowledge_hours",
+            "dispatched_at",
+            "centre_id",
+            "status",
+            "result",
+            "acknowledged_at",
+        ),
+        Index(
+            "ix_referrals_municipality_partner",
+            "municipality_id",
+            "partner_id",
+            "acknowledged_at",
+            "ended_at",
+            "status",
+            "centre_id",
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=ID_LENGTH)  # case-<uuid>-ref-<n>
@@ -148,9 +169,23 @@ class ReviewRecord(SQLModel, table=True):
 
     __tablename__ = "reviews"
     __table_args__ = (
-        # the evaluation (migration 0010): reviews recorded, and reviews due, in a period
-        Index("ix_reviews_municipality_recorded", "municipality_id", "recorded_at", "case_id"),
-        Index("ix_reviews_municipality_due", "municipality_id", "due_at"),
+        # The evaluation (migration 0010; store/reads/evaluation.py): covering, so the report
+        # reads no row. The survey (each client's last review in a period, in the order the
+        # report groups them) and the reviews due in a period.
+        Index(
+            "ix_reviews_municipality_survey",
+            "municipality_id",
+            "centre_id",
+            "agreement_helped",
+            "easier_to_keep_at_it",
+            "recorded_at",
+            "next_recorded_at",
+            "goals_open",
+            "goals_in_progress",
+            "goals_achieved",
+            "goals_dropped",
+        ),
+        Index("ix_reviews_municipality_due", "municipality_id", "due_at", "centre_id", "days_late"),
     )
 
     case_id: str = Field(primary_key=True, max_length=ID_LENGTH)
@@ -174,6 +209,10 @@ class ReviewRecord(SQLModel, table=True):
     # Whole days, rounded up, from the date it answered to its recording (negative: early;
     # null: no due date). The report's "on time" is at most 14.
     days_late: int | None = None
+    # When the case's next review was recorded; null while this is its latest. The survey
+    # counts each client at the last review in a period: the one recorded in it whose next
+    # came after it (store/fact_writer.py sets it when the next review is recorded).
+    next_recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CaseEventRecord(SQLModel, table=True):
@@ -210,6 +249,10 @@ class ReferralNoteRecord(SQLModel, table=True):
     """A partner's progress note on a referral (the referral carries only its last few)."""
 
     __tablename__ = "referral_notes"
+    __table_args__ = (
+        # the evaluation: did a partner write a note in a period (migration 0010)
+        Index("ix_referral_notes_partner", "partner_id", "at", "referral_id"),
+    )
 
     referral_id: str = Field(primary_key=True, max_length=ID_LENGTH)
     number: int = Field(primary_key=True)  # 1, 2, ... per referral

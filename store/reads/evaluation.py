@@ -1,13 +1,18 @@
 """The evaluation's counts (`GET /reports/evaluation`, its CSV and the page „Auswertung"):
-one aggregate query per figure over the facts of store/facts.py and the evaluation's columns
-of `reviews` and `referrals`, for a set of municipalities (or all), optionally one centre, and
-a period.
+aggregate queries over the facts of store/facts.py and the evaluation's columns of `reviews`
+and `referrals`, for a set of municipalities (or all), optionally one centre, and a period.
 
 Raw counts only, never a row of a case: the disclosure rules (domain/disclosure.py) are
-applied by the report on top (api/evaluation.py). Every query is filtered by the municipality
-and an instant first, which is what each fact table's index leads with. Months are German
-calendar months: the caller passes their first instants (UTC) and the queries bucket by a CASE
-over them, the same on SQLite and PostgreSQL. bench/evaluation.py measures these queries
+applied by the report on top (api/evaluation.py). Months are German calendar months: the
+caller passes their first instants (UTC) and the queries count by them, the same on SQLite
+and PostgreSQL.
+
+Each query reads one covering index (the rows stay unread), filtered by the municipality
+first (its leading column), and shaped to spare the sort: a count per month is one range of
+the municipality-then-instant index per month when the municipalities are named (else one
+pass, each row's month found by a few comparisons), and a count by kind, rule, reason or
+partner groups by the municipality, then the index's next columns, in the index's order (the
+municipalities' rows are added up here). bench/evaluation.py measures these queries
 against the same aggregation in hand-written SQL.
 """
 
@@ -16,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal, or_, union
+from sqlalchemy import ColumnElement, and_, exists, literal, or_, true, union_all
 from sqlalchemy import case as sql_case
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func
@@ -98,8 +103,9 @@ class EvaluationCounts:
     rules: dict[str, int] = field(default_factory=dict)
 
 
-def _where(scope: ReportScope, municipality: Any, centre: Any, at: Any) -> ColumnElement[bool]:
-    conditions = [at >= scope.start, at < scope.end]
+def _place(scope: ReportScope, municipality: Any, centre: Any) -> ColumnElement[bool]:
+    """The scope's municipalities (all: no condition) and centre."""
+    conditions: list[ColumnElement[bool]] = [true()]
     if scope.municipalities is not None:
         conditions.append(municipality.in_(scope.municipalities))
     if scope.centre_id is not None:
@@ -107,14 +113,55 @@ def _where(scope: ReportScope, municipality: Any, centre: Any, at: Any) -> Colum
     return and_(*conditions)
 
 
+def _period(scope: ReportScope, at: Any) -> ColumnElement[bool]:
+    return and_(at >= scope.start, at < scope.end)
+
+
+def _where(scope: ReportScope, municipality: Any, centre: Any, at: Any) -> ColumnElement[bool]:
+    return and_(_period(scope, at), _place(scope, municipality, centre))
+
+
 def _month(scope: ReportScope, at: Any) -> Any:
-    """The index of the month of `at` among `scope.month_starts`."""
+    """The index of the month of `at` among `scope.month_starts`, by halving: a handful of
+    comparisons per row instead of one per month."""
     starts = scope.month_starts
-    if len(starts) <= 1:
-        return literal(0)
-    return sql_case(
-        *[(at < start, index) for index, start in enumerate(starts[1:])],
-        else_=len(starts) - 1,
+
+    def within(low: int, high: int) -> Any:  # `at` falls in one of the months low..high
+        if low == high:
+            return literal(low)
+        middle = (low + high + 1) // 2
+        return sql_case((at < starts[middle], within(low, middle - 1)), else_=within(middle, high))
+
+    return within(0, max(0, len(starts) - 1))
+
+
+def _monthly(
+    scope: ReportScope,
+    at: Any,
+    columns: Sequence[Any],
+    where: ColumnElement[bool],
+    group_by: Sequence[Any] = (),
+    *,
+    by_range: bool,
+) -> Any:
+    """`columns` per month of `at`, the month's index first. `by_range`, when the
+    municipalities are named: one range per month (of an index on the municipality, then
+    `at`), so the rows come counted by their range, neither sorted nor bucketed one by one.
+    Otherwise one pass, each row's month computed (`_month`)."""
+    if not by_range or scope.municipalities is None:
+        month = _month(scope, at).label("month")
+        return (
+            sa_select(month, *columns).where(_period(scope, at), where).group_by(month, *group_by)
+        )
+    starts = [scope.start, *scope.month_starts[1:]]
+    ends = [*scope.month_starts[1:], scope.end]
+    return union_all(
+        *(
+            sa_select(literal(index).label("month"), *columns)
+            .where(at >= start, at < end, where)
+            .group_by(*group_by)
+            for index, (start, end) in enumerate(zip(starts, ends, strict=True))
+        )
     )
 
 
@@ -139,15 +186,18 @@ def evaluation_counts(session: Session, scope: ReportScope) -> EvaluationCounts:
 
 def _agreements(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
     fact = AgreementVersionFact
-    at = col(fact.activated_at)
-    month = _month(scope, at).label("month")
     rows = connection.execute(
-        sa_select(month, col(fact.centre_id), func.count())
-        .where(
-            _where(scope, col(fact.municipality_id), col(fact.centre_id), at),
-            col(fact.version) == 1,
+        _monthly(
+            scope,
+            col(fact.activated_at),
+            [col(fact.centre_id), func.count()],
+            and_(
+                _place(scope, col(fact.municipality_id), col(fact.centre_id)),
+                col(fact.version) == 1,
+            ),
+            [col(fact.centre_id)],
+            by_range=True,
         )
-        .group_by(month, col(fact.centre_id))
     ).all()
     counts.concluded_per_month = [0] * len(scope.month_starts)
     for month_index, centre_id, number in rows:
@@ -159,34 +209,44 @@ def _agreements(connection: Any, scope: ReportScope, counts: EvaluationCounts) -
 
 
 def _survey_and_goals(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
+    """Each client once, at the last review recorded in the period: the one whose case's next
+    review came after the period (`next_recorded_at`; a case stays in its municipality, and its
+    reviews are recorded in the order of their sequence). For one centre, the last review the
+    client had there: the case may have moved between two reviews."""
     review = ReviewRecord
+    helped, easier = col(review.agreement_helped), col(review.easier_to_keep_at_it)
+    sums = [
+        func.sum(col(review.goals_open)),
+        func.sum(col(review.goals_in_progress)),
+        func.sum(col(review.goals_achieved)),
+        func.sum(col(review.goals_dropped)),
+    ]
     in_period = _where(
         scope, col(review.municipality_id), col(review.centre_id), col(review.recorded_at)
     )
-    last = (
-        sa_select(col(review.case_id).label("case_id"), func.max(col(review.seq)).label("seq"))
-        .where(in_period)
-        .group_by(col(review.case_id))
-        .subquery()
-    )
-    helped, easier = col(review.agreement_helped), col(review.easier_to_keep_at_it)
-    rows = connection.execute(
-        sa_select(
-            col(review.centre_id),
-            helped,
-            easier,
-            func.count(),
-            func.sum(col(review.goals_open)),
-            func.sum(col(review.goals_in_progress)),
-            func.sum(col(review.goals_achieved)),
-            func.sum(col(review.goals_dropped)),
+    if scope.centre_id is None:
+        next_recorded = col(review.next_recorded_at)
+        query = (
+            sa_select(col(review.centre_id), helped, easier, func.count(), *sums)
+            .where(in_period, or_(next_recorded.is_(None), next_recorded >= scope.end))
+            # the index's order (ix_reviews_municipality_survey): one pass, no sort
+            .group_by(col(review.municipality_id), col(review.centre_id), helped, easier)
         )
-        .select_from(review)
-        .join(last, and_(col(review.case_id) == last.c.case_id, col(review.seq) == last.c.seq))
-        .group_by(col(review.centre_id), helped, easier)
-    ).all()
+    else:
+        last = (
+            sa_select(col(review.case_id).label("case_id"), func.max(col(review.seq)).label("seq"))
+            .where(in_period)
+            .group_by(col(review.case_id))
+            .subquery()
+        )
+        query = (
+            sa_select(col(review.centre_id), helped, easier, func.count(), *sums)
+            .select_from(review)
+            .join(last, and_(col(review.case_id) == last.c.case_id, col(review.seq) == last.c.seq))
+            .group_by(col(review.centre_id), helped, easier)
+        )
     goals = {"open": 0, "in_progress": 0, "achieved": 0, "dropped": 0}
-    for centre_id, was_helpful, was_easier, clients, *goal_sums in rows:
+    for centre_id, was_helpful, was_easier, clients, *goal_sums in connection.execute(query).all():
         for survey in (
             counts.survey,
             counts.survey_per_centre.setdefault(centre_id, SurveyCounts()),
@@ -205,28 +265,34 @@ def _reviews(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> N
     before the date), or still missing once the date has come, and then overdue or not yet."""
     review = ReviewRecord
     due_at = col(review.due_at)
-    recorded_due = _where(scope, col(review.municipality_id), col(review.centre_id), due_at)
-    month = _month(scope, due_at).label("month")
     on_time = col(review.days_late) <= ON_TIME_DAYS
     per_month = [ReviewCounts() for _ in scope.month_starts]
     for month_index, due, in_time in connection.execute(
-        sa_select(month, func.count(), _sum_if(on_time)).where(recorded_due).group_by(month)
+        _monthly(
+            scope,
+            due_at,
+            [func.count(), _sum_if(on_time)],
+            _place(scope, col(review.municipality_id), col(review.centre_id)),
+            by_range=True,
+        )
     ).all():
         per_month[month_index].due += due
         per_month[month_index].on_time += in_time
         per_month[month_index].late += due - in_time
     summary = CaseSummary
     next_due = col(summary.next_review_due)
-    # Overdue by the case's own clock (the workflow's time), or due by now and not yet.
-    missing = and_(
-        _where(scope, col(summary.municipality_id), col(summary.centre_id), next_due),
-        or_(col(summary.review_overdue).is_(True), next_due <= scope.now),
-    )
-    month = _month(scope, next_due).label("month")
     for month_index, due, overdue in connection.execute(
-        sa_select(month, func.count(), _sum_if(col(summary.review_overdue).is_(True)))
-        .where(missing)
-        .group_by(month)
+        _monthly(
+            scope,
+            next_due,
+            [func.count(), _sum_if(col(summary.review_overdue).is_(True))],
+            and_(
+                _place(scope, col(summary.municipality_id), col(summary.centre_id)),
+                # Overdue by the case's own clock (the workflow's time), or due by now.
+                or_(col(summary.review_overdue).is_(True), next_due <= scope.now),
+            ),
+            by_range=False,  # few rows: open cases whose review is due
+        )
     ).all():
         per_month[month_index].due += due
         per_month[month_index].overdue_now += overdue
@@ -240,25 +306,26 @@ def _reviews(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> N
 
 def _closures(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
     fact = ClosureFact
-    rows = connection.execute(
+    counts.closures = {reason: 0 for reason in ClosureReason}  # every reason, zero or not
+    for reason, number in connection.execute(
         sa_select(col(fact.reason), func.count())
         .where(_where(scope, col(fact.municipality_id), col(fact.centre_id), col(fact.closed_at)))
-        .group_by(col(fact.reason))
-    ).all()
-    counts.closures = {reason: 0 for reason in ClosureReason}
-    counts.closures.update({ClosureReason(reason): number for reason, number in rows})
+        .group_by(col(fact.municipality_id), col(fact.reason))  # the index's order
+    ).all():
+        key = ClosureReason(reason)
+        counts.closures[key] = counts.closures.get(key, 0) + number
 
 
 def _referrals(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
-    """Referrals dispatched in the period, by partner kind, with what became of them."""
+    """Referrals dispatched in the period, by partner kind, with what became of them and the
+    hours to their acknowledgement: one pass in the order of ix_referrals_municipality_actor."""
     referral = ReferralSummary
-    in_period = _where(
-        scope, col(referral.municipality_id), col(referral.centre_id), col(referral.dispatched_at)
-    )
     status = col(referral.status)
+    hours = col(referral.acknowledge_hours)
     rows = connection.execute(
         sa_select(
             col(referral.actor_kind),
+            hours,
             func.count(),
             func.count(col(referral.acknowledged_at)),
             _sum_if(status == ReferralStatus.DECLINED),
@@ -267,27 +334,28 @@ def _referrals(connection: Any, scope: ReportScope, counts: EvaluationCounts) ->
             _sum_if(status == ReferralStatus.COMPLETED),
             _sum_if(col(referral.result) == OutcomeResult.ACHIEVED),
         )
-        .where(in_period)
-        .group_by(col(referral.actor_kind))
-    ).all()
-    for actor, dispatched, acknowledged, declined, expired, withdrawn, completed, achieved in rows:
-        counts.referrals[ActorKind(actor)] = ActorReferrals(
-            dispatched=dispatched,
-            acknowledged=acknowledged,
-            declined=int(declined),
-            expired=int(expired),
-            withdrawn=int(withdrawn),
-            completed=int(completed),
-            achieved=int(achieved),
+        .where(
+            _where(
+                scope,
+                col(referral.municipality_id),
+                col(referral.centre_id),
+                col(referral.dispatched_at),
+            )
         )
-    hours = col(referral.acknowledge_hours)
-    for actor, value, number in connection.execute(
-        sa_select(col(referral.actor_kind), hours, func.count())
-        .where(in_period, hours.is_not(None))
-        .group_by(col(referral.actor_kind), hours)
-    ).all():
+        .group_by(col(referral.municipality_id), col(referral.actor_kind), hours)
+    ).all()
+    for actor, value, dispatched, acknowledged, *ends in rows:
         found = counts.referrals.setdefault(ActorKind(actor), ActorReferrals())
-        found.acknowledge_hours[int(value)] = number
+        found.dispatched += dispatched
+        found.acknowledged += acknowledged
+        for key, number in zip(
+            ("declined", "expired", "withdrawn", "completed", "achieved"), ends, strict=True
+        ):
+            setattr(found, key, getattr(found, key) + int(number))
+        if value is not None:
+            found.acknowledge_hours[int(value)] = (
+                found.acknowledge_hours.get(int(value), 0) + dispatched
+            )
 
 
 def _inbound(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
@@ -308,66 +376,76 @@ def _inbound(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> N
 
 def _partners_active(connection: Any, scope: ReportScope) -> int:
     """Partners that acted in the network in the period: acknowledged, declined or completed
-    a referral, wrote a progress note, or referred a client to a centre."""
+    a referral, wrote a progress note, or referred a client to a centre.
+
+    One pass over the scope's referrals by partner (ix_referrals_municipality_partner) finds
+    who acknowledged, declined or completed one in the period, and every partner with a
+    referral in scope. A note is written by its referral's partner
+    (domain.referral_stages.number_note), so only the latter can have written a note on a
+    referral in scope: only those not counted yet are looked up among the notes."""
     referral = ReferralSummary
-    acted: list[Any] = [
-        sa_select(col(referral.partner_id).label("partner_id")).where(
-            or_(
+    in_scope = _place(scope, col(referral.municipality_id), col(referral.centre_id))
+    acted_on_one = or_(
+        _period(scope, col(referral.acknowledged_at)),
+        and_(
+            _period(scope, col(referral.ended_at)),
+            col(referral.status).in_([ReferralStatus.DECLINED, ReferralStatus.COMPLETED]),
+        ),
+    )
+    rows = connection.execute(
+        sa_select(col(referral.partner_id), func.max(sql_case((acted_on_one, 1), else_=0)))
+        .where(in_scope)
+        .group_by(col(referral.municipality_id), col(referral.partner_id))
+    ).all()
+    acted = {partner_id for partner_id, flag in rows if flag}
+    inbound = InboundReferral
+    acted.update(
+        connection.execute(
+            sa_select(col(inbound.partner_id))
+            .where(
                 _where(
                     scope,
-                    col(referral.municipality_id),
-                    col(referral.centre_id),
-                    col(referral.acknowledged_at),
-                ),
-                and_(
-                    _where(
-                        scope,
-                        col(referral.municipality_id),
-                        col(referral.centre_id),
-                        col(referral.ended_at),
-                    ),
-                    col(referral.status).in_([ReferralStatus.DECLINED, ReferralStatus.COMPLETED]),
-                ),
+                    col(inbound.municipality_id),
+                    col(inbound.centre_id),
+                    col(inbound.created_at),
+                )
             )
-        ),
-        sa_select(col(ReferralNoteRecord.partner_id).label("partner_id"))
-        .join(referral, col(referral.id) == col(ReferralNoteRecord.referral_id))
-        .where(
-            _where(
-                scope,
-                col(referral.municipality_id),
-                col(referral.centre_id),
-                col(ReferralNoteRecord.at),
-            )
-        ),
-        sa_select(col(InboundReferral.partner_id).label("partner_id")).where(
-            _where(
-                scope,
-                col(InboundReferral.municipality_id),
-                col(InboundReferral.centre_id),
-                col(InboundReferral.created_at),
-            )
-        ),
-    ]
-    partners = union(*acted).subquery()
-    return int(connection.execute(sa_select(func.count()).select_from(partners)).scalar_one())
+            .distinct()
+        ).scalars()
+    )
+    silent = sorted({partner_id for partner_id, _flag in rows} - acted)
+    if silent:
+        note = ReferralNoteRecord
+        acted.update(
+            connection.execute(
+                sa_select(col(note.partner_id))
+                .where(
+                    col(note.partner_id).in_(silent),
+                    _period(scope, col(note.at)),
+                    exists().where(col(referral.id) == col(note.referral_id), in_scope),
+                )
+                .distinct()
+            ).scalars()
+        )
+    return len(acted)
 
 
 def _needs_and_rules(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
+    """Needs by kind, rule hits by rule: each one pass in its index's order."""
     need = NeedFact
     for kind, number in connection.execute(
         sa_select(col(need.need_kind), func.count())
         .where(_where(scope, col(need.municipality_id), col(need.centre_id), col(need.at)))
-        .group_by(col(need.need_kind))
+        .group_by(col(need.municipality_id), col(need.need_kind))
     ).all():
-        counts.needs[NeedKind(kind)] = number
+        counts.needs[NeedKind(kind)] = counts.needs.get(NeedKind(kind), 0) + number
     hit = RuleHitFact
     for rule, number in connection.execute(
         sa_select(col(hit.rule), func.count())
         .where(_where(scope, col(hit.municipality_id), col(hit.centre_id), col(hit.at)))
-        .group_by(col(hit.rule))
+        .group_by(col(hit.municipality_id), col(hit.rule))
     ).all():
-        counts.rules[rule] = number
+        counts.rules[rule] = counts.rules.get(rule, 0) + number
 
 
 def municipalities_of(session: Session, ids: Sequence[str] | None) -> list[tuple[str, str]]:

@@ -89,6 +89,41 @@ def test_events_fill_referrals_tasks_and_reviews(store_engine: Engine) -> None:
     ]
 
 
+def test_a_review_learns_when_the_next_one_was_recorded(store_engine: Engine) -> None:
+    """The evaluation's survey counts a client at her last review in a period: the one whose
+    next came after it (store/reads/evaluation.py)."""
+    second = CaseEventBatch(
+        case=LATER_BATCH.case,
+        events=[
+            batch_event(
+                11,
+                CaseEventKind.REVIEW_RECORDED,
+                Stage.ACTIVE,
+                review_id="v11",
+                due_at=(REVIEW_DUE + timedelta(days=180)).isoformat(),
+                next_review_due=(REVIEW_DUE + timedelta(days=360)).isoformat(),
+                agreement_helped=False,
+                easier_to_keep_at_it=True,
+                new_needs=0,
+                goals_achieved=0,
+            )
+        ],
+    )
+    sink = SqlCaseEventSink(store_engine)
+    for batch in (OPENED_BATCH, ACTIVATED_BATCH, LATER_BATCH):
+        sink.append(batch)
+    with Session(store_engine) as session:
+        only = session.exec(select(ReviewRecord)).one()
+    assert (only.seq, only.next_recorded_at, only.municipality_id) == (9, None, MUNICIPALITY)
+    sink.append(second)
+    with Session(store_engine) as session:
+        reviews = session.exec(select(ReviewRecord).order_by(col(ReviewRecord.seq))).all()
+    assert [(r.seq, r.next_recorded_at) for r in reviews] == [
+        (9, NOW + timedelta(minutes=11)),
+        (11, None),
+    ]
+
+
 def test_a_referral_recorded_by_earlier_code_gets_the_deadlines_the_pages_computed(
     store_engine: Engine,
 ) -> None:
