@@ -1201,6 +1201,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             result[name] = run_backend(name, engine, scopes, args)
     _summary(result, names, directory, time.perf_counter() - started)
     options = [f"--scale {args.scale:g}", f"--backend {backend}", f"--runs {args.runs}"]
+    options += [f"--warmup {args.warmup}", f"--seed {args.seed}"]
     if "postgresql" in names:
         options.append("--postgres-url URL")
     print(f"rerun: .venv/bin/python -m bench.evaluation {' '.join(options)}")
