@@ -7,7 +7,9 @@ The figures are the API's: `api.evaluation.report` for the request `api.deps.res
 allows the session's user (api/ui/evaluation_query.py), so the page, its charts
 (`/auswertung/diagramme/<name>.svg`, api/ui/evaluation_charts.py) and its CSV
 (api/evaluation_csv.py) show what `GET /reports/evaluation` answers. Each is a read of the
-report and audited as one, as in the API. No case, no person: aggregates of places and kinds.
+report and audited as one, as in the API; the charts and the CSV take the report the page just
+computed when it is fresh (api/report_cache.py). No case, no person: aggregates of places and
+kinds.
 """
 
 from typing import Annotated, Literal
@@ -15,9 +17,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 
 from api.deps import SessionDep
-from api.evaluation import report
+from api.evaluation import EvaluationReport, ReportRequest, report
 from api.evaluation_csv import csv_response
 from api.evaluation_names import report_names
+from api.report_cache import ReportCache
 from api.ui import evaluation_charts
 from api.ui.evaluation_query import Asked, Choice, Refused, pickers, resolve
 from api.ui.evaluation_view import EvaluationView
@@ -29,6 +32,18 @@ from store.models import User
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 ChartName = Literal["vereinbarungen", "umfrage", "vermittlungen", "ueberpruefungen"]
+
+# The page computes its report and leaves it here; its four charts and its CSV take it
+# (api/report_cache.py): one computation per look at the figures, not five.
+_REPORTS: ReportCache[EvaluationReport] = ReportCache()
+
+
+def _fresh(session: SessionDep, asked: ReportRequest, min_group: int) -> EvaluationReport:
+    return _REPORTS.put((asked, min_group), report(session, asked, min_group))
+
+
+def _recent(session: SessionDep, asked: ReportRequest, min_group: int) -> EvaluationReport:
+    return _REPORTS.get_or_compute((asked, min_group), lambda: report(session, asked, min_group))
 
 
 def _choice(von: str, bis: str, kommune: str, stelle: str) -> Choice:
@@ -61,7 +76,7 @@ def page(
         return render(
             request, "evaluation/page.html", context, status.HTTP_422_UNPROCESSABLE_CONTENT
         )
-    found = report(session, asked.request, services_of(request).settings.report_min_group)
+    found = _fresh(session, asked.request, services_of(request).settings.report_min_group)
     names = report_names(session, found, asked.request.municipalities)
     shown = {
         "von": [asked.request.start.isoformat()],
@@ -101,7 +116,7 @@ def download(
 ) -> Response:
     """The page's figures as the API's CSV (api/evaluation_csv.py)."""
     asked = _asked(user, session, _choice(von, bis, kommune, stelle))
-    found = report(session, asked.request, services_of(request).settings.report_min_group)
+    found = _recent(session, asked.request, services_of(request).settings.report_min_group)
     names = report_names(session, found, asked.request.municipalities)
     response = csv_response(found, asked.request, names)
     response.headers["Cache-Control"] = PAGE_CACHE
@@ -122,7 +137,7 @@ def chart(
     """One chart of the page as an SVG image with a policy of its own
     (api/ui/evaluation_charts.py: its inline style only)."""
     asked = _asked(user, session, _choice(von, bis, kommune, stelle))
-    found = report(session, asked.request, services_of(request).settings.report_min_group)
+    found = _recent(session, asked.request, services_of(request).settings.report_min_group)
     names = report_names(session, found, asked.request.municipalities)
     return Response(
         content=evaluation_charts.svg(name, found, names),
