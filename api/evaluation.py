@@ -310,10 +310,8 @@ def _survey(counts: reads.EvaluationCounts, min_group: int) -> Survey:
         rest = SurveyCounts()
         for centre, survey in centres.items():
             if centre not in folded.rows:
-                for answer, number in survey.helped.items():
-                    rest.helped[answer] = rest.helped.get(answer, 0) + number
-                for answer, number in survey.easier.items():
-                    rest.easier[answer] = rest.easier.get(answer, 0) + number
+                rest.helped.update(survey.helped)
+                rest.easier.update(survey.easier)
         rows[OTHER_CENTRES] = rest
     helped = disclosure.table(
         {centre: _cells(survey.helped) for centre, survey in rows.items()}, min_group

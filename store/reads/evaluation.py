@@ -16,6 +16,7 @@ municipalities' rows are added up here). bench/evaluation.py measures these quer
 against the same aggregation in hand-written SQL.
 """
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,8 +54,8 @@ class ReportScope:
 class SurveyCounts:
     """The clients counted once each, at their last review in the period."""
 
-    helped: dict[bool | None, int] = field(default_factory=dict)
-    easier: dict[bool | None, int] = field(default_factory=dict)
+    helped: Counter[bool | None] = field(default_factory=Counter)  # answer: clients
+    easier: Counter[bool | None] = field(default_factory=Counter)
     answered: int = 0  # clients who answered at least one of the two questions
 
 
@@ -251,8 +252,8 @@ def _survey_and_goals(connection: Any, scope: ReportScope, counts: EvaluationCou
             counts.survey,
             counts.survey_per_centre.setdefault(centre_id, SurveyCounts()),
         ):
-            survey.helped[was_helpful] = survey.helped.get(was_helpful, 0) + clients
-            survey.easier[was_easier] = survey.easier.get(was_easier, 0) + clients
+            survey.helped[was_helpful] += clients
+            survey.easier[was_easier] += clients
             if was_helpful is not None or was_easier is not None:
                 survey.answered += clients
         for key, value in zip(goals, goal_sums, strict=True):
