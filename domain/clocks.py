@@ -24,6 +24,9 @@ class Clocks(BaseModel):
     remind_after_working_days: Annotated[int, Field(ge=1)] = 5
     escalate_after_working_days: Annotated[int, Field(ge=1)] = 10
     expire_after_working_days: Annotated[int, Field(ge=1)] = 15
+    # Simulation only (simulate/): the workflows' clock runs this far behind the server's, so
+    # a time-skipping server started today can play 2011 (workflows/clock.py).
+    shift: timedelta | None = None
     # Test-only: when set, a "working day" is this long and the calendar is ignored.
     working_day_override: timedelta | None = None
     # Continue-as-new after this many events/updates in one run (the server caps updates per

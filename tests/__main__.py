@@ -12,6 +12,7 @@ PACKAGES = [
     "store",
     "app",
     "api",
+    "simulate",
     "worker",
     "bench",
     "deploy",

@@ -13,13 +13,14 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from app.settings import Settings
-from worker import db_cli, rules_cli
+from worker import db_cli, rules_cli, simulate_cli
 from worker.devserver import DevServer, DevServerError, serve_until_stopped
 from worker.worker import default_activities, mail_line, run_worker
 
 app = typer.Typer(no_args_is_help=True, help="Lotse: Integrationsvereinbarungen als Prozesse.")
 app.add_typer(rules_cli.app, name="rules")
 app.add_typer(db_cli.app, name="db")
+app.command("simulate")(simulate_cli.command)
 
 
 def _settings() -> Settings:

@@ -128,6 +128,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows import agreement_calls as calls
+from workflows.clock import now as clock_now
 
 with workflow.unsafe.imports_passed_through():
     # Passed through: the worker's interceptor and this code share its context variable.
@@ -196,7 +197,7 @@ class AgreementWorkflow:
             counsellor_id=input.counsellor_id,
             land=input.land,
             client=input.client,
-            now=workflow.now(),
+            now=clock_now(input.clocks),
         )
         # Handlers that wait for an activity take turns, so each decides on the state the
         # previous one left (the stage functions re-check anyway).
@@ -271,7 +272,9 @@ class AgreementWorkflow:
             return answer
         async with self._lock:
             self._check(lambda s, now: check_complete_assessment(s, assessment, now))
-            routing = await calls.route_needs(self._state, assessment.needs)
+            routing = await calls.route_needs(
+                self._state, assessment.needs, clock_now(self._clocks)
+            )
             return self._commit(lambda s, now: complete_assessment(s, assessment, routing, now))
 
     @complete_assessment.validator
@@ -318,7 +321,9 @@ class AgreementWorkflow:
             self._check(lambda s, now: check_record_review(s, review, now, self._clocks))
             routing = None
             if review.new_needs:
-                routing = await calls.route_needs(self._state, review.new_needs)
+                routing = await calls.route_needs(
+                    self._state, review.new_needs, clock_now(self._clocks)
+                )
             result = self._commit(
                 lambda s, now: record_review(s, review, routing, now, self._clocks)
             )
@@ -472,7 +477,7 @@ class AgreementWorkflow:
             self._apply(
                 guarded(
                     "referral_report",
-                    lambda: on_referral_report(self._state, report, workflow.now()),
+                    lambda: on_referral_report(self._state, report, clock_now(self._clocks)),
                 )
             )
 
@@ -487,7 +492,7 @@ class AgreementWorkflow:
         """Raise the refusal of `check` (or of the update's actor), if any; an unexpected
         error in it refuses too."""
         allowed = _allowed(current_actor(), check, access)
-        rejection = guarded(_action(), lambda: allowed(self._state, workflow.now()))
+        rejection = guarded(_action(), lambda: allowed(self._state, clock_now(self._clocks)))
         if rejection is not None:
             raise rejected(rejection)
 
@@ -520,7 +525,7 @@ class AgreementWorkflow:
         return result
 
     def _outcome(self, act: Act) -> tuple[CaseState, ActionResult]:
-        outcome = act(self._state, workflow.now())
+        outcome = act(self._state, clock_now(self._clocks))
         if not isinstance(outcome, CaseState):
             raise rejected(outcome)
         result = action_result(outcome)
@@ -557,7 +562,7 @@ class AgreementWorkflow:
             guarded(
                 "on_clock",
                 lambda: on_clock(
-                    self._state, workflow.now(), self._clocks, remind=self._review_reminder
+                    self._state, clock_now(self._clocks), self._clocks, remind=self._review_reminder
                 ),
             )
         )
@@ -589,7 +594,7 @@ class AgreementWorkflow:
 
     async def _sleep_until_next_deadline(self) -> None:
         deadline = self._next_deadline()
-        timeout = None if deadline is None else deadline - workflow.now()
+        timeout = None if deadline is None else deadline - clock_now(self._clocks)
         if timeout is not None and timeout <= timedelta(0):
             return
 
@@ -610,7 +615,7 @@ class AgreementWorkflow:
         state as it is then: handlers may have changed it while the step waited."""
         for referral in referrals_to_reroute(self._state):
             choice = await calls.next_partner(self._state, referral)
-            now = workflow.now()
+            now = clock_now(self._clocks)
             self._apply(
                 guarded(
                     "reroute",

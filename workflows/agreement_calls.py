@@ -74,7 +74,7 @@ def upsert_search_attributes(state: CaseState, upserted: dict[str, str | bool | 
         workflow.upsert_search_attributes(updates)
 
 
-async def route_needs(state: CaseState, needs: list[Need]) -> RoutingResult:
+async def route_needs(state: CaseState, needs: list[Need], now: datetime) -> RoutingResult:
     profile = state.profile
     assert profile is not None  # every stage that routes comes after the intake
     input = RouteNeedsInput(
@@ -83,7 +83,7 @@ async def route_needs(state: CaseState, needs: list[Need]) -> RoutingResult:
         centre_kind=state.centre_kind,
         profile=profile,
         needs=needs,
-        today=german_day(workflow.now()),
+        today=german_day(now),
     )
     return await execute_waited(CaseActivities.route_needs, input)
 

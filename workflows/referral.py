@@ -19,9 +19,9 @@ activity before the update answers; the state keeps the last few and their count
 referral's continue-as-new input stays small, and a referral takes at most
 `MAX_PROGRESS_NOTES`. Nothing but an `ApplicationError` leaves a handler (workflows/guard.py).
 
-Deterministic orchestration only: time comes from `workflow.now()`, the deadlines are computed
-once from `dispatched_at` and kept as absolute instants in the state (so a new run after
-continue-as-new re-creates its timers from them), and there is no I/O here.
+Deterministic orchestration only: time comes from `workflow.now()` (workflows/clock.py), the
+deadlines are computed once from `dispatched_at` and kept as absolute instants in the state (so
+a new run after continue-as-new re-creates its timers from them), and there is no I/O here.
 """
 
 import asyncio
@@ -75,6 +75,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.activity_calls import execute_waited
+from workflows.clock import now as clock_now
 from workflows.guard import guarded, rejected
 
 with workflow.unsafe.imports_passed_through():
@@ -160,7 +161,7 @@ class ReferralWorkflow:
             clock, deadline = due
             if not await self._unanswered_until(deadline, clock.value):
                 break
-            fired = on_clock(self._state, clock, workflow.now())
+            fired = on_clock(self._state, clock, self._now())
             if fired is self._state:
                 break  # nothing to fire: never spin on one deadline
             self._apply(fired)
@@ -240,7 +241,7 @@ class ReferralWorkflow:
 
     def _numbered(self, note: ProgressNote) -> NumberedNote:
         """The note numbered, as the read model archives it, or refused."""
-        numbered = number_note(self._state, note, workflow.now(), actor=current_actor())
+        numbered = number_note(self._state, note, self._now(), actor=current_actor())
         if not isinstance(numbered, NumberedNote):
             raise rejected(numbered)
         return numbered
@@ -283,7 +284,7 @@ class ReferralWorkflow:
         state; nothing changes unless all of it worked (workflows/guard.py)."""
 
         def acted() -> ReferralState:
-            outcome = act(self._state, workflow.now(), current_actor(), _update_id())
+            outcome = act(self._state, self._now(), current_actor(), _update_id())
             if not isinstance(outcome, ReferralState):
                 raise rejected(outcome)
             return outcome
@@ -298,6 +299,9 @@ class ReferralWorkflow:
             workflow.logger.info("Referral %s %s", state.referral_id, state.status.value)
         self._state = state
 
+    def _now(self) -> datetime:
+        return clock_now(self._input.clocks)
+
     def _run_is_full(self) -> bool:
         return (
             self._updates_this_run >= self._input.clocks.max_events_per_run
@@ -306,7 +310,7 @@ class ReferralWorkflow:
 
     async def _unanswered_until(self, deadline: datetime, timer: str) -> bool:
         """Wait until the partner answers or `deadline` passes; True when still unanswered."""
-        remaining = deadline - workflow.now()
+        remaining = deadline - self._now()
         if self._state.status is ReferralStatus.DISPATCHED and remaining > timedelta(0):
             # The timeout is the deadline passing, not an error.
             with contextlib.suppress(TimeoutError):
@@ -327,7 +331,7 @@ class ReferralWorkflow:
                 route_id=state.route_id,
                 partner_id=state.partner_id,
                 kind=kind,
-                at=workflow.now(),
+                at=self._now(),
                 outcome=outcome,
                 note=note,
             )

