@@ -46,6 +46,7 @@ from domain.projection import ArchivedDocument
 from domain.referral import CLOSED, OPEN, ReferralReport, ReferralState, ReportKind
 from domain.referral_stages import (
     CLOCK_REPORTS,
+    NumberedNote,
     acknowledge,
     check_acknowledge,
     check_complete,
@@ -144,6 +145,7 @@ class CoreEngine:
         self._order = 0
         # The deadline each entity waits for now: a heap entry that no longer matches is stale.
         self._waiting: dict[str, datetime | None] = {}
+        self._unprojected: set[str] = set()
 
     async def now(self) -> datetime:
         return self._now
@@ -187,6 +189,7 @@ class CoreEngine:
             return
         referral.state = fired
         self._report(referral, CLOCK_REPORTS[clock])
+        self._schedule_referral(referral_id)
 
     # -- cases -------------------------------------------------------------------------------
 
@@ -215,6 +218,8 @@ class CoreEngine:
         if state is None:
             raise Refused(404, "Nicht gefunden.")
         name = command.__name__
+        # The payload of the workflow's update of that name (the gateway's overloads type it).
+        payload: Any = arg
         now = self._now
         coordination = is_coordination(actor)
         access = case_access
@@ -222,64 +227,64 @@ class CoreEngine:
         act: Any
         cancel: str | None = None
         if command == AgreementWorkflow.complete_intake:
-            check = lambda s: check_complete_intake(s, arg, now)  # noqa: E731
-            act = lambda s: complete_intake(s, arg, now, self._clocks)  # noqa: E731
+            check = lambda s: check_complete_intake(s, payload, now)  # noqa: E731
+            act = lambda s: complete_intake(s, payload, now, self._clocks)  # noqa: E731
         elif command == AgreementWorkflow.complete_assessment:
-            check = lambda s: check_complete_assessment(s, arg, now)  # noqa: E731
+            check = lambda s: check_complete_assessment(s, payload, now)  # noqa: E731
             act = lambda s: complete_assessment(  # noqa: E731
-                s, arg, self._route(s, arg.needs), now
+                s, payload, self._route(s, payload.needs), now
             )
         elif command == AgreementWorkflow.draft_agreement:
-            check = lambda s: check_draft_agreement(s, arg, now)  # noqa: E731
-            act = lambda s: draft_agreement(s, arg, now)  # noqa: E731
+            check = lambda s: check_draft_agreement(s, payload, now)  # noqa: E731
+            act = lambda s: draft_agreement(s, payload, now)  # noqa: E731
         elif command == AgreementWorkflow.request_signature:
             check = lambda s: check_request_signature(s, now)  # noqa: E731
             act = lambda s: request_signature(s, self._render(s), now)  # noqa: E731
         elif command == AgreementWorkflow.sign:
-            check = lambda s: check_sign(s, arg, now)  # noqa: E731
-            act = lambda s: sign(s, arg, now, self._clocks)  # noqa: E731
+            check = lambda s: check_sign(s, payload, now)  # noqa: E731
+            act = lambda s: sign(s, payload, now, self._clocks)  # noqa: E731
         elif command == AgreementWorkflow.record_review:
-            check = lambda s: check_record_review(s, arg, now, self._clocks)  # noqa: E731
+            check = lambda s: check_record_review(s, payload, now, self._clocks)  # noqa: E731
             act = lambda s: record_review(  # noqa: E731
                 s,
-                arg,
-                self._route(s, arg.new_needs) if arg.new_needs else None,
+                payload,
+                self._route(s, payload.new_needs) if payload.new_needs else None,
                 now,
                 self._clocks,
             )
         elif command == AgreementWorkflow.close:
-            check = lambda s: check_close(s, arg, now)  # noqa: E731
-            act = lambda s: close(s, arg, now)  # noqa: E731
+            check = lambda s: check_close(s, payload, now)  # noqa: E731
+            act = lambda s: close(s, payload, now)  # noqa: E731
         elif command == AgreementWorkflow.transfer:
-            check = lambda s: check_transfer(s, arg, now)  # noqa: E731
-            act = lambda s: transfer(s, arg, now)  # noqa: E731
+            check = lambda s: check_transfer(s, payload, now)  # noqa: E731
+            act = lambda s: transfer(s, payload, now)  # noqa: E731
         elif command == AgreementWorkflow.reassign:
             access = reassign_access
-            check = lambda s: check_reassign(s, arg, now, coordination=coordination)  # noqa: E731
-            act = lambda s: reassign(s, arg, now, coordination=coordination)  # noqa: E731
+            check = lambda s: check_reassign(s, payload, now, coordination=coordination)  # noqa: E731
+            act = lambda s: reassign(s, payload, now, coordination=coordination)  # noqa: E731
         elif command == AgreementWorkflow.complete_task:
             by = task_role(actor)
-            check = lambda s: check_complete_task(s, arg, now, by)  # noqa: E731
-            act = lambda s: complete_task(s, arg, now, by)  # noqa: E731
+            check = lambda s: check_complete_task(s, payload, now, by)  # noqa: E731
+            act = lambda s: complete_task(s, payload, now, by)  # noqa: E731
         elif command == AgreementWorkflow.set_aside_referral:
-            check = lambda s: check_set_aside_referral(s, arg, now)  # noqa: E731
-            act = lambda s: set_aside_referral(s, arg, now)  # noqa: E731
+            check = lambda s: check_set_aside_referral(s, payload, now)  # noqa: E731
+            act = lambda s: set_aside_referral(s, payload, now)  # noqa: E731
         elif command == AgreementWorkflow.withdraw_referral:
             access = referral_change_access
             check = lambda s: check_withdraw_referral(  # noqa: E731
-                s, arg, now, coordination=coordination
+                s, payload, now, coordination=coordination
             )
-            act = lambda s: withdraw_referral(s, arg, now, coordination=coordination)  # noqa: E731
-            cancel = arg.referral_id
+            act = lambda s: withdraw_referral(s, payload, now, coordination=coordination)  # noqa: E731
+            cancel = payload.referral_id
         elif command == AgreementWorkflow.reroute_referral:
             access = referral_change_access
             check = lambda s: check_reroute_referral(  # noqa: E731
-                s, arg, now, coordination=coordination
+                s, payload, now, coordination=coordination
             )
             act = lambda s: reroute_referral(  # noqa: E731
-                s, arg, arg.partner_id, now, self._clocks, coordination=coordination
+                s, payload, payload.partner_id, now, self._clocks, coordination=coordination
             )
-            cancel = arg.referral_id
+            cancel = payload.referral_id
         else:
             raise ValueError(f"no such case command: {name}")
         refused = access(state, actor) or check(state)
@@ -328,11 +333,24 @@ class CoreEngine:
                 self._referrals[referral.id] = _Referral(opened)
                 self._schedule_referral(referral.id)
             state = mark_started(state, referral.id)
-        while state.emitted_through < state.last_sequence:
-            batch = next_batch(state)
-            self._sink.append(batch)
-            state = after_projection(state, batch.events[-1].sequence)
         self._cases[case_id] = state
+        self._unprojected.add(case_id)
+
+    def _project(self) -> None:
+        """Bring the read model up to date, batch by batch as the projection loop does. Only
+        when something reads it (routing counts each partner's open referrals there) and at
+        the end: fewer, larger batches, the same rows."""
+        for case_id in sorted(self._unprojected):
+            state = self._cases[case_id]
+            while state.emitted_through < state.last_sequence:
+                batch = next_batch(state)
+                self._sink.append(batch)
+                state = after_projection(state, batch.events[-1].sequence)
+            self._cases[case_id] = state
+        self._unprojected.clear()
+
+    async def finish(self) -> None:
+        self._project()
 
     # -- activities, as the activities run them ---------------------------------------------
 
@@ -348,6 +366,7 @@ class CoreEngine:
             needs=needs,
             today=german_day(self._now),
         )
+        self._project()
         return rules.route_needs(
             input.profile,
             input.needs,
@@ -387,6 +406,7 @@ class CoreEngine:
             route=route.as_route(),
             exclude_partner_ids=referral.tried_partner_ids,
         )
+        self._project()
         partners = self._directory.partners(input.municipality_id)
         [chosen] = rules.resolve_partners(
             [input.route], partners, input.municipality_id, exclude=input.exclude_partner_ids
@@ -409,6 +429,7 @@ class CoreEngine:
         if referral is None:
             raise Refused(404, "Nicht gefunden.")
         state, now = referral.state, self._now
+        payload: Any = arg
         if referral.cancelled or state.status in CLOSED:
             # A cancelled child is gone, like a finished one: the API answers 409.
             raise Refused(409, "Diese Vermittlung ist abgeschlossen.")
@@ -421,22 +442,22 @@ class CoreEngine:
             new = acknowledge(state, now, actor=actor, update_id=None)
             kind = ReportKind.ACKNOWLEDGED
         elif command == ReferralWorkflow.decline:
-            rejection = check_decline(state, arg, actor=actor, update_id=None)
-            new = decline(state, arg, now, actor=actor, update_id=None)
-            kind, note = ReportKind.DECLINED, arg.reason  # type: ignore[attr-defined]
+            rejection = check_decline(state, payload, actor=actor, update_id=None)
+            new = decline(state, payload, now, actor=actor, update_id=None)
+            kind, note = ReportKind.DECLINED, payload.reason
         elif command == ReferralWorkflow.complete:
-            rejection = check_complete(state, arg, actor=actor, update_id=None)
-            new = complete(state, arg, now, actor=actor, update_id=None)
-            kind, outcome_arg = ReportKind.COMPLETED, arg
+            rejection = check_complete(state, payload, actor=actor, update_id=None)
+            new = complete(state, payload, now, actor=actor, update_id=None)
+            kind, outcome_arg = ReportKind.COMPLETED, payload
         elif command == ReferralWorkflow.report_progress:
-            rejection = check_report_progress(state, arg, actor=actor, update_id=None)
+            rejection = check_report_progress(state, payload, actor=actor, update_id=None)
             if rejection is None:
-                numbered = number_note(state, arg, now, actor=actor)  # type: ignore[arg-type]
-                if not hasattr(numbered, "record"):
+                numbered = number_note(state, payload, now, actor=actor)
+                if not isinstance(numbered, NumberedNote):
                     raise _refused(numbered)
-                self._sink.append_referral_note(numbered.record)  # type: ignore[union-attr]
-                new = keep_note(state, numbered, update_id=None)  # type: ignore[arg-type]
-            kind, note = ReportKind.PROGRESS, arg.note  # type: ignore[attr-defined]
+                self._sink.append_referral_note(numbered.record)
+                new = keep_note(state, numbered, update_id=None)
+            kind, note = ReportKind.PROGRESS, payload.note
         else:
             raise ValueError(f"no such referral command: {command.__name__}")
         if rejection is not None:

@@ -65,6 +65,7 @@ OPENING = time(9, 10)
 WORKING = time(10, 20)
 PARTNER = time(13, 45)
 REVIEWING = time(11, 35)
+SPREAD_MINUTES = 240
 # After a referral's expiry: look what the case did. Soon after, not placed clear of the case's
 # instants (it only reads): see simulate/temporal_engine.py on the locks an expiry may leak.
 LOOKING = timedelta(seconds=1)
@@ -96,6 +97,21 @@ class Counts:
     reviews: int = 0
     reviews_missed: int = 0
     refused: int = 0
+    refusals: dict[str, int] = field(default_factory=dict)  # "step:status" -> how many
+
+    def refusal(self, step: str, refused: Refused) -> None:
+        self.refused += 1
+        key = f"{step}:{refused.status}"
+        self.refusals[key] = self.refusals.get(key, 0) + 1
+
+
+@dataclass(frozen=True)
+class _Start:
+    """How a case begins, decided when the run is planned (the target counts on it)."""
+
+    ends_before_signing: Stage | None
+    inbound: bool  # a partner's referral to the centre
+    declined: bool  # ... which the centre declines: no case
 
 
 @dataclass
@@ -116,6 +132,13 @@ class _Case:
 
 def _days(rng: random.Random, days: DayRange) -> int:
     return rng.randint(days.min, days.max)
+
+
+def _spread(rng: random.Random) -> timedelta:
+    """Minutes into the working day: people do not all act at the same minute, and clocks of
+    two cases set at the same minute would fire at one instant, in an order Temporal leaves
+    open (see simulate/timing.py)."""
+    return timedelta(minutes=rng.randrange(0, SPREAD_MINUTES))
 
 
 def _pick(rng: random.Random, weights: dict[str, float]) -> str:
@@ -173,19 +196,15 @@ class Driver:
         self._plan_arrivals()
         while self._agenda:
             entry = heapq.heappop(self._agenda)
-            import time as _t
-            _b = _t.monotonic()
             await self._engine.advance_to(entry.at)
-            _m = _t.monotonic()
             # Steps plan from the instant they were meant for, not from the engine's clock,
             # which in the temporal engine runs some milliseconds of real time ahead.
             self._current = entry.at
             await entry.step()
-            if _t.monotonic() - _b > 0.3:
-                print("SLOW", entry.at, getattr(entry.step, "__qualname__", ""), round(_m - _b, 2), round(_t.monotonic() - _m, 2), flush=True)
             if self.on_step is not None:
                 self.on_step(entry.at, self.counts)
         await self._engine.advance_to(self.end)
+        await self._engine.finish()
         return self.counts
 
     # -- arrivals ----------------------------------------------------------------------------
@@ -193,25 +212,28 @@ class Driver:
     def _plan_arrivals(self) -> None:
         """Draw case after case until more than the target will conclude, then spread them
         evenly over the opening months, round the centres."""
-        planned: list[tuple[int, random.Random, Stage | None]] = []
+        planned: list[tuple[int, random.Random, _Start]] = []
         concluding = 0
         number = 0
+        intake = self._params.intake
         while concluding < self.target:
             rng = random.Random(f"{self._seed}:case:{number}")
             ends = self._ends_before_signing(rng)
-            planned.append((number, rng, ends))
-            concluding += ends is None
+            inbound = rng.random() < intake.inbound_share
+            declined = inbound and rng.random() < intake.inbound_declined_share
+            planned.append((number, rng, _Start(ends, inbound, declined)))
+            concluding += ends is None and not declined
             number += 1
         centres = self._directory.centres
         days = (self._opening_end - self._params.project.start).days
-        for number, rng, ends in planned:
+        for number, rng, start in planned:
             centre = centres[number % len(centres)]
             land = self._directory.site(centre.municipality_id).land
             offset = (number * days) // max(len(planned), 1)
             day = add_working(self._params.project.start + timedelta(days=offset), 0, land)
             self._at(
                 at_german(day, OPENING) + timedelta(minutes=rng.randrange(0, 300)),
-                self._arrival(number, rng, centre, land, ends),
+                self._arrival(number, rng, centre, land, start),
             )
 
     def _ends_before_signing(self, rng: random.Random) -> Stage | None:
@@ -222,11 +244,10 @@ class Driver:
         )
 
     def _arrival(
-        self, number: int, rng: random.Random, centre: SimCentre, land: str, ends: Stage | None
+        self, number: int, rng: random.Random, centre: SimCentre, land: str, start: "_Start"
     ) -> Step:
         async def arrive() -> None:
             now = self._current
-            intake = self._params.intake
             counsellor = rng.choice(centre.counsellor_ids)
             client = draw_client(rng, self._params, centre.kind, german_date(now))
             case_id = f"case-{uuid.UUID(int=rng.getrandbits(128), version=4)}"
@@ -234,21 +255,21 @@ class Driver:
             reviews: int | None = None
             if rng.random() < closes.closed_within_project_share:
                 reviews = _days(rng, closes.after_reviews)
+            ends = start.ends_before_signing
             case = _Case(number, case_id, centre, land, counsellor, client, rng, ends, reviews)
-            if rng.random() < intake.inbound_share:
-                await self._inbound(case, now)
+            if start.inbound:
+                await self._inbound(case, now, declined=start.declined)
             else:
                 await self._open(case)
 
         return arrive
 
-    async def _inbound(self, case: _Case, now: datetime) -> None:
+    async def _inbound(self, case: _Case, now: datetime, *, declined: bool) -> None:
         """A partner of the municipality refers the client to the centre (a row, as the API
         writes it); the centre accepts some days later, which opens the case, or declines."""
         rng, intake = case.rng, self._params.intake
         kind = ActorKind(_pick(rng, intake.inbound_sources))
         partners = self._directory.partners_of(case.centre.municipality_id, kind)
-        declined = rng.random() < intake.inbound_declined_share
         wait = _days(rng, intake.inbound_days_to_decision)
         if not partners:
             await self._open(case)
@@ -264,7 +285,7 @@ class Driver:
         inbound_writes.new_referral(self._store, referral_id, partner, case.centre.id, request, now)
         self.counts.inbound += 1
         day = add_working(german_date(now), max(wait, 1), case.land)
-        decided = at_german(day, WORKING)
+        decided = at_german(day, WORKING) + _spread(rng)
 
         async def decide() -> None:
             at = self._current
@@ -306,10 +327,10 @@ class Driver:
         async def run() -> None:
             try:
                 await act(case)
-            except Refused:
+            except Refused as refused:
                 # A person who is refused gives up this step (the case shows why); it is
                 # counted, and both engines refuse alike.
-                self.counts.refused += 1
+                self.counts.refusal(act.__name__.strip("_"), refused)
 
         return run
 
@@ -324,7 +345,7 @@ class Driver:
         assert case.state is not None
         now_day = german_date(self._current)
         day = add_working(now_day, max(_days(case.rng, days), 1), case.land)
-        instant = placed(at_german(day, clock), case_instants(case.state))
+        instant = placed(at_german(day, clock) + _spread(case.rng), case_instants(case.state))
         self._at(instant, self._step(case, act))
 
     async def _ends_here(self, case: _Case, stage: Stage) -> bool:
@@ -398,7 +419,7 @@ class Driver:
             return  # never recorded: the review stays overdue
         day = german_date(state.next_review_due) + timedelta(days=days)
         day = add_working(day, 0, case.land)
-        instant = placed(at_german(day, REVIEWING), case_instants(state))
+        instant = placed(at_german(day, REVIEWING) + _spread(case.rng), case_instants(state))
         self._at(instant, self._step(case, self._review))
 
     async def _review(self, case: _Case) -> None:
@@ -447,12 +468,21 @@ class Driver:
                 continue
             case.planned.add(referral.id)
             self.counts.referrals += 1
-            self._plan_partner(case, referral.id, referral.dispatched_at, referral.partner_id)
+            self._plan_partner(
+                case, referral.id, referral.measure_id, referral.dispatched_at, referral.partner_id
+            )
 
     def _plan_partner(
-        self, case: _Case, referral_id: str, dispatched: datetime, partner_id: str
+        self,
+        case: _Case,
+        referral_id: str,
+        measure_id: str,
+        dispatched: datetime,
+        partner_id: str,
     ) -> None:
-        rng = random.Random(f"{self._seed}:referral:{referral_id}")
+        # Seeded by the measure and the partner, not the referral's number: two referrals
+        # handed on at one instant may be numbered in either order (simulate/timing.py).
+        rng = random.Random(f"{self._seed}:referral:{case.id}:{measure_id}:{partner_id}")
         partners = self._params.partners
         partner = Actor(
             user_id=f"partner-{partner_id}", role=ActorRole.PARTNER, partner_id=partner_id
@@ -465,13 +495,13 @@ class Driver:
             day = add_working(
                 start, max(_days(rng, partners.acknowledge_working_days), 1), case.land
             )
-            at = placed(at_german(day, PARTNER), avoid)
+            at = placed(at_german(day, PARTNER) + _spread(rng), avoid)
             self._at(at, self._partner_step(case, referral_id, partner, rng, "acknowledge"))
             # Too late to acknowledge: the referral expired first; the driver looks.
             self._look_after_expiry(case, referral_id)
         elif draw < partners.acknowledge_share + partners.decline_share:
             day = add_working(start, max(_days(rng, partners.decline_working_days), 1), case.land)
-            at = placed(at_german(day, PARTNER), avoid)
+            at = placed(at_german(day, PARTNER) + _spread(rng), avoid)
             self._at(at, self._partner_step(case, referral_id, partner, rng, "decline"))
             self._look_after_expiry(case, referral_id)
         else:
@@ -512,7 +542,7 @@ class Driver:
                         day = german_date(now) + timedelta(
                             days=max(_days(rng, partners.complete_days) // 2, 1)
                         )
-                        at = placed(at_german(day, PARTNER), avoid)
+                        at = placed(at_german(day, PARTNER) + _spread(rng), avoid)
                         self._at(at, self._partner_step(case, referral_id, partner, rng, "note"))
                     if rng.random() < partners.complete_share:
                         day = german_date(now) + timedelta(
@@ -539,8 +569,8 @@ class Driver:
                         referral_id, ReferralWorkflow.complete, Outcome(result=result), partner
                     )
                     self.counts.completed += 1
-            except Refused:
-                self.counts.refused += 1
+            except Refused as refused:
+                self.counts.refusal(action, refused)
             case.state = await engine.settled_state(case.id)
             self._plan_referrals(case)
 

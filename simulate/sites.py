@@ -230,7 +230,7 @@ def _person(index: int) -> str:
 def seed_directory(engine: Engine, directory: SimDirectory) -> None:
     """Write the directory into an empty, migrated store in one transaction: municipalities,
     centres, partner agencies, one counsellor account per counsellor and one partner account
-    per partner (its username is the partner's id)."""
+    per partner (its username is the partner's id), and one supervisor per municipality."""
     # Nobody logs in to a simulation's store: one hash of a secret nobody knows serves every
     # account (argon2 is slow on purpose; hashing per account would take minutes).
     unusable = hash_password(secrets.token_urlsafe(32))
@@ -279,6 +279,17 @@ def seed_directory(engine: Engine, directory: SimDirectory) -> None:
                 Role.PARTNER,
                 password_hash=unusable,
                 partner_id=partner.id,
+                display_name=_person(person),
+            )
+            person += 1
+        for site in directory.sites:
+            # The coordination: escalations and overdue reviews reach someone.
+            create_user(
+                session,
+                f"koordination-{site.id}",
+                Role.SUPERVISOR,
+                password_hash=unusable,
+                municipality_id=site.id,
                 display_name=_person(person),
             )
             person += 1

@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType, IndexedValueType, WorkflowExecutionStatus
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.testservice.v1 import SleepRequest, UnlockTimeSkippingRequest
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
@@ -137,14 +137,13 @@ class TemporalEngine:
             return
         request = SleepRequest()
         request.duration.FromTimedelta(wait)
-        import time as _t
-        _b = _t.monotonic()
-        print("SKIP", wait, instant, flush=True)
         await self._client.service_client.test_service.unlock_time_skipping_with_sleep(
             request, timeout=SKIP_TIMEOUT
         )
-        if _t.monotonic() - _b > 0.5:
-            print("SLOW SKIP", wait, _t.monotonic() - _b, instant, self.leaks_released, flush=True)
+
+    async def finish(self) -> None:
+        """Nothing to do: `advance_to` returns once the work its timers set off is done, and
+        each case's projection loop has sent its events by then."""
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -193,12 +192,8 @@ class TemporalEngine:
         """The case once its last step's work is done (children started, a decline handed on,
         the read model caught up), with the time-skipping locks its closed runs leaked
         released."""
-        _n = 0
         while True:
             state = await self._state(case_id)
-            _n += 1
-            if _n % 200 == 0:
-                print("SPIN", case_id, state.stage, state.emitted_through, state.last_sequence, [r.id[-6:] for r in referrals_to_start(state)], [r.id[-6:] for r in referrals_to_reroute(state)], flush=True)
             if (
                 not referrals_to_reroute(state)
                 and not referrals_to_start(state)
@@ -229,9 +224,9 @@ class TemporalEngine:
         if known is not None and known != run_id:
             runs.append(_Run(case_id, known))
         self._current_run[case_id] = run_id
-        if info.status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING:
-            if not any(run.run_id == run_id for run in runs):
-                runs.append(_Run(case_id, run_id))
+        ended = info.status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+        if ended and not any(run.run_id == run_id for run in runs):
+            runs.append(_Run(case_id, run_id))
         for run in runs:
             if not run.done:
                 await self._check(run)
@@ -250,8 +245,9 @@ class TemporalEngine:
                 failed = event.start_child_workflow_execution_failed_event_attributes
                 heard.pop(initiated.get(failed.initiated_event_id, ""), None)
             elif kind == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
-                started = event.child_workflow_execution_started_event_attributes
-                heard.setdefault(started.workflow_execution.workflow_id, [False, False])[0] = True
+                child_started = event.child_workflow_execution_started_event_attributes
+                child_id = child_started.workflow_execution.workflow_id
+                heard.setdefault(child_id, [False, False])[0] = True
             elif kind in CHILD_ENDED:
                 attributes = _ended_attributes(event)
                 heard.setdefault(attributes.workflow_execution.workflow_id, [False, False])[1] = (
@@ -273,7 +269,9 @@ class TemporalEngine:
                 leaked += 1  # its end reached a closed parent
         new = leaked - run.released
         for _ in range(new):
-            await self._client.service_client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
+            await self._client.service_client.test_service.unlock_time_skipping(
+                UnlockTimeSkippingRequest()
+            )
         run.released = leaked
         self.leaks_released += max(new, 0)
         run.done = open_children == 0
@@ -296,7 +294,6 @@ class TemporalEngine:
         parent = raw.parent_execution.run_id if raw.HasField("parent_execution") else ""
         running = raw.status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
         return (None if running else raw.status), parent
-
 
     async def _describe(self, workflow_id: str) -> WorkflowExecutionInfo:
         """The execution's raw description (the SDK's `describe` also decodes the search

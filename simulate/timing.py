@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from domain.case import CaseState
 from domain.workdays import GERMAN_TIME, is_working_day
 
-MARGIN = timedelta(minutes=2)
+MARGIN = timedelta(seconds=90)  # not a whole minute: instants are whole minutes plus milliseconds
 SHIFT = timedelta(minutes=7)
 HOUR = timedelta(hours=1)
 

@@ -149,7 +149,10 @@ def test_seed_directory_writes_every_row(tmp_path: Path) -> None:
             assert count(PartnerAgency) == len(directory.partners)
             assert count(User, User.role == Role.COUNSELLOR) == len(directory.counsellor_ids)
             assert count(User, User.role == Role.PARTNER) == len(directory.partners)
-            assert count(User) == len(directory.counsellor_ids) + len(directory.partners)
+            assert count(User, User.role == Role.SUPERVISOR) == 3  # one per municipality
+            assert count(User) == len(directory.counsellor_ids) + len(directory.partners) + 3
+            coordination = session.get(User, "koordination-freiburg")
+            assert coordination is not None and coordination.municipality_id == "freiburg"
 
             freiburg = session.get(Municipality, "freiburg")
             assert freiburg is not None and freiburg.land == "BW"
