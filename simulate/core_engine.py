@@ -20,6 +20,7 @@ event streams and the same evaluation.
 """
 
 import heapq
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -110,6 +111,7 @@ from workflows.agreement import AgreementWorkflow
 from workflows.agreement_calls import document_input, next_batch
 from workflows.referral import ReferralWorkflow
 
+ROUTING_ATTEMPTS = 5
 STATUS_OF = {"WrongStage": 409, "WrongStatus": 409, "NotFound": 404}
 
 
@@ -367,14 +369,23 @@ class CoreEngine:
             today=german_day(self._now),
         )
         self._project()
-        return rules.route_needs(
-            input.profile,
-            input.needs,
-            municipality=input.municipality_id,
-            today=input.today,
-            centre_kind=input.centre_kind,
-            partners=self._directory.partners,
-        )
+        for attempt in range(ROUTING_ATTEMPTS):
+            try:
+                return rules.route_needs(
+                    input.profile,
+                    input.needs,
+                    municipality=input.municipality_id,
+                    today=input.today,
+                    centre_kind=input.centre_kind,
+                    partners=self._directory.partners,
+                )
+            except (rules.RulesUnavailable, rules.RoutingEngineError):
+                # What the activity's retry policy does: the pool has replaced the evaluator
+                # process (on a busy machine one may miss its deadline), so try again.
+                if attempt == ROUTING_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def _render(self, state: CaseState) -> RenderedDocument:
         doc = document_input(state, self._clocks)

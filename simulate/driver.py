@@ -15,6 +15,7 @@ on time, late or not at all, with the survey's two questions; agreements close w
 Agreements are opened until more than `project.agreements * scale` of them will conclude.
 """
 
+import asyncio
 import heapq
 import math
 import random
@@ -201,6 +202,8 @@ class Driver:
             # which in the temporal engine runs some milliseconds of real time ahead.
             self._current = entry.at
             await entry.step()
+            # The core engine never waits: give the loop a turn, so Ctrl-C gets through.
+            await asyncio.sleep(0)
             if self.on_step is not None:
                 self.on_step(entry.at, self.counts)
         await self._engine.advance_to(self.end)

@@ -211,7 +211,6 @@ class CounsellorBehaviour(Strict):
     on_time_days: DayRange  # days after the due date
     late_days: DayRange
     goal_progress: GoalStatusWeights  # GoalStatus value -> weight, per goal and review
-    new_need_share: Share  # a review brings a new need (an amendment, signed again)
 
     @model_validator(mode="after")
     def _shares_add_up(self) -> Self:

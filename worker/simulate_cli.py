@@ -46,8 +46,10 @@ async def _run(request: Request, quiet: bool) -> Outcome:
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     if task is not None:
-        # Ctrl-C cancels the run's task: the driver stops between two steps.
-        loop.add_signal_handler(signal.SIGINT, task.cancel)
+        # Ctrl-C (or a SIGTERM) cancels the run's task: the driver stops between two steps,
+        # and the engine's server and worker are shut down on the way out, not orphaned.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, task.cancel)
 
     def bar(days: int, target: int) -> object:
         return progress_bar(

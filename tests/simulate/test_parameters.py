@@ -97,7 +97,7 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("partners.complete_days.min", "bald", "ganze Zahl"),
     ("partners.outcome.partly", "oft", "muss eine Zahl sein"),
     # counsellors
-    ("counsellors.new_need_share", 1.01, "höchstens 1"),
+    ("counsellors.missed_share", 1.01, "höchstens 1"),
     ("counsellors.late_days.max", -3, "mindestens 0"),
     # closures
     ("closures.closed_within_project_share", -1, "mindestens 0"),

@@ -11,8 +11,10 @@ scale is measured by bench/simulate.py.
 
 import json
 import math
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,3 +174,29 @@ def test_a_bad_parameters_file_is_refused_in_german(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "survey.agreement_helped" in done.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_ctrl_c_stops_the_run_cleanly(tmp_path: Path) -> None:
+    """SIGINT after the first simulated month: exit code 130, no traceback, the summary says
+    interrupted, and the evaluation of what was played is written."""
+    out = tmp_path / "stopped"
+    run = subprocess.Popen(
+        [str(LOTSE), "simulate", "--engine", "core", "--scale", "0.05", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert run.stderr is not None
+    deadline = time.monotonic() + 120
+    for line in run.stderr:  # one line per simulated month when not on a terminal
+        if "2011" in line or time.monotonic() > deadline:
+            break
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=120)
+    assert run.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert summary["interrupted"] is True
+    assert 0 < summary["agreements_opened"]
+    report = json.loads((out / "evaluation.json").read_text(encoding="utf-8"))
+    assert report["agreements"]["concluded"] is None or report["agreements"]["concluded"] < 200
