@@ -197,6 +197,6 @@ def test_ctrl_c_stops_the_run_cleanly(tmp_path: Path) -> None:
     assert "Traceback" not in stderr
     summary = json.loads(stdout.strip().splitlines()[-1])
     assert summary["interrupted"] is True
-    assert 0 < summary["agreements_opened"]
+    assert summary["agreements_opened"] > 0
     report = json.loads((out / "evaluation.json").read_text(encoding="utf-8"))
     assert report["agreements"]["concluded"] is None or report["agreements"]["concluded"] < 200
