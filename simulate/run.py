@@ -113,7 +113,7 @@ def store_for(out: Path) -> StoreEngine:
         stale.unlink(missing_ok=True)
     engine = engine_from_url(f"sqlite+pysqlite:///{path}")
     # A store made for one run and made anew for the next: a crash loses nothing worth an
-    # fsync per commit, which was most of the core engine's time.
+    # fsync per commit (measured: little of the time; the ORM's work is most of it).
     event.listen(engine, "connect", _unsynchronised)
     upgrade(engine)
     return engine
