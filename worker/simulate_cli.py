@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 
 from app.settings import Settings
 from simulate.parameters import ParametersError, load_parameters
-from simulate.progress import progress_bar
+from simulate.progress import Progress, progress_bar
 from simulate.run import Outcome, Request, TemporalParts, simulate
 from worker.binaries import find_binary
 from worker.worker import build_worker, default_activities
@@ -51,7 +51,7 @@ async def _run(request: Request, quiet: bool) -> Outcome:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, task.cancel)
 
-    def bar(days: int, target: int) -> object:
+    def bar(days: int, target: int) -> Progress:
         return progress_bar(
             days,
             target,
@@ -60,7 +60,7 @@ async def _run(request: Request, quiet: bool) -> Outcome:
             start=request.params.project.start,
         )
 
-    return await simulate(request, parts=parts, progress=bar)  # type: ignore[arg-type]
+    return await simulate(request, parts=parts, progress=bar)
 
 
 def command(
