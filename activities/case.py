@@ -141,9 +141,11 @@ class CaseActivities:
 
     @activity.defn
     async def route_needs(self, input: RouteNeedsInput) -> RoutingResult:
-        return await asyncio.to_thread(self._route_needs, input)
+        return await asyncio.to_thread(self.routed, input)
 
-    def _route_needs(self, input: RouteNeedsInput) -> RoutingResult:
+    def routed(self, input: RouteNeedsInput) -> RoutingResult:
+        """`route_needs`, blocking (the activity runs it in a thread; `lotse simulate`'s core
+        engine calls it directly)."""
         import rules
 
         try:
@@ -172,9 +174,10 @@ class CaseActivities:
 
     @activity.defn
     async def resolve_partner(self, input: ResolvePartnerInput) -> PartnerChoice:
-        return await asyncio.to_thread(self._resolve_partner, input)
+        return await asyncio.to_thread(self.resolved, input)
 
-    def _resolve_partner(self, input: ResolvePartnerInput) -> PartnerChoice:
+    def resolved(self, input: ResolvePartnerInput) -> PartnerChoice:
+        """`resolve_partner`, blocking."""
         import rules
 
         partners = self._directory.partners(input.municipality_id)
@@ -189,11 +192,14 @@ class CaseActivities:
     async def render_agreement(self, input: AgreementDocumentInput) -> RenderedDocument:
         """Render the version and archive it before answering: the case keeps only its hash,
         and the signed text must outlive the workflow."""
-        partners = await asyncio.to_thread(self._directory.partners, input.municipality_id)
-        by_id = _check_partners(input, {p.id: p for p in partners})
-        municipality = await asyncio.to_thread(
-            self._directory.municipality_name, input.municipality_id
+        return await asyncio.to_thread(self.rendered, input)
+
+    def rendered(self, input: AgreementDocumentInput) -> RenderedDocument:
+        """`render_agreement`, blocking."""
+        by_id = _check_partners(
+            input, {p.id: p for p in self._directory.partners(input.municipality_id)}
         )
+        municipality = self._directory.municipality_name(input.municipality_id)
         text = render_agreement_text(input, by_id, municipality)
         digest = sha256(text)
         document = ArchivedDocument(
@@ -203,7 +209,7 @@ class CaseActivities:
             text=text,
             rendered_at=datetime.now(UTC),
         )
-        await asyncio.to_thread(self._sink.archive_document, document)
+        self._sink.archive_document(document)
         # The text's clause is this code's: the case keeps which, so its referrals send what
         # the signature covers (domain/consent.py).
         return RenderedDocument(hash=digest, consent_terms=CONSENT_TERMS)

@@ -22,11 +22,12 @@ event streams and the same evaluation.
 import heapq
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from activities.agreement_text import render_agreement_text, sha256
-from activities.case import PartnerChoice, ResolvePartnerInput, RouteNeedsInput
+from temporalio.exceptions import ApplicationError
+
+from activities.case import CaseActivities, PartnerChoice, ResolvePartnerInput, RouteNeedsInput
 from domain.actions import RenderedDocument
 from domain.actor import (
     Actor,
@@ -40,10 +41,8 @@ from domain.case import ActionResult, AgreementInput, CaseState, Stage
 from domain.case_log import action_result
 from domain.clocks import Clocks
 from domain.compaction import after_projection
-from domain.consent import CONSENT_TERMS
 from domain.months import german_day
 from domain.needs import Need, RoutingResult
-from domain.projection import ArchivedDocument
 from domain.referral import CLOSED, OPEN, ReferralReport, ReferralState, ReportKind
 from domain.referral_stages import (
     CLOCK_REPORTS,
@@ -139,6 +138,8 @@ class CoreEngine:
     def __init__(self, store: Any, start: datetime, clocks: Clocks | None = None) -> None:
         self._directory = SqlDirectory(store)
         self._sink = SqlCaseEventSink(store)
+        # The activities' own code, called without Temporal (their blocking bodies).
+        self._activities = CaseActivities(self._directory, self._sink)
         self._clocks = clocks or Clocks()
         self._now = start
         self._cases: dict[str, CaseState] = {}
@@ -357,8 +358,6 @@ class CoreEngine:
     # -- activities, as the activities run them ---------------------------------------------
 
     def _route(self, state: CaseState, needs: list[Need]) -> RoutingResult:
-        import rules
-
         assert state.profile is not None
         input = RouteNeedsInput(
             case_id=state.id,
@@ -371,59 +370,30 @@ class CoreEngine:
         self._project()
         for attempt in range(ROUTING_ATTEMPTS):
             try:
-                return rules.route_needs(
-                    input.profile,
-                    input.needs,
-                    municipality=input.municipality_id,
-                    today=input.today,
-                    centre_kind=input.centre_kind,
-                    partners=self._directory.partners,
-                )
-            except (rules.RulesUnavailable, rules.RoutingEngineError):
+                return self._activities.routed(input)
+            except ApplicationError as error:
                 # What the activity's retry policy does: the pool has replaced the evaluator
                 # process (on a busy machine one may miss its deadline), so try again.
-                if attempt == ROUTING_ATTEMPTS - 1:
+                if error.non_retryable or attempt == ROUTING_ATTEMPTS - 1:
                     raise
                 time.sleep(0.5 * (attempt + 1))
         raise AssertionError("unreachable")
 
     def _render(self, state: CaseState) -> RenderedDocument:
-        doc = document_input(state, self._clocks)
-        partners = {p.id: p for p in self._directory.partners(doc.municipality_id)}
-        text = render_agreement_text(
-            doc, partners, self._directory.municipality_name(doc.municipality_id)
-        )
-        digest = sha256(text)
-        self._sink.archive_document(
-            ArchivedDocument(
-                case_id=doc.case_id,
-                version=doc.version,
-                hash=digest,
-                text=text,
-                rendered_at=datetime.now(UTC),
-            )
-        )
-        return RenderedDocument(hash=digest, consent_terms=CONSENT_TERMS)
+        return self._activities.rendered(document_input(state, self._clocks))
 
     def _next_partner(self, state: CaseState, referral_id: str) -> PartnerChoice:
-        import rules
-
         referral = next(r for r in state.referrals if r.id == referral_id)
         route = next(r for r in state.routes if r.id == referral.route_id)
-        input = ResolvePartnerInput(
-            case_id=state.id,
-            referral_id=referral.id,
-            municipality_id=state.municipality_id,
-            route=route.as_route(),
-            exclude_partner_ids=referral.tried_partner_ids,
-        )
         self._project()
-        partners = self._directory.partners(input.municipality_id)
-        [chosen] = rules.resolve_partners(
-            [input.route], partners, input.municipality_id, exclude=input.exclude_partner_ids
-        )
-        return PartnerChoice(
-            partner_id=chosen.partner_id, unassigned_reason=chosen.unassigned_reason
+        return self._activities.resolved(
+            ResolvePartnerInput(
+                case_id=state.id,
+                referral_id=referral.id,
+                municipality_id=state.municipality_id,
+                route=route.as_route(),
+                exclude_partner_ids=referral.tried_partner_ids,
+            )
         )
 
     # -- referrals ---------------------------------------------------------------------------
