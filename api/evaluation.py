@@ -20,6 +20,7 @@ from domain.enums import ActorKind
 from domain.months import add_months, start_of_german_day
 from store.reads import evaluation as reads
 from store.reads.evaluation import ReportScope, SurveyCounts
+from store.reads.evaluation_cells import evaluation_counts
 
 OTHER_CENTRES = "other"  # the row small centres are folded into
 
@@ -232,7 +233,14 @@ def report(
         month_starts=tuple(start_of_german_day(day) for day in days),
         now=now,
     )
-    counts = reads.evaluation_counts(session, scope)
+    return report_of_counts(evaluation_counts(session, scope), request, min_group)
+
+
+def report_of_counts(
+    counts: reads.EvaluationCounts, request: ReportRequest, min_group: int
+) -> EvaluationReport:
+    """The report of counts already made for `request` (the bench's floor makes its own)."""
+    days = month_starts(request.start, request.end)
     months = [f"{day.year:04d}-{day.month:02d}" for day in days]
     return EvaluationReport(
         period=Period(from_=request.start, to=request.end),

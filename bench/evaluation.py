@@ -14,37 +14,43 @@ each) while the next chunk is generated: one transaction of `executemany` on SQL
 off, no sync), COPY on PostgreSQL (then VACUUM ANALYZE, as autovacuum would after such a load);
 the loaded tables' indexes (on PostgreSQL their keys too) dropped first and built afterwards.
 
+Then every month is counted into the evaluation's monthly cells (store/evaluation_cells.py:
+the rows were written past the projector, so `mark_everything_stale` and one `refresh`; its
+seconds are reported as `cells_build`), and the floor is checked to give every count the
+report gives (every count of `EvaluationCounts`, for every scope) before anything is timed.
+
 Measured, each `--runs` times after `--warmup` rounds, interleaved round by round with its
 floor so a hiccup of the shared machine hits both:
 - one municipality for a year: the largest (22 % of the cases; the worst case) and one of
   median size (3.5 %), the default period (`api.deps.default_period`: the last twelve months,
   this one included), as a supervisor asks;
 - all municipalities for 18 months (an evaluator without a municipality list);
-- the CSV export of the latter.
-Each is `api.evaluation.report` (store/reads/evaluation.py's queries, disclosure control, the
-response model) on a fresh session. The floor is the same aggregation in hand-written SQL
-(`floor_statements` below: as few statements as the figures allow) through the raw DBAPI connection,
-giving the same raw counts: the bench checks that it does (every count of `EvaluationCounts`,
-for every scope) before it measures. The CSV's floor is the floor's counts written by the same
-CSV writer.
+- the CSV export of the latter, by the route's own renderer (api/evaluation_csv.py);
+- the same report "live": before each run (not timed) the latest LIVE_MONTHS whole months of
+  every municipality are marked stale, as a day of projections marks them, so the report
+  counts those 54 months again from the facts before it reads the cells.
+Each is `api.evaluation.report` (store/reads/evaluation_cells.py: the cells of the whole
+months, the facts for the days around them, disclosure control, the response model) on a
+fresh session. The floor is the same aggregation over the facts in hand-written SQL
+(`floor_statements` below: as few statements as the figures allow) through the raw DBAPI
+connection: what the report would cost without its cells. The CSV's floor is the floor's
+counts through the same report builder and CSV renderer.
 
 Targets (issue 13): p95 <= 500 ms for one municipality, <= 2 s for all, and <= 2x the floor.
 PostgreSQL runs when `--postgres-url` or LOTSE_BENCH_POSTGRES_URL names a database (in a
 schema of its own, dropped afterwards); SQLite's file lives in a temporary directory (in
 `--data-dir` if given, e.g. the gitignored .bench-data/), deleted afterwards. Progress goes to
 stderr; the summary, how to rerun it and one JSON line `{"bench": "evaluation", "scale",
-"rows", "load_s", "<backend>": {"<figure>": {"p50_ms", "p95_ms", "floor_p95_ms",
-"ratio_to_floor", "target_ms", "met"}}}` to stdout.
+"rows", "load_s", "cells_build": {"<backend>": {"months", "seconds"}}, "<backend>":
+{"<figure>": {"p50_ms", "p95_ms", "floor_p95_ms", "ratio_to_floor", "target_ms", "met"}}}` to
+stdout.
 """
 
 import argparse
 import bisect
 import concurrent.futures
 import contextlib
-import csv
-import dataclasses
 import functools
-import io
 import itertools
 import json
 import math
@@ -68,10 +74,26 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.deps import default_period
-from api.evaluation import EvaluationReport, ReportRequest, month_starts, report
+from api.evaluation import (
+    EvaluationReport,
+    ReportRequest,
+    month_starts,
+    report,
+    report_of_counts,
+)
+from api.evaluation_csv import render
+from api.evaluation_names import report_names
 from domain.case import ClosureReason
 from domain.enums import ActorKind, CentreKind, NeedKind
-from domain.months import add_months, german_day, start_of_german_day
+from domain.months import (
+    add_months,
+    add_months_at,
+    german_day,
+    start_of_german_day,
+    start_of_german_month,
+)
+from store.evaluation_cells import mark_stale
+from store.evaluation_cells_build import mark_everything_stale, refresh
 from store.models import Centre, Municipality, PartnerAgency
 from store.reads.evaluation import (
     ActorReferrals,
@@ -80,8 +102,8 @@ from store.reads.evaluation import (
     ReportScope,
     ReviewCounts,
     SurveyCounts,
-    evaluation_counts,
 )
+from store.reads.evaluation_cells import evaluation_counts
 from store.testing import postgres_store, sqlite_store
 
 CASES = 1_000_000  # at --scale 1
@@ -94,7 +116,9 @@ TARGETS_MS = {
     "median_municipality_year": 500.0,
     "all_municipalities_18_months": 2000.0,
     "csv_all_18_months": 2000.0,
+    "all_municipalities_18_months_live": 2000.0,
 }
+LIVE_MONTHS = 3  # the live figure: each municipality's latest whole months to count again
 TARGET_RATIO = 2.0
 CHUNK = 10_000  # cases generated and written at a time
 
@@ -965,54 +989,12 @@ def floor_counts(connection: Any, scope: ReportScope, postgres: bool) -> Evaluat
 
 # -- the CSV ---------------------------------------------------------------------------------
 
-# Stands in for the route's renderer (GET /reports/evaluation.csv, api/evaluation_csv.py) until
-# that is merged: the same shape (one row per group and figure, ";", decimal comma, UTF-8 with
-# BOM). Swap `report_csv` for the real renderer then.
-_LABELS = ("month", "centre_id", "actor", "from_actor", "kind", "rule")
 
-
-def _flat(value: Any, group: str, figure: str) -> Iterator[tuple[str, str, Any]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _flat(item, group, f"{figure}.{key}" if figure else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            label = next(
-                (item[key] for key in _LABELS if isinstance(item, dict) and key in item), index
-            )
-            yield from _flat(item, f"{group}/{label}", figure)
-    else:
-        yield group, figure, value
-
-
-def _csv(sections: dict[str, Any]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(("Gruppe", "Kennzahl", "Wert"))
-    for section, value in sections.items():
-        for group, figure, cell in _flat(value, section, ""):
-            if cell is None:
-                text = ""
-            elif isinstance(cell, float):
-                text = f"{cell:.4f}".replace(".", ",")
-            else:
-                text = str(cell)
-            writer.writerow((group, figure, text))
-    return out.getvalue().encode("utf-8-sig")
-
-
-def report_csv(found: EvaluationReport) -> bytes:
-    return _csv(found.model_dump(mode="json", by_alias=True))
-
-
-def counts_csv(counts: EvaluationCounts) -> bytes:
-    return _csv({key: _keys(value) for key, value in dataclasses.asdict(counts).items()})
-
-
-def _keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(key): _keys(item) for key, item in value.items()}
-    return value
+def report_csv(engine: Engine, found: EvaluationReport, request: ReportRequest) -> bytes:
+    """The route's CSV (GET /reports/evaluation.csv): its renderer, with the names it reads."""
+    with Session(engine) as session:
+        names = report_names(session, found, request.municipalities)
+    return render(found, request, names).encode("utf-8")  # the BOM is in the text
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -1045,7 +1027,11 @@ def requests(directory: Directory, today: date) -> dict[str, ReportRequest]:
             ("median_municipality_year", directory.municipalities[MUNICIPALITIES // 2][0]),
         )
     }
-    return found | {"all_municipalities_18_months": every, "csv_all_18_months": every}
+    return found | {
+        "all_municipalities_18_months": every,
+        "csv_all_18_months": every,
+        "all_municipalities_18_months_live": every,
+    }
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -1093,10 +1079,10 @@ def measure(
             return floor_counts(connection, scope_of(request, datetime.now(UTC)), postgres)
 
     def report_csv_of(request: ReportRequest) -> bytes:
-        return report_csv(report_of(request))
+        return report_csv(engine, report_of(request), request)
 
     def floor_csv_of(request: ReportRequest) -> bytes:
-        return counts_csv(floor_of(request))
+        return report_csv(engine, report_of_counts(floor_of(request), request, MIN_GROUP), request)
 
     contenders: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {}
     for label, request in scopes.items():
@@ -1113,6 +1099,8 @@ def measure(
         for label, pair in contenders.items():
             seconds = []
             for side, action in enumerate(pair):
+                if side == 0 and label.endswith("_live"):
+                    stale_latest_months(engine)  # not timed: what a day's projections did
                 started = time.perf_counter()
                 action()
                 seconds.append(time.perf_counter() - started)
@@ -1137,16 +1125,44 @@ def measure(
     return figures
 
 
+def stale_latest_months(engine: Engine) -> None:
+    """Mark the latest LIVE_MONTHS whole months of every municipality to be counted again, as
+    a day of projections does in a live store (acknowledgements of last month's referrals,
+    reviews after earlier ones, notes)."""
+    this_month = start_of_german_month(datetime.now(UTC))
+    months = [add_months_at(this_month, -n) for n in range(1, LIVE_MONTHS + 1)]
+    with Session(engine) as session, session.begin():
+        for municipality_id, _share in Directory.build().municipalities:
+            mark_stale(session, municipality_id, months)
+
+
+def build_cells(engine: Engine) -> tuple[int, float]:
+    """Every month marked and counted into its cells (the rows were written past the
+    projector); returns how many months and the seconds it took."""
+    started = time.perf_counter()
+    with Session(engine) as session, session.begin():
+        mark_everything_stale(session)
+    far = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    counted = refresh(engine, None, *far, datetime.now(UTC))
+    return counted, time.perf_counter() - started
+
+
 def run_backend(
     name: str, engine: Engine, scopes: dict[str, ReportRequest], args: argparse.Namespace
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     postgres = name == "postgresql"
+    progress(f"{name}: counting every month into the evaluation's cells")
+    months, seconds = build_cells(engine)
+    progress(f"{name}: {months} months counted in {seconds:.1f} s")
     progress(f"{name}: checking the floor against the report's counts")
     check(
         engine, postgres, {label: scopes[label] for label in scopes if not label.startswith("csv")}
     )
     progress(f"{name}: measuring, {args.warmup} warm-up rounds and {args.runs} runs (report/floor)")
-    return measure(engine, postgres, scopes, args.runs, args.warmup)
+    return measure(engine, postgres, scopes, args.runs, args.warmup), {
+        "months": months,
+        "seconds": round(seconds, 1),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -1198,7 +1214,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         result["load_s"] = {name: round(value, 1) for name, value in seconds.items()}
         progress(f"loaded in {time.perf_counter() - started:.0f} s: {rows}")
         for name, engine in engines.items():
-            result[name] = run_backend(name, engine, scopes, args)
+            result[name], cells = run_backend(name, engine, scopes, args)
+            result.setdefault("cells_build", {})[name] = cells
     _summary(result, names, directory, time.perf_counter() - started)
     options = [f"--scale {args.scale:g}", f"--backend {backend}", f"--runs {args.runs}"]
     options += [f"--warmup {args.warmup}", f"--seed {args.seed}"]

@@ -45,3 +45,10 @@ def later_by(instant: datetime, months: int, override: timedelta | None) -> date
     if override is not None:
         return instant + override
     return add_months_at(instant, months)
+
+
+def start_of_german_month(instant: datetime) -> datetime:
+    """The first instant (UTC) of the German calendar month `instant` falls in: the month an
+    evaluation counts it in (23:30 UTC on 31 March is April in Germany)."""
+    local = instant.astimezone(GERMAN_TIME)
+    return start_of_german_day(date(local.year, local.month, 1))

@@ -43,6 +43,7 @@ from domain.events import (
 )
 from domain.projection import AssessedNeed
 from domain.referral import ReferralStatus
+from store.evaluation_cells import mark_stale
 from store.facts import AgreementVersionFact, ClosureFact, NeedFact, RuleHitFact
 from store.projections import CaseEventRecord, ReferralSummary, ReviewRecord
 
@@ -73,7 +74,20 @@ def write_facts(
     needs: Sequence[AssessedNeed] | None,
 ) -> None:
     """Add what `event` tells the evaluation; `place` is updated to after the event. `needs`
-    None: the needs are not known (a backfill without the workflow), leave them as they are."""
+    None: the needs are not known (a backfill without the workflow), leave them as they are.
+    The months whose evaluation this changes are marked stale (store/evaluation_cells.py)."""
+    _facts(session, case_id, place, event, payload, needs)
+    mark_stale(session, place.municipality_id, [event.at])
+
+
+def _facts(
+    session: Session,
+    case_id: str,
+    place: CasePlace,
+    event: CaseEvent,
+    payload: EventData,
+    needs: Sequence[AssessedNeed] | None,
+) -> None:
     match payload:
         case CaseOpened():
             place.municipality_id = payload.municipality_id
@@ -114,15 +128,16 @@ def write_facts(
                 .values(centre_id=place.centre_id)
             )
         case ReferralStatusChanged():
-            _referral_step(session, payload.referral_id, payload.status, event)
+            _referral_step(session, place, payload.referral_id, payload.status, event)
         case ReferralWithdrawn():
-            _referral_step(session, payload.referral_id, ReferralStatus.WITHDRAWN, event)
+            _referral_step(session, place, payload.referral_id, ReferralStatus.WITHDRAWN, event)
         case MeasureCompleted():
-            session.execute(
-                update(ReferralSummary)
-                .where(col(ReferralSummary.id) == payload.referral_id)
-                .values(result=payload.result)
-            )
+            referral = session.get(ReferralSummary, payload.referral_id)
+            if referral is not None:
+                referral.result = payload.result
+                session.add(referral)
+                # Referrals count in the month they were dispatched.
+                mark_stale(session, place.municipality_id, [referral.dispatched_at])
 
 
 def _needs(
@@ -211,18 +226,25 @@ def _review(session: Session, case_id: str, place: CasePlace, event: CaseEvent) 
     if row.due_at is not None:
         row.days_late = math.ceil((row.recorded_at - row.due_at) / timedelta(days=1))
     session.add(row)
+    stale = [row.recorded_at, row.due_at]
     if len(reviews) >= 2:
         before = reviews[-2]
         before.next_recorded_at = row.recorded_at
         session.add(before)
+        stale.append(before.recorded_at)
+    here = [review for review in reviews[:-1] if review.centre_id == place.centre_id]
+    if here:  # its next review at the same centre is this one now
+        stale.append(here[-1].recorded_at)
+    mark_stale(session, place.municipality_id, stale)
 
 
 def _referral_step(
-    session: Session, referral_id: str, status: ReferralStatus, event: CaseEvent
+    session: Session, place: CasePlace, referral_id: str, status: ReferralStatus, event: CaseEvent
 ) -> None:
     referral = session.get(ReferralSummary, referral_id)
     if referral is None:
         return
+    mark_stale(session, place.municipality_id, [referral.dispatched_at])
     if status is ReferralStatus.ACKNOWLEDGED and referral.acknowledge_hours is None:
         seconds = (event.at - referral.dispatched_at).total_seconds()
         referral.acknowledge_hours = max(0, int(seconds // 3600))

@@ -61,6 +61,8 @@ class ClosureFact(SQLModel, table=True):
         Index(
             "ix_case_closures_municipality", "municipality_id", "reason", "closed_at", "centre_id"
         ),
+        # a month's closures, for the monthly cells (migration 0011)
+        Index("ix_case_closures_month", "municipality_id", "closed_at", "centre_id", "reason"),
     )
 
     case_id: str = Field(primary_key=True, max_length=ID_LENGTH)
@@ -77,6 +79,7 @@ class NeedFact(SQLModel, table=True):
     __tablename__ = "need_facts"
     __table_args__ = (
         Index("ix_need_facts_municipality", "municipality_id", "need_kind", "at", "centre_id"),
+        Index("ix_need_facts_month", "municipality_id", "at", "centre_id", "need_kind"),
     )
 
     case_id: str = Field(primary_key=True, max_length=ID_LENGTH)
@@ -94,6 +97,7 @@ class RuleHitFact(SQLModel, table=True):
     __tablename__ = "rule_hits"
     __table_args__ = (
         Index("ix_rule_hits_municipality", "municipality_id", "rule", "at", "centre_id"),
+        Index("ix_rule_hits_month", "municipality_id", "at", "centre_id", "rule"),
     )
 
     case_id: str = Field(primary_key=True, max_length=ID_LENGTH)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from domain.inbound import InboundReferralRequest, InboundStatus
+from store.evaluation_cells import mark_stale
 from store.models import InboundReferral, PartnerAgency
 
 
@@ -57,6 +58,7 @@ def new_referral(
         if existing is None:
             session.add(row)
             try:
+                mark_stale(session, row.municipality_id, [row.created_at])
                 session.commit()
                 return row
             except IntegrityError:
@@ -72,8 +74,11 @@ def _changed(engine: Engine, referral_id: str, statement: Update) -> InboundRefe
     """Run one conditional UPDATE and answer with the row as it is afterwards."""
     with Session(engine, expire_on_commit=False) as session:
         session.connection().execute(statement)
+        row = session.get(InboundReferral, referral_id)
+        if row is not None:  # it counts in the month it came (the evaluation's cells)
+            mark_stale(session, row.municipality_id, [row.created_at])
         session.commit()
-        return session.get(InboundReferral, referral_id)
+        return row
 
 
 def claim_case(engine: Engine, referral_id: str, case_id: str) -> InboundReferral | None:

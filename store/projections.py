@@ -97,6 +97,30 @@ class ReferralSummary(SQLModel, table=True):
             "status",
             "centre_id",
         ),
+        # The evaluation's monthly cells (migration 0011): the referrals a month dispatched,
+        # and the partners that acknowledged or ended one that month.
+        Index(
+            "ix_referrals_municipality_dispatched",
+            "municipality_id",
+            "dispatched_at",
+            "centre_id",
+            "actor_kind",
+        ),
+        Index(
+            "ix_referrals_municipality_acknowledged",
+            "municipality_id",
+            "acknowledged_at",
+            "centre_id",
+            "partner_id",
+        ),
+        Index(
+            "ix_referrals_municipality_ended",
+            "municipality_id",
+            "ended_at",
+            "status",
+            "centre_id",
+            "partner_id",
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=ID_LENGTH)  # case-<uuid>-ref-<n>
@@ -186,6 +210,10 @@ class ReviewRecord(SQLModel, table=True):
             "goals_dropped",
         ),
         Index("ix_reviews_municipality_due", "municipality_id", "due_at", "centre_id", "days_late"),
+        # The evaluation's monthly cells (migration 0011): a month's reviews, and the reviews
+        # whose next review came in some days (store/reads/evaluation_cells.py).
+        Index("ix_reviews_municipality_recorded", "municipality_id", "recorded_at", "centre_id"),
+        Index("ix_reviews_municipality_next", "municipality_id", "next_recorded_at", "recorded_at"),
     )
 
     case_id: str = Field(primary_key=True, max_length=ID_LENGTH)
@@ -252,6 +280,8 @@ class ReferralNoteRecord(SQLModel, table=True):
     __table_args__ = (
         # the evaluation: did a partner write a note in a period (migration 0010)
         Index("ix_referral_notes_partner", "partner_id", "at", "referral_id"),
+        # The evaluation's monthly cells: the notes of a month (migration 0011).
+        Index("ix_referral_notes_at", "at", "referral_id", "partner_id"),
     )
 
     referral_id: str = Field(primary_key=True, max_length=ID_LENGTH)

@@ -39,7 +39,7 @@ from contextlib import AbstractContextManager
 
 from sqlalchemy import Engine, delete, text, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from domain.case import CaseEvent, TaskKind, TaskRole
 from domain.case import ReviewRecord as CaseReview
@@ -72,6 +72,7 @@ from store.archive import (
     add_referral_step,
     archive_document,
 )
+from store.evaluation_cells import mark_stale
 from store.fact_writer import CasePlace, write_facts
 from store.models import Municipality, Role
 from store.projections import (
@@ -133,6 +134,9 @@ class SqlCaseEventSink:
     def append_referral_note(self, note: ReferralNote) -> None:
         with self._writing, Session(self._engine) as session, session.begin():
             add_referral_note(session, note)
+            referral = session.get(ReferralSummary, note.referral_id)
+            if referral is not None:  # a note is a partner's act in the network that month
+                mark_stale(session, referral.municipality_id, [note.at])
 
     def record_projection_failure(self, failure: ProjectionFailure) -> None:
         with self._writing, Session(self._engine) as session, session.begin():
@@ -374,6 +378,11 @@ def _forget_client(session: Session, referral_id: str) -> None:
         referral.languages = []
         referral.partner_view = {}
         session.add(referral)
+        # The notes were the partner's acts in their months (the evaluation's active partners).
+        noted = session.exec(
+            select(ReferralNoteRecord.at).where(ReferralNoteRecord.referral_id == referral_id)
+        ).all()
+        mark_stale(session, referral.municipality_id, noted)
     session.execute(
         delete(ReferralNoteRecord).where(col(ReferralNoteRecord.referral_id) == referral_id)
     )

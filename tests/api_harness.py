@@ -38,6 +38,7 @@ from api.main import create_app
 from app.settings import Settings
 from store.digest import SqlDigestCounts
 from store.directory import SqlDirectory
+from store.evaluation_cells_build import mark_everything_stale
 from store.notifications import SqlNoticeLedger
 from store.projections import CaseSummary
 from store.projector import SqlCaseEventSink
@@ -288,6 +289,10 @@ class StoreOnly:
         # Not expired on commit: a test compares the rows it wrote with what is shown.
         with Session(self.engine, expire_on_commit=False) as session:
             session.add_all(rows)
+            # Written past the projector, which would mark the evaluation's months to be
+            # counted again (store/evaluation_cells.py): marked here instead.
+            session.flush()
+            mark_everything_stale(session)
             session.commit()
 
 

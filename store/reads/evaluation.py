@@ -1,6 +1,9 @@
-"""The evaluation's counts (`GET /reports/evaluation`, its CSV and the page „Auswertung"):
-aggregate queries over the facts of store/facts.py and the evaluation's columns of `reviews`
-and `referrals`, for a set of municipalities (or all), optionally one centre, and a period.
+"""The evaluation's counts over the facts (`GET /reports/evaluation`, its CSV and the page
+„Auswertung"): aggregate queries over the facts of store/facts.py and the evaluation's
+columns of `reviews` and `referrals`, for a set of municipalities (or all), optionally one
+centre, and a period. The report reads the monthly cells for a period's whole months and
+counts only the days around them here (store/reads/evaluation_cells.py); `fact_counts`
+counts a whole period here, the reference the tests and the bench hold the cells to.
 
 Raw counts only, never a row of a case: the disclosure rules (domain/disclosure.py) are
 applied by the report on top (api/evaluation.py). Months are German calendar months: the
@@ -25,6 +28,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, literal, or_, true, union_all
 from sqlalchemy import case as sql_case
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func
 
 from domain.case import ClosureReason
@@ -48,6 +52,13 @@ class ReportScope:
     end: datetime  # exclusive, UTC
     month_starts: tuple[datetime, ...]  # the first instant of each month in [start, end)
     now: datetime
+    # A client's last review is the one with no later review before this instant: the end of
+    # the whole period, when this scope is a part of it (store/reads/evaluation_cells.py).
+    last_before: datetime | None = None
+
+    @property
+    def survey_end(self) -> datetime:
+        return self.last_before or self.end
 
 
 @dataclass
@@ -170,17 +181,34 @@ def _sum_if(condition: Any) -> Any:
     return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
 
 
-def evaluation_counts(session: Session, scope: ReportScope) -> EvaluationCounts:
-    """Every count the report publishes, for `scope`."""
-    connection = session.connection()
+def fact_counts(connection: Any, scope: ReportScope) -> EvaluationCounts:
+    """Every count the report publishes, for `scope`, counted over the facts themselves. The
+    report reads the monthly cells instead where it can (store/reads/evaluation_cells.py),
+    which count their months with these same functions."""
     counts = EvaluationCounts()
     _agreements(connection, scope, counts)
     _survey_and_goals(connection, scope, counts)
-    _reviews(connection, scope, counts)
+    recorded_reviews(connection, scope, counts)
+    pending_reviews(connection, scope, counts)
     _closures(connection, scope, counts)
     _referrals(connection, scope, counts)
     _inbound(connection, scope, counts)
-    counts.partners_active = _partners_active(connection, scope)
+    counts.partners_active = len(
+        {partner for _centre, partner in acting_partners(connection, scope)}
+    )
+    _needs_and_rules(connection, scope, counts)
+    return counts
+
+
+def additive_counts(connection: Any, scope: ReportScope) -> EvaluationCounts:
+    """The counts that add up over months and centres (all but the survey, the goals, the
+    reviews pending and the partners)."""
+    counts = EvaluationCounts()
+    _agreements(connection, scope, counts)
+    recorded_reviews(connection, scope, counts)
+    _closures(connection, scope, counts)
+    _referrals(connection, scope, counts)
+    _inbound(connection, scope, counts)
     _needs_and_rules(connection, scope, counts)
     return counts
 
@@ -209,45 +237,67 @@ def _agreements(connection: Any, scope: ReportScope, counts: EvaluationCounts) -
         )
 
 
+GOAL_KEYS = ("open", "in_progress", "achieved", "dropped")
+
+
 def _survey_and_goals(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
-    """Each client once, at the last review recorded in the period: the one whose case's next
-    review came after the period (`next_recorded_at`; a case stays in its municipality, and its
-    reviews are recorded in the order of their sequence). For one centre, the last review the
-    client had there: the case may have moved between two reviews."""
+    add_survey(counts, connection.execute(last_reviews(scope)).all())
+
+
+def survey_columns() -> list[Any]:
+    """What a group of reviews adds to the survey: the centre, the two answers, how many
+    clients, and the goals' statuses summed (`add_survey` reads them in this order)."""
     review = ReviewRecord
-    helped, easier = col(review.agreement_helped), col(review.easier_to_keep_at_it)
-    sums = [
+    return [
+        col(review.centre_id),
+        col(review.agreement_helped),
+        col(review.easier_to_keep_at_it),
+        func.count(),
         func.sum(col(review.goals_open)),
         func.sum(col(review.goals_in_progress)),
         func.sum(col(review.goals_achieved)),
         func.sum(col(review.goals_dropped)),
     ]
+
+
+def later_here(before: Any) -> ColumnElement[bool]:
+    """A review of the same case at the same centre after `ReviewRecord` (the aliased review
+    `before` is the later one's candidate)."""
+    review = ReviewRecord
+    return and_(
+        col(before.case_id) == col(review.case_id),
+        col(before.centre_id) == col(review.centre_id),
+        col(before.seq) > col(review.seq),
+    )
+
+
+def last_reviews(scope: ReportScope) -> Any:
+    """Each client once, at the last review recorded in the scope's period, grouped as
+    `survey_columns`: the one whose case's next review came after `scope.survey_end` (the
+    period's end; `next_recorded_at`: a case stays in its municipality). For one centre, the
+    last review the client had there: the case may have moved between two reviews."""
+    review = ReviewRecord
+    helped, easier = col(review.agreement_helped), col(review.easier_to_keep_at_it)
     in_period = _where(
         scope, col(review.municipality_id), col(review.centre_id), col(review.recorded_at)
     )
     if scope.centre_id is None:
         next_recorded = col(review.next_recorded_at)
-        query = (
-            sa_select(col(review.centre_id), helped, easier, func.count(), *sums)
-            .where(in_period, or_(next_recorded.is_(None), next_recorded >= scope.end))
-            # the index's order (ix_reviews_municipality_survey): one pass, no sort
-            .group_by(col(review.municipality_id), col(review.centre_id), helped, easier)
-        )
+        last = or_(next_recorded.is_(None), next_recorded >= scope.survey_end)
+        # the index's order (ix_reviews_municipality_survey): one pass, no sort
+        group = [col(review.municipality_id), col(review.centre_id), helped, easier]
     else:
-        last = (
-            sa_select(col(review.case_id).label("case_id"), func.max(col(review.seq)).label("seq"))
-            .where(in_period)
-            .group_by(col(review.case_id))
-            .subquery()
-        )
-        query = (
-            sa_select(col(review.centre_id), helped, easier, func.count(), *sums)
-            .select_from(review)
-            .join(last, and_(col(review.case_id) == last.c.case_id, col(review.seq) == last.c.seq))
-            .group_by(col(review.centre_id), helped, easier)
-        )
-    goals = {"open": 0, "in_progress": 0, "achieved": 0, "dropped": 0}
-    for centre_id, was_helpful, was_easier, clients, *goal_sums in connection.execute(query).all():
+        later = aliased(ReviewRecord)
+        last = ~exists().where(later_here(later), col(later.recorded_at) < scope.survey_end)
+        group = [col(review.centre_id), helped, easier]
+    return sa_select(*survey_columns()).where(in_period, last).group_by(*group)
+
+
+def add_survey(counts: EvaluationCounts, rows: Sequence[Any], sign: int = 1) -> None:
+    """Add (`sign` -1: take away) groups of reviews given as `survey_columns`."""
+    goals = counts.goals or dict.fromkeys(GOAL_KEYS, 0)
+    for centre_id, was_helpful, was_easier, clients, *goal_sums in rows:
+        clients *= sign
         for survey in (
             counts.survey,
             counts.survey_per_centre.setdefault(centre_id, SurveyCounts()),
@@ -256,32 +306,44 @@ def _survey_and_goals(connection: Any, scope: ReportScope, counts: EvaluationCou
             survey.easier[was_easier] += clients
             if was_helpful is not None or was_easier is not None:
                 survey.answered += clients
-        for key, value in zip(goals, goal_sums, strict=True):
-            goals[key] += int(value or 0)
+        for key, value in zip(GOAL_KEYS, goal_sums, strict=True):
+            goals[key] += sign * int(value or 0)
     counts.goals = goals
 
 
-def _reviews(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
-    """Reviews whose date falls in the period: recorded (on time or late, also when recorded
-    before the date), or still missing once the date has come, and then overdue or not yet."""
+def _review_months(scope: ReportScope, counts: EvaluationCounts) -> list[ReviewCounts]:
+    if not counts.reviews_per_month:
+        counts.reviews_per_month = [ReviewCounts() for _ in scope.month_starts]
+    return counts.reviews_per_month
+
+
+def recorded_reviews(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
+    """Reviews whose date falls in the period and that were recorded (on time or late, also
+    when recorded before the date)."""
     review = ReviewRecord
-    due_at = col(review.due_at)
     on_time = col(review.days_late) <= ON_TIME_DAYS
-    per_month = [ReviewCounts() for _ in scope.month_starts]
+    per_month = _review_months(scope, counts)
     for month_index, due, in_time in connection.execute(
         _monthly(
             scope,
-            due_at,
+            col(review.due_at),
             [func.count(), _sum_if(on_time)],
             _place(scope, col(review.municipality_id), col(review.centre_id)),
             by_range=True,
         )
     ).all():
-        per_month[month_index].due += due
-        per_month[month_index].on_time += in_time
-        per_month[month_index].late += due - in_time
+        for found in (per_month[month_index], counts.reviews):
+            found.due += due
+            found.on_time += in_time
+            found.late += due - in_time
+
+
+def pending_reviews(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
+    """Reviews whose date falls in the period, still missing once the date has come: overdue,
+    or not yet. Counted from the open cases (the list of what is due now), never from cells."""
     summary = CaseSummary
     next_due = col(summary.next_review_due)
+    per_month = _review_months(scope, counts)
     for month_index, due, overdue in connection.execute(
         _monthly(
             scope,
@@ -295,14 +357,9 @@ def _reviews(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> N
             by_range=False,  # few rows: open cases whose review is due
         )
     ).all():
-        per_month[month_index].due += due
-        per_month[month_index].overdue_now += overdue
-    counts.reviews_per_month = per_month
-    for month_counts in per_month:
-        counts.reviews.due += month_counts.due
-        counts.reviews.on_time += month_counts.on_time
-        counts.reviews.late += month_counts.late
-        counts.reviews.overdue_now += month_counts.overdue_now
+        for found in (per_month[month_index], counts.reviews):
+            found.due += due
+            found.overdue_now += overdue
 
 
 def _closures(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
@@ -375,60 +432,33 @@ def _inbound(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> N
         setattr(found, InboundStatus(status).value, number)
 
 
-def _partners_active(connection: Any, scope: ReportScope) -> int:
-    """Partners that acted in the network in the period: acknowledged, declined or completed
-    a referral, wrote a progress note, or referred a client to a centre.
-
-    One pass over the scope's referrals by partner (ix_referrals_municipality_partner) finds
-    who acknowledged, declined or completed one in the period, and every partner with a
-    referral in scope. A note is written by its referral's partner
-    (domain.referral_stages.number_note), so only the latter can have written a note on a
-    referral in scope: only those not counted yet are looked up among the notes."""
+def acting_partners(connection: Any, scope: ReportScope) -> set[tuple[str, str]]:
+    """(centre, partner) of the partners that acted in the network in the period: acknowledged,
+    declined or completed a referral of the centre, wrote a progress note on one, or referred
+    a client to it. Each part one range of an index on its instant."""
     referral = ReferralSummary
     in_scope = _place(scope, col(referral.municipality_id), col(referral.centre_id))
-    acted_on_one = or_(
-        _period(scope, col(referral.acknowledged_at)),
-        and_(
+    pair = [col(referral.centre_id), col(referral.partner_id)]
+    inbound = InboundReferral
+    note = ReferralNoteRecord
+    parts = [
+        sa_select(*pair).where(in_scope, _period(scope, col(referral.acknowledged_at))),
+        sa_select(*pair).where(
+            in_scope,
             _period(scope, col(referral.ended_at)),
             col(referral.status).in_([ReferralStatus.DECLINED, ReferralStatus.COMPLETED]),
         ),
-    )
-    rows = connection.execute(
-        sa_select(col(referral.partner_id), func.max(sql_case((acted_on_one, 1), else_=0)))
-        .where(in_scope)
-        .group_by(col(referral.municipality_id), col(referral.partner_id))
-    ).all()
-    acted = {partner_id for partner_id, flag in rows if flag}
-    inbound = InboundReferral
-    acted.update(
-        connection.execute(
-            sa_select(col(inbound.partner_id))
-            .where(
-                _where(
-                    scope,
-                    col(inbound.municipality_id),
-                    col(inbound.centre_id),
-                    col(inbound.created_at),
-                )
+        sa_select(col(inbound.centre_id), col(inbound.partner_id)).where(
+            _where(
+                scope, col(inbound.municipality_id), col(inbound.centre_id), col(inbound.created_at)
             )
-            .distinct()
-        ).scalars()
-    )
-    silent = sorted({partner_id for partner_id, _flag in rows} - acted)
-    if silent:
-        note = ReferralNoteRecord
-        acted.update(
-            connection.execute(
-                sa_select(col(note.partner_id))
-                .where(
-                    col(note.partner_id).in_(silent),
-                    _period(scope, col(note.at)),
-                    exists().where(col(referral.id) == col(note.referral_id), in_scope),
-                )
-                .distinct()
-            ).scalars()
-        )
-    return len(acted)
+        ),
+        sa_select(col(referral.centre_id), col(note.partner_id))
+        .select_from(note)
+        .join(referral, col(referral.id) == col(note.referral_id))
+        .where(_period(scope, col(note.at)), in_scope),
+    ]
+    return {(centre, partner) for centre, partner in connection.execute(union_all(*parts)).all()}
 
 
 def _needs_and_rules(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:

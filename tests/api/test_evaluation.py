@@ -20,14 +20,19 @@ The scenario (musterstadt; `mitte` = berater1 at MBE Mitte, `nord` = berater2 at
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlmodel import Session, select
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.testing import WorkflowEnvironment
 
-from domain.months import german_day
+from api.evaluation import month_starts
+from domain.months import add_months, german_day, start_of_german_day
+from store.evaluation_cells import EvaluationStaleMonth
+from store.reads.evaluation import ReportScope, fact_counts
+from store.reads.evaluation_cells import evaluation_counts
 from tests.api_harness import Lotse, eventually, running_lotse, time_skipping_server
 from tests.samples import INTAKE, draft_body
 
@@ -162,6 +167,12 @@ async def scenario(
         await _review(lotse, "berater1", mitte["B"], True, True, ((0, "achieved"), (1, "achieved")))
         await _review(lotse, "berater2", nord["D"], False, None, ((0, "dropped"),))
 
+        # The whole month of day 0 counted into its monthly cells now; the events below
+        # change what it counts (test_the_monthly_cells_follow_later_events).
+        with Session(lotse.engine) as session:
+            evaluation_counts(session, _month_scope(day0, day0))
+        assert _stale(lotse, day0) == 0
+
         # 110 days: every referral expires unanswered, E becomes overdue; G records late.
         await _skip(env, timedelta(days=110))
         for case_id in (*nord.values(), *mitte.values()):
@@ -205,6 +216,7 @@ async def scenario(
             json={"reason": "Wohnt in einer anderen Stadt."},
         )
         await lotse.projected(n)
+        assert _stale(lotse, day0) >= 1  # day 0's month, marked by what happened since
         yield Scenario(lotse=lotse, day0=day0, late_day=late_day, rules=rules)
 
 
@@ -217,6 +229,33 @@ async def _skip(env: WorkflowEnvironment, duration: timedelta) -> None:
     await env.client.service_client.test_service.unlock_time_skipping_with_sleep(
         request, timeout=timedelta(minutes=5)
     )
+
+
+def _month_scope(first: date, last: date) -> ReportScope:
+    """Every municipality, from the first of `first`'s month to the end of `last`'s month."""
+    start = date(first.year, first.month, 1)
+    end = add_months(date(last.year, last.month, 1), 1)
+    return ReportScope(
+        municipalities=None,
+        centre_id=None,
+        start=start_of_german_day(start),
+        end=start_of_german_day(end),
+        month_starts=tuple(
+            start_of_german_day(day) for day in month_starts(start, end - timedelta(days=1))
+        ),
+        now=datetime.now(UTC),
+    )
+
+
+def _stale(lotse: Lotse, day: date) -> int:
+    """How many municipalities' months of `day` are marked to be counted again."""
+    month = start_of_german_day(date(day.year, day.month, 1))
+    with Session(lotse.engine) as session:
+        return len(
+            session.exec(
+                select(EvaluationStaleMonth).where(EvaluationStaleMonth.month == month)
+            ).all()
+        )
 
 
 def _whole(scenario: Scenario) -> dict[str, str]:
@@ -458,12 +497,29 @@ async def test_scope_and_input_are_checked(scenario: Scenario) -> None:
     assert (await lotse.get("koordination", "/reports/evaluation")).status_code == 200
 
 
+async def test_the_monthly_cells_follow_later_events(scenario: Scenario) -> None:
+    """Day 0's month was counted into its cells on day 0. Later its referrals expired and were
+    handed on, G recorded its review late, partners acted: the projector marked the month,
+    and the report's counts (the cells, counted again where marked) are what the facts say,
+    for day 0's month and every month to the late day."""
+    lotse = scenario.lotse
+    for first in (scenario.day0, scenario.day0 + timedelta(days=40)):
+        scope = _month_scope(first, scenario.late_day)
+        with Session(lotse.engine) as session:
+            cells = evaluation_counts(session, scope)
+            facts = fact_counts(session.connection(), scope)
+        assert cells == facts
+        assert cells.concluded >= 1
+    assert _stale(lotse, scenario.day0) == 0
+
+
 async def test_the_backfill_rebuilds_the_same_facts(scenario: Scenario) -> None:
     """Facts deleted and rebuilt from the archive (the needs from the workflows' states) give
     the same report: what `lotse db backfill-evaluation` does for cases from before."""
     from sqlalchemy import delete, update
     from sqlmodel import Session
 
+    from store.evaluation_cells_build import mark_everything_stale
     from store.facts import AgreementVersionFact, ClosureFact, NeedFact, RuleHitFact
     from store.projections import ReferralSummary, ReviewRecord
     from worker.evaluation_backfill import backfill
@@ -483,6 +539,8 @@ async def test_the_backfill_rebuilds_the_same_facts(scenario: Scenario) -> None:
                 centre_id="", ended_at=None, result=None, acknowledge_hours=None
             )
         )
+        # As migration 0011 leaves a store: every month to be counted from the facts.
+        mark_everything_stale(session)
         session.commit()
     emptied = await _report(scenario, 1, **_whole(scenario))
     assert emptied["agreements"]["concluded"] == 0

@@ -15,6 +15,7 @@ from domain.case import ClosureReason
 from domain.enums import ActorKind, NeedKind
 from domain.referral import OutcomeResult, ReferralStatus
 from store.facts import AgreementVersionFact, ClosureFact, NeedFact, RuleHitFact
+from store.models import Municipality
 from store.projections import CaseSummary, ReferralSummary, ReviewRecord
 from store.testing import BACKENDS
 from tests.api_harness import StoreOnly, store_only
@@ -124,6 +125,7 @@ async def lotse(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
                 )
             )
         # A case of another municipality: never in musterstadt's figures.
+        rows.append(Municipality(id="anderswo", name="Anderswo", land="NI"))
         rows.append(
             AgreementVersionFact(
                 case_id=_case(99),

@@ -28,6 +28,11 @@ from store.testing import postgres_schema
 from store.types import UTCDateTime
 
 STORE_TABLES = {
+    "evaluation_counts",
+    "evaluation_acknowledge_hours",
+    "evaluation_survey",
+    "evaluation_partners",
+    "evaluation_stale_months",
     "municipalities",
     "centres",
     "partners",

@@ -1,0 +1,140 @@
+"""The evaluation's monthly cells: the report's figures counted once per municipality, centre
+and German calendar month, so that a report over many months reads a few thousand small rows
+instead of millions of facts (migration 0011; issue 13's "incrementally maintained aggregates").
+
+A cell is a pure function of the facts (store/facts.py and the evaluation's columns of
+`reviews`, `referrals`, `inbound_referrals`, `referral_notes`). It is never adjusted by +1 and
+-1: a write that changes what a month counts marks that (municipality, month) stale
+(`mark_stale`, in the writer's own transaction), and the next report that needs the month
+counts it again from the facts (store/evaluation_cells_build.py). So a replayed event, a
+backfill or a crash between two writes can never leave a cell wrong, and the report stays
+exactly what the facts say (tests compare it with the count over the facts).
+
+What a cell holds, each keyed by the centre that held the case (as the facts are):
+- `evaluation_counts`: additive figures (agreements concluded, reviews due and on time,
+  closures by reason, needs, rule hits, inbound referrals by partner kind and status,
+  referrals by partner kind and what became of them), by `figure` and `item`;
+- `evaluation_acknowledge_hours`: the hours to acknowledgement, a histogram per partner kind
+  (for the median), also summed over the municipality's centres (centre "") so that a
+  report over all centres reads one row per kind and hour;
+- `evaluation_survey`: the reviews recorded in the month, counted by their answers and by the
+  month of the case's next review (anywhere, and at the same centre): a review is a client's
+  last one in a period exactly when the next came after the period;
+- `evaluation_partners`: which partners acted in the network that month.
+
+Like the facts these rows hold ids, kinds, months and counts, never a person.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Index
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, Session, SQLModel
+
+from domain.months import start_of_german_month
+from store.models import SLUG_LENGTH
+from store.types import UTCDateTime
+
+ALL_CENTRES = ""  # `evaluation_acknowledge_hours.centre_id` of the municipality's sum
+
+
+class EvaluationCount(SQLModel, table=True):
+    """One additive figure of one centre in one month (`figure`, and the kind, reason or rule
+    it is counted by in `item`; "" when the figure has none)."""
+
+    __tablename__ = "evaluation_counts"
+
+    municipality_id: str = Field(primary_key=True, max_length=SLUG_LENGTH)
+    month: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    centre_id: str = Field(primary_key=True, max_length=SLUG_LENGTH)
+    figure: str = Field(primary_key=True, max_length=32)
+    item: str = Field(primary_key=True, max_length=120)
+    value: int
+
+
+class EvaluationAcknowledgeHours(SQLModel, table=True):
+    """How many referrals dispatched in the month were acknowledged after `hours` hours."""
+
+    __tablename__ = "evaluation_acknowledge_hours"
+
+    municipality_id: str = Field(primary_key=True, max_length=SLUG_LENGTH)
+    month: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    centre_id: str = Field(primary_key=True, max_length=SLUG_LENGTH)  # ALL_CENTRES: the sum
+    actor_kind: str = Field(primary_key=True, max_length=32)
+    hours: int = Field(primary_key=True)
+    referrals: int
+
+
+class EvaluationSurvey(SQLModel, table=True):
+    """The reviews recorded in the month with these answers whose case's next review came in
+    `next_month` (null: none yet) and whose next review at the same centre came in
+    `next_here_month`, with the goals' statuses after them, summed."""
+
+    __tablename__ = "evaluation_survey"
+    __table_args__ = (Index("ix_evaluation_survey_cell", "municipality_id", "month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    municipality_id: str = Field(max_length=SLUG_LENGTH)
+    month: datetime = Field(sa_type=UTCDateTime)
+    centre_id: str = Field(max_length=SLUG_LENGTH)
+    next_month: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_here_month: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    agreement_helped: bool | None = None
+    easier_to_keep_at_it: bool | None = None
+    clients: int
+    goals_open: int
+    goals_in_progress: int
+    goals_achieved: int
+    goals_dropped: int
+
+
+class EvaluationPartner(SQLModel, table=True):
+    """A partner acted in the month on a referral of this centre (or referred a client to it)."""
+
+    __tablename__ = "evaluation_partners"
+
+    municipality_id: str = Field(primary_key=True, max_length=SLUG_LENGTH)
+    month: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    centre_id: str = Field(primary_key=True, max_length=SLUG_LENGTH)
+    partner_id: str = Field(primary_key=True, max_length=SLUG_LENGTH)
+
+
+class EvaluationStaleMonth(SQLModel, table=True):
+    """A municipality's month whose cells no longer match its facts (or were never counted)."""
+
+    __tablename__ = "evaluation_stale_months"
+
+    municipality_id: str = Field(primary_key=True, max_length=SLUG_LENGTH)
+    month: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+
+
+CELL_TABLES: tuple[type[SQLModel], ...] = (
+    EvaluationCount,
+    EvaluationAcknowledgeHours,
+    EvaluationSurvey,
+    EvaluationPartner,
+)
+
+
+def mark_stale(session: Session, municipality_id: str, instants: Iterable[datetime | None]) -> None:
+    """The months of `instants` (None: ignored) of the municipality are to be counted again.
+    Part of the caller's transaction, so the mark commits with the facts it is about; a month
+    is marked once per transaction. An INSERT that skips a month already marked: projections
+    of two cases of the same month mark it at the same time."""
+    transaction = id(session.get_transaction())
+    known: set[tuple[str, datetime]]
+    owner, known = session.info.get("lotse_stale_months", (None, set()))
+    if owner != transaction:
+        known = set()
+        session.info["lotse_stale_months"] = (transaction, known)
+    months = {start_of_german_month(at) for at in instants if at is not None}
+    new = sorted(month for month in months if (municipality_id, month) not in known)
+    if not new or not municipality_id:
+        return
+    known.update((municipality_id, month) for month in new)
+    rows = [{"municipality_id": municipality_id, "month": month} for month in new]
+    table = EvaluationStaleMonth.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(table).values(rows).on_conflict_do_nothing())

@@ -1,0 +1,394 @@
+"""Counting the evaluation's monthly cells (store/evaluation_cells.py) again from the facts.
+
+`refresh` takes the stale (municipality, month) marks a report needs and counts each such
+month anew, one short transaction per month: the mark is deleted first (with RETURNING, so of
+two reports refreshing at once only one counts a month; a projection that marks the month
+again meanwhile leaves its mark for the next report), then the month's cells are replaced.
+Each figure is counted by the same functions that count the facts directly
+(store/reads/evaluation.py), for one municipality, one centre and one month, so a cell says
+exactly what the facts say.
+
+`mark_everything_stale` marks every month of every municipality from the first fact to now:
+after a migration, a backfill, or a bulk load (bench/evaluation.py), the next report counts
+them.
+"""
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, insert, literal
+from sqlalchemy import case as sql_case
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+
+from domain.inbound import InboundStatus
+from domain.months import add_months_at, start_of_german_month
+from domain.referral import OutcomeResult, ReferralStatus
+from store.evaluation_cells import (
+    ALL_CENTRES,
+    CELL_TABLES,
+    EvaluationAcknowledgeHours,
+    EvaluationCount,
+    EvaluationPartner,
+    EvaluationStaleMonth,
+    EvaluationSurvey,
+    mark_stale,
+)
+from store.facts import AgreementVersionFact, ClosureFact, NeedFact, RuleHitFact
+from store.models import InboundReferral
+from store.projections import ReferralSummary, ReviewRecord
+from store.reads.evaluation import GOAL_KEYS, ON_TIME_DAYS, ReportScope, acting_partners
+
+log = logging.getLogger(__name__)
+
+# (fact table, municipality column, centre column, instant columns): where a month's centres
+# and a municipality's first fact are found.
+_INSTANTS: tuple[tuple[Any, Any, Any, tuple[Any, ...]], ...] = (
+    (
+        AgreementVersionFact,
+        AgreementVersionFact.municipality_id,
+        AgreementVersionFact.centre_id,
+        (AgreementVersionFact.activated_at,),
+    ),
+    (ClosureFact, ClosureFact.municipality_id, ClosureFact.centre_id, (ClosureFact.closed_at,)),
+    (NeedFact, NeedFact.municipality_id, NeedFact.centre_id, (NeedFact.at,)),
+    (RuleHitFact, RuleHitFact.municipality_id, RuleHitFact.centre_id, (RuleHitFact.at,)),
+    (
+        ReviewRecord,
+        ReviewRecord.municipality_id,
+        ReviewRecord.centre_id,
+        (ReviewRecord.recorded_at, ReviewRecord.due_at),
+    ),
+    (
+        ReferralSummary,
+        ReferralSummary.municipality_id,
+        ReferralSummary.centre_id,
+        (ReferralSummary.dispatched_at,),
+    ),
+    (
+        InboundReferral,
+        InboundReferral.municipality_id,
+        InboundReferral.centre_id,
+        (InboundReferral.created_at,),
+    ),
+)
+
+
+def refresh(
+    bind: Engine | Connection,
+    municipalities: Sequence[str] | None,
+    first: datetime,
+    end: datetime,
+    now: datetime,
+) -> int:
+    """Count again the stale months in [first, end) of those municipalities (None: all);
+    returns how many were counted."""
+    stale = EvaluationStaleMonth
+    query = sa_select(col(stale.municipality_id), col(stale.month)).where(
+        col(stale.month) >= first, col(stale.month) < end
+    )
+    if municipalities is not None:
+        query = query.where(col(stale.municipality_id).in_(municipalities))
+    with Session(bind) as session:
+        marked = session.connection().execute(query).all()
+    counted = 0
+    for municipality_id, month in marked:
+        with Session(bind) as session, session.begin():
+            connection = session.connection()
+            taken = connection.execute(
+                delete(EvaluationStaleMonth)
+                .where(
+                    col(stale.municipality_id) == municipality_id,
+                    col(stale.month) == month,
+                )
+                .returning(col(stale.municipality_id))
+            ).all()
+            if taken:
+                count_month(connection, municipality_id, month, now)
+                counted += 1
+    if counted:
+        log.info("evaluation: %d stale months counted again", counted)
+    return counted
+
+
+def count_month(
+    connection: Connection, municipality_id: str, month: datetime, now: datetime
+) -> None:
+    """Replace the cells of one municipality's month with what its facts say."""
+    end = add_months_at(month, 1)
+    for table in CELL_TABLES:
+        columns = table.__table__.c  # type: ignore[attr-defined]
+        connection.execute(
+            delete(table).where(columns.municipality_id == municipality_id, columns.month == month)
+        )
+
+    counts, hours = _month_counts(connection, municipality_id, month, end)
+    cell = {"municipality_id": municipality_id, "month": month}
+    _insert(connection, EvaluationCount, [cell | row for row in counts])
+    _insert(
+        connection,
+        EvaluationAcknowledgeHours,
+        [
+            cell | {"centre_id": c, "actor_kind": a, "hours": h, "referrals": n}
+            for (c, a, h), n in hours.items()
+        ],
+    )
+    _insert(
+        connection,
+        EvaluationSurvey,
+        [cell | row for row in _survey(connection, month, end, municipality_id)],
+    )
+    _insert(
+        connection,
+        EvaluationPartner,
+        [
+            cell | {"centre_id": centre_id, "partner_id": partner_id}
+            for centre_id, partner_id in acting_partners(
+                connection, ReportScope((municipality_id,), None, month, end, (month,), now)
+            )
+        ],
+    )
+
+
+def _insert(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        connection.execute(insert(table), rows)
+
+
+def _month_counts(
+    connection: Connection, municipality_id: str, month: datetime, end: datetime
+) -> tuple[list[dict[str, Any]], Counter[tuple[str, str, int]]]:
+    """The additive figures of one municipality's month by centre: the rows of
+    `evaluation_counts`, and the hours to acknowledgement by (centre, kind, hours), also summed
+    over the centres (ALL_CENTRES). Each figure one query grouped by centre, counting what
+    store/reads/evaluation.py counts (the tests hold the two to the same figures)."""
+
+    def within(table: Any, at: Any) -> ColumnElement[bool]:
+        return and_(table.municipality_id == municipality_id, at >= month, at < end)
+
+    rows: list[dict[str, Any]] = []
+
+    def add(figure: str, query: Any) -> None:
+        for centre_id, item, value in connection.execute(query).all():
+            if value:
+                row = {"centre_id": centre_id, "figure": figure, "item": item, "value": value}
+                rows.append(row)
+
+    agreement = AgreementVersionFact
+    add(
+        "concluded",
+        sa_select(col(agreement.centre_id), literal(""), func.count())
+        .where(within(agreement, col(agreement.activated_at)), col(agreement.version) == 1)
+        .group_by(col(agreement.centre_id)),
+    )
+    review = ReviewRecord
+    on_time = col(review.days_late) <= ON_TIME_DAYS
+    for centre_id, due, in_time in connection.execute(
+        sa_select(col(review.centre_id), func.count(), _sum_if(on_time))
+        .where(within(review, col(review.due_at)))
+        .group_by(col(review.centre_id))
+    ).all():
+        rows.append({"centre_id": centre_id, "figure": "reviews_due", "item": "", "value": due})
+        if in_time:
+            rows.append(
+                {"centre_id": centre_id, "figure": "reviews_on_time", "item": "", "value": in_time}
+            )
+    closure = ClosureFact
+    add(
+        "closures",
+        sa_select(col(closure.centre_id), col(closure.reason), func.count())
+        .where(within(closure, col(closure.closed_at)))
+        .group_by(col(closure.centre_id), col(closure.reason)),
+    )
+    need = NeedFact
+    add(
+        "needs",
+        sa_select(col(need.centre_id), col(need.need_kind), func.count())
+        .where(within(need, col(need.at)))
+        .group_by(col(need.centre_id), col(need.need_kind)),
+    )
+    hit = RuleHitFact
+    add(
+        "rules",
+        sa_select(col(hit.centre_id), col(hit.rule), func.count())
+        .where(within(hit, col(hit.at)))
+        .group_by(col(hit.centre_id), col(hit.rule)),
+    )
+    inbound = InboundReferral
+    for centre_id, kind, status, number in connection.execute(
+        sa_select(
+            col(inbound.centre_id), col(inbound.partner_kind), col(inbound.status), func.count()
+        )
+        .where(within(inbound, col(inbound.created_at)))
+        .group_by(col(inbound.centre_id), col(inbound.partner_kind), col(inbound.status))
+    ).all():
+        figure = f"inbound_{InboundStatus(status).value}"
+        rows.append({"centre_id": centre_id, "figure": figure, "item": kind, "value": number})
+    referral = ReferralSummary
+    state = col(referral.status)
+    outcomes = {
+        "dispatched": func.count(),
+        "acknowledged": func.count(col(referral.acknowledged_at)),
+        "declined": _sum_if(state == ReferralStatus.DECLINED),
+        "expired": _sum_if(state == ReferralStatus.EXPIRED),
+        "withdrawn": _sum_if(state == ReferralStatus.WITHDRAWN),
+        "completed": _sum_if(state == ReferralStatus.COMPLETED),
+        "achieved": _sum_if(col(referral.result) == OutcomeResult.ACHIEVED),
+    }
+    hours: Counter[tuple[str, str, int]] = Counter()
+    for centre_id, actor, value_hours, *numbers in connection.execute(
+        sa_select(
+            col(referral.centre_id),
+            col(referral.actor_kind),
+            col(referral.acknowledge_hours),
+            *outcomes.values(),
+        )
+        .where(within(referral, col(referral.dispatched_at)))
+        .group_by(
+            col(referral.centre_id), col(referral.actor_kind), col(referral.acknowledge_hours)
+        )
+    ).all():
+        for outcome, number in zip(outcomes, numbers, strict=True):
+            if number:
+                rows.append(
+                    {
+                        "centre_id": centre_id,
+                        "figure": f"referrals_{outcome}",
+                        "item": actor,
+                        "value": int(number),
+                    }
+                )
+        if value_hours is not None:
+            hours[(centre_id, actor, int(value_hours))] += numbers[0]
+            hours[(ALL_CENTRES, actor, int(value_hours))] += numbers[0]
+    # The referral rows come per hour: one row per (centre, figure, kind).
+    merged: Counter[tuple[str, str, str]] = Counter()
+    for row in rows:
+        merged[(row["centre_id"], row["figure"], row["item"])] += row["value"]
+    return [
+        {"centre_id": centre_id, "figure": figure, "item": item, "value": value}
+        for (centre_id, figure, item), value in merged.items()
+    ], hours
+
+
+def _sum_if(condition: Any) -> Any:
+    return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
+
+
+REFERRAL_FIGURES = (
+    "dispatched",
+    "acknowledged",
+    "declined",
+    "expired",
+    "withdrawn",
+    "completed",
+    "achieved",
+)
+
+
+def _survey(
+    connection: Connection, month: datetime, end: datetime, municipality_id: str
+) -> list[dict[str, Any]]:
+    """The month's reviews, grouped by answers, centre and the months of the case's next
+    review (anywhere, and at the same centre), with the goals summed."""
+    review = ReviewRecord
+    later = aliased(ReviewRecord)
+    next_here = (
+        sa_select(func.min(col(later.recorded_at)))
+        .where(
+            col(later.case_id) == col(review.case_id),
+            col(later.centre_id) == col(review.centre_id),
+            col(later.seq) > col(review.seq),
+        )
+        .scalar_subquery()
+    )
+    rows = connection.execute(
+        sa_select(
+            col(review.centre_id),
+            col(review.agreement_helped),
+            col(review.easier_to_keep_at_it),
+            col(review.next_recorded_at),
+            next_here,
+            col(review.goals_open),
+            col(review.goals_in_progress),
+            col(review.goals_achieved),
+            col(review.goals_dropped),
+        ).where(
+            col(review.municipality_id) == municipality_id,
+            col(review.recorded_at) >= month,
+            col(review.recorded_at) < end,
+        )
+    ).all()
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for centre_id, helped, easier, next_at, next_here_at, *goals in rows:
+        key = (
+            centre_id,
+            helped,
+            easier,
+            _month_of(next_at),
+            _month_of(_aware(next_here_at)),
+        )
+        sums = groups.setdefault(key, [0] * (1 + len(GOAL_KEYS)))
+        sums[0] += 1
+        for index, value in enumerate(goals, start=1):
+            sums[index] += int(value or 0)
+    return [
+        {
+            "centre_id": centre_id,
+            "agreement_helped": helped,
+            "easier_to_keep_at_it": easier,
+            "next_month": next_month,
+            "next_here_month": next_here_month,
+            "clients": sums[0],
+            **{f"goals_{key}": value for key, value in zip(GOAL_KEYS, sums[1:], strict=True)},
+        }
+        for (centre_id, helped, easier, next_month, next_here_month), sums in groups.items()
+    ]
+
+
+def _aware(value: Any) -> datetime | None:
+    """A scalar subquery's instant comes back untyped: text or naive UTC on SQLite."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    found: datetime = value
+    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
+
+
+def _month_of(at: datetime | None) -> datetime | None:
+    return None if at is None else start_of_german_month(at)
+
+
+def mark_everything_stale(session: Session) -> int:
+    """Mark every month of every municipality with facts, from its first fact to its last (or
+    now), to be counted again; returns how many months were marked."""
+    connection = session.connection()
+    bounds: dict[str, list[datetime]] = {}
+    for _table, municipality, _centre, instants in _INSTANTS:
+        for at in instants:
+            for municipality_id, first, last in connection.execute(
+                sa_select(municipality, func.min(at), func.max(at))
+                .where(at.is_not(None))
+                .group_by(municipality)
+            ).all():
+                if municipality_id:
+                    bounds.setdefault(municipality_id, []).extend(
+                        value for value in (_aware(first), _aware(last)) if value is not None
+                    )
+    now = datetime.now(UTC)
+    marked = 0
+    for municipality_id, known in sorted(bounds.items()):
+        month = start_of_german_month(min(known))
+        last = max(now, *known)
+        months = []
+        while month <= last:
+            months.append(month)
+            month = add_months_at(month, 1)
+        mark_stale(session, municipality_id, months)
+        marked += len(months)
+    return marked
