@@ -161,6 +161,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "case_id", "seq", "recorded_at", "agreement_helped", "easier_to_keep_at_it", "due_at",
         "next_review_due", "goal_progress", "municipality_id", "centre_id", "goals_open",
         "goals_in_progress", "goals_achieved", "goals_dropped", "days_late", "next_recorded_at",
+        "next_here_recorded_at",
     ),
     "referrals": (
         "id", "case_id", "municipality_id", "route_id", "partner_id", "actor_kind", "measure",
@@ -476,6 +477,7 @@ class Generator:
             in_progress = min(goals - achieved - dropped, rng.randint(0, 2))
             still_open = goals - achieved - dropped - in_progress
             later = reviewed[number] if number < len(reviewed) else None
+            here = next((r for _d, r in reviewed[number:] if centre(r) == centre(recorded)), None)
             next_due = later[0] if later is not None else instant(due)
             rows["reviews"].append(
                 (
@@ -484,6 +486,7 @@ class Generator:
                     _progress(still_open, in_progress, achieved, dropped), municipality_id,
                     centre(recorded), still_open, in_progress, achieved, dropped,
                     -(-(recorded - review_due) // DAY), at(later[1]) if later else None,
+                    at(here) if here is not None else None,
                 )
             )  # fmt: skip
 

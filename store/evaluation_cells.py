@@ -10,13 +10,14 @@ counts it again from the facts (store/evaluation_cells_build.py). So a replayed 
 backfill or a crash between two writes can never leave a cell wrong, and the report stays
 exactly what the facts say (tests compare it with the count over the facts).
 
-What a cell holds, each keyed by the centre that held the case (as the facts are):
+What a cell holds, keyed by the centre that held the case (as the facts are) but for the
+hours:
 - `evaluation_counts`: additive figures (agreements concluded, reviews due and on time,
   closures by reason, needs, rule hits, inbound referrals by partner kind and status,
   referrals by partner kind and what became of them), by `figure` and `item`;
 - `evaluation_acknowledge_hours`: the hours to acknowledgement, a histogram per partner kind
-  (for the median), also summed over the municipality's centres (centre "") so that a
-  report over all centres reads one row per kind and hour;
+  (for the median), of the whole municipality (a report for one centre counts its referrals'
+  hours from the facts: per-centre histograms would be most of the cells' rows);
 - `evaluation_survey`: the reviews recorded in the month, counted by their answers and by the
   month of the case's next review (anywhere, and at the same centre): a review is a client's
   last one in a period exactly when the next came after the period;
@@ -36,8 +37,6 @@ from domain.months import start_of_german_month
 from store.models import SLUG_LENGTH
 from store.types import UTCDateTime
 
-ALL_CENTRES = ""  # `evaluation_acknowledge_hours.centre_id` of the municipality's sum
-
 
 class EvaluationCount(SQLModel, table=True):
     """One additive figure of one centre in one month (`figure`, and the kind, reason or rule
@@ -54,13 +53,14 @@ class EvaluationCount(SQLModel, table=True):
 
 
 class EvaluationAcknowledgeHours(SQLModel, table=True):
-    """How many referrals dispatched in the month were acknowledged after `hours` hours."""
+    """How many referrals the municipality dispatched in the month were acknowledged after
+    `hours` hours (all its centres: one centre's figures count its referrals' hours from the
+    facts, store/reads/evaluation_cells.py)."""
 
     __tablename__ = "evaluation_acknowledge_hours"
 
     municipality_id: str = Field(primary_key=True, max_length=SLUG_LENGTH)
     month: datetime = Field(primary_key=True, sa_type=UTCDateTime)
-    centre_id: str = Field(primary_key=True, max_length=SLUG_LENGTH)  # ALL_CENTRES: the sum
     actor_kind: str = Field(primary_key=True, max_length=32)
     hours: int = Field(primary_key=True)
     referrals: int

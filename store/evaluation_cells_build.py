@@ -22,14 +22,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, insert, literal
 from sqlalchemy import case as sql_case
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from domain.inbound import InboundStatus
 from domain.months import add_months_at, start_of_german_month
 from domain.referral import OutcomeResult, ReferralStatus
 from store.evaluation_cells import (
-    ALL_CENTRES,
     CELL_TABLES,
     EvaluationAcknowledgeHours,
     EvaluationCount,
@@ -41,7 +39,13 @@ from store.evaluation_cells import (
 from store.facts import AgreementVersionFact, ClosureFact, NeedFact, RuleHitFact
 from store.models import InboundReferral
 from store.projections import ReferralSummary, ReviewRecord
-from store.reads.evaluation import GOAL_KEYS, ON_TIME_DAYS, ReportScope, acting_partners
+from store.reads.evaluation import (
+    GOAL_KEYS,
+    ON_TIME_DAYS,
+    ReportScope,
+    acting_partners,
+    month_index,
+)
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +137,8 @@ def count_month(
         connection,
         EvaluationAcknowledgeHours,
         [
-            cell | {"centre_id": c, "actor_kind": a, "hours": h, "referrals": n}
-            for (c, a, h), n in hours.items()
+            cell | {"actor_kind": actor, "hours": value, "referrals": number}
+            for (actor, value), number in hours.items()
         ],
     )
     _insert(
@@ -161,10 +165,10 @@ def _insert(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> N
 
 def _month_counts(
     connection: Connection, municipality_id: str, month: datetime, end: datetime
-) -> tuple[list[dict[str, Any]], Counter[tuple[str, str, int]]]:
+) -> tuple[list[dict[str, Any]], Counter[tuple[str, int]]]:
     """The additive figures of one municipality's month by centre: the rows of
-    `evaluation_counts`, and the hours to acknowledgement by (centre, kind, hours), also summed
-    over the centres (ALL_CENTRES). Each figure one query grouped by centre, counting what
+    `evaluation_counts`, and the hours to acknowledgement by (kind, hours) of all its
+    centres. Each figure one query grouped by centre, counting what
     store/reads/evaluation.py counts (the tests hold the two to the same figures)."""
 
     def within(table: Any, at: Any) -> ColumnElement[bool]:
@@ -239,7 +243,7 @@ def _month_counts(
         "completed": _sum_if(state == ReferralStatus.COMPLETED),
         "achieved": _sum_if(col(referral.result) == OutcomeResult.ACHIEVED),
     }
-    hours: Counter[tuple[str, str, int]] = Counter()
+    hours: Counter[tuple[str, int]] = Counter()
     for centre_id, actor, value_hours, *numbers in connection.execute(
         sa_select(
             col(referral.centre_id),
@@ -263,8 +267,7 @@ def _month_counts(
                     }
                 )
         if value_hours is not None:
-            hours[(centre_id, actor, int(value_hours))] += numbers[0]
-            hours[(ALL_CENTRES, actor, int(value_hours))] += numbers[0]
+            hours[(actor, int(value_hours))] += numbers[0]
     # The referral rows come per hour: one row per (centre, figure, kind).
     merged: Counter[tuple[str, str, str]] = Counter()
     for row in rows:
@@ -290,63 +293,62 @@ REFERRAL_FIGURES = (
 )
 
 
+# A cell keeps the month of a review's next one up to this many months ahead, later ones as
+# that month: a report's period is at most ten years (api.deps), so any later month is after
+# every period the cell can be part of.
+HORIZON_MONTHS = 144
+
+
 def _survey(
     connection: Connection, month: datetime, end: datetime, municipality_id: str
 ) -> list[dict[str, Any]]:
     """The month's reviews, grouped by answers, centre and the months of the case's next
-    review (anywhere, and at the same centre), with the goals summed."""
+    review (anywhere, and at the same centre), with the goals summed: one grouped query, the
+    months found by `month_index` among the next HORIZON_MONTHS."""
+    horizon = [month]
+    for _ in range(HORIZON_MONTHS):
+        horizon.append(add_months_at(horizon[-1], 1))
+    months = ReportScope((municipality_id,), None, month, end, tuple(horizon), month)
+
+    def bucket(at: Any, name: str) -> Any:
+        return sql_case((at.is_(None), literal(-1)), else_=month_index(months, at)).label(name)
+
     review = ReviewRecord
-    later = aliased(ReviewRecord)
-    next_here = (
-        sa_select(func.min(col(later.recorded_at)))
-        .where(
-            col(later.case_id) == col(review.case_id),
-            col(later.centre_id) == col(review.centre_id),
-            col(later.seq) > col(review.seq),
-        )
-        .scalar_subquery()
-    )
-    rows = connection.execute(
+    following = bucket(col(review.next_recorded_at), "following")
+    following_here = bucket(col(review.next_here_recorded_at), "following_here")
+    answers = [
+        col(review.centre_id),
+        col(review.agreement_helped),
+        col(review.easier_to_keep_at_it),
+    ]
+    rows: Sequence[Any] = connection.execute(
         sa_select(
-            col(review.centre_id),
-            col(review.agreement_helped),
-            col(review.easier_to_keep_at_it),
-            col(review.next_recorded_at),
-            next_here,
-            col(review.goals_open),
-            col(review.goals_in_progress),
-            col(review.goals_achieved),
-            col(review.goals_dropped),
-        ).where(
+            *answers,
+            following,
+            following_here,
+            func.count(),
+            *(func.sum(col(getattr(review, f"goals_{key}"))) for key in GOAL_KEYS),
+        )
+        .where(
             col(review.municipality_id) == municipality_id,
             col(review.recorded_at) >= month,
             col(review.recorded_at) < end,
         )
+        .group_by(*answers, following, following_here)
     ).all()
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for centre_id, helped, easier, next_at, next_here_at, *goals in rows:
-        key = (
-            centre_id,
-            helped,
-            easier,
-            _month_of(next_at),
-            _month_of(_aware(next_here_at)),
-        )
-        sums = groups.setdefault(key, [0] * (1 + len(GOAL_KEYS)))
-        sums[0] += 1
-        for index, value in enumerate(goals, start=1):
-            sums[index] += int(value or 0)
     return [
         {
             "centre_id": centre_id,
             "agreement_helped": helped,
             "easier_to_keep_at_it": easier,
-            "next_month": next_month,
-            "next_here_month": next_here_month,
-            "clients": sums[0],
-            **{f"goals_{key}": value for key, value in zip(GOAL_KEYS, sums[1:], strict=True)},
+            "next_month": None if next_index < 0 else horizon[next_index],
+            "next_here_month": None if here_index < 0 else horizon[here_index],
+            "clients": clients,
+            **{
+                f"goals_{key}": int(value or 0) for key, value in zip(GOAL_KEYS, goals, strict=True)
+            },
         }
-        for (centre_id, helped, easier, next_month, next_here_month), sums in groups.items()
+        for centre_id, helped, easier, next_index, here_index, clients, *goals in rows
     ]
 
 
@@ -358,10 +360,6 @@ def _aware(value: Any) -> datetime | None:
         value = datetime.fromisoformat(value)
     found: datetime = value
     return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
-
-
-def _month_of(at: datetime | None) -> datetime | None:
-    return None if at is None else start_of_german_month(at)
 
 
 def mark_everything_stale(session: Session) -> int:

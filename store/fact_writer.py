@@ -234,6 +234,8 @@ def _review(session: Session, case_id: str, place: CasePlace, event: CaseEvent) 
         stale.append(before.recorded_at)
     here = [review for review in reviews[:-1] if review.centre_id == place.centre_id]
     if here:  # its next review at the same centre is this one now
+        here[-1].next_here_recorded_at = row.recorded_at
+        session.add(here[-1])
         stale.append(here[-1].recorded_at)
     mark_stale(session, place.municipality_id, stale)
 

@@ -13,10 +13,10 @@ rebuilt for cases from before by `lotse db backfill-evaluation` (`store/backfill
 replays the archived events through the same writer. Every row is keyed by its business key,
 so a repeated write changes nothing.
 
-Each table has the index the report's query reads, covering it (the report reads no row): the
-municipality, then either the instant (a count per month: one range per month) or what the
-report groups by (one pass in that order, no sort), and the rest of what the query needs.
-bench/evaluation.py measures them.
+Each table has the index a count reads, covering it (no row is read): the municipality, the
+instant, and the rest of what the query needs (migration 0011), so a month or a few days of a
+municipality are one range. The report reads whole months from the monthly cells
+(store/evaluation_cells.py), which are counted with these. bench/evaluation.py measures them.
 """
 
 from datetime import datetime
@@ -58,9 +58,6 @@ class ClosureFact(SQLModel, table=True):
 
     __tablename__ = "case_closures"
     __table_args__ = (
-        Index(
-            "ix_case_closures_municipality", "municipality_id", "reason", "closed_at", "centre_id"
-        ),
         # a month's closures, for the monthly cells (migration 0011)
         Index("ix_case_closures_month", "municipality_id", "closed_at", "centre_id", "reason"),
     )
@@ -78,7 +75,6 @@ class NeedFact(SQLModel, table=True):
 
     __tablename__ = "need_facts"
     __table_args__ = (
-        Index("ix_need_facts_municipality", "municipality_id", "need_kind", "at", "centre_id"),
         Index("ix_need_facts_month", "municipality_id", "at", "centre_id", "need_kind"),
     )
 
@@ -95,10 +91,7 @@ class RuleHitFact(SQLModel, table=True):
     statistics: which rules fire, for which needs, to which partner kind)."""
 
     __tablename__ = "rule_hits"
-    __table_args__ = (
-        Index("ix_rule_hits_municipality", "municipality_id", "rule", "at", "centre_id"),
-        Index("ix_rule_hits_month", "municipality_id", "at", "centre_id", "rule"),
-    )
+    __table_args__ = (Index("ix_rule_hits_month", "municipality_id", "at", "centre_id", "rule"),)
 
     case_id: str = Field(primary_key=True, max_length=ID_LENGTH)
     route_id: str = Field(primary_key=True, max_length=32)

@@ -74,37 +74,19 @@ class ReferralSummary(SQLModel, table=True):
         Index("ix_referrals_partner_status", "partner_id", "status", "dispatched_at"),
         # supervision: open / unacknowledged-past-SLA referrals of a municipality
         Index("ix_referrals_municipality_status", "municipality_id", "status", "dispatched_at"),
-        # The evaluation (migration 0010; store/reads/evaluation.py): covering, so the report
-        # reads no row. The referrals dispatched in a period, in the order the report groups
-        # them (by kind and hours to acknowledgement); and which partners acted in a period.
-        Index(
-            "ix_referrals_municipality_actor",
-            "municipality_id",
-            "actor_kind",
-            "acknowledge_hours",
-            "dispatched_at",
-            "centre_id",
-            "status",
-            "result",
-            "acknowledged_at",
-        ),
-        Index(
-            "ix_referrals_municipality_partner",
-            "municipality_id",
-            "partner_id",
-            "acknowledged_at",
-            "ended_at",
-            "status",
-            "centre_id",
-        ),
-        # The evaluation's monthly cells (migration 0011): the referrals a month dispatched,
-        # and the partners that acknowledged or ended one that month.
+        # The evaluation (migration 0011; store/reads/evaluation.py and the monthly cells):
+        # covering, so a count reads no row. The referrals dispatched in a period, and the
+        # partners that acknowledged or ended one in it.
         Index(
             "ix_referrals_municipality_dispatched",
             "municipality_id",
             "dispatched_at",
             "centre_id",
             "actor_kind",
+            "acknowledge_hours",
+            "acknowledged_at",
+            "status",
+            "result",
         ),
         Index(
             "ix_referrals_municipality_acknowledged",
@@ -193,27 +175,33 @@ class ReviewRecord(SQLModel, table=True):
 
     __tablename__ = "reviews"
     __table_args__ = (
-        # The evaluation (migration 0010; store/reads/evaluation.py): covering, so the report
-        # reads no row. The survey (each client's last review in a period, in the order the
-        # report groups them) and the reviews due in a period.
+        # The evaluation (migrations 0010, 0011; store/reads/evaluation.py and the monthly
+        # cells): covering, so a count reads no row. The reviews due in a period, the reviews
+        # recorded in it (the survey), and those whose next review (anywhere, or at the same
+        # centre) came in it.
+        Index("ix_reviews_municipality_due", "municipality_id", "due_at", "centre_id", "days_late"),
         Index(
-            "ix_reviews_municipality_survey",
+            "ix_reviews_municipality_recorded",
             "municipality_id",
+            "recorded_at",
             "centre_id",
             "agreement_helped",
             "easier_to_keep_at_it",
-            "recorded_at",
             "next_recorded_at",
+            "next_here_recorded_at",
             "goals_open",
             "goals_in_progress",
             "goals_achieved",
             "goals_dropped",
         ),
-        Index("ix_reviews_municipality_due", "municipality_id", "due_at", "centre_id", "days_late"),
-        # The evaluation's monthly cells (migration 0011): a month's reviews, and the reviews
-        # whose next review came in some days (store/reads/evaluation_cells.py).
-        Index("ix_reviews_municipality_recorded", "municipality_id", "recorded_at", "centre_id"),
         Index("ix_reviews_municipality_next", "municipality_id", "next_recorded_at", "recorded_at"),
+        Index(
+            "ix_reviews_municipality_next_here",
+            "municipality_id",
+            "next_here_recorded_at",
+            "centre_id",
+            "recorded_at",
+        ),
     )
 
     case_id: str = Field(primary_key=True, max_length=ID_LENGTH)
@@ -241,6 +229,9 @@ class ReviewRecord(SQLModel, table=True):
     # counts each client at the last review in a period: the one recorded in it whose next
     # came after it (store/fact_writer.py sets it when the next review is recorded).
     next_recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the case's next review at the same centre was recorded (migration 0011): one
+    # centre's figures count a client at her last review there.
+    next_here_recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CaseEventRecord(SQLModel, table=True):

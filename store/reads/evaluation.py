@@ -10,13 +10,12 @@ applied by the report on top (api/evaluation.py). Months are German calendar mon
 caller passes their first instants (UTC) and the queries count by them, the same on SQLite
 and PostgreSQL.
 
-Each query reads one covering index (the rows stay unread), filtered by the municipality
-first (its leading column), and shaped to spare the sort: a count per month is one range of
-the municipality-then-instant index per month when the municipalities are named (else one
-pass, each row's month found by a few comparisons), and a count by kind, rule, reason or
-partner groups by the municipality, then the index's next columns, in the index's order (the
-municipalities' rows are added up here). bench/evaluation.py measures these queries
-against the same aggregation in hand-written SQL.
+Each query reads one covering index (the rows stay unread): the municipality, then the
+instant (migration 0011), so the days the report counts here (a month at most, around the
+cells' whole months) are one range per municipality named. A count per month is one range per
+month when the municipalities are named (else one pass, each row's month found by a few
+comparisons). bench/evaluation.py measures the report against the same aggregation over all
+the facts in hand-written SQL.
 """
 
 from collections import Counter
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, literal, or_, true, union_all
+from sqlalchemy import ColumnElement, and_, exists, literal, or_, true, union, union_all
 from sqlalchemy import case as sql_case
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
@@ -36,7 +35,7 @@ from domain.enums import ActorKind, NeedKind
 from domain.inbound import InboundStatus
 from domain.referral import OutcomeResult, ReferralStatus
 from store.facts import AgreementVersionFact, ClosureFact, NeedFact, RuleHitFact
-from store.models import Centre, InboundReferral, Municipality
+from store.models import Centre, InboundReferral, Municipality, PartnerAgency
 from store.projections import CaseSummary, ReferralNoteRecord, ReferralSummary, ReviewRecord
 
 ON_TIME_DAYS = 14  # a review recorded at most this many days after its date is on time
@@ -133,7 +132,7 @@ def _where(scope: ReportScope, municipality: Any, centre: Any, at: Any) -> Colum
     return and_(_period(scope, at), _place(scope, municipality, centre))
 
 
-def _month(scope: ReportScope, at: Any) -> Any:
+def month_index(scope: ReportScope, at: Any) -> Any:
     """The index of the month of `at` among `scope.month_starts`, by halving: a handful of
     comparisons per row instead of one per month."""
     starts = scope.month_starts
@@ -159,9 +158,9 @@ def _monthly(
     """`columns` per month of `at`, the month's index first. `by_range`, when the
     municipalities are named: one range per month (of an index on the municipality, then
     `at`), so the rows come counted by their range, neither sorted nor bucketed one by one.
-    Otherwise one pass, each row's month computed (`_month`)."""
+    Otherwise one pass, each row's month computed (`month_index`)."""
     if not by_range or scope.municipalities is None:
-        month = _month(scope, at).label("month")
+        month = month_index(scope, at).label("month")
         return (
             sa_select(month, *columns).where(_period(scope, at), where).group_by(month, *group_by)
         )
@@ -284,7 +283,6 @@ def last_reviews(scope: ReportScope) -> Any:
     if scope.centre_id is None:
         next_recorded = col(review.next_recorded_at)
         last = or_(next_recorded.is_(None), next_recorded >= scope.survey_end)
-        # the index's order (ix_reviews_municipality_survey): one pass, no sort
         group = [col(review.municipality_id), col(review.centre_id), helped, easier]
     else:
         later = aliased(ReviewRecord)
@@ -340,26 +338,25 @@ def recorded_reviews(connection: Any, scope: ReportScope, counts: EvaluationCoun
 
 def pending_reviews(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
     """Reviews whose date falls in the period, still missing once the date has come: overdue,
-    or not yet. Counted from the open cases (the list of what is due now), never from cells."""
+    or not yet. Counted from the open cases (the list of what is due now), never from cells:
+    those overdue by the case's own clock (the workflow's time), and the others due by now,
+    each one range of ix_case_summaries_overdue per municipality."""
     summary = CaseSummary
     next_due = col(summary.next_review_due)
+    overdue = col(summary.review_overdue)
+    place = _place(scope, col(summary.municipality_id), col(summary.centre_id))
     per_month = _review_months(scope, counts)
-    for month_index, due, overdue in connection.execute(
-        _monthly(
-            scope,
-            next_due,
-            [func.count(), _sum_if(col(summary.review_overdue).is_(True))],
-            and_(
-                _place(scope, col(summary.municipality_id), col(summary.centre_id)),
-                # Overdue by the case's own clock (the workflow's time), or due by now.
-                or_(col(summary.review_overdue).is_(True), next_due <= scope.now),
-            ),
-            by_range=False,  # few rows: open cases whose review is due
-        )
-    ).all():
-        for found in (per_month[month_index], counts.reviews):
-            found.due += due
-            found.overdue_now += overdue
+    for is_overdue, by_now in ((True, None), (False, scope.now)):
+        where = and_(place, overdue.is_(is_overdue))
+        if by_now is not None:
+            where = and_(where, next_due <= by_now)
+        for month_index, due in connection.execute(
+            _monthly(scope, next_due, [func.count()], where, by_range=False)
+        ).all():
+            for found in (per_month[month_index], counts.reviews):
+                found.due += due
+                if is_overdue:
+                    found.overdue_now += due
 
 
 def _closures(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
@@ -368,7 +365,7 @@ def _closures(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> 
     for reason, number in connection.execute(
         sa_select(col(fact.reason), func.count())
         .where(_where(scope, col(fact.municipality_id), col(fact.centre_id), col(fact.closed_at)))
-        .group_by(col(fact.municipality_id), col(fact.reason))  # the index's order
+        .group_by(col(fact.municipality_id), col(fact.reason))
     ).all():
         key = ClosureReason(reason)
         counts.closures[key] = counts.closures.get(key, 0) + number
@@ -376,7 +373,7 @@ def _closures(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> 
 
 def _referrals(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
     """Referrals dispatched in the period, by partner kind, with what became of them and the
-    hours to their acknowledgement: one pass in the order of ix_referrals_municipality_actor."""
+    hours to their acknowledgement: one range of ix_referrals_municipality_dispatched."""
     referral = ReferralSummary
     status = col(referral.status)
     hours = col(referral.acknowledge_hours)
@@ -416,6 +413,25 @@ def _referrals(connection: Any, scope: ReportScope, counts: EvaluationCounts) ->
             )
 
 
+def acknowledge_hours(scope: ReportScope) -> Any:
+    """(kind, hours, referrals) of the referrals dispatched in the period and acknowledged."""
+    referral = ReferralSummary
+    hours = col(referral.acknowledge_hours)
+    return (
+        sa_select(col(referral.actor_kind), hours, func.count())
+        .where(
+            _where(
+                scope,
+                col(referral.municipality_id),
+                col(referral.centre_id),
+                col(referral.dispatched_at),
+            ),
+            hours.is_not(None),
+        )
+        .group_by(col(referral.actor_kind), hours)
+    )
+
+
 def _inbound(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
     inbound = InboundReferral
     rows = connection.execute(
@@ -430,6 +446,18 @@ def _inbound(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> N
     for kind, status, number in rows:
         found = counts.inbound.setdefault(ActorKind(kind), InboundCounts())
         setattr(found, InboundStatus(status).value, number)
+
+
+def _partners_of(scope: ReportScope, partner_id: Any) -> list[ColumnElement[bool]]:
+    """The partners of the scope's municipalities (none: no condition): a referral goes to a
+    partner of its case's municipality (rules/partners.py), so only theirs can have written a
+    note on one in scope. Lets the notes be read by partner (ix_referral_notes_partner)."""
+    if scope.municipalities is None:
+        return []
+    ids = sa_select(col(PartnerAgency.id)).where(
+        col(PartnerAgency.municipality_id).in_(scope.municipalities)
+    )
+    return [partner_id.in_(ids)]
 
 
 def acting_partners(connection: Any, scope: ReportScope) -> set[tuple[str, str]]:
@@ -453,16 +481,25 @@ def acting_partners(connection: Any, scope: ReportScope) -> set[tuple[str, str]]
                 scope, col(inbound.municipality_id), col(inbound.centre_id), col(inbound.created_at)
             )
         ),
-        sa_select(col(referral.centre_id), col(note.partner_id))
-        .select_from(note)
-        .join(referral, col(referral.id) == col(note.referral_id))
-        .where(_period(scope, col(note.at)), in_scope),
+        # From the period's notes to their referrals (a referral in scope names its centre):
+        # a join would let the planner walk the municipality's referrals to their notes.
+        sa_select(
+            sa_select(col(referral.centre_id))
+            .where(col(referral.id) == col(note.referral_id), in_scope)
+            .scalar_subquery(),
+            col(note.partner_id),
+        ).where(_period(scope, col(note.at)), *_partners_of(scope, col(note.partner_id))),
     ]
-    return {(centre, partner) for centre, partner in connection.execute(union_all(*parts)).all()}
+    # UNION, not UNION ALL: the database drops the repeats (a partner acts many times a month).
+    return {
+        (centre, partner)
+        for centre, partner in connection.execute(union(*parts)).all()
+        if centre is not None
+    }
 
 
 def _needs_and_rules(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
-    """Needs by kind, rule hits by rule: each one pass in its index's order."""
+    """Needs by kind, rule hits by rule: each one range of its month index."""
     need = NeedFact
     for kind, number in connection.execute(
         sa_select(col(need.need_kind), func.count())

@@ -22,14 +22,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func
 
 from domain.case import ClosureReason
 from domain.enums import ActorKind, NeedKind
 from domain.months import start_of_german_month
 from store.evaluation_cells import (
-    ALL_CENTRES,
     EvaluationAcknowledgeHours,
     EvaluationCount,
     EvaluationPartner,
@@ -45,12 +43,12 @@ from store.reads.evaluation import (
     InboundCounts,
     ReportScope,
     ReviewCounts,
+    acknowledge_hours,
     acting_partners,
     add_survey,
     additive_counts,
     fact_counts,
     last_reviews,
-    later_here,
     pending_reviews,
     survey_columns,
 )
@@ -114,7 +112,8 @@ def evaluation_counts(session: Session, scope: ReportScope) -> EvaluationCounts:
         before = dataclasses.replace(scope, municipalities=municipalities)
         add_survey(counts, _followed_after(connection, before, split), sign=-1)
     _drop_empty(counts)
-    pending_reviews(connection, scope, counts)
+    # Named municipalities: one index range each (ix_case_summaries_overdue).
+    pending_reviews(connection, dataclasses.replace(scope, municipalities=municipalities), counts)
     counts.partners_active = len(partners)
     return counts
 
@@ -165,12 +164,14 @@ def _from_cells(
     ).all():
         _count(counts, name, key, int(number))
     hours = EvaluationAcknowledgeHours
-    centre = scope.centre_id if scope.centre_id is not None else ALL_CENTRES
-    for actor, value_hours, number in connection.execute(
+    histogram = (
         sa_select(col(hours.actor_kind), col(hours.hours), func.sum(col(hours.referrals)))
-        .where(_place(dataclasses.replace(whole, centre_id=centre), hours))
+        .where(_place(dataclasses.replace(whole, centre_id=None), hours))
         .group_by(col(hours.actor_kind), col(hours.hours))
-    ).all():
+        if scope.centre_id is None
+        else acknowledge_hours(whole)  # one centre: its referrals' hours from the facts
+    )
+    for actor, value_hours, number in connection.execute(histogram).all():
         referrals = counts.referrals.setdefault(ActorKind(actor), ActorReferrals())
         referrals.acknowledge_hours[int(value_hours)] = int(number)
     survey = EvaluationSurvey
@@ -264,31 +265,21 @@ def _followed_after(connection: Any, scope: ReportScope, split: _Split) -> Seque
     (at the same centre, for one centre) came in the days after the whole months: grouped as
     `survey_columns`, to be taken away."""
     review = ReviewRecord
-    whole = and_(col(review.recorded_at) >= split.first, col(review.recorded_at) < split.last)
+    # The recording instant through COALESCE: not a range any index could serve, so the
+    # planner reads the few reviews whose next one came in the days after (the index on the
+    # next review's instant), not all the whole months' reviews (SQLite has no statistics).
+    recorded = func.coalesce(col(review.recorded_at), col(review.recorded_at))
+    whole = and_(recorded >= split.first, recorded < split.last)
     place = col(review.municipality_id).in_(scope.municipalities or ())
     if scope.centre_id is None:
         next_recorded = col(review.next_recorded_at)
         followed = and_(next_recorded >= split.last, next_recorded < scope.end)
         query = sa_select(*survey_columns()).where(place, whole, followed)
     else:
+        next_here = col(review.next_here_recorded_at)
+        followed = and_(next_here >= split.last, next_here < scope.end)
         here = col(review.centre_id) == scope.centre_id
-        after = aliased(ReviewRecord)
-        cases_after = sa_select(col(after.case_id)).where(
-            col(after.municipality_id).in_(scope.municipalities or ()),
-            col(after.centre_id) == scope.centre_id,
-            col(after.recorded_at) >= split.last,
-            col(after.recorded_at) < scope.end,
-        )
-        later = aliased(ReviewRecord)
-        query = sa_select(*survey_columns()).where(
-            col(review.case_id).in_(cases_after),
-            place,
-            here,
-            whole,
-            ~sa_select(col(later.seq))
-            .where(later_here(later), col(later.recorded_at) < split.last)
-            .exists(),
-        )
+        query = sa_select(*survey_columns()).where(place, here, whole, followed)
     rows: Sequence[Any] = connection.execute(
         query.group_by(
             col(review.centre_id),

@@ -19,11 +19,13 @@ from sqlmodel import Session, SQLModel, col, select
 
 from domain.clocks import Clocks
 from domain.enums import ActorKind, CentreKind, NeedKind
+from domain.months import start_of_german_month
 from domain.referral import ReferralStatus, referral_deadlines
 from domain.workdays import DEFAULT_LAND, add_working_days
 from store import db
+from store.evaluation_cells import EvaluationStaleMonth
 from store.models import Centre, Role, User
-from store.projections import CaseSummary, ReferralSummary, client_display_name
+from store.projections import CaseSummary, ReferralSummary, ReviewRecord, client_display_name
 from store.testing import postgres_schema
 from store.types import UTCDateTime
 
@@ -465,3 +467,45 @@ def test_directory_rows_from_before_0005_keep_their_data_and_get_empty_contacts(
     with empty_engine.connect() as connection:
         assert connection.execute(select(centres.c.name)).scalar_one() == "MBE Mitte"
         assert "email" not in {c["name"] for c in inspect(connection).get_columns("centres")}
+
+
+def test_reviews_before_0011_learn_their_next_review_here_and_every_month_is_stale(
+    empty_engine: Engine,
+) -> None:
+    """A client reviewed at mbe-mitte, then at mbe-nord, then at mbe-mitte again: her first
+    review's next one there is the third. Every month from her first review on is to be
+    counted into the evaluation's cells by the first report."""
+    db.upgrade(empty_engine, "0010")
+    reviews = table(
+        "reviews",
+        *(column(name) for name in ("case_id", "seq", "municipality_id", "centre_id")),
+        column("recorded_at", UTCDateTime),
+        column("goal_progress", JSON),
+    )
+    centres = ["mbe-mitte", "mbe-nord", "mbe-mitte"]
+    with empty_engine.begin() as connection:
+        for number, centre in enumerate(centres):
+            connection.execute(
+                reviews.insert(),
+                {
+                    "case_id": "case-1",
+                    "seq": 10 * (number + 1),
+                    "municipality_id": "musterstadt",
+                    "centre_id": centre,
+                    "recorded_at": T0 + timedelta(days=40 * number),
+                    "goal_progress": [],
+                },
+            )
+    db.upgrade(empty_engine)
+    with Session(empty_engine) as session:
+        found = session.exec(select(ReviewRecord).order_by(col(ReviewRecord.seq))).all()
+        stale = session.exec(
+            select(EvaluationStaleMonth.month).where(
+                EvaluationStaleMonth.municipality_id == "musterstadt"
+            )
+        ).all()
+    assert [r.next_here_recorded_at for r in found] == [found[2].recorded_at, None, None]
+    # T0 is 00:30 on 29 March in Germany: from March 2025 to this month, each once.
+    first = datetime(2025, 2, 28, 23, 0, tzinfo=UTC)
+    assert min(stale) == first and len(stale) == len(set(stale))
+    assert max(stale) == start_of_german_month(datetime.now(UTC))

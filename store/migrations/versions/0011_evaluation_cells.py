@@ -1,11 +1,12 @@
 """The evaluation's monthly cells (store/evaluation_cells.py) and the indexes that count a
 month of facts by its instant.
 
-A report over many months reads the cells of its whole months instead of every fact
-(bench/evaluation.py: 15 million facts). A cell is counted from the facts, never adjusted:
-`evaluation_stale_months` lists the (municipality, month) pairs whose cells are to be counted
-again, and here every month of every municipality from its first fact on is listed, so the
-first report after the upgrade counts the months it needs.
+The reviews gain `next_here_recorded_at` (the case's next review at the same centre; filled
+here from the reviews there are). A report over many months reads the cells of its whole
+months instead of every fact (bench/evaluation.py: 15 million facts). A cell is counted from
+the facts, never adjusted: `evaluation_stale_months` lists the (municipality, month) pairs
+whose cells are to be counted again, and here every month of every municipality from its
+first fact on is listed, so the first report after the upgrade counts the months it needs.
 
 Revision ID: 0011
 Revises: 0010
@@ -30,18 +31,44 @@ _INDEXES = (
     (
         "ix_reviews_municipality_recorded",
         "reviews",
-        ["municipality_id", "recorded_at", "centre_id"],
+        [
+            "municipality_id",
+            "recorded_at",
+            "centre_id",
+            "agreement_helped",
+            "easier_to_keep_at_it",
+            "next_recorded_at",
+            "next_here_recorded_at",
+            "goals_open",
+            "goals_in_progress",
+            "goals_achieved",
+            "goals_dropped",
+        ],
     ),
     (
         "ix_reviews_municipality_next",
         "reviews",
         ["municipality_id", "next_recorded_at", "recorded_at"],
     ),
+    (
+        "ix_reviews_municipality_next_here",
+        "reviews",
+        ["municipality_id", "next_here_recorded_at", "centre_id", "recorded_at"],
+    ),
     ("ix_referral_notes_at", "referral_notes", ["at", "referral_id", "partner_id"]),
     (
         "ix_referrals_municipality_dispatched",
         "referrals",
-        ["municipality_id", "dispatched_at", "centre_id", "actor_kind"],
+        [
+            "municipality_id",
+            "dispatched_at",
+            "centre_id",
+            "actor_kind",
+            "acknowledge_hours",
+            "acknowledged_at",
+            "status",
+            "result",
+        ],
     ),
     (
         "ix_referrals_municipality_acknowledged",
@@ -60,6 +87,57 @@ _INDEXES = (
     ),
     ("ix_need_facts_month", "need_facts", ["municipality_id", "at", "centre_id", "need_kind"]),
     ("ix_rule_hits_month", "rule_hits", ["municipality_id", "at", "centre_id", "rule"]),
+)
+
+# The indexes of 0010 that grouped a whole period's facts in one pass: the cells count whole
+# months now, and the days around them are read by the instant (the indexes above).
+_REPLACED = (
+    (
+        "ix_reviews_municipality_survey",
+        "reviews",
+        [
+            "municipality_id",
+            "centre_id",
+            "agreement_helped",
+            "easier_to_keep_at_it",
+            "recorded_at",
+            "next_recorded_at",
+            "goals_open",
+            "goals_in_progress",
+            "goals_achieved",
+            "goals_dropped",
+        ],
+    ),
+    (
+        "ix_referrals_municipality_actor",
+        "referrals",
+        [
+            "municipality_id",
+            "actor_kind",
+            "acknowledge_hours",
+            "dispatched_at",
+            "centre_id",
+            "status",
+            "result",
+            "acknowledged_at",
+        ],
+    ),
+    (
+        "ix_referrals_municipality_partner",
+        "referrals",
+        ["municipality_id", "partner_id", "acknowledged_at", "ended_at", "status", "centre_id"],
+    ),
+    (
+        "ix_case_closures_municipality",
+        "case_closures",
+        ["municipality_id", "reason", "closed_at", "centre_id"],
+    ),
+    (
+        "ix_need_facts_municipality",
+        "need_facts",
+        ["municipality_id", "need_kind", "at", "centre_id"],
+    ),
+    ("ix_rule_hits_municipality", "rule_hits", ["municipality_id", "rule", "at", "centre_id"]),
 )
 
 # Where each municipality's facts begin and end: (table, instant column).
@@ -84,6 +162,17 @@ def _cell() -> list[sa.Column[object]]:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("reviews") as batch:
+        batch.add_column(
+            sa.Column("next_here_recorded_at", sa.DateTime(timezone=True), nullable=True)
+        )
+    op.execute(
+        "UPDATE reviews SET next_here_recorded_at = (SELECT later.recorded_at FROM reviews AS later"
+        " WHERE later.case_id = reviews.case_id AND later.centre_id = reviews.centre_id"
+        " AND later.seq > reviews.seq ORDER BY later.seq LIMIT 1)"
+    )
+    for name, table, _columns in _REPLACED:
+        op.drop_index(name, table_name=table)
     for name, table, columns in _INDEXES:
         op.create_index(name, table, columns)
     op.create_table(
@@ -103,14 +192,14 @@ def upgrade() -> None:
     )
     op.create_table(
         "evaluation_acknowledge_hours",
-        *_cell(),
+        sa.Column("municipality_id", sa.String(length=64), nullable=False),
+        sa.Column("month", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_kind", sa.String(length=32), nullable=False),
         sa.Column("hours", sa.Integer(), nullable=False),
         sa.Column("referrals", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint(
             "municipality_id",
             "month",
-            "centre_id",
             "actor_kind",
             "hours",
             name=op.f("pk_evaluation_acknowledge_hours"),
@@ -208,3 +297,7 @@ def downgrade() -> None:
         op.drop_table(table)
     for name, table, _columns in reversed(_INDEXES):
         op.drop_index(name, table_name=table)
+    for name, table, columns in _REPLACED:
+        op.create_index(name, table, columns)
+    with op.batch_alter_table("reviews") as batch:
+        batch.drop_column("next_here_recorded_at")
