@@ -26,6 +26,7 @@ from temporalio.client import Client
 
 from api import access_log, api_docs, errors, ui
 from api.deps import Services
+from api.evaluation_refresh import keep_counting
 from api.gateway import Gateway
 from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics, MetricsMiddleware
@@ -73,7 +74,16 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The rules' evaluator processes start now, not with the first dry run (~0.5 s).
         await asyncio.to_thread(start_rules_evaluators)
+        stop = asyncio.Event()
+        counting = (
+            asyncio.create_task(keep_counting(store, settings.evaluation_refresh_seconds, stop))
+            if settings.evaluation_refresh_seconds
+            else None
+        )
         yield
+        stop.set()
+        if counting is not None:
+            await counting
         if owns_engine:
             store.dispose()
 

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         description="The evaluation publishes no figure resting on fewer clients "
         "(domain/disclosure.py).",
     )
+    evaluation_refresh_seconds: Annotated[int, Field(ge=0, le=86400)] = Field(
+        300,
+        description="How often the API counts the evaluation's stale months of past months in "
+        "the background (api/evaluation_refresh.py); 0: never (reports count what they need).",
+    )
     login_concurrency: Annotated[int, Field(ge=1, le=32)] = Field(
         4,
         description="Password checks (argon2, 64 MiB and up to a second each) one API process "
