@@ -4,9 +4,11 @@ different sizes, late and missing reviews, cases that moved to another centre, e
 outcome, notes, referrals from partners), on SQLite and PostgreSQL, for the scopes a report
 asks: all municipalities, one, several, one centre, a period that starts and ends mid-month.
 
-The queries are shaped for their indexes (one range per month, groups in index order, the
-survey's `next_recorded_at`, partners' notes looked up only for partners not counted yet);
-this test keeps them counting what the report promises."""
+Both ways the counts are made are checked: over the facts alone (`fact_counts`), and as the
+report makes them (store/reads/evaluation_cells.py: the monthly cells of the whole months,
+counted from the facts first, and the days around them from the facts). The queries are
+shaped for their indexes (one range per month, the survey's `next_recorded_at`, notes read by
+the municipality's partners); this test keeps them counting what the report promises."""
 
 import bisect
 import itertools
@@ -38,7 +40,6 @@ from store.reads.evaluation import (
     fact_counts,
 )
 from store.reads.evaluation_cells import evaluation_counts
-from store.evaluation_cells_build import mark_everything_stale
 from store.testing import migrated_store
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -54,9 +55,7 @@ def filled(
     if request.param == "postgresql" and not url:
         pytest.skip("LOTSE_TEST_POSTGRES_URL unset: PostgreSQL tests skipped (.ci/run sets it)")
     with migrated_store(request.param, tmp_path_factory.mktemp("evaluation"), url) as engine:
-        load({request.param: engine}, DIRECTORY, 3000, seed=11, now=NOW)
-        with Session(engine) as session, session.begin():
-            mark_everything_stale(session)  # written past the projector: no month marked
+        load({request.param: engine}, DIRECTORY, 3000, seed=11, now=NOW)  # every month marked
         tables: list[type[SQLModel]] = [
             AgreementVersionFact,
             ClosureFact,
