@@ -30,10 +30,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Index
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
 from domain.months import start_of_german_month
+from store.db import dialect_insert
 from store.models import SLUG_LENGTH
 from store.types import UTCDateTime
 
@@ -135,6 +135,4 @@ def mark_stale(session: Session, municipality_id: str, instants: Iterable[dateti
     known.update((municipality_id, month) for month in new)
     rows = [{"municipality_id": municipality_id, "month": month} for month in new]
     table = EvaluationStaleMonth.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(table).values(rows).on_conflict_do_nothing())
+    session.execute(dialect_insert(session.get_bind())(table).values(rows).on_conflict_do_nothing())

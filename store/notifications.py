@@ -21,10 +21,8 @@ import threading
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import BigInteger, Date, Engine, Index, Integer, UniqueConstraint
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.notifications import (
@@ -35,6 +33,7 @@ from domain.notifications import (
     NoticeKind,
     Recipients,
 )
+from store.db import dialect_insert
 from store.models import EMAIL_LENGTH, SLUG_LENGTH, PartnerAgency, Role, User
 from store.projections import ID_LENGTH
 from store.types import StrEnumType, UTCDateTime
@@ -92,11 +91,6 @@ class MailDelivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=ERROR_TYPE_LENGTH)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
-
-
-def _insert(engine: Engine) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL alike)."""
-    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
 
 def _addresses(values: Iterable[str]) -> tuple[str, ...]:
@@ -169,7 +163,7 @@ class SqlNoticeLedger:
         if not rows:
             return 0
         statement = (
-            _insert(self._engine)(NotificationRecord)
+            dialect_insert(self._engine)(NotificationRecord)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["event_key", "username"])
             # The rows inserted, not the ones skipped (a rowcount is -1 on some drivers).
@@ -209,7 +203,7 @@ class SqlNoticeLedger:
             "sent_at": at if status is DeliveryStatus.SENT else None,
             "updated_at": at,
         }
-        insert = _insert(self._engine)(MailDelivery).values(values)
+        insert = dialect_insert(self._engine)(MailDelivery).values(values)
         statement = insert.on_conflict_do_update(
             index_elements=["event_key", "address"],
             set_={
