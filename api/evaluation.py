@@ -223,17 +223,22 @@ def report(
 ) -> EvaluationReport:
     """The report for `request`, every figure under the disclosure rules. `now` (default: the
     clock) decides which reviews are due by now; a simulation passes its own end."""
-    days = month_starts(request.start, request.end)
-    now = now or datetime.now(UTC)
-    scope = ReportScope(
+    scope = scope_of(request, now or datetime.now(UTC))
+    return report_of_counts(evaluation_counts(session, scope), request, min_group)
+
+
+def scope_of(request: ReportRequest, now: datetime) -> ReportScope:
+    """The store's scope for `request`: its German days as UTC instants, and its months."""
+    return ReportScope(
         municipalities=request.municipalities,
         centre_id=request.centre_id,
         start=start_of_german_day(request.start),
         end=start_of_german_day(date.fromordinal(request.end.toordinal() + 1)),
-        month_starts=tuple(start_of_german_day(day) for day in days),
+        month_starts=tuple(
+            start_of_german_day(day) for day in month_starts(request.start, request.end)
+        ),
         now=now,
     )
-    return report_of_counts(evaluation_counts(session, scope), request, min_group)
 
 
 def report_of_counts(

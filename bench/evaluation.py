@@ -78,9 +78,9 @@ from api.deps import default_period
 from api.evaluation import (
     EvaluationReport,
     ReportRequest,
-    month_starts,
     report,
     report_of_counts,
+    scope_of,
 )
 from api.evaluation_csv import render
 from api.evaluation_names import report_names
@@ -1007,20 +1007,6 @@ def report_csv(engine: Engine, found: EvaluationReport, request: ReportRequest) 
 
 
 # -- measuring -------------------------------------------------------------------------------
-
-
-def scope_of(request: ReportRequest, now: datetime) -> ReportScope:
-    """The store's scope for `request`, as api.evaluation.report derives it."""
-    return ReportScope(
-        municipalities=request.municipalities,
-        centre_id=request.centre_id,
-        start=start_of_german_day(request.start),
-        end=start_of_german_day(date.fromordinal(request.end.toordinal() + 1)),
-        month_starts=tuple(
-            start_of_german_day(day) for day in month_starts(request.start, request.end)
-        ),
-        now=now,
-    )
 
 
 def requests(directory: Directory, today: date) -> dict[str, ReportRequest]:

@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.testing import WorkflowEnvironment
 
-from api.evaluation import month_starts
+from api.evaluation import ReportRequest, scope_of
 from domain.months import add_months, german_day, start_of_german_day
 from store.evaluation_cells import EvaluationStaleMonth
 from store.reads.evaluation import ReportScope, fact_counts
@@ -234,17 +234,8 @@ async def _skip(env: WorkflowEnvironment, duration: timedelta) -> None:
 def _month_scope(first: date, last: date) -> ReportScope:
     """Every municipality, from the first of `first`'s month to the end of `last`'s month."""
     start = date(first.year, first.month, 1)
-    end = add_months(date(last.year, last.month, 1), 1)
-    return ReportScope(
-        municipalities=None,
-        centre_id=None,
-        start=start_of_german_day(start),
-        end=start_of_german_day(end),
-        month_starts=tuple(
-            start_of_german_day(day) for day in month_starts(start, end - timedelta(days=1))
-        ),
-        now=datetime.now(UTC),
-    )
+    end = add_months(date(last.year, last.month, 1), 1) - timedelta(days=1)
+    return scope_of(ReportRequest(None, None, None, start, end), datetime.now(UTC))
 
 
 def _stale(lotse: Lotse, day: date) -> int:

@@ -22,7 +22,7 @@ import sqlalchemy
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from api.evaluation import month_starts
+from api.evaluation import ReportRequest, scope_of
 from bench.evaluation import Directory, load
 from domain.case import CaseEvent, CaseEventKind, ClientName, Stage
 from domain.enums import ActorKind
@@ -64,14 +64,7 @@ def engine(
 def _scope(
     first: date, last: date, municipalities: tuple[str, ...] | None, centre: str | None = None
 ) -> ReportScope:
-    return ReportScope(
-        municipalities=municipalities,
-        centre_id=centre,
-        start=start_of_german_day(first),
-        end=start_of_german_day(last + timedelta(days=1)),
-        month_starts=tuple(start_of_german_day(day) for day in month_starts(first, last)),
-        now=NOW,
-    )
+    return scope_of(ReportRequest(municipalities, None, centre, first, last), NOW)
 
 
 def _stale(engine: Engine) -> int:

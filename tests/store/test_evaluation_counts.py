@@ -14,18 +14,17 @@ import bisect
 import itertools
 import os
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, select
 
-from api.evaluation import month_starts
+from api.evaluation import ReportRequest, scope_of
 from bench.evaluation import Directory, load
 from domain.case import ClosureReason
 from domain.enums import ActorKind, NeedKind
-from domain.months import start_of_german_day
 from store.facts import AgreementVersionFact, ClosureFact, NeedFact, RuleHitFact
 from store.models import InboundReferral
 from store.projections import CaseSummary, ReferralNoteRecord, ReferralSummary, ReviewRecord
@@ -75,14 +74,7 @@ def filled(
 def _scope(
     first: date, last: date, municipalities: tuple[str, ...] | None, centre: str | None = None
 ) -> ReportScope:
-    return ReportScope(
-        municipalities=municipalities,
-        centre_id=centre,
-        start=start_of_german_day(first),
-        end=start_of_german_day(last + timedelta(days=1)),
-        month_starts=tuple(start_of_german_day(day) for day in month_starts(first, last)),
-        now=NOW,
-    )
+    return scope_of(ReportRequest(municipalities, None, centre, first, last), NOW)
 
 
 def _moved_centre(rows: dict[str, list[Any]]) -> str:
