@@ -36,7 +36,6 @@ from sqlmodel import Session, col
 
 from domain.inbound import InboundStatus
 from domain.months import add_months_at, start_of_german_month
-from domain.referral import OutcomeResult, ReferralStatus
 from store.evaluation_cells import (
     CELL_TABLES,
     EvaluationAcknowledgeHours,
@@ -51,9 +50,12 @@ from store.models import InboundReferral
 from store.projections import ReferralSummary, ReviewRecord
 from store.reads.evaluation import (
     GOAL_KEYS,
-    ON_TIME_DAYS,
+    REFERRAL_OUTCOMES,
     ReportScope,
     acting_partners,
+    on_time,
+    referral_outcomes,
+    sum_if,
 )
 from store.types import UTCDateTime
 
@@ -200,9 +202,8 @@ def _month_counts(
         .group_by(col(agreement.centre_id)),
     )
     review = ReviewRecord
-    on_time = col(review.days_late) <= ON_TIME_DAYS
     for centre_id, due, in_time in connection.execute(
-        sa_select(col(review.centre_id), func.count(), _sum_if(on_time))
+        sa_select(col(review.centre_id), func.count(), sum_if(on_time()))
         .where(within(review, col(review.due_at)))
         .group_by(col(review.centre_id))
     ).all():
@@ -243,30 +244,20 @@ def _month_counts(
         figure = f"inbound_{InboundStatus(status).value}"
         rows.append({"centre_id": centre_id, "figure": figure, "item": kind, "value": number})
     referral = ReferralSummary
-    state = col(referral.status)
-    outcomes = {
-        "dispatched": func.count(),
-        "acknowledged": func.count(col(referral.acknowledged_at)),
-        "declined": _sum_if(state == ReferralStatus.DECLINED),
-        "expired": _sum_if(state == ReferralStatus.EXPIRED),
-        "withdrawn": _sum_if(state == ReferralStatus.WITHDRAWN),
-        "completed": _sum_if(state == ReferralStatus.COMPLETED),
-        "achieved": _sum_if(col(referral.result) == OutcomeResult.ACHIEVED),
-    }
     hours: Counter[tuple[str, int]] = Counter()
     for centre_id, actor, value_hours, *numbers in connection.execute(
         sa_select(
             col(referral.centre_id),
             col(referral.actor_kind),
             col(referral.acknowledge_hours),
-            *outcomes.values(),
+            *referral_outcomes(),
         )
         .where(within(referral, col(referral.dispatched_at)))
         .group_by(
             col(referral.centre_id), col(referral.actor_kind), col(referral.acknowledge_hours)
         )
     ).all():
-        for outcome, number in zip(outcomes, numbers, strict=True):
+        for outcome, number in zip(REFERRAL_OUTCOMES, numbers, strict=True):
             if number:
                 rows.append(
                     {
@@ -286,21 +277,6 @@ def _month_counts(
         {"centre_id": centre_id, "figure": figure, "item": item, "value": value}
         for (centre_id, figure, item), value in merged.items()
     ], hours
-
-
-def _sum_if(condition: Any) -> Any:
-    return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
-
-
-REFERRAL_FIGURES = (
-    "dispatched",
-    "acknowledged",
-    "declined",
-    "expired",
-    "withdrawn",
-    "completed",
-    "achieved",
-)
 
 
 # A cell keeps the month of a review's next one up to this many months ahead, later ones as

@@ -176,8 +176,41 @@ def _monthly(
     )
 
 
-def _sum_if(condition: Any) -> Any:
+def sum_if(condition: Any) -> Any:
+    """How many rows of the group meet `condition` (0, not null, for none)."""
     return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
+
+
+def on_time() -> ColumnElement[bool]:
+    """A recorded review was on time: at most ON_TIME_DAYS after its date."""
+    return col(ReviewRecord.days_late) <= ON_TIME_DAYS
+
+
+# What became of the referrals of a group: the fields of `ActorReferrals`, in this order.
+REFERRAL_OUTCOMES = (
+    "dispatched",
+    "acknowledged",
+    "declined",
+    "expired",
+    "withdrawn",
+    "completed",
+    "achieved",
+)
+
+
+def referral_outcomes() -> list[Any]:
+    """The aggregates of REFERRAL_OUTCOMES over a group of `referrals` rows."""
+    referral = ReferralSummary
+    status = col(referral.status)
+    return [
+        func.count(),
+        func.count(col(referral.acknowledged_at)),
+        sum_if(status == ReferralStatus.DECLINED),
+        sum_if(status == ReferralStatus.EXPIRED),
+        sum_if(status == ReferralStatus.WITHDRAWN),
+        sum_if(status == ReferralStatus.COMPLETED),
+        sum_if(col(referral.result) == OutcomeResult.ACHIEVED),
+    ]
 
 
 def fact_counts(connection: Any, scope: ReportScope) -> EvaluationCounts:
@@ -319,13 +352,12 @@ def recorded_reviews(connection: Any, scope: ReportScope, counts: EvaluationCoun
     """Reviews whose date falls in the period and that were recorded (on time or late, also
     when recorded before the date)."""
     review = ReviewRecord
-    on_time = col(review.days_late) <= ON_TIME_DAYS
     per_month = _review_months(scope, counts)
     for month_index, due, in_time in connection.execute(
         _monthly(
             scope,
             col(review.due_at),
-            [func.count(), _sum_if(on_time)],
+            [func.count(), sum_if(on_time())],
             _place(scope, col(review.municipality_id), col(review.centre_id)),
             by_range=True,
         )
@@ -375,20 +407,9 @@ def _referrals(connection: Any, scope: ReportScope, counts: EvaluationCounts) ->
     """Referrals dispatched in the period, by partner kind, with what became of them and the
     hours to their acknowledgement: one range of ix_referrals_municipality_dispatched."""
     referral = ReferralSummary
-    status = col(referral.status)
     hours = col(referral.acknowledge_hours)
     rows = connection.execute(
-        sa_select(
-            col(referral.actor_kind),
-            hours,
-            func.count(),
-            func.count(col(referral.acknowledged_at)),
-            _sum_if(status == ReferralStatus.DECLINED),
-            _sum_if(status == ReferralStatus.EXPIRED),
-            _sum_if(status == ReferralStatus.WITHDRAWN),
-            _sum_if(status == ReferralStatus.COMPLETED),
-            _sum_if(col(referral.result) == OutcomeResult.ACHIEVED),
-        )
+        sa_select(col(referral.actor_kind), hours, *referral_outcomes())
         .where(
             _where(
                 scope,
@@ -399,17 +420,13 @@ def _referrals(connection: Any, scope: ReportScope, counts: EvaluationCounts) ->
         )
         .group_by(col(referral.municipality_id), col(referral.actor_kind), hours)
     ).all()
-    for actor, value, dispatched, acknowledged, *ends in rows:
+    for actor, value, *numbers in rows:
         found = counts.referrals.setdefault(ActorKind(actor), ActorReferrals())
-        found.dispatched += dispatched
-        found.acknowledged += acknowledged
-        for key, number in zip(
-            ("declined", "expired", "withdrawn", "completed", "achieved"), ends, strict=True
-        ):
-            setattr(found, key, getattr(found, key) + int(number))
+        for outcome, number in zip(REFERRAL_OUTCOMES, numbers, strict=True):
+            setattr(found, outcome, getattr(found, outcome) + int(number))
         if value is not None:
             found.acknowledge_hours[int(value)] = (
-                found.acknowledge_hours.get(int(value), 0) + dispatched
+                found.acknowledge_hours.get(int(value), 0) + numbers[0]
             )
 
 

@@ -33,11 +33,12 @@ from store.evaluation_cells import (
     EvaluationPartner,
     EvaluationSurvey,
 )
-from store.evaluation_cells_build import REFERRAL_FIGURES, refresh
+from store.evaluation_cells_build import refresh
 from store.models import Municipality
 from store.projections import ReviewRecord
 from store.reads.evaluation import (
     GOAL_KEYS,
+    REFERRAL_OUTCOMES,
     ActorReferrals,
     EvaluationCounts,
     InboundCounts,
@@ -241,7 +242,7 @@ def _add(counts: EvaluationCounts, part: EvaluationCounts, month: int) -> None:
             )
     for actor, referrals in part.referrals.items():
         found_referrals = counts.referrals.setdefault(actor, ActorReferrals())
-        for outcome in REFERRAL_FIGURES:
+        for outcome in REFERRAL_OUTCOMES:
             total = getattr(found_referrals, outcome) + getattr(referrals, outcome)
             setattr(found_referrals, outcome, total)
         for value, number in referrals.acknowledge_hours.items():
