@@ -61,36 +61,17 @@ from store.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
-# (fact table, municipality column, centre column, instant columns): where a month's centres
-# and a municipality's first fact are found.
-_INSTANTS: tuple[tuple[Any, Any, Any, tuple[Any, ...]], ...] = (
-    (
-        AgreementVersionFact,
-        AgreementVersionFact.municipality_id,
-        AgreementVersionFact.centre_id,
-        (AgreementVersionFact.activated_at,),
-    ),
-    (ClosureFact, ClosureFact.municipality_id, ClosureFact.centre_id, (ClosureFact.closed_at,)),
-    (NeedFact, NeedFact.municipality_id, NeedFact.centre_id, (NeedFact.at,)),
-    (RuleHitFact, RuleHitFact.municipality_id, RuleHitFact.centre_id, (RuleHitFact.at,)),
-    (
-        ReviewRecord,
-        ReviewRecord.municipality_id,
-        ReviewRecord.centre_id,
-        (ReviewRecord.recorded_at, ReviewRecord.due_at),
-    ),
-    (
-        ReferralSummary,
-        ReferralSummary.municipality_id,
-        ReferralSummary.centre_id,
-        (ReferralSummary.dispatched_at,),
-    ),
-    (
-        InboundReferral,
-        InboundReferral.municipality_id,
-        InboundReferral.centre_id,
-        (InboundReferral.created_at,),
-    ),
+# (municipality column, instant column) of every fact a month counts: where a municipality's
+# facts begin and end.
+_INSTANTS: tuple[tuple[Any, Any], ...] = (
+    (AgreementVersionFact.municipality_id, AgreementVersionFact.activated_at),
+    (ClosureFact.municipality_id, ClosureFact.closed_at),
+    (NeedFact.municipality_id, NeedFact.at),
+    (RuleHitFact.municipality_id, RuleHitFact.at),
+    (ReviewRecord.municipality_id, ReviewRecord.recorded_at),
+    (ReviewRecord.municipality_id, ReviewRecord.due_at),
+    (ReferralSummary.municipality_id, ReferralSummary.dispatched_at),
+    (InboundReferral.municipality_id, InboundReferral.created_at),
 )
 
 
@@ -359,32 +340,19 @@ def _survey(
     ]
 
 
-def _aware(value: Any) -> datetime | None:
-    """A scalar subquery's instant comes back untyped: text or naive UTC on SQLite."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    found: datetime = value
-    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
-
-
 def mark_everything_stale(session: Session) -> int:
     """Mark every month of every municipality with facts, from its first fact to its last (or
     now), to be counted again; returns how many months were marked."""
     connection = session.connection()
     bounds: dict[str, list[datetime]] = {}
-    for _table, municipality, _centre, instants in _INSTANTS:
-        for at in instants:
-            for municipality_id, first, last in connection.execute(
-                sa_select(municipality, func.min(at), func.max(at))
-                .where(at.is_not(None))
-                .group_by(municipality)
-            ).all():
-                if municipality_id:
-                    bounds.setdefault(municipality_id, []).extend(
-                        value for value in (_aware(first), _aware(last)) if value is not None
-                    )
+    for municipality, at in _INSTANTS:
+        for municipality_id, first, last in connection.execute(
+            sa_select(municipality, func.min(at), func.max(at))  # aware: the column's type
+            .where(at.is_not(None))
+            .group_by(municipality)
+        ).all():
+            if municipality_id:
+                bounds.setdefault(municipality_id, []).extend([first, last])
     now = datetime.now(UTC)
     marked = 0
     for municipality_id, known in sorted(bounds.items()):

@@ -76,18 +76,6 @@ def write_facts(
     """Add what `event` tells the evaluation; `place` is updated to after the event. `needs`
     None: the needs are not known (a backfill without the workflow), leave them as they are.
     The months whose evaluation this changes are marked stale (store/evaluation_cells.py)."""
-    _facts(session, case_id, place, event, payload, needs)
-    mark_stale(session, place.municipality_id, [event.at])
-
-
-def _facts(
-    session: Session,
-    case_id: str,
-    place: CasePlace,
-    event: CaseEvent,
-    payload: EventData,
-    needs: Sequence[AssessedNeed] | None,
-) -> None:
     match payload:
         case CaseOpened():
             place.municipality_id = payload.municipality_id
@@ -138,6 +126,8 @@ def _facts(
                 session.add(referral)
                 # Referrals count in the month they were dispatched.
                 mark_stale(session, place.municipality_id, [referral.dispatched_at])
+
+    mark_stale(session, place.municipality_id, [event.at])
 
 
 def _needs(
