@@ -122,10 +122,12 @@ def mark_stale(session: Session, municipality_id: str, instants: Iterable[dateti
     Part of the caller's transaction, so the mark commits with the facts it is about; a month
     is marked once per transaction. An INSERT that skips a month already marked: projections
     of two cases of the same month mark it at the same time."""
-    transaction = id(session.get_transaction())
+    # The transaction itself, not its id(): an id can come again once a transaction is gone,
+    # and a month marked in one rolled back would then be skipped in the next.
+    transaction = session.get_transaction()
     known: set[tuple[str, datetime]]
     owner, known = session.info.get("lotse_stale_months", (None, set()))
-    if owner != transaction:
+    if owner is not transaction:
         known = set()
         session.info["lotse_stale_months"] = (transaction, known)
     months = {start_of_german_month(at) for at in instants if at is not None}

@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, literal, or_, true, union, union_all
+from sqlalchemy import ColumnElement, and_, literal, or_, true, union, union_all
 from sqlalchemy import case as sql_case
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func
 
 from domain.case import ClosureReason
@@ -292,22 +291,12 @@ def survey_columns() -> list[Any]:
     ]
 
 
-def later_here(before: Any) -> ColumnElement[bool]:
-    """A review of the same case at the same centre after `ReviewRecord` (the aliased review
-    `before` is the later one's candidate)."""
-    review = ReviewRecord
-    return and_(
-        col(before.case_id) == col(review.case_id),
-        col(before.centre_id) == col(review.centre_id),
-        col(before.seq) > col(review.seq),
-    )
-
-
 def last_reviews(scope: ReportScope) -> Any:
     """Each client once, at the last review recorded in the scope's period, grouped as
     `survey_columns`: the one whose case's next review came after `scope.survey_end` (the
     period's end; `next_recorded_at`: a case stays in its municipality). For one centre, the
-    last review the client had there: the case may have moved between two reviews."""
+    last review the client had there (`next_here_recorded_at`): the case may have moved
+    between two reviews."""
     review = ReviewRecord
     helped, easier = col(review.agreement_helped), col(review.easier_to_keep_at_it)
     in_period = _where(
@@ -318,8 +307,8 @@ def last_reviews(scope: ReportScope) -> Any:
         last = or_(next_recorded.is_(None), next_recorded >= scope.survey_end)
         group = [col(review.municipality_id), col(review.centre_id), helped, easier]
     else:
-        later = aliased(ReviewRecord)
-        last = ~exists().where(later_here(later), col(later.recorded_at) < scope.survey_end)
+        next_here = col(review.next_here_recorded_at)
+        last = or_(next_here.is_(None), next_here >= scope.survey_end)
         group = [col(review.centre_id), helped, easier]
     return sa_select(*survey_columns()).where(in_period, last).group_by(*group)
 
