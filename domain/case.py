@@ -81,6 +81,7 @@ class TaskKind(StrEnum):
     REFERRAL_DECLINED = "referral_declined"  # a partner declined: the counsellor checks why
     REFERRAL_REPORTED = "referral_reported"  # no partner: the counsellor told the coordination
     CASE_UNASSIGNED = "case_unassigned"  # transferred to a centre without naming a counsellor
+    AMENDMENT_DUE = "amendment_due"  # a corrected intake changed the routing of a signed case
 
 
 class TaskRole(StrEnum):
@@ -114,6 +115,9 @@ class CaseEventKind(StrEnum):
     REASSIGNED = "reassigned"
     TRANSFERRED = "transferred"
     CLOSED = "closed"
+    INTAKE_CORRECTED = "intake_corrected"  # one field of a completed intake, old and new value
+    ROUTES_RECOMPUTED = "routes_recomputed"  # the proposals after an intake correction
+    SIGNATURE_REQUEST_WITHDRAWN = "signature_request_withdrawn"  # nobody had signed it
 
 
 EventValue = str | int | bool | None
@@ -186,6 +190,9 @@ class DocumentVersion(StrictModel):
     # The consent clause the text holds (domain.consent); the common minimum for a version
     # rendered before the clause named the kind-specific facts.
     consent_terms: int = COMMON_MINIMUM_TERMS
+    # Taken back before anyone signed it: the version stays in the record, but its hash can
+    # no longer be signed (domain/stages_correction.py).
+    withdrawn_at: datetime | None = None
 
 
 class DocumentRef(StrictModel):

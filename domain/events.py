@@ -1,15 +1,17 @@
 """The data of a case's events: one pydantic model per `CaseEventKind`, the contract between
 the stage functions that record events and the read model that projects them.
 
-An event goes to the read model's case history (`case_events`), which outlives the case, so
-its data is ids, enum values, ISO instants, counts and booleans, never names, notes or profile
-facts. A stage function records one as a model (`record(state, Signed(party=..., version=...),
-at)`, domain/case_log.py), so a misspelt key is a type error where it is written. On the wire
-(the workflow state, a continue-as-new input, a projection batch) and in `case_events.data`
-the data stays the plain JSON object the model dumps to (`EventData.to_data()`): every key
-present, `null` where there is no value, instants as `datetime.isoformat()` text, enums as
-their values. States and batches written before these models are that same object and parse
-as they are.
+An event goes to the read model's case history (`case_events`), which outlives the case, so its
+data is ids, enum values, ISO instants, counts and booleans, never names, notes or profile
+facts, with one exception: `IntakeCorrected` holds the old and the new value of the field it
+corrected, because the case's record must say what a correction changed (it is read only by
+those allowed to read the case, like the profile itself). A stage function records one as a
+model (`record(state, Signed(party=..., version=...), at)`, domain/case_log.py), so a misspelt
+key is a type error where it is written. On the wire (the workflow state, a continue-as-new
+input, a projection batch) and in `case_events.data` the data stays the plain JSON object the
+model dumps to (`EventData.to_data()`): every key present, `null` where there is no value,
+instants as `datetime.isoformat()` text, enums as their values. States and batches written
+before these models are that same object and parse as they are.
 
 `event_payload(event)` reads the data back, checked against its kind's model: the projector
 (store/projector.py) refuses an event whose data does not fit (a missing, unknown or renamed
@@ -303,6 +305,43 @@ class Closed(EventData):
     reason: ClosureReason
 
 
+class IntakeCorrected(EventData):
+    """One field of the completed intake was corrected (domain/stages_correction.py).
+    `field` is its path in IntakeData (`birth_date`, `residence.expires_on`, `children`),
+    `old` and `new` its values as compact JSON text (a date as "1990-01-01", a list as a
+    list): the page shows them with the field's German label. The one event with profile
+    facts (see the module docstring)."""
+
+    kind = CaseEventKind.INTAKE_CORRECTED
+    field: StrictStr
+    old: StrictStr
+    new: StrictStr
+
+
+class RoutesRecomputed(EventData):
+    """The rules routed the case's needs again with the corrected profile. `added`: the new
+    proposals' ids, `removed`: the ids of proposals the rules no longer make (comma-separated,
+    maybe empty); `dropped_measures`: the draft's measures that carried a removed proposal and
+    were taken out (before signature); `amendment_due`: the case is signed and the proposals
+    changed, so the agreement has to be amended (the signed one stays as it is)."""
+
+    kind = CaseEventKind.ROUTES_RECOMPUTED
+    ruleset_version: StrictStr
+    added: StrictStr
+    removed: StrictStr
+    dropped_measures: StrictStr
+    amendment_due: StrictBool
+
+
+class SignatureRequestWithdrawn(EventData):
+    """The version presented for signing was taken back before anyone signed it: it stays in
+    the record, its hash can no longer be signed."""
+
+    kind = CaseEventKind.SIGNATURE_REQUEST_WITHDRAWN
+    version: Version
+    hash: StrictStr
+
+
 EVENT_MODELS: Mapping[CaseEventKind, type[EventData]] = {
     model.kind: model
     for model in (
@@ -329,6 +368,9 @@ EVENT_MODELS: Mapping[CaseEventKind, type[EventData]] = {
         Reassigned,
         Transferred,
         Closed,
+        IntakeCorrected,
+        RoutesRecomputed,
+        SignatureRequestWithdrawn,
     )
 }
 

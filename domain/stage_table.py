@@ -25,6 +25,8 @@ class Action(StrEnum):
     WITHDRAW_REFERRAL = auto()
     REROUTE_REFERRAL = auto()
     SET_ASIDE_REFERRAL = auto()
+    CORRECT_INTAKE = auto()
+    WITHDRAW_SIGNATURE_REQUEST = auto()
 
 
 OPEN_STAGES: tuple[Stage, ...] = tuple(stage for stage in Stage if stage is not Stage.CLOSED)
@@ -43,6 +45,10 @@ ALLOWED: dict[Action, tuple[Stage, ...]] = {
     Action.WITHDRAW_REFERRAL: OPEN_STAGES,
     Action.REROUTE_REFERRAL: OPEN_STAGES,
     Action.SET_ASIDE_REFERRAL: OPEN_STAGES,
+    # Not while a document is presented: it was rendered from the profile as it was
+    # (domain/stages_correction.py says why and what to do instead).
+    Action.CORRECT_INTAKE: (Stage.ASSESSMENT, Stage.DRAFTING, Stage.ACTIVE),
+    Action.WITHDRAW_SIGNATURE_REQUEST: (Stage.AWAITING_SIGNATURE,),
 }
 
 # What each action is called in a refusal ("... geht nur im Stadium ...").
@@ -60,4 +66,6 @@ ACTION_LABELS: dict[Action, str] = {
     Action.WITHDRAW_REFERRAL: "Eine Vermittlung zurückziehen",
     Action.REROUTE_REFERRAL: "Eine Vermittlung an einen anderen Partner geben",
     Action.SET_ASIDE_REFERRAL: "Eine Maßnahme ruhen lassen oder der Koordination melden",
+    Action.CORRECT_INTAKE: "Die Angaben der Aufnahme korrigieren",
+    Action.WITHDRAW_SIGNATURE_REQUEST: "Die Vorlage zur Unterschrift zurückziehen",
 }

@@ -5,12 +5,17 @@ counsellor action, `(state, payload, [what an activity computed], now) -> CaseSt
     drafting --draft_agreement--> drafting --request_signature--> awaiting_signature
     awaiting_signature --sign (client and counsellor)--> active
     active --draft_agreement + request_signature--> awaiting_signature (an amendment)
+    awaiting_signature --withdraw_signature_request (nobody signed)--> drafting, or active
+        for an amendment
+    assessment | drafting | active --correct_intake--> the same stage (refused while a
+        document awaits signatures: withdraw it first)
 
 Each action has a `check_*` twin that the workflow's update validator calls: it looks only at
 the state and the payload (never at what an activity will compute), so a refusal is decided
 before anything enters history. The functions never change their input; they return a copy.
 Drafting lives in stages_draft.py, reviews, closing and ownership in stages_review.py, clocks
-in stages_clock.py, referral reports in stages_referral.py.
+in stages_clock.py, referral reports in stages_referral.py, intake corrections and the
+withdrawal of a signature request in stages_correction.py.
 """
 
 from datetime import datetime
@@ -196,6 +201,12 @@ def check_sign(state: CaseState, signature: Signature, now: datetime) -> Rejecti
     if wrong := require_allowed(state, Action.SIGN):
         return wrong
     current = state.documents[-1]
+    if any(d.hash == signature.document_hash and d.withdrawn_at for d in state.documents):
+        return Invalid(
+            "document_hash",
+            "Diese Fassung wurde zurückgezogen und kann nicht mehr unterschrieben werden. "
+            "Bitte die Vereinbarung neu laden.",
+        )
     if signature.document_hash != current.hash:
         return Invalid(
             "document_hash",

@@ -13,7 +13,15 @@ import pytest
 from pydantic import ValidationError
 
 from domain.actions import Closure, Reassignment, ReferralSetAside, Review, TaskDone, Transfer
-from domain.case import CaseEvent, CaseEventKind, CaseState, ClosureReason, SetAside, TaskKind
+from domain.case import (
+    CaseEvent,
+    CaseEventKind,
+    CaseState,
+    ClosureReason,
+    SetAside,
+    Stage,
+    TaskKind,
+)
 from domain.events import (
     EVENT_MODELS,
     IntakeCompleted,
@@ -26,11 +34,12 @@ from domain.events import (
 )
 from domain.referral import Outcome, OutcomeResult, ReferralReport, ReportKind
 from domain.stages_clock import on_clock
+from domain.stages_correction import correct_intake, withdraw_signature_request
 from domain.stages_referral import on_referral_report, reroute
 from domain.stages_review import close, complete_task, reassign, record_review, transfer
 from domain.stages_withdrawal import set_aside_referral
 from tests.case_histories import HISTORIES
-from tests.samples import CLOCKS, NOW, active, ok
+from tests.samples import CLOCKS, NOW, active, in_stage, ok, routing
 
 # Each kind's data exactly as the code before the models wrote it (keys, types, ISO instants
 # from `datetime.isoformat()`), as found in the saved histories.
@@ -111,6 +120,19 @@ STORED: dict[CaseEventKind, dict[str, Any]] = {
         "counsellor_id": None,
     },
     CaseEventKind.CLOSED: {"reason": "goals_achieved"},
+    CaseEventKind.INTAKE_CORRECTED: {
+        "field": "birth_date",
+        "old": '"1990-01-01"',
+        "new": '"1991-01-01"',
+    },
+    CaseEventKind.ROUTES_RECOMPUTED: {
+        "ruleset_version": "064903364ac4",
+        "added": "r9",
+        "removed": "r2",
+        "dropped_measures": "",
+        "amendment_due": True,
+    },
+    CaseEventKind.SIGNATURE_REQUEST_WITHDRAWN: {"version": 2, "hash": "ab" * 32},
 }
 
 
@@ -325,7 +347,16 @@ def _a_long_case() -> list[CaseState]:
     # referrals are open.
     other = ok(on_clock(active(), NOW + 120 * day, CLOCKS))
     closing = ok(close(other, Closure(reason=ClosureReason.NO_CONTACT), NOW + 121 * day))
-    return [*steps, other, closing]
+    # A third: a document withdrawn before signing, and a signed case whose corrected intake
+    # no longer routes its employment need (an amendment is due).
+    withdrawn = ok(withdraw_signature_request(in_stage(Stage.AWAITING_SIGNATURE), NOW))
+    signed = active()
+    assert signed.profile is not None
+    corrected = signed.profile.model_copy(update={"receives_citizens_benefit": False})
+    fewer = routing()
+    fewer.routes = [r for r in fewer.routes if r.measure != "placement"]
+    amended = ok(correct_intake(signed, corrected, fewer, NOW + day, CLOCKS))
+    return [*steps, other, closing, withdrawn, amended]
 
 
 def test_every_event_the_stage_functions_record_fits_its_model() -> None:
