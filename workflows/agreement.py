@@ -26,6 +26,14 @@ A change of the state model only adds fields with defaults (old states must stil
 Patches in effect (histories recorded before each: tests/histories/*_v1.json):
 - `PARALLEL_REFERRAL_STARTS`: the referrals of one signature start in one workflow task
   instead of one after the other (a round trip per referral less).
+- `INTAKE_CORRECTIONS` (`correct_intake`, whose handler routes the needs again with the
+  corrected profile: an activity no run called there before) and
+  `SIGNATURE_REQUEST_WITHDRAWAL` (`withdraw_signature_request`). A history without these
+  updates has none of their commands, so it replays either way; the patch is for the other
+  direction: its marker and `TemporalChangeVersion` name every run that took one of them, and
+  code from before them cannot replay such a run. So before rolling a worker back past them,
+  list the runs with `TemporalChangeVersion` in those ids (recorded with them:
+  tests/histories/intake_correction.json, signature_withdrawal.json).
 
 
 A patch costs a marker and an upsert of `TemporalChangeVersion` (the SDK's, for finding runs
@@ -98,6 +106,13 @@ with workflow.unsafe.imports_passed_through():
         sign,
     )
     from domain.stages_clock import next_deadline, on_clock
+    from domain.stages_correction import (
+        check_correct_intake,
+        check_withdraw_signature_request,
+        correct_intake,
+        reroutes_on_correction,
+        withdraw_signature_request,
+    )
     from domain.stages_draft import check_draft_agreement, draft_agreement
     from domain.stages_referral import (
         mark_started,
@@ -139,6 +154,8 @@ from workflows.guard import UNPROCESSABLE, guarded, rejected
 
 # Patch ids (see the module docstring); never reuse one for another change.
 PARALLEL_REFERRAL_STARTS = "parallel-referral-starts"
+INTAKE_CORRECTIONS = "intake-corrections"
+SIGNATURE_REQUEST_WITHDRAWAL = "signature-request-withdrawal"
 
 # After a clock or a referral step failed unexpectedly (workflows/guard.py), the run loop waits
 # this long before it tries again: the deadline is still due, and trying again at once would
@@ -301,6 +318,37 @@ class AgreementWorkflow:
     @request_signature.validator
     def _validate_request_signature(self) -> None:
         self._validate(lambda s, now: check_request_signature(s, now))
+
+    @workflow.update
+    async def withdraw_signature_request(self) -> ActionResult:
+        if answer := self._earlier_answer():
+            return answer
+        workflow.patched(SIGNATURE_REQUEST_WITHDRAWAL)  # marks the run (module docstring)
+        return self._commit(withdraw_signature_request)
+
+    @withdraw_signature_request.validator
+    def _validate_withdraw_signature_request(self) -> None:
+        self._validate(check_withdraw_signature_request)
+
+    @workflow.update
+    async def correct_intake(self, data: IntakeData) -> ActionResult:
+        if answer := self._earlier_answer():
+            return answer
+        async with self._lock:
+            self._check(lambda s, now: check_correct_intake(s, data, now))
+            routing = None
+            # Always taken by a run that gets this update (the module docstring says why it
+            # is a patch); the profile goes to the rules as corrected, the needs as they are.
+            if workflow.patched(INTAKE_CORRECTIONS) and reroutes_on_correction(self._state):
+                corrected = self._state.model_copy(update={"profile": data})
+                routing = await calls.route_needs(
+                    corrected, self._state.needs, clock_now(self._clocks)
+                )
+            return self._commit(lambda s, now: correct_intake(s, data, routing, now, self._clocks))
+
+    @correct_intake.validator
+    def _validate_correct_intake(self, data: IntakeData) -> None:
+        self._validate(lambda s, now: check_correct_intake(s, data, now))
 
     @workflow.update
     async def sign(self, signature: Signature) -> ActionResult:

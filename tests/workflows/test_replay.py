@@ -17,7 +17,12 @@ one after it (recorded by running a referral through acknowledge, two notes and 
 chose and withdraws another (the updates `reroute_referral` and `withdraw_referral`, recorded
 by test_agreement_workflow_devserver.py); `coordination_assignment.json` a case transferred
 without a counsellor and then given one by a supervisor of its municipality (`reassign` with a
-supervisor's actor and `centre_id`, recorded by tests/api/test_actor_checks.py).
+supervisor's actor and `centre_id`, recorded by tests/api/test_actor_checks.py);
+`intake_correction.json` a case whose intake is corrected in drafting (the routing activity
+called again, behind the patch `intake-corrections`) and `signature_withdrawal.json` one whose
+presented document is withdrawn, the intake corrected and a new version signed (the patches
+`signature-request-withdrawal` and `intake-corrections`), both recorded by
+tests/workflows/test_agreement_corrections.py.
 """
 
 import pytest
@@ -48,6 +53,8 @@ def test_the_recorded_histories_are_there() -> None:
         "coordination_assignment",
         "happy_path_v3",
         "referral_decline_v3",
+        "intake_correction",
+        "signature_withdrawal",
     } <= recorded
 
 
