@@ -244,6 +244,26 @@ async def request_signature(
     )
 
 
+@router.post("/{case_id}/signature-request/withdrawal", name="case.signature_withdrawal")
+async def withdraw_signature_request(
+    case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
+) -> ActionResult:
+    """Take back the document presented for signing while nobody has signed it: the case goes
+    back to drafting (to active for an amendment); its hash can no longer be signed."""
+    return await gateway.update_case(
+        case.id, AgreementWorkflow.withdraw_signature_request, key=key, actor=actor_of(case.actor)
+    )
+
+
+@router.post("/{case_id}/intake-corrections", name="case.intake_correction")
+async def correct_intake(
+    body: IntakeData, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
+) -> ActionResult:
+    """The whole intake as corrected (after its completion, not while a document awaits
+    signatures); the case's history records each changed field with its old and new value."""
+    return await _act(gateway, case, AgreementWorkflow.correct_intake, body, key)
+
+
 @router.post("/{case_id}/signatures", name="case.sign")
 async def sign(
     body: Signature, case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None

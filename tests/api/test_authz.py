@@ -66,6 +66,7 @@ def row(
 
 SCOPED = (422, 404, 404)  # own object reached (body refused), foreign and missing: 404
 OWN = (200, 404, 404)  # own object read or marked, foreign and missing: 404
+STAGED = (409, 404, 404)  # own object reached (the workflow refuses in its stage)
 # fmt: off
 MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("POST", "/auth/token"):                        row(422, 422, 422, 422, 422, 422),  # empty form
@@ -80,6 +81,9 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("POST", "/cases/{case_id}/agreement"):         row(401, SCOPED, 403, 403, 403),
     # No body: the active case's unchanged agreement needs no new signature (workflow: 422).
     ("POST", "/cases/{case_id}/signature-request"): row(401, SCOPED, 403, 403, 403),
+    # No body: case A is active, nothing awaits signatures (workflow: 409).
+    ("POST", "/cases/{case_id}/signature-request/withdrawal"): row(401, STAGED, 403, 403, 403),
+    ("POST", "/cases/{case_id}/intake-corrections"): row(401, SCOPED, 403, 403, 403),
     ("POST", "/cases/{case_id}/signatures"):        row(401, SCOPED, 403, 403, 403),
     ("POST", "/cases/{case_id}/reviews"):           row(401, SCOPED, 403, 403, 403),
     ("POST", "/cases/{case_id}/close"):             row(401, SCOPED, 403, 403, 403),
@@ -366,7 +370,9 @@ async def test_authorization_matrix(world: World) -> None:
 
 
 def _bodyless(template: str) -> bool:
-    return template.endswith(("/signature-request", "/acknowledge", "/accept", "/read"))
+    return template.endswith(
+        ("/signature-request", "/withdrawal", "/acknowledge", "/accept", "/read")
+    )
 
 
 async def _last_sequence(lotse: Lotse, case_id: str) -> int:
