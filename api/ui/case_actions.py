@@ -187,6 +187,34 @@ async def request_signature(request: Request, case: PageCase, form: Form) -> Res
     )
 
 
+@router.post("/faelle/{case_id}/vorlage-zurueckziehen", name="ui.case.signature_withdrawal")
+async def withdraw_signature_request(request: Request, case: PageCase, form: Form) -> Response:
+    return await _step(
+        request,
+        case,
+        form,
+        "vorlage_zurueck",
+        AgreementWorkflow.withdraw_signature_request,
+        None,
+        None,
+        "aktion-request_signature",
+    )
+
+
+@router.post("/faelle/{case_id}/korrektur", name="ui.case.intake_correction")
+async def correct_intake(request: Request, case: PageCase, form: Form) -> Response:
+    return await _step(
+        request,
+        case,
+        form,
+        "korrektur",
+        AgreementWorkflow.correct_intake,
+        IntakeData,
+        _intake,
+        "aktion-correct_intake",
+    )
+
+
 @router.post("/faelle/{case_id}/unterschrift", name="ui.case.sign")
 async def sign(request: Request, case: PageCase, form: Form) -> Response:
     party = text(form, "party")

@@ -38,6 +38,9 @@ DONE: dict[str, str] = {
     "zurueckziehen": "Die Vermittlung ist zurückgezogen; der Partner sieht sie nicht mehr.",
     "weitergeben": "Die Maßnahme geht an den anderen Partner.",
     "zurueckstellen": "Die Maßnahme ist zurückgestellt.",
+    "korrektur": "Die Angaben sind korrigiert. Was sich geändert hat, steht im Verlauf.",
+    "vorlage_zurueck": "Die Vorlage ist zurückgezogen und kann nicht mehr unterschrieben "
+    "werden. Der Entwurf lässt sich jetzt ändern und neu zur Unterschrift vorlegen.",
 }
 
 

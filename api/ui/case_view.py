@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import CaseRef
 from api.ui import labels
+from api.ui.corrections import form_values
 from api.ui.forms import FormState
 from api.ui.session import services_of
 from domain.case import (
@@ -37,6 +38,7 @@ from domain.referral import ReferralStatus
 from domain.rejections import require_allowed
 from domain.stage_table import Action
 from domain.stages import check_request_signature
+from domain.stages_correction import check_withdraw_signature_request
 from domain.stages_withdrawal import reroute_refusal, set_aside_refusal, withdraw_refusal
 from store.directory import SqlDirectory
 from store.reads import centres as centre_reads
@@ -69,6 +71,8 @@ FORM_NAMES = (
     "zurueckziehen",
     "weitergeben",
     "zurueckstellen",
+    "korrektur",
+    "vorlage_zurueck",
 )
 
 
@@ -241,6 +245,45 @@ class CaseView:
     def events(self) -> list[CaseEvent]:
         """The timeline, newest first."""
         return list(reversed(self.history or self.state.events))
+
+    def allows(self, action: Action) -> bool:
+        """Whether the stage table allows `action` in the case's stage now."""
+        return require_allowed(self.state, action) is None
+
+    def can_withdraw_signature_request(self) -> bool:
+        """A document awaits signatures and nobody has signed it (the domain's own check)."""
+        return check_withdraw_signature_request(self.state, datetime.now(UTC)) is None
+
+    def correction_form(self) -> FormState:
+        """The correction form as sent (with its errors), or filled from the profile."""
+        sent = self.forms["korrektur"]
+        if sent.is_submitted or self.state.profile is None:
+            return sent
+        return FormState(values=form_values(self.state.profile))
+
+    @staticmethod
+    def recomputed(data: dict[str, object]) -> str:
+        """What a `routes_recomputed` event changed, in words."""
+
+        def count(key: str) -> int:
+            text = str(data.get(key) or "")
+            return len(text.split(",")) if text else 0
+
+        added, removed, dropped = count("added"), count("removed"), count("dropped_measures")
+        parts = []
+        if added or removed:
+            parts.append(f"{added} neu, {removed} entfallen")
+        else:
+            parts.append("unverändert")
+        if dropped:
+            parts.append(
+                "1 Maßnahme aus dem Entwurf genommen"
+                if dropped == 1
+                else f"{dropped} Maßnahmen aus dem Entwurf genommen"
+            )
+        if data.get("amendment_due"):
+            parts.append("die Vereinbarung muss geändert werden")
+        return "; ".join(parts)
 
     def responsible_label(self, measure: Measure) -> str:
         if measure.responsible is Responsible.PARTNER:

@@ -112,6 +112,7 @@ TASK_KIND: dict[str, str] = {
     TaskKind.REFERRAL_DECLINED: "Ablehnung prüfen",
     TaskKind.REFERRAL_REPORTED: "kein Partner (von der Beratung gemeldet)",
     TaskKind.CASE_UNASSIGNED: "Fall ohne Berater:in",
+    TaskKind.AMENDMENT_DUE: "Vereinbarung ändern",
 }
 
 # The rules' measure codes (rules/catalog/*.yaml) as a counsellor writes them in an agreement.
@@ -159,6 +160,9 @@ EVENT: dict[str, str] = {
     CaseEventKind.REASSIGNED: "neu zugewiesen",
     CaseEventKind.TRANSFERRED: "an andere Beratungsstelle abgegeben",
     CaseEventKind.CLOSED: "Fall abgeschlossen",
+    CaseEventKind.INTAKE_CORRECTED: "Angaben korrigiert",
+    CaseEventKind.ROUTES_RECOMPUTED: "Vermittlungsvorschläge neu berechnet",
+    CaseEventKind.SIGNATURE_REQUEST_WITHDRAWN: "Vorlage zur Unterschrift zurückgezogen",
 }
 
 

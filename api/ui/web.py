@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from api.ui import labels
+from api.ui import corrections, labels
 from api.ui.forms import field_id
 from api.ui.session import LoginRequired, csrf_token, ensure_csrf_cookie
 from domain.months import GERMAN_TIME
@@ -92,6 +92,7 @@ templates.filters["date"] = german_date
 templates.filters["datetime"] = german_datetime
 templates.filters["isodate"] = iso_date
 templates.globals["labels"] = labels
+templates.globals["corrections"] = corrections
 # The stage table's actions by name, so a template never spells one as a string.
 templates.globals["Action"] = Action
 templates.globals["field_id"] = field_id
