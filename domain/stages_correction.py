@@ -14,9 +14,11 @@ closed, except while a document waits for signatures:
   was and is what the parties sign: first withdraw it (`withdraw_signature_request`), then
   correct, then present a new version.
 - active: the signed agreement stays as signed. The new proposals are added beside the old
-  ones (which running measures and referrals still carry); if the proposals changed, the
-  counsellor gets an `amendment_due` task, and the change goes through the existing
-  amendment path (draft_agreement + request_signature in stage active).
+  ones (which running measures and referrals still carry; an old proposal nothing carries is
+  removed once the rules no longer make it). If the rules propose something new, or no longer
+  propose what a measure carries out, the counsellor gets an `amendment_due` task, and the
+  change goes through the existing amendment path (draft_agreement + request_signature in
+  stage active).
 Every corrected field is recorded with its old and new value (`intake_corrected`, one event
 per field); a correction that changes nothing is refused.
 
@@ -153,10 +155,20 @@ def _recompute_routes(state: CaseState, routing: RoutingResult, at: datetime) ->
         else:
             routes.append(CaseRoute(**route.model_dump(), id=known.id))
     dropped: list[str] = []
+    in_measures = {m.route_id for m in state.measures}
     if signed:
-        # The signed agreement's proposals stay (running measures and referrals carry
-        # them); the new ones wait for an amendment to take them.
-        state.routes = [*state.routes, *(r for r in routes if r.id in added)]
+        # What the agreement, its referrals or their follow-ups carry stays as signed; a
+        # proposal nothing carries goes once the rules no longer make it; the new ones wait
+        # for an amendment to take them.
+        carried = (
+            in_measures
+            | {r.route_id for r in state.referrals}
+            | {f.route_id for f in state.follow_ups}
+        )
+        state.routes = [
+            *(r for r in state.routes if _key(r) in proposed or r.id in carried),
+            *(r for r in routes if r.id in added),
+        ]
     else:
         _follow_partners(state, routes)
         state.routes = routes
@@ -165,7 +177,9 @@ def _recompute_routes(state: CaseState, routing: RoutingResult, at: datetime) ->
         state.measures = [m for m in state.measures if m.route_id not in gone]
     state.unrouted = list(routing.unrouted)
     state.ruleset_version = routing.ruleset_version
-    amendment_due = signed and bool(added or removed)
+    # Due when the rules propose something new, or no longer propose what a measure of the
+    # agreement carries out (not for a proposal the agreement left out anyway).
+    amendment_due = signed and bool(added or in_measures.intersection(removed))
     record(
         state,
         RoutesRecomputed(

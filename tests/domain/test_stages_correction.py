@@ -250,3 +250,18 @@ def test_an_amendment_withdrawn_goes_back_to_the_agreement_in_force() -> None:
     # The amendment can be presented again as a new version.
     again = ok(request_signature(back, document("Vereinbarung v3"), NOW))
     assert again.documents[-1].version == presented.documents[-1].version + 1
+
+
+def test_after_signature_losing_a_proposal_the_agreement_left_out_needs_no_amendment() -> None:
+    state = in_stage(Stage.ACTIVE)
+    assert "r3" not in {m.route_id for m in state.measures}
+    without_credential = routing()
+    without_credential.routes = [
+        r for r in without_credential.routes if r.need is not NeedKind.CREDENTIAL
+    ]
+    new = ok(correct_intake(state, born_later(state), without_credential, NOW, CLOCKS))
+    assert [r.id for r in new.routes] == ["r1", "r2"]  # r3 carried by nothing: gone
+    (recomputed,) = _events(new, CaseEventKind.ROUTES_RECOMPUTED)
+    assert isinstance(recomputed, RoutesRecomputed)
+    assert recomputed.removed == "r3" and not recomputed.amendment_due
+    assert not any(t.kind is TaskKind.AMENDMENT_DUE for t in new.tasks)
