@@ -58,6 +58,16 @@ def load_histories(name: str) -> list[WorkflowHistory]:
     return [WorkflowHistory.from_json(item["workflow_id"], item["history"]) for item in document]
 
 
+def patches(history: WorkflowHistory) -> list[str]:
+    """The patch ids whose markers the run recorded."""
+    found: list[str] = []
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            details = event.marker_recorded_event_attributes.details
+            found += [json.loads(payload.data)["id"] for payload in details["patch-data"].payloads]
+    return found
+
+
 def assert_no_task_failures(runs: Sequence[WorkflowHistory]) -> None:
     """No workflow task failed for a reason of ours (a bare exception in a handler would fail
     them over and over). A signal arriving while a run tries to end makes the server refuse

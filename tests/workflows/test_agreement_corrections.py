@@ -27,11 +27,11 @@ from tests.case_harness import (
 from tests.case_histories import (
     REGENERATE,
     assert_no_task_failures,
+    patches,
     run_histories,
     save_histories,
 )
 from tests.samples import draft, intake
-from tests.workflows.test_agreement_patches import patches
 from workflows.agreement import (
     INTAKE_CORRECTIONS,
     SIGNATURE_REQUEST_WITHDRAWAL,

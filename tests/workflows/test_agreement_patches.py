@@ -29,6 +29,7 @@ from tests.case_harness import (
 from tests.case_histories import (
     assert_no_task_failures,
     load_histories,
+    patches,
     run_histories,
     until_runs,
 )
@@ -37,7 +38,6 @@ from workflows.agreement import PARALLEL_REFERRAL_STARTS, AgreementWorkflow
 from workflows.referral import NOTES_ARCHIVED, ReferralWorkflow
 
 START_CHILD = EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
-MARKER = EventType.EVENT_TYPE_MARKER_RECORDED
 UPSERT = EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
 TASK_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
 TASK_SCHEDULED = EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED
@@ -60,16 +60,6 @@ def child_start_tasks(history: WorkflowHistory) -> list[int]:
         if event.event_type == START_CHILD
         and "-ref-" in event.start_child_workflow_execution_initiated_event_attributes.workflow_id
     ]
-
-
-def patches(history: WorkflowHistory) -> list[str]:
-    """The patch ids whose markers the run recorded."""
-    found = []
-    for event in history.events:
-        if event.event_type == MARKER:
-            details = event.marker_recorded_event_attributes.details
-            found += [json.loads(payload.data)["id"] for payload in details["patch-data"].payloads]
-    return found
 
 
 def upserted(event: HistoryEvent) -> list[str]:
