@@ -157,6 +157,11 @@ class CaseView:
     def document(self) -> DocumentVersion | None:
         return self.state.documents[-1] if self.state.documents else None
 
+    def withdrawn_at(self, version: int) -> datetime | None:
+        """When the version was taken back before signing (None: it was not)."""
+        found = [d for d in self.state.documents if d.version == version]
+        return found[0].withdrawn_at if found else None
+
     def signed(self, party: str) -> datetime | None:
         document = self.document()
         if document is None:

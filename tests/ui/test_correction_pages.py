@@ -3,6 +3,7 @@ profile; the history then says „Geburtsdatum: 17.05.1990 → 01.01.1991“; an
 correction is refused on the page) and „Vorlage zurückziehen“ while nobody has signed."""
 
 import html
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -59,6 +60,29 @@ async def test_the_correction_form_is_filled_and_the_history_shows_old_and_new(
     assert "Die Angaben sind korrigiert." in after.text
     assert "Geburtsdatum: 17.05.1990 → 01.01.1991" in after.text
     assert "Vermittlungsvorschläge neu berechnet" in after.text
+    ids = re.findall(r'\bid="([^"]+)"', after.text)
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []  # the forms share no input id
+
+
+async def test_a_signed_case_offers_the_correction_and_says_an_amendment_follows(
+    lotse: Lotse,
+) -> None:
+    case_id = await lotse.active_case()
+    page = f"/faelle/{case_id}"
+    counsellor = await _counsellor(lotse)
+    shown = await counsellor.get(page)
+    assert f'action="{page}/korrektur"' in shown.text
+    assert "Die unterschriebene Vereinbarung bleibt, wie sie ist." in shown.text
+    ids = re.findall(r'\bid="([^"]+)"', shown.text)
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
+    without = _form(birth_date="1990-05-17")
+    del without["receives_citizens_benefit"]
+    done = await counsellor.submit(page, f"{page}/korrektur", without)
+    assert done.status_code == 303
+    after = await counsellor.get(done.headers["location"])
+    assert "Bezieht Bürgergeld (SGB II): ja → nein" in after.text
+    assert "die Vereinbarung muss geändert werden" in after.text
+    assert "Vereinbarung ändern: Die korrigierten Angaben" in after.text  # the task
 
 
 async def test_a_presented_document_is_withdrawn_from_the_page(lotse: Lotse) -> None:
@@ -82,6 +106,8 @@ async def test_a_presented_document_is_withdrawn_from_the_page(lotse: Lotse) -> 
     assert "Vorlage zur Unterschrift zurückgezogen" in after.text  # the history
     assert (await lotse.ok("berater1", "GET", f"/cases/{case_id}"))["stage"] == "drafting"
     assert f'action="{page}/vorlage-zurueckziehen"' not in after.text
+    printed = await counsellor.get(f"{page}/vereinbarung")
+    assert "zurückgezogen und kann nicht mehr unterschrieben werden" in printed.text
 
     # Once a party signed, the page offers no withdrawal.
     requested = await lotse.ok("berater1", "POST", f"/cases/{case_id}/signature-request")
