@@ -145,7 +145,9 @@ def _recompute_routes(state: CaseState, routing: RoutingResult, at: datetime) ->
     added: list[str] = []
     routes: list[CaseRoute] = []
     for route in routing.routes:
-        known = current.get(_key(route))
+        # A proposal is matched once: should the rules propose the same twice, the second
+        # one is new (no two proposals share an id).
+        known = current.pop(_key(route), None)
         if known is None:
             fresh = CaseRoute(**route.model_dump(), id=new_id(state, "r"))
             routes.append(fresh)

@@ -265,3 +265,12 @@ def test_after_signature_losing_a_proposal_the_agreement_left_out_needs_no_amend
     assert isinstance(recomputed, RoutesRecomputed)
     assert recomputed.removed == "r3" and not recomputed.amendment_due
     assert not any(t.kind is TaskKind.AMENDMENT_DUE for t in new.tasks)
+
+
+def test_a_proposal_the_rules_make_twice_gets_a_second_id() -> None:
+    state = in_stage(Stage.DRAFTING)
+    twice = routing()
+    twice.routes = [twice.routes[0], *twice.routes]
+    new = ok(correct_intake(state, born_later(state), twice, NOW, CLOCKS))
+    ids = [r.id for r in new.routes]
+    assert len(ids) == len(set(ids)) == 4 and ids[0] == "r1"
