@@ -191,11 +191,13 @@ async def test_intake_errors_stand_next_to_their_field_and_nothing_typed_is_lost
     case_id = await lotse.open_case()
     counsellor = await _browser(lotse, "berater1")
     page = f"/faelle/{case_id}"
-    # The sample intake as the form sends it, with an unknown language and no employment.
+    # The sample intake as the form sends it, with an unknown language typed beside the
+    # picker's Arabic, and no employment.
     qualification = INTAKE["qualifications"][0]
     form = {
         "birth_date": INTAKE["birth_date"],
-        "languages": "ar, xx",
+        "languages": ["ar"],
+        "languages_other": "xx",
         "german_level": INTAKE["german_level"],
         "residence.status": INTAKE["residence"]["status"],
         "residence.expires_on": INTAKE["residence"]["expires_on"],
@@ -208,9 +210,15 @@ async def test_intake_errors_stand_next_to_their_field_and_nothing_typed_is_lost
     assert response.status_code == 422
     page_html = response.text
     assert re.search(r'id="f-employment-error">Pflichtfeld fehlt\.<', page_html)
-    assert re.search(r'id="f-languages-error">Unbekannte Sprachcodes', page_html)
+    assert re.search(
+        r'id="f-languages-error">Sprachen: „xx“ ist uns unbekannt; bitte aus der Liste wählen',
+        page_html,
+    )
     assert re.search(r'aria-describedby="[^"]*f-languages-error"', page_html)
-    assert 'value="ar, xx"' in page_html and 'value="Bauingenieurin"' in page_html
+    assert re.search(
+        r'id="f-languages-ar" type="checkbox" name="languages" value="ar" checked', page_html
+    )
+    assert 'value="xx"' in page_html and 'value="Bauingenieurin"' in page_html
     assert re.search(r'value="academic" selected', page_html)
     assert re.search(r'value="employment" checked', page_html)
 
@@ -221,12 +229,19 @@ async def test_intake_errors_stand_next_to_their_field_and_nothing_typed_is_lost
     assert state["stage"] == "intake"
 
     done = await counsellor.submit(
-        page, f"{page}/aufnahme", {**form, "languages": "ar, en", "employment": "unemployed"}
+        page,
+        f"{page}/aufnahme",
+        {**form, "languages_other": "Englisch", "employment": "unemployed"},
     )
     assert done.status_code == 303 and done.headers["location"].startswith(page)
     state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
     assert state["stage"] == "assessment"
     assert state["profile"]["qualifications"][0]["country"] == "SY"
+    # Stored as codes, shown by their German names.
+    assert state["profile"]["languages"] == ["ar", "en"]
+    summary = html.unescape((await counsellor.get(page)).text)
+    assert "<dd>Arabisch, Englisch</dd>" in summary
+    assert "Bauingenieurin (Syrien" in summary
 
 
 async def test_the_filter_answers_htmx_with_the_table_only(lotse: Lotse, active_case: str) -> None:
