@@ -226,7 +226,7 @@ async def test_partner_acknowledges_and_completes_the_routed_task(
         await page.wait_for_timeout(100)
         await page.reload()
     await expect(row).to_contain_text("Amina")
-    await expect(row).to_contain_text("neu")
+    await expect(row).to_contain_text("übermittelt")  # the status word of the referral's page
     await watched.check()
     await watched.fits_360()
     await watched.shot("partner-eingang")
