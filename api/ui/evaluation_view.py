@@ -7,7 +7,6 @@ groups (api/evaluation_names.py). Display only: what is published was decided by
 from dataclasses import dataclass
 
 from api.evaluation import EvaluationReport, Question
-from api.ui import formats
 from api.evaluation_names import (
     ReportNames,
     actor_label,
@@ -15,6 +14,7 @@ from api.evaluation_names import (
     month_label,
     need_label,
 )
+from api.ui import formats
 from domain.case import ClosureReason
 from domain.enums import ActorKind
 

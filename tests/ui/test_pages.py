@@ -244,6 +244,62 @@ async def test_intake_errors_stand_next_to_their_field_and_nothing_typed_is_lost
     assert "Bauingenieurin (Syrien" in summary
 
 
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("x" * 5_000, "„" + "x" * 30 + "…“ ist uns unbekannt"),  # huge: cut in the message
+        ("ar\x07\x1b[2J", "„ar�"),  # control characters never reach the page as such
+        ("Schlumpfisch, Dari", "„Schlumpfisch“ ist uns unbekannt"),  # Dari is known
+    ],
+    ids=["huge", "control characters", "unknown name"],
+)
+async def test_a_bad_language_beside_the_picker_is_refused_naming_the_field(
+    lotse: Lotse, typed: str, shown: str
+) -> None:
+    case_id = await lotse.open_case()
+    counsellor = await _browser(lotse, "berater1")
+    page = f"/faelle/{case_id}"
+    form = {
+        "birth_date": INTAKE["birth_date"],
+        "languages": ["ar", "prs"],
+        "languages_other": typed,
+        "german_level": INTAKE["german_level"],
+        "employment": "unemployed",
+        "residence.status": INTAKE["residence"]["status"],
+        "qualifications.0.title": "Pflegefachfrau",
+        "qualifications.0.country": "SY",
+    }
+    response = await counsellor.submit(page, f"{page}/aufnahme", form)
+    assert response.status_code == 422
+    error = re.search(r'id="f-languages-error">([^<]*)<', response.text)
+    assert error is not None
+    message = html.unescape(error.group(1))
+    assert message.startswith("Sprachen: ") and shown in message
+    assert "\x07" not in message and "\x1b" not in message and len(message) < 300
+    # Nothing lost: the ticked languages, the chosen country and the rest as sent.
+    for code in ("ar", "prs"):
+        assert f'value="{code}" checked' in response.text
+    assert '<option value="SY" selected>Syrien</option>' in response.text
+    assert 'value="Pflegefachfrau"' in response.text
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    assert state["stage"] == "intake"
+
+
+async def test_the_pickers_name_languages_and_countries_in_german(lotse: Lotse) -> None:
+    case_id = await lotse.open_case()
+    counsellor = await _browser(lotse, "berater1")
+    text = (await counsellor.get(f"/faelle/{case_id}")).text
+    # A checkbox per language, labelled by its German name, valued by its code.
+    for code, name in (("prs", "Dari"), ("kmr", "Kurmandschi (Nordkurdisch)"), ("ti", "Tigrinya")):
+        assert f'name="languages" value="{code}"' in text
+        assert f'<label for="f-languages-{code}" lang="de">{name}</label>' in text
+    assert '<fieldset class="picker" id="f-languages"' in text
+    assert 'src="/static/pickers.js"' in text
+    # The country as a select of German names, valued by ISO code; no 2-letter text field.
+    assert '<option value="SY">Syrien</option>' in text
+    assert "maxlength" not in text.split('id="f-qualifications-0-country"')[1].split(">")[0]
+
+
 async def test_the_filter_answers_htmx_with_the_table_only(lotse: Lotse, active_case: str) -> None:
     counsellor = await _browser(lotse, "berater1")
     await lotse.projected(active_case)
