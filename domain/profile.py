@@ -72,7 +72,14 @@ class Residence(StrictModel):
 class Qualification(StrictModel):
     title: Title
     # ISO 3166-1 alpha-2 as stored; alpha-3 and the German name are accepted and converted.
-    country: Annotated[str, Field(max_length=_COUNTRY_ENTRY_LENGTH)]
+    country: Annotated[
+        str,
+        Field(
+            max_length=_COUNTRY_ENTRY_LENGTH,
+            description="ISO 3166-1 alpha-2 (stored), alpha-3 or the German name, e.g. "
+            "'SY', 'SYR', 'Syrien'; answered as alpha-2.",
+        ),
+    ]
     kind: QualificationKind
     regulated: bool
     documents_complete: bool
@@ -109,7 +116,15 @@ class IntakeData(StrictModel):
     birth_date: PlausibleDate
     # Stored as ISO 639-1 where the language has such a code, else ISO 639-3 (domain/languages.py);
     # either code or the German name is accepted and converted.
-    languages: Annotated[list[str], Field(max_length=20)] = Field(default_factory=list)
+    languages: Annotated[
+        list[str],
+        Field(
+            max_length=20,
+            description="ISO 639-1 or ISO 639-3 codes or German names, e.g. 'ar', 'prs' "
+            "(Dari), 'kmr' (Kurmanji), 'Türkisch'; answered as 639-1 where the language has "
+            "such a code, else 639-3.",
+        ),
+    ] = Field(default_factory=list)
     german_level: GermanLevel
     literacy_need: bool = False
     integration_course_completed: bool = False
