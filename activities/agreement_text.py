@@ -40,6 +40,12 @@ class AgreementDocumentInput(StrictModel):
     max_review_interval_months: int
 
 
+# What the two kinds of centre are, in the words of their federal programmes.
+CENTRE_KIND_LABELS: dict[CentreKind, str] = {
+    CentreKind.MBE: "Migrationsberatung für erwachsene Zugewanderte",
+    CentreKind.JMD: "Jugendmigrationsdienst",
+}
+
 RESPONSIBLE_LABELS: dict[Responsible, str] = {
     Responsible.CLIENT: "Klientin/Klient",
     Responsible.COUNSELLOR: "Beratungsstelle",
@@ -67,10 +73,14 @@ def partner_measures(
 
 
 def render_agreement_text(
-    doc: AgreementDocumentInput, partners: Mapping[str, Partner], municipality: str = ""
+    doc: AgreementDocumentInput,
+    partners: Mapping[str, Partner],
+    municipality: str = "",
+    centre: str = "",
 ) -> str:
     """The document; `municipality` is the municipality's name (its id when empty), within
-    which the consent clause lets a measure move to another partner of the same kind."""
+    which the consent clause lets a measure move to another partner of the same kind, and
+    `centre` the centre's name (its id when empty)."""
     by_partner = {m.id: (route, p) for m, route, p in partner_measures(doc, partners)}
     client = doc.client
     client_name = f"{client.given_name} {client.family_name}".strip() if client else "—"
@@ -81,7 +91,8 @@ def render_agreement_text(
         "zwischen",
         f"  {client_name} (Klientin/Klient)",
         "und",
-        f"  der Beratungsstelle {doc.centre_id} ({doc.centre_kind.value}, {doc.municipality_id}).",
+        f"  der Beratungsstelle „{centre or doc.centre_id}“ "
+        f"({CENTRE_KIND_LABELS[doc.centre_kind]}) in {municipality or doc.municipality_id}.",
         "",
         "1. Ziele",
     ]

@@ -200,7 +200,8 @@ class CaseActivities:
             input, {p.id: p for p in self._directory.partners(input.municipality_id)}
         )
         municipality = self._directory.municipality_name(input.municipality_id)
-        text = render_agreement_text(input, by_id, municipality)
+        centre = self._directory.centre_name(input.centre_id)
+        text = render_agreement_text(input, by_id, municipality, centre)
         digest = sha256(text)
         document = ArchivedDocument(
             case_id=input.case_id,

@@ -9,16 +9,16 @@ row's partner kind for its need, in the table's order, so a row written wrongly 
 more than the signed clause names.
 """
 
-import gettext
 from datetime import date
-from functools import cache
 
-import pycountry
 from pydantic import BaseModel
 
 from domain.consent import DATUM_LABELS, PartnerDatum, PartnerView, kind_data
 from domain.enums import GermanLevel
 from domain.labels import GERMAN_LEVEL_LABELS
+
+# German country names are domain/languages.py's, one table for every page and the document.
+from domain.languages import country_name as country_name
 from domain.months import GERMAN_TIME
 from store.projections import ReferralSummary
 
@@ -69,20 +69,3 @@ def _years(age: int) -> str:
     if age < 1:
         return "unter 1 Jahr"
     return f"{age} {'Jahr' if age == 1 else 'Jahre'}"
-
-
-@cache
-def _countries_in_german() -> gettext.NullTranslations:
-    # pycountry ships the ISO 3166 names' German translation; without it (a stripped install)
-    # the English names are shown rather than none.
-    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["de"], fallback=True)
-
-
-def country_name(code: str) -> str:
-    """The German name of an ISO 3166-1 alpha-2 country ("SY" -> "Syrien"): the common name
-    where ISO's official one is long („Syrien, Arabische Republik"); the code if unknown."""
-    country = pycountry.countries.get(alpha_2=code)
-    if country is None:
-        return code
-    name = getattr(country, "common_name", None) or country.name
-    return _countries_in_german().gettext(name)

@@ -8,7 +8,6 @@ clock; `validate_intake` is the one entry point that always supplies it.
 from datetime import date
 from typing import Annotated, Any
 
-import pycountry
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -21,12 +20,18 @@ from pydantic import (
 from domain.enums import Employment, GermanLevel, Goal, QualificationKind, ResidenceStatus
 from domain.fields import PlausibleDate, Title
 
-# Loaded once at import: pycountry reads its data files lazily, and inside Temporal's workflow
-# sandbox (where payloads are decoded) opening a file is forbidden.
-_ISO_639_1 = frozenset(
-    lang.alpha_2 for lang in pycountry.languages if getattr(lang, "alpha_2", None)
+# The code tables are read when domain.languages is imported: payloads are decoded inside
+# Temporal's workflow sandbox, where opening a data file is forbidden.
+from domain.languages import (
+    country_code,
+    language_code,
+    unknown_country_message,
+    unknown_languages_message,
 )
-_ISO_3166_1 = frozenset(country.alpha_2 for country in pycountry.countries)
+
+# A country's German name may be long („Föderierte Staaten von Mikronesien“); the stored value
+# is its two-letter code.
+_COUNTRY_ENTRY_LENGTH = 80
 
 
 class StrictModel(BaseModel):
@@ -66,7 +71,15 @@ class Residence(StrictModel):
 
 class Qualification(StrictModel):
     title: Title
-    country: Annotated[str, Field(min_length=2, max_length=2)]
+    # ISO 3166-1 alpha-2 as stored; alpha-3 and the German name are accepted and converted.
+    country: Annotated[
+        str,
+        Field(
+            max_length=_COUNTRY_ENTRY_LENGTH,
+            description="ISO 3166-1 alpha-2 (stored), alpha-3 or the German name, e.g. "
+            "'SY', 'SYR', 'Syrien'; answered as alpha-2.",
+        ),
+    ]
     kind: QualificationKind
     regulated: bool
     documents_complete: bool
@@ -74,9 +87,9 @@ class Qualification(StrictModel):
     @field_validator("country")
     @classmethod
     def _iso_country(cls, value: str) -> str:
-        code = value.upper()
-        if code not in _ISO_3166_1:
-            raise ValueError(f"'{value}' ist kein Ländercode nach ISO 3166-1 (z. B. SY, UA).")
+        code = country_code(value)
+        if code is None:
+            raise ValueError(unknown_country_message(value))
         return code
 
 
@@ -101,7 +114,17 @@ class IntakeData(StrictModel):
     """The client's profile as taken at intake; the facts the routing rules read."""
 
     birth_date: PlausibleDate
-    languages: Annotated[list[str], Field(max_length=20)] = Field(default_factory=list)
+    # Stored as ISO 639-1 where the language has such a code, else ISO 639-3 (domain/languages.py);
+    # either code or the German name is accepted and converted.
+    languages: Annotated[
+        list[str],
+        Field(
+            max_length=20,
+            description="ISO 639-1 or ISO 639-3 codes or German names, e.g. 'ar', 'prs' "
+            "(Dari), 'kmr' (Kurmanji), 'Türkisch'; answered as 639-1 where the language has "
+            "such a code, else 639-3.",
+        ),
+    ] = Field(default_factory=list)
     german_level: GermanLevel
     literacy_need: bool = False
     integration_course_completed: bool = False
@@ -122,14 +145,11 @@ class IntakeData(StrictModel):
     @field_validator("languages")
     @classmethod
     def _iso_languages(cls, value: list[str]) -> list[str]:
-        codes = [code.strip().lower() for code in value]
-        unknown = [code for code in codes if code not in _ISO_639_1]
+        codes = [language_code(entry) for entry in value]
+        unknown = [entry for entry, code in zip(value, codes, strict=True) if code is None]
         if unknown:
-            raise ValueError(
-                f"Unbekannte Sprachcodes {unknown}: erwartet werden Codes nach ISO 639-1 "
-                "(z. B. 'ar', 'uk', 'tr')."
-            )
-        return list(dict.fromkeys(codes))
+            raise ValueError(unknown_languages_message(unknown))
+        return list(dict.fromkeys(code for code in codes if code is not None))
 
 
 def validate_intake(data: Any, today: date) -> IntakeData:

@@ -74,7 +74,7 @@ class CaseProjection(StrictModel):
     open_task_count: int
     client_given_name: str = ""
     client_family_name: str = ""
-    client_languages: list[str] = Field(default_factory=list)  # ISO 639-1
+    client_languages: list[str] = Field(default_factory=list)  # 639-1, else 639-3 (languages.py)
     # What the partner of each referral dispatched by an event not projected yet receives
     # beyond the common minimum (domain.consent), by referral id. Sent once, with its dispatch,
     # not with every batch; a referral whose partner receives nothing more is left out.

@@ -25,6 +25,7 @@ from domain.labels import (
     days_left_phrase,
     german_level_label,
 )
+from domain.languages import country_name
 from domain.profile import IntakeData, Qualification
 
 FactValue = bool | int | str
@@ -142,7 +143,7 @@ def derive_qualification(qualification: Qualification) -> ProfileFacts:
     }
     display = {
         "qualification": qualification.title,
-        "qualification_country": qualification.country,
+        "qualification_country": country_name(qualification.country),
         "qualification_kind": QUALIFICATION_KIND_LABELS[qualification.kind],
     }
     return ProfileFacts(facts=facts, display=display)

@@ -73,6 +73,13 @@ class SqlDirectory:
     def centre_kind(self, centre_id: str) -> CentreKind:
         return self._centre(centre_id).kind
 
+    def centre_name(self, centre_id: str) -> str:
+        """The centre's name; its id when the directory has no row for it (a document must
+        still render)."""
+        with Session(self._engine) as session:
+            found = session.get(Centre, centre_id)
+            return found.name if found is not None and found.name else centre_id
+
     def municipality_name(self, municipality: str) -> str:
         """The municipality's name; its id when the directory has no row for it (the read
         model and the directory are written apart, and a document must still render)."""

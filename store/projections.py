@@ -133,7 +133,7 @@ class ReferralSummary(SQLModel, table=True):
     # referral projected before migration 0008 (its clause named the common minimum only) and
     # once the referral is withdrawn.
     client_first_name: str = Field(max_length=100)
-    languages: list[str] = Field(default_factory=list, sa_type=JSON)  # ISO 639-1
+    languages: list[str] = Field(default_factory=list, sa_type=JSON)  # domain/languages.py codes
     partner_view: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     # The evaluation's facts (migration 0010; store/facts.py): the centre that sent it, when it
     # ended (declined, expired, withdrawn or completed: `status` says which), a completed

@@ -19,6 +19,7 @@ from api.ui.forms import FieldMap, flag, optional, text
 from domain.case import Responsible
 
 Payload = dict[str, Any]
+_CODE = re.compile(r"[A-Za-z]{2,3}")
 
 
 def _put(target: Payload, key: str, value: Any) -> None:
@@ -36,10 +37,27 @@ def _mapped(fields: FieldMap, payload_prefix: str, rows: list[int], form_prefix:
         fields.prefixes[f"{payload_prefix}.{index}"] = f"{form_prefix}.{row}"
 
 
+def _languages(form: FormData) -> list[str]:
+    """The picker's checked codes, then what was typed beside it (codes or German names,
+    separated by commas; a list of bare codes may also be separated by spaces, as the field
+    once asked for)."""
+    entries: list[str] = []
+    for value in [*form.getlist("languages"), text(form, "languages_other")]:
+        if not isinstance(value, str):
+            continue
+        for part in re.split(r"[,;]", value):
+            words = part.split()
+            if len(words) > 1 and all(_CODE.fullmatch(word) for word in words):
+                entries.extend(words)
+            elif part.strip():
+                entries.append(part.strip())
+    return entries
+
+
 def intake(form: FormData) -> tuple[Payload, FieldMap]:
     fields = FieldMap()
     payload: Payload = {
-        "languages": [code for code in re.split(r"[\s,;]+", text(form, "languages")) if code],
+        "languages": _languages(form),
         "literacy_need": flag(form, "literacy_need"),
         "integration_course_completed": flag(form, "integration_course_completed"),
         "receives_citizens_benefit": flag(form, "receives_citizens_benefit"),

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api import case_archive
 from api.deps import CaseRef
-from api.ui.case_view import CaseView, load_case, load_handover_choices
+from api.ui.case_view import CaseView, load_case, load_handover_choices, load_names
 from api.ui.pdf import agreement_pdf
 from api.ui.session import PageCase, services_of
 from api.ui.web import PAGE_CACHE, PageRoute, render, secure
@@ -55,6 +55,7 @@ async def render_case(
     engine = services_of(request).engine
     view.history = await case_archive.history(engine, view.state)
     view.timelines = await case_archive.referral_timelines(engine, view.state)
+    await load_names(request, view)
     context = {"view": view, "case": view.state, "forms": view.forms, "done": DONE.get(done or "")}
     # The case page is the largest one (every form, row and event of the case): rendered in a
     # worker thread, so a slow rendering holds up this request only, not the event loop.

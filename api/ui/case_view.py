@@ -16,10 +16,12 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import CaseRef
 from api.ui import labels
 from api.ui.corrections import form_values
+from api.ui.formats import number, plural
 from api.ui.forms import FormState
 from api.ui.session import services_of
 from domain.case import (
     CaseEvent,
+    CaseEventKind,
     CaseRoute,
     CaseState,
     DocumentVersion,
@@ -42,7 +44,9 @@ from domain.stages_correction import check_withdraw_signature_request
 from domain.stages_withdrawal import reroute_refusal, set_aside_refusal, withdraw_refusal
 from store.directory import SqlDirectory
 from store.reads import centres as centre_reads
+from store.reads import supervision as supervision_reads
 from store.reads.centres import CentreChoice
+from store.reads.supervision import DirectoryNames
 
 # The steps the page lists, in order, with their headings (the stages each is allowed in come
 # from the domain's stage table).
@@ -98,6 +102,8 @@ class CaseView:
     history: list[CaseEvent] = field(default_factory=list)
     # Each referral's steps with the partners' words, oldest first (api/case_archive.py).
     timelines: dict[str, list[ReferralStep]] = field(default_factory=dict)
+    # The directory's names of the centres and people the page names (`load_names`).
+    names: DirectoryNames = field(default_factory=DirectoryNames)
 
     def __post_init__(self) -> None:
         for name in FORM_NAMES:
@@ -173,7 +179,11 @@ class CaseView:
 
     def reassign_options(self) -> list[tuple[str, str]]:
         """Whom the case can be handed to: the centre's other active counsellors."""
-        return [(name, name) for name in self.counsellors if name != self.state.counsellor_id]
+        return [
+            (name, self.names.person(name))
+            for name in self.counsellors
+            if name != self.state.counsellor_id
+        ]
 
     def transfer_options(self) -> list[tuple[str, str]]:
         """Where the case can be transferred to: the municipality's other centres."""
@@ -277,15 +287,11 @@ class CaseView:
         added, removed, dropped = count("added"), count("removed"), count("dropped_measures")
         parts = []
         if added or removed:
-            parts.append(f"{added} neu, {removed} entfallen")
+            parts.append(f"{number(added)} neu, {number(removed)} entfallen")
         else:
             parts.append("unverändert")
         if dropped:
-            parts.append(
-                "1 Maßnahme aus dem Entwurf genommen"
-                if dropped == 1
-                else f"{dropped} Maßnahmen aus dem Entwurf genommen"
-            )
+            parts.append(plural(dropped, "Maßnahme", "Maßnahmen") + " aus dem Entwurf genommen")
         if data.get("amendment_due"):
             parts.append("die Vereinbarung muss geändert werden")
         return "; ".join(parts)
@@ -302,6 +308,33 @@ async def load_case(request: Request, case: CaseRef) -> CaseView:
     directory = SqlDirectory(services.engine)
     partners = await run_in_threadpool(directory.partners, state.municipality_id)
     return CaseView(state=state, partners={p.id: p for p in partners})
+
+
+def _named_ids(view: CaseView) -> tuple[set[str], set[str]]:
+    """The centres and people (usernames) the case page names: the case's own, the handover
+    choices and those of the history's handovers."""
+    centres = {view.state.centre_id}
+    people = {view.state.counsellor_id} if view.state.counsellor_id else set()
+    people.update(view.counsellors)
+    for event in view.history or view.state.events:
+        if event.kind in (CaseEventKind.REASSIGNED, CaseEventKind.TRANSFERRED):
+            for key, found in (("centre_id", centres), ("counsellor_id", people)):
+                value = event.data.get(key)
+                if isinstance(value, str) and value:
+                    found.add(value)
+    return centres, people
+
+
+async def load_names(request: Request, view: CaseView) -> None:
+    """The directory's names for the ids the page shows (one query per kind of id), so it
+    reads „MBE Musterstadt-Mitte · Katrin Schulte“, not slugs; an unknown id reads as itself."""
+    centres, people = _named_ids(view)
+
+    def read() -> DirectoryNames:
+        with services_of(request).sessions() as session:
+            return supervision_reads.directory_names(session, centres=centres, people=people)
+
+    view.names = await run_in_threadpool(read)
 
 
 async def load_handover_choices(request: Request, case: CaseRef, view: CaseView) -> None:

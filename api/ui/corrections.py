@@ -12,7 +12,11 @@ from datetime import date
 from typing import Any
 
 from api.ui import labels
+from api.ui.formats import german_date
+from domain.languages import LANGUAGE_CHOICES, country_name, language_name
 from domain.profile import IntakeData
+
+_LISTED = frozenset(code for code, _ in LANGUAGE_CHOICES)
 
 FIELD_LABELS: dict[str, str] = {
     "birth_date": "Geburtsdatum",
@@ -63,6 +67,8 @@ def _shown(field: str, value: object) -> str:
             return "; ".join(_qualification(item) for item in value)
         if field == "children":
             return "; ".join(_child(item) for item in value)
+        if field == "languages":
+            return ", ".join(language_name(str(code)) for code in value)
         return ", ".join(_shown(field, item) for item in value)
     if isinstance(value, str):
         if field in _CODES:
@@ -73,7 +79,7 @@ def _shown(field: str, value: object) -> str:
 
 def _date(text: str) -> str:
     try:
-        return date.fromisoformat(text).strftime("%d.%m.%Y")
+        return german_date(date.fromisoformat(text))
     except ValueError:
         return text
 
@@ -82,7 +88,8 @@ def _qualification(item: object) -> str:
     if not isinstance(item, dict):
         return str(item)
     kind = labels.QUALIFICATION_KIND.get(str(item.get("kind")), str(item.get("kind")))
-    return f"{item.get('title')} ({item.get('country')}, {kind})"
+    country = country_name(str(item.get("country")))
+    return f"{item.get('title')} ({country}, {kind})"
 
 
 def _child(item: object) -> str:
@@ -96,7 +103,10 @@ def form_values(profile: IntakeData) -> dict[str, list[str]]:
     """The intake form's fields (api/ui/case_forms.intake reads them) filled from `profile`."""
     values: dict[str, list[str]] = {
         "birth_date": [profile.birth_date.isoformat()],
-        "languages": [", ".join(profile.languages)],
+        # The picker's checkboxes hold the languages it lists; any other goes in the field
+        # beside it, as a code.
+        "languages": [code for code in profile.languages if code in _LISTED],
+        "languages_other": [", ".join(c for c in profile.languages if c not in _LISTED)],
         "german_level": [profile.german_level.value],
         "employment": [profile.employment.value],
         "residence.status": [profile.residence.status.value],

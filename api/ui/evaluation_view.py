@@ -14,6 +14,7 @@ from api.evaluation_names import (
     month_label,
     need_label,
 )
+from api.ui import formats
 from domain.case import ClosureReason
 from domain.enums import ActorKind
 
@@ -21,17 +22,18 @@ NOTHING = "—"  # a share or median of nothing: not suppressed, there is no fig
 
 
 def german_int(value: int) -> str:
-    """1234 → „1.234"."""
-    return f"{value:,}".replace(",", ".")
+    """1234 → „1.234" (api/ui/formats.py, Babel)."""
+    return formats.number(value)
 
 
 def german_percent(share: float) -> str:
-    """0.592 → „59,2 %" (one place: the report's shares have four)."""
-    return f"{share * 100:.1f}".replace(".", ",") + " %"
+    """0.592 → „59,2 %", 1.0 → „100 %" (the report's shares have four places; one is shown)."""
+    return formats.percent(share, 1)
 
 
 def german_days(days: float) -> str:
-    return f"{days:.1f}".replace(".", ",")
+    """2.5 → „2,5", 3.0 → „3"."""
+    return formats.number(days, 1)
 
 
 def suppressed_text(min_group: int) -> str:

@@ -57,7 +57,8 @@ ReferralUpdate = UpdateMethodMultiParam[..., ReferralState]
 LIMIT = 200
 VIEWS = {
     "offen": "Offen",
-    "neu": "Neu",
+    # Named like the status (domain.referral.STATUS_LABELS), as the rows and the page say it.
+    "neu": "Übermittelt",
     "ueberfaellig": "Überfällig",
     "angenommen": "Angenommen",
     "erledigt": "Erledigt",

@@ -15,7 +15,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from api.case_archive import Document
-from domain.months import GERMAN_TIME
+from api.ui.formats import german_datetime
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 FONT = "DejaVuSans.ttf"
@@ -70,10 +70,10 @@ class AgreementPdf(FPDF):
 def agreement_pdf(case_id: str, document: Document) -> bytes:
     pdf = AgreementPdf(case_id, document)
     pdf.add_page()
-    created = document.created_at.astimezone(GERMAN_TIME)
+    created = german_datetime(document.created_at)
     pdf.set_font(pdf.family_name, "", 8)
     pdf.set_text_color(90)
-    pdf.cell(0, 5, f"erstellt am {created:%d.%m.%Y %H:%M}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 5, f"erstellt am {created}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
     pdf.set_text_color(0)
     for number, line in enumerate(document.text.splitlines()):

@@ -23,7 +23,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from api.ui import corrections, labels
+from api.ui import corrections, formats, labels
+
+# Kept importable from here for the views that format one date outside a template.
+from api.ui.formats import german_date as german_date
+from api.ui.formats import german_datetime as german_datetime
 from api.ui.forms import field_id
 from api.ui.session import LoginRequired, csrf_token, ensure_csrf_cookie
 from domain.months import GERMAN_TIME
@@ -57,20 +61,6 @@ ERROR_TEXTS = {
 }
 
 
-def german_date(value: date | datetime | None) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        value = value.astimezone(GERMAN_TIME).date()
-    return f"{value:%d.%m.%Y}"
-
-
-def german_datetime(value: datetime | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value.astimezone(GERMAN_TIME):%d.%m.%Y %H:%M}"
-
-
 def iso_date(value: date | datetime | None) -> str:
     """A value for `<input type=date>`."""
     if value is None:
@@ -88,8 +78,7 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-templates.filters["date"] = german_date
-templates.filters["datetime"] = german_datetime
+formats.register(templates)
 templates.filters["isodate"] = iso_date
 templates.globals["labels"] = labels
 templates.globals["corrections"] = corrections

@@ -60,6 +60,25 @@ BAD_INTAKES: list[tuple[str, dict[str, Any], str]] = [
     ("unknown field", INTAKE | {"religion": "none"}, "religion"),
     ("not a list", INTAKE | {"languages": "ar"}, "languages"),
     ("unknown language code", INTAKE | {"languages": ["xx"]}, "languages"),
+    ("unknown language names", INTAKE | {"languages": ["ar", "dari2", "englisch2"]}, "languages"),
+    ("code of no language", INTAKE | {"languages": ["und"]}, "languages"),
+    ("huge language entry", INTAKE | {"languages": ["x" * 10_000]}, "languages"),
+    ("control characters in a language", INTAKE | {"languages": ["ar\x00\x1b"]}, "languages"),
+    (
+        "unknown country",
+        INTAKE | {"qualifications": [INTAKE["qualifications"][0] | {"country": "Syrie"}]},
+        "qualifications.0.country",
+    ),
+    (
+        "huge country",
+        INTAKE | {"qualifications": [INTAKE["qualifications"][0] | {"country": "S" * 10_000}]},
+        "qualifications.0.country",
+    ),
+    (
+        "control characters in a country",
+        INTAKE | {"qualifications": [INTAKE["qualifications"][0] | {"country": "S\x07Y"}]},
+        "qualifications.0.country",
+    ),
     ("future birth date", INTAKE | {"birth_date": "2999-01-01"}, "birth_date"),
 ]
 
@@ -96,6 +115,31 @@ async def test_german_messages_for_common_mistakes(lotse: Lotse) -> None:
         "berater1", f"/cases/{case_id}/intake", json=INTAKE | {"employment": "retired"}
     )
     assert "Unbekannter Wert; erlaubt sind" in enum.text and "'not_seeking'" in enum.text
+
+
+async def test_unknown_languages_are_named_in_german_without_a_python_list(lotse: Lotse) -> None:
+    case_id = await _intake_case(lotse)
+    body = INTAKE | {"languages": ["dari2", "englisch2"]}
+    response = await lotse.post("berater1", f"/cases/{case_id}/intake", json=body)
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "languages"
+    assert error["message"].startswith("Sprachen: „dari2“ und „englisch2“ sind uns unbekannt;")
+    assert "[" not in error["message"] and "'" not in error["message"]
+
+
+async def test_languages_by_639_3_code_or_german_name_and_countries_by_name(
+    lotse: Lotse,
+) -> None:
+    case_id = await lotse.open_case()
+    typed = ["prs", "kmr", "ckb", "tir", "ara", "Englisch", "ar"]
+    qualification = INTAKE["qualifications"][0] | {"country": "Syrien"}
+    body = INTAKE | {"languages": typed, "qualifications": [qualification]}
+    await lotse.ok("berater1", "POST", f"/cases/{case_id}/intake", json=body)
+    profile = (await lotse.ok("berater1", "GET", f"/cases/{case_id}"))["profile"]
+    # 639-1 where the language has a code, else 639-3; each language once.
+    assert profile["languages"] == ["prs", "kmr", "ckb", "ti", "ar", "en"]
+    assert profile["qualifications"][0]["country"] == "SY"
 
 
 async def test_invalid_json_and_wrong_content_are_422(lotse: Lotse) -> None:

@@ -255,6 +255,8 @@ def test_credential_need_routes_each_qualification() -> None:
         ("cred-regulated", "Medizin", 1),
     ]
     assert "„Bachelor Informatik“" in credential[1].reason
+    # The country by its German name, not its code.
+    assert "„Elektroniker“ (Syrien)" in credential[0].reason
 
 
 def test_need_without_matching_rule_is_unrouted_with_a_german_reason() -> None:

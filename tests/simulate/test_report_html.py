@@ -223,7 +223,8 @@ async def test_the_tables_say_the_figures_in_german_and_mark_suppressed_ones(
     total = survey.locator("tr.total")
     share = found.survey.agreement_helped.share_yes
     assert share is not None
-    expected = f"{share * 100:.1f}".replace(".", ",") + " %"
+    # One decimal, none when it is zero („50 %“, not „50,0 %“).
+    expected = f"{share * 100:.1f}".replace(".", ",").removesuffix(",0") + " %"
     await expect(total.locator('td[data-label="geholfen: Anteil ja"]')).to_have_text(expected)
     run = page.locator("section", has=page.locator("#run-title"))
     await expect(run).to_contain_text("4.123")

@@ -119,6 +119,13 @@ def test_centre_and_municipality_lookups(directory: SqlDirectory) -> None:
     assert directory.land_of("beispielheim") == "BY"
 
 
+def test_a_centre_is_named_by_its_name_and_an_unknown_one_by_its_id(
+    directory: SqlDirectory,
+) -> None:
+    assert directory.centre_name("mbe-mitte") not in ("", "mbe-mitte")
+    assert directory.centre_name("mbe-unbekannt") == "mbe-unbekannt"
+
+
 @pytest.mark.parametrize(
     "lookup",
     [

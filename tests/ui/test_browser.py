@@ -127,7 +127,22 @@ async def test_counsellor_takes_a_case_from_intake_to_active(
 
     # Intake, first without the birth date: the error stands next to the field, in German,
     # and everything typed is still there.
-    await page.get_by_label("Sprachen").fill("ar, en")
+    # Languages from the picker by their German names; Dari by keyboard through its filter
+    # (Enter ticks the only match instead of sending the form).
+    await page.get_by_label("Arabisch", exact=True).check()
+    await page.get_by_label("Englisch", exact=True).check()
+    search = page.get_by_label("Sprache suchen")
+    await search.fill("dari")
+    await expect(page.locator("#f-languages-count")).to_have_text("1 Sprache gefunden")
+    await expect(page.get_by_label("Arabisch", exact=True)).to_be_hidden()
+    await search.press("Enter")
+    await expect(page.get_by_label("Dari", exact=True)).to_be_checked()
+    await expect(page.get_by_label("Dari", exact=True)).to_be_focused()
+    await expect(page.locator("[data-picker-chosen]")).to_have_text(
+        "Gewählt: Arabisch, Dari, Englisch"
+    )
+    await search.fill("")
+    await expect(page.get_by_label("Arabisch", exact=True)).to_be_visible()
     await page.get_by_label("Deutschkenntnisse").select_option("A2")
     await page.get_by_label("Erwerbssituation").select_option("unemployed")
     await page.get_by_label("Aufenthaltsstatus").select_option("permit")
@@ -136,13 +151,15 @@ async def test_counsellor_takes_a_case_from_intake_to_active(
     await page.get_by_label("Deutsch lernen").check()
     await page.get_by_label("Arbeit", exact=True).check()
     await page.get_by_label("Abschluss 1").fill("Bauingenieurin")
-    await page.get_by_label("Land (ISO-Code").fill("SY")
+    await page.get_by_label("Land des Abschlusses").select_option(label="Syrien")
     await page.get_by_label("Art", exact=True).select_option("academic")
     await page.get_by_role("button", name="Aufnahme abschließen").click()
     birth = page.locator("#f-birth_date")
     await expect(page.locator("#f-birth_date-error")).to_have_text("Pflichtfeld fehlt.")
     await expect(birth).to_have_attribute("aria-invalid", "true")
-    await expect(page.get_by_label("Sprachen")).to_have_value("ar, en")
+    for language in ("Arabisch", "Dari", "Englisch"):
+        await expect(page.get_by_label(language, exact=True)).to_be_checked()
+    await expect(page.get_by_label("Land des Abschlusses")).to_have_value("SY")
     await expect(page.get_by_label("Abschluss 1")).to_have_value("Bauingenieurin")
     await expect(page.get_by_label("Bezieht Bürgergeld")).to_be_checked()
     await watched.check()
@@ -150,6 +167,9 @@ async def test_counsellor_takes_a_case_from_intake_to_active(
     await page.get_by_role("button", name="Aufnahme abschließen").click()
     await expect(page.locator(".notice.success")).to_contain_text("Aufnahme gespeichert")
     assert "Bedarfsklärung" in await _stage(page)
+    # The intake's summary names the languages and the country in German.
+    await expect(page.locator(".facts-list")).to_contain_text("Arabisch, Dari, Englisch")
+    await expect(page.locator(".facts-list")).to_contain_text("Bauingenieurin (Syrien")
 
     await page.get_by_label("Bedarf 1").select_option("language")
     await page.get_by_label("Notiz").first.fill("möchte schnell Deutsch lernen")
@@ -226,7 +246,7 @@ async def test_partner_acknowledges_and_completes_the_routed_task(
         await page.wait_for_timeout(100)
         await page.reload()
     await expect(row).to_contain_text("Amina")
-    await expect(row).to_contain_text("neu")
+    await expect(row).to_contain_text("übermittelt")  # the status word of the referral's page
     await watched.check()
     await watched.fits_360()
     await watched.shot("partner-eingang")

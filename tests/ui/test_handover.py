@@ -122,9 +122,12 @@ async def test_a_handover_to_a_colleague_changes_the_counsellor(lotse: Lotse) ->
     assert shown.status_code == 200
     text = html.unescape(shown.text)
     assert "an eine andere Beraterin / einen anderen Berater übergeben" in text
-    assert f"Berater:in {COLLEAGUE}" in text
+    # The centre by its name; a colleague without a display name by her username.
+    assert f"Beratungsstelle MBE Musterstadt-Mitte · Berater:in {COLLEAGUE}" in text
     assert f"an {COLLEAGUE}" in text  # the history
     assert _options(shown.text, "counsellor_id") == ["", "berater1"]
+    # The choice names the person, the value stays her account.
+    assert '<option value="berater1">Katrin Schulte</option>' in shown.text
 
 
 async def test_a_transfer_hands_the_case_to_the_other_centre(lotse: Lotse) -> None:
@@ -229,3 +232,12 @@ async def test_a_handover_without_a_valid_csrf_token_or_from_elsewhere_is_refuse
     after = await _state(lotse, "berater1", case_id)
     assert after["next_sequence"] == before["next_sequence"]
     assert (after["centre_id"], after["counsellor_id"]) == ("mbe-mitte", "berater1")
+
+
+async def test_the_header_names_the_person_and_the_case_page_her_centre(lotse: Lotse) -> None:
+    case_id = await lotse.open_case("berater1")
+    counsellor = await _browser(lotse, "berater1")
+    text = html.unescape((await counsellor.get(f"/faelle/{case_id}")).text)
+    assert '<span class="who" title="Angemeldet als berater1">Katrin Schulte</span>' in text
+    assert "Beratungsstelle MBE Musterstadt-Mitte · Berater:in Katrin Schulte" in text
+    assert "mbe-mitte" not in text

@@ -9,6 +9,7 @@ The read model is filled directly (as the projection would), and the app runs wi
 Temporal: these pages and routes read only the store.
 """
 
+import html
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -265,6 +266,13 @@ async def test_the_inbox_tabs_show_what_the_api_lists_per_status(system: StoreOn
     opened = await api(ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED)
     assert await tab("offen") == opened == [rows[1].id, rows[2].id, rows[0].id]
     assert rows[5].id not in await tab("offen")  # another agency's
+
+    # One word per status in the list, on its tab and on the referral's own page.
+    listed = html.unescape((await partner.get("/eingang", params={"ansicht": "neu"})).text)
+    assert ">Übermittelt</a>" in listed and "übermittelt</span>" in listed
+    assert ">neu<" not in listed
+    own = html.unescape((await partner.get(f"/eingang/{rows[1].id}")).text)
+    assert "<dt>Status</dt><dd>übermittelt" in own
     await partner.aclose()
 
 

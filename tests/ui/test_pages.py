@@ -191,11 +191,13 @@ async def test_intake_errors_stand_next_to_their_field_and_nothing_typed_is_lost
     case_id = await lotse.open_case()
     counsellor = await _browser(lotse, "berater1")
     page = f"/faelle/{case_id}"
-    # The sample intake as the form sends it, with an unknown language and no employment.
+    # The sample intake as the form sends it, with an unknown language typed beside the
+    # picker's Arabic, and no employment.
     qualification = INTAKE["qualifications"][0]
     form = {
         "birth_date": INTAKE["birth_date"],
-        "languages": "ar, xx",
+        "languages": ["ar"],
+        "languages_other": "xx",
         "german_level": INTAKE["german_level"],
         "residence.status": INTAKE["residence"]["status"],
         "residence.expires_on": INTAKE["residence"]["expires_on"],
@@ -208,9 +210,15 @@ async def test_intake_errors_stand_next_to_their_field_and_nothing_typed_is_lost
     assert response.status_code == 422
     page_html = response.text
     assert re.search(r'id="f-employment-error">Pflichtfeld fehlt\.<', page_html)
-    assert re.search(r'id="f-languages-error">Unbekannte Sprachcodes', page_html)
+    assert re.search(
+        r'id="f-languages-error">Sprachen: „xx“ ist uns unbekannt; bitte aus der Liste wählen',
+        page_html,
+    )
     assert re.search(r'aria-describedby="[^"]*f-languages-error"', page_html)
-    assert 'value="ar, xx"' in page_html and 'value="Bauingenieurin"' in page_html
+    assert re.search(
+        r'id="f-languages-ar" type="checkbox" name="languages" value="ar" checked', page_html
+    )
+    assert 'value="xx"' in page_html and 'value="Bauingenieurin"' in page_html
     assert re.search(r'value="academic" selected', page_html)
     assert re.search(r'value="employment" checked', page_html)
 
@@ -221,12 +229,75 @@ async def test_intake_errors_stand_next_to_their_field_and_nothing_typed_is_lost
     assert state["stage"] == "intake"
 
     done = await counsellor.submit(
-        page, f"{page}/aufnahme", {**form, "languages": "ar, en", "employment": "unemployed"}
+        page,
+        f"{page}/aufnahme",
+        {**form, "languages_other": "Englisch", "employment": "unemployed"},
     )
     assert done.status_code == 303 and done.headers["location"].startswith(page)
     state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
     assert state["stage"] == "assessment"
     assert state["profile"]["qualifications"][0]["country"] == "SY"
+    # Stored as codes, shown by their German names.
+    assert state["profile"]["languages"] == ["ar", "en"]
+    summary = html.unescape((await counsellor.get(page)).text)
+    assert "<dd>Arabisch, Englisch</dd>" in summary
+    assert "Bauingenieurin (Syrien" in summary
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("x" * 5_000, "„" + "x" * 30 + "…“ ist uns unbekannt"),  # huge: cut in the message
+        ("ar\x07\x1b[2J", "„ar�"),  # control characters never reach the page as such
+        ("Schlumpfisch, Dari", "„Schlumpfisch“ ist uns unbekannt"),  # Dari is known
+    ],
+    ids=["huge", "control characters", "unknown name"],
+)
+async def test_a_bad_language_beside_the_picker_is_refused_naming_the_field(
+    lotse: Lotse, typed: str, shown: str
+) -> None:
+    case_id = await lotse.open_case()
+    counsellor = await _browser(lotse, "berater1")
+    page = f"/faelle/{case_id}"
+    form = {
+        "birth_date": INTAKE["birth_date"],
+        "languages": ["ar", "prs"],
+        "languages_other": typed,
+        "german_level": INTAKE["german_level"],
+        "employment": "unemployed",
+        "residence.status": INTAKE["residence"]["status"],
+        "qualifications.0.title": "Pflegefachfrau",
+        "qualifications.0.country": "SY",
+    }
+    response = await counsellor.submit(page, f"{page}/aufnahme", form)
+    assert response.status_code == 422
+    error = re.search(r'id="f-languages-error">([^<]*)<', response.text)
+    assert error is not None
+    message = html.unescape(error.group(1))
+    assert message.startswith("Sprachen: ") and shown in message
+    assert "\x07" not in message and "\x1b" not in message and len(message) < 300
+    # Nothing lost: the ticked languages, the chosen country and the rest as sent.
+    for code in ("ar", "prs"):
+        assert f'value="{code}" checked' in response.text
+    assert '<option value="SY" selected>Syrien</option>' in response.text
+    assert 'value="Pflegefachfrau"' in response.text
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    assert state["stage"] == "intake"
+
+
+async def test_the_pickers_name_languages_and_countries_in_german(lotse: Lotse) -> None:
+    case_id = await lotse.open_case()
+    counsellor = await _browser(lotse, "berater1")
+    text = (await counsellor.get(f"/faelle/{case_id}")).text
+    # A checkbox per language, labelled by its German name, valued by its code.
+    for code, name in (("prs", "Dari"), ("kmr", "Kurmandschi (Nordkurdisch)"), ("ti", "Tigrinya")):
+        assert f'name="languages" value="{code}"' in text
+        assert f'<label for="f-languages-{code}" lang="de">{name}</label>' in text
+    assert '<fieldset class="picker" id="f-languages"' in text
+    assert 'src="/static/pickers.js"' in text
+    # The country as a select of German names, valued by ISO code; no 2-letter text field.
+    assert '<option value="SY">Syrien</option>' in text
+    assert "maxlength" not in text.split('id="f-qualifications-0-country"')[1].split(">")[0]
 
 
 async def test_the_filter_answers_htmx_with_the_table_only(lotse: Lotse, active_case: str) -> None:

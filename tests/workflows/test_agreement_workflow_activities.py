@@ -53,7 +53,11 @@ RECOGNITION_OFFICE = Partner(
 
 
 def activities(sink: InMemoryCaseEventSink | None = None) -> CaseActivities:
-    directory = InMemoryDirectory([*PARTNERS, RECOGNITION_OFFICE], {MUNICIPALITY: "Musterstadt"})
+    directory = InMemoryDirectory(
+        [*PARTNERS, RECOGNITION_OFFICE],
+        {MUNICIPALITY: "Musterstadt"},
+        {"mbe-mitte": "MBE Musterstadt-Mitte"},
+    )
     return CaseActivities(directory, sink or InMemoryCaseEventSink())
 
 
@@ -111,6 +115,12 @@ async def test_the_rendered_agreement_is_deterministic_and_names_what_partners_r
     again, _ = await rendered(input)
     assert first == again
     assert "Amina Karimi" in text and "Deutsch auf B1 (bis 01.03.2026)" in text
+    # The centre and the municipality by their names, not their directory ids.
+    assert (
+        "der Beratungsstelle „MBE Musterstadt-Mitte“ (Migrationsberatung für erwachsene "
+        "Zugewanderte) in Musterstadt." in text
+    )
+    assert "mbe-mitte" not in text
     assert (
         "Sprachkursträger „VHS Musterstadt“" in text and "Jobcenter „Jobcenter Musterstadt“" in text
     )
