@@ -32,8 +32,9 @@ from domain.case import (
     Responsible,
     SignatureRecord,
     Stage,
+    TaskKind,
 )
-from domain.case_log import new_id, record
+from domain.case_log import finish_tasks, new_id, record
 from domain.clocks import Clocks
 from domain.compaction import next_document_version
 from domain.enums import CentreKind
@@ -240,6 +241,8 @@ def _activate(state: CaseState, now: datetime, clocks: Clocks) -> None:
     with the partner kinds the document names, so only now are referrals dispatched."""
     state.stage = Stage.ACTIVE
     state.amendment_pending = False
+    # An amendment a corrected intake made due (domain/stages_correction.py) is now signed.
+    finish_tasks(state, now, kinds=frozenset({TaskKind.AMENDMENT_DUE}))
     if state.activated_at is None:
         state.activated_at = now
         state.next_review_due = later_by(

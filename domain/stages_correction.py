@@ -18,7 +18,7 @@ closed, except while a document waits for signatures:
   removed once the rules no longer make it). If the rules propose something new, or no longer
   propose what a measure carries out, the counsellor gets an `amendment_due` task, and the
   change goes through the existing amendment path (draft_agreement + request_signature in
-  stage active).
+  stage active); the task ends when the amendment is signed (stages.py `_activate`).
 Every corrected field is recorded with its old and new value (`intake_corrected`, one event
 per field); a correction that changes nothing is refused.
 

@@ -274,3 +274,22 @@ def test_a_proposal_the_rules_make_twice_gets_a_second_id() -> None:
     new = ok(correct_intake(state, born_later(state), twice, NOW, CLOCKS))
     ids = [r.id for r in new.routes]
     assert len(ids) == len(set(ids)) == 4 and ids[0] == "r1"
+
+
+def test_the_amendment_a_correction_made_due_takes_the_new_proposal_and_ends_the_task() -> None:
+    state = ok(correct_intake(in_stage(Stage.ACTIVE), CORRECTED, _without_jobcenter(), NOW, CLOCKS))
+    agency = next(r for r in state.routes if r.actor is ActorKind.EMPLOYMENT_AGENCY)
+    # The open referrals' measures stay; the new proposal becomes a measure of the amendment.
+    amended = ok(draft_agreement(state, draft(("r1", "r2", agency.id)), NOW))
+    assert amended.amendment_pending
+    presented = ok(request_signature(amended, document("Vereinbarung v2"), NOW))
+    current = presented.documents[-1].hash
+    signed = presented
+    for party in Party:
+        signed = ok(sign(signed, Signature(party=party, document_hash=current), NOW, CLOCKS))
+    assert signed.stage is Stage.ACTIVE
+    assert [(r.route_id, r.partner_id) for r in signed.referrals][-1] == (
+        agency.id,
+        "arbeitsagentur",
+    )
+    assert not any(t.kind is TaskKind.AMENDMENT_DUE for t in signed.open_tasks())
