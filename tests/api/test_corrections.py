@@ -10,11 +10,17 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
+from api.gateway import with_actor_header
+from domain.actor import Actor, ActorRole
+from domain.profile import IntakeData
 from domain.stages_correction import UNCHANGED, WITHDRAW_FIRST
 from tests.api_harness import Lotse, running_lotse, time_skipping_server
 from tests.hostile_values import store_texts_are_clean, variants, with_value
 from tests.samples import INTAKE, draft_body
+from workflows.actor_header import sending_as
 
 CHILD = {"birth_date": "2020-02-01", "has_childcare": True}
 FIELDS = {
@@ -117,3 +123,21 @@ async def test_a_presented_document_is_withdrawn_and_its_hash_refused(lotse: Lot
     await lotse.ok("berater1", "POST", f"{base}/signatures", json=signed)
     too_late = await lotse.post("berater1", f"{base}/signature-request/withdrawal")
     assert too_late.status_code == 422 and "bereits unterschrieben" in too_late.text
+
+
+async def test_someone_else_is_refused_by_the_case_itself_as_not_found(lotse: Lotse) -> None:
+    case_id = await lotse.case_in_drafting()
+    before = await _facts(lotse, case_id)
+    handle = with_actor_header(lotse.client).get_workflow_handle(case_id)
+    corrected = IntakeData.model_validate(INTAKE | {"birth_date": "1991-01-01"})
+    strangers = [
+        Actor(user_id="berater2", role=ActorRole.COUNSELLOR, centre_id="mbe-nord"),
+        Actor(user_id="koordination", role=ActorRole.SUPERVISOR),
+    ]
+    for actor in strangers:
+        for name, args in (("correct_intake", [corrected]), ("withdraw_signature_request", [])):
+            with sending_as(actor), pytest.raises(WorkflowUpdateFailedError) as refused:
+                await handle.execute_update(name, args=args, result_type=dict)
+            assert isinstance(refused.value.cause, ApplicationError), name
+            assert refused.value.cause.type == "NotFound", name
+    assert (await _facts(lotse, case_id)) == before
