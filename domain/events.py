@@ -320,8 +320,10 @@ class IntakeCorrected(EventData):
 
 class RoutesRecomputed(EventData):
     """The rules routed the case's needs again with the corrected profile. `added`: the new
-    proposals' ids, `removed`: the ids of proposals the rules no longer make (comma-separated,
-    maybe empty); `dropped_measures`: the draft's measures that carried a removed proposal and
+    proposals' ids, `removed`: the ids of proposals the rules no longer make, `removed_measures`
+    their measure codes in the same order (a removed proposal is gone from the state before
+    signature, so the page names it from here); all comma-separated, maybe empty.
+    `dropped_measures`: the draft's measures that carried a removed proposal and
     were taken out (before signature); `amendment_due`: the case is signed and the proposals
     changed, so the agreement has to be amended (the signed one stays as it is)."""
 
@@ -329,6 +331,7 @@ class RoutesRecomputed(EventData):
     ruleset_version: StrictStr
     added: StrictStr
     removed: StrictStr
+    removed_measures: StrictStr
     dropped_measures: StrictStr
     amendment_due: StrictBool
 

@@ -142,6 +142,7 @@ def _recompute_routes(state: CaseState, routing: RoutingResult, at: datetime) ->
     current = {_key(route): route for route in state.routes}
     proposed = {_key(route) for route in routing.routes}
     removed = [route.id for route in state.routes if _key(route) not in proposed]
+    gone_measures = [route.measure for route in state.routes if _key(route) not in proposed]
     added: list[str] = []
     routes: list[CaseRoute] = []
     for route in routing.routes:
@@ -188,6 +189,7 @@ def _recompute_routes(state: CaseState, routing: RoutingResult, at: datetime) ->
             ruleset_version=routing.ruleset_version,
             added=",".join(added),
             removed=",".join(removed),
+            removed_measures=",".join(gone_measures),
             dropped_measures=",".join(dropped),
             amendment_due=amendment_due,
         ),

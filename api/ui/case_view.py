@@ -276,19 +276,28 @@ class CaseView:
             return sent
         return FormState(values=form_values(self.state.profile))
 
-    @staticmethod
-    def recomputed(data: dict[str, object]) -> str:
-        """What a `routes_recomputed` event changed, in words."""
+    def recomputed(self, data: dict[str, object]) -> str:
+        """What a `routes_recomputed` event changed, in words: the measures proposed anew
+        (with their partner) and those no longer proposed."""
 
-        def count(key: str) -> int:
+        def items(key: str) -> list[str]:
             text = str(data.get(key) or "")
-            return len(text.split(",")) if text else 0
+            return text.split(",") if text else []
 
-        added, removed, dropped = count("added"), count("removed"), count("dropped_measures")
+        new = [self.route(route_id) for route_id in items("added")]
+        added = [
+            f"{labels.measure(r.measure)} ({self.partner_name(r.partner_id)})"
+            for r in new
+            if r is not None
+        ]
+        removed = [labels.measure(code) for code in items("removed_measures")]
+        dropped = len(items("dropped_measures"))
         parts = []
-        if added or removed:
-            parts.append(f"{number(added)} neu, {number(removed)} entfallen")
-        else:
+        if added:
+            parts.append("neu: " + ", ".join(added))
+        if removed or items("removed"):
+            parts.append("entfallen: " + (", ".join(removed) or number(len(items("removed")))))
+        if not parts:
             parts.append("unverändert")
         if dropped:
             parts.append(plural(dropped, "Maßnahme", "Maßnahmen") + " aus dem Entwurf genommen")

@@ -129,6 +129,7 @@ STORED: dict[CaseEventKind, dict[str, Any]] = {
         "ruleset_version": "064903364ac4",
         "added": "r9",
         "removed": "r2",
+        "removed_measures": "placement",
         "dropped_measures": "",
         "amendment_due": True,
     },

@@ -156,6 +156,7 @@ def test_before_signature_routes_are_recomputed_and_measures_without_a_route_dro
         ruleset_version="test-2",
         added=by_measure["placement"].id,
         removed="r2",
+        removed_measures="placement",
         dropped_measures=jobcenter_measure.id,
         amendment_due=False,
     )

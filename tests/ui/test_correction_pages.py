@@ -82,6 +82,9 @@ async def test_a_signed_case_offers_the_correction_and_says_an_amendment_follows
     after = await counsellor.get(done.headers["location"])
     assert "Bezieht Bürgergeld (SGB II): ja → nein" in after.text
     assert "die Vereinbarung muss geändert werden" in after.text
+    # The proposals by name: the Jobcenter's placement goes, the employment agency's comes.
+    assert "entfallen: Vermittlung in Arbeit" in after.text
+    assert re.search(r"neu: [^;<]*\(Agentur für Arbeit[^)]*\)", after.text), after.text[-3000:]
     assert "Vereinbarung ändern: Die korrigierten Angaben" in after.text  # the task
 
 
