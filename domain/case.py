@@ -322,6 +322,9 @@ class CaseState(BaseModel):
     land: str
     client: ClientName | None = None
     opened_at: datetime
+    # The human case number ("MUS-2026-0147", domain/case_number.py), from the input. None in
+    # a case opened before numbers: the read model gave it one (docs/architecture.md).
+    number: str | None = None
 
     profile: IntakeData | None = None
     needs: list[Need] = Field(default_factory=list)
@@ -399,6 +402,8 @@ class AgreementInput(StrictModel):
     counsellor_id: str
     land: str = DEFAULT_LAND  # ISO 3166-2 subdivision of the municipality (its working days)
     client: ClientName | None = None
+    # Taken by the API before the start (store/case_numbers.py); None in an older input.
+    number: str | None = None
     clocks: Clocks = Field(default_factory=Clocks)
     state: CaseState | None = None
     # The run sends events to the read model from a loop of its own, so clocks and referrals

@@ -59,6 +59,7 @@ def open_case(
     land: str,
     client: ClientName | None,
     now: datetime,
+    number: str | None = None,
 ) -> CaseState:
     state = CaseState(
         id=case_id,
@@ -69,6 +70,7 @@ def open_case(
         land=land,
         client=client,
         opened_at=now,
+        number=number,
     )
     record(
         state,

@@ -38,6 +38,7 @@ from domain.rejections import require_allowed
 from domain.stage_table import Action
 from domain.stages import check_request_signature
 from domain.stages_withdrawal import reroute_refusal, set_aside_refusal, withdraw_refusal
+from store import case_numbers
 from store.directory import SqlDirectory
 from store.reads import centres as centre_reads
 from store.reads.centres import CentreChoice
@@ -251,6 +252,9 @@ class CaseView:
 async def load_case(request: Request, case: CaseRef) -> CaseView:
     services = services_of(request)
     state = await services.gateway.case_state(case.id)
+    if state.number is None:
+        # A case opened before numbers: its number lives in the read model.
+        state.number = await run_in_threadpool(case_numbers.number_of, services.engine, case.id)
     directory = SqlDirectory(services.engine)
     partners = await run_in_threadpool(directory.partners, state.municipality_id)
     return CaseView(state=state, partners={p.id: p for p in partners})
