@@ -10,7 +10,7 @@ exactly the same way.
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from pydantic import ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from api import casework
 from api.deps import SessionDep, audited_listing
@@ -34,6 +34,8 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 PAGE_SIZE = 50
 SEARCH_LENGTH = 100
+SEARCH_CEILING = 2000  # longer is no search anybody typed: the 404 page
+_SEARCH: TypeAdapter[str] = TypeAdapter(Annotated[SingleLine, Field(max_length=SEARCH_LENGTH)])
 STAGES = frozenset(stage.value for stage in Stage)
 
 _audit_centre_list = audited_listing(Role.COUNSELLOR)
@@ -51,16 +53,18 @@ def case_list(
     session: SessionDep,
     stadium: Annotated[str, Query(max_length=32)] = "",
     ueberfaellig: Annotated[str, Query(max_length=5)] = "",
-    q: Annotated[SingleLine, Query(max_length=SEARCH_LENGTH)] = "",
+    # Checked below, so a wrong search says what is wrong beside the field (not a 404 page).
+    q: Annotated[str, Query(max_length=SEARCH_CEILING)] = "",
     wer: Annotated[str, Query(max_length=10)] = "meine",
     seite: Annotated[int, Query(ge=1, le=10_000)] = 1,
     erledigt: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
     _audit_centre_list(request, user, session)
+    search, search_error = _search(q)
     filters = {
         "stadium": stadium,
         "ueberfaellig": ueberfaellig == "1",
-        "q": q.strip(),
+        "q": search,
         "wer": "alle" if wer == "alle" else "meine",
         "seite": seite,
     }
@@ -74,13 +78,28 @@ def case_list(
         counsellor=user.username if filters["wer"] == "meine" else None,
         search=str(filters["q"]) or None,
     )
-    context = {"rows": found.rows, "has_more": found.has_more, "filters": filters}
+    context: dict[str, object] = {
+        "rows": [] if search_error else found.rows,
+        "has_more": found.has_more and not search_error,
+        "filters": filters,
+        "search_error": search_error,
+    }
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT if search_error else status.HTTP_200_OK
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "case-table":
         # The filter form asked for the table only (htmx); without script the whole page comes.
-        return render(request, "cases/_table.html", context)
+        return render(request, "cases/_table.html", context, status_code)
     context["tasks"] = case_reads.open_tasks_of(session, user.username, PAGE_SIZE)
     context["done"] = DONE.get(erledigt)
-    return render(request, "cases/list.html", context)
+    return render(request, "cases/list.html", context, status_code)
+
+
+def _search(typed: str) -> tuple[str, str | None]:
+    """The search text to run, or "" and what is wrong with it (German, for the field)."""
+    try:
+        return _SEARCH.validate_python(typed).strip(), None
+    except ValidationError as error:
+        [message] = list(errors_of_validation(error).values())[:1] or ["ungültig."]
+        return "", f"Bitte prüfen Sie die Suche: {message}"
 
 
 @router.get("/faelle/neu", name="ui.case.new")
