@@ -3,6 +3,7 @@ Temporal (time-skipping server) with the real workflows and activities, and a re
 model filled by the projection: counsellor steps, the partner inbox and its effect on the case,
 the supervisor's lists, audit entries, and idempotent retries."""
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -240,6 +241,12 @@ async def test_idempotency_key_makes_a_retried_write_count_once(lotse: Lotse) ->
     retry = await lotse.ok("berater1", "POST", "/cases", json=body, headers=headers)
     assert retry["id"] == first["id"]
     case_id = first["id"]
+    # The retry gets the number the case got: the counter moved once.
+    assert re.fullmatch(r"MUS-\d{4}-\d{4}", first["number"]) and retry["number"] == first["number"]
+    other = await lotse.ok("berater1", "POST", "/cases", json=body)
+    assert int(other["number"][-4:]) == int(first["number"][-4:]) + 1
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    assert state["number"] == first["number"] and state["id"] == case_id
 
     key = {"Idempotency-Key": "intake-1"}
     once = await lotse.ok("berater1", "POST", f"/cases/{case_id}/intake", json=INTAKE, headers=key)
