@@ -68,6 +68,15 @@ class ClosureReason(StrEnum):
     WITHDRAWN = "withdrawn"
     NO_CONTACT = "no_contact"
     TRANSFERRED = "transferred"
+    # Opened twice by mistake: allowed in intake only (domain/stages_review.py `check_close`),
+    # and in no figure of the evaluation (store/fact_writer.py writes no closure fact for it).
+    DUPLICATE = "duplicate"
+
+
+# The reasons the evaluation counts (every one but `duplicate`).
+COUNTED_CLOSURES: tuple[ClosureReason, ...] = tuple(
+    reason for reason in ClosureReason if reason is not ClosureReason.DUPLICATE
+)
 
 
 class TaskKind(StrEnum):

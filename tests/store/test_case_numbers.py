@@ -1,21 +1,25 @@
 """Case numbers and the search by name and number in the store (store/case_numbers.py,
-store/case_identity.py, store/reads/cases.py, migration 0012), on SQLite and PostgreSQL."""
+store/case_identity.py, store/reads/cases.py, migration 0012), and a duplicate's absence from
+the evaluation, on SQLite and PostgreSQL."""
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine, column, table
 from sqlmodel import Session, col, select
 
-from domain.case import CaseEventKind, Stage
+from domain.case import CaseEventKind, ClosureReason, Stage
+from domain.months import start_of_german_month
 from domain.projection import CaseEventBatch
 from store import db
 from store.case_numbers import CaseNumberCounter, assign, assign_now, number_of
+from store.facts import ClosureFact
 from store.models import Municipality
 from store.projections import CaseNameKey, CaseSummary
 from store.projector import SqlCaseEventSink
 from store.reads.cases import centre_cases
-from tests.samples import BATCH_CASE, batch_event, batch_projection
+from store.reads.evaluation import ReportScope, fact_counts
+from tests.samples import BATCH_CASE, NOW, batch_event, batch_projection
 
 DAY = date(2026, 3, 2)
 
@@ -276,3 +280,33 @@ def test_migration_0012_numbers_projected_cases_in_opening_order(empty_engine: E
     assert _found(empty_engine, "Jussuf") == [_case(2)]
     # The counter goes on where the migration left it.
     assert assign_now(empty_engine, _case(9), "musterstadt", DAY) == "MUT-2026-0004"
+
+
+def test_a_case_closed_as_duplicate_is_in_no_figure(store_engine: Engine) -> None:
+    """The closure facts and the report's closures: a duplicate writes no fact, and the
+    report's reasons leave it out (store/fact_writer.py, store/reads/evaluation.py)."""
+    _municipalities(store_engine, "musterstadt")
+    sink = SqlCaseEventSink(store_engine)
+    for n, reason in ((1, "duplicate"), (2, "no_contact")):
+        sink.append(_opened(_case(n), "Amal", "Haddad"))
+        closed = CaseEventBatch(
+            case=batch_projection(Stage.CLOSED, case_id=_case(n)),
+            events=[batch_event(2, CaseEventKind.CLOSED, Stage.CLOSED, reason=reason)],
+        )
+        sink.append(closed)
+    with Session(store_engine) as session:
+        facts = session.exec(select(ClosureFact.case_id, ClosureFact.reason)).all()
+    assert [(case_id, str(reason)) for case_id, reason in facts] == [(_case(2), "no_contact")]
+    scope = ReportScope(
+        municipalities=("musterstadt",),
+        centre_id=None,
+        start=NOW - timedelta(days=1),
+        end=NOW + timedelta(days=1),
+        month_starts=(start_of_german_month(NOW),),
+        now=NOW + timedelta(days=1),
+    )
+    with store_engine.connect() as connection:
+        counts = fact_counts(connection, scope)
+    assert ClosureReason.DUPLICATE not in counts.closures
+    assert counts.closures[ClosureReason.NO_CONTACT] == 1
+    assert sum(counts.closures.values()) == 1
