@@ -4,13 +4,17 @@ the counsellor's open tasks) and "Neuer Fall".
 Lists read the read model through the same read as `GET /cases` (`store.reads.cases`): the
 centre's rows only, and one audit entry per list through the API's `audited_listing`. Opening
 a case goes through the API's `casework.open_case`, so a page and `POST /cases` open cases in
-exactly the same way.
+exactly the same way. Before it opens one, the form warns of the centre's cases with the
+same client name (a variant spelling included) and opens only once the counsellor confirms:
+a second case for one client is a duplicate (closed as `duplicate` while in intake).
 """
 
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import Field, TypeAdapter, ValidationError
+from sqlmodel import Session
 
 from api import casework
 from api.deps import SessionDep, audited_listing
@@ -27,12 +31,15 @@ from api.ui.web import PageRoute, redirect, render
 from domain.actions import CaseOpen
 from domain.case import Stage
 from domain.fields import SingleLine
-from store.models import Role
+from store.models import Role, User
+from store.projections import CaseSummary
 from store.reads import cases as case_reads
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 PAGE_SIZE = 50
+DUPLICATES_SHOWN = 10
+CONFIRMED = "trotzdem"  # the new-case form's field: "open it although the name is known"
 SEARCH_LENGTH = 100
 SEARCH_CEILING = 2000  # longer is no search anybody typed: the 404 page
 _SEARCH: TypeAdapter[str] = TypeAdapter(Annotated[SingleLine, Field(max_length=SEARCH_LENGTH)])
@@ -93,6 +100,27 @@ def case_list(
     return render(request, "cases/list.html", context, status_code)
 
 
+def _confirmation(body: CaseOpen) -> str:
+    """What the warning's „trotzdem anlegen“ confirms: this name (a changed name is checked
+    again)."""
+    client = body.client
+    return f"{client.given_name}|{client.family_name}" if client else ""
+
+
+def _same_name(request: Request, user: User, body: CaseOpen) -> list[CaseSummary]:
+    """The centre's cases with the new client's name (store/reads/cases.same_name_cases)."""
+    if body.client is None:
+        return []
+    with Session(services_of(request).engine) as session:
+        return case_reads.same_name_cases(
+            session,
+            user.centre_id or "",
+            body.client.given_name,
+            body.client.family_name,
+            DUPLICATES_SHOWN,
+        )
+
+
 def _search(typed: str) -> tuple[str, str | None]:
     """The search text to run, or "" and what is wrong with it (German, for the field)."""
     try:
@@ -114,6 +142,15 @@ async def open_case(request: Request, user: CounsellorUser, form: Form) -> Respo
     }
     try:
         body = CaseOpen.model_validate(payload)
+        if text(form, CONFIRMED) != _confirmation(body):
+            duplicates = await run_in_threadpool(_same_name, request, user, body)
+            if duplicates:
+                context = {
+                    "form": FormState.submitted(form, {}),
+                    "duplicates": duplicates,
+                    "confirmation": _confirmation(body),
+                }
+                return render(request, "cases/new.html", context, status.HTTP_409_CONFLICT)
         opened = await casework.open_case(services_of(request), user, body, idempotency_key(form))
     except ValidationError as error:
         # The form's fields are the client's: "client.given_name" -> "given_name".

@@ -65,6 +65,23 @@ def matching(query: SelectOfScalar[CaseSummary], search: str) -> SelectOfScalar[
     return query
 
 
+def same_name_cases(
+    session: Session, centre_id: str, given_name: str, family_name: str, limit: int
+) -> list[CaseSummary]:
+    """The centre's cases whose client has this name (each word of it by its key, so a
+    variant spelling counts too), newest change first: what the new-case form warns of."""
+    keys = name_keys(given_name, family_name)
+    if not keys:
+        return []
+    query = select(CaseSummary).where(CaseSummary.centre_id == centre_id)
+    for key in keys:
+        query = query.where(
+            col(CaseSummary.case_id).in_(select(CaseNameKey.case_id).where(CaseNameKey.key == key))
+        )
+    query = query.order_by(col(CaseSummary.updated_at).desc(), col(CaseSummary.case_id).desc())
+    return list(session.exec(query.limit(limit)).all())
+
+
 def centre_case_page(
     session: Session,
     centre_id: str,
