@@ -8,10 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from store.projections import AuditEvent, ReferralSummary
 from tests.api_harness import Lotse, eventually
+from tests.case_histories import REGENERATE, run_histories, save_histories
 from tests.samples import ASSESSMENT, INTAKE
+from workflows.actor_header import ActorInterceptor
+from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow
 
 
@@ -309,3 +314,29 @@ async def test_a_referral_in_the_inbox_before_its_workflow_started_asks_to_retry
     assert done["status"] == "declined"
     late = await lotse.post("sprachkurs", f"/referrals/{row['id']}/acknowledge")
     assert late.status_code == 409
+
+
+async def test_a_numbered_case_closed_as_duplicate_replays(lotse: Lotse) -> None:
+    """The history `case_number_duplicate` (tests/histories/): a case whose input carries its
+    number, closed as a duplicate in intake; it replays like every recorded history."""
+    body = {"client": {"given_name": "Doppelt", "family_name": "Angelegt"}}
+    opened = await lotse.ok("berater1", "POST", "/cases", json=body)
+    case_id = opened["id"]
+    closed = await lotse.ok(
+        "berater1", "POST", f"/cases/{case_id}/close", json={"reason": "duplicate"}
+    )
+    assert closed["stage"] == "closed"
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    assert state["number"] == opened["number"] and state["closure"]["reason"] == "duplicate"
+    handle = lotse.client.get_workflow_handle(case_id)
+    histories = await run_histories(lotse.client, handle)
+    replayer = Replayer(
+        workflows=[AgreementWorkflow],
+        data_converter=pydantic_data_converter,
+        interceptors=[ActorInterceptor()],
+    )
+    for history in histories:
+        replayed = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert replayed.replay_failure is None
+    if REGENERATE:
+        save_histories("case_number_duplicate", histories)

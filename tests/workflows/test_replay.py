@@ -17,7 +17,9 @@ one after it (recorded by running a referral through acknowledge, two notes and 
 chose and withdraws another (the updates `reroute_referral` and `withdraw_referral`, recorded
 by test_agreement_workflow_devserver.py); `coordination_assignment.json` a case transferred
 without a counsellor and then given one by a supervisor of its municipality (`reassign` with a
-supervisor's actor and `centre_id`, recorded by tests/api/test_actor_checks.py).
+supervisor's actor and `centre_id`, recorded by tests/api/test_actor_checks.py);
+`case_number_duplicate.json` a case opened through the API with its number in the input and
+closed as `duplicate` in intake (recorded by tests/api/test_lifecycle.py).
 """
 
 import pytest
@@ -48,6 +50,7 @@ def test_the_recorded_histories_are_there() -> None:
         "coordination_assignment",
         "happy_path_v3",
         "referral_decline_v3",
+        "case_number_duplicate",
     } <= recorded
 
 
