@@ -75,22 +75,24 @@ def case_list(
         "wer": "alle" if wer == "alle" else "meine",
         "seite": seite,
     }
-    found = case_reads.centre_case_page(
-        session,
-        user.centre_id or "",
-        seite,
-        PAGE_SIZE,
-        stage=Stage(stadium) if stadium in STAGES else None,
-        overdue=True if filters["ueberfaellig"] else None,
-        counsellor=user.username if filters["wer"] == "meine" else None,
-        search=str(filters["q"]) or None,
-    )
     context: dict[str, object] = {
-        "rows": [] if search_error else found.rows,
-        "has_more": found.has_more and not search_error,
+        "rows": [],
+        "has_more": False,
         "filters": filters,
         "search_error": search_error,
     }
+    if search_error is None:
+        found = case_reads.centre_case_page(
+            session,
+            user.centre_id or "",
+            seite,
+            PAGE_SIZE,
+            stage=Stage(stadium) if stadium in STAGES else None,
+            overdue=True if filters["ueberfaellig"] else None,
+            counsellor=user.username if filters["wer"] == "meine" else None,
+            search=search or None,
+        )
+        context |= {"rows": found.rows, "has_more": found.has_more}
     status_code = status.HTTP_422_UNPROCESSABLE_CONTENT if search_error else status.HTTP_200_OK
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "case-table":
         # The filter form asked for the table only (htmx); without script the whole page comes.
@@ -126,7 +128,7 @@ def _search(typed: str) -> tuple[str, str | None]:
     try:
         return _SEARCH.validate_python(typed).strip(), None
     except ValidationError as error:
-        [message] = list(errors_of_validation(error).values())[:1] or ["ungültig."]
+        message = next(iter(errors_of_validation(error).values()), "ungültig.")
         return "", f"Bitte prüfen Sie die Suche: {message}"
 
 

@@ -10,8 +10,9 @@ hands it on from its page (no other Jobcenter: it shows up as a measure without 
 Jobcenter refers a client to a counselling centre, a counsellor there declines one referral and
 accepts another (the new case's page follows), and the Jobcenter sees what became of its
 referrals. A counsellor finds a client by a variant spelling and by her case number, is warned
-before she opens the client a second time, and closes the duplicate. On every page: every input has a label, nothing is requested from another origin,
-the Content-Security-Policy is not violated. Screenshots of each role's main page, of the
+before she opens the client a second time, and closes the duplicate. On every page: every
+input has a label, nothing is requested from another origin, the Content-Security-Policy is
+not violated. Screenshots of each role's main page, of the
 coordination's page of an escalated referral and of both sides of a referral to a centre go to
 docs/screenshots/ (the README shows them). The counsellor's bell counts her unread
 notifications, and the list marks them read and turns her mails off and on.
