@@ -11,10 +11,11 @@ from sqlmodel import Session, col, select
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from store.projections import AuditEvent, ReferralSummary
+from store.projections import AuditEvent, CaseNameKey, CaseSummary, ReferralSummary
 from tests.api_harness import Lotse, eventually
 from tests.case_histories import REGENERATE, run_histories, save_histories
 from tests.samples import ASSESSMENT, INTAKE
+from worker.names_backfill import backfill_names
 from workflows.actor_header import ActorInterceptor
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow
@@ -340,3 +341,38 @@ async def test_a_numbered_case_closed_as_duplicate_replays(lotse: Lotse) -> None
         assert replayed.replay_failure is None
     if REGENERATE:
         save_histories("case_number_duplicate", histories)
+
+
+async def test_backfill_names_asks_the_workflows_of_rows_from_before_full_names(
+    lotse: Lotse,
+) -> None:
+    """`lotse db backfill-names`: a row as migration 0012 left it (the given name only) gets
+    the full name, date of birth and keys from its workflow; a row that has them is left."""
+    body = {"client": {"given_name": "Nour", "family_name": "Haddad"}}
+    case_id = (await lotse.ok("berater1", "POST", "/cases", json=body))["id"]
+    await lotse.ok("berater1", "POST", f"/cases/{case_id}/intake", json=INTAKE)
+
+    async def searchable(q: str) -> list[str]:
+        page = await lotse.ok("berater1", "GET", "/cases", params={"q": q})
+        return [item["id"] for item in page["items"] if item["id"] == case_id]
+
+    async def with_birth_date() -> bool:
+        page = await lotse.ok("berater1", "GET", "/cases", params={"q": "Nour Hadad"})
+        return any(item["birth_date"] for item in page["items"] if item["id"] == case_id)
+
+    await eventually(with_birth_date)
+    with Session(lotse.engine) as session:  # as migration 0012 left a row projected before it
+        row = session.get(CaseSummary, case_id)
+        assert row is not None
+        row.client_family_name, row.client_birth_date = "", None
+        session.add(row)
+        for key in session.exec(select(CaseNameKey).where(CaseNameKey.case_id == case_id)):
+            if key.key != "nr":
+                session.delete(key)
+        session.commit()
+    assert await searchable("Haddad") == []
+    result = await backfill_names(lotse.settings, lotse.engine, lotse.client)
+    assert result.written >= 1
+    assert await searchable("Hadad") == [case_id] and await with_birth_date()
+    again = await backfill_names(lotse.settings, lotse.engine, lotse.client)
+    assert again.written == 0  # nothing left to fill
