@@ -387,7 +387,7 @@ async def test_a_row_number_beyond_the_form_is_refused_at_once_and_changes_nothi
 
 
 async def test_a_known_name_opens_a_case_only_when_confirmed_and_the_second_closes_as_duplicate(
-    lotse: Lotse, active_case: str
+    lotse: Lotse,
 ) -> None:
     counsellor = await _browser(lotse, "berater1")
     first = await counsellor.submit(
@@ -434,15 +434,17 @@ async def test_a_known_name_opens_a_case_only_when_confirmed_and_the_second_clos
     second_id = confirmed.headers["location"].split("/")[2].split("?")[0]
     assert second_id != first_id
 
-    # The duplicate closes as such while in intake; an active case is not offered the reason.
+    # The duplicate closes as such while in intake; a case past intake is not offered the
+    # reason, and the case refuses it.
+    assessed = await lotse.open_case()
+    await lotse.ok("berater1", "POST", f"/cases/{assessed}/intake", json=INTAKE)
     page = f"/faelle/{second_id}"
     assert 'value="duplicate"' in (await counsellor.get(page)).text
-    assert 'value="duplicate"' not in (await counsellor.get(f"/faelle/{active_case}")).text
+    past_intake = (await counsellor.get(f"/faelle/{assessed}")).text
+    assert 'id="aktion-close"' in past_intake and 'value="duplicate"' not in past_intake
     closed = await counsellor.submit(page, f"{page}/abschluss", {"reason": "duplicate"})
     assert closed.status_code == 303
     state = await lotse.ok("berater1", "GET", f"/cases/{second_id}")
     assert state["stage"] == "closed" and state["closure"]["reason"] == "duplicate"
-    refused = await lotse.post(
-        "berater1", f"/cases/{active_case}/close", json={"reason": "duplicate"}
-    )
+    refused = await lotse.post("berater1", f"/cases/{assessed}/close", json={"reason": "duplicate"})
     assert refused.status_code == 409 and "doppelt angelegt" in refused.json()["detail"]
