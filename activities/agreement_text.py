@@ -27,6 +27,9 @@ class AgreementDocumentInput(StrictModel):
     """Everything the document shows; the input of the `render_agreement` activity."""
 
     case_id: str
+    # The human case number the document names; None for a case opened before numbers,
+    # whose documents keep naming its id.
+    number: str | None = None
     version: int
     municipality_id: str
     centre_id: str
@@ -86,7 +89,7 @@ def render_agreement_text(
     client_name = f"{client.given_name} {client.family_name}".strip() if client else "—"
     lines = [
         "INTEGRATIONSVEREINBARUNG",
-        f"Fall {doc.case_id} · Fassung {doc.version}",
+        f"Fall {doc.number or doc.case_id} · Fassung {doc.version}",
         "",
         "zwischen",
         f"  {client_name} (Klientin/Klient)",

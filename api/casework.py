@@ -9,6 +9,7 @@ these checks.
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from fastapi import HTTPException, status
 from fastapi.concurrency import run_in_threadpool
@@ -17,7 +18,8 @@ from api.deps import CaseRef, Services
 from api.errors import invalid
 from domain.actions import CaseOpen, Reassignment, Transfer
 from domain.case import AgreementInput, Stage
-from store import audit
+from domain.months import german_day
+from store import audit, case_numbers
 from store.models import User
 from store.reads import centres as centre_reads
 
@@ -42,6 +44,7 @@ class OpenedCase:
     stage: Stage
     # False when the case existed already (a retry): then it may have another counsellor.
     started: bool
+    number: str  # "MUS-2026-0147" (domain/case_number.py)
 
 
 async def open_case(
@@ -63,6 +66,15 @@ async def open_case(
             detail="Die eigene Beratungsstelle fehlt im Verzeichnis; bitte die Verwaltung fragen.",
         )
     case_id = case_id or case_id_for(user.username, key)
+    # Taken before the start, so the number is in the workflow's input and state; a retry
+    # (same case id) gets the same number again (store/case_numbers.py).
+    number = await run_in_threadpool(
+        case_numbers.assign_now,
+        services.engine,
+        case_id,
+        facts.municipality_id,
+        german_day(datetime.now(UTC)),
+    )
     case_input = AgreementInput(
         case_id=case_id,
         municipality_id=facts.municipality_id,
@@ -71,12 +83,13 @@ async def open_case(
         counsellor_id=user.username,
         land=facts.land,
         client=body.client,
+        number=number,
     )
     started = await services.gateway.start_case(case_id, case_input)
     await run_in_threadpool(
         audit.record, services.engine, user.username, "case.open", "case", case_id
     )
-    return OpenedCase(case_id, facts.centre_id, user.username, Stage.INTAKE, started)
+    return OpenedCase(case_id, facts.centre_id, user.username, Stage.INTAKE, started, number)
 
 
 async def check_reassignment(services: Services, case: CaseRef, change: Reassignment) -> None:

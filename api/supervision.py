@@ -57,6 +57,7 @@ class SupervisedTask(BaseModel):
 
 class CaseOverview(BaseModel):
     case_id: str
+    number: str = ""  # "MUS-2026-0147"; "" while the case is not projected yet
     centre_id: str
     counsellor_id: str
     stage: str
@@ -106,6 +107,7 @@ def overview(session: Session, case: CaseRef) -> CaseOverview:
         )
     return CaseOverview(
         case_id=row.case_id,
+        number=row.number,
         centre_id=row.centre_id,
         counsellor_id=row.counsellor_id,
         stage=row.stage,

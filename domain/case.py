@@ -68,6 +68,15 @@ class ClosureReason(StrEnum):
     WITHDRAWN = "withdrawn"
     NO_CONTACT = "no_contact"
     TRANSFERRED = "transferred"
+    # Opened twice by mistake: allowed in intake only (domain/stages_review.py `check_close`),
+    # and in no figure of the evaluation (store/fact_writer.py writes no closure fact for it).
+    DUPLICATE = "duplicate"
+
+
+# The reasons the evaluation counts (every one but `duplicate`).
+COUNTED_CLOSURES: tuple[ClosureReason, ...] = tuple(
+    reason for reason in ClosureReason if reason is not ClosureReason.DUPLICATE
+)
 
 
 class TaskKind(StrEnum):
@@ -329,6 +338,9 @@ class CaseState(BaseModel):
     land: str
     client: ClientName | None = None
     opened_at: datetime
+    # The human case number ("MUS-2026-0147", domain/case_number.py), from the input. None in
+    # a case opened before numbers: the read model gave it one (docs/architecture.md).
+    number: str | None = None
 
     profile: IntakeData | None = None
     needs: list[Need] = Field(default_factory=list)
@@ -406,6 +418,8 @@ class AgreementInput(StrictModel):
     counsellor_id: str
     land: str = DEFAULT_LAND  # ISO 3166-2 subdivision of the municipality (its working days)
     client: ClientName | None = None
+    # Taken by the API before the start (store/case_numbers.py); None in an older input.
+    number: str | None = None
     clocks: Clocks = Field(default_factory=Clocks)
     state: CaseState | None = None
     # The run sends events to the read model from a loop of its own, so clocks and referrals

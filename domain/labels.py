@@ -77,6 +77,7 @@ CLOSURE_REASON_LABELS: dict[ClosureReason, str] = {
     ClosureReason.WITHDRAWN: "von Klient:in beendet",
     ClosureReason.NO_CONTACT: "kein Kontakt mehr",
     ClosureReason.TRANSFERRED: "an andere Stelle übergeben",
+    ClosureReason.DUPLICATE: "doppelt angelegt",
 }
 
 

@@ -19,7 +19,7 @@ them (store/projector.py, store/archive.py): declared here, the store depends on
 only.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -74,6 +74,9 @@ class CaseProjection(StrictModel):
     open_task_count: int
     client_given_name: str = ""
     client_family_name: str = ""
+    # The counsellor's list shows them, the search finds by them (store/projections.py).
+    client_birth_date: date | None = None
+    number: str | None = None  # None: a case opened before numbers (the read model gives one)
     client_languages: list[str] = Field(default_factory=list)  # 639-1, else 639-3 (languages.py)
     # What the partner of each referral dispatched by an event not projected yet receives
     # beyond the common minimum (domain.consent), by referral id. Sent once, with its dispatch,
@@ -98,6 +101,8 @@ class CaseProjection(StrictModel):
             open_task_count=len(state.open_tasks()),
             client_given_name=client.given_name if client else "",
             client_family_name=client.family_name if client else "",
+            client_birth_date=state.profile.birth_date if state.profile else None,
+            number=state.number,
             client_languages=list(state.profile.languages) if state.profile else [],
             partner_views=_partner_views(state),
             needs=_assessed_needs(state),

@@ -50,6 +50,12 @@ def require_allowed(state: CaseState, action: Action) -> WrongStage | None:
 
 def require_stage(state: CaseState, action: Action, *allowed: Stage) -> WrongStage | None:
     """A `WrongStage` naming the current stage unless the case is in one of `allowed`."""
+    return require_stage_for(state, ACTION_LABELS[action], *allowed)
+
+
+def require_stage_for(state: CaseState, what: str, *allowed: Stage) -> WrongStage | None:
+    """`require_stage` for a variant of an action (`what`: "Als doppelt angelegt
+    abschließen")."""
     if state.stage in allowed:
         return None
     wanted = " oder ".join(_stage_name(stage) for stage in allowed)
@@ -57,7 +63,7 @@ def require_stage(state: CaseState, action: Action, *allowed: Stage) -> WrongSta
         stage=state.stage,
         message=(
             f"Im Stadium {_stage_name(state.stage)} nicht möglich: "
-            f"{ACTION_LABELS[action]} geht nur im Stadium {wanted}."
+            f"{what} geht nur im Stadium {wanted}."
         ),
     )
 

@@ -65,6 +65,7 @@ def open_case(
     land: str,
     client: ClientName | None,
     now: datetime,
+    number: str | None = None,
 ) -> CaseState:
     state = CaseState(
         id=case_id,
@@ -75,6 +76,7 @@ def open_case(
         land=land,
         client=client,
         opened_at=now,
+        number=number,
     )
     record(
         state,

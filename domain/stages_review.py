@@ -9,6 +9,7 @@ from datetime import datetime
 from domain.actions import Closure, Reassignment, Review, TaskDone, Transfer
 from domain.case import (
     CaseState,
+    ClosureReason,
     ClosureRecord,
     GoalStatus,
     ReviewRecord,
@@ -30,7 +31,7 @@ from domain.events import TaskDone as TaskDoneEvent
 from domain.months import german_day, later_by, start_of_german_day
 from domain.needs import RoutingResult
 from domain.referral import OPEN
-from domain.rejections import Invalid, Rejection, WrongStage, require_allowed
+from domain.rejections import Invalid, Rejection, WrongStage, require_allowed, require_stage_for
 from domain.stage_table import Action
 from domain.stages import add_needs
 
@@ -130,7 +131,14 @@ def record_review(
 
 
 def check_close(state: CaseState, closure: Closure, now: datetime) -> Rejection | None:
-    return require_allowed(state, Action.CLOSE)
+    """A case closes in any open stage; as a duplicate only while still in intake (nothing
+    of it has been assessed, agreed or sent to a partner yet). A new reason read by this pure
+    check: no recorded history holds it, so no command of one changes (no patch)."""
+    if wrong := require_allowed(state, Action.CLOSE):
+        return wrong
+    if closure.reason is ClosureReason.DUPLICATE:
+        return require_stage_for(state, "Als doppelt angelegt abschließen", Stage.INTAKE)
+    return None
 
 
 def close(state: CaseState, closure: Closure, now: datetime) -> CaseState | Rejection:

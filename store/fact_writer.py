@@ -10,7 +10,7 @@ row the event names), so replaying a case's events changes nothing.
 What each event adds (tables: store/facts.py, and the evaluation's columns of `reviews` and
 `referrals` in store/projections.py):
 - agreement_activated: the version in force (1: concluded, later: an amendment);
-- closed: the closure with its reason;
+- closed: the closure with its reason (none for a duplicate: it is in no figure);
 - assessment_completed, review_recorded with new needs: the needs (`needs` of the batch's
   projection, or of the workflow's state for a backfill) and their rule hits;
 - review_recorded: the review's centre and the goals' statuses after it; on the case's review
@@ -27,7 +27,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from domain.case import CaseEvent, CaseEventKind, GoalStatus
+from domain.case import CaseEvent, CaseEventKind, ClosureReason, GoalStatus
 from domain.events import (
     AgreementActivated,
     AssessmentCompleted,
@@ -92,7 +92,9 @@ def write_facts(
                     activated_at=event.at,
                 )
             )
-        case Closed():
+        case Closed() if payload.reason is not ClosureReason.DUPLICATE:
+            # A case opened twice by mistake is in no figure (it never left intake: it has no
+            # need, agreement, review or referral either).
             session.merge(
                 ClosureFact(
                     case_id=case_id,

@@ -8,16 +8,18 @@ inbound referral is written by the API (`store.inbound`) between two directory e
 exist when it is written, so it has foreign keys to them too.
 
 Importing this module registers the tables on `SQLModel.metadata`, which Alembic's env.py
-compares migrations against. It holds no queries: those are in `directory`, `users`, `seed`,
-`inbound` and `reads/`.
+compares migrations against. It holds no queries (those are in `directory`, `users`, `seed`,
+`inbound` and `reads/`) but one: a new municipality's case prefix is derived on insert.
 """
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, Index
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, CheckConstraint, Index, event, select
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Field, SQLModel, col
 
+from domain.case_number import derive_prefix
 from domain.enums import ActorKind, CentreKind
 from domain.inbound import InboundStatus
 from store.types import StrEnumType, UTCDateTime
@@ -59,6 +61,31 @@ class Municipality(SQLModel, table=True):
     # ISO 3166-2 subdivision code without the country (e.g. "NW"): picks the public holidays
     # that working-day clocks skip.
     land: str = Field(max_length=3)
+    # The first part of its case numbers ("MUS" in MUS-2026-0147; domain/case_number.py):
+    # three letters, unique. Set by migration 0012 for the municipalities before it, and
+    # derived from the id when a row is inserted without one (store/case_numbers.py).
+    case_prefix: str | None = Field(default=None, max_length=3, unique=True)
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _give_case_prefixes(session: OrmSession, context: object, instances: object) -> None:
+    """A municipality added without a case prefix gets one derived from its id, as migration
+    0012 gave the existing ones theirs; several added at once get different ones."""
+    new = [row for row in session.new if isinstance(row, Municipality) and not row.case_prefix]
+    if not new:
+        return
+    with session.no_autoflush:
+        taken = {
+            prefix
+            for prefix in session.execute(select(col(Municipality.case_prefix))).scalars()
+            if prefix
+        }
+    taken |= {
+        row.case_prefix for row in session.new if isinstance(row, Municipality) and row.case_prefix
+    }
+    for row in sorted(new, key=lambda row: row.id):
+        row.case_prefix = derive_prefix(row.id, taken)
+        taken.add(row.case_prefix)
 
 
 class Centre(SQLModel, table=True):

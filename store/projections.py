@@ -9,14 +9,16 @@ written only by activities and rebuildable from the workflows. Hence:
 - `last_applied_seq` on the rows that change over time: the case (or referral) event sequence
   whose effect the row holds. A write carrying a sequence at or below it is a redelivery and is
   skipped, which makes the activities idempotent by business key;
-- personal data kept to what a list or a partner task needs: a display name; on a referral
+- personal data kept to what a list or a partner task needs: the client's name and date of
+  birth (the counsellor's own list shows them; shared and supervisor views the display name)
+  and the name's search keys (`CaseNameKey`, domain/name_key.py); on a referral
   the common minimum (first name, languages) and the facts its partner's kind receives
   (`partner_view`, domain/consent.py). The profile itself stays in the workflow.
 
 Indexes follow the API's queries (named in each table's comment).
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Index, Integer, Text
@@ -49,6 +51,8 @@ class CaseSummary(SQLModel, table=True):
         Index("ix_case_summaries_counsellor", "counsellor_id", "updated_at"),
         # supervision: overdue reviews of a municipality, most overdue first; caseload
         Index("ix_case_summaries_overdue", "municipality_id", "review_overdue", "next_review_due"),
+        # The search by case number (migration 0012).
+        Index("ix_case_summaries_number", "number"),
     )
 
     case_id: str = Field(primary_key=True, max_length=ID_LENGTH)  # the workflow id, case-<uuid>
@@ -60,9 +64,33 @@ class CaseSummary(SQLModel, table=True):
     review_overdue: bool = False
     open_task_count: int = 0
     client_display_name: str = Field(max_length=120)
+    # Migration 0012: the human case number (domain/case_number.py; "" only between a case's
+    # first batch and its number, never after a batch), the client's full name and date of
+    # birth (null before the intake). A row projected before 0012 has the given name only
+    # (the display name's), until its case's next batch brings the rest.
+    # A server default too, so bulk writers that name the older columns only (bench/) still work.
+    number: str = Field(default="", max_length=20, sa_column_kwargs={"server_default": ""})
+    client_given_name: str = Field(
+        default="", max_length=100, sa_column_kwargs={"server_default": ""}
+    )
+    client_family_name: str = Field(
+        default="", max_length=100, sa_column_kwargs={"server_default": ""}
+    )
+    client_birth_date: date | None = None
     opened_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     last_applied_seq: int = 0
+
+
+class CaseNameKey(SQLModel, table=True):
+    """One search key of a case's client name (domain/name_key.py; migration 0012): the search
+    finds cases by key through the index, the projector replaces a case's keys with each batch."""
+
+    __tablename__ = "case_name_keys"
+    __table_args__ = (Index("ix_case_name_keys_key", "key", "case_id"),)
+
+    case_id: str = Field(primary_key=True, max_length=ID_LENGTH)
+    key: str = Field(primary_key=True, max_length=40)
 
 
 class ReferralSummary(SQLModel, table=True):

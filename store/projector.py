@@ -18,7 +18,7 @@ inserts still meet on a primary key, the loser is retried once.
 
 What each event kind changes (its data: the models of domain/events.py):
 - every batch: the summary row from the batch's `CaseProjection` (stage, owner, clocks, open
-  task count, display name);
+  task count, display name; name, date of birth, search keys and number: store/case_identity.py);
 - referral_dispatched: a referral row, with the common minimum (the client's first name and
   languages) and the facts its partner's kind receives (the batch's `partner_views`, held once
   more to the kind's row of domain/consent.py): what the signed consent clause names;
@@ -72,6 +72,7 @@ from store.archive import (
     add_referral_step,
     archive_document,
 )
+from store.case_identity import copy_identity
 from store.evaluation_cells import mark_stale
 from store.fact_writer import CasePlace, write_facts
 from store.models import Municipality, Role
@@ -197,6 +198,7 @@ class SqlCaseEventSink:
                     ),
                 )
             last = events[-1]
+            new = summary is None
             if summary is None:
                 summary = CaseSummary(
                     case_id=case.case_id,
@@ -209,6 +211,7 @@ class SqlCaseEventSink:
                     updated_at=last.at,
                 )
             _copy_projection(summary, case, last)
+            copy_identity(session, summary, case, new)
             session.add(summary)
         return len(events)
 

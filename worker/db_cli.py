@@ -1,6 +1,7 @@
 """`lotse db upgrade|current`: bring the read model's schema to the newest Alembic revision.
 Safe to run on every deploy (several processes at once on PostgreSQL take an advisory lock).
-`lotse db backfill-evaluation` fills the evaluation's facts for cases from before them."""
+`lotse db backfill-evaluation` fills the evaluation's facts for cases from before them,
+`lotse db backfill-names` the clients' full names for the case list and the search."""
 
 from typing import Annotated
 
@@ -65,4 +66,25 @@ def backfill_evaluation(
     typer.echo(
         f"{result.cases} Fälle nachgetragen ({result.events} Ereignisse); "
         f"ohne Bedarfe aus dem Workflow: {result.without_needs}."
+    )
+
+
+@app.command("backfill-names")
+def backfill_names() -> None:
+    """Fill the clients' full names, dates of birth and search keys (migration 0012) of cases
+    projected before them from their workflows (Temporal and a worker needed); idempotent."""
+    import asyncio
+
+    from store.db import make_engine
+    from worker.names_backfill import backfill_names as backfill
+
+    settings = Settings()
+    engine = make_engine(settings.database_url, settings.data_dir)
+    try:
+        result = asyncio.run(backfill(settings, engine))
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"{result.written} von {result.cases} Fällen ohne Nachnamen nachgetragen; "
+        f"ohne Antwort des Workflows: {result.unanswered}."
     )

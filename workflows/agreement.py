@@ -215,6 +215,7 @@ class AgreementWorkflow:
             land=input.land,
             client=input.client,
             now=clock_now(input.clocks),
+            number=input.number,
         )
         # Handlers that wait for an activity take turns, so each decides on the state the
         # previous one left (the stage functions re-check anyway).

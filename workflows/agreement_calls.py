@@ -94,6 +94,7 @@ def document_input(state: CaseState, clocks: Clocks) -> AgreementDocumentInput:
     taken = {measure.route_id for measure in state.measures}
     return AgreementDocumentInput(
         case_id=state.id,
+        number=state.number,
         version=next_document_version(state),
         municipality_id=state.municipality_id,
         centre_id=state.centre_id,

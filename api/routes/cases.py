@@ -6,10 +6,11 @@ workflow validates, decides and answers; the read model follows through the proj
 list reads the read model (`store.reads.cases`, indexed columns).
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from temporalio.workflow import UpdateMethodMultiParam
 
@@ -46,6 +47,7 @@ from domain.case import ActionResult, CaseEvent, CaseState, Stage
 from domain.fields import SingleLine
 from domain.needs import Assessment
 from domain.profile import IntakeData
+from store import case_numbers
 from store.projections import CaseSummary
 from store.reads import cases as case_reads
 from workflows.agreement import AgreementWorkflow
@@ -55,8 +57,12 @@ router = APIRouter(prefix="/cases", tags=["cases"])
 Arg = TypeVar("Arg")
 
 
+SEARCH_LENGTH = 100
+
+
 class CaseOpened(BaseModel):
     id: str
+    number: str  # "MUS-2026-0147": for people; `id` stays the case's id
     stage: Stage
     centre_id: str
     counsellor_id: str
@@ -64,8 +70,12 @@ class CaseOpened(BaseModel):
 
 class CaseItem(BaseModel):
     id: str
+    number: str  # "MUS-2026-0147" ("" only until a just-opened case is projected)
     stage: str
     client: str  # display name ("Amina K.")
+    # The caller's own cases only (the counsellor's list); null for a colleague's case.
+    client_name: str | None
+    birth_date: date | None
     counsellor_id: str
     next_review_due: datetime | None
     review_overdue: bool
@@ -93,11 +103,16 @@ class History(BaseModel):
     events: list[CaseEvent]
 
 
-def _item(row: CaseSummary) -> CaseItem:
+def _item(row: CaseSummary, username: str) -> CaseItem:
+    own = row.counsellor_id == username
+    full_name = f"{row.client_given_name} {row.client_family_name}".strip()
     return CaseItem(
         id=row.case_id,
+        number=row.number,
         stage=row.stage,
         client=row.client_display_name,
+        client_name=(full_name or row.client_display_name) if own else None,
+        birth_date=row.client_birth_date if own else None,
         counsellor_id=row.counsellor_id,
         next_review_due=row.next_review_due,
         review_overdue=row.review_overdue,
@@ -115,6 +130,7 @@ async def open_case(
     opened = await casework.open_case(services, user, body, key)
     return CaseOpened(
         id=opened.case_id,
+        number=opened.number,
         stage=opened.stage,
         centre_id=opened.centre_id,
         counsellor_id=opened.counsellor_id,
@@ -131,10 +147,18 @@ def list_cases(
         SingleLine | None,
         Query(max_length=64, description="Nur Fälle dieser Beraterin / dieses Beraters."),
     ] = None,
+    q: Annotated[
+        SingleLine | None,
+        Query(
+            max_length=SEARCH_LENGTH,
+            description="Name (Schreibvarianten werden gefunden) oder Fall-Nr.",
+        ),
+    ] = None,
     page: PageNumber = 1,
     page_size: PageSize = 50,
 ) -> Page[CaseItem]:
-    """The centre's cases, most recently changed first."""
+    """The centre's cases, most recently changed first; `q` finds cases by the client's name
+    (every word, tolerant of transliteration: Hadad finds Haddad) or by case number."""
     found = case_reads.centre_case_page(
         session,
         user.centre_id or "",
@@ -143,8 +167,9 @@ def list_cases(
         stage=stage,
         overdue=overdue,
         counsellor=counsellor,
+        search=q.strip() if q and q.strip() else None,
     )
-    return paginate(found, page, page_size, _item)
+    return paginate(found, page, page_size, lambda row: _item(row, user.username))
 
 
 async def _state(gateway: GatewayDep, case: ScopedCase) -> CaseState:
@@ -168,6 +193,9 @@ async def read_case(case: ScopedCase, gateway: GatewayDep, services: ServicesDep
             "documents": {"__all__": {"text"}},
         },
     )
+    if found["number"] is None:
+        # A case opened before numbers: its number lives in the read model (store/case_identity.py).
+        found["number"] = await run_in_threadpool(case_numbers.number_of, services.engine, case.id)
     for referral in found["referrals"]:
         referral["history"] = [
             step.model_dump(mode="json", include={"at", "status", "note", "by"})

@@ -42,6 +42,7 @@ from domain.stage_table import Action
 from domain.stages import check_request_signature
 from domain.stages_correction import check_withdraw_signature_request
 from domain.stages_withdrawal import reroute_refusal, set_aside_refusal, withdraw_refusal
+from store import case_numbers
 from store.directory import SqlDirectory
 from store.reads import centres as centre_reads
 from store.reads import supervision as supervision_reads
@@ -314,6 +315,9 @@ class CaseView:
 async def load_case(request: Request, case: CaseRef) -> CaseView:
     services = services_of(request)
     state = await services.gateway.case_state(case.id)
+    if state.number is None:
+        # A case opened before numbers: its number lives in the read model.
+        state.number = await run_in_threadpool(case_numbers.number_of, services.engine, case.id)
     directory = SqlDirectory(services.engine)
     partners = await run_in_threadpool(directory.partners, state.municipality_id)
     return CaseView(state=state, partners={p.id: p for p in partners})

@@ -18,6 +18,7 @@ from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 # Importing the table modules registers their tables on SQLModel.metadata.
+import store.case_numbers
 import store.evaluation_cells
 import store.facts
 import store.models

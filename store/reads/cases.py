@@ -7,15 +7,21 @@ filters is read backwards along `ix_case_summaries_centre_updated` and no page s
 (tests/store/test_case_list_index.py; bench/api.py measures this query).
 """
 
+import re
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, or_, select
+from sqlalchemy import false
+from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from domain.case import Stage
+from domain.case_number import parse_case_number
+from domain.name_key import name_keys
 from store.models import Role
-from store.projections import CaseSummary, TaskRecord
+from store.projections import CaseNameKey, CaseSummary, TaskRecord
 from store.reads.paging import Slice, page_of
+
+_CASE_ID = re.compile(r"(?:case-)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 
 
 def centre_cases(
@@ -26,8 +32,8 @@ def centre_cases(
     counsellor: str | None = None,
     search: str | None = None,
 ) -> SelectOfScalar[CaseSummary]:
-    """A centre's cases, newest change first; each given filter narrows. `search` looks in
-    what a list row holds: the display name ("Amina K.") and the case id."""
+    """A centre's cases, newest change first; each given filter narrows. `search`: see
+    `matching`."""
     query = select(CaseSummary).where(CaseSummary.centre_id == centre_id)
     if stage is not None:
         query = query.where(CaseSummary.stage == stage.value)
@@ -36,14 +42,44 @@ def centre_cases(
     if counsellor is not None:
         query = query.where(CaseSummary.counsellor_id == counsellor)
     if search:
-        pattern = f"%{search}%"
-        query = query.where(
-            or_(
-                col(CaseSummary.client_display_name).ilike(pattern),
-                col(CaseSummary.case_id).ilike(pattern),
-            )
-        )
+        query = matching(query, search)
     return query.order_by(col(CaseSummary.updated_at).desc(), col(CaseSummary.case_id).desc())
+
+
+def matching(query: SelectOfScalar[CaseSummary], search: str) -> SelectOfScalar[CaseSummary]:
+    """The cases `search` names: a case number ("MUS-2026-0147", any case, leading zeros of
+    the serial optional), a case id (with or without "case-"), or else the client's name,
+    every word of it matching a word of the name by its key (domain/name_key.py: "Hadad"
+    finds Haddad, "Mohamed" Muhammad). Equality on indexed columns only, never LIKE, so no
+    character of the user's text is a pattern; a text without a letter finds nothing."""
+    if (number := parse_case_number(search)) is not None:
+        return query.where(CaseSummary.number == number)
+    if (case_id := _CASE_ID.fullmatch(search.strip().lower())) is not None:
+        return query.where(CaseSummary.case_id == f"case-{case_id.group(1)}")
+    keys = name_keys(search)
+    if not keys:
+        return query.where(false())
+    for key in keys:
+        named = select(CaseNameKey.case_id).where(CaseNameKey.key == key)
+        query = query.where(col(CaseSummary.case_id).in_(named))
+    return query
+
+
+def same_name_cases(
+    session: Session, centre_id: str, given_name: str, family_name: str, limit: int
+) -> list[CaseSummary]:
+    """The centre's cases whose client has this name (each word of it by its key, so a
+    variant spelling counts too), newest change first: what the new-case form warns of."""
+    keys = name_keys(given_name, family_name)
+    if not keys:
+        return []
+    query = select(CaseSummary).where(CaseSummary.centre_id == centre_id)
+    for key in keys:
+        query = query.where(
+            col(CaseSummary.case_id).in_(select(CaseNameKey.case_id).where(CaseNameKey.key == key))
+        )
+    query = query.order_by(col(CaseSummary.updated_at).desc(), col(CaseSummary.case_id).desc())
+    return list(session.exec(query.limit(limit)).all())
 
 
 def centre_case_page(

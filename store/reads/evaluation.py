@@ -29,7 +29,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func
 
-from domain.case import ClosureReason
+from domain.case import COUNTED_CLOSURES, ClosureReason
 from domain.enums import ActorKind, NeedKind
 from domain.inbound import InboundStatus
 from domain.referral import OutcomeResult, ReferralStatus
@@ -382,7 +382,8 @@ def pending_reviews(connection: Any, scope: ReportScope, counts: EvaluationCount
 
 def _closures(connection: Any, scope: ReportScope, counts: EvaluationCounts) -> None:
     fact = ClosureFact
-    counts.closures = {reason: 0 for reason in ClosureReason}  # every reason, zero or not
+    # Every counted reason, zero or not (a duplicate has no fact: store/fact_writer.py).
+    counts.closures = dict.fromkeys(COUNTED_CLOSURES, 0)
     for reason, number in connection.execute(
         sa_select(col(fact.reason), func.count())
         .where(_where(scope, col(fact.municipality_id), col(fact.centre_id), col(fact.closed_at)))

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func
 
-from domain.case import ClosureReason
+from domain.case import COUNTED_CLOSURES, ClosureReason
 from domain.enums import ActorKind, NeedKind
 from domain.months import start_of_german_month
 from store.evaluation_cells import (
@@ -135,7 +135,7 @@ def _from_cells(
     counts = EvaluationCounts(
         concluded_per_month=[0] * len(scope.month_starts),
         reviews_per_month=[ReviewCounts() for _ in scope.month_starts],
-        closures=dict.fromkeys(ClosureReason, 0),
+        closures=dict.fromkeys(COUNTED_CLOSURES, 0),
     )
     cell = EvaluationCount
     figure, item, value = col(cell.figure), col(cell.item), func.sum(col(cell.value))

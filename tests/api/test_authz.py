@@ -424,3 +424,39 @@ async def test_reassign_and_transfer_check_the_directory(world: World) -> None:
     wrong_kind = {"centre_id": "jmd-musterstadt", "centre_kind": "MBE"}
     response = await lotse.post("berater1", f"/cases/{case_id}/transfer", json=wrong_kind)
     assert response.status_code == 422
+
+
+async def test_the_search_never_finds_cases_outside_the_callers_scope(world: World) -> None:
+    """`GET /cases?q=`: the same rows as `GET /cases` (the caller's centre), whatever `q` names:
+    another centre's or municipality's case by its number, its id or its client's name."""
+    lotse = world.lotse
+    owners = {world.case_a: "berater1", world.case_b: "berater2", world.case_c: "berater9"}
+    numbers: dict[str, str] = {}
+    for case_id, owner in owners.items():
+        state = await lotse.ok(owner, "GET", f"/cases/{case_id}")
+        numbers[case_id] = state["number"]
+    assert numbers[world.case_a].startswith("MUS-") and numbers[world.case_c].startswith("BEI-")
+
+    async def found(username: str, q: str) -> set[str]:
+        page = await lotse.ok(username, "GET", "/cases", params={"q": q})
+        return {item["id"] for item in page["items"]}
+
+    # Each owner finds her case by number and by a variant of the name, once it is projected.
+    for case_id, owner in owners.items():
+
+        async def projected(case_id: str = case_id, owner: str = owner) -> bool:
+            return {case_id} == await found(owner, numbers[case_id]) and case_id in await found(
+                owner, "Amina Carimi"
+            )
+
+        await eventually(projected)
+    for q in ("Amina Karimi", "Karimi", numbers[world.case_b], numbers[world.case_c]):
+        hits = await found("berater1", q)
+        assert world.case_b not in hits and world.case_c not in hits, q
+    assert await found("berater1", world.case_b) == set()
+    assert await found("berater2", numbers[world.case_a]) == set()
+    assert world.case_a not in await found("berater9", "Karimi")
+    for role in ("partner", "supervisor", "admin", "evaluator"):
+        response = await lotse.get(ROLES[role], "/cases", params={"q": "Karimi"})
+        assert response.status_code == 403, role
+    assert (await lotse.get(None, "/cases", params={"q": "Karimi"})).status_code == 401

@@ -83,6 +83,8 @@ async def test_accepting_opens_the_clients_case_once_and_the_partner_sees_only_a
 
     case = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
     assert case["client"] == {"given_name": "Leyla", "family_name": "Aydin"}
+    # Accepting numbers the case like any other opening (api/casework.py).
+    assert case["number"].startswith("MUS-") and len(case["number"]) == len("MUS-2026-0001")
     assert (case["centre_id"], case["counsellor_id"], case["stage"]) == (
         "mbe-mitte",
         "berater1",
@@ -140,6 +142,9 @@ async def test_two_counsellors_accepting_at_once_open_one_case(lotse: Lotse) -> 
     case = await lotse.ok("berater3", "GET", f"/cases/{case_id}")
     assert _row(lotse, referral_id).decided_by == case["counsellor_id"]
     await _one_case_listed(lotse, "Jamal N.", case_id)
+    # One case, one number: the racing acceptances took the number of the one case id.
+    listed = await lotse.ok("berater3", "GET", "/cases", params={"q": "Jamal Nasser"})
+    assert [item["number"] for item in listed["items"]] == [case["number"]]
 
 
 async def test_a_retry_after_a_crash_between_starting_and_recording_finds_the_same_case(

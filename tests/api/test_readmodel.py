@@ -4,7 +4,7 @@ the supervisor's lists and the evaluation report, over rows the projection wrote
 endpoints never ask Temporal, so the app here has none (its address leads nowhere)."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from store.projector import SqlCaseEventSink
 from store.seed import seed_demo
 from store.testing import BACKENDS, migrated_store
 from tests.api_harness import settings_for
+from tests.hostile_values import variants
 from tests.process_harness import free_port
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -32,6 +33,8 @@ def _case(
     overdue: bool = False,
     survey: tuple[bool | None, bool | None] | None = None,
     referral_to: str | None = None,
+    name: tuple[str, str] | None = None,
+    birth_date: date | None = None,
 ) -> CaseEventBatch:
     case_id = f"case-00000000-0000-4000-8000-{n:012d}"
     at = T0 + timedelta(hours=n)
@@ -96,8 +99,9 @@ def _case(
         next_review_due=at + timedelta(days=90),
         review_overdue=overdue,
         open_task_count=0,
-        client_given_name=f"Client{n}",
-        client_family_name="Muster",
+        client_given_name=name[0] if name else f"Client{n}",
+        client_family_name=name[1] if name else "Muster",
+        client_birth_date=birth_date,
         client_languages=["uk"],
     )
     return CaseEventBatch(case=projection, events=events)
@@ -110,10 +114,22 @@ async def http(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
         seed_demo(engine, environment="development")
         sink = SqlCaseEventSink(engine)
         for n in range(1, 8):  # 7 active cases of berater1, two overdue
-            sink.append(_case(n, overdue=n in (2, 5), referral_to="sprachschule-musterstadt"))
-        sink.append(_case(8, stage=Stage.INTAKE))
-        sink.append(_case(9, counsellor="berater1b"))
-        sink.append(_case(10, centre="mbe-nord", counsellor="berater2", overdue=True))
+            sink.append(
+                _case(
+                    n,
+                    overdue=n in (2, 5),
+                    referral_to="sprachschule-musterstadt",
+                )
+            )
+        sink.append(
+            _case(8, stage=Stage.INTAKE, name=("Amal", "Haddad"), birth_date=date(1991, 4, 2))
+        )
+        sink.append(_case(9, counsellor="berater1b", name=("Amal", "Hadad")))
+        sink.append(
+            _case(
+                10, centre="mbe-nord", counsellor="berater2", overdue=True, name=("Amal", "Haddad")
+            )
+        )
         sink.append(_case(11, survey=(True, True)))
         sink.append(_case(12, survey=(False, None)))
         sink.append(_case(13, survey=(True, False), referral_to="jobcenter-musterstadt"))
@@ -152,6 +168,56 @@ async def test_case_list_filters(http: httpx.AsyncClient) -> None:
     # Another centre's cases are not in the list, whatever the filter.
     assert _ids(await _get(http, "berater1", "/cases", counsellor="berater2")) == []
     assert _ids(await _get(http, "berater2", "/cases")) == [10]
+
+
+async def test_case_list_searches_names_by_variant_and_numbers_in_the_centre_only(
+    http: httpx.AsyncClient,
+) -> None:
+    found = await _get(http, "berater1", "/cases", q="Hadad")
+    assert _ids(found) == [9, 8]  # not case 10: another centre's Amal Haddad
+    colleagues, own = found["items"]
+    # The counsellor's own case shows the full name and date of birth; a colleague's initials.
+    assert (own["client_name"], own["birth_date"], own["client"]) == (
+        "Amal Haddad",
+        "1991-04-02",
+        "Amal H.",
+    )
+    assert (colleagues["client_name"], colleagues["birth_date"]) == (None, None)
+    assert colleagues["client"] == "Amal H."
+    # Numbered in projection order (seed_demo's municipality is MUS); T0 is in 2025.
+    assert own["number"] == "MUS-2025-0008" and colleagues["number"] == "MUS-2025-0009"
+    assert _ids(await _get(http, "berater1", "/cases", q="amal haddad", stage="active")) == [9]
+    assert _ids(await _get(http, "berater1", "/cases", q="mus-2025-9")) == [9]
+    assert _ids(await _get(http, "berater1", "/cases", q="MUS-2025-0010")) == []
+    assert _ids(await _get(http, "berater2", "/cases", q="MUS-2025-0010")) == [10]
+    assert _ids(await _get(http, "berater2", "/cases", q="Haddad")) == [10]
+    assert _ids(await _get(http, "berater1", "/cases", q="   ")) == _ids(
+        await _get(http, "berater1", "/cases")
+    )
+
+
+@pytest.mark.parametrize("q", ["%", "_", "\\", "%_%", "' OR 1=1 --", "a\\%", "MUS-2025-%"])
+async def test_case_list_search_takes_no_pattern_from_the_user(
+    http: httpx.AsyncClient, q: str
+) -> None:
+    assert _ids(await _get(http, "berater1", "/cases", q=q)) == []
+
+
+@pytest.mark.parametrize(
+    ("q", "says"),
+    [("x" * 101, "höchstens 100"), *((value, says) for _label, value, says in variants("line"))],
+)
+async def test_case_list_refuses_an_invalid_search_naming_q(
+    http: httpx.AsyncClient, q: str, says: str
+) -> None:
+    login = await http.post("/auth/token", data={"username": "berater1", "password": "demo"})
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    response = await http.get("/cases", params={"q": q}, headers=headers)
+    assert response.status_code == 422
+    body = response.json()
+    [error] = body["errors"]
+    assert error["field"] == "q" and says in error["message"], body
+    assert body["detail"].startswith("Ungültige Eingabe – q: ")
 
 
 async def test_partner_inbox_holds_only_its_own_referrals(http: httpx.AsyncClient) -> None:

@@ -404,3 +404,20 @@ def test_calendar_months(day: date, months: int, expected: date) -> None:
 def test_months_keep_the_german_wall_clock_across_daylight_saving() -> None:
     # 10:00 in Germany in winter (09:00 UTC) is 10:00 in summer (08:00 UTC).
     assert add_months_at(NOW, 3).hour == 8
+
+
+def test_a_case_closes_as_a_duplicate_only_while_in_intake() -> None:
+    duplicate = Closure(reason=ClosureReason.DUPLICATE, note="zweimal angelegt")
+    closed = ok(close(opened(), duplicate, NOW))
+    assert closed.stage is Stage.CLOSED and closed.closure is not None
+    assert closed.closure.reason == "duplicate"
+    assert closed.events[-1].data == {"reason": "duplicate"}
+    for stage in (Stage.ASSESSMENT, Stage.DRAFTING, Stage.AWAITING_SIGNATURE, Stage.ACTIVE):
+        refused = check_close(in_stage(stage), duplicate, NOW)
+        assert isinstance(refused, WrongStage) and refused.stage is stage
+        assert "Als doppelt angelegt abschließen geht nur im Stadium 'intake'" in refused.message
+        # Any other reason still closes it.
+        assert check_close(in_stage(stage), Closure(reason=ClosureReason.NO_CONTACT), NOW) is None
+    # A closed case is refused as for every closure.
+    refused = check_close(closed, duplicate, NOW)
+    assert isinstance(refused, WrongStage) and "Den Fall abschließen" in refused.message

@@ -56,6 +56,9 @@ STORE_TABLES = {
     "need_facts",
     "rule_hits",
     "evaluator_municipalities",
+    "case_number_counters",
+    "case_numbers",
+    "case_name_keys",
 }
 T0 = datetime(2025, 3, 28, 23, 30, tzinfo=UTC)  # across the clock change and a day boundary
 

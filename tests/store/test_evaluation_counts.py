@@ -23,7 +23,7 @@ from sqlmodel import Session, SQLModel, select
 
 from api.evaluation import ReportRequest, scope_of
 from bench.evaluation import Directory, load
-from domain.case import ClosureReason
+from domain.case import COUNTED_CLOSURES, ClosureReason
 from domain.enums import ActorKind, NeedKind
 from store.facts import AgreementVersionFact, ClosureFact, NeedFact, RuleHitFact
 from store.models import InboundReferral
@@ -161,7 +161,8 @@ def _by_definition(rows: dict[str, list[Any]], scope: ReportScope) -> Evaluation
     for line in counts.reviews_per_month:
         for key in ("due", "on_time", "late", "overdue_now"):
             setattr(counts.reviews, key, getattr(counts.reviews, key) + getattr(line, key))
-    counts.closures = {reason: 0 for reason in ClosureReason}
+    # Every reason but `duplicate`, which is in no figure (it has no closure fact either).
+    counts.closures = {reason: 0 for reason in COUNTED_CLOSURES}
     for closure in rows["ClosureFact"]:
         if place(closure) and within(closure.closed_at):
             reason = ClosureReason(closure.reason)

@@ -9,8 +9,10 @@ the overdue review; a referral the Jobcenter leaves unanswered escalates, and th
 hands it on from its page (no other Jobcenter: it shows up as a measure without partner). The
 Jobcenter refers a client to a counselling centre, a counsellor there declines one referral and
 accepts another (the new case's page follows), and the Jobcenter sees what became of its
-referrals. On every page: every input has a label, nothing is requested from another origin,
-the Content-Security-Policy is not violated. Screenshots of each role's main page, of the
+referrals. A counsellor finds a client by a variant spelling and by her case number, is warned
+before she opens the client a second time, and closes the duplicate. On every page: every
+input has a label, nothing is requested from another origin, the Content-Security-Policy is
+not violated. Screenshots of each role's main page, of the
 coordination's page of an escalated referral and of both sides of a referral to a centre go to
 docs/screenshots/ (the README shows them). The counsellor's bell counts her unread
 notifications, and the list marks them read and turns her mails off and on.
@@ -555,3 +557,49 @@ async def test_the_bell_counts_unread_notifications_and_the_list_marks_them_read
     if "case_id" in journey:
         await page.get_by_role("link", name="Überprüfung in 7 Tagen fällig").click()
         await expect(page).to_have_url(re.compile(f"/faelle/{case_id}$"))
+
+
+async def test_counsellor_finds_a_case_by_a_variant_and_is_warned_before_a_duplicate(
+    browser: Any, base_url: str
+) -> None:
+    watched = await _login(browser, base_url, "berater1")
+    page = watched.page
+    await page.get_by_role("link", name="Neuer Fall").first.click()
+    await page.get_by_label("Vorname").fill("Layla")
+    await page.get_by_label("Nachname").fill("Haddad")
+    await page.get_by_role("button", name="Fall anlegen").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Layla Haddad")
+    number = await page.locator(".case-id").inner_text()
+    assert re.fullmatch(r"Fall-Nr\. MUS-\d{4}-\d{4}", number), number
+    number = number.removeprefix("Fall-Nr. ")
+
+    # „Meine Fälle“ finds her by a variant spelling and by her number, with the full name.
+    async def search(text: str) -> Any:
+        await page.goto("/faelle")
+        await page.get_by_label("Suche (Name oder Fall-Nr.)").fill(text)
+        await page.get_by_role("button", name="Filtern").click()
+        return page.locator("#case-table")
+
+    for text in ("Hadad", number.lower()):
+        table = await search(text)
+        await expect(table.get_by_role("link", name=number)).to_be_visible()
+        await expect(table.get_by_text("Layla Haddad")).to_be_visible()
+    await watched.check()
+
+    # Opening her again, spelled differently: a warning with the number, then on purpose.
+    await page.goto("/faelle/neu")
+    await page.get_by_label("Vorname").fill("Laila")
+    await page.get_by_label("Nachname").fill("Hadad")
+    await page.get_by_role("button", name="Fall anlegen").click()
+    await expect(page.get_by_role("heading", name="Gibt es diesen Fall schon?")).to_be_visible()
+    await expect(page.get_by_role("link", name=number)).to_be_visible()
+    await watched.check()
+    await page.get_by_role("button", name="Trotzdem neuen Fall anlegen").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Laila Hadad")
+
+    # The duplicate closes as such while it is in intake.
+    await page.locator("#aktion-close summary").click()
+    await page.get_by_label("Grund").select_option("duplicate")
+    await page.get_by_role("button", name="Fall abschließen").click()
+    assert "abgeschlossen" in await _stage(page)
+    await watched.check()

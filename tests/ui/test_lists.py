@@ -13,7 +13,7 @@ import html
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,9 +23,16 @@ from sqlmodel import Session
 from api.ui.web import german_date
 from domain.case import CaseEventKind, Stage, TaskKind
 from domain.enums import ActorKind, NeedKind
+from domain.name_key import name_keys
 from domain.referral import ReferralStatus
 from store.models import Municipality, PartnerAgency, Role
-from store.projections import CaseEventRecord, CaseSummary, ReferralSummary, TaskRecord
+from store.projections import (
+    CaseEventRecord,
+    CaseNameKey,
+    CaseSummary,
+    ReferralSummary,
+    TaskRecord,
+)
 from store.reads.archive import signature_request
 from store.seed import MUNICIPALITY_ID
 from store.users import create_user
@@ -88,10 +95,22 @@ def _case(
         next_review_due=NOW - timedelta(days=20) if overdue else NOW + timedelta(days=60),
         review_overdue=overdue,
         client_display_name=f"{name} {n} M.",
+        client_given_name=name,
+        client_family_name="Muster",
+        number=f"MUS-2026-{n:04d}",
         opened_at=LONG_AGO,
         # Distinct instants: the lists' order is then the same on both backends.
         updated_at=NOW - timedelta(minutes=n),
     )
+
+
+def _keys(rows: list[CaseSummary]) -> list[CaseNameKey]:
+    """The name keys the projector writes with each row (store/case_identity.py)."""
+    return [
+        CaseNameKey(case_id=row.case_id, key=key)
+        for row in rows
+        for key in name_keys(row.client_given_name, row.client_family_name)
+    ]
 
 
 def _referral(
@@ -282,7 +301,7 @@ async def test_my_cases_page_and_get_cases_list_the_same_cases(system: StoreOnly
     ]
     rows.append(_case(4010, stage="assessment", counsellor="berater1x", name="Suchbar"))
     rows.append(_case(4011, stage="assessment", centre="mbe-nord", counsellor="berater2"))
-    system.add(*rows)
+    system.add(*rows, *_keys(rows))
     counsellor = await _browser(system, "berater1")
 
     async def page(**filters: str) -> list[str]:
@@ -299,6 +318,46 @@ async def test_my_cases_page_and_get_cases_list_the_same_cases(system: StoreOnly
     findable = {r.case_id for r in rows if r.client_display_name.startswith("Suchbar")}
     searched = await page(stadium="assessment", wer="alle", q="suchbar")
     assert searched == [c for c in api_ids if c in findable] and len(searched) == 4
+    await counsellor.aclose()
+
+
+async def test_my_cases_finds_a_name_by_its_variant_and_shows_number_name_and_birth_date(
+    system: StoreOnly,
+) -> None:
+    own = _case(4100, stage="drafting", name="Amal")
+    own.client_family_name, own.client_display_name = "Haddad", "Amal H."
+    own.client_birth_date = date(1991, 4, 2)
+    colleagues = _case(4101, stage="drafting", counsellor="berater1x", name="Amal")
+    colleagues.client_family_name, colleagues.client_display_name = "Hadad", "Amal H."
+    colleagues.client_birth_date = date(1985, 1, 1)
+    other_centre = _case(4102, stage="drafting", centre="mbe-nord", counsellor="berater2")
+    other_centre.client_given_name, other_centre.client_family_name = "Amal", "Haddad"
+    rows = [own, colleagues, other_centre]
+    system.add(*rows, *_keys(rows))
+    counsellor = await _browser(system, "berater1")
+    response = await counsellor.get("/faelle", params={"q": "Hadad", "wer": "alle"})
+    assert response.status_code == 200
+    assert list(dict.fromkeys(CASE_LINK.findall(response.text))) == [
+        own.case_id,
+        colleagues.case_id,
+    ]
+    page = response.text
+    # The own case: number, full name and date of birth; the colleague's: number and initials.
+    assert "MUS-2026-4100" in page and "Amal Haddad" in page and "02.04.1991" in page
+    assert "MUS-2026-4101" in page and "Amal Hadad" not in page and "01.01.1985" not in page
+    assert "MUS-2026-4102" not in page
+    by_number = await counsellor.get("/faelle", params={"q": "mus-2026-4101", "wer": "alle"})
+    assert CASE_LINK.findall(by_number.text) == [colleagues.case_id]
+    for pattern in ("%", "_", "\\"):
+        nothing = await counsellor.get("/faelle", params={"q": pattern, "wer": "alle"})
+        assert nothing.status_code == 200 and CASE_LINK.findall(nothing.text) == []
+        assert "Keine Fälle für diese Auswahl." in nothing.text
+    # A search that cannot be one says so beside the field, in German, and lists nothing.
+    for wrong, says in (("Amal\x00", "Steuerzeichen"), ("x" * 101, "höchstens 100")):
+        refused = await counsellor.get("/faelle", params={"q": wrong, "wer": "alle"})
+        assert refused.status_code == 422
+        assert 'id="f-q-error"' in refused.text and "Bitte prüfen Sie die Suche" in refused.text
+        assert says in refused.text and CASE_LINK.findall(refused.text) == []
     await counsellor.aclose()
 
 

@@ -455,3 +455,67 @@ async def test_a_row_number_beyond_the_form_is_refused_at_once_and_changes_nothi
     assert done.status_code == 303, done.text
     state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
     assert [need["note"] for need in state["needs"]] == ["Kurs"]
+
+
+async def test_a_known_name_opens_a_case_only_when_confirmed_and_the_second_closes_as_duplicate(
+    lotse: Lotse,
+) -> None:
+    counsellor = await _browser(lotse, "berater1")
+    first = await counsellor.submit(
+        "/faelle/neu", "/faelle/neu", {"given_name": "Rania", "family_name": "Haddad"}
+    )
+    assert first.status_code == 303
+    first_id = first.headers["location"].split("/")[2].split("?")[0]
+    case_page = await counsellor.get(f"/faelle/{first_id}")
+    number = (await lotse.ok("berater1", "GET", f"/cases/{first_id}"))["number"]
+    assert (
+        f"Fall-Nr. {number}" in case_page.text
+        and first_id not in case_page.text.split("<h1", 1)[1].split("</div>", 1)[0]
+    )
+
+    async def listed() -> list[str]:
+        page = await lotse.ok("berater1", "GET", "/cases", params={"q": "Rania Haddad"})
+        return [item["id"] for item in page["items"]]
+
+    await eventually(listed)
+    # Back and again, with a variant spelling: a warning naming the case, nothing opened.
+    again = await counsellor.submit(
+        "/faelle/neu", "/faelle/neu", {"given_name": "Rania", "family_name": "Hadad"}
+    )
+    assert again.status_code == 409
+    assert "Gibt es diesen Fall schon?" in again.text
+    assert f'href="/faelle/{first_id}"' in again.text and number in again.text
+    assert "Trotzdem neuen Fall anlegen" in again.text
+    assert await listed() == [first_id]
+    confirmation = re.search(r'name="trotzdem" value="([^"]*)"', again.text)
+    assert confirmation is not None
+    # The confirmation covers that name only: another name is checked again.
+    other = await counsellor.submit(
+        "/faelle/neu",
+        "/faelle/neu",
+        {"given_name": "Rania", "family_name": "Hadat", "trotzdem": html.unescape(confirmation[1])},
+    )
+    assert other.status_code == 303  # "Hadat" is no variant of Haddad: no warning
+    confirmed = await counsellor.submit(
+        "/faelle/neu",
+        "/faelle/neu",
+        {"given_name": "Rania", "family_name": "Hadad", "trotzdem": html.unescape(confirmation[1])},
+    )
+    assert confirmed.status_code == 303
+    second_id = confirmed.headers["location"].split("/")[2].split("?")[0]
+    assert second_id != first_id
+
+    # The duplicate closes as such while in intake; a case past intake is not offered the
+    # reason, and the case refuses it.
+    assessed = await lotse.open_case()
+    await lotse.ok("berater1", "POST", f"/cases/{assessed}/intake", json=INTAKE)
+    page = f"/faelle/{second_id}"
+    assert 'value="duplicate"' in (await counsellor.get(page)).text
+    past_intake = (await counsellor.get(f"/faelle/{assessed}")).text
+    assert 'id="aktion-close"' in past_intake and 'value="duplicate"' not in past_intake
+    closed = await counsellor.submit(page, f"{page}/abschluss", {"reason": "duplicate"})
+    assert closed.status_code == 303
+    state = await lotse.ok("berater1", "GET", f"/cases/{second_id}")
+    assert state["stage"] == "closed" and state["closure"]["reason"] == "duplicate"
+    refused = await lotse.post("berater1", f"/cases/{assessed}/close", json={"reason": "duplicate"})
+    assert refused.status_code == 409 and "doppelt angelegt" in refused.json()["detail"]

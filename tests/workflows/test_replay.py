@@ -22,7 +22,9 @@ supervisor's actor and `centre_id`, recorded by tests/api/test_actor_checks.py);
 called again, behind the patch `intake-corrections`) and `signature_withdrawal.json` one whose
 presented document is withdrawn, the intake corrected and a new version signed (the patches
 `signature-request-withdrawal` and `intake-corrections`), both recorded by
-tests/workflows/test_agreement_corrections.py.
+tests/workflows/test_agreement_corrections.py;
+`case_number_duplicate.json` a case opened through the API with its number in the input and
+closed as `duplicate` in intake (recorded by tests/api/test_lifecycle.py).
 """
 
 import pytest
@@ -55,6 +57,7 @@ def test_the_recorded_histories_are_there() -> None:
         "referral_decline_v3",
         "intake_correction",
         "signature_withdrawal",
+        "case_number_duplicate",
     } <= recorded
 
 
