@@ -126,8 +126,8 @@ class IntakeData(StrictModel):
         unknown = [code for code in codes if code not in _ISO_639_1]
         if unknown:
             raise ValueError(
-                f"Unbekannte Sprachcodes {unknown}: erwartet werden Codes nach ISO 639-1 "
-                "(z. B. 'ar', 'uk', 'tr')."
+                f"Unbekannte Sprachcodes „{'“, „'.join(unknown)}“: erwartet werden Codes nach "
+                "ISO 639-1 (z. B. „ar“, „uk“, „tr“)."
             )
         return list(dict.fromkeys(codes))
 

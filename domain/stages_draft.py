@@ -92,8 +92,8 @@ def _check_measures(state: CaseState, draft: AgreementDraft) -> Rejection | None
     if dropped:
         return Invalid(
             "measures",
-            f"Die Vorschläge {sorted(dropped)} sind an Partner vermittelt und noch offen; "
-            "ihre Maßnahmen können nicht entfallen.",
+            f"{len(dropped)} der weggelassenen Vorschläge sind an Partner vermittelt und noch "
+            "offen; ihre Maßnahmen können nicht entfallen. Bitte übernehmen Sie sie wieder.",
         )
     return None
 

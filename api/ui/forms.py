@@ -20,7 +20,7 @@ from fastapi import HTTPException
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from api.errors import validation_errors
+from api.field_messages import describe_all
 from api.ui.form_rows import row_limit, row_numbers
 
 GENERAL = "_form"  # the key of a message about the whole form
@@ -138,29 +138,20 @@ class FieldMap:
         return payload_field
 
 
-def _refined(field_name: str, message: str) -> tuple[str, str]:
-    """A model validator names its field in the message ("expires_on: ..."): put the message
-    next to that field."""
-    head, separator, rest = message.partition(": ")
-    if separator and re.fullmatch(r"[a-z_]+", head):
-        return (f"{field_name}.{head}" if field_name and field_name != "(Eingabe)" else head), rest
-    return field_name, message
-
-
 def _collect(pairs: Iterable[tuple[str, str]], fields: FieldMap | None) -> dict[str, str]:
     errors: dict[str, str] = {}
-    for raw_field, raw_message in pairs:
-        name, message = _refined(raw_field, raw_message)
-        name = fields.form_field(name) if fields else name
+    for raw_field, message in pairs:
+        name = fields.form_field(raw_field) if fields else raw_field
         # The first message per field: one sentence next to an input is enough.
-        errors.setdefault(name, message)
+        errors.setdefault(name or GENERAL, message)
     return errors
 
 
 def errors_of_validation(error: ValidationError, fields: FieldMap | None = None) -> dict[str, str]:
-    return _collect(
-        ((item["field"], item["message"]) for item in validation_errors(error.errors())), fields
-    )
+    """Each refused field's message (api/field_messages.py: it names the field, in the words
+    of the payload the form filled, `error.title`), keyed by the form's input."""
+    problems = describe_all(error.errors(), error.title)
+    return _collect(((problem.field, problem.message) for problem in problems), fields)
 
 
 def errors_of_http(error: HTTPException, fields: FieldMap | None = None) -> dict[str, str]:

@@ -30,6 +30,7 @@ from domain.actions import (
     Transfer,
 )
 from domain.case import (
+    STAGE_LABELS,
     CaseState,
     ClosureReason,
     Party,
@@ -162,7 +163,7 @@ async def test_every_update_in_every_wrong_stage_is_rejected(
         cause = failed.value.cause
         assert isinstance(cause, ApplicationError), (name, cause)
         assert cause.type == "WrongStage" and cause.non_retryable
-        assert cause.message.startswith(f"Im Stadium '{stage.value}'"), cause.message
+        assert cause.message.startswith(f"Im Stadium „{STAGE_LABELS[stage]}“"), cause.message
     assert (await state_of(handle)).stage is stage
 
 
