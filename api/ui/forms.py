@@ -36,14 +36,19 @@ class FormState:
     errors: dict[str, str] = field(default_factory=dict)
     # A fresh key per rendering: a form sent twice (double click, reload) acts once.
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Refused because the case or referral moved on meanwhile (409: another tab, a colleague):
+    # the page says so and offers to reload (macros.html `summary`).
+    conflict: bool = False
 
     @classmethod
-    def submitted(cls, form: FormData, errors: dict[str, str]) -> "FormState":
+    def submitted(
+        cls, form: FormData, errors: dict[str, str], conflict: bool = False
+    ) -> "FormState":
         values: dict[str, list[str]] = {}
         for name, value in form.multi_items():
             if isinstance(value, str) and name not in ("csrf_token", IDEMPOTENCY_FIELD):
                 values.setdefault(name, []).append(value)
-        return cls(values=values, errors=errors)
+        return cls(values=values, errors=errors, conflict=conflict)
 
     @property
     def is_submitted(self) -> bool:
@@ -166,6 +171,15 @@ def errors_of_http(error: HTTPException, fields: FieldMap | None = None) -> dict
     if isinstance(detail, dict):
         detail = detail.get("detail")
     return {GENERAL: str(detail) if detail else "Die Änderung wurde abgelehnt."}
+
+
+def refused_state(
+    form: FormData, error: HTTPException, fields: FieldMap | None = None
+) -> FormState:
+    """The form as sent with the refusal's errors; a 409 (the case or referral moved on since
+    the page was loaded) marks it as a conflict, which the page explains."""
+    conflict = error.status_code == 409
+    return FormState.submitted(form, errors_of_http(error, fields), conflict=conflict)
 
 
 def refusal_passes_through(error: HTTPException) -> bool:

@@ -22,12 +22,13 @@ from temporalio.workflow import UpdateMethodMultiParam
 
 from api.deps import ReferralRef, SessionDep, actor_of, audited_listing
 from api.partner_view import client_details
+from api.ui import flash
 from api.ui.forms import (
     FormState,
-    errors_of_http,
     errors_of_validation,
     idempotency_key,
     refusal_passes_through,
+    refused_state,
     text,
 )
 from api.ui.session import Form, PageReferral, PartnerUser, services_of
@@ -69,6 +70,15 @@ DONE = {
     "ergebnis": "Abgeschlossen. Das Ergebnis steht jetzt in der Vereinbarung.",
 }
 FORMS = ("annahme", "ablehnung", "progress", "ergebnis")
+# Where on the referral's page each form is (a refused form is shown there again).
+ANCHORS = {
+    "annahme": "annahme-title",
+    "ablehnung": "ablehnung",
+    "progress": "progress-form-title",
+    "ergebnis": "ergebnis-title",
+}
+# The decline's second step: the form sent again with this, after the page asked.
+CONFIRMED = "confirmed"
 NOTES_SHOWN = 50  # the newest progress notes on a referral's page
 # The statuses of each tab of the inbox; any other tab ("offen") shows the open ones.
 TAB_STATUSES: dict[str, Collection[ReferralStatus]] = {
@@ -157,7 +167,21 @@ async def referral_page(
     referral: PageReferral,
     erledigt: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
+    if refusal := flash.take(request):
+        forms = {refusal.form: refusal.state}
+        return await _referral_page(request, referral, forms, refusal.status)
     return await _referral_page(request, referral, done=erledigt)
+
+
+async def _again(
+    request: Request, referral: ReferralRef, name: str, state: FormState, status_code: int
+) -> Response:
+    """The form again, by a 303 to the referral's page (api/ui/flash.py); here when too large
+    for that."""
+    page = f"/eingang/{referral.id}"
+    if moved := flash.refused(request, page, name, state, status_code, ANCHORS[name]):
+        return moved
+    return await _referral_page(request, referral, {name: state}, status_code)
 
 
 async def _answer(
@@ -175,13 +199,12 @@ async def _answer(
             referral.id, update, arg, key=idempotency_key(form), actor=actor_of(referral.actor)
         )
     except ValidationError as error:
-        forms = {name: FormState.submitted(form, errors_of_validation(error))}
-        return await _referral_page(request, referral, forms, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        state = FormState.submitted(form, errors_of_validation(error))
+        return await _again(request, referral, name, state, status.HTTP_422_UNPROCESSABLE_CONTENT)
     except HTTPException as error:
         if refusal_passes_through(error):
             raise
-        forms = {name: FormState.submitted(form, errors_of_http(error))}
-        return await _referral_page(request, referral, forms, error.status_code)
+        return await _again(request, referral, name, refused_state(form, error), error.status_code)
     return redirect(f"/eingang/{referral.id}?erledigt={name}")
 
 
@@ -193,6 +216,16 @@ async def acknowledge(request: Request, referral: PageReferral, form: Form) -> R
 @router.post("/eingang/{referral_id}/ablehnen", name="ui.referral.decline")
 async def decline(request: Request, referral: PageReferral, form: Form) -> Response:
     payload = {"reason": text(form, "reason")}
+    if text(form, CONFIRMED) != "ja":
+        # A decline hands the client on and cannot be undone: the page asks first, with the
+        # reason as typed (no script needed). A reason that would be refused is said now.
+        try:
+            DeclineReason.model_validate(payload)
+        except ValidationError as error:
+            state = FormState.submitted(form, errors_of_validation(error))
+            return await _again(request, referral, "ablehnung", state, 422)
+        asking = FormState.submitted(form, {})
+        return await _again(request, referral, "ablehnung", asking, status.HTTP_200_OK)
     return await _answer(
         request, referral, form, "ablehnung", ReferralWorkflow.decline, DeclineReason, payload
     )

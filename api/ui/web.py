@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from api.ui import labels
+from api.ui import flash, labels
 from api.ui.forms import field_id
 from api.ui.session import LoginRequired, csrf_token, ensure_csrf_cookie
 from domain.months import GERMAN_TIME
@@ -121,6 +121,7 @@ def render(
     response = HTMLResponse(templates.get_template(template).render(values), status_code)
     response.headers["Cache-Control"] = PAGE_CACHE
     ensure_csrf_cookie(request, response)
+    flash.settle(request, response)
     secure(response)
     return response
 
