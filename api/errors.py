@@ -170,4 +170,8 @@ def named(field: str, message: str) -> str:
     front, so the API's answer says which field without its path."""
     if not field or field == "(Eingabe)":
         return message
-    return f"{label(field)}: {message}"
+    name = label(field)
+    # „Die Beratungsstelle … gibt es nicht.“ names its field already.
+    if name.lower() in message.lower():
+        return message
+    return f"{name}: {message}"
