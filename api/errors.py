@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -84,13 +84,24 @@ _HTTP_DETAILS: dict[int, str] = {
 }
 
 
-async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
+async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    page = getattr(request.app.state, "browser_not_found", None)
+    if exc.status_code == 404 and page is not None and _wants_html(request):
+        # An address nothing answers, typed or followed in a browser: the pages' 404 with the
+        # ways on (api/ui/web.py), not a JSON document. API clients get JSON as before.
+        answer: Response = await page(request)
+        return answer
     detail: Any = exc.detail
     if not isinstance(detail, str | dict | list) or detail == _default_phrase(exc.status_code):
         detail = _HTTP_DETAILS.get(exc.status_code, detail)
     content: dict[str, Any] = detail if isinstance(detail, dict) else {"detail": detail}
     return JSONResponse(status_code=exc.status_code, content=content, headers=exc.headers)
+
+
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return request.method in ("GET", "HEAD") and "text/html" in accept
 
 
 def _default_phrase(status_code: int) -> str:

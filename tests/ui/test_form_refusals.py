@@ -204,3 +204,44 @@ def _intake_form() -> dict[str, str]:
         "residence.expires_on": str(INTAKE["residence"]["expires_on"]),  # type: ignore[index]
         "employment": str(INTAKE["employment"]),
     }
+
+
+async def test_input_attributes_are_rendered_without_literal_quotes(lotse: Lotse) -> None:
+    login = (await Browser(lotse).get("/login")).text
+    assert 'autocomplete="username"' in login and 'autocomplete="current-password"' in login
+    assert "&quot;" not in login and "&#34;" not in login
+    case_id = await lotse.open_case()
+    counsellor = await _browser(lotse, "berater1")
+    intake = (await counsellor.get(f"/faelle/{case_id}")).text
+    assert re.search(r'name="qualifications\.0\.country" [^>]*maxlength="2"', intake)
+    assert "&#34;" not in intake and "&quot;" not in intake
+
+
+@pytest.mark.parametrize(
+    ("username", "path", "way_on"),
+    [
+        ("berater1", "/faelle/case-00000000-0000-0000-0000-000000000000", "/faelle"),
+        ("sprachkurs", "/eingang/case-00000000-0000-0000-0000-000000000000-ref-1", "/eingang"),
+        ("koordination", "/aufsicht/faelle/case-00000000-0000-0000-0000-000000000000", "/aufsicht"),
+        ("berater1", "/gibt-es-nicht", "/faelle"),
+    ],
+)
+async def test_the_404_page_says_what_and_offers_ways_on(
+    lotse: Lotse, username: str, path: str, way_on: str
+) -> None:
+    browser = await _browser(lotse, username)
+    # As a browser asks (an API client asking for JSON gets the API's JSON 404).
+    missing = await browser.get(path, headers={"Accept": "text/html,application/xhtml+xml"})
+    assert missing.status_code == 404
+    text = html.unescape(missing.text)
+    assert "Nicht gefunden. / Nicht gefunden." not in text
+    assert text.count("Nicht gefunden.") == 0  # the bare word is not the message
+    assert "für Ihr Konto nicht sichtbar" in text
+    assert f'<a href="{way_on}">' in missing.text
+
+
+async def test_an_unknown_address_is_json_for_an_api_client(lotse: Lotse) -> None:
+    answer = await Browser(lotse).get("/gibt-es-nicht", headers={"Accept": "application/json"})
+    assert answer.status_code == 404 and answer.json() == {"detail": "Nicht gefunden."}
+    page = await Browser(lotse).get("/gibt-es-nicht", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and '<a href="/login">Zur Anmeldung</a>' in page.text
