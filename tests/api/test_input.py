@@ -228,7 +228,8 @@ async def test_workflow_refusals_name_the_stage_or_the_field(lotse: Lotse) -> No
         f"/cases/{case_id}/signatures",
         json={"party": "client", "document_hash": state["document"]["hash"]},
     )
-    assert wrong_stage.status_code == 409 and "„laufende Vereinbarung“" in wrong_stage.json()["detail"]
+    assert wrong_stage.status_code == 409
+    assert "„laufende Vereinbarung“" in wrong_stage.json()["detail"]
     assert await _fingerprint(lotse, case_id) == before
 
 

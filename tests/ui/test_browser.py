@@ -432,7 +432,9 @@ async def test_counsellor_declines_one_inbound_referral_and_accepts_another(
     await samir.get_by_text("Ablehnen …").click()
     await samir.get_by_role("button", name="Ablehnen", exact=True).click()
     samir = _article(page, "Samir Haddad")
-    await expect(samir.locator(".error").first).to_contain_text("Bitte nennen Sie einen Grund für die Ablehnung")
+    await expect(samir.locator(".error").first).to_contain_text(
+        "Bitte nennen Sie einen Grund für die Ablehnung"
+    )
     await samir.get_by_label("Begründung der Ablehnung").fill(
         "Herr Haddad wohnt im Bezirk Nord: bitte an die MBE Musterstadt-Nord vermitteln."
     )

@@ -170,7 +170,8 @@ async def test_an_invalid_choice_is_refused_in_german_and_changes_nothing(lotse:
     assert foreign.status_code == 422
     text = html.unescape(foreign.text)
     assert re.search(
-        r'id="f-counsellor_id-error">Beraterin / Berater: \'berater2\' ist kein aktives Beratungskonto dieser '
+        r'id="f-counsellor_id-error">Beraterin / Berater: \'berater2\' ist kein aktives '
+        r"Beratungskonto dieser "
         r"Beratungsstelle\.<",
         text,
     )
