@@ -111,8 +111,26 @@ def inbox(
     if view == "ueberfaellig":
         rows = [row for row in rows if row.id in late]
     sent_by = inbox_reads.senders(session, (row.case_id for row in rows))
-    context = {"rows": rows, "late": late, "view": view, "views": VIEWS, "senders": sent_by}
+    context = {
+        "rows": rows,
+        "late": late,
+        "view": view,
+        "views": VIEWS,
+        "counts": tab_counts(inbox_reads.inbox_counts(session, user.partner_id or "", now)),
+        "senders": sent_by,
+    }
     return render(request, "partner/inbox.html", context)
+
+
+def tab_counts(counts: inbox_reads.InboxCounts) -> dict[str, int]:
+    """How many referrals each tab of the inbox lists (its statuses, as `TAB_STATUSES`)."""
+    shown = {
+        view: sum(counts.by_status.get(status, 0) for status in statuses)
+        for view, statuses in TAB_STATUSES.items()
+    }
+    shown["offen"] = sum(counts.by_status.get(status, 0) for status in OPEN_REFERRAL_STATUSES)
+    shown["ueberfaellig"] = counts.late
+    return shown
 
 
 async def _referral_page(

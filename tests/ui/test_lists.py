@@ -265,6 +265,12 @@ async def test_the_inbox_tabs_show_what_the_api_lists_per_status(system: StoreOn
     opened = await api(ReferralStatus.DISPATCHED, ReferralStatus.ACKNOWLEDGED)
     assert await tab("offen") == opened == [rows[1].id, rows[2].id, rows[0].id]
     assert rows[5].id not in await tab("offen")  # another agency's
+    # Each tab says how many it lists (every referral of the agency, not only these rows).
+    for view in ("offen", "neu", "ueberfaellig", "angenommen", "erledigt"):
+        page = (await partner.get("/eingang", params={"ansicht": view})).text
+        counted = re.search(rf'ansicht={view}"[^>]*>[^<]+<span class="count">\((\d+)\)', page)
+        assert counted is not None, view
+        assert int(counted.group(1)) == len(set(INBOX_LINK.findall(page))), view
     await partner.aclose()
 
 
