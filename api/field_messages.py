@@ -122,7 +122,7 @@ FIELDS: dict[str, Field] = {
     "party": Field("Unterschrift von", "Bitte wählen Sie, wer unterschreibt."),
     "document_hash": Field(
         "Fassung des Dokuments",
-        "Die Fassung des Dokuments fehlt; bitte laden Sie die Seite neu.",
+        "Bitte laden Sie die Seite neu: die Fassung des Dokuments fehlt.",
     ),
     "confirmed": Field("Bestätigung"),
     "counsellor_id": Field(

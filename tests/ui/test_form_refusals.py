@@ -4,6 +4,7 @@ refusal answers 303, the page shows values and errors once, nothing personal in 
 stale tab said in plain German; the partner's decline asked to confirm."""
 
 import html
+import secrets
 import re
 from collections.abc import AsyncIterator
 
@@ -245,3 +246,35 @@ async def test_an_unknown_address_is_json_for_an_api_client(lotse: Lotse) -> Non
     assert answer.status_code == 404 and answer.json() == {"detail": "Nicht gefunden."}
     page = await Browser(lotse).get("/gibt-es-nicht", headers={"Accept": "text/html"})
     assert page.status_code == 404 and '<a href="/login">Zur Anmeldung</a>' in page.text
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    ["", "x", "gAAAA" + "A" * 5000, "\x00\x1b[31m", "%00", "a" * 3900],
+    ids=["empty", "short", "huge", "control", "escaped", "long"],
+)
+async def test_a_hostile_refused_form_cookie_is_ignored(lotse: Lotse, cookie: str) -> None:
+    counsellor = await _browser(lotse, "berater1")
+    counsellor.http.cookies.set(COOKIE, cookie)
+    page = await counsellor.get("/faelle/neu")
+    assert page.status_code == 200 and "Bitte prüfen" not in page.text
+    if cookie:
+        # Read once, whatever it held: the page deletes it.
+        assert f'{COOKIE}=""' in page.headers.get("set-cookie", "")
+
+
+async def test_a_refused_form_too_large_for_a_cookie_is_shown_where_it_was_sent(
+    lotse: Lotse,
+) -> None:
+    counsellor = await _browser(lotse, "berater1")
+    form = await counsellor.get("/faelle/neu")
+    # Nothing that is typed is dropped: a value beyond what a cookie holds stays in the page.
+    # (Random text: it does not compress into the cookie.)
+    long_name = secrets.token_hex(5000)
+    data = {"given_name": "", "family_name": long_name, "csrf_token": csrf_of(form.text)}
+    shown = await counsellor.http.post("/faelle/neu", data=data)
+    assert shown.status_code == 422 and COOKIE not in shown.headers.get("set-cookie", "")
+    errors = _field_errors(shown.text)
+    assert errors["f-given_name"] == "Bitte geben Sie den Vornamen ein."
+    assert errors["f-family_name"].startswith("Nachname: Zu lang")
+    assert f'value="{long_name}"' in shown.text
