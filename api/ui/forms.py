@@ -39,6 +39,9 @@ class FormState:
     # Refused because the case or referral moved on meanwhile (409: another tab, a colleague):
     # the page says so and offers to reload (macros.html `summary`).
     conflict: bool = False
+    # The id each field's input got on the page (a page with several forms of one kind gives
+    # its inputs ids of their own): where the summary's links point.
+    ids: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def submitted(
@@ -80,9 +83,14 @@ class FormState:
         """Every error, for the list above the form: (input id or None, message). Errors of
         fields the form does not show (a message about the whole draft) appear only here."""
         return [
-            (None if name == GENERAL else field_id(name), text)
+            (None if name == GENERAL else self.ids.get(name, field_id(name)), text)
             for name, text in self.errors.items()
         ]
+
+    def remember(self, name: str, input_id: str) -> str:
+        """Note the id the page gave the input of `name` (macros.html); "" to render."""
+        self.ids[name] = input_id
+        return ""
 
     def count(self, prefix: str, default: int, extra: int = 1) -> int:
         """How many rows of a repeated group to show: the rows submitted (plus one when the

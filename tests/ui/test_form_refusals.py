@@ -278,3 +278,19 @@ async def test_a_refused_form_too_large_for_a_cookie_is_shown_where_it_was_sent(
     assert errors["f-given_name"] == "Bitte geben Sie den Vornamen ein."
     assert errors["f-family_name"].startswith("Nachname: Zu lang")
     assert f'value="{long_name}"' in shown.text
+
+
+async def test_each_summary_link_reaches_its_field_on_a_page_of_many_forms(lotse: Lotse) -> None:
+    case_id = await lotse.active_case()
+    referral = await lotse.inbox_item("sprachkurs", case_id)
+    partner = await _browser(lotse, "sprachkurs")
+    page = f"/eingang/{referral['id']}"
+    acknowledged = await partner.submit(page, f"{page}/annehmen", {})
+    assert acknowledged.status_code == 303
+    # The outcome's note has an id of its own (the progress form has a note too).
+    shown = await _post(partner, page, f"{page}/abschliessen", {"note": "x" * 2001})
+    links = _summary_links(shown)
+    assert links, shown
+    for target in links:
+        assert f'id="{target}"' in shown, target
+    assert "f-ergebnis-note" in links
