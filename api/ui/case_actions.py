@@ -3,9 +3,10 @@ gateway (the same update, the same id scheme, the same answers as `POST /cases/{
 
 Every step goes the same way (`_step`): parse the form into the API's payload model, send the
 update, and on success redirect to the case page (303, so a reload does not send it again).
-On a refusal the case page is shown again with the form as typed and each error next to its
-field; a wrong stage (409) is said above the form in the workflow's words. A form naming a row
-beyond what its payload list may hold (api/ui/form_rows.py) is refused before anything else.
+A refusal redirects too (Post/Redirect/Get, api/ui/flash.py): the case page then shows the form
+as typed and each error next to its field; a wrong stage (409) is said above the form as a
+stale page, in the workflow's words, with a link to reload. A form naming a row beyond what
+its payload list may hold (api/ui/form_rows.py) is refused before anything else.
 A handover (reassign, transfer) first runs its API route's directory check (`prepare`), so a
 page and the API accept and refuse the same new owners.
 """

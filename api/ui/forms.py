@@ -1,5 +1,5 @@
 """What a form shows again after a refusal: the values as typed and each error next to its
-field, in German.
+field, in German (the words: api/field_messages.py; the way back to the page: api/ui/flash.py).
 
 Errors come from three places and are brought into one shape (`field -> message`):
 - pydantic, when a payload built from the form is validated (`errors_of_validation`);
