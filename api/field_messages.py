@@ -140,6 +140,15 @@ FIELDS: dict[str, Field] = {
     "client_consents": Field(
         "Einwilligung", "Bitte bestätigen Sie, dass die Person der Vermittlung zustimmt."
     ),
+    # the evaluation's query (the API's parameters and the page's)
+    "from": Field("Beginn des Zeitraums", "Bitte geben Sie den Beginn des Zeitraums ein."),
+    "to": Field("Ende des Zeitraums", "Bitte geben Sie das Ende des Zeitraums ein."),
+    "von": Field("Beginn des Zeitraums", "Bitte geben Sie den Beginn des Zeitraums ein."),
+    "bis": Field("Ende des Zeitraums", "Bitte geben Sie das Ende des Zeitraums ein."),
+    "municipality": Field("Kommune", "Bitte wählen Sie eine Kommune."),
+    "kommune": Field("Kommune", "Bitte wählen Sie eine Kommune."),
+    "centre": Field("Beratungsstelle", "Bitte wählen Sie eine Beratungsstelle."),
+    "stelle": Field("Beratungsstelle", "Bitte wählen Sie eine Beratungsstelle."),
     # the login
     "username": Field("Benutzername", "Bitte geben Sie Ihren Benutzernamen ein."),
     "password": Field("Passwort", "Bitte geben Sie Ihr Passwort ein."),
@@ -243,9 +252,9 @@ _TYPES: dict[str, str] = {
     "int_from_float": "Erwartet wird eine ganze Zahl.",
     "bool_type": "Erwartet wird ja oder nein (true oder false).",
     "bool_parsing": "Erwartet wird ja oder nein (true oder false).",
-    "date_type": "Erwartet wird ein gültiges Datum (JJJJ-MM-TT).",
-    "date_parsing": "Erwartet wird ein gültiges Datum (JJJJ-MM-TT).",
-    "date_from_datetime_parsing": "Erwartet wird ein gültiges Datum (JJJJ-MM-TT).",
+    "date_type": "Erwartet wird ein Datum (JJJJ-MM-TT).",
+    "date_parsing": "Erwartet wird ein Datum (JJJJ-MM-TT).",
+    "date_from_datetime_parsing": "Erwartet wird ein Datum (JJJJ-MM-TT).",
     "date_from_datetime_inexact": "Erwartet wird ein Datum ohne Uhrzeit (JJJJ-MM-TT).",
     "datetime_parsing": "Erwartet wird ein Zeitpunkt (ISO 8601).",
     "datetime_type": "Erwartet wird ein Zeitpunkt (ISO 8601).",
