@@ -209,7 +209,7 @@ async def test_a_business_error_in_a_handler_fails_the_update_not_the_workflow_t
             await updates[1].result()
         cause = failed.value.cause
         assert isinstance(cause, ApplicationError) and cause.type == "WrongStage"
-        assert "'drafting'" in cause.message
+        assert "„Entwurf“" in cause.message
         state = await state_of(handle)
         assert state.stage is Stage.DRAFTING and len(state.routes) == 3
         assert_no_task_failures(await run_histories(harness.client, handle))
