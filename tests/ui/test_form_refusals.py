@@ -185,6 +185,17 @@ async def test_the_partner_confirms_a_decline_before_it_is_sent(lotse: Lotse) ->
     empty = await _post(partner, page, f"{page}/ablehnen", {"reason": ""})
     assert "Bitte nennen Sie einen Grund für die Ablehnung." in html.unescape(empty)
     assert "Vermittlung wirklich ablehnen?" not in empty
+    # Anything but the page's own confirmation only asks again; nothing is declined.
+    for odd in ("JA", "ja\x00", "x" * 5000, "1"):
+        again = await partner.http.post(
+            f"{page}/ablehnen",
+            data={"reason": reason, "confirmed": odd, "csrf_token": csrf_of(confirm.text)},
+        )
+        assert again.status_code == 303
+        asked_again = await partner.get(again.headers["location"])
+        assert "Vermittlung wirklich ablehnen?" in asked_again.text
+    state = await lotse.ok("sprachkurs", "GET", "/referrals")
+    assert {r["id"]: r["status"] for r in state["items"]}[referral["id"]] == "dispatched"
     # Confirmed: declined.
     sent = await partner.http.post(
         f"{page}/ablehnen",
@@ -294,3 +305,23 @@ async def test_each_summary_link_reaches_its_field_on_a_page_of_many_forms(lotse
     for target in links:
         assert f'id="{target}"' in shown, target
     assert "f-ergebnis-note" in links
+
+
+async def test_a_stale_tab_of_a_referral_says_what_happened_and_offers_a_reload(
+    lotse: Lotse,
+) -> None:
+    case_id = await lotse.active_case()
+    referral = await lotse.inbox_item("sprachkurs", case_id)
+    partner = await _browser(lotse, "sprachkurs")
+    page = f"/eingang/{referral['id']}"
+    old_tab = await partner.get(page)
+    # Meanwhile, in another tab: accepted.
+    await lotse.ok("sprachkurs", "POST", f"/referrals/{referral['id']}/acknowledge")
+    answer = await partner.http.post(f"{page}/annehmen", data={"csrf_token": csrf_of(old_tab.text)})
+    assert answer.status_code == 303
+    shown = await partner.get(answer.headers["location"])
+    assert shown.status_code == 409
+    text = html.unescape(shown.text)
+    assert "Inzwischen hat sich etwas geändert" in text
+    assert "im Status „angenommen“" in text and "acknowledged" not in text
+    assert f'<a href="{page}" class="reload">Seite neu laden</a>' in shown.text
