@@ -4,8 +4,8 @@ refusal answers 303, the page shows values and errors once, nothing personal in 
 stale tab said in plain German; the partner's decline asked to confirm."""
 
 import html
-import secrets
 import re
+import secrets
 from collections.abc import AsyncIterator
 
 import pytest
