@@ -176,6 +176,12 @@ MODEL_FIELDS: dict[str, dict[str, Field]] = {
     "SetAsideChoice": {"reason": Field("Grund", "Bitte nennen Sie einen Grund.")},
     "ProgressNote": {"note": Field("Zwischenstand", "Bitte schreiben Sie den Zwischenstand.")},
     "Outcome": {"note": Field("Notiz")},
+    "NotificationSettings": {
+        "email": Field(
+            "E-Mail-Benachrichtigungen",
+            "Bitte geben Sie an, ob Sie E-Mail-Benachrichtigungen erhalten möchten.",
+        )
+    },
 }
 
 # Where the request carries a field says where, not which (FastAPI's first `loc` part).
