@@ -164,7 +164,9 @@ MODEL_FIELDS: dict[str, dict[str, Field]] = {
         "reason": Field("Grund der Ablehnung", "Bitte nennen Sie einen Grund für die Ablehnung.")
     },
     "InboundReferralRequest": {
-        "reason": Field("Anliegen", "Bitte beschreiben Sie das Anliegen der Person.")
+        "reason": Field(
+            "Anlass der Vermittlung", "Bitte beschreiben Sie den Anlass der Vermittlung."
+        )
     },
     "ReferralWithdrawal": {
         "reason": Field("Grund", "Bitte nennen Sie einen Grund für das Zurückziehen.")

@@ -325,3 +325,24 @@ async def test_a_stale_tab_of_a_referral_says_what_happened_and_offers_a_reload(
     assert "Inzwischen hat sich etwas geändert" in text
     assert "im Status „angenommen“" in text and "acknowledged" not in text
     assert f'<a href="{page}" class="reload">Seite neu laden</a>' in shown.text
+
+
+async def test_more_empty_forms_name_each_field_once(lotse: Lotse) -> None:
+    case_id = await lotse.open_case()
+    counsellor = await _browser(lotse, "berater1")
+    page = f"/faelle/{case_id}"
+    closed = await _post(counsellor, page, f"{page}/abschluss", {})
+    assert _summary_links(closed) == {"f-reason": "Bitte wählen Sie den Grund."}
+
+    partner = await _browser(lotse, "jobcenter")
+    referred = await _post(partner, "/vermittlungen/neu", "/vermittlungen/neu", {})
+    expected = {
+        "f-centre_id": "Bitte wählen Sie eine Beratungsstelle.",
+        "f-given_name": "Bitte geben Sie den Vornamen ein.",
+        "f-reason": "Bitte beschreiben Sie den Anlass der Vermittlung.",
+    }
+    shown = _field_errors(referred)
+    assert {k: v for k, v in shown.items() if k in expected} == expected
+    assert len(set(shown.values())) == len(shown)
+    for word in UNNAMED:
+        assert word not in html.unescape(referred)
