@@ -102,7 +102,7 @@ def test_a_row_is_named_as_people_count() -> None:
     assert label("qualifications.0.country") == "Abschluss 1: Land"
     assert label("languages.1") == "Sprache 2"
     # A path without an entry is still named (an API client learns which field).
-    assert label("from") == "Feld „from“"
+    assert label("nirgends") == "Feld „nirgends“"
     assert label("reason", "DeclineReason") == "Grund der Ablehnung"
 
 

@@ -58,7 +58,7 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("contact.email", "amina@beispiel", "E-Mail-Adresse"),
     ("contact.email", "a" * 250 + "@b.de", "Zu lang"),
     ("contact.fax", "0211 1", "Unbekanntes Feld"),
-    ("reason", "", "Bitte geben Sie eine Begründung ein"),
+    ("reason", "", "Bitte beschreiben Sie den Anlass der Vermittlung"),
     ("reason", "x" * 2001, "Zu lang"),
     ("reason", {"text": "Hilfe"}, "Erwartet wird ein Text"),
     ("client_consents", "true", "client_consents"),
@@ -148,10 +148,10 @@ async def test_hostile_declines_are_422_and_the_referral_stays_open(system: Stor
         response = await system.call("berater1", "POST", path, json={"reason": value})
         _refused_with(response, "reason", words, f"reason {label}")
     for body, field, words in (
-        ({"reason": ""}, "reason", "Bitte geben Sie eine Begründung ein"),
+        ({"reason": ""}, "reason", "Bitte nennen Sie einen Grund für die Ablehnung"),
         ({"reason": "x" * 2001}, "reason", "Zu lang"),
         ({"reason": 404}, "reason", "Erwartet wird ein Text"),
-        ({}, "reason", "Bitte geben Sie eine Begründung ein"),
+        ({}, "reason", "Bitte nennen Sie einen Grund für die Ablehnung"),
         ({"reason": "Kein Platz", "case_id": "case-x"}, "case_id", "Unbekanntes Feld"),
     ):
         response = await system.call("berater1", "POST", path, json=body)
