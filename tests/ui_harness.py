@@ -64,6 +64,19 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+async def refused_shown(
+    http: httpx.AsyncClient, answer: httpx.Response, **kwargs: Any
+) -> httpx.Response:
+    """A refused form answers 303 with the refused form's cookie (api/ui/flash.py): the page
+    it leads to, as a browser shows it (its status says the refusal; the 303 is in `history`).
+    Any other answer as it came. `kwargs` go with the GET (headers of the client's address)."""
+    if answer.status_code != 303 or REFUSED_FORM not in answer.headers.get("set-cookie", ""):
+        return answer
+    shown = await http.get(answer.headers["location"], **kwargs)
+    shown.history = [answer]
+    return shown
+
+
 class Browser:
     """An httpx client with a cookie jar, like a browser without script, against the app of a
     running system (or an app of its own: pages that read only the store need no Temporal)."""
@@ -84,14 +97,7 @@ class Browser:
         )
 
     async def refused_shown(self, answer: httpx.Response) -> httpx.Response:
-        """A refused form answers 303 with the refused form's cookie (api/ui/flash.py): the
-        page it leads to, as a browser shows it (its status says the refusal; the 303 is in
-        `history`). Any other answer as it came."""
-        if answer.status_code != 303 or REFUSED_FORM not in answer.headers.get("set-cookie", ""):
-            return answer
-        shown = await self.http.get(answer.headers["location"])
-        shown.history = [answer]
-        return shown
+        return await refused_shown(self.http, answer)
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.http.get(path, **kwargs)
