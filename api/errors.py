@@ -1,96 +1,62 @@
 """How the API says no: one JSON shape for every 4xx/5xx, German messages, never a stack trace.
 
 Every error answer is `{"detail": "<one German sentence>"}`; validation errors add `errors`, a
-list of `{"field", "message"}` with the dotted path of each bad field (`profile.birth_date`),
-so a form can put the message next to the field. Pydantic's messages are English; the common
-ones are said again in German here, a domain validator's German message is passed through.
+list of `{"field", "message"}` with the dotted path of each bad field (`profile.birth_date`,
+pydantic's `loc` without its "body"/"query"), so a form can put the message next to the field.
+Each message names its field and says what to do („Bitte geben Sie den Vornamen ein.“,
+„Maßnahme 3: Begründung: Zu lang, höchstens 2000 Zeichen.“); the words come from
+api/field_messages.py, which the pages use too.
 """
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.field_messages import describe_all, label, path_of
+
 log = logging.getLogger(__name__)
 
-# Pydantic error types (https://docs.pydantic.dev/latest/errors/validation_errors/) in German.
-_MESSAGES: dict[str, str] = {
-    "missing": "Pflichtfeld fehlt.",
-    "extra_forbidden": "Unbekanntes Feld.",
-    "json_invalid": "Kein gültiges JSON.",
-    "json_type": "Erwartet wird ein JSON-Dokument.",
-    "model_type": "Erwartet wird ein Objekt.",
-    "model_attributes_type": "Erwartet wird ein Objekt.",
-    "dict_type": "Erwartet wird ein Objekt.",
-    "list_type": "Erwartet wird eine Liste.",
-    "string_type": "Erwartet wird ein Text.",
-    "int_type": "Erwartet wird eine ganze Zahl.",
-    "int_parsing": "Erwartet wird eine ganze Zahl.",
-    "int_from_float": "Erwartet wird eine ganze Zahl.",
-    "bool_type": "Erwartet wird true oder false.",
-    "bool_parsing": "Erwartet wird true oder false.",
-    "date_type": "Erwartet wird ein Datum (JJJJ-MM-TT).",
-    "date_parsing": "Erwartet wird ein Datum (JJJJ-MM-TT).",
-    "date_from_datetime_parsing": "Erwartet wird ein Datum (JJJJ-MM-TT).",
-    "date_from_datetime_inexact": "Erwartet wird ein Datum ohne Uhrzeit (JJJJ-MM-TT).",
-    "datetime_parsing": "Erwartet wird ein Zeitpunkt (ISO 8601).",
-    "datetime_type": "Erwartet wird ein Zeitpunkt (ISO 8601).",
-    "uuid_parsing": "Erwartet wird eine UUID.",
-    "string_unicode": "Der Text enthält ungültige Zeichen (kein gültiges Unicode).",
-    "float_parsing": "Erwartet wird eine Zahl.",
-    "float_type": "Erwartet wird eine Zahl.",
-}
+
+def validation_errors(
+    errors: Sequence[Mapping[str, Any]], model: str | None = None
+) -> list[dict[str, str]]:
+    """`[{"field", "message"}]` for pydantic's error list, one per field, each message naming
+    its field in German (api/field_messages.py). A choice refused says the allowed codes too:
+    an API client needs them (a page offers its choices instead)."""
+    answer = []
+    for problem in describe_all(errors, model):
+        message = problem.message
+        codes = _allowed(errors, problem.field)
+        if codes:
+            message = f"{message.removesuffix('.')}; erlaubt sind {codes}."
+        answer.append({"field": problem.field or "(Eingabe)", "message": message})
+    return answer
 
 
-def _field(location: Sequence[Any]) -> str:
-    # "body" / "query" / "path" say where, not which field; a bare location stays readable.
-    parts = [str(part) for part in location]
-    if len(parts) > 1 and parts[0] in {"body", "query", "path", "header"}:
-        parts = parts[1:]
-    return ".".join(parts) or "(Eingabe)"
+def _allowed(errors: Sequence[Mapping[str, Any]], field: str) -> str | None:
+    for error in errors:
+        if path_of(error.get("loc", ())) == field and error.get("type") in _CHOICES:
+            expected = (error.get("ctx") or {}).get("expected")
+            # pydantic lists an enum's members as reprs (<SetAside.REST: 'rest'>): the codes.
+            codes = _MEMBER.sub(r"\1", str(expected))
+            return codes.replace("' or '", "' oder '") if expected else None
+    return None
 
 
-def _message(error: Mapping[str, Any]) -> str:
-    kind = str(error.get("type", ""))
-    context = error.get("ctx") or {}
-    if kind == "enum" and "expected" in context:
-        return f"Unbekannter Wert; erlaubt sind {context['expected']}."
-    if kind == "literal_error" and "expected" in context:
-        return f"Unbekannter Wert; erlaubt sind {context['expected']}."
-    if kind in {"string_too_short", "too_short"} and "min_length" in context:
-        return f"Zu kurz: mindestens {context['min_length']}."
-    if kind in {"string_too_long", "too_long"} and "max_length" in context:
-        return f"Zu lang: höchstens {context['max_length']}."
-    if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
-        limits = {
-            "greater_than_equal": ("ge", "mindestens"),
-            "greater_than": ("gt", "größer als"),
-            "less_than_equal": ("le", "höchstens"),
-            "less_than": ("lt", "kleiner als"),
-        }
-        key, words = limits[kind]
-        if key in context:
-            return f"Der Wert muss {words} {context[key]} sein."
-    if kind == "string_pattern_mismatch" and "pattern" in context:
-        return f"Das Format stimmt nicht (erwartet: {context['pattern']})."
-    if kind in _MESSAGES:
-        return _MESSAGES[kind]
-    # Domain validators already speak German ("Value error, " is pydantic's prefix).
-    return str(error.get("msg", "Ungültiger Wert.")).removeprefix("Value error, ")
-
-
-def validation_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """`[{"field", "message"}]` for pydantic's error list."""
-    return [{"field": _field(error.get("loc", ())), "message": _message(error)} for error in errors]
+_CHOICES = {"enum", "literal_error"}
+_MEMBER = re.compile(r"<\w+\.\w+: ('[^']*')>")
 
 
 def validation_response(errors: list[dict[str, str]]) -> JSONResponse:
-    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    # Each message names its field already („Bitte geben Sie den Vornamen ein.“).
+    summary = " ".join(e["message"] for e in errors[:5])
     return JSONResponse(
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         content={"detail": f"Ungültige Eingabe – {summary}", "errors": errors},
@@ -99,7 +65,15 @@ def validation_response(errors: list[dict[str, str]]) -> JSONResponse:
 
 async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return validation_response(validation_errors(exc.errors()))
+    return validation_response(validation_errors(exc.errors(), _body_model(request)))
+
+
+def _body_model(request: Request) -> str | None:
+    """The name of the route's body model (`DeclineReason`), whose own field labels come
+    first (api/field_messages.py MODEL_FIELDS)."""
+    body = getattr(request.scope.get("route"), "body_field", None)
+    annotation = getattr(getattr(body, "field_info", None), "annotation", None)
+    return getattr(annotation, "__name__", None)
 
 
 # Starlette's own English details (routing, body limit) said in German.
@@ -110,13 +84,24 @@ _HTTP_DETAILS: dict[int, str] = {
 }
 
 
-async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
+async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    page = getattr(request.app.state, "browser_not_found", None)
+    if exc.status_code == 404 and page is not None and _wants_html(request):
+        # An address nothing answers, typed or followed in a browser: the pages' 404 with the
+        # ways on (api/ui/web.py), not a JSON document. API clients get JSON as before.
+        answer: Response = await page(request)
+        return answer
     detail: Any = exc.detail
     if not isinstance(detail, str | dict | list) or detail == _default_phrase(exc.status_code):
         detail = _HTTP_DETAILS.get(exc.status_code, detail)
     content: dict[str, Any] = detail if isinstance(detail, dict) else {"detail": detail}
     return JSONResponse(status_code=exc.status_code, content=content, headers=exc.headers)
+
+
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return request.method in ("GET", "HEAD") and "text/html" in accept
 
 
 def _default_phrase(status_code: int) -> str:
@@ -181,10 +166,23 @@ def install(app: FastAPI) -> None:
 def invalid(field: str, message: str) -> HTTPException:
     """A 422 for one field, in the shape validation errors have (raised by a check that
     pydantic cannot make, e.g. a referral to a centre out of the partner's reach)."""
+    said = named(field, message)
     return HTTPException(
         status.HTTP_422_UNPROCESSABLE_CONTENT,
         detail={
-            "detail": f"Ungültige Eingabe – {field}: {message}",
-            "errors": [{"field": field, "message": message}],
+            "detail": f"Ungültige Eingabe – {said}",
+            "errors": [{"field": field, "message": said}],
         },
     )
+
+
+def named(field: str, message: str) -> str:
+    """A rule's message about `field` („Es gibt keine Aufgabe …“) with the field's label in
+    front, so the API's answer says which field without its path."""
+    if not field or field == "(Eingabe)":
+        return message
+    name = label(field)
+    # „Die Beratungsstelle … gibt es nicht.“ names its field already.
+    if name.lower() in message.lower():
+        return message
+    return f"{name}: {message}"

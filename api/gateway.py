@@ -47,6 +47,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
+from api.errors import invalid
 from app.settings import Settings
 from app.temporal import connect_client
 from domain.actor import Actor
@@ -376,14 +377,7 @@ def _rejected(cause: BaseException) -> NoReturn:
             )
         if kind in INVALID_TYPES or kind.startswith("Invalid"):
             # The same shape as a request validation error (errors.validation_response).
-            field = _field_of(cause) or "(Eingabe)"
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                detail={
-                    "detail": f"Ungültige Eingabe – {field}: {cause.message}",
-                    "errors": [{"field": field, "message": cause.message}],
-                },
-            )
+            raise invalid(_field_of(cause) or "(Eingabe)", cause.message)
         _raise(status.HTTP_409_CONFLICT, cause.message)
     # Not a business rejection (a bug in a handler): the message may not be meant for users.
     log.error("Update failed with %r", cause)

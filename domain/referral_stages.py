@@ -172,8 +172,8 @@ def require(
     return WrongStatus(
         status=status,
         message=(
-            f"Die Vermittlung ist im Status „{STATUS_LABELS[status]}“ "
-            f"({status.value}); {ACTION_LABELS[action]} ist nur im Status {wanted} möglich."
+            f"Die Vermittlung ist im Status „{STATUS_LABELS[status]}“; "
+            f"{ACTION_LABELS[action]} ist nur im Status {wanted} möglich."
         ),
     )
 

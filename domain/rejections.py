@@ -40,7 +40,8 @@ Rejection = WrongStage | Invalid | NotYours
 
 
 def _stage_name(stage: Stage) -> str:
-    return f"'{stage.value}' ({STAGE_LABELS[stage]})"
+    # The German name only: a stage's code („awaiting_signature“) means nothing to a reader.
+    return f"„{STAGE_LABELS[stage]}“"
 
 
 def require_allowed(state: CaseState, action: Action) -> WrongStage | None:

@@ -14,6 +14,7 @@ from domain.case import CaseGoal, CaseState, Measure, Responsible, Stage
 from domain.case_log import new_id, record
 from domain.enums import ActorKind
 from domain.events import AgreementDrafted
+from domain.labels import NEED_LABELS
 from domain.referral import OPEN
 from domain.rejections import Invalid, Rejection, require_allowed
 from domain.stage_table import Action
@@ -92,8 +93,8 @@ def _check_measures(state: CaseState, draft: AgreementDraft) -> Rejection | None
     if dropped:
         return Invalid(
             "measures",
-            f"Die Vorschläge {sorted(dropped)} sind an Partner vermittelt und noch offen; "
-            "ihre Maßnahmen können nicht entfallen.",
+            f"Die Vorschläge {_named(state, dropped)} sind an Partner vermittelt und noch offen; "
+            "ihre Maßnahmen können nicht entfallen. Bitte übernehmen Sie sie wieder.",
         )
     return None
 
@@ -146,3 +147,10 @@ def draft_agreement(
         now,
     )
     return new
+
+
+def _named(state: CaseState, route_ids: set[str]) -> str:
+    """The proposals as a counsellor reads them: their needs in German, in proposal order
+    („Sprache“ und „Arbeit“), not their ids."""
+    needs = [NEED_LABELS[route.need] for route in state.routes if route.id in route_ids]
+    return " und ".join(f"„{need}“" for need in needs) or f"({len(route_ids)})"

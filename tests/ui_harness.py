@@ -22,6 +22,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from api.ui.flash import COOKIE as REFUSED_FORM
 from store.seed import DEMO_PASSWORD
 from tests.api_harness import Lotse
 from tests.process_harness import free_port
@@ -63,6 +64,19 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+async def refused_shown(
+    http: httpx.AsyncClient, answer: httpx.Response, **kwargs: Any
+) -> httpx.Response:
+    """A refused form answers 303 with the refused form's cookie (api/ui/flash.py): the page
+    it leads to, as a browser shows it (its status says the refusal; the 303 is in `history`).
+    Any other answer as it came. `kwargs` go with the GET (headers of the client's address)."""
+    if answer.status_code != 303 or REFUSED_FORM not in answer.headers.get("set-cookie", ""):
+        return answer
+    shown = await http.get(answer.headers["location"], **kwargs)
+    shown.history = [answer]
+    return shown
+
+
 class Browser:
     """An httpx client with a cookie jar, like a browser without script, against the app of a
     running system (or an app of its own: pages that read only the store need no Temporal)."""
@@ -75,10 +89,15 @@ class Browser:
 
     async def login(self, username: str, password: str = DEMO_PASSWORD) -> httpx.Response:
         page = await self.http.get("/login")
-        return await self.http.post(
-            "/login",
-            data={"username": username, "password": password, "csrf_token": csrf_of(page.text)},
+        return await self.refused_shown(
+            await self.http.post(
+                "/login",
+                data={"username": username, "password": password, "csrf_token": csrf_of(page.text)},
+            )
         )
+
+    async def refused_shown(self, answer: httpx.Response) -> httpx.Response:
+        return await refused_shown(self.http, answer)
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.http.get(path, **kwargs)
@@ -87,7 +106,8 @@ class Browser:
         """Post `data` to `action` with the CSRF token of the page at `page_path`."""
         page = await self.http.get(page_path)
         assert page.status_code == 200, page.text
-        return await self.http.post(action, data={**data, "csrf_token": csrf_of(page.text)})
+        answer = await self.http.post(action, data={**data, "csrf_token": csrf_of(page.text)})
+        return await self.refused_shown(answer)
 
     async def aclose(self) -> None:
         await self.http.aclose()

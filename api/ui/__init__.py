@@ -31,7 +31,7 @@ from api.ui import (
     supervisor_referral,
 )
 from api.ui.session import make_config
-from api.ui.web import Assets
+from api.ui.web import Assets, not_found_page
 
 STATIC = Path(__file__).parent / "static"
 
@@ -61,3 +61,5 @@ def install(app: FastAPI) -> None:
     ):
         app.include_router(pages.router)
     app.mount("/static", Assets(directory=STATIC), name="static")
+    # An address no route answers, asked by a browser: the pages' 404 (api/errors.py).
+    app.state.browser_not_found = not_found_page

@@ -15,6 +15,7 @@ from api.deps import client_address
 from api.errors import validation_errors
 from api.login import LOGIN_FAILED, username_problems
 from api.login_throttle import LoginRefused
+from api.ui import flash
 from api.ui.forms import GENERAL, FormState, text
 from api.ui.session import (
     Form,
@@ -57,7 +58,20 @@ def home(request: Request, user: PageUser) -> Response:
 
 @router.get("/login", name="ui.login")
 def login_page(request: Request, weiter: str = "") -> Response:
+    if refusal := flash.take(request):
+        # A refused login (api/ui/flash.py): the name as typed, never the password.
+        target = refusal.state.value("weiter") or weiter
+        context = {"form": refusal.state, "next": target}
+        return render(request, "login.html", context, refusal.status)
     return render(request, "login.html", {"form": FormState(), "next": weiter})
+
+
+def _again(request: Request, state: FormState, status_code: int) -> Response:
+    """The login again, by a 303 to its page; here when too large for the cookie."""
+    if moved := flash.refused(request, "/login", "login", state, status_code):
+        return moved
+    context = {"form": state, "next": state.value("weiter")}
+    return render(request, "login.html", context, status_code)
 
 
 def _authenticate(request: Request, username: str, password: str) -> User | None:
@@ -77,13 +91,10 @@ async def login(request: Request, form: Form) -> Response:
         # No account has such a name (control characters, a huge one): not looked up (on
         # PostgreSQL a NUL would fail the lookup itself), not echoed, said next to the field.
         message = validation_errors(problems)[0]["message"]
-        state = FormState(values={"username": [""]}, errors={"username": message})
-        return render(
-            request,
-            "login.html",
-            {"form": state, "next": target},
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
+        state = FormState(
+            values={"username": [""], "weiter": [target]}, errors={"username": message}
         )
+        return _again(request, state, status.HTTP_422_UNPROCESSABLE_CONTENT)
     verify: Callable[[], User | None] = _no_account
     if username and isinstance(password, str) and password:
         verify = partial(_authenticate, request, username, password)
@@ -92,15 +103,17 @@ async def login(request: Request, form: Form) -> Response:
         # field checks nothing but counts as a failure all the same.
         user = await services_of(request).logins.check(username, client_address(request), verify)
     except LoginRefused as refused:
+        # "Try again later" keeps its status and Retry-After at the POST URL: a 303 would lose
+        # the header, and nothing the person typed needs correcting.
         state = FormState(values={"username": [username]}, errors={GENERAL: refused.message})
         page = render(request, "login.html", {"form": state, "next": target}, refused.status_code)
         page.headers.update(refused.headers)
         return page
     if user is None:
         # The password is never sent back into the page.
-        state = FormState(values={"username": [username]}, errors={GENERAL: LOGIN_FAILED})
-        context = {"form": state, "next": target}
-        return render(request, "login.html", context, status.HTTP_401_UNAUTHORIZED)
+        values = {"username": [username], "weiter": [target]}
+        state = FormState(values=values, errors={GENERAL: LOGIN_FAILED})
+        return _again(request, state, status.HTTP_401_UNAUTHORIZED)
     response = redirect(_safe_next(target) or HOME.get(user.role, "/"))
     start_session(request, response, user.username)
     # A new CSRF cookie with the new session: a token seen before the login is worth nothing.

@@ -3,9 +3,10 @@ gateway (the same update, the same id scheme, the same answers as `POST /cases/{
 
 Every step goes the same way (`_step`): parse the form into the API's payload model, send the
 update, and on success redirect to the case page (303, so a reload does not send it again).
-On a refusal the case page is shown again with the form as typed and each error next to its
-field; a wrong stage (409) is said above the form in the workflow's words. A form naming a row
-beyond what its payload list may hold (api/ui/form_rows.py) is refused before anything else.
+A refusal redirects too (Post/Redirect/Get, api/ui/flash.py): the case page then shows the form
+as typed and each error next to its field; a wrong stage (409) is said above the form as a
+stale page, in the workflow's words, with a link to reload. A form naming a row beyond what
+its payload list may hold (api/ui/form_rows.py) is refused before anything else.
 A handover (reassign, transfer) first runs its API route's directory check (`prepare`), so a
 page and the API accept and refuse the same new owners.
 """
@@ -13,14 +14,14 @@ page and the API accept and refuse the same new owners.
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api import casework
 from api.deps import CaseRef, actor_of
-from api.ui import case_forms
+from api.ui import case_forms, flash
 from api.ui.case_page import render_case
 from api.ui.case_view import CaseView, load_case
 from api.ui.form_rows import beyond_limits
@@ -29,10 +30,10 @@ from api.ui.forms import (
     FieldMap,
     FormState,
     adding_row,
-    errors_of_http,
     errors_of_validation,
     idempotency_key,
     refusal_passes_through,
+    refused_state,
     text,
 )
 from api.ui.session import Form, PageCase, services_of
@@ -78,15 +79,14 @@ async def _step(
     prepare: Preparation | None = None,
     done_url: str | None = None,
 ) -> Response:
-    view = await load_case(request, case)
     if (beyond := beyond_limits(form)) is not None:
         # A row number no page offers (a crafted post): refused before it is shown or sent.
-        view.forms[form_name] = FormState.submitted(form, {GENERAL: beyond})
-        return await render_case(request, case, view, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        state = FormState.submitted(form, {GENERAL: beyond})
+        return await _again(request, case, form_name, state, 422, anchor)
     if adding_row(form):
         # "Weitere Zeile": the same form again with one more row; nothing is sent.
-        view.forms[form_name] = FormState.submitted(form, {})
-        return await render_case(request, case, view)
+        return await _again(request, case, form_name, FormState.submitted(form, {}), 200, anchor)
+    view = await load_case(request, case)
     payload: BaseModel | None = None
     fields = FieldMap()
     try:
@@ -99,16 +99,32 @@ async def _step(
             case.id, update, payload, key=idempotency_key(form), actor=actor_of(case.actor)
         )
     except ValidationError as error:
-        view.forms[form_name] = FormState.submitted(form, errors_of_validation(error, fields))
-        return await render_case(request, case, view, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        state = FormState.submitted(form, errors_of_validation(error, fields))
+        return await _again(request, case, form_name, state, 422, anchor)
     except HTTPException as error:
         if refusal_passes_through(error):
             raise
-        # The case may have moved on meanwhile (another tab): show it as it is now.
-        view = await load_case(request, case)
-        view.forms[form_name] = FormState.submitted(form, errors_of_http(error, fields))
-        return await render_case(request, case, view, error.status_code)
+        # The case may have moved on meanwhile (another tab): the page shows it as it is now.
+        state = refused_state(form, error, fields)
+        return await _again(request, case, form_name, state, error.status_code, anchor)
     return redirect(done_url or f"/faelle/{case.id}?erledigt={form_name}#{anchor}")
+
+
+async def _again(
+    request: Request,
+    case: CaseRef,
+    form_name: str,
+    state: FormState,
+    status_code: int,
+    anchor: str,
+) -> Response:
+    """The form again on the case page: by a 303 to the page, which reads it from the refused
+    form's cookie (api/ui/flash.py); at this URL only when it is too large for one."""
+    if moved := flash.refused(request, f"/faelle/{case.id}", form_name, state, status_code, anchor):
+        return moved
+    view = await load_case(request, case)
+    view.forms[form_name] = state
+    return await render_case(request, case, view, status_code)
 
 
 def _intake(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
@@ -220,9 +236,8 @@ async def sign(request: Request, case: PageCase, form: Form) -> Response:
     party = text(form, "party")
     form_name = "sign_client" if party == "client" else "sign_counsellor"
     if "confirmed" not in form:
-        view = await load_case(request, case)
-        view.forms[form_name] = FormState.submitted(form, {"confirmed": CONFIRM_SIGNATURE})
-        return await render_case(request, case, view, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        state = FormState.submitted(form, {"confirmed": CONFIRM_SIGNATURE})
+        return await _again(request, case, form_name, state, 422, "aktion-sign")
 
     def build(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
         return case_forms.signature(form)

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api import case_archive
 from api.deps import CaseRef
+from api.ui import flash
 from api.ui.case_view import CaseView, load_case, load_handover_choices, load_names
 from api.ui.pdf import agreement_pdf
 from api.ui.session import PageCase, services_of
@@ -69,7 +70,12 @@ async def case_page(
     erledigt: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
     view = await load_case(request, case)
-    return await render_case(request, case, view, done=erledigt)
+    status_code = 200
+    if refusal := flash.take(request):
+        # A form refused a moment ago (api/ui/flash.py): shown as typed, with its errors.
+        view.forms[refusal.form] = refusal.state
+        status_code = refusal.status
+    return await render_case(request, case, view, status_code, done=erledigt)
 
 
 @router.get("/faelle/{case_id}/vereinbarung", name="ui.case.document")

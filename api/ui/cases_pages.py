@@ -18,12 +18,13 @@ from sqlmodel import Session
 
 from api import casework
 from api.deps import SessionDep, audited_listing
+from api.ui import flash
 from api.ui.forms import (
     FormState,
-    errors_of_http,
     errors_of_validation,
     idempotency_key,
     refusal_passes_through,
+    refused_state,
     text,
 )
 from api.ui.session import CounsellorUser, Form, services_of
@@ -134,7 +135,16 @@ def _search(typed: str) -> tuple[str, str | None]:
 
 @router.get("/faelle/neu", name="ui.case.new")
 def new_case_page(request: Request, user: CounsellorUser) -> Response:
+    if refusal := flash.take(request):
+        return render(request, "cases/new.html", {"form": refusal.state}, refusal.status)
     return render(request, "cases/new.html", {"form": FormState()})
+
+
+def _again(request: Request, state: FormState, status_code: int) -> Response:
+    """The form again, by a 303 to its page (api/ui/flash.py), here when too large for that."""
+    if moved := flash.refused(request, "/faelle/neu", "new", state, status_code):
+        return moved
+    return render(request, "cases/new.html", {"form": state}, status_code)
 
 
 @router.post("/faelle/neu", name="ui.case.open")
@@ -161,12 +171,9 @@ async def open_case(request: Request, user: CounsellorUser, form: Form) -> Respo
             for name, message in errors_of_validation(error).items()
         }
         state = FormState.submitted(form, errors)
-        return render(
-            request, "cases/new.html", {"form": state}, status.HTTP_422_UNPROCESSABLE_CONTENT
-        )
+        return _again(request, state, status.HTTP_422_UNPROCESSABLE_CONTENT)
     except HTTPException as error:
         if refusal_passes_through(error):
             raise
-        state = FormState.submitted(form, errors_of_http(error))
-        return render(request, "cases/new.html", {"form": state}, error.status_code)
+        return _again(request, refused_state(form, error), error.status_code)
     return redirect(f"/faelle/{opened.case_id}?erledigt=opened")

@@ -81,7 +81,9 @@ def _parse(adapter: TypeAdapter[Any], field: str, raw: str, errors: dict[str, st
     try:
         return adapter.validate_python(value)
     except ValidationError as error:
-        errors[field] = validation_errors(error.errors())[0]["message"]
+        # A bare value's error has no location: the page's field names it.
+        located = [{**item, "loc": (field, *item["loc"])} for item in error.errors()]
+        errors[field] = validation_errors(located)[0]["message"]
         return None
 
 

@@ -1,5 +1,5 @@
 """What a form shows again after a refusal: the values as typed and each error next to its
-field, in German.
+field, in German (the words: api/field_messages.py; the way back to the page: api/ui/flash.py).
 
 Errors come from three places and are brought into one shape (`field -> message`):
 - pydantic, when a payload built from the form is validated (`errors_of_validation`);
@@ -20,7 +20,7 @@ from fastapi import HTTPException
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from api.errors import validation_errors
+from api.field_messages import describe_all
 from api.ui.form_rows import row_limit, row_numbers
 
 GENERAL = "_form"  # the key of a message about the whole form
@@ -36,14 +36,22 @@ class FormState:
     errors: dict[str, str] = field(default_factory=dict)
     # A fresh key per rendering: a form sent twice (double click, reload) acts once.
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Refused because the case or referral moved on meanwhile (409: another tab, a colleague):
+    # the page says so and offers to reload (macros.html `summary`).
+    conflict: bool = False
+    # The id each field's input got on the page (a page with several forms of one kind gives
+    # its inputs ids of their own): where the summary's links point.
+    ids: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def submitted(cls, form: FormData, errors: dict[str, str]) -> "FormState":
+    def submitted(
+        cls, form: FormData, errors: dict[str, str], conflict: bool = False
+    ) -> "FormState":
         values: dict[str, list[str]] = {}
         for name, value in form.multi_items():
             if isinstance(value, str) and name not in ("csrf_token", IDEMPOTENCY_FIELD):
                 values.setdefault(name, []).append(value)
-        return cls(values=values, errors=errors)
+        return cls(values=values, errors=errors, conflict=conflict)
 
     @property
     def is_submitted(self) -> bool:
@@ -75,9 +83,14 @@ class FormState:
         """Every error, for the list above the form: (input id or None, message). Errors of
         fields the form does not show (a message about the whole draft) appear only here."""
         return [
-            (None if name == GENERAL else field_id(name), text)
+            (None if name == GENERAL else self.ids.get(name, field_id(name)), text)
             for name, text in self.errors.items()
         ]
+
+    def remember(self, name: str, input_id: str) -> str:
+        """Note the id the page gave the input of `name` (macros.html); "" to render."""
+        self.ids[name] = input_id
+        return ""
 
     def count(self, prefix: str, default: int, extra: int = 1) -> int:
         """How many rows of a repeated group to show: the rows submitted (plus one when the
@@ -138,29 +151,20 @@ class FieldMap:
         return payload_field
 
 
-def _refined(field_name: str, message: str) -> tuple[str, str]:
-    """A model validator names its field in the message ("expires_on: ..."): put the message
-    next to that field."""
-    head, separator, rest = message.partition(": ")
-    if separator and re.fullmatch(r"[a-z_]+", head):
-        return (f"{field_name}.{head}" if field_name and field_name != "(Eingabe)" else head), rest
-    return field_name, message
-
-
 def _collect(pairs: Iterable[tuple[str, str]], fields: FieldMap | None) -> dict[str, str]:
     errors: dict[str, str] = {}
-    for raw_field, raw_message in pairs:
-        name, message = _refined(raw_field, raw_message)
-        name = fields.form_field(name) if fields else name
+    for raw_field, message in pairs:
+        name = fields.form_field(raw_field) if fields else raw_field
         # The first message per field: one sentence next to an input is enough.
-        errors.setdefault(name, message)
+        errors.setdefault(name or GENERAL, message)
     return errors
 
 
 def errors_of_validation(error: ValidationError, fields: FieldMap | None = None) -> dict[str, str]:
-    return _collect(
-        ((item["field"], item["message"]) for item in validation_errors(error.errors())), fields
-    )
+    """Each refused field's message (api/field_messages.py: it names the field, in the words
+    of the payload the form filled, `error.title`), keyed by the form's input."""
+    problems = describe_all(error.errors(), error.title)
+    return _collect(((problem.field, problem.message) for problem in problems), fields)
 
 
 def errors_of_http(error: HTTPException, fields: FieldMap | None = None) -> dict[str, str]:
@@ -175,6 +179,15 @@ def errors_of_http(error: HTTPException, fields: FieldMap | None = None) -> dict
     if isinstance(detail, dict):
         detail = detail.get("detail")
     return {GENERAL: str(detail) if detail else "Die Änderung wurde abgelehnt."}
+
+
+def refused_state(
+    form: FormData, error: HTTPException, fields: FieldMap | None = None
+) -> FormState:
+    """The form as sent with the refusal's errors; a 409 (the case or referral moved on since
+    the page was loaded) marks it as a conflict, which the page explains."""
+    conflict = error.status_code == 409
+    return FormState.submitted(form, errors_of_http(error, fields), conflict=conflict)
 
 
 def refusal_passes_through(error: HTTPException) -> bool:

@@ -20,12 +20,13 @@ from pydantic import ValidationError
 
 from api import inbound
 from api.deps import SessionDep, audited_listing
+from api.ui import flash
 from api.ui.forms import (
     FormState,
-    errors_of_http,
     errors_of_validation,
     idempotency_key,
     refusal_passes_through,
+    refused_state,
     text,
 )
 from api.ui.session import CounsellorUser, Form, PageInbound, PartnerUser, services_of
@@ -73,6 +74,8 @@ async def _new_page(
 
 @router.get("/vermittlungen/neu", name="ui.inbound.new")
 async def new_referral_page(request: Request, user: PartnerUser) -> Response:
+    if refusal := flash.take(request):
+        return await _new_page(request, user, refusal.state, refusal.status)
     return await _new_page(request, user, FormState())
 
 
@@ -95,13 +98,16 @@ async def refer(request: Request, user: PartnerUser, form: Form) -> Response:
     except ValidationError as error:
         errors = {FORM_FIELDS.get(k, k): v for k, v in errors_of_validation(error).items()}
         state = FormState.submitted(form, errors)
-        return await _new_page(request, user, state, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        status_code: int = status.HTTP_422_UNPROCESSABLE_CONTENT
     except HTTPException as error:
         if refusal_passes_through(error):
             raise
-        state = FormState.submitted(form, errors_of_http(error))
-        return await _new_page(request, user, state, error.status_code)
-    return redirect("/vermittlungen?erledigt=gesendet")
+        state, status_code = refused_state(form, error), error.status_code
+    else:
+        return redirect("/vermittlungen?erledigt=gesendet")
+    if moved := flash.refused(request, "/vermittlungen/neu", "new", state, status_code):
+        return moved
+    return await _new_page(request, user, state, status_code)
 
 
 @router.get("/vermittlungen", name="ui.inbound.sent")
@@ -150,6 +156,9 @@ def incoming_page(
     erledigt: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
     _audit_centre_list(request, user, session)
+    if refusal := flash.take(request):
+        forms = {refusal.form: refusal.state}
+        return _incoming_page(request, user, session, forms, refusal.status)
     return _incoming_page(request, user, session, done=erledigt)
 
 
@@ -160,9 +169,9 @@ async def accept(request: Request, referral: PageInbound, form: Form) -> Respons
     except HTTPException as error:
         if refusal_passes_through(error):
             raise
-        forms = {f"{referral.id}:annehmen": FormState.submitted(form, errors_of_http(error))}
-        return await run_in_threadpool(
-            _with_session, request, referral.actor, forms, error.status_code
+        name = f"{referral.id}:annehmen"
+        return await _again(
+            request, referral.actor, name, refused_state(form, error), error.status_code
         )
     return redirect(f"/faelle/{accepted.case_id}?erledigt=vermittlung")
 
@@ -173,18 +182,30 @@ async def decline(request: Request, referral: PageInbound, form: Form) -> Respon
         body = InboundDecline.model_validate({"reason": text(form, "reason")})
         await inbound.decline(services_of(request), referral, body)
     except ValidationError as error:
-        forms = {f"{referral.id}:ablehnen": FormState.submitted(form, errors_of_validation(error))}
-        return await run_in_threadpool(
-            _with_session, request, referral.actor, forms, status.HTTP_422_UNPROCESSABLE_CONTENT
+        state = FormState.submitted(form, errors_of_validation(error))
+        name = f"{referral.id}:ablehnen"
+        return await _again(
+            request, referral.actor, name, state, status.HTTP_422_UNPROCESSABLE_CONTENT
         )
     except HTTPException as error:
         if refusal_passes_through(error):
             raise
-        forms = {f"{referral.id}:ablehnen": FormState.submitted(form, errors_of_http(error))}
-        return await run_in_threadpool(
-            _with_session, request, referral.actor, forms, error.status_code
+        name = f"{referral.id}:ablehnen"
+        return await _again(
+            request, referral.actor, name, refused_state(form, error), error.status_code
         )
     return redirect("/eingehende-vermittlungen?erledigt=abgelehnt")
+
+
+async def _again(
+    request: Request, user: User, name: str, state: FormState, status_code: int
+) -> Response:
+    """The list again with the refused form, by a 303 (api/ui/flash.py); here when too large
+    for that."""
+    page = "/eingehende-vermittlungen"
+    if moved := flash.refused(request, page, name, state, status_code):
+        return moved
+    return await run_in_threadpool(_with_session, request, user, {name: state}, status_code)
 
 
 def _with_session(

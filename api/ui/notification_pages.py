@@ -87,7 +87,8 @@ def change_email(user: PageUser, session: SessionDep, form: Form) -> Response:
     wanted = form.get("email")
     if wanted not in ("an", "aus"):
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, detail="email: erlaubt sind 'an' und 'aus'."
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail="E-Mail-Benachrichtigungen: Bitte wählen Sie „an“ oder „aus“.",
         )
     set_email_notifications(session, user.username, wanted == "an")
     return redirect(f"/benachrichtigungen?erledigt=email-{wanted}")

@@ -22,12 +22,13 @@ from temporalio.workflow import UpdateMethodMultiParam
 
 from api.deps import ReferralRef, SessionDep, actor_of, audited_listing
 from api.partner_view import client_details
+from api.ui import flash
 from api.ui.forms import (
     FormState,
-    errors_of_http,
     errors_of_validation,
     idempotency_key,
     refusal_passes_through,
+    refused_state,
     text,
 )
 from api.ui.session import Form, PageReferral, PartnerUser, services_of
@@ -70,6 +71,15 @@ DONE = {
     "ergebnis": "Abgeschlossen. Das Ergebnis steht jetzt in der Vereinbarung.",
 }
 FORMS = ("annahme", "ablehnung", "progress", "ergebnis")
+# Where on the referral's page each form is (a refused form is shown there again).
+ANCHORS = {
+    "annahme": "annahme-title",
+    "ablehnung": "ablehnung",
+    "progress": "progress-form-title",
+    "ergebnis": "ergebnis-title",
+}
+# The decline's second step: the form sent again with this, after the page asked.
+CONFIRMED = "confirmed"
 NOTES_SHOWN = 50  # the newest progress notes on a referral's page
 # The statuses of each tab of the inbox; any other tab ("offen") shows the open ones.
 TAB_STATUSES: dict[str, Collection[ReferralStatus]] = {
@@ -102,8 +112,26 @@ def inbox(
     if view == "ueberfaellig":
         rows = [row for row in rows if row.id in late]
     sent_by = inbox_reads.senders(session, (row.case_id for row in rows))
-    context = {"rows": rows, "late": late, "view": view, "views": VIEWS, "senders": sent_by}
+    context = {
+        "rows": rows,
+        "late": late,
+        "view": view,
+        "views": VIEWS,
+        "counts": tab_counts(inbox_reads.inbox_counts(session, user.partner_id or "", now)),
+        "senders": sent_by,
+    }
     return render(request, "partner/inbox.html", context)
+
+
+def tab_counts(counts: inbox_reads.InboxCounts) -> dict[str, int]:
+    """How many referrals each tab of the inbox lists (its statuses, as `TAB_STATUSES`)."""
+    shown = {
+        view: sum(counts.by_status.get(status, 0) for status in statuses)
+        for view, statuses in TAB_STATUSES.items()
+    }
+    shown["offen"] = sum(counts.by_status.get(status, 0) for status in OPEN_REFERRAL_STATUSES)
+    shown["ueberfaellig"] = counts.late
+    return shown
 
 
 async def _referral_page(
@@ -158,7 +186,21 @@ async def referral_page(
     referral: PageReferral,
     erledigt: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
+    if refusal := flash.take(request):
+        forms = {refusal.form: refusal.state}
+        return await _referral_page(request, referral, forms, refusal.status)
     return await _referral_page(request, referral, done=erledigt)
+
+
+async def _again(
+    request: Request, referral: ReferralRef, name: str, state: FormState, status_code: int
+) -> Response:
+    """The form again, by a 303 to the referral's page (api/ui/flash.py); here when too large
+    for that."""
+    page = f"/eingang/{referral.id}"
+    if moved := flash.refused(request, page, name, state, status_code, ANCHORS[name]):
+        return moved
+    return await _referral_page(request, referral, {name: state}, status_code)
 
 
 async def _answer(
@@ -176,13 +218,12 @@ async def _answer(
             referral.id, update, arg, key=idempotency_key(form), actor=actor_of(referral.actor)
         )
     except ValidationError as error:
-        forms = {name: FormState.submitted(form, errors_of_validation(error))}
-        return await _referral_page(request, referral, forms, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        state = FormState.submitted(form, errors_of_validation(error))
+        return await _again(request, referral, name, state, status.HTTP_422_UNPROCESSABLE_CONTENT)
     except HTTPException as error:
         if refusal_passes_through(error):
             raise
-        forms = {name: FormState.submitted(form, errors_of_http(error))}
-        return await _referral_page(request, referral, forms, error.status_code)
+        return await _again(request, referral, name, refused_state(form, error), error.status_code)
     return redirect(f"/eingang/{referral.id}?erledigt={name}")
 
 
@@ -194,6 +235,16 @@ async def acknowledge(request: Request, referral: PageReferral, form: Form) -> R
 @router.post("/eingang/{referral_id}/ablehnen", name="ui.referral.decline")
 async def decline(request: Request, referral: PageReferral, form: Form) -> Response:
     payload = {"reason": text(form, "reason")}
+    if text(form, CONFIRMED) != "ja":
+        # A decline hands the client on and cannot be undone: the page asks first, with the
+        # reason as typed (no script needed). A reason that would be refused is said now.
+        try:
+            DeclineReason.model_validate(payload)
+        except ValidationError as error:
+            state = FormState.submitted(form, errors_of_validation(error))
+            return await _again(request, referral, "ablehnung", state, 422)
+        asking = FormState.submitted(form, {})
+        return await _again(request, referral, "ablehnung", asking, status.HTTP_200_OK)
     return await _answer(
         request, referral, form, "ablehnung", ReferralWorkflow.decline, DeclineReason, payload
     )

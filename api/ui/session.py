@@ -70,6 +70,7 @@ class LoginRequired(Exception):
 class UiConfig:
     sessions: TokenIssuer
     csrf_key: bytes
+    form_key: bytes  # the refused forms' cookie (api/ui/flash.py)
     secure_cookies: bool
 
 
@@ -82,6 +83,7 @@ def make_config(services: Services, *, secure_cookies: bool, lifetime: timedelta
     return UiConfig(
         sessions=TokenIssuer(secret=_derived(secret, "lotse-ui-session"), lifetime=lifetime),
         csrf_key=_derived(secret, "lotse-ui-csrf").encode(),
+        form_key=_derived(secret, "lotse-ui-form").encode(),
         secure_cookies=secure_cookies,
     )
 

@@ -19,12 +19,13 @@ from pydantic import ValidationError
 from api import supervision
 from api.deps import CaseRef
 from api.supervision import CaseOverview
+from api.ui import flash
 from api.ui.forms import (
     FormState,
-    errors_of_http,
     errors_of_validation,
     idempotency_key,
     refusal_passes_through,
+    refused_state,
     text,
 )
 from api.ui.session import Form, PageSupervisedCase, services_of
@@ -80,7 +81,17 @@ async def _page(
 
 @router.get("/aufsicht/faelle/{case_id}", name="ui.supervision.case")
 async def case_page(request: Request, case: PageSupervisedCase) -> Response:
+    if refusal := flash.take(request):
+        return await _page(request, case, refusal.state, refusal.status)
     return await _page(request, case)
+
+
+async def _again(request: Request, case: CaseRef, state: FormState, status_code: int) -> Response:
+    """The form again, by a 303 to the case's page (api/ui/flash.py); here when too large."""
+    page = f"/aufsicht/faelle/{case.id}"
+    if moved := flash.refused(request, page, "assign", state, status_code, "zuweisen"):
+        return moved
+    return await _page(request, case, state, status_code)
 
 
 @router.post("/aufsicht/faelle/{case_id}/zuweisen", name="ui.supervision.case_assign")
@@ -89,16 +100,15 @@ async def assign(request: Request, case: PageSupervisedCase, form: Form) -> Resp
     chosen = text(form, "counsellor_id")
     if not chosen:
         state = FormState.submitted(form, {"counsellor_id": CHOOSE})
-        return await _page(request, case, state, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return await _again(request, case, state, status.HTTP_422_UNPROCESSABLE_CONTENT)
     try:
         body = CounsellorChoice.model_validate({"counsellor_id": chosen})
         await supervision.assign_counsellor(services_of(request), case, body, idempotency_key(form))
     except ValidationError as error:
         state = FormState.submitted(form, errors_of_validation(error))
-        return await _page(request, case, state, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return await _again(request, case, state, status.HTTP_422_UNPROCESSABLE_CONTENT)
     except HTTPException as error:
         if refusal_passes_through(error):
             raise
-        state = FormState.submitted(form, errors_of_http(error))
-        return await _page(request, case, state, error.status_code)
+        return await _again(request, case, refused_state(form, error), error.status_code)
     return redirect("/aufsicht/aufgaben?erledigt=zugewiesen")

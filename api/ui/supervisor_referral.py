@@ -26,16 +26,16 @@ from starlette.datastructures import FormData
 from api import supervision
 from api.deps import NOT_FOUND, SupervisedReferralRef
 from api.gateway import Gateway
-from api.ui import labels
+from api.ui import flash, labels
 from api.ui.forms import (
     GENERAL,
     FieldMap,
     FormState,
-    errors_of_http,
     errors_of_validation,
     idempotency_key,
     optional,
     refusal_passes_through,
+    refused_state,
     text,
 )
 from api.ui.session import Form, PageSupervisedReferral, services_of
@@ -131,7 +131,23 @@ async def _page(
 
 @router.get("/aufsicht/vermittlungen/{referral_id}", name="ui.supervision.referral")
 async def referral_page(request: Request, referral: PageSupervisedReferral) -> Response:
+    if refusal := flash.take(request):
+        return await _page(request, referral, {refusal.form: refusal.state}, refusal.status)
     return await _page(request, referral)
+
+
+async def _again(
+    request: Request,
+    referral: SupervisedReferralRef,
+    name: str,
+    state: FormState,
+    status_code: int,
+) -> Response:
+    """The form again, by a 303 to the referral's page (api/ui/flash.py); here when too large."""
+    page = f"/aufsicht/vermittlungen/{referral.id}"
+    if moved := flash.refused(request, page, name, state, status_code, f"{name}-title"):
+        return moved
+    return await _page(request, referral, {name: state}, status_code)
 
 
 async def _change(
@@ -149,13 +165,13 @@ async def _change(
         gateway = services_of(request).gateway
         await change(gateway, referral, body, idempotency_key(form))
     except ValidationError as error:
-        forms = {name: FormState.submitted(form, errors_of_validation(error, FIELDS))}
-        return await _page(request, referral, forms, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        state = FormState.submitted(form, errors_of_validation(error, FIELDS))
+        return await _again(request, referral, name, state, status.HTTP_422_UNPROCESSABLE_CONTENT)
     except HTTPException as error:
         if refusal_passes_through(error):
             raise
-        forms = {name: FormState.submitted(form, errors_of_http(error, FIELDS))}
-        return await _page(request, referral, forms, error.status_code)
+        state = refused_state(form, error, FIELDS)
+        return await _again(request, referral, name, state, error.status_code)
     return redirect(f"/aufsicht?erledigt={done}")
 
 

@@ -7,6 +7,7 @@ German instead, also when a dependency refused (a scope check's 404, a missing l
 Nothing here decides who may see what: that is api/deps.py, reached through api/ui/session.py.
 """
 
+import contextlib
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import date, datetime
@@ -23,13 +24,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from api.ui import corrections, formats, labels
+from api.ui import corrections, flash, formats, labels
 
 # Kept importable from here for the views that format one date outside a template.
 from api.ui.formats import german_date as german_date
 from api.ui.formats import german_datetime as german_datetime
 from api.ui.forms import field_id
-from api.ui.session import LoginRequired, csrf_token, ensure_csrf_cookie
+from api.ui.session import LoginRequired, csrf_token, ensure_csrf_cookie, page_user
 from domain.months import GERMAN_TIME
 from domain.stage_table import Action
 
@@ -53,12 +54,15 @@ PAGE_CACHE = "no-store"
 ERROR_TEXTS = {
     400: "Die Anfrage war fehlerhaft.",
     403: "Diese Aktion ist nicht erlaubt.",
-    404: "Diese Seite gibt es nicht, oder sie ist für Ihr Konto nicht sichtbar.",
+    404: "Was Sie aufrufen wollten, gibt es nicht, oder es ist für Ihr Konto nicht sichtbar.",
     405: "Diese Aktion ist hier nicht möglich.",
     413: "Die Eingabe ist zu groß.",
     429: "Gerade laufen zu viele Änderungen gleichzeitig; bitte gleich noch einmal versuchen.",
     503: "Der Prozessdienst ist gerade nicht erreichbar; bitte gleich noch einmal versuchen.",
 }
+
+
+_BARE_NOT_FOUND = "Nicht gefunden."
 
 
 def iso_date(value: date | datetime | None) -> str:
@@ -111,6 +115,7 @@ def render(
     response = HTMLResponse(templates.get_template(template).render(values), status_code)
     response.headers["Cache-Control"] = PAGE_CACHE
     ensure_csrf_cookie(request, response)
+    flash.settle(request, response)
     secure(response)
     return response
 
@@ -125,10 +130,20 @@ def error_page(request: Request, status_code: int, detail: Any = None) -> HTMLRe
     message = detail if isinstance(detail, str) and detail else None
     if isinstance(detail, dict) and isinstance(detail.get("detail"), str):
         message = detail["detail"]
-    # Starlette's English default phrases ("Not Found") are said in German.
-    if message is None or message == _phrase(status_code):
+    # Starlette's English default phrases ("Not Found") are said in German, and so is the
+    # API's bare „Nicht gefunden.“ (the heading says that much already).
+    if message is None or message in (_phrase(status_code), _BARE_NOT_FOUND):
         message = ERROR_TEXTS.get(status_code, "Das hat nicht geklappt.")
     return render(request, "error.html", {"status": status_code, "message": message}, status_code)
+
+
+async def not_found_page(request: Request) -> Response:
+    """The 404 page for an address no route answers (api/errors.py asks for it when a browser
+    asks): with the ways on of the logged-in role, or the login."""
+    # No session: the page offers the login instead of a start page.
+    with contextlib.suppress(LoginRequired):
+        await page_user(request)
+    return secure(error_page(request, 404))
 
 
 def _phrase(status_code: int) -> str:

@@ -326,7 +326,14 @@ async def test_hostile_notification_inputs_are_german_422s_naming_the_field(
         ("koordination", "PUT", "/me/notification-settings", {"email": "ja"}, "email", "true"),
         ("koordination", "PUT", "/me/notification-settings", {"email": "\x00"}, "email", "true"),
         ("koordination", "PUT", "/me/notification-settings", {"email": 0}, "email", "true"),
-        ("koordination", "PUT", "/me/notification-settings", {}, "email", "Pflichtfeld"),
+        (
+            "koordination",
+            "PUT",
+            "/me/notification-settings",
+            {},
+            "email",
+            "Bitte geben Sie an, ob Sie E-Mail-Benachrichtigungen erhalten möchten.",
+        ),
         (
             "koordination",
             "PUT",

@@ -41,11 +41,11 @@ TEXT_FIELDS = {
 }
 # (field, value, words of the German message): wrong, empty, too long, out of range.
 BAD_VALUES: list[tuple[str, Any, str]] = [
-    ("centre_id", "", "Zu kurz"),
+    ("centre_id", "", "Bitte wählen Sie eine Beratungsstelle"),
     ("centre_id", "mbe-beispielheim", "eigenen Kommune"),
     ("centre_id", "x" * 65, "Zu lang"),
     ("centre_id", 7, "Erwartet wird ein Text"),
-    ("client.given_name", "", "Zu kurz"),
+    ("client.given_name", "", "Bitte geben Sie den Vornamen ein"),
     ("client.given_name", "A" * 101, "Zu lang"),
     ("client.given_name", 42, "Erwartet wird ein Text"),
     ("client.family_name", ["Karimi"], "Erwartet wird ein Text"),
@@ -58,7 +58,7 @@ BAD_VALUES: list[tuple[str, Any, str]] = [
     ("contact.email", "amina@beispiel", "E-Mail-Adresse"),
     ("contact.email", "a" * 250 + "@b.de", "Zu lang"),
     ("contact.fax", "0211 1", "Unbekanntes Feld"),
-    ("reason", "", "Zu kurz"),
+    ("reason", "", "Bitte beschreiben Sie den Anlass der Vermittlung"),
     ("reason", "x" * 2001, "Zu lang"),
     ("reason", {"text": "Hilfe"}, "Erwartet wird ein Text"),
     ("client_consents", "true", "client_consents"),
@@ -148,10 +148,10 @@ async def test_hostile_declines_are_422_and_the_referral_stays_open(system: Stor
         response = await system.call("berater1", "POST", path, json={"reason": value})
         _refused_with(response, "reason", words, f"reason {label}")
     for body, field, words in (
-        ({"reason": ""}, "reason", "Zu kurz"),
+        ({"reason": ""}, "reason", "Bitte nennen Sie einen Grund für die Ablehnung"),
         ({"reason": "x" * 2001}, "reason", "Zu lang"),
         ({"reason": 404}, "reason", "Erwartet wird ein Text"),
-        ({}, "reason", "Pflichtfeld fehlt"),
+        ({}, "reason", "Bitte nennen Sie einen Grund für die Ablehnung"),
         ({"reason": "Kein Platz", "case_id": "case-x"}, "case_id", "Unbekanntes Feld"),
     ):
         response = await system.call("berater1", "POST", path, json=body)

@@ -110,11 +110,15 @@ async def test_german_messages_for_common_mistakes(lotse: Lotse) -> None:
     case_id = await _intake_case(lotse)
     missing = await lotse.post("berater1", f"/cases/{case_id}/intake", json={})
     assert missing.status_code == 422
-    assert "Pflichtfeld fehlt" in missing.text
+    # One message per field, each naming it and saying what to do.
+    messages = {e["field"]: e["message"] for e in missing.json()["errors"]}
+    assert messages["birth_date"] == "Bitte geben Sie das Geburtsdatum ein."
+    assert messages["employment"] == "Bitte wählen Sie die Erwerbssituation."
+    assert len(set(messages.values())) == len(messages)
     enum = await lotse.post(
         "berater1", f"/cases/{case_id}/intake", json=INTAKE | {"employment": "retired"}
     )
-    assert "Unbekannter Wert; erlaubt sind" in enum.text and "'not_seeking'" in enum.text
+    assert "Erwerbssituation: Unbekannter Wert" in enum.text and "'not_seeking'" in enum.text
 
 
 async def test_unknown_languages_are_named_in_german_without_a_python_list(lotse: Lotse) -> None:
@@ -251,7 +255,7 @@ async def test_workflow_refusals_name_the_stage_or_the_field(lotse: Lotse) -> No
     before = await _fingerprint(lotse, case_id)
     early = await lotse.post("berater1", f"/cases/{case_id}/assessment", json=ASSESSMENT)
     assert early.status_code == 409
-    assert "'intake' (Aufnahme)" in early.json()["detail"]
+    assert "Stadium „Aufnahme“" in early.json()["detail"] and "'intake'" not in early.text
     assert await _fingerprint(lotse, case_id) == before
 
     case_id = await lotse.active_case()
@@ -268,7 +272,8 @@ async def test_workflow_refusals_name_the_stage_or_the_field(lotse: Lotse) -> No
         f"/cases/{case_id}/signatures",
         json={"party": "client", "document_hash": state["document"]["hash"]},
     )
-    assert wrong_stage.status_code == 409 and "'active'" in wrong_stage.json()["detail"]
+    assert wrong_stage.status_code == 409
+    assert "„laufende Vereinbarung“" in wrong_stage.json()["detail"]
     assert await _fingerprint(lotse, case_id) == before
 
 

@@ -263,7 +263,7 @@ async def test_idempotency_key_makes_a_retried_write_count_once(lotse: Lotse) ->
     assert kinds.count("intake_completed") == 1
     # Without the key, the same request is a new write and the stage says no.
     fresh = await lotse.post("berater1", f"/cases/{case_id}/intake", json=INTAKE)
-    assert fresh.status_code == 409 and "assessment" in fresh.json()["detail"]
+    assert fresh.status_code == 409 and "„Bedarfsklärung“" in fresh.json()["detail"]
 
 
 async def test_every_case_access_is_audited_without_personal_data(lotse: Lotse) -> None:

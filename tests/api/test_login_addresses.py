@@ -22,7 +22,7 @@ from store.seed import DEMO_PASSWORD, seed_demo
 from store.testing import sqlite_store
 from tests.api_harness import settings_for
 from tests.process_harness import free_port
-from tests.ui_harness import csrf_of
+from tests.ui_harness import csrf_of, refused_shown
 
 LIMIT = PER_ACCOUNT_AND_ADDRESS.amount
 
@@ -75,7 +75,9 @@ async def fail_limit_times(http: httpx.AsyncClient, forwarded_for: str) -> None:
     page = await http.get("/login", headers=headers)
     form = {"username": "berater1", "password": "", "csrf_token": csrf_of(page.text)}
     for _ in range(LIMIT):
-        assert (await http.post("/login", data=form, headers=headers)).status_code == 401
+        answer = await http.post("/login", data=form, headers=headers)
+        # Post/Redirect/Get: the login page shows the refusal (401).
+        assert (await refused_shown(http, answer, headers=headers)).status_code == 401
 
 
 @pytest.fixture(scope="module")

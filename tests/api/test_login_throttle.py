@@ -21,7 +21,7 @@ from store.seed import DEMO_PASSWORD, seed_demo
 from store.testing import BACKENDS, migrated_store, sqlite_store
 from store.users import verify_password
 from tests.api_harness import settings_for
-from tests.ui_harness import csrf_of
+from tests.ui_harness import csrf_of, refused_shown
 
 LIMIT = PER_ACCOUNT_AND_ADDRESS.amount
 
@@ -76,7 +76,8 @@ async def test_the_web_form_is_throttled_too(http: httpx.AsyncClient) -> None:
     async def form(password: str) -> httpx.Response:
         page = await http.get("/login")
         data = {"username": "berater1", "password": password, "csrf_token": csrf_of(page.text)}
-        return await http.post("/login", data=data)
+        # Post/Redirect/Get: a refused login is shown by the login page it leads to.
+        return await refused_shown(http, await http.post("/login", data=data))
 
     for _ in range(LIMIT):
         assert (await form("falsch")).status_code == 401
@@ -198,7 +199,9 @@ async def test_the_web_form_refuses_a_username_no_account_can_have(
                     ("berater1\u202e", "Schreibrichtung"),
                     ("b" * 300, "Zu lang"),
                 ):
-                    refused = await http.post("/login", data={**form, "username": username})
+                    refused = await refused_shown(
+                        http, await http.post("/login", data={**form, "username": username})
+                    )
                     assert refused.status_code == 422, refused.text
                     shown = html.unescape(refused.text)
                     assert 'id="f-username-error"' in shown and words in shown

@@ -61,8 +61,8 @@ async def test_a_counsellor_withdraws_an_open_referral(lotse: Lotse) -> None:
 
     # Hostile reasons: a German 422 naming the field, and the referral stays as it was.
     for body, words in (
-        ({}, "Pflichtfeld fehlt"),
-        ({"reason": ""}, "Zu kurz"),
+        ({}, "Bitte nennen Sie einen Grund für das Zurückziehen"),
+        ({"reason": ""}, "Bitte nennen Sie einen Grund für das Zurückziehen"),
         ({"reason": "x" * 2001}, "Zu lang"),
         ({"reason": "Kurs\x00voll"}, "Steuerzeichen (U+0000"),
         ({"reason": "Kurs\u202evoll"}, "Schreibrichtung"),
@@ -264,7 +264,7 @@ async def test_a_measure_without_partner_goes_to_the_coordination_or_rests(lotse
         ({"how": "consent_withdrawn", "reason": "x"}, "how", "erlaubt"),
         ({"how": "rest", "reason": "Kein\x07Platz"}, "reason", "Steuerzeichen"),
         ({"how": "rest", "reason": "x" * 2001}, "reason", "Zu lang"),
-        ({"how": "rest"}, "reason", "Pflichtfeld"),
+        ({"how": "rest"}, "reason", "Bitte nennen Sie einen Grund"),
     ):
         refused = await lotse.post("berater1", path, json=body)
         assert refused.status_code == 422, (body, refused.text)

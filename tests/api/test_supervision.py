@@ -98,10 +98,10 @@ async def test_the_coordination_assigns_a_case_transferred_without_a_counsellor(
         ({"counsellor_id": value}, words) for _, value, words in CONTROL_VALUES + SINGLE_LINE_ONLY
     ]
     bodies += [
-        ({"counsellor_id": ""}, "Zu kurz"),
+        ({"counsellor_id": ""}, "Bitte wählen Sie eine Beraterin oder einen Berater."),
         ({"counsellor_id": 7}, "Text"),
         ({"counsellor_id": None}, "Text"),
-        ({}, "Pflichtfeld"),
+        ({}, "Bitte wählen Sie eine Beraterin oder einen Berater."),
         ({"counsellor_id": "berater1"}, "kein aktives Beratungskonto"),  # of mbe-mitte
         ({"counsellor_id": "koordination"}, "kein aktives Beratungskonto"),
         ({"counsellor_id": "niemand"}, "kein aktives Beratungskonto"),

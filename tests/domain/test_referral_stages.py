@@ -197,7 +197,7 @@ def test_every_action_in_every_status(
     expected = WrongStatus(
         status=status,
         message=(
-            f"Die Vermittlung ist im Status „{STATUS_LABELS[status]}“ ({status.value}); "
+            f"Die Vermittlung ist im Status „{STATUS_LABELS[status]}“; "
             f"{action.label} ist nur im Status {wanted(action.allowed)} möglich."
         ),
     )
@@ -209,13 +209,13 @@ def test_the_refusals_name_the_statuses_as_the_partner_reads_them() -> None:
     refusal = check_complete(in_status(ReferralStatus.DISPATCHED), OUTCOME, actor=PARTNER)
     assert refusal is not None
     assert refusal.message == (
-        "Die Vermittlung ist im Status „übermittelt“ (dispatched); abschließen ist nur im "
+        "Die Vermittlung ist im Status „übermittelt“; abschließen ist nur im "
         "Status „angenommen“ möglich."
     )
     late = check_decline(in_status(ReferralStatus.COMPLETED), REASON, actor=PARTNER)
     assert late is not None
     assert late.message == (
-        "Die Vermittlung ist im Status „abgeschlossen“ (completed); ablehnen ist nur im "
+        "Die Vermittlung ist im Status „abgeschlossen“; ablehnen ist nur im "
         "Status „übermittelt“ oder „angenommen“ möglich."
     )
 

@@ -17,7 +17,16 @@ from domain.actions import (
     TaskDone,
     Transfer,
 )
-from domain.case import CaseState, ClosureReason, Party, Responsible, Stage, TaskKind, TaskRole
+from domain.case import (
+    STAGE_LABELS,
+    CaseState,
+    ClosureReason,
+    Party,
+    Responsible,
+    Stage,
+    TaskKind,
+    TaskRole,
+)
 from domain.case_log import KEEP_UPDATE_IDS, action_result, remember_update
 from domain.enums import CentreKind, NeedKind
 from domain.months import add_months, add_months_at, start_of_german_day
@@ -113,7 +122,7 @@ def test_every_action_in_every_wrong_stage_is_rejected_naming_the_stage(
     rejection = ACTIONS[action][1](in_stage(stage))
     assert isinstance(rejection, WrongStage), rejection
     assert rejection.stage is stage
-    assert rejection.message.startswith(f"Im Stadium '{stage.value}'")
+    assert rejection.message.startswith(f"Im Stadium „{STAGE_LABELS[stage]}“")
     assert "nicht möglich" in rejection.message
 
 

@@ -149,7 +149,8 @@ def test_a_running_measure_keeps_its_partner_and_its_responsibility() -> None:
     dropped = draft(route_ids=("r2",))
     rejection = draft_agreement(state, dropped, LATER)
     assert isinstance(rejection, Invalid) and rejection.field == "measures"
-    assert "r1" in rejection.message
+    # The proposal by its need in German, not its id (r1).
+    assert "„Sprache“" in rejection.message and "r1" not in rejection.message
 
 
 def test_a_referral_gets_its_deadlines_once_at_dispatch_and_carries_them() -> None:

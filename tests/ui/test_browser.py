@@ -157,7 +157,9 @@ async def test_counsellor_takes_a_case_from_intake_to_active(
     await page.get_by_label("Art", exact=True).select_option("academic")
     await page.get_by_role("button", name="Aufnahme abschließen").click()
     birth = page.locator("#f-birth_date")
-    await expect(page.locator("#f-birth_date-error")).to_have_text("Pflichtfeld fehlt.")
+    await expect(page.locator("#f-birth_date-error")).to_have_text(
+        "Bitte geben Sie das Geburtsdatum ein."
+    )
     await expect(birth).to_have_attribute("aria-invalid", "true")
     for language in ("Arabisch", "Dari", "Englisch"):
         await expect(page.get_by_label(language, exact=True)).to_be_checked()
@@ -274,7 +276,7 @@ async def test_partner_acknowledges_and_completes_the_routed_task(
     # Completing without an outcome is refused next to the field, the note is kept.
     await page.get_by_label("Notiz zum Ergebnis").fill("Kurs B1 bestanden")
     await page.get_by_role("button", name="Abschließen", exact=True).click()
-    await expect(page.locator("#f-result-error")).to_have_text("Pflichtfeld fehlt.")
+    await expect(page.locator("#f-result-error")).to_have_text("Bitte wählen Sie ein Ergebnis.")
     await expect(page.get_by_label("Notiz zum Ergebnis")).to_have_value("Kurs B1 bestanden")
     await page.get_by_role("combobox", name=re.compile(r"^Ergebnis")).select_option("achieved")
     await page.get_by_role("button", name="Abschließen", exact=True).click()
@@ -362,7 +364,9 @@ async def test_supervisor_hands_on_an_escalated_referral(
 
     # Without a reason: refused next to the field, the page stays.
     await page.get_by_role("button", name="Zurückziehen").click()
-    await expect(page.locator("#f-zurueck-grund-error")).to_contain_text("Zu kurz")
+    await expect(page.locator("#f-zurueck-grund-error")).to_contain_text(
+        "Bitte nennen Sie einen Grund für das Zurückziehen."
+    )
     await expect(page.locator("#f-zurueck-grund")).to_have_attribute("aria-invalid", "true")
     await watched.check()
     # To the next free Jobcenter: there is none, so the measure shows up as without partner.
@@ -454,7 +458,9 @@ async def test_counsellor_declines_one_inbound_referral_and_accepts_another(
     await samir.get_by_text("Ablehnen …").click()
     await samir.get_by_role("button", name="Ablehnen", exact=True).click()
     samir = _article(page, "Samir Haddad")
-    await expect(samir.locator(".error").first).to_contain_text("Zu kurz")
+    await expect(samir.locator(".error").first).to_contain_text(
+        "Bitte nennen Sie einen Grund für die Ablehnung"
+    )
     await samir.get_by_label("Begründung der Ablehnung").fill(
         "Herr Haddad wohnt im Bezirk Nord: bitte an die MBE Musterstadt-Nord vermitteln."
     )

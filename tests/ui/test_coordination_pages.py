@@ -253,8 +253,8 @@ async def test_hostile_input_is_refused_next_to_its_field_and_changes_nothing(
 ) -> None:
     page = _page(world.hostile)
     for reason, words in (
-        ("", "Zu kurz"),
-        ("   ", "Zu kurz"),
+        ("", "Bitte nennen Sie einen Grund für das Zurückziehen."),
+        ("   ", "Bitte nennen Sie einen Grund für das Zurückziehen."),
         (HUGE, "Zu lang"),
         ("Kurs\x00voll", "Steuerzeichen (U+0000"),
         ("Kurs\x1b[31mvoll", "Steuerzeichen (U+001B"),

@@ -173,7 +173,8 @@ async def test_an_invalid_choice_is_refused_in_german_and_changes_nothing(lotse:
     assert foreign.status_code == 422
     text = html.unescape(foreign.text)
     assert re.search(
-        r'id="f-counsellor_id-error">\'berater2\' ist kein aktives Beratungskonto dieser '
+        r'id="f-counsellor_id-error">Beraterin / Berater: \'berater2\' ist kein aktives '
+        r"Beratungskonto dieser "
         r"Beratungsstelle\.<",
         text,
     )
@@ -188,7 +189,10 @@ async def test_an_invalid_choice_is_refused_in_german_and_changes_nothing(lotse:
     assert "bereits zuständig" in html.unescape(same.text)
     empty = await counsellor.submit(page, f"{page}/uebergabe", {"counsellor_id": ""})
     assert empty.status_code == 422
-    assert 'id="f-counsellor_id-error">Pflichtfeld fehlt.<' in html.unescape(empty.text)
+    assert (
+        'id="f-counsellor_id-error">Bitte wählen Sie eine Beraterin oder einen Berater.<'
+        in html.unescape(empty.text)
+    )
 
     for centre, message in (
         ("no-such-centre", "Die Beratungsstelle 'no-such-centre' gibt es nicht."),

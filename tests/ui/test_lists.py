@@ -288,10 +288,16 @@ async def test_the_inbox_tabs_show_what_the_api_lists_per_status(system: StoreOn
 
     # One word per status in the list, on its tab and on the referral's own page.
     listed = html.unescape((await partner.get("/eingang", params={"ansicht": "neu"})).text)
-    assert ">Übermittelt</a>" in listed and "übermittelt</span>" in listed
+    assert '>Übermittelt <span class="count">' in listed and "übermittelt</span>" in listed
     assert ">neu<" not in listed
     own = html.unescape((await partner.get(f"/eingang/{rows[1].id}")).text)
     assert "<dt>Status</dt><dd>übermittelt" in own
+    # Each tab says how many it lists (every referral of the agency, not only these rows).
+    for view in ("offen", "neu", "ueberfaellig", "angenommen", "erledigt"):
+        page = (await partner.get("/eingang", params={"ansicht": view})).text
+        counted = re.search(rf'ansicht={view}"[^>]*>[^<]+<span class="count">\((\d+)\)', page)
+        assert counted is not None, view
+        assert int(counted.group(1)) == len(set(INBOX_LINK.findall(page))), view
     await partner.aclose()
 
 

@@ -108,7 +108,7 @@ async def test_the_list_links_to_the_object_marks_read_and_switches_mail(lotse: 
     bad = await browser.submit(
         "/benachrichtigungen", "/benachrichtigungen/email", {"email": "\x00"}
     )
-    assert bad.status_code == 422 and "email" in bad.text
+    assert bad.status_code == 422 and "E-Mail-Benachrichtigungen: Bitte wählen" in bad.text
     on = await browser.submit("/benachrichtigungen", "/benachrichtigungen/email", {"email": "an"})
     assert on.status_code == 303
     assert (await lotse.ok("berater1", "GET", "/me/notification-settings")) == {"email": True}

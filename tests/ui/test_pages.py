@@ -176,13 +176,25 @@ async def test_a_step_in_the_wrong_stage_says_why_and_keeps_the_input(lotse: Lot
     response = await counsellor.submit(
         page, f"{page}/bedarf", {"needs.0.kind": "language", "needs.0.note": "dringend"}
     )
+    # Post/Redirect/Get: the refusal is a 303 to the case page, which shows it (409).
+    assert [answer.status_code for answer in response.history] == [303]
     assert response.status_code == 409
-    assert "Im Stadium 'intake' (Aufnahme) nicht möglich" in html.unescape(response.text)
+    shown_refusal = html.unescape(response.text)
+    assert "Im Stadium „Aufnahme“ nicht möglich" in shown_refusal
+    # A stale tab: the page says what happened and offers a fresh page.
+    assert "Inzwischen hat sich etwas geändert" in shown_refusal
+    assert f'<a href="{page}" class="reload">Seite neu laden</a>' in shown_refusal
+    assert "'intake'" not in shown_refusal
     # The needs form is shown again with what was typed, although the stage has no place for it.
     assert 'value="dringend"' in response.text
     # The case page names the reason for every step the stage does not offer.
     shown = await counsellor.get(page)
-    assert "Eine Überprüfung erfassen geht nur im Stadium 'active'" in html.unescape(shown.text)
+    assert "Eine Überprüfung erfassen geht nur im Stadium „laufende Vereinbarung“" in html.unescape(
+        shown.text
+    )
+    # Read once: the fresh page shows no refusal and no longer the needs form.
+    assert "Inzwischen hat sich etwas geändert" not in html.unescape(shown.text)
+    assert 'value="dringend"' not in shown.text
 
 
 async def test_intake_errors_stand_next_to_their_field_and_nothing_typed_is_lost(
@@ -209,7 +221,7 @@ async def test_intake_errors_stand_next_to_their_field_and_nothing_typed_is_lost
     response = await counsellor.submit(page, f"{page}/aufnahme", form)
     assert response.status_code == 422
     page_html = response.text
-    assert re.search(r'id="f-employment-error">Pflichtfeld fehlt\.<', page_html)
+    assert re.search(r'id="f-employment-error">Bitte wählen Sie die Erwerbssituation\.<', page_html)
     assert re.search(
         r'id="f-languages-error">Sprachen: „xx“ ist uns unbekannt; bitte aus der Liste wählen',
         page_html,
@@ -358,7 +370,10 @@ async def test_a_draft_error_stands_at_the_proposal_it_belongs_to(lotse: Lotse) 
     response = await counsellor.submit(page, f"{page}/entwurf", form)
     assert response.status_code == 422
     # measures.0.text of the payload is the text input of the first proposal.
-    assert f'id="f-routes-{first}-text-error">Zu kurz' in response.text
+    assert (
+        f'id="f-routes-{first}-text-error">Maßnahme 1: Bitte beschreiben Sie die Maßnahme.'
+        in html.unescape(response.text)
+    )
     assert 'value="Vermittlung in Arbeit"' in response.text
     assert 'value="Unterlagen mitbringen"' in response.text
 

@@ -138,7 +138,7 @@ async def test_the_counsellor_withdraws_a_referral_from_its_timeline(lotse: Lots
     # The error stands in this referral's withdrawal form, next to its reason field.
     form = html.unescape(empty.text).split('aria-label="Vermittlung zurückziehen"')[-1]
     assert 'class="field has-error"' in form.split("</form>")[0]
-    assert "Zu kurz: mindestens 1." in form.split("</form>")[0]
+    assert "Bitte nennen Sie einen Grund für das Zurückziehen." in form.split("</form>")[0]
     # A referral of another case, sent from this case's page: 404, nothing changes.
     other_case = await lotse.active_case()
     other = await _item(lotse, "sprachkurs", other_case)

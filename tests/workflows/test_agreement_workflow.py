@@ -30,6 +30,7 @@ from domain.actions import (
     Transfer,
 )
 from domain.case import (
+    STAGE_LABELS,
     CaseState,
     ClosureReason,
     Party,
@@ -162,7 +163,7 @@ async def test_every_update_in_every_wrong_stage_is_rejected(
         cause = failed.value.cause
         assert isinstance(cause, ApplicationError), (name, cause)
         assert cause.type == "WrongStage" and cause.non_retryable
-        assert cause.message.startswith(f"Im Stadium '{stage.value}'"), cause.message
+        assert cause.message.startswith(f"Im Stadium „{STAGE_LABELS[stage]}“"), cause.message
     assert (await state_of(handle)).stage is stage
 
 
@@ -208,7 +209,7 @@ async def test_a_business_error_in_a_handler_fails_the_update_not_the_workflow_t
             await updates[1].result()
         cause = failed.value.cause
         assert isinstance(cause, ApplicationError) and cause.type == "WrongStage"
-        assert "'drafting'" in cause.message
+        assert "„Entwurf“" in cause.message
         state = await state_of(handle)
         assert state.stage is Stage.DRAFTING and len(state.routes) == 3
         assert_no_task_failures(await run_histories(harness.client, handle))
