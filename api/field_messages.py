@@ -313,8 +313,10 @@ def _said(error: Mapping[str, Any], raw: str, path: str, model: str | None) -> s
         return f"{named}: Das Format stimmt nicht."
     if kind in _TYPES:
         return f"{named}: {_TYPES[kind]}"
-    # A domain validator speaks German already ("Value error, " is pydantic's prefix).
-    return f"{named}: {raw.removeprefix('Value error, ')}"
+    # A domain validator speaks German already ("Value error, " is pydantic's prefix), and
+    # may name its field itself (domain/languages.py: „Sprachen: …“).
+    said = raw.removeprefix("Value error, ")
+    return said if said.startswith(f"{named}:") else f"{named}: {said}"
 
 
 def describe(error: Mapping[str, Any], model: str | None = None) -> Problem:

@@ -35,6 +35,7 @@ from domain.fields import SingleLine
 from store.models import Role, User
 from store.projections import CaseSummary
 from store.reads import cases as case_reads
+from store.reads import supervision as supervision_reads
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -93,7 +94,11 @@ def case_list(
             counsellor=user.username if filters["wer"] == "meine" else None,
             search=search or None,
         )
-        context |= {"rows": found.rows, "has_more": found.has_more}
+        # The counsellors by name, not login (one query for the page).
+        names = supervision_reads.directory_names(
+            session, people={row.counsellor_id for row in found.rows if row.counsellor_id}
+        )
+        context |= {"rows": found.rows, "has_more": found.has_more, "names": names}
     status_code = status.HTTP_422_UNPROCESSABLE_CONTENT if search_error else status.HTTP_200_OK
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "case-table":
         # The filter form asked for the table only (htmx); without script the whole page comes.

@@ -424,7 +424,7 @@ def test_a_case_closes_as_a_duplicate_only_while_in_intake() -> None:
     for stage in (Stage.ASSESSMENT, Stage.DRAFTING, Stage.AWAITING_SIGNATURE, Stage.ACTIVE):
         refused = check_close(in_stage(stage), duplicate, NOW)
         assert isinstance(refused, WrongStage) and refused.stage is stage
-        assert "Als doppelt angelegt abschließen geht nur im Stadium 'intake'" in refused.message
+        assert "Als doppelt angelegt abschließen geht nur im Stadium „Aufnahme“" in refused.message
         # Any other reason still closes it.
         assert check_close(in_stage(stage), Closure(reason=ClosureReason.NO_CONTACT), NOW) is None
     # A closed case is refused as for every closure.

@@ -115,8 +115,8 @@ async def test_an_empty_draft_asks_for_a_goal(lotse: Lotse) -> None:
     counsellor = await _browser(lotse, "berater1")
     page = f"/faelle/{case_id}"
     shown = await _post(counsellor, page, f"{page}/entwurf", {})
-    assert _summary_links(shown)["f-goals"] == "Bitte nennen Sie mindestens ein Ziel."
-    assert 'id="f-goals"' in shown
+    assert _summary_links(shown)["f-draft-goals"] == "Bitte nennen Sie mindestens ein Ziel."
+    assert 'id="f-draft-goals"' in shown
 
 
 async def test_a_refusal_is_shown_once_and_only_to_its_account(lotse: Lotse) -> None:
@@ -225,7 +225,9 @@ async def test_input_attributes_are_rendered_without_literal_quotes(lotse: Lotse
     case_id = await lotse.open_case()
     counsellor = await _browser(lotse, "berater1")
     intake = (await counsellor.get(f"/faelle/{case_id}")).text
-    assert re.search(r'name="qualifications\.0\.country" [^>]*maxlength="2"', intake)
+    # The country is a select of German names now (api/ui/templates/pickers.html); the
+    # language filter's attributes come out plain.
+    assert re.search(r'data-picker-filter [^>]*autocomplete="off"', intake)
     assert "&#34;" not in intake and "&quot;" not in intake
 
 
