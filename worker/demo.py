@@ -112,9 +112,7 @@ async def play_pending(
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            log.warning(
-                "Demo cases: attempt %d of %d failed (%s)", attempt, ATTEMPTS, type(error).__name__
-            )
+            log.warning("Demo cases: attempt %d of %d failed (%s)", attempt, ATTEMPTS, _kind(error))
             await asyncio.sleep(PAUSE_BETWEEN_ATTEMPTS_SECONDS)
             continue
         (settings.data_dir / PENDING).unlink(missing_ok=True)
@@ -124,6 +122,13 @@ async def play_pending(
         return played
     log.warning("Demo cases not finished; the next start goes on with them")
     return None
+
+
+def _kind(error: Exception) -> str:
+    """What went wrong, without the message (a refusal's text may quote input)."""
+    if isinstance(error, HTTPException):
+        return f"HTTP {error.status_code}"
+    return type(error).__name__
 
 
 async def play_demo_cases(settings: Settings, *, today: date | None = None) -> DemoPlayed:
