@@ -59,10 +59,6 @@ from workflows.referral import ReferralWorkflow
 log = logging.getLogger(__name__)
 
 PENDING = "demo-cases.pending"  # in the data dir, beside the dev server's database
-# Cases played at once: enough to overlap the round trips, few enough to leave the API, the
-# worker and the dev server (one machine, often two cores) room to answer people meanwhile,
-# and no more assessments at once than the rules have evaluator processes (two by default).
-CONCURRENCY = 2
 POLL_SECONDS = 0.1
 # How long one case may take to settle (children started, a report heard) before the run gives
 # up; the next start tries again.
@@ -140,19 +136,20 @@ async def play_demo_cases(settings: Settings, *, today: date | None = None) -> D
     try:
         users = await asyncio.to_thread(_demo_users, engine)
         player = _Player(_Opening(engine, Gateway(settings)), users, today or _today())
-        slots = asyncio.Semaphore(CONCURRENCY)
-
-        async def play(case: DemoCase) -> None:
-            async with slots:
+        # The cases whose deadline is the point first: their clocks start soonest. One after
+        # the other: the people using Lotse meanwhile share the machine (often two cores) and
+        # the rules' two evaluator processes with them. A case that fails does not keep the
+        # others from being played; the first failure is raised after all had their turn.
+        failures: list[Exception] = []
+        for case in sorted(DEMO_CASES, key=lambda case: case.clocks is None):
+            try:
                 await player.play(case)
-
-        # The cases whose deadline is the point first: their clocks start soonest.
-        ordered = sorted(DEMO_CASES, key=lambda case: case.clocks is None)
-        # Every case gets its chance; the first failure is reported after all have run.
-        results = await asyncio.gather(*(play(case) for case in ordered), return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                failures.append(error)
+        if failures:
+            raise failures[0]
     finally:
         engine.dispose()
     return DemoPlayed(len(DEMO_CASES), time.monotonic() - started)
