@@ -148,8 +148,10 @@ def up(
             "Anmeldung:   berater1, berater2 (Beratung), koordination (Koordination), "
             "sprachkurs, jobcenter, … (Partner), admin; Passwort jeweils: demo"
         )
-        if seeded:
+        if seeded and settings.demo_cases:
             typer.echo("Demodaten angelegt; Demofälle werden im Hintergrund durchgespielt.")
+        elif seeded:
+            typer.echo("Demodaten angelegt.")
         typer.echo("Lotse läuft. Strg+C beendet alles.")
 
     def announce_demo(played: "DemoPlayed") -> None:

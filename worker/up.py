@@ -11,8 +11,8 @@ import asyncio
 import os
 import signal
 import socket
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from app.settings import Settings
 from worker.devserver import DevServer, DevServerError
@@ -85,7 +85,7 @@ async def up(
         loop.add_signal_handler(signum, stop.set)
     async with DevServer(settings) as server:
         seeded = await asyncio.to_thread(prepare_store, settings)
-        if seeded:
+        if seeded and settings.demo_cases:
             # Before anything else: a start stopped from here on finishes the cases next time.
             demo.mark_pending(settings.data_dir)
         if stop.is_set():
@@ -97,13 +97,24 @@ async def up(
         ]
         on_ready(server, seeded)
         # Not one of the parts: demo cases that cannot be played are logged, never a reason
-        # to stop Lotse.
-        demo_cases = asyncio.create_task(demo.play_pending(local, on_demo_cases))
+        # to stop Lotse; and a stop ends them at once (the next start goes on with them).
+        demo_cases = asyncio.create_task(
+            _unless_stopped(demo.play_pending(local, on_demo_cases), stop)
+        )
         # One part failing (a port taken after all, a crash) stops the others too.
         done, _ = await asyncio.wait(parts, return_when=asyncio.FIRST_EXCEPTION)
         stop.set()
-        demo_cases.cancel()
         await asyncio.gather(demo_cases, *parts, return_exceptions=True)
         for part in done:
             if part.exception() is not None:
                 raise part.exception()  # type: ignore[misc]
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, object], stop: asyncio.Event) -> None:
+    """Run `work` until it ends or `stop` is set, whichever comes first."""
+    working = asyncio.create_task(work)
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({working, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (working, stopping):
+        task.cancel()
+    await asyncio.gather(working, stopping, return_exceptions=True)
