@@ -48,8 +48,8 @@ from worker.demo import PENDING
 from worker.demo_cases import DEMO_CASES
 
 HEALTHY_WITHIN = 60.0  # the promise for a fresh start, seeding included
-# The demo cases are played in the background after the start (about ten seconds on an idle
-# machine); their two short deadlines pass 20 seconds after their signing.
+# The demo cases are played in the background after the start (15 to 30 seconds); their two
+# short deadlines pass 20 seconds after their signing.
 DEMO_PLAYED_WITHIN = 120.0
 DEMO_IDS = {case.key: case_id_for(case.counsellor, f"demo-{case.key}") for case in DEMO_CASES}
 
