@@ -68,7 +68,7 @@ async def play_pending(
     attempt (a machine so busy that the rules' evaluator times out, say) is logged with its
     type and tried again, each attempt going on from where the cases are; after the last one
     the mark stays and the next start goes on. Never a reason to stop `lotse up`."""
-    if not is_pending(settings.data_dir):
+    if not settings.demo_cases or not is_pending(settings.data_dir):
         return None
     started = time.monotonic()
     for attempt in range(1, ATTEMPTS + 1):

@@ -2,7 +2,7 @@
 valid on any day they may be played (a leap day too), the rules route each need to the partner
 kinds the plan has work for, only the two cases that show a missed deadline run on shortened
 clocks, no key names a client (keys reach the worker's log as update ids), and production
-refuses them. That the cases really play through the workflows is
+refuses them, as does `LOTSE_DEMO_CASES=false`. That the cases really play through the workflows is
 tests/system/test_up_e2e.py's.
 """
 
@@ -17,7 +17,7 @@ from domain.clocks import Clocks
 from domain.enums import CentreKind
 from rules import evaluator_for
 from store.seed import SeedRefused
-from worker.demo import play_demo_cases
+from worker.demo import is_pending, mark_pending, play_demo_cases, play_pending
 from worker.demo_cases import DEMO_CASES, LATE_REFERRAL_CLOCKS, REVIEW_OVERDUE_CLOCKS, born
 
 DAYS = [date(2026, 12, 1), date(2028, 2, 29), date(2031, 1, 1)]
@@ -88,3 +88,13 @@ async def test_production_refuses_demo_cases(tmp_path: Path) -> None:
     settings = Settings(env="production", data_dir=tmp_path)
     with pytest.raises(SeedRefused):
         await play_demo_cases(settings)
+
+
+async def test_nothing_is_played_without_the_mark_or_with_demo_cases_off(tmp_path: Path) -> None:
+    # Neither asks Temporal (the address leads nowhere): both end before the first case.
+    settings = Settings(data_dir=tmp_path, temporal_address="127.0.0.1:1")
+    assert await play_pending(settings) is None
+    mark_pending(tmp_path)
+    off = settings.model_copy(update={"demo_cases": False})
+    assert await play_pending(off) is None
+    assert is_pending(tmp_path)  # left for a start with demo cases on
