@@ -2,8 +2,8 @@
 valid on any day they may be played (a leap day too), the rules route each need to the partner
 kinds the plan has work for, only the two cases that show a missed deadline run on shortened
 clocks, no key names a client (keys reach the worker's log as update ids), and production
-refuses them, as does `LOTSE_DEMO_CASES=false`. That the cases really play through the workflows is
-tests/system/test_up_e2e.py's.
+refuses them, as does `LOTSE_DEMO_CASES=false`. That the cases really play through the
+workflows is tests/system/test_up_e2e.py's.
 """
 
 from datetime import date, timedelta
