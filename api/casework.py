@@ -10,14 +10,18 @@ these checks.
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from fastapi import HTTPException, status
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine
 
 from api.deps import CaseRef, Services
 from api.errors import invalid
+from api.gateway import Gateway
 from domain.actions import CaseOpen, Reassignment, Transfer
 from domain.case import AgreementInput, Stage
+from domain.clocks import Clocks
 from domain.months import german_day
 from store import audit, case_numbers
 from store.models import User
@@ -47,17 +51,31 @@ class OpenedCase:
     number: str  # "MUS-2026-0147" (domain/case_number.py)
 
 
+class CaseOpening(Protocol):
+    """What opening a case works with: the API's `Services`, or the demo cases of `lotse up`
+    (worker/demo.py), which open theirs through this same function."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def gateway(self) -> Gateway: ...
+
+
 async def open_case(
-    services: Services,
+    services: CaseOpening,
     user: User,
     body: CaseOpen,
     key: str | None,
     *,
     case_id: str | None = None,
+    clocks: Clocks | None = None,
 ) -> OpenedCase:
     """Start the case workflow at the caller's centre with the caller as counsellor. The case
     id comes from `key` (`case_id_for`), or is given: an accepted inbound referral names its
-    case after itself (api/inbound.py), so every accept of it finds the same case."""
+    case after itself (api/inbound.py), so every accept of it finds the same case. `clocks`:
+    only the demo cases of `lotse up` pass shortened ones (worker/demo_cases.py); no route
+    does, so every case opened over the API runs on the real durations."""
     assert user.centre_id is not None  # a counsellor's scope (store CHECK constraint)
     facts = await run_in_threadpool(centre_reads.centre_facts, services.engine, user.centre_id)
     if facts is None:
@@ -85,6 +103,8 @@ async def open_case(
         client=body.client,
         number=number,
     )
+    if clocks is not None:
+        case_input = case_input.model_copy(update={"clocks": clocks})
     started = await services.gateway.start_case(case_id, case_input)
     await run_in_threadpool(
         audit.record, services.engine, user.username, "case.open", "case", case_id

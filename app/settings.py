@@ -30,6 +30,11 @@ class Settings(BaseSettings):
         "development",
         description="production: no demo data, no dev server; development: `lotse up` defaults.",
     )
+    demo_cases: bool = Field(
+        True,
+        description="`lotse up` on an empty data dir plays the demo cases through the workflows "
+        "(worker/demo.py); false: the demo directory and accounts only. Never in production.",
+    )
     data_dir: Path = Field(
         Path(".lotse"),
         description="Local state: the dev server's SQLite file (temporal.sqlite), its log, and "

@@ -8,7 +8,7 @@ import sys
 import traceback
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -16,6 +16,9 @@ from app.settings import Settings
 from worker import db_cli, rules_cli, simulate_cli
 from worker.devserver import DevServer, DevServerError, serve_until_stopped
 from worker.worker import default_activities, mail_line, run_worker
+
+if TYPE_CHECKING:
+    from worker.demo import DemoPlayed
 
 app = typer.Typer(no_args_is_help=True, help="Lotse: Integrationsvereinbarungen als Prozesse.")
 app.add_typer(rules_cli.app, name="rules")
@@ -145,11 +148,16 @@ def up(
             "Anmeldung:   berater1, berater2 (Beratung), koordination (Koordination), "
             "sprachkurs, jobcenter, … (Partner), admin; Passwort jeweils: demo"
         )
-        if seeded:
+        if seeded and settings.demo_cases:
+            typer.echo("Demodaten angelegt; Demofälle werden im Hintergrund durchgespielt.")
+        elif seeded:
             typer.echo("Demodaten angelegt.")
         typer.echo("Lotse läuft. Strg+C beendet alles.")
 
-    _run_process(up_module.up(settings, default_activities, announce))
+    def announce_demo(played: "DemoPlayed") -> None:
+        typer.echo(f"Demofälle angelegt: {played.cases} Fälle in {played.seconds:.0f} s.")
+
+    _run_process(up_module.up(settings, default_activities, announce, announce_demo))
 
 
 if __name__ == "__main__":

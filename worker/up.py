@@ -1,17 +1,25 @@
 """`lotse up`: everything on one machine. The dev server (state under the data dir, so it
 survives a restart), the store migrated and, on first start, seeded with the demo data, the
 worker and the HTTP API; Ctrl-C or SIGTERM stops API and worker first, then the server.
+
+On first start the demo cases (worker/demo.py) are played in the background once worker and
+API run, so the server is ready as soon as without them; a start interrupted before they are
+all played finishes them next time.
 """
 
 import asyncio
 import os
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from app.settings import Settings
 from worker.devserver import DevServer, DevServerError
 from worker.worker import ActivitiesFactory, run_worker
+
+if TYPE_CHECKING:
+    from worker.demo import DemoPlayed
 
 
 def prepare_store(settings: Settings) -> bool:
@@ -62,10 +70,12 @@ async def up(
     settings: Settings,
     activities_factory: ActivitiesFactory | None,
     on_ready: Callable[[DevServer, bool], None],
+    on_demo_cases: Callable[["DemoPlayed"], None] | None = None,
 ) -> None:
     """Run dev server, worker and API until SIGTERM/SIGINT; `on_ready(server, seeded)`
-    announces the URLs once all run."""
+    announces the URLs once all run, `on_demo_cases` the demo cases once they are played."""
     from api.main import serve
+    from worker import demo
 
     check_can_start(settings)
     stop = asyncio.Event()
@@ -75,6 +85,9 @@ async def up(
         loop.add_signal_handler(signum, stop.set)
     async with DevServer(settings) as server:
         seeded = await asyncio.to_thread(prepare_store, settings)
+        if seeded and settings.demo_cases:
+            # Before anything else: a start stopped from here on finishes the cases next time.
+            demo.mark_pending(settings.data_dir)
         if stop.is_set():
             return
         local = settings.model_copy(update={"temporal_address": server.target})
@@ -83,10 +96,25 @@ async def up(
             asyncio.create_task(serve(local, stop=stop)),
         ]
         on_ready(server, seeded)
+        # Not one of the parts: demo cases that cannot be played are logged, never a reason
+        # to stop Lotse; and a stop ends them at once (the next start goes on with them).
+        demo_cases = asyncio.create_task(
+            _unless_stopped(demo.play_pending(local, on_demo_cases), stop)
+        )
         # One part failing (a port taken after all, a crash) stops the others too.
         done, _ = await asyncio.wait(parts, return_when=asyncio.FIRST_EXCEPTION)
         stop.set()
-        await asyncio.gather(*parts, return_exceptions=True)
+        await asyncio.gather(demo_cases, *parts, return_exceptions=True)
         for part in done:
             if part.exception() is not None:
                 raise part.exception()  # type: ignore[misc]
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, object], stop: asyncio.Event) -> None:
+    """Run `work` until it ends or `stop` is set, whichever comes first."""
+    working = asyncio.create_task(work)
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({working, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (working, stopping):
+        task.cancel()
+    await asyncio.gather(working, stopping, return_exceptions=True)

@@ -8,9 +8,12 @@ counsellor, lets the demo language school acknowledge and complete its referral,
 everything with SIGTERM (no dev server may outlive it), starts again on the same data dir and
 finds the case active with the other referral still open, its review clock and every Temporal
 timer unchanged, the open referral's workflow still answering, and the demo data not seeded
-twice. The others show that a start that cannot work ends within seconds with a non-zero exit
-code and a line saying what to do: only that line for a taken port or a data dir that cannot
-be created; for a dev server that exits, that line (naming its log) and the log's last lines.
+twice. The second shows the demo cases a fresh start plays in the background (every stage, a
+review overdue, a referral late, one declined, one completed, the evaluation not empty) and
+that a second start adds none. The others show that a start that cannot work ends within
+seconds with a non-zero exit code and a line saying what to do: only that line for a taken port
+or a data dir that cannot be created; for a dev server that exits, that line (naming its log)
+and the log's last lines.
 """
 
 import asyncio
@@ -28,6 +31,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from api.casework import case_id_for
 from tests.api_harness import eventually
 from tests.process_harness import (
     ApiUser,
@@ -40,8 +44,14 @@ from tests.process_harness import (
     wait_healthy,
 )
 from tests.samples import ASSESSMENT, INTAKE, draft_body
+from worker.demo import PENDING
+from worker.demo_cases import DEMO_CASES
 
 HEALTHY_WITHIN = 60.0  # the issue's promise for a fresh start, seeding included
+# The demo cases are played in the background after the start (15 to 30 seconds); their two
+# short deadlines pass 20 seconds after their signing.
+DEMO_PLAYED_WITHIN = 120.0
+DEMO_IDS = {case.key: case_id_for(case.counsellor, f"demo-{case.key}") for case in DEMO_CASES}
 
 
 class Ports:
@@ -52,9 +62,11 @@ class Ports:
         self.temporal = free_port()
         self.ui = free_port()
 
-    def env(self) -> dict[str, str]:
+    def env(self, *, demo_cases: bool = True) -> dict[str, str]:
         return user_environment(
-            LOTSE_DEV_SERVER_PORT=str(self.temporal), LOTSE_DEV_SERVER_UI_PORT=str(self.ui)
+            LOTSE_DEV_SERVER_PORT=str(self.temporal),
+            LOTSE_DEV_SERVER_UI_PORT=str(self.ui),
+            LOTSE_DEMO_CASES=str(demo_cases).lower(),
         )
 
 
@@ -68,10 +80,16 @@ def launched() -> Iterator[list[LotseProcess]]:
 
 
 def start_up(
-    launched: list[LotseProcess], workdir: Path, data_dir: Path, ports: Ports, name: str
+    launched: list[LotseProcess],
+    workdir: Path,
+    data_dir: Path,
+    ports: Ports,
+    name: str,
+    *,
+    demo_cases: bool = True,
 ) -> LotseProcess:
     command = [*readme_run_command(), "--data-dir", str(data_dir), "--port", str(ports.api)]
-    process = LotseProcess(command, ports.env(), workdir, name)
+    process = LotseProcess(command, ports.env(demo_cases=demo_cases), workdir, name)
     launched.append(process)
     return process
 
@@ -195,7 +213,9 @@ async def test_lotse_up_runs_a_case_to_active_and_resumes_it_after_sigterm(
     base_url = f"http://127.0.0.1:{ports.api}"
 
     # --- first start: a fresh machine, an empty data dir ---
-    first = start_up(launched, tmp_path, data_dir, ports, "first")
+    # Without the demo cases (they have a test of their own): a stop while they play waits
+    # for the routing they set off, and this test's clocks and stops are about its own case.
+    first = start_up(launched, tmp_path, data_dir, ports, "first", demo_cases=False)
     took = await wait_healthy(base_url, first, timeout=HEALTHY_WITHIN)
     assert took < HEALTHY_WITHIN
     servers = first.record_descendants()
@@ -241,7 +261,7 @@ async def test_lotse_up_runs_a_case_to_active_and_resumes_it_after_sigterm(
     assert "E-Mail:      aus (LOTSE_SMTP_URL nicht gesetzt)" in shown
 
     # --- second start on the same data dir and ports ---
-    second = start_up(launched, tmp_path, data_dir, ports, "second")
+    second = start_up(launched, tmp_path, data_dir, ports, "second", demo_cases=False)
     await wait_healthy(base_url, second, timeout=HEALTHY_WITHIN)
     second.record_descendants()
 
@@ -276,6 +296,105 @@ async def test_lotse_up_runs_a_case_to_active_and_resumes_it_after_sigterm(
     assert "Lotse läuft" in second.stdout()
 
 
+async def test_a_fresh_lotse_up_plays_demo_cases_through_the_workflows_and_only_once(
+    tmp_path: Path, launched: list[LotseProcess]
+) -> None:
+    data_dir = tmp_path / "lotse-data"
+    ports = Ports()
+    base_url = f"http://127.0.0.1:{ports.api}"
+    first = start_up(launched, tmp_path, data_dir, ports, "first")
+    took = await wait_healthy(base_url, first, timeout=HEALTHY_WITHIN)
+    assert took < HEALTHY_WITHIN
+    first.record_descendants()
+    # Played after the server is ready, not before: the start announces them later.
+    await eventually(lambda: "Demofälle angelegt" in first.stdout(), timeout=DEMO_PLAYED_WITHIN)
+    assert not (data_dir / PENDING).exists()
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        api = ApiUser(http)
+        listed = await demo_cases_listed(api)
+        assert set(listed) == set(DEMO_IDS.values())
+        stages = {key: listed[case_id]["stage"] for key, case_id in DEMO_IDS.items()}
+        assert set(stages.values()) == {
+            "intake",
+            "assessment",
+            "drafting",
+            "awaiting_signature",
+            "active",
+            "closed",
+        }
+
+        # Partners at work: acknowledged, one completed with an outcome, one still open.
+        working = await api.ok("berater1", "GET", f"/cases/{DEMO_IDS['partners-at-work']}")
+        statuses = sorted(referral_statuses(working).values())
+        assert statuses == ["acknowledged", "acknowledged", "completed", "dispatched"]
+        assert any(
+            m["outcome"] and m["outcome"]["result"] == "achieved" for m in working["measures"]
+        )
+
+        # The review falls due at the signing and is overdue 20 seconds later: the
+        # coordination's list shows it, and the counsellor's list flags it.
+        overdue_id = DEMO_IDS["review-overdue"]
+
+        async def overdue_listed() -> bool:
+            page = await api.ok("koordination", "GET", "/supervision/overdue-reviews")
+            return overdue_id in [item["case_id"] for item in page["items"]]
+
+        await eventually(overdue_listed, timeout=60)
+        assert (await demo_cases_listed(api))[overdue_id]["review_overdue"] is True
+
+        # The unanswered referral passes its deadline and reaches the coordination's list.
+        late_case = DEMO_IDS["late-referral"]
+
+        async def late_listed() -> dict[str, Any] | None:
+            page = await api.ok("koordination", "GET", "/supervision/late-referrals")
+            mine = [item for item in page["items"] if item["case_id"] == late_case]
+            return mine[0] if mine else None
+
+        late = await eventually(late_listed, timeout=60)
+        assert late["status"] == "dispatched" and late["lateness"] in {"unanswered", "escalated"}
+
+        # The declined referral: the case tried to hand it on and, with no other language
+        # school in Musterstadt, gave its counsellor a task.
+        declined = await api.ok("berater2", "GET", f"/cases/{DEMO_IDS['declined-referral']}")
+        assert "declined" in referral_statuses(declined).values()
+        open_tasks = {task["kind"] for task in declined["tasks"] if not task["done"]}
+        assert "referral_unassigned" in open_tasks
+
+        closed = await api.ok("berater1", "GET", f"/cases/{DEMO_IDS['closed']}")
+        assert closed["closure"]["reason"] == "goals_achieved"
+
+        # The evaluation counts the five agreements in force (enough to be published).
+        report = await api.ok("koordination", "GET", "/reports/evaluation")
+        assert report["agreements"]["concluded"] == 5
+        before = await demo_cases_listed(api)
+
+    await stop_and_check_nothing_is_left(first, data_dir)
+
+    # --- a second start on the same data dir adds nothing ---
+    second = start_up(launched, tmp_path, data_dir, ports, "second")
+    await wait_healthy(base_url, second, timeout=HEALTHY_WITHIN)
+    second.record_descendants()
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        api = ApiUser(http)
+        after = await demo_cases_listed(api)
+        assert set(after) == set(before)
+        assert {i: c["stage"] for i, c in after.items()} == {
+            i: c["stage"] for i, c in before.items()
+        }
+    await stop_and_check_nothing_is_left(second, data_dir)
+    assert "Demofälle" not in second.stdout() and "Demodaten" not in second.stdout()
+
+
+async def demo_cases_listed(api: ApiUser) -> dict[str, dict[str, Any]]:
+    """Every case in both demo counsellors' lists, by id."""
+    found: dict[str, dict[str, Any]] = {}
+    for counsellor in ("berater1", "berater2"):
+        page = await api.ok(counsellor, "GET", "/cases")
+        found.update({item["id"]: item for item in page["items"]})
+    return found
+
+
 async def test_lotse_up_starts_again_at_once_after_serving_requests(
     tmp_path: Path, launched: list[LotseProcess]
 ) -> None:
@@ -286,7 +405,8 @@ async def test_lotse_up_starts_again_at_once_after_serving_requests(
     data_dir = tmp_path / "lotse-data"
     ports = Ports()
     base_url = f"http://127.0.0.1:{ports.api}"
-    first = start_up(launched, tmp_path, data_dir, ports, "first")
+    # Without the demo cases: the case list must be the same after the restart.
+    first = start_up(launched, tmp_path, data_dir, ports, "first", demo_cases=False)
     await wait_healthy(base_url, first, timeout=HEALTHY_WITHIN)
     first.record_descendants()
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
@@ -299,7 +419,7 @@ async def test_lotse_up_starts_again_at_once_after_serving_requests(
         await stop_and_check_nothing_is_left(first, data_dir)
     assert _time_wait_on(ports.api), "the test must leave connections in TIME_WAIT"
 
-    second = start_up(launched, tmp_path, data_dir, ports, "second")
+    second = start_up(launched, tmp_path, data_dir, ports, "second", demo_cases=False)
     await wait_healthy(base_url, second, timeout=HEALTHY_WITHIN)
     second.record_descendants()
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
