@@ -149,6 +149,8 @@ FIELDS: dict[str, Field] = {
     "kommune": Field("Kommune", "Bitte wählen Sie eine Kommune."),
     "centre": Field("Beratungsstelle", "Bitte wählen Sie eine Beratungsstelle."),
     "stelle": Field("Beratungsstelle", "Bitte wählen Sie eine Beratungsstelle."),
+    # the case list's search (`GET /cases?q=`, the page's „Suche“)
+    "q": Field("Suche (Name oder Fall-Nr.)"),
     # the login
     "username": Field("Benutzername", "Bitte geben Sie Ihren Benutzernamen ein."),
     "password": Field("Passwort", "Bitte geben Sie Ihr Passwort ein."),

@@ -17,10 +17,13 @@ from temporalio import workflow
 from temporalio.client import Client, WorkflowHandle
 from temporalio.workflow import ParentClosePolicy
 
-from domain.clocks import Clocks
-from domain.enums import ActorKind, NeedKind
-from domain.needs import Route
-from domain.referral import ReferralInput, ReferralReport, ReportKind
+# Passed through like the workflows' own imports of domain/: the sandbox would import them
+# afresh, and domain/languages.py reads its German names through gettext at import.
+with workflow.unsafe.imports_passed_through():
+    from domain.clocks import Clocks
+    from domain.enums import ActorKind, NeedKind
+    from domain.needs import Route
+    from domain.referral import ReferralInput, ReferralReport, ReportKind
 from workflows.referral import REPORT_SIGNAL, ReferralWorkflow
 
 

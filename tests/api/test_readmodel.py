@@ -217,7 +217,7 @@ async def test_case_list_refuses_an_invalid_search_naming_q(
     body = response.json()
     [error] = body["errors"]
     assert error["field"] == "q" and says in error["message"], body
-    assert body["detail"].startswith("Ungültige Eingabe – q: ")
+    assert body["detail"].startswith("Ungültige Eingabe – Suche (Name oder Fall-Nr.): ")
 
 
 async def test_partner_inbox_holds_only_its_own_referrals(http: httpx.AsyncClient) -> None:
