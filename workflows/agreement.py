@@ -76,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
         ReferralWithdrawal,
         Review,
         Signature,
+        SignatureEdition,
         TaskDone,
         Transfer,
     )
@@ -318,6 +319,22 @@ class AgreementWorkflow:
 
     @request_signature.validator
     def _validate_request_signature(self) -> None:
+        self._validate(lambda s, now: check_request_signature(s, now))
+
+    @workflow.update
+    async def request_signature_edition(self, edition: SignatureEdition) -> ActionResult:
+        """`request_signature` with the edition chosen: German only, or German with the
+        client's language (a new update rather than an argument of the old one, whose
+        recorded calls carry no payload the SDK could decode against it)."""
+        if answer := self._earlier_answer():
+            return answer
+        async with self._lock:
+            self._check(lambda s, now: check_request_signature(s, now))
+            document = await calls.render_agreement(self._state, self._clocks, edition.language)
+            return self._commit(lambda s, now: request_signature(s, document, now))
+
+    @request_signature_edition.validator
+    def _validate_request_signature_edition(self, edition: SignatureEdition) -> None:
         self._validate(lambda s, now: check_request_signature(s, now))
 
     @workflow.update
