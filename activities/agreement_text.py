@@ -204,10 +204,12 @@ def _consent(
 ) -> list[str]:
     if not by_partner:
         return ["  Für diese Vereinbarung werden keine Daten an Partner weitergegeben."]
+    # Plain language for a client with A2 German: one short sentence a line, the everyday
+    # word („bekommt“, „zurücknehmen“), the legal basis named once in brackets.
     lines = [
-        "  Mit meiner Unterschrift willige ich ein, dass die Beratungsstelle für jede der",
-        "  folgenden Maßnahmen genau die dort genannten Daten an eine Stelle der genannten Art",
-        "  weitergibt (Art. 6 Abs. 1 lit. a, Art. 9 Abs. 2 lit. a DSGVO):",
+        "  Ich bin einverstanden: Die Beratungsstelle gibt für jede Maßnahme unten nur die dort",
+        "  genannten Daten weiter, und nur an eine Stelle der genannten Art (Art. 6 Abs. 1 lit. a,",
+        "  Art. 9 Abs. 2 lit. a DSGVO).",
     ]
     for measure in doc.measures:
         if measure.id not in by_partner:
@@ -227,17 +229,17 @@ def _consent(
     # withdrawn referral's row loses the client's data (store/projector.py), and a referral
     # that ended otherwise keeps what its partner received.
     lines += [
-        f"  Übernimmt eine andere Stelle derselben Art in {municipality} eine dieser Maßnahmen",
-        "  (etwa weil die derzeitige sie ablehnt), erhält sie dieselben Daten; das deckt diese",
-        "  Einwilligung. Eine Stelle anderer Art erhält Daten erst, wenn diese Vereinbarung",
-        "  geändert und von beiden Seiten neu unterschrieben ist.",
-        "  Ich kann die Einwilligung für einzelne Maßnahmen oder ganz jederzeit gegenüber der",
-        "  Beratungsstelle widerrufen, mit Wirkung für die Zukunft. Die Beratungsstelle zieht",
-        "  dann die laufende Vermittlung der Maßnahme zurück; die Stelle sieht danach in Lotse",
-        "  zu dieser Maßnahme keine Daten mehr von mir und erhält keine weiteren. Eine bereits",
-        "  beendete Vermittlung (abgeschlossen, abgelehnt oder abgelaufen) zeigt der Stelle",
-        "  weiter die Daten, die sie dafür erhalten hat; bis zum Widerruf erfolgte Weitergaben",
-        "  bleiben rechtmäßig.",
-        "  Andere Partner erhalten über Lotse keine Daten von mir.",
+        f"  Übernimmt eine andere Stelle derselben Art in {municipality} eine Maßnahme (zum",
+        "  Beispiel weil die jetzige Stelle ablehnt), bekommt sie dieselben Daten.",
+        "  Eine Stelle anderer Art bekommt Daten erst, wenn wir diese Vereinbarung ändern und",
+        "  beide Seiten neu unterschreiben.",
+        "  Ich kann meine Einwilligung jederzeit zurücknehmen, für eine Maßnahme oder für alle.",
+        "  Dazu sage ich es der Beratungsstelle.",
+        "  Dann holt die Beratungsstelle die laufende Vermittlung zurück. Die Stelle sieht danach",
+        "  in Lotse zu dieser Maßnahme keine Daten mehr von mir und bekommt keine neuen.",
+        "  Ist eine Vermittlung schon beendet (abgeschlossen, abgelehnt oder abgelaufen), sieht",
+        "  die Stelle weiter die Daten, die sie dafür bekommen hat.",
+        "  Was bis dahin weitergegeben wurde, durfte weitergegeben werden.",
+        "  Andere Partner bekommen über Lotse keine Daten von mir.",
     ]
     return lines

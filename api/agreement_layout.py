@@ -5,7 +5,7 @@ draw this, so they show the same thing.
 
 The text is never rewritten: every line of it appears, in order. Only its structure is read
 (activities/agreement_text.py writes it): blocks apart by blank lines; the title block; the
-parties; numbered sections whose item lines (`  1.2 …`) become table rows; a second heading
+parties; numbered sections (lines wrapped mid-sentence joined into one paragraph) whose item lines (`  1.2 …`) become table rows; a second heading
 inside a block starts that section's translation; the signature block's blank lines give way
 to signature fields. What is not part of the text (addresses, birth date, place, names under
 the fields, who signed when) comes from the case and the directory and is never hashed.
@@ -122,6 +122,20 @@ def _item(section: Section, line: str) -> bool:
     return False
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _continues(previous: str, line: str) -> bool:
+    """Whether a line goes on with the sentence of the line before: the text wraps its
+    paragraphs at a fixed width, which a proportional font must not repeat."""
+    return (
+        _indent(previous) == _indent(line)
+        and not previous.rstrip().endswith((".", ":", ";", "!", "?"))
+        and not line.lstrip().startswith("- ")
+    )
+
+
 def _sections(blocks: list[list[str]]) -> tuple[list[Section], list[Line]]:
     sections: list[Section] = []
     signature_headings: list[Line] = []
@@ -132,12 +146,18 @@ def _sections(blocks: list[list[str]]) -> tuple[list[Section], list[Line]]:
             signature_headings = [x for x in signature_headings if not x.text.endswith(":")]
             continue
         current: Section | None = None
+        previous = ""
         for line in block:
             if not line.startswith(" "):
                 current = Section(Line.of(line), translated=current is not None)
                 sections.append(current)
             elif current is not None and not _item(current, line):
-                current.lines.append(Line.of(line))
+                if current.lines and _continues(previous, line):
+                    joined = f"{current.lines[-1].text} {line.strip()}"
+                    current.lines[-1] = Line(joined, current.lines[-1].rtl)
+                else:
+                    current.lines.append(Line.of(line))
+            previous = line
     return sections, signature_headings
 
 

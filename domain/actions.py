@@ -172,7 +172,7 @@ class SignatureEdition(StrictModel):
     def _has_translation(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        code = edition_code(value.strip().lower())
+        code = edition_code(value)  # exactly a code: nothing stripped, nothing guessed
         if code is None:
             raise ValueError(UNKNOWN_EDITION)
         return code

@@ -22,6 +22,7 @@ FONTS = Path(__file__).parent / "fonts"
 SANS, NASKH = "NotoSans", "NotoNaskhArabic"
 BODY = 10
 LEADING = 5.2
+NASKH_SCALE = 1.15
 
 
 class AgreementPdf(FPDF):
@@ -41,7 +42,8 @@ class AgreementPdf(FPDF):
         """The font for a line: Naskh for right-to-left text, Sans otherwise, each falling back
         to the other for the few characters of the other script (a name, a number)."""
         main, other = (NASKH, SANS) if line.rtl else (SANS, NASKH)
-        self.set_font(main, style, size)
+        # Naskh's letters are smaller than Sans' at the same size: a step up reads alike.
+        self.set_font(main, style, size * NASKH_SCALE if line.rtl else size)
         self.set_fallback_fonts([other])
         self.set_text_shaping(True, direction="rtl" if line.rtl else "ltr")
 
@@ -49,7 +51,7 @@ class AgreementPdf(FPDF):
         self.use(line, style, size)
         self.multi_cell(
             0,
-            LEADING * size / BODY,
+            LEADING * size / BODY * (NASKH_SCALE if line.rtl else 1),
             line.text or " ",
             align="R" if line.rtl else "L",
             new_x=XPos.LMARGIN,
@@ -142,11 +144,11 @@ def agreement_pdf(layout: AgreementLayout) -> bytes:
     _letterhead(pdf)
     for number, line in enumerate(layout.title):
         pdf.write_line(line, "B", 15 if number == 0 else 13)
+    for line in layout.intro:
+        pdf.write_line(line, size=9)
     pdf.set_text_color(90)
     pdf.plain(f"erstellt am {german_datetime(layout.created_at)}", size=8)
     pdf.set_text_color(0)
-    for line in layout.intro:
-        pdf.write_line(line, size=9)
     pdf.ln(3)
     born = f", geboren am {german_date(layout.birth_date)}" if layout.birth_date else ""
     pdf.plain(f"Klientin/Klient: {layout.client_name}{born}", "B")
