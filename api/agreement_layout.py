@@ -5,10 +5,11 @@ draw this, so they show the same thing.
 
 The text is never rewritten: every line of it appears, in order. Only its structure is read
 (activities/agreement_text.py writes it): blocks apart by blank lines; the title block; the
-parties; numbered sections (lines wrapped mid-sentence joined into one paragraph) whose item lines (`  1.2 …`) become table rows; a second heading
-inside a block starts that section's translation; the signature block's blank lines give way
-to signature fields. What is not part of the text (addresses, birth date, place, names under
-the fields, who signed when) comes from the case and the directory and is never hashed.
+parties; numbered sections, whose item lines (`  1.2 …`) become table rows and whose lines
+wrapped mid-sentence are joined into one paragraph; a second heading inside a block starts
+that section's translation; the signature block's blank lines give way to signature fields.
+What is not part of the text (addresses, birth date, place, names under the fields, who signed
+when) comes from the case and the directory and is never hashed.
 """
 
 import re

@@ -34,6 +34,9 @@ Patches in effect (histories recorded before each: tests/histories/*_v1.json):
   code from before them cannot replay such a run. So before rolling a worker back past them,
   list the runs with `TemporalChangeVersion` in those ids (recorded with them:
   tests/histories/intake_correction.json, signature_withdrawal.json).
+- No patch: `request_signature_edition` (the edition chosen) is a new update beside
+  `request_signature`, scheduling the same activity; no recorded history holds it, so they
+  replay unchanged, but code from before it cannot replay a run that took it.
 
 
 A patch costs a marker and an upsert of `TemporalChangeVersion` (the SDK's, for finding runs

@@ -29,7 +29,8 @@ HOSTILE: list[Any] = [
 async def _drafted(lotse: Lotse) -> str:
     case_id = await lotse.case_in_drafting()
     state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
-    await lotse.ok("berater1", "POST", f"/cases/{case_id}/agreement", json=draft_body(state["routes"]))
+    body = draft_body(state["routes"])
+    await lotse.ok("berater1", "POST", f"/cases/{case_id}/agreement", json=body)
     return case_id
 
 

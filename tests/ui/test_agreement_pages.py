@@ -21,7 +21,8 @@ async def _counsellor(lotse: Lotse) -> Browser:
 async def _drafted(lotse: Lotse) -> str:
     case_id = await lotse.case_in_drafting()
     state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
-    await lotse.ok("berater1", "POST", f"/cases/{case_id}/agreement", json=draft_body(state["routes"]))
+    body = draft_body(state["routes"])
+    await lotse.ok("berater1", "POST", f"/cases/{case_id}/agreement", json=body)
     return case_id
 
 
@@ -67,7 +68,8 @@ async def test_the_print_view_is_the_document_people_sign(lotse: Lotse) -> None:
     assert "Klientin/Klient: Amina Karimi, geboren am 17.05.1990" in article
     assert f"Fall {state['number']} · Fassung 1" in article and case_id not in article
     assert '<th scope="col">verantwortlich</th>' in article
-    assert "<td>Sprachkursträger „Sprachschule Musterstadt (Integrationskursträger)“</td>" in article
+    school = "Sprachschule Musterstadt (Integrationskursträger)"
+    assert f"<td>Sprachkursträger „{school}“</td>" in article
     # The translation follows its German block, right to left, marked with its language.
     assert article.index("3. Überprüfung") < article.index("3. المراجعة")
     assert 'lang="ar" dir="rtl"' in article

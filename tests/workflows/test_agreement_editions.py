@@ -123,7 +123,7 @@ def test_a_signature_request_takes_a_language_with_a_translation(
 
 @pytest.mark.parametrize(
     "hostile",
-    ["de", "xx", "AR", "a r", "ar\x00", "ar; DROP TABLE cases", "../ar", "a" * 9, "", "ا", 7, ["ar"]],
+    ["de", "xx", "AR", "a r", "ar\x00", "ar; DROP TABLE", "../ar", "a" * 9, "", "ا", 7, ["ar"]],
 )
 def test_a_signature_request_refuses_a_language_without_a_translation(hostile: object) -> None:
     with pytest.raises(ValidationError) as refused:
