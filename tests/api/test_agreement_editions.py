@@ -2,16 +2,24 @@
 `{"language": …}` presents German with the client's language, its hash covering both; a
 language without a translation, or a hostile value, is a German 422 naming `language` and
 changes nothing; `GET /cases/{id}/agreement.pdf` is the current version as a PDF, with the
-signature record once signed (its scope: tests/api/test_authz.py)."""
+signature record once signed (its scope: tests/api/test_authz.py). The signed bilingual case
+is recorded as `tests/histories/signature_edition.json` (the update
+`request_signature_edition`), which tests/workflows/test_replay.py replays."""
 
 import io
 from typing import Any
 
 import pypdf
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from activities.agreement_text import sha256
 from tests.api_harness import Lotse
+from tests.case_histories import REGENERATE, run_histories, save_histories
 from tests.samples import draft_body
+from workflows.actor_header import ActorInterceptor
+from workflows.agreement import AgreementWorkflow
+from workflows.referral import ReferralWorkflow
 
 HOSTILE: list[Any] = [
     "xx",
@@ -104,3 +112,16 @@ async def test_an_arabic_edition_is_signed_and_printed_with_its_signature_record
     assert "Unterschriftsnachweis" in signed
     assert "Klientin/Klient (Amina Karimi) hat Fassung 1 am" in signed
     assert f"Unterschrieben wurde der Text mit SHA-256 {requested['document_hash']}" in signed
+
+    # The run replays with the current code, and is kept for tests/workflows/test_replay.py.
+    histories = await run_histories(lotse.client, lotse.client.get_workflow_handle(case_id))
+    replayer = Replayer(
+        workflows=[AgreementWorkflow, ReferralWorkflow],
+        data_converter=pydantic_data_converter,
+        interceptors=[ActorInterceptor()],
+    )
+    for history in histories:
+        replayed = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert replayed.replay_failure is None
+    if REGENERATE:
+        save_histories("signature_edition", histories)
