@@ -169,10 +169,11 @@ def agreement_layout(
     `contact` (a display name)."""
     blocks = _blocks(document.text)
     head = blocks[0] if blocks else []
-    title_lines = [x for x in head if not x.startswith("Fall ")]
-    bilingual = document.language is not None
-    title = [Line.of(x) for x in title_lines[: 2 if bilingual else 1]]
-    intro = [Line.of(x) for x in head if x not in title_lines[: len(title)]]
+    # The title and its translation come before the line naming case and version; read from
+    # the text itself, so an old version the case no longer carries lays out alike.
+    cut = next((n for n, x in enumerate(head) if x.startswith("Fall ")), min(len(head), 1))
+    title = [Line.of(x) for x in head[:cut]]
+    intro = [Line.of(x) for x in head[cut:]]
     parties = [Line.of(x) for x in blocks[1]] if len(blocks) > 1 else []
     sections, signature_headings = _sections(blocks[2:])
     client = state.client

@@ -161,3 +161,22 @@ def test_the_fonts_ship_with_the_package_under_their_licence() -> None:
     names = {path.name for path in FONTS.iterdir()}
     assert {"NotoSans-Regular.ttf", "NotoNaskhArabic-Regular.ttf", "OFL.txt"} <= names
     assert "SIL OPEN FONT LICENSE" in (FONTS / "OFL.txt").read_text(encoding="utf-8")
+
+
+def test_a_version_the_case_no_longer_carries_lays_out_from_its_text_alone() -> None:
+    state, document = case("ar")
+    # Compacted out of the state: the archive has the text, not which edition it was.
+    unknown = Document(
+        version=document.version,
+        hash=document.hash,
+        text=document.text,
+        created_at=document.created_at,
+        signed={},
+        language=None,
+    )
+    layout = agreement_layout(unknown, state, HEAD, "")
+    assert [line.text for line in layout.title] == ["INTEGRATIONSVEREINBARUNG", "اتفاقية الاندماج"]
+    assert layout.title[1].rtl and layout.intro[0].text.startswith("Fall MUS-2026-0147")
+    assert [s.translated for s in layout.sections] == [False, True] * 4
+    # Without a contact person the centre signs by its name.
+    assert layout.fields[1].printed_name == "MBE Musterstadt-Mitte"
