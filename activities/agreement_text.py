@@ -12,8 +12,8 @@ and the edition's translation are passed in.
 A bilingual edition (`language` set) is the German text with each block followed by its
 translation (activities/edition_texts.py) and, under the title, the sentence that the German
 text is binding (and, for an unreviewed translation, that it is unchecked) in both languages.
-The hash covers all of it: what the client read is what she signed. Without a language the
-text is exactly the German-only text of before, byte for byte.
+The hash covers all of it: what the client read is what she signed. Without a language no
+line of a translation enters the text (an input recorded before editions renders alike).
 """
 
 import hashlib
