@@ -23,6 +23,8 @@ SANS, NASKH = "NotoSans", "NotoNaskhArabic"
 BODY = 10
 LEADING = 5.2
 NASKH_SCALE = 1.15
+# Column widths of the tables by their last column: a date is short, a partner's name long.
+WIDTHS = {"bis": (12, 133, 25), "verantwortlich": (12, 88, 70)}
 
 
 class AgreementPdf(FPDF):
@@ -101,7 +103,10 @@ def _section(pdf: AgreementPdf, section: Section) -> None:
     if section.rows:
         pdf.use(Line("", False), size=9.5)
         with pdf.table(
-            col_widths=(12, 108, 50), text_align="LEFT", line_height=5, first_row_as_headings=True
+            col_widths=WIDTHS.get(section.columns[-1], (12, 108, 50)),
+            text_align="LEFT",
+            line_height=5,
+            first_row_as_headings=True,
         ) as table:
             table.row(section.columns)
             for cells in section.rows:
