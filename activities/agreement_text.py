@@ -6,16 +6,24 @@ The consent clause names, for every measure a partner carries out, the kind of p
 municipality, the partner chosen now and exactly the data that kind receives (the table in
 domain/consent.py, which the projection and the partner view read as well); what a change of
 partner within the kind, a partner of another kind and a withdrawal mean. Nothing reaches a
-partner kind the signed document does not name. Pure: the partners and the municipality's
-name are passed in.
+partner kind the signed document does not name. Pure: the partners, the municipality's name
+and the edition's translation are passed in.
+
+A bilingual edition (`language` set) is the German text with each block followed by its
+translation (activities/edition_texts.py) and, under the title, the sentence that the German
+text is binding (and, for an unreviewed translation, that it is unchecked) in both languages.
+The hash covers all of it: what the client read is what she signed. Without a language no
+line of a translation enters the text (an input recorded before editions renders alike).
 """
 
 import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 
+from activities.edition_texts import EditionTexts
 from domain.case import CaseGoal, CaseRoute, ClientName, Measure, Responsible
 from domain.consent import DATUM_LABELS, KIND_TERMS, QUALIFICATION_DATA, partner_data
+from domain.editions import EDITION_GERMAN_NAMES
 from domain.enums import CentreKind
 from domain.labels import ACTOR_LABELS, NEED_LABELS
 from domain.months import german_day
@@ -41,6 +49,9 @@ class AgreementDocumentInput(StrictModel):
     next_review_due: datetime | None  # set for an amendment; a first agreement counts from signing
     first_review_months: int
     max_review_interval_months: int
+    # The edition's language (domain/editions.py); None: German only, as every document
+    # rendered before editions.
+    language: str | None = None
 
 
 # What the two kinds of centre are, in the words of their federal programmes.
@@ -80,28 +91,42 @@ def render_agreement_text(
     partners: Mapping[str, Partner],
     municipality: str = "",
     centre: str = "",
+    edition: EditionTexts | None = None,
 ) -> str:
     """The document; `municipality` is the municipality's name (its id when empty), within
     which the consent clause lets a measure move to another partner of the same kind, and
-    `centre` the centre's name (its id when empty)."""
+    `centre` the centre's name (its id when empty); `edition` the translation to follow each
+    block (None: German only)."""
     by_partner = {m.id: (route, p) for m, route, p in partner_measures(doc, partners)}
     client = doc.client
     client_name = f"{client.given_name} {client.family_name}".strip() if client else "—"
-    lines = [
-        "INTEGRATIONSVEREINBARUNG",
-        f"Fall {doc.number or doc.case_id} · Fassung {doc.version}",
+    place = municipality or doc.municipality_id
+    said = edition.texts if edition else None
+    lines = ["INTEGRATIONSVEREINBARUNG"]
+    if edition and said:
+        lines.append(said.title)
+    lines.append(f"Fall {doc.number or doc.case_id} · Fassung {doc.version}")
+    if edition and said:
+        lines += _edition_notes(edition)
+    lines += [
         "",
         "zwischen",
         f"  {client_name} (Klientin/Klient)",
         "und",
         f"  der Beratungsstelle „{centre or doc.centre_id}“ "
-        f"({CENTRE_KIND_LABELS[doc.centre_kind]}) in {municipality or doc.municipality_id}.",
-        "",
-        "1. Ziele",
+        f"({CENTRE_KIND_LABELS[doc.centre_kind]}) in {place}.",
     ]
+    if said:
+        parties = said.parties.format(
+            client=client_name, centre=centre or doc.centre_id, municipality=place
+        )
+        lines.append(f"  {parties}")
+    lines += ["", "1. Ziele"]
     for number, goal in enumerate(doc.goals, start=1):
         until = f" (bis {goal.target_date:%d.%m.%Y})" if goal.target_date else ""
         lines.append(f"  1.{number} {goal.text}{until}")
+    if said:
+        lines += [said.goals, f"  {said.goals_note}"]
     lines += ["", "2. Maßnahmen"]
     if not doc.measures:
         lines.append("  keine")
@@ -111,6 +136,8 @@ def render_agreement_text(
             route, partner = by_partner[measure.id]
             who = f"{ACTOR_LABELS[route.actor]} „{partner.name or partner.id}“"
         lines.append(f"  2.{number} {measure.text} — verantwortlich: {who}")
+    if said:
+        lines += [said.measures, f"  {said.measures_note}"]
     lines += ["", "3. Überprüfung"]
     if doc.next_review_due is not None:
         due = german_day(doc.next_review_due)
@@ -124,16 +151,50 @@ def render_agreement_text(
         f"  Danach spätestens alle {doc.max_review_interval_months} Monate; Ziele und "
         "Maßnahmen werden dabei angepasst."
     )
+    if said:
+        lines.append(said.review)
+        if doc.next_review_due is not None:
+            due = german_day(doc.next_review_due)
+            lines.append(f"  {said.review_next.format(date=f'{due:%d.%m.%Y}')}")
+        else:
+            lines.append(f"  {said.review_first.format(months=doc.first_review_months)}")
+        lines.append(f"  {said.review_interval.format(months=doc.max_review_interval_months)}")
     lines += ["", "4. Einwilligung in die Weitergabe von Daten"]
-    lines += _consent(doc, by_partner, municipality or doc.municipality_id)
+    lines += _consent(doc, by_partner, place)
+    if said:
+        lines.append(said.consent)
+        if by_partner:
+            lines += [
+                f"  {said.consent_intro.format(municipality=place)}",
+                f"  {said.consent_takeover}",
+                f"  {said.consent_withdraw}",
+                f"  {said.consent_others}",
+            ]
+        else:
+            lines.append(f"  {said.consent_none}")
+    lines += ["", "Unterschriften"]
+    if said:
+        lines.append(said.signatures)
     lines += [
-        "",
-        "Unterschriften",
         "  Klientin/Klient: ______________________",
         "  Beratungsstelle: ______________________",
         "",
     ]
     return "\n".join(lines)
+
+
+def _edition_notes(edition: EditionTexts) -> list[str]:
+    """Under the title: which edition this is and that the German text binds, in German and
+    in the translation's language; an unreviewed translation says so in both."""
+    german = (
+        f"Zweisprachige Fassung: Deutsch und {EDITION_GERMAN_NAMES[edition.language]}. "
+        "Verbindlich ist allein der deutsche Text."
+    )
+    translated = edition.texts.binding
+    if not edition.reviewed:
+        german += " Die Übersetzung ist noch nicht geprüft."
+        translated += f" {edition.texts.unreviewed}"
+    return [german, translated]
 
 
 def _consent(
@@ -143,10 +204,12 @@ def _consent(
 ) -> list[str]:
     if not by_partner:
         return ["  Für diese Vereinbarung werden keine Daten an Partner weitergegeben."]
+    # Plain language for a client with A2 German: one short sentence a line, the everyday
+    # word („bekommt“, „zurücknehmen“), the legal basis named once in brackets.
     lines = [
-        "  Mit meiner Unterschrift willige ich ein, dass die Beratungsstelle für jede der",
-        "  folgenden Maßnahmen genau die dort genannten Daten an eine Stelle der genannten Art",
-        "  weitergibt (Art. 6 Abs. 1 lit. a, Art. 9 Abs. 2 lit. a DSGVO):",
+        "  Ich bin einverstanden: Die Beratungsstelle gibt für jede Maßnahme unten nur die dort",
+        "  genannten Daten weiter, und nur an eine Stelle der genannten Art (Art. 6 Abs. 1 lit. a,",
+        "  Art. 9 Abs. 2 lit. a DSGVO).",
     ]
     for measure in doc.measures:
         if measure.id not in by_partner:
@@ -166,17 +229,17 @@ def _consent(
     # withdrawn referral's row loses the client's data (store/projector.py), and a referral
     # that ended otherwise keeps what its partner received.
     lines += [
-        f"  Übernimmt eine andere Stelle derselben Art in {municipality} eine dieser Maßnahmen",
-        "  (etwa weil die derzeitige sie ablehnt), erhält sie dieselben Daten; das deckt diese",
-        "  Einwilligung. Eine Stelle anderer Art erhält Daten erst, wenn diese Vereinbarung",
-        "  geändert und von beiden Seiten neu unterschrieben ist.",
-        "  Ich kann die Einwilligung für einzelne Maßnahmen oder ganz jederzeit gegenüber der",
-        "  Beratungsstelle widerrufen, mit Wirkung für die Zukunft. Die Beratungsstelle zieht",
-        "  dann die laufende Vermittlung der Maßnahme zurück; die Stelle sieht danach in Lotse",
-        "  zu dieser Maßnahme keine Daten mehr von mir und erhält keine weiteren. Eine bereits",
-        "  beendete Vermittlung (abgeschlossen, abgelehnt oder abgelaufen) zeigt der Stelle",
-        "  weiter die Daten, die sie dafür erhalten hat; bis zum Widerruf erfolgte Weitergaben",
-        "  bleiben rechtmäßig.",
-        "  Andere Partner erhalten über Lotse keine Daten von mir.",
+        f"  Übernimmt eine andere Stelle derselben Art in {municipality} eine Maßnahme (zum",
+        "  Beispiel weil die jetzige Stelle ablehnt), bekommt sie dieselben Daten.",
+        "  Eine Stelle anderer Art bekommt Daten erst, wenn wir diese Vereinbarung ändern und",
+        "  beide Seiten neu unterschreiben.",
+        "  Ich kann meine Einwilligung jederzeit zurücknehmen, für eine Maßnahme oder für alle.",
+        "  Dazu sage ich es der Beratungsstelle.",
+        "  Dann holt die Beratungsstelle die laufende Vermittlung zurück. Die Stelle sieht danach",
+        "  in Lotse zu dieser Maßnahme keine Daten mehr von mir und bekommt keine neuen.",
+        "  Ist eine Vermittlung schon beendet (abgeschlossen, abgelehnt oder abgelaufen), sieht",
+        "  die Stelle weiter die Daten, die sie dafür bekommen hat.",
+        "  Was bis dahin weitergegeben wurde, durfte weitergegeben werden.",
+        "  Andere Partner bekommen über Lotse keine Daten von mir.",
     ]
     return lines

@@ -41,6 +41,7 @@ from activities.agreement_text import (
 )
 from activities.case_events import CaseEventSink
 from activities.directory import Directory
+from activities.edition_texts import edition_texts
 from domain.actions import RenderedDocument
 from domain.consent import CONSENT_TERMS
 from domain.enums import CentreKind
@@ -201,7 +202,8 @@ class CaseActivities:
         )
         municipality = self._directory.municipality_name(input.municipality_id)
         centre = self._directory.centre_name(input.centre_id)
-        text = render_agreement_text(input, by_id, municipality, centre)
+        edition = edition_texts(input.language) if input.language else None
+        text = render_agreement_text(input, by_id, municipality, centre, edition)
         digest = sha256(text)
         document = ArchivedDocument(
             case_id=input.case_id,
@@ -213,7 +215,7 @@ class CaseActivities:
         self._sink.archive_document(document)
         # The text's clause is this code's: the case keeps which, so its referrals send what
         # the signature covers (domain/consent.py).
-        return RenderedDocument(hash=digest, consent_terms=CONSENT_TERMS)
+        return RenderedDocument(hash=digest, consent_terms=CONSENT_TERMS, language=input.language)
 
     @activity.defn
     async def emit_case_events(self, batch: CaseEventBatch) -> int:

@@ -33,6 +33,9 @@ class Document:
     text: str
     created_at: datetime
     signed: dict[str, datetime]  # party -> when
+    # The bilingual edition's language (domain/editions.py); None: German only, and for a
+    # version the case no longer carries (the text itself holds its translation either way).
+    language: str | None = None
 
 
 def _document(engine: Engine, state: CaseState, version: int | None) -> Document:
@@ -40,6 +43,7 @@ def _document(engine: Engine, state: CaseState, version: int | None) -> Document
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NO_DOCUMENT)
     wanted = state.documents[-1].version if version is None else version
     carried = next((d for d in state.documents if d.version == wanted), None)
+    language = carried.language if carried is not None else None
     if carried is not None:
         hash, created_at = carried.hash, carried.created_at
         signed = {s.party.value: s.at for s in state.signatures if s.version == wanted}
@@ -55,7 +59,14 @@ def _document(engine: Engine, state: CaseState, version: int | None) -> Document
         text = carried.text
     if text is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NO_VERSION)
-    return Document(version=wanted, hash=hash, text=text, created_at=created_at, signed=signed)
+    return Document(
+        version=wanted,
+        hash=hash,
+        text=text,
+        created_at=created_at,
+        signed=signed,
+        language=language,
+    )
 
 
 async def document(engine: Engine, state: CaseState, version: int | None = None) -> Document:

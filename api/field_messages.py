@@ -111,6 +111,7 @@ FIELDS: dict[str, Field] = {
     ),
     # the steps with a reason or a note
     "reason": Field("Begründung", "Bitte geben Sie eine Begründung ein."),
+    "language": Field("Sprachfassung", "Bitte wählen Sie eine Sprachfassung."),
     "note": Field("Notiz", "Bitte schreiben Sie eine Notiz."),
     "result": Field("Ergebnis", "Bitte wählen Sie ein Ergebnis."),
     "how": Field("Wie weiter", "Bitte wählen Sie, wie es mit der Maßnahme weitergeht."),

@@ -7,7 +7,7 @@ the hash current) live in the stage functions, which answer with a `Rejection`.
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from domain.case import (
     ClientName,
@@ -19,6 +19,7 @@ from domain.case import (
     Survey,
 )
 from domain.consent import COMMON_MINIMUM_TERMS
+from domain.editions import UNKNOWN_EDITION, edition_code
 from domain.enums import CentreKind
 from domain.fields import Id, Note, PlausibleDate, Text
 from domain.needs import Need
@@ -159,6 +160,24 @@ class ReferralReroute(StrictModel):
     reason: Text
 
 
+class SignatureEdition(StrictModel):
+    """Which edition a signature request presents: German only (no language), or German with
+    the client's language following each block (a code of domain/editions.py; `fa` reads the
+    Dari edition)."""
+
+    language: Annotated[str, Field(min_length=1, max_length=8)] | None = None
+
+    @field_validator("language")
+    @classmethod
+    def _has_translation(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = edition_code(value)  # exactly a code: nothing stripped, nothing guessed
+        if code is None:
+            raise ValueError(UNKNOWN_EDITION)
+        return code
+
+
 class RenderedDocument(StrictModel):
     """The agreement as the client signs it (from the render activity). The activity archives
     the text in the read model and answers with its hash only; `text` is set in the results
@@ -170,3 +189,6 @@ class RenderedDocument(StrictModel):
     # result recorded before the clause named the kind-specific facts has none: the common
     # minimum.
     consent_terms: Annotated[int, Field(ge=1)] = COMMON_MINIMUM_TERMS
+    # The edition's language when the text is bilingual (domain/editions.py); None: German
+    # only, as in every result recorded before editions.
+    language: str | None = None

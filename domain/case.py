@@ -202,6 +202,8 @@ class DocumentVersion(StrictModel):
     # Taken back before anyone signed it: the version stays in the record, but its hash can
     # no longer be signed (domain/stages_correction.py).
     withdrawn_at: datetime | None = None
+    # The bilingual edition's language (domain/editions.py); None: German only.
+    language: str | None = None
 
 
 class DocumentRef(StrictModel):

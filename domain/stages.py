@@ -193,6 +193,7 @@ def request_signature(
             text=document.text,
             created_at=now,
             consent_terms=document.consent_terms,
+            language=document.language,
         )
     )
     new.stage = Stage.AWAITING_SIGNATURE

@@ -34,6 +34,9 @@ Patches in effect (histories recorded before each: tests/histories/*_v1.json):
   code from before them cannot replay such a run. So before rolling a worker back past them,
   list the runs with `TemporalChangeVersion` in those ids (recorded with them:
   tests/histories/intake_correction.json, signature_withdrawal.json).
+- No patch: `request_signature_edition` (the edition chosen) is a new update beside
+  `request_signature`, scheduling the same activity; no recorded history holds it, so they
+  replay unchanged, but code from before it cannot replay a run that took it.
 
 
 A patch costs a marker and an upsert of `TemporalChangeVersion` (the SDK's, for finding runs
@@ -76,6 +79,7 @@ with workflow.unsafe.imports_passed_through():
         ReferralWithdrawal,
         Review,
         Signature,
+        SignatureEdition,
         TaskDone,
         Transfer,
     )
@@ -318,6 +322,22 @@ class AgreementWorkflow:
 
     @request_signature.validator
     def _validate_request_signature(self) -> None:
+        self._validate(lambda s, now: check_request_signature(s, now))
+
+    @workflow.update
+    async def request_signature_edition(self, edition: SignatureEdition) -> ActionResult:
+        """`request_signature` with the edition chosen: German only, or German with the
+        client's language (a new update rather than an argument of the old one, whose
+        recorded calls carry no payload the SDK could decode against it)."""
+        if answer := self._earlier_answer():
+            return answer
+        async with self._lock:
+            self._check(lambda s, now: check_request_signature(s, now))
+            document = await calls.render_agreement(self._state, self._clocks, edition.language)
+            return self._commit(lambda s, now: request_signature(s, document, now))
+
+    @request_signature_edition.validator
+    def _validate_request_signature_edition(self, edition: SignatureEdition) -> None:
         self._validate(lambda s, now: check_request_signature(s, now))
 
     @workflow.update

@@ -88,9 +88,11 @@ async def route_needs(state: CaseState, needs: list[Need], now: datetime) -> Rou
     return await execute_waited(CaseActivities.route_needs, input)
 
 
-def document_input(state: CaseState, clocks: Clocks) -> AgreementDocumentInput:
+def document_input(
+    state: CaseState, clocks: Clocks, language: str | None = None
+) -> AgreementDocumentInput:
     """What the agreement text is rendered from: the case's next version with the routes its
-    measures take."""
+    measures take, in the edition `language` (None: German only)."""
     taken = {measure.route_id for measure in state.measures}
     return AgreementDocumentInput(
         case_id=state.id,
@@ -107,11 +109,16 @@ def document_input(state: CaseState, clocks: Clocks) -> AgreementDocumentInput:
         next_review_due=state.next_review_due if state.stage is Stage.ACTIVE else None,
         first_review_months=clocks.first_review_months,
         max_review_interval_months=clocks.max_review_interval_months,
+        language=language,
     )
 
 
-async def render_agreement(state: CaseState, clocks: Clocks) -> RenderedDocument:
-    return await execute_waited(CaseActivities.render_agreement, document_input(state, clocks))
+async def render_agreement(
+    state: CaseState, clocks: Clocks, language: str | None = None
+) -> RenderedDocument:
+    return await execute_waited(
+        CaseActivities.render_agreement, document_input(state, clocks, language)
+    )
 
 
 async def next_partner(state: CaseState, referral: ReferralRecord) -> PartnerChoice:

@@ -9,12 +9,13 @@ list reads the read model (`store.reads.cases`, indexed columns).
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api import case_archive, casework
+from api.agreement_layout import load_layout
 from api.deps import (
     CentreListing,
     Counsellor,
@@ -27,6 +28,7 @@ from api.deps import (
     actor_of,
 )
 from api.pagination import Page, PageNumber, PageSize, paginate
+from api.ui.pdf import agreement_pdf
 from domain.actions import (
     AgreementDraft,
     CaseOpen,
@@ -39,6 +41,7 @@ from domain.actions import (
     Review,
     SetAsideChoice,
     Signature,
+    SignatureEdition,
     TaskDone,
     Transfer,
     WithdrawalReason,
@@ -96,6 +99,8 @@ class AgreementDocument(BaseModel):
     text: str
     created_at: datetime
     signed_by: list[str]
+    # The bilingual edition's language (its translation is part of `text`); null: German only.
+    language: str | None = None
 
 
 class History(BaseModel):
@@ -218,6 +223,38 @@ async def agreement(
         text=current.text,
         created_at=current.created_at,
         signed_by=sorted(current.signed),
+        language=current.language,
+    )
+
+
+@router.get(
+    "/{case_id}/agreement.pdf",
+    name="case.agreement_pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def agreement_pdf_file(
+    case: ScopedCase, gateway: GatewayDep, services: ServicesDep
+) -> Response:
+    """The current agreement version as a PDF to print and sign: letterhead, the signed text
+    (in its edition, German with the client's language where chosen), signature fields and,
+    once signed, the signature record; the SHA-256 on every page."""
+    state = await _state(gateway, case)
+    if state.number is None:
+        # A case opened before numbers: its number lives in the read model.
+        state.number = await run_in_threadpool(case_numbers.number_of, services.engine, case.id)
+    current = await case_archive.document(services.engine, state)
+    layout = await run_in_threadpool(load_layout, services.engine, state, current)
+    # Laying out a long agreement takes a while: not on the event loop.
+    content = await run_in_threadpool(agreement_pdf, layout)
+    filename = f"vereinbarung-{layout.number}-fassung-{current.version}.pdf"
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -260,10 +297,21 @@ async def draft_agreement(
 
 @router.post("/{case_id}/signature-request", name="case.signature_request")
 async def request_signature(
-    case: ScopedCase, gateway: GatewayDep, key: IdempotencyKey = None
+    case: ScopedCase,
+    gateway: GatewayDep,
+    body: SignatureEdition | None = None,
+    key: IdempotencyKey = None,
 ) -> SignatureRequested:
+    """Render the current draft as the next version and present it for signing. The optional
+    body `{"language": "<code>"}` chooses a bilingual edition: German, the binding text, with
+    each block followed by its translation (`ar`, `prs`/`fa`, `uk`, `ru`, `tr`, `en`);
+    without it, German only. The hash covers the whole text, translation included."""
     result = await gateway.update_case(
-        case.id, AgreementWorkflow.request_signature, key=key, actor=actor_of(case.actor)
+        case.id,
+        AgreementWorkflow.request_signature_edition,
+        body or SignatureEdition(),
+        key=key,
+        actor=actor_of(case.actor),
     )
     if result.document is None:  # the workflow always renders one; never trust silently
         raise HTTPException(status.HTTP_409_CONFLICT, detail="Kein Dokument erzeugt.")

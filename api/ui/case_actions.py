@@ -47,6 +47,7 @@ from domain.actions import (
     ReferralWithdrawal,
     Review,
     Signature,
+    SignatureEdition,
     TaskDone,
     Transfer,
 )
@@ -196,9 +197,9 @@ async def request_signature(request: Request, case: PageCase, form: Form) -> Res
         case,
         form,
         "vorlage",
-        AgreementWorkflow.request_signature,
-        None,
-        None,
+        AgreementWorkflow.request_signature_edition,
+        SignatureEdition,
+        case_forms.edition,
         "aktion-sign",
     )
 

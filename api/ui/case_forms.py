@@ -210,6 +210,13 @@ def signature(form: FormData) -> tuple[Payload, FieldMap]:
     return payload, FieldMap()
 
 
+def edition(form: FormData, view: object) -> tuple[Payload, FieldMap]:
+    """The signature request's edition: the language chosen, or none for German only."""
+    payload: Payload = {}
+    _put(payload, "language", optional(form, "language"))
+    return payload, FieldMap()
+
+
 def reassignment(form: FormData) -> tuple[Payload, FieldMap]:
     payload: Payload = {}
     _put(payload, "counsellor_id", optional(form, "counsellor_id"))

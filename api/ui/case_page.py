@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api import case_archive
+from api.agreement_layout import load_layout
 from api.deps import CaseRef
 from api.ui import flash
 from api.ui.case_view import CaseView, load_case, load_handover_choices, load_names
@@ -85,8 +86,10 @@ async def document_page(
     fassung: Annotated[int | None, Query(ge=1, le=10_000)] = None,
 ) -> Response:
     view = await load_case(request, case)
-    document = await case_archive.document(services_of(request).engine, view.state, fassung)
-    context = {"view": view, "document": document}
+    engine = services_of(request).engine
+    document = await case_archive.document(engine, view.state, fassung)
+    layout = await run_in_threadpool(load_layout, engine, view.state, document)
+    context = {"view": view, "document": document, "layout": layout}
     return await run_in_threadpool(render, request, "case/document.html", context)
 
 
@@ -97,10 +100,12 @@ async def document_pdf(
     fassung: Annotated[int | None, Query(ge=1, le=10_000)] = None,
 ) -> Response:
     view = await load_case(request, case)
-    document = await case_archive.document(services_of(request).engine, view.state, fassung)
+    engine = services_of(request).engine
+    document = await case_archive.document(engine, view.state, fassung)
+    layout = await run_in_threadpool(load_layout, engine, view.state, document)
     # Laying out a long agreement takes a while: not on the event loop.
-    content = await run_in_threadpool(agreement_pdf, case.id, document)
-    filename = f"vereinbarung-{case.id}-fassung-{document.version}.pdf"
+    content = await run_in_threadpool(agreement_pdf, layout)
+    filename = f"vereinbarung-{layout.number}-fassung-{document.version}.pdf"
     response = Response(
         content,
         media_type="application/pdf",

@@ -34,6 +34,7 @@ from domain.case import (
     Task,
     TaskRole,
 )
+from domain.editions import EDITION_GERMAN_NAMES, suggested_edition
 from domain.enums import ActorKind
 from domain.partners import Partner
 from domain.referral import ReferralStatus
@@ -160,6 +161,18 @@ class CaseView:
     def referral_of(self, measure_id: str) -> ReferralRecord | None:
         found = [r for r in self.state.referrals if r.measure_id == measure_id]
         return found[-1] if found else None
+
+    def edition_options(self) -> list[tuple[str, str]]:
+        """The editions the counsellor may choose: German only, or German with a translation."""
+        return [("", "nur Deutsch")] + [
+            (code, f"Deutsch und {name}") for code, name in EDITION_GERMAN_NAMES.items()
+        ]
+
+    def suggested_edition(self) -> str:
+        """The first of the client's languages (intake order) with a translation, else German
+        only."""
+        profile = self.state.profile
+        return (suggested_edition(profile.languages) if profile else None) or ""
 
     def document(self) -> DocumentVersion | None:
         return self.state.documents[-1] if self.state.documents else None

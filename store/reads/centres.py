@@ -102,3 +102,26 @@ def centres_of(engine: Engine, municipality_id: str) -> list[CentreChoice]:
             .order_by(col(Centre.name), col(Centre.id))
         )
         return [CentreChoice(c.id, c.name, c.kind) for c in session.exec(query).all()]
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """What the agreement document's letterhead names of a centre; empty strings where the
+    directory has nothing (an address is optional, migration 0005)."""
+
+    name: str
+    address: str
+    phone: str
+    email: str
+    municipality: str
+
+
+def letterhead(engine: Engine, centre_id: str) -> Letterhead:
+    """The centre's letterhead; a centre the directory lacks reads as its id."""
+    with Session(engine) as session:
+        centre = session.get(Centre, centre_id)
+        if centre is None:
+            return Letterhead(centre_id, "", "", "", "")
+        municipality = session.get(Municipality, centre.municipality_id)
+        place = municipality.name if municipality is not None else centre.municipality_id
+        return Letterhead(centre.name, centre.address, centre.phone, centre.email, place)

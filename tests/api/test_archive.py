@@ -17,10 +17,11 @@ async def test_the_signed_text_comes_from_the_archive_and_matches_its_hash(lotse
     case_id = await lotse.active_case()
     state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
     # No text (that is the archive's); which consent clause it holds, and so what its
-    # referrals send partners (domain/consent.py); whether it was withdrawn unsigned.
+    # referrals send partners (domain/consent.py); its edition and whether it was withdrawn.
     assert [set(d) for d in state["documents"]] == [
-        {"version", "hash", "created_at", "consent_terms", "withdrawn_at"}
+        {"version", "hash", "created_at", "consent_terms", "language", "withdrawn_at"}
     ]
+    assert state["documents"][0]["language"] is None  # German only, as requested without body
     assert state["documents"][0]["withdrawn_at"] is None
     assert state["documents"][0]["consent_terms"] == 2
     assert {r["consent_terms"] for r in state["referrals"]} == {2}

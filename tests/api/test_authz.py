@@ -75,6 +75,7 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("GET", "/cases"):                              row(401, 200, 403, 403, 403),
     ("GET", "/cases/{case_id}"):                    row(401, (200, 404, 404), 403, 403, 403),
     ("GET", "/cases/{case_id}/agreement"):          row(401, (200, 404, 404), 403, 403, 403),
+    ("GET", "/cases/{case_id}/agreement.pdf"):      row(401, (200, 404, 404), 403, 403, 403),
     ("GET", "/cases/{case_id}/history"):            row(401, (200, 404, 404), 403, 403, 403),
     ("POST", "/cases/{case_id}/intake"):            row(401, SCOPED, 403, 403, 403),
     ("POST", "/cases/{case_id}/assessment"):        row(401, SCOPED, 403, 403, 403),

@@ -190,14 +190,18 @@ async def test_counsellor_takes_a_case_from_intake_to_active(
     await page.get_by_label("Ziel 2", exact=True).fill("Arbeit finden")
     await page.get_by_role("button", name="Entwurf speichern").click()
     await expect(page.locator(".notice.success")).to_contain_text("Entwurf gespeichert")
+    # Her first language with a translation (Arabic) is the preselected edition.
+    await expect(page.get_by_label("Sprachfassung")).to_have_value("ar")
     await page.get_by_role("button", name="zur Unterschrift vorlegen").click()
     assert "Warten auf Unterschriften" in await _stage(page)
     await watched.check()
-    # The print view shows the document with its hash.
+    # The print view shows the bilingual document with its hash.
     document_hash = await page.locator(".hash code").inner_text()
     await page.get_by_role("link", name="Druckansicht").click()
     await expect(page.locator(".print-hash")).to_contain_text(document_hash)
+    await expect(page.locator(".doc-section.translated").first).to_have_attribute("dir", "rtl")
     await watched.check()
+    await watched.shot("vereinbarung-druckansicht")
     await page.go_back()
 
     await page.get_by_label("Klient:in hat Fassung 1 unterschrieben").check()

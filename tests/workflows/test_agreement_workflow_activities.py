@@ -195,17 +195,16 @@ async def test_the_consent_clause_names_the_kind_the_partner_now_and_exactly_its
     # A re-route within the kind is covered, another kind needs new signatures, and a
     # withdrawal is the counsellor taking the referral back.
     assert (
-        "Übernimmt eine andere Stelle derselben Art in Musterstadt eine dieser Maßnahmen "
-        "(etwa weil die derzeitige sie ablehnt), erhält sie dieselben Daten; das deckt diese "
-        "Einwilligung."
+        "Übernimmt eine andere Stelle derselben Art in Musterstadt eine Maßnahme (zum "
+        "Beispiel weil die jetzige Stelle ablehnt), bekommt sie dieselben Daten."
     ) in flowing
     assert (
-        "Eine Stelle anderer Art erhält Daten erst, wenn diese Vereinbarung geändert und von "
-        "beiden Seiten neu unterschrieben ist."
+        "Eine Stelle anderer Art bekommt Daten erst, wenn wir diese Vereinbarung ändern und "
+        "beide Seiten neu unterschreiben."
     ) in flowing
     assert (
-        "Die Beratungsstelle zieht dann die laufende Vermittlung der Maßnahme zurück; die "
-        "Stelle sieht danach in Lotse zu dieser Maßnahme keine Daten mehr von mir"
+        "Dann holt die Beratungsstelle die laufende Vermittlung zurück. Die Stelle sieht "
+        "danach in Lotse zu dieser Maßnahme keine Daten mehr von mir"
     ) in flowing
     # No longer promised: that only the named partner receives data, or that no other
     # "Stelle" does (a case moved to another counselling centre goes with its data).

@@ -24,7 +24,10 @@ presented document is withdrawn, the intake corrected and a new version signed (
 `signature-request-withdrawal` and `intake-corrections`), both recorded by
 tests/workflows/test_agreement_corrections.py;
 `case_number_duplicate.json` a case opened through the API with its number in the input and
-closed as `duplicate` in intake (recorded by tests/api/test_lifecycle.py).
+closed as `duplicate` in intake (recorded by tests/api/test_lifecycle.py);
+`signature_edition.json` a case presented in its Arabic edition (the update
+`request_signature_edition`, no patch) and signed by both (recorded by
+tests/api/test_agreement_editions.py).
 """
 
 import pytest
@@ -58,6 +61,7 @@ def test_the_recorded_histories_are_there() -> None:
         "intake_correction",
         "signature_withdrawal",
         "case_number_duplicate",
+        "signature_edition",
     } <= recorded
 
 
