@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import CaseRef
 from api.ui import labels
+from api.ui.case_status import Primary, primary_action, review_due
 from api.ui.corrections import form_values
 from api.ui.formats import number, plural
 from api.ui.forms import FormState
@@ -35,6 +36,7 @@ from domain.case import (
     TaskRole,
 )
 from domain.enums import ActorKind
+from domain.needs import needs_from_goals
 from domain.partners import Partner
 from domain.referral import ReferralStatus
 from domain.rejections import require_allowed
@@ -47,6 +49,7 @@ from store.directory import SqlDirectory
 from store.reads import centres as centre_reads
 from store.reads import supervision as supervision_reads
 from store.reads.centres import CentreChoice
+from store.reads.reviews import PastReview
 from store.reads.supervision import DirectoryNames
 
 # The steps the page lists, in order, with their headings (the stages each is allowed in come
@@ -105,6 +108,10 @@ class CaseView:
     timelines: dict[str, list[ReferralStep]] = field(default_factory=dict)
     # The directory's names of the centres and people the page names (`load_names`).
     names: DirectoryNames = field(default_factory=DirectoryNames)
+    # The page was asked for the review form (`?ueberpruefung=1`, the primary action's link).
+    review_asked: bool = False
+    # The case's past reviews, oldest first: the read model's and those it still carries.
+    reviews: list[PastReview] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name in FORM_NAMES:
@@ -128,8 +135,70 @@ class CaseView:
                 # The domain's own check: a draft must exist (or an amendment be pending).
                 refused = check_request_signature(self.state, now)
                 reason = refused.message if refused else None
-            result.append(ActionOffer(action, title, "aktion-" + action, reason))
+            anchor = "aktion-" + action
+            if action is Action.DRAFT_AGREEMENT and self.state.stage is Stage.ACTIVE:
+                # In force, a new draft is an amendment: named so, at its own place.
+                title, anchor = "Vereinbarung ändern", "aenderung"
+            result.append(ActionOffer(action, title, anchor, reason))
         return result
+
+    def primary(self) -> Primary | None:
+        """The status header's one action for the stage (api/ui/case_status.py)."""
+        offered = [o.action for o in self.offers() if o.reason is None]
+        return primary_action(offered, self.state.id)
+
+    def secondary_offers(self) -> list[ActionOffer]:
+        """What else the stage offers now, beside the primary action (closing is under
+        „Weitere Aktionen“ on its own)."""
+        primary = self.primary()
+        return [
+            o
+            for o in self.offers()
+            if o.reason is None
+            and o.action is not Action.CLOSE
+            and (primary is None or o.action is not primary.action)
+        ]
+
+    def review_due(self) -> bool:
+        return review_due(self.state, datetime.now(UTC))
+
+    def review_open(self) -> bool:
+        """The review form opens by itself only when asked for, when the review is due, or
+        when it was sent with errors; not on the day of signing."""
+        return self.review_asked or self.review_due() or self.forms["review"].is_submitted
+
+    def needs_from_goals(self) -> list[str]:
+        """The need kinds the assessment form preselects: those of the intake's goals."""
+        if self.state.profile is None:
+            return []
+        return [kind.value for kind in needs_from_goals(self.state.profile.goals)]
+
+    def activation_message(self) -> str | None:
+        """What the signature that put the agreement in force did, from the state after it:
+        since when it applies, and which measures went to which partners (None: the
+        current version is not signed by both, so the signature activated nothing)."""
+        document = self.document()
+        if document is None or self.state.stage is not Stage.ACTIVE:
+            return None
+        signed = [s.at for s in self.state.signatures if s.version == document.version]
+        if len(signed) < 2:
+            return None
+        # The referrals dispatched with the activation carry its moment (domain/stages.py).
+        activated = max(signed)
+        sent = [r for r in self.state.referrals if r.dispatched_at == activated]
+        first = "Die Vereinbarung gilt ab heute."
+        if self.state.activated_at is not None and self.state.activated_at < activated:
+            # An amendment: the agreement was in force before, this version is new.
+            first = f"Die geänderte Vereinbarung (Fassung {document.version}) gilt ab heute."
+        if not sent:
+            return first + " Keine neue Maßnahme ging an einen Partner."
+        named = []
+        for referral in sent:
+            route = self.route(referral.route_id)
+            what = labels.measure(route.measure) if route is not None else "Maßnahme"
+            named.append(f"{self.partner_name(referral.partner_id)} ({what})")
+        count = plural(len(sent), "Vermittlung", "Vermittlungen")
+        return f"{first} {count} an Partner übermittelt: {', '.join(named)}."
 
     def offered(self, action: Action) -> bool:
         return any(o.action is action and o.reason is None for o in self.offers())
@@ -177,6 +246,15 @@ class CaseView:
             if signature.version == document.version and signature.party.value == party:
                 return signature.at
         return None
+
+    def goal_text(self, goal_id: str) -> str:
+        """A goal's text by its id (a goal an amendment removed reads as such)."""
+        goal = next((g for g in self.state.goals if g.id == goal_id), None)
+        return goal.text if goal is not None else "Ziel (nicht mehr in der Vereinbarung)"
+
+    def signed_parties(self) -> list[str]:
+        """The parties that signed the current version."""
+        return [party for party in ("client", "counsellor") if self.signed(party) is not None]
 
     def reassign_options(self) -> list[tuple[str, str]]:
         """Whom the case can be handed to: the centre's other active counsellors."""
@@ -305,6 +383,22 @@ class CaseView:
         if data.get("amendment_due"):
             parts.append("die Vereinbarung muss geändert werden")
         return "; ".join(parts)
+
+    def measure_state(self, measure: Measure) -> tuple[str, str]:
+        """A measure's chip: its state in words and the chip's kind (done, waiting, open,
+        planned), from the measure and its latest referral."""
+        if measure.done:
+            if measure.outcome is not None:
+                return "abgeschlossen: " + labels.OUTCOME[measure.outcome.result.value], "done"
+            return "erledigt", "done"
+        if measure.set_aside is not None:
+            return labels.SET_ASIDE[measure.set_aside.value], "waiting"
+        referral = self.referral_of(measure.id)
+        if referral is not None:
+            return labels.REFERRAL_STATUS[referral.status.value], "open"
+        if measure.activated_at is None:
+            return "geplant", "planned"
+        return "offen", "open"
 
     def responsible_label(self, measure: Measure) -> str:
         if measure.responsible is Responsible.PARTNER:
