@@ -196,9 +196,9 @@ class CaseView:
         for referral in sent:
             route = self.route(referral.route_id)
             what = labels.measure(route.measure) if route is not None else "Maßnahme"
-            named.append(f"{self.partner_name(referral.partner_id)} ({what})")
+            named.append(f"{self.partner_name(referral.partner_id)} für {what}")
         count = plural(len(sent), "Vermittlung", "Vermittlungen")
-        return f"{first} {count} an Partner übermittelt: {', '.join(named)}."
+        return f"{first} {count} an Partner übermittelt: {'; '.join(named)}."
 
     def offered(self, action: Action) -> bool:
         return any(o.action is action and o.reason is None for o in self.offers())
