@@ -110,6 +110,14 @@ class TaskDone(StrictModel):
     task_id: Id
 
 
+class OwnMeasureCompletion(StrictModel):
+    """The client or the centre did one of its own measures, on `done_on` (a partner's
+    measure is completed by the partner's report, not here)."""
+
+    measure_id: Id
+    done_on: PlausibleDate
+
+
 class WithdrawalReason(StrictModel):
     """The body of a withdrawal: why (the referral comes from the path), and whether the
     client withdrew her consent for the measure (then it is not handed on again)."""

@@ -163,6 +163,7 @@ EVENT: dict[str, str] = {
     CaseEventKind.INTAKE_CORRECTED: "Angaben korrigiert",
     CaseEventKind.ROUTES_RECOMPUTED: "Vermittlungsvorschläge neu berechnet",
     CaseEventKind.SIGNATURE_REQUEST_WITHDRAWN: "Vorlage zur Unterschrift zurückgezogen",
+    CaseEventKind.OWN_MEASURE_COMPLETED: "Eigene Maßnahme erledigt",
 }
 
 
