@@ -110,6 +110,13 @@ class TaskDone(StrictModel):
     task_id: Id
 
 
+class MeasureCompletionDay(StrictModel):
+    """The body of a check-off: the day the measure was done (the measure comes from the
+    path)."""
+
+    done_on: PlausibleDate
+
+
 class OwnMeasureCompletion(StrictModel):
     """The client or the centre did one of its own measures, on `done_on` (a partner's
     measure is completed by the partner's report, not here)."""

@@ -35,6 +35,7 @@ DONE: dict[str, str] = {
     "review": "Überprüfung erfasst.",
     "abschluss": "Der Fall ist abgeschlossen.",
     "task": "Aufgabe erledigt.",
+    "massnahme": "Die Maßnahme ist als erledigt erfasst.",
     "uebergabe": "Der Fall ist an eine andere Beraterin / einen anderen Berater übergeben.",
     "zurueckziehen": "Die Vermittlung ist zurückgezogen; der Partner sieht sie nicht mehr.",
     "weitergeben": "Die Maßnahme geht an den anderen Partner.",

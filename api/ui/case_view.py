@@ -36,6 +36,7 @@ from domain.case import (
     TaskRole,
 )
 from domain.enums import ActorKind
+from domain.months import german_day
 from domain.needs import needs_from_goals
 from domain.partners import Partner
 from domain.referral import ReferralStatus
@@ -81,6 +82,7 @@ FORM_NAMES = (
     "zurueckstellen",
     "korrektur",
     "vorlage_zurueck",
+    "massnahme",
 )
 
 
@@ -247,6 +249,11 @@ class CaseView:
                 return signature.at
         return None
 
+    def measure_text(self, measure_id: object) -> str:
+        """A measure's text by its id (for the history)."""
+        measure = next((m for m in self.state.measures if m.id == measure_id), None)
+        return measure.text if measure is not None else "Maßnahme"
+
     def goal_text(self, goal_id: str) -> str:
         """A goal's text by its id (a goal an amendment removed reads as such)."""
         goal = next((g for g in self.state.goals if g.id == goal_id), None)
@@ -383,6 +390,26 @@ class CaseView:
         if data.get("amendment_due"):
             parts.append("die Vereinbarung muss geändert werden")
         return "; ".join(parts)
+
+    def can_tick_off(self, measure: Measure) -> bool:
+        """Whether the page offers the check-off of `measure`: the client's or the centre's
+        own, not done, in an agreement in force (the domain checks the day)."""
+        return (
+            measure.responsible is not Responsible.PARTNER
+            and not measure.done
+            and self.allows(Action.COMPLETE_OWN_MEASURE)
+        )
+
+    def measure_form(self, measure: Measure) -> FormState:
+        """The measure's own check-off form: as sent for it (with its errors), or fresh."""
+        sent = self.forms["massnahme"]
+        if sent.is_submitted and sent.value("measure_id") == measure.id:
+            return sent
+        return FormState()
+
+    def today(self) -> str:
+        """Today in Germany, as a date input's value (the check-off's default)."""
+        return german_day(datetime.now(UTC)).isoformat()
 
     def measure_state(self, measure: Measure) -> tuple[str, str]:
         """A measure's chip: its state in words and the chip's kind (done, waiting, open,

@@ -268,3 +268,50 @@ async def test_the_assessment_preselects_the_needs_of_the_intake_goals_and_the_s
         "Bauingenieurin (Syrien, Hochschulabschluss, Unterlagen unvollständig)",
     ):
         assert fact in summary.replace("> <", "><"), fact
+
+
+async def test_the_clients_measure_is_ticked_off_on_the_page_and_a_partners_is_not(
+    lotse: Lotse,
+) -> None:
+    counsellor = await _counsellor(lotse)
+    case_id = await lotse.case_in_drafting()
+    api, page = f"/cases/{case_id}", f"/faelle/{case_id}"
+    state = await lotse.ok("berater1", "GET", api)
+    body = draft_body(state["routes"])
+    body["measures"].append({"text": "Zeugnisse übersetzen lassen", "responsible": "client"})
+    await lotse.ok("berater1", "POST", f"{api}/agreement", json=body)
+    requested = await lotse.ok("berater1", "POST", f"{api}/signature-request")
+    for party in ("client", "counsellor"):
+        signature = {"party": party, "document_hash": requested["document_hash"]}
+        await lotse.ok("berater1", "POST", f"{api}/signatures", json=signature)
+    state = await lotse.ok("berater1", "GET", api)
+    own = next(m for m in state["measures"] if m["responsible"] == "client")
+    shown = (await counsellor.get(page)).text
+    # One check-off, the client's: the partners' measures are completed by the partners.
+    assert len(re.findall(r'name="measure_id" value="', shown)) == 1
+    assert f'name="measure_id" value="{own["id"]}"' in shown
+    assert f'id="f-done_on-{own["id"]}"' in shown
+
+    future = (date.today() + timedelta(days=3)).isoformat()
+    refused = await counsellor.submit(
+        page, f"{page}/massnahme-erledigt", {"measure_id": own["id"], "done_on": future}
+    )
+    assert refused.status_code == 422
+    assert re.search(
+        rf'id="f-done_on-{own["id"]}-error">[^<]*Das Datum darf nicht in der Zukunft liegen',
+        refused.text,
+    )
+    assert f'value="{future}"' in refused.text  # what was typed stays
+    assert "Feld „done_on“" not in html.unescape(refused.text)
+    assert "Erledigt am" in html.unescape(refused.text)
+
+    today = german_day(datetime.fromisoformat(state["activated_at"]))
+    done = await counsellor.submit(
+        page, f"{page}/massnahme-erledigt", {"measure_id": own["id"], "done_on": today.isoformat()}
+    )
+    assert done.status_code == 303 and "erledigt=massnahme" in done.headers["location"]
+    text = _text((await counsellor.get(done.headers["location"])).text)
+    assert "Die Maßnahme ist als erledigt erfasst." in text
+    assert f"erledigt am {today:%d.%m.%Y}" in text
+    assert 'name="measure_id"' not in text
+    assert f"Zeugnisse übersetzen lassen (Klient:in), erledigt am {today:%d.%m.%Y}" in text
