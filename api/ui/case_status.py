@@ -1,5 +1,6 @@
-"""The case page's status header: the one primary action of the stage, and whether the review
-form opens by itself.
+"""What the case page says of where a case stands: the status header's one primary action,
+whether the review form opens by itself, the message of the signature that put the agreement
+in force, and each measure's chip.
 
 The primary action is not a second stage table: it is the furthest step along the case's way
 (`ACTION_TITLES`' order, intake to review) among those the domain offers now, so in drafting it
@@ -8,10 +9,13 @@ amendment or the closing beside it. What it must not do: decide whether an actio
 (domain/stage_table.py and the workflow do).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.case import CaseState
+from api.ui import labels
+from api.ui.formats import plural
+from domain.case import CaseState, Measure, ReferralRecord, Stage
 from domain.stage_table import Action
 
 # How the primary action reads on its button (the sections' headings stay as they are).
@@ -58,3 +62,51 @@ def review_due(state: CaseState, now: datetime) -> bool:
     if due is None:
         return False
     return state.review_overdue or state.review_due_noticed or state.review_reminded or due <= now
+
+
+def activation_message(state: CaseState, partner_name: Callable[[str | None], str]) -> str | None:
+    """What the signature that put the agreement in force did, from the state after it:
+    since when it applies, and which measures went to which partners (None: the current
+    version is not signed by both, so the signature activated nothing)."""
+    document = state.documents[-1] if state.documents else None
+    if document is None or state.stage is not Stage.ACTIVE:
+        return None
+    signed = [s.at for s in state.signatures if s.version == document.version]
+    if len(signed) < 2:
+        return None
+    # The referrals dispatched with the activation carry its moment (domain/stages.py).
+    activated = max(signed)
+    sent = [r for r in state.referrals if r.dispatched_at == activated]
+    first = "Die Vereinbarung gilt ab heute."
+    if state.activated_at is not None and state.activated_at < activated:
+        # An amendment: the agreement was in force before, this version is new.
+        first = f"Die geänderte Vereinbarung (Fassung {document.version}) gilt ab heute."
+    if not sent:
+        return first + " Keine neue Maßnahme ging an einen Partner."
+    routes = {route.id: route for route in state.routes}
+    named = []
+    for referral in sent:
+        route = routes.get(referral.route_id)
+        what = labels.measure(route.measure) if route is not None else "Maßnahme"
+        named.append(f"{partner_name(referral.partner_id)} für {what}")
+    count = plural(len(sent), "Vermittlung", "Vermittlungen")
+    return f"{first} {count} an Partner übermittelt: {'; '.join(named)}."
+
+
+def measure_state(
+    measure: Measure, referral: ReferralRecord | None, in_force: bool
+) -> tuple[str, str]:
+    """A measure's chip: its state in words and the chip's kind (done, waiting, open,
+    planned), from the measure, its latest referral and whether an agreement is in force (a
+    measure without a proposal is never marked activated: domain/stages.py `_activate`)."""
+    if measure.done:
+        if measure.outcome is not None:
+            return "abgeschlossen: " + labels.OUTCOME[measure.outcome.result.value], "done"
+        return "erledigt", "done"
+    if measure.set_aside is not None:
+        return labels.SET_ASIDE[measure.set_aside.value], "waiting"
+    if referral is not None:
+        return labels.REFERRAL_STATUS[referral.status.value], "open"
+    if measure.activated_at is None and (not in_force or measure.route_id is not None):
+        return "geplant", "planned"
+    return "offen", "open"

@@ -15,7 +15,13 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import CaseRef
 from api.ui import labels
-from api.ui.case_status import Primary, primary_action, review_due
+from api.ui.case_status import (
+    Primary,
+    activation_message,
+    measure_state,
+    primary_action,
+    review_due,
+)
 from api.ui.corrections import form_values
 from api.ui.formats import number, plural
 from api.ui.forms import FormState
@@ -176,31 +182,8 @@ class CaseView:
         return [kind.value for kind in needs_from_goals(self.state.profile.goals)]
 
     def activation_message(self) -> str | None:
-        """What the signature that put the agreement in force did, from the state after it:
-        since when it applies, and which measures went to which partners (None: the
-        current version is not signed by both, so the signature activated nothing)."""
-        document = self.document()
-        if document is None or self.state.stage is not Stage.ACTIVE:
-            return None
-        signed = [s.at for s in self.state.signatures if s.version == document.version]
-        if len(signed) < 2:
-            return None
-        # The referrals dispatched with the activation carry its moment (domain/stages.py).
-        activated = max(signed)
-        sent = [r for r in self.state.referrals if r.dispatched_at == activated]
-        first = "Die Vereinbarung gilt ab heute."
-        if self.state.activated_at is not None and self.state.activated_at < activated:
-            # An amendment: the agreement was in force before, this version is new.
-            first = f"Die geänderte Vereinbarung (Fassung {document.version}) gilt ab heute."
-        if not sent:
-            return first + " Keine neue Maßnahme ging an einen Partner."
-        named = []
-        for referral in sent:
-            route = self.route(referral.route_id)
-            what = labels.measure(route.measure) if route is not None else "Maßnahme"
-            named.append(f"{self.partner_name(referral.partner_id)} für {what}")
-        count = plural(len(sent), "Vermittlung", "Vermittlungen")
-        return f"{first} {count} an Partner übermittelt: {'; '.join(named)}."
+        """What the signature that put the agreement in force did (api/ui/case_status.py)."""
+        return activation_message(self.state, self.partner_name)
 
     def offered(self, action: Action) -> bool:
         return any(o.action is action and o.reason is None for o in self.offers())
@@ -412,20 +395,9 @@ class CaseView:
         return german_day(datetime.now(UTC)).isoformat()
 
     def measure_state(self, measure: Measure) -> tuple[str, str]:
-        """A measure's chip: its state in words and the chip's kind (done, waiting, open,
-        planned), from the measure and its latest referral."""
-        if measure.done:
-            if measure.outcome is not None:
-                return "abgeschlossen: " + labels.OUTCOME[measure.outcome.result.value], "done"
-            return "erledigt", "done"
-        if measure.set_aside is not None:
-            return labels.SET_ASIDE[measure.set_aside.value], "waiting"
-        referral = self.referral_of(measure.id)
-        if referral is not None:
-            return labels.REFERRAL_STATUS[referral.status.value], "open"
-        if measure.activated_at is None:
-            return "geplant", "planned"
-        return "offen", "open"
+        """A measure's chip: its state in words and its kind (api/ui/case_status.py)."""
+        in_force = self.state.activated_at is not None
+        return measure_state(measure, self.referral_of(measure.id), in_force)
 
     def responsible_label(self, measure: Measure) -> str:
         if measure.responsible is Responsible.PARTNER:
