@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from domain.case import CaseEvent, CaseState, ReferralStep
 from store.archive import case_history, load_document, referral_steps, signed_at
 from store.reads.archive import signature_request
+from store.reads.reviews import PastReview, case_reviews
 
 NO_DOCUMENT = (
     "Für diesen Fall gibt es noch kein Vereinbarungsdokument (erst Entwurf speichern und "
@@ -85,3 +86,9 @@ async def referral_timelines(engine: Engine, state: CaseState) -> dict[str, list
     the read model's and those the case still carries. A referral dispatched before steps
     were kept has only its later ones (or none)."""
     return await run_in_threadpool(referral_steps, engine, state.id, state.referral_steps)
+
+
+async def reviews(engine: Engine, state: CaseState) -> list[PastReview]:
+    """The case's past reviews, oldest first, with their goal notes and survey answers: the
+    read model's and those the case still carries."""
+    return await run_in_threadpool(case_reviews, engine, state.id, state.reviews)

@@ -289,6 +289,7 @@ ReferralPath = Annotated[
 InboundPath = Annotated[
     SingleLine, Path(max_length=120, description="Id der Vermittlung an die Beratungsstelle")
 ]
+MeasurePath = Annotated[SingleLine, Path(max_length=120, description="Maßnahmen-Id, m<n>")]
 
 
 async def scoped_case(

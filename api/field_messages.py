@@ -119,6 +119,11 @@ FIELDS: dict[str, Field] = {
     "referral_id": Field("Vermittlung", "Bitte wählen Sie eine Vermittlung."),
     "partner_id": Field("Partner", _CHOOSE_PARTNER),
     "task_id": Field("Aufgabe", "Bitte wählen Sie eine Aufgabe."),
+    # a measure of the client's or the centre's ticked off
+    "measure_id": Field("Maßnahme", "Bitte wählen Sie eine Maßnahme."),
+    "done_on": Field(
+        "Erledigt am", "Bitte geben Sie ein, an welchem Tag die Maßnahme erledigt wurde."
+    ),
     # signatures and handovers
     "party": Field("Unterschrift von", "Bitte wählen Sie, wer unterschreibt."),
     "document_hash": Field(

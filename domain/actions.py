@@ -111,6 +111,21 @@ class TaskDone(StrictModel):
     task_id: Id
 
 
+class MeasureCompletionDay(StrictModel):
+    """The body of a check-off: the day the measure was done (the measure comes from the
+    path)."""
+
+    done_on: PlausibleDate
+
+
+class OwnMeasureCompletion(StrictModel):
+    """The client or the centre did one of its own measures, on `done_on` (a partner's
+    measure is completed by the partner's report, not here)."""
+
+    measure_id: Id
+    done_on: PlausibleDate
+
+
 class WithdrawalReason(StrictModel):
     """The body of a withdrawal: why (the referral comes from the path), and whether the
     client withdrew her consent for the measure (then it is not handed on again)."""

@@ -127,6 +127,7 @@ class CaseEventKind(StrEnum):
     INTAKE_CORRECTED = "intake_corrected"  # one field of a completed intake, old and new value
     ROUTES_RECOMPUTED = "routes_recomputed"  # the proposals after an intake correction
     SIGNATURE_REQUEST_WITHDRAWN = "signature_request_withdrawn"  # nobody had signed it
+    OWN_MEASURE_COMPLETED = "own_measure_completed"  # the client's or the centre's, ticked off
 
 
 EventValue = str | int | bool | None

@@ -25,7 +25,7 @@ record the new key.
 """
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -46,6 +46,7 @@ from domain.case import (
     ClosureReason,
     EventValue,
     Party,
+    Responsible,
     SetAside,
     TaskKind,
     TaskRole,
@@ -345,6 +346,30 @@ class SignatureRequestWithdrawn(EventData):
     hash: StrictStr
 
 
+def _day(value: object) -> date:
+    """A day from the model's own date or its ISO text (what `to_data` wrote)."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ValueError("not a day")
+    return value
+
+
+# A calendar day, carried as ISO text (`2027-02-28`).
+Day = Annotated[date, BeforeValidator(_day), PlainSerializer(date.isoformat, return_type=str)]
+
+
+class OwnMeasureCompleted(EventData):
+    """The counsellor ticked off a measure of the client's or the centre's (`responsible`) as
+    done on `done_on`. Not a partner's completion (`MeasureCompleted`): the evaluation's
+    referral figures do not count it."""
+
+    kind = CaseEventKind.OWN_MEASURE_COMPLETED
+    measure_id: StrictStr
+    responsible: Responsible
+    done_on: Day
+
+
 EVENT_MODELS: Mapping[CaseEventKind, type[EventData]] = {
     model.kind: model
     for model in (
@@ -374,6 +399,7 @@ EVENT_MODELS: Mapping[CaseEventKind, type[EventData]] = {
         IntakeCorrected,
         RoutesRecomputed,
         SignatureRequestWithdrawn,
+        OwnMeasureCompleted,
     )
 }
 

@@ -1,10 +1,11 @@
 """Needs (the assessment) and routes (what the rules make of each need)."""
 
+from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import Field
 
-from domain.enums import ActorKind, NeedKind
+from domain.enums import ActorKind, Goal, NeedKind
 from domain.fields import Note
 from domain.profile import StrictModel
 
@@ -53,3 +54,25 @@ class RoutingResult(StrictModel):
     ruleset_version: str
     routes: list[Route] = Field(default_factory=list)
     unrouted: list[Unrouted] = Field(default_factory=list)
+
+
+# The need each intake goal stands for: the assessment form preselects these. "other" says
+# too little to name a need, so the counsellor writes that one herself.
+NEED_OF_GOAL: dict[Goal, NeedKind] = {
+    Goal.LANGUAGE: NeedKind.LANGUAGE,
+    Goal.EMPLOYMENT: NeedKind.EMPLOYMENT,
+    Goal.TRAINING: NeedKind.TRAINING,
+    Goal.RECOGNITION: NeedKind.CREDENTIAL,
+    Goal.CHILDCARE: NeedKind.CHILDCARE,
+    Goal.RESIDENCE: NeedKind.RESIDENCE,
+}
+
+
+def needs_from_goals(goals: Iterable[Goal]) -> list[NeedKind]:
+    """The needs that follow from the intake's goals, in the goals' order, each once."""
+    found: list[NeedKind] = []
+    for goal in goals:
+        need = NEED_OF_GOAL.get(goal)
+        if need is not None and need not in found:
+            found.append(need)
+    return found

@@ -27,6 +27,7 @@ class Action(StrEnum):
     SET_ASIDE_REFERRAL = auto()
     CORRECT_INTAKE = auto()
     WITHDRAW_SIGNATURE_REQUEST = auto()
+    COMPLETE_OWN_MEASURE = auto()
 
 
 OPEN_STAGES: tuple[Stage, ...] = tuple(stage for stage in Stage if stage is not Stage.CLOSED)
@@ -49,6 +50,8 @@ ALLOWED: dict[Action, tuple[Stage, ...]] = {
     # (domain/stages_correction.py says why and what to do instead).
     Action.CORRECT_INTAKE: (Stage.ASSESSMENT, Stage.DRAFTING, Stage.ACTIVE),
     Action.WITHDRAW_SIGNATURE_REQUEST: (Stage.AWAITING_SIGNATURE,),
+    # Only what an agreement in force says is to be done can be done.
+    Action.COMPLETE_OWN_MEASURE: (Stage.ACTIVE,),
 }
 
 # What each action is called in a refusal ("... geht nur im Stadium ...").
@@ -68,4 +71,5 @@ ACTION_LABELS: dict[Action, str] = {
     Action.SET_ASIDE_REFERRAL: "Eine Maßnahme ruhen lassen oder der Koordination melden",
     Action.CORRECT_INTAKE: "Die Angaben der Aufnahme korrigieren",
     Action.WITHDRAW_SIGNATURE_REQUEST: "Die Vorlage zur Unterschrift zurückziehen",
+    Action.COMPLETE_OWN_MEASURE: "Eine eigene Maßnahme abhaken",
 }

@@ -34,6 +34,9 @@ Patches in effect (histories recorded before each: tests/histories/*_v1.json):
   code from before them cannot replay such a run. So before rolling a worker back past them,
   list the runs with `TemporalChangeVersion` in those ids (recorded with them:
   tests/histories/intake_correction.json, signature_withdrawal.json).
+- `OWN_MEASURE_COMPLETION` (`complete_own_measure`: the client's or the centre's measure
+  ticked off with its day): no command of its own, a marker for the same reason (recorded
+  with it: tests/histories/own_measure_completion.json).
 - No patch: `request_signature_edition` (the edition chosen) is a new update beside
   `request_signature`, scheduling the same activity; no recorded history holds it, so they
   replay unchanged, but code from before it cannot replay a run that took it.
@@ -73,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.actions import (
         AgreementDraft,
         Closure,
+        OwnMeasureCompletion,
         Reassignment,
         ReferralReroute,
         ReferralSetAside,
@@ -118,6 +122,7 @@ with workflow.unsafe.imports_passed_through():
         withdraw_signature_request,
     )
     from domain.stages_draft import check_draft_agreement, draft_agreement
+    from domain.stages_measures import check_complete_own_measure, complete_own_measure
     from domain.stages_referral import (
         mark_started,
         on_referral_report,
@@ -160,6 +165,7 @@ from workflows.guard import UNPROCESSABLE, guarded, rejected
 PARALLEL_REFERRAL_STARTS = "parallel-referral-starts"
 INTAKE_CORRECTIONS = "intake-corrections"
 SIGNATURE_REQUEST_WITHDRAWAL = "signature-request-withdrawal"
+OWN_MEASURE_COMPLETION = "own-measure-completion"
 
 # After a clock or a referral step failed unexpectedly (workflows/guard.py), the run loop waits
 # this long before it tries again: the deadline is still due, and trying again at once would
@@ -434,6 +440,19 @@ class AgreementWorkflow:
     @transfer.validator
     def _validate_transfer(self, change: Transfer) -> None:
         self._validate(lambda s, now: check_transfer(s, change, now))
+
+    # The client's or the centre's own measure ticked off (domain/stages_measures.py): no
+    # command of its own, so like the withdrawal it is a patch only to mark the run.
+    @workflow.update
+    async def complete_own_measure(self, completion: OwnMeasureCompletion) -> ActionResult:
+        if answer := self._earlier_answer():
+            return answer
+        workflow.patched(OWN_MEASURE_COMPLETION)  # marks the run (module docstring)
+        return self._commit(lambda s, now: complete_own_measure(s, completion, now))
+
+    @complete_own_measure.validator
+    def _validate_complete_own_measure(self, completion: OwnMeasureCompletion) -> None:
+        self._validate(lambda s, now: check_complete_own_measure(s, completion, now))
 
     @workflow.update
     async def complete_task(self, done: TaskDone) -> ActionResult:

@@ -21,6 +21,7 @@ from api.deps import (
     Counsellor,
     GatewayDep,
     IdempotencyKey,
+    MeasurePath,
     ReferralPath,
     ScopedCase,
     ServicesDep,
@@ -33,6 +34,8 @@ from domain.actions import (
     AgreementDraft,
     CaseOpen,
     Closure,
+    MeasureCompletionDay,
+    OwnMeasureCompletion,
     Reassignment,
     ReferralReroute,
     ReferralSetAside,
@@ -393,6 +396,22 @@ async def complete_task(
 ) -> ActionResult:
     """Mark one of the case's tasks done (a follow-up checked, a permit renewed, ...)."""
     return await _act(gateway, case, AgreementWorkflow.complete_task, body, key)
+
+
+@router.post("/{case_id}/measures/{measure_id}/completion", name="case.measure_completion")
+async def complete_own_measure(
+    body: MeasureCompletionDay,
+    case: ScopedCase,
+    measure_id: MeasurePath,
+    gateway: GatewayDep,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Tick off a measure the client or the centre carries out itself, with the day it was
+    done (not in the future, not before the agreement came into force). A partner's measure
+    is completed by the partner (422 naming `measure_id`); a measure of another case answers
+    404, like a missing one; only in an active case (409 otherwise)."""
+    completion = OwnMeasureCompletion(measure_id=measure_id, done_on=body.done_on)
+    return await _act(gateway, case, AgreementWorkflow.complete_own_measure, completion, key)
 
 
 @router.post("/{case_id}/referrals/{referral_id}/withdraw", name="case.referral_withdraw")

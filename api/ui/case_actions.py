@@ -41,6 +41,7 @@ from api.ui.web import PageRoute, redirect
 from domain.actions import (
     AgreementDraft,
     Closure,
+    OwnMeasureCompletion,
     Reassignment,
     ReferralReroute,
     ReferralSetAside,
@@ -358,6 +359,27 @@ def _hand_on(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
     if text(form, "partner_id"):
         payload["partner_id"] = text(form, "partner_id")
     return payload, FieldMap()
+
+
+def _own_measure(form: FormData, view: CaseView) -> tuple[dict[str, Any], FieldMap]:
+    payload = {"measure_id": text(form, "measure_id"), "done_on": text(form, "done_on")}
+    return payload, FieldMap()
+
+
+@router.post("/faelle/{case_id}/massnahme-erledigt", name="ui.case.measure_completion")
+async def complete_own_measure(request: Request, case: PageCase, form: Form) -> Response:
+    """Tick off the client's or the centre's measure with its day
+    (`POST /cases/{id}/measures/{measure_id}/completion`)."""
+    return await _step(
+        request,
+        case,
+        form,
+        "massnahme",
+        AgreementWorkflow.complete_own_measure,
+        OwnMeasureCompletion,
+        _own_measure,
+        "vereinbarung",
+    )
 
 
 @router.post("/faelle/{case_id}/vermittlung/zurueckziehen", name="ui.case.referral_withdraw")

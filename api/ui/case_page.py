@@ -36,6 +36,7 @@ DONE: dict[str, str] = {
     "review": "Überprüfung erfasst.",
     "abschluss": "Der Fall ist abgeschlossen.",
     "task": "Aufgabe erledigt.",
+    "massnahme": "Die Maßnahme ist als erledigt erfasst.",
     "uebergabe": "Der Fall ist an eine andere Beraterin / einen anderen Berater übergeben.",
     "zurueckziehen": "Die Vermittlung ist zurückgezogen; der Partner sieht sie nicht mehr.",
     "weitergeben": "Die Maßnahme geht an den anderen Partner.",
@@ -57,8 +58,13 @@ async def render_case(
     engine = services_of(request).engine
     view.history = await case_archive.history(engine, view.state)
     view.timelines = await case_archive.referral_timelines(engine, view.state)
+    view.reviews = await case_archive.reviews(engine, view.state)
     await load_names(request, view)
-    context = {"view": view, "case": view.state, "forms": view.forms, "done": DONE.get(done or "")}
+    message = DONE.get(done or "")
+    if done in ("sign_client", "sign_counsellor") and (activated := view.activation_message()):
+        # The second signature put the agreement in force: say so, and what went to whom.
+        message = activated
+    context = {"view": view, "case": view.state, "forms": view.forms, "done": message}
     # The case page is the largest one (every form, row and event of the case): rendered in a
     # worker thread, so a slow rendering holds up this request only, not the event loop.
     return await run_in_threadpool(render, request, "case/page.html", context, status_code)
@@ -69,8 +75,11 @@ async def case_page(
     request: Request,
     case: PageCase,
     erledigt: Annotated[str, Query(max_length=32)] = "",
+    ueberpruefung: Annotated[str, Query(max_length=1)] = "",
 ) -> Response:
     view = await load_case(request, case)
+    # The primary action's link asks for the review form (api/ui/case_status.py).
+    view.review_asked = ueberpruefung == "1"
     status_code = 200
     if refusal := flash.take(request):
         # A form refused a moment ago (api/ui/flash.py): shown as typed, with its errors.

@@ -15,6 +15,13 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import CaseRef
 from api.ui import labels
+from api.ui.case_status import (
+    Primary,
+    activation_message,
+    measure_state,
+    primary_action,
+    review_due,
+)
 from api.ui.corrections import form_values
 from api.ui.formats import number, plural
 from api.ui.forms import FormState
@@ -36,6 +43,8 @@ from domain.case import (
 )
 from domain.editions import EDITION_GERMAN_NAMES, suggested_edition
 from domain.enums import ActorKind
+from domain.months import german_day
+from domain.needs import needs_from_goals
 from domain.partners import Partner
 from domain.referral import ReferralStatus
 from domain.rejections import require_allowed
@@ -48,6 +57,7 @@ from store.directory import SqlDirectory
 from store.reads import centres as centre_reads
 from store.reads import supervision as supervision_reads
 from store.reads.centres import CentreChoice
+from store.reads.reviews import PastReview
 from store.reads.supervision import DirectoryNames
 
 # The steps the page lists, in order, with their headings (the stages each is allowed in come
@@ -79,6 +89,7 @@ FORM_NAMES = (
     "zurueckstellen",
     "korrektur",
     "vorlage_zurueck",
+    "massnahme",
 )
 
 
@@ -106,6 +117,10 @@ class CaseView:
     timelines: dict[str, list[ReferralStep]] = field(default_factory=dict)
     # The directory's names of the centres and people the page names (`load_names`).
     names: DirectoryNames = field(default_factory=DirectoryNames)
+    # The page was asked for the review form (`?ueberpruefung=1`, the primary action's link).
+    review_asked: bool = False
+    # The case's past reviews, oldest first: the read model's and those it still carries.
+    reviews: list[PastReview] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name in FORM_NAMES:
@@ -129,8 +144,47 @@ class CaseView:
                 # The domain's own check: a draft must exist (or an amendment be pending).
                 refused = check_request_signature(self.state, now)
                 reason = refused.message if refused else None
-            result.append(ActionOffer(action, title, "aktion-" + action, reason))
+            anchor = "aktion-" + action
+            if action is Action.DRAFT_AGREEMENT and self.state.stage is Stage.ACTIVE:
+                # In force, a new draft is an amendment: named so, at its own place.
+                title, anchor = "Vereinbarung ändern", "aenderung"
+            result.append(ActionOffer(action, title, anchor, reason))
         return result
+
+    def primary(self) -> Primary | None:
+        """The status header's one action for the stage (api/ui/case_status.py)."""
+        offered = [o.action for o in self.offers() if o.reason is None]
+        return primary_action(offered, self.state.id)
+
+    def secondary_offers(self) -> list[ActionOffer]:
+        """What else the stage offers now, beside the primary action (closing is under
+        „Weitere Aktionen“ on its own)."""
+        primary = self.primary()
+        return [
+            o
+            for o in self.offers()
+            if o.reason is None
+            and o.action is not Action.CLOSE
+            and (primary is None or o.action is not primary.action)
+        ]
+
+    def review_due(self) -> bool:
+        return review_due(self.state, datetime.now(UTC))
+
+    def review_open(self) -> bool:
+        """The review form opens by itself only when asked for, when the review is due, or
+        when it was sent with errors; not on the day of signing."""
+        return self.review_asked or self.review_due() or self.forms["review"].is_submitted
+
+    def needs_from_goals(self) -> list[str]:
+        """The need kinds the assessment form preselects: those of the intake's goals."""
+        if self.state.profile is None:
+            return []
+        return [kind.value for kind in needs_from_goals(self.state.profile.goals)]
+
+    def activation_message(self) -> str | None:
+        """What the signature that put the agreement in force did (api/ui/case_status.py)."""
+        return activation_message(self.state, self.partner_name)
 
     def offered(self, action: Action) -> bool:
         return any(o.action is action and o.reason is None for o in self.offers())
@@ -190,6 +244,20 @@ class CaseView:
             if signature.version == document.version and signature.party.value == party:
                 return signature.at
         return None
+
+    def measure_text(self, measure_id: object) -> str:
+        """A measure's text by its id (for the history)."""
+        measure = next((m for m in self.state.measures if m.id == measure_id), None)
+        return measure.text if measure is not None else "Maßnahme"
+
+    def goal_text(self, goal_id: str) -> str:
+        """A goal's text by its id (a goal an amendment removed reads as such)."""
+        goal = next((g for g in self.state.goals if g.id == goal_id), None)
+        return goal.text if goal is not None else "Ziel (nicht mehr in der Vereinbarung)"
+
+    def signed_parties(self) -> list[str]:
+        """The parties that signed the current version."""
+        return [party for party in ("client", "counsellor") if self.signed(party) is not None]
 
     def reassign_options(self) -> list[tuple[str, str]]:
         """Whom the case can be handed to: the centre's other active counsellors."""
@@ -318,6 +386,31 @@ class CaseView:
         if data.get("amendment_due"):
             parts.append("die Vereinbarung muss geändert werden")
         return "; ".join(parts)
+
+    def can_tick_off(self, measure: Measure) -> bool:
+        """Whether the page offers the check-off of `measure`: the client's or the centre's
+        own, not done, in an agreement in force (the domain checks the day)."""
+        return (
+            measure.responsible is not Responsible.PARTNER
+            and not measure.done
+            and self.allows(Action.COMPLETE_OWN_MEASURE)
+        )
+
+    def measure_form(self, measure: Measure) -> FormState:
+        """The measure's own check-off form: as sent for it (with its errors), or fresh."""
+        sent = self.forms["massnahme"]
+        if sent.is_submitted and sent.value("measure_id") == measure.id:
+            return sent
+        return FormState()
+
+    def today(self) -> str:
+        """Today in Germany, as a date input's value (the check-off's default)."""
+        return german_day(datetime.now(UTC)).isoformat()
+
+    def measure_state(self, measure: Measure) -> tuple[str, str]:
+        """A measure's chip: its state in words and its kind (api/ui/case_status.py)."""
+        in_force = self.state.activated_at is not None
+        return measure_state(measure, self.referral_of(measure.id), in_force)
 
     def responsible_label(self, measure: Measure) -> str:
         if measure.responsible is Responsible.PARTNER:

@@ -163,6 +163,7 @@ EVENT: dict[str, str] = {
     CaseEventKind.INTAKE_CORRECTED: "Angaben korrigiert",
     CaseEventKind.ROUTES_RECOMPUTED: "Vermittlungsvorschläge neu berechnet",
     CaseEventKind.SIGNATURE_REQUEST_WITHDRAWN: "Vorlage zur Unterschrift zurückgezogen",
+    CaseEventKind.OWN_MEASURE_COMPLETED: "Eigene Maßnahme erledigt",
 }
 
 
@@ -172,3 +173,25 @@ def measure(code: str) -> str:
 
 def stage(code: str) -> str:
     return STAGE.get(code, code)
+
+
+# The intake's yes/no answers as the summary words them: (when true, when false).
+PROFILE_FLAG: dict[str, tuple[str, str]] = {
+    "literacy_need": ("Alphabetisierungsbedarf", "kein Alphabetisierungsbedarf"),
+    "integration_course_completed": ("abgeschlossen", "nicht abgeschlossen"),
+    "receives_citizens_benefit": ("bezieht Bürgergeld", "kein Bürgergeld"),
+    "regulated": ("reglementierter Beruf", "nicht reglementiert"),
+    "documents_complete": ("Unterlagen vollständig", "Unterlagen unvollständig"),
+    "has_childcare": ("mit Betreuungsplatz", "ohne Betreuungsplatz"),
+}
+
+
+def flag(name: str, value: bool) -> str:
+    """How the summary words the intake's yes/no answer `name`."""
+    when_true, when_false = PROFILE_FLAG[name]
+    return when_true if value else when_false
+
+
+def answer(value: bool | None) -> str:
+    """A survey answer as the review list shows it."""
+    return "keine Angabe" if value is None else ("ja" if value else "nein")

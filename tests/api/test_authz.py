@@ -91,6 +91,7 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("POST", "/cases/{case_id}/reassign"):          row(401, SCOPED, 403, 403, 403),
     ("POST", "/cases/{case_id}/transfer"):          row(401, SCOPED, 403, 403, 403),
     ("POST", "/cases/{case_id}/tasks/done"):        row(401, SCOPED, 403, 403, 403),
+    ("POST", "/cases/{case_id}/measures/{measure_id}/completion"): row(401, SCOPED, 403, 403, 403),
     ("POST", "/cases/{case_id}/referrals/{referral_id}/withdraw"): row(401, SCOPED, 403, 403, 403),
     ("POST", "/cases/{case_id}/referrals/{referral_id}/reroute"): row(401, SCOPED, 403, 403, 403),
     ("POST", "/cases/{case_id}/referrals/{referral_id}/set-aside"): row(401, SCOPED, 403, 403, 403),
@@ -169,7 +170,9 @@ class World:
             chosen = {"own": own, "foreign": foreign, "missing": missing}[target]
             # A case's referral: the own case's own referral; the others fail on the case.
             referral = self.referral_a1 if target == "own" else f"{chosen}-ref-1"
-            return template.replace("{case_id}", chosen).replace("{referral_id}", referral)
+            path = template.replace("{case_id}", chosen).replace("{referral_id}", referral)
+            # A measure id means something only within its case: the case decides.
+            return path.replace("{measure_id}", "m1")
         if "{referral_id}" in template:
             foreign = self.referral_c1 if role == "supervisor" else self.referral_a2
             chosen = {

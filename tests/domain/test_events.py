@@ -12,12 +12,21 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from domain.actions import Closure, Reassignment, ReferralSetAside, Review, TaskDone, Transfer
+from domain.actions import (
+    Closure,
+    OwnMeasureCompletion,
+    Reassignment,
+    ReferralSetAside,
+    Review,
+    TaskDone,
+    Transfer,
+)
 from domain.case import (
     CaseEvent,
     CaseEventKind,
     CaseState,
     ClosureReason,
+    Responsible,
     SetAside,
     Stage,
     TaskKind,
@@ -32,9 +41,11 @@ from domain.events import (
     event_payload,
     parse_payload,
 )
+from domain.months import german_day
 from domain.referral import Outcome, OutcomeResult, ReferralReport, ReportKind
 from domain.stages_clock import on_clock
 from domain.stages_correction import correct_intake, withdraw_signature_request
+from domain.stages_measures import complete_own_measure
 from domain.stages_referral import on_referral_report, reroute
 from domain.stages_review import close, complete_task, reassign, record_review, transfer
 from domain.stages_withdrawal import set_aside_referral
@@ -134,6 +145,11 @@ STORED: dict[CaseEventKind, dict[str, Any]] = {
         "amendment_due": True,
     },
     CaseEventKind.SIGNATURE_REQUEST_WITHDRAWN: {"version": 2, "hash": "ab" * 32},
+    CaseEventKind.OWN_MEASURE_COMPLETED: {
+        "measure_id": "m3",
+        "responsible": "client",
+        "done_on": "2027-02-28",
+    },
 }
 
 
@@ -357,7 +373,14 @@ def _a_long_case() -> list[CaseState]:
     fewer = routing()
     fewer.routes = [r for r in fewer.routes if r.measure != "placement"]
     amended = ok(correct_intake(signed, corrected, fewer, NOW + day, CLOCKS))
-    return [*steps, other, closing, withdrawn, amended]
+    # A fourth: the client's own measure ticked off.
+    own = next(m for m in signed.measures if m.responsible is Responsible.CLIENT)
+    ticked = ok(
+        complete_own_measure(
+            signed, OwnMeasureCompletion(measure_id=own.id, done_on=german_day(NOW)), NOW + day
+        )
+    )
+    return [*steps, other, closing, withdrawn, amended, ticked]
 
 
 def test_every_event_the_stage_functions_record_fits_its_model() -> None:

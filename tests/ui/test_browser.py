@@ -176,7 +176,7 @@ async def test_counsellor_takes_a_case_from_intake_to_active(
     await expect(page.locator(".facts-list")).to_contain_text("Bauingenieurin (Syrien")
 
     await page.get_by_label("Bedarf 1").select_option("language")
-    await page.get_by_label("Notiz").first.fill("möchte schnell Deutsch lernen")
+    await page.locator("#f-needs-0-note").fill("möchte schnell Deutsch lernen")
     await page.get_by_label("Bedarf 2").select_option("employment")
     await page.get_by_role("button", name="Bedarfsklärung abschließen").click()
     assert "Entwurf" in await _stage(page)
@@ -210,11 +210,28 @@ async def test_counsellor_takes_a_case_from_intake_to_active(
     await page.get_by_label("Berater:in hat Fassung 1 unterschrieben").check()
     await page.get_by_role("button", name="Unterschrift Berater:in erfassen").click()
     assert "laufende Vereinbarung" in await _stage(page)
+    # The second signature says what it did: in force, and which partners got what.
+    await expect(page.locator(".notice.success")).to_contain_text(
+        "Die Vereinbarung gilt ab heute. 2 Vermittlungen an Partner übermittelt: "
+    )
+    await expect(page.locator(".notice.success")).to_contain_text("Sprachschule Musterstadt")
+    await expect(page.locator("#vereinbarung .chip")).to_have_count(2)
     await expect(page.locator("#vereinbarung")).to_contain_text("übermittelt")
+    # On the day of signing the review form is closed; the status header names its date.
+    await expect(page.locator("#aktion-record_review")).not_to_have_attribute("open", "")
+    await expect(page.locator(".status-header")).to_contain_text("Überprüfung fällig am")
     await watched.check()
     await watched.fits_360()
     await page.goto(page.url.split("#")[0])  # the top of the page, not the signature form
     await watched.shot("berater-fall", full_page=False)
+    # The sections by keyboard: focus the link, Enter jumps to the part.
+    await page.get_by_role("link", name="Überprüfungen").focus()
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile(r"#ueberpruefungen$"))
+    # The primary action asks for the review form, which opens.
+    await page.get_by_role("link", name="Überprüfung erfassen").click()
+    await expect(page.locator("#aktion-record_review")).to_have_attribute("open", "")
+    await watched.check()
 
     # "Meine Fälle" lists it as active once the read model has followed.
     case_url = page.url.split("?")[0]
@@ -607,7 +624,8 @@ async def test_counsellor_finds_a_case_by_a_variant_and_is_warned_before_a_dupli
     await page.get_by_role("button", name="Trotzdem neuen Fall anlegen").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Laila Hadad")
 
-    # The duplicate closes as such while it is in intake.
+    # The duplicate closes as such while it is in intake, under „Weitere Aktionen“.
+    await page.get_by_text("Weitere Aktionen", exact=True).click()
     await page.locator("#aktion-close summary").click()
     await page.get_by_label("Grund").select_option("duplicate")
     await page.get_by_role("button", name="Fall abschließen").click()

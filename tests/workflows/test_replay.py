@@ -23,6 +23,8 @@ called again, behind the patch `intake-corrections`) and `signature_withdrawal.j
 presented document is withdrawn, the intake corrected and a new version signed (the patches
 `signature-request-withdrawal` and `intake-corrections`), both recorded by
 tests/workflows/test_agreement_corrections.py;
+`own_measure_completion.json` a case whose client's measure is ticked off with its day (the
+patch `own-measure-completion`, recorded by tests/workflows/test_own_measures.py);
 `case_number_duplicate.json` a case opened through the API with its number in the input and
 closed as `duplicate` in intake (recorded by tests/api/test_lifecycle.py);
 `signature_edition.json` a case presented in its Arabic edition (the update
@@ -61,6 +63,7 @@ def test_the_recorded_histories_are_there() -> None:
         "intake_correction",
         "signature_withdrawal",
         "case_number_duplicate",
+        "own_measure_completion",
         "signature_edition",
     } <= recorded
 
