@@ -53,6 +53,23 @@ UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, texta
   .map(el => el.name || el.id || el.outerHTML)"""
 
 
+@asynccontextmanager
+async def launched_chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium under Playwright with `CHROMIUM_ARGS`, closed afterwards: the browser
+    of every browser test's module-scoped `browser` fixture. Playwright is imported here, not
+    at the top, so modules without browser tests import this harness without it."""
+    from playwright import async_api
+
+    async with async_api.async_playwright() as pw:
+        chromium = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
 def app_of(lotse: Lotse) -> FastAPI:
     app: FastAPI = lotse.http._transport.app  # type: ignore[attr-defined]
     return app

@@ -26,7 +26,7 @@ from api.evaluation_names import ReportNames, month_label, report_names
 from bench.evaluation import Directory, load
 from simulate.outputs import write_outputs
 from store.testing import sqlite_store
-from tests.ui_harness import CHROMIUM, CHROMIUM_ARGS
+from tests.ui_harness import CHROMIUM, launched_chromium
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
 expect = playwright_api.expect
@@ -114,12 +114,8 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rendered]:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+    async with launched_chromium() as chromium:
         yield chromium
-        await chromium.close()
 
 
 @dataclass

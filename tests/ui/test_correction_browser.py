@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.api_harness import Lotse, running_lotse
 from tests.samples import draft_body
-from tests.ui_harness import CHROMIUM, CHROMIUM_ARGS, Watched, app_of, served
+from tests.ui_harness import CHROMIUM, Watched, app_of, launched_chromium, served
 from worker.binaries import find_binary
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
@@ -47,12 +47,8 @@ async def base_url(lotse: Lotse) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+    async with launched_chromium() as chromium:
         yield chromium
-        await chromium.close()
 
 
 async def _counsellor(browser: Any, base_url: str) -> Watched:

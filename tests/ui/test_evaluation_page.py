@@ -20,7 +20,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.api_harness import Lotse, eventually, running_lotse
-from tests.ui_harness import CHROMIUM, CHROMIUM_ARGS, Watched, app_of, served
+from tests.ui_harness import CHROMIUM, Watched, app_of, launched_chromium, served
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
 expect = playwright_api.expect
@@ -113,12 +113,8 @@ async def base_url(lotse: Lotse) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+    async with launched_chromium() as chromium:
         yield chromium
-        await chromium.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.api_harness import Lotse, running_lotse
-from tests.ui_harness import CHROMIUM, CHROMIUM_ARGS, app_of, served
+from tests.ui_harness import CHROMIUM, app_of, launched_chromium, served
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
 expect = playwright_api.expect
@@ -45,12 +45,8 @@ async def base_url(lotse: Lotse) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+    async with launched_chromium() as chromium:
         yield chromium
-        await chromium.close()
 
 
 async def _page(browser: Any, base_url: str, username: str, width: int) -> Any:
