@@ -28,8 +28,13 @@ Both ends of the pipe live here, the parent's (`EvaluatorPool`) and the child's 
 only place durable-rules runs in Lotse's services), with the protocol between them, one
 request at a time:
 
+    first    Ready (child to parent, once, when the child has started)
     request  Match(version, catalog or None, batches, fault)
     answer   Matched(matches, retire) | EngineFailed(message)
+
+A child's start (the fork, and re-running the parent's main module when the parent was started
+as `python -m ...`) is waited for separately, up to `start_timeout`: under load a start can
+take seconds, and that must not count against an evaluation's `timeout`.
 
 `catalog` is sent the first time a process sees a catalog version (the parent remembers which
 versions each process has compiled), so a request carries only the flat events. A child
@@ -46,6 +51,7 @@ import multiprocessing
 import os
 import select
 import signal
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -65,6 +71,11 @@ Fault = Literal["segv", "abort", "exit", "hang", "refuse"]
 
 # Rulesets a process registers before it retires (each stays in the engine for good).
 MAX_CATALOGS = 32
+
+
+@dataclass(frozen=True)
+class Ready:
+    pass
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,10 @@ def serve(conn: Connection) -> None:
     from rules import compiler  # loads the C engine in this process only
 
     compiled: dict[str, compiler.CompiledRuleset] = {}
+    try:
+        conn.send(Ready())
+    except (BrokenPipeError, OSError):
+        return
     while True:
         try:
             request = conn.recv()
@@ -143,16 +158,31 @@ DEFAULT_PROCESSES = 2
 # hung engine fails the attempt with a retryable error instead of timing out the attempt.
 DEFAULT_TIMEOUT = 5.0  # for one evaluation
 DEFAULT_WAIT = 3.0  # for a free process when all are busy
+# For a new process to start: a fork, milliseconds when idle, seconds on a loaded machine.
+DEFAULT_START_TIMEOUT = 30.0
 # Modules the forkserver imports once, so each child starts with them loaded. "__main__" too:
 # otherwise every child would import the main script (e.g. the `lotse` entry point) again.
 _PRELOAD = ["__main__", "rules.pool", "rules.compiler"]
+
+
+def _preload() -> list[str]:
+    """The forkserver's preload, with the main module by name when Python was started as
+    `python -m NAME`: every child re-runs that module (multiprocessing does, to rebuild
+    `__main__`), and with its imports preloaded that costs a module body, not an interpreter's
+    worth of imports. (A script's `__main__` is preloaded by path through "__main__".)"""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    name = getattr(spec, "name", None)
+    if isinstance(name, str) and name != "__main__" and not name.endswith(".__main__"):
+        return [*_PRELOAD, name]
+    return list(_PRELOAD)
 
 
 def _context() -> BaseContext:
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        context.set_forkserver_preload(_PRELOAD)
+        context.set_forkserver_preload(_preload())
     return context
 
 
@@ -170,7 +200,7 @@ def _describe_exit(code: int | None) -> str:
 class _Evaluator:
     """One child process and the parent's end of its pipe."""
 
-    def __init__(self, context: BaseContext) -> None:
+    def __init__(self, context: BaseContext, start_timeout: float) -> None:
         parent_end, child_end = context.Pipe(duplex=True)
         process: BaseProcess = context.Process(  # type: ignore[attr-defined]
             target=serve, args=(child_end,), name="lotse-rules", daemon=True
@@ -189,6 +219,19 @@ class _Evaluator:
         # every call (this is on the path of every evaluation).
         self._poller = select.poll()
         self._poller.register(parent_end.fileno(), select.POLLIN)
+        self._await_ready(start_timeout)
+
+    def _await_ready(self, timeout: float) -> None:
+        """Wait for the child's Ready; a child that dies or hangs while starting is stopped."""
+        try:
+            ready = self.readable(timeout) and isinstance(self.conn.recv(), Ready)
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self.stop(kill=True)
+            raise RulesUnavailable(
+                f"evaluator process {self.pid} did not start within {timeout:g} s"
+            )
 
     def readable(self, timeout: float) -> bool:
         """Whether the child answered (or died: EOF is readable) within `timeout` seconds."""
@@ -218,15 +261,17 @@ class EvaluatorPool:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         wait: float = DEFAULT_WAIT,
+        start_timeout: float = DEFAULT_START_TIMEOUT,
         context: BaseContext | None = None,
     ) -> None:
         """`timeout`: seconds an evaluation may take; `wait`: seconds a caller may wait for a
-        free process."""
+        free process; `start_timeout`: seconds a new process may take to start."""
         if processes < 1:
             raise ValueError("an evaluator pool needs at least one process")
         self.processes = processes
         self.timeout = timeout
         self.wait = wait
+        self.start_timeout = start_timeout
         self._context = context or _context()
         self._cond = threading.Condition()
         # Idle slots, most recently used last; None is a slot whose process is not running.
@@ -386,7 +431,7 @@ class EvaluatorPool:
 
     def _new_evaluator(self) -> _Evaluator:
         try:
-            return _Evaluator(self._context)
+            return _Evaluator(self._context, self.start_timeout)
         except OSError as error:
             raise RulesUnavailable(
                 f"could not start an evaluator process ({type(error).__name__})"

@@ -269,3 +269,63 @@ def test_no_evaluator_process_outlives_its_parent(tmp_path: object, how: str) ->
         assert wait_until(lambda: all(gone(pid) for pid in children), timeout=15)
     finally:
         parent.kill()
+
+
+SLOW_CLI = textwrap.dedent(
+    """
+    import sys, time
+    from datetime import date
+
+    # Like an import-heavy CLI on a loaded machine: every run of this module body is slow, and
+    # multiprocessing runs it again in each evaluator process started from `python -m`.
+    time.sleep(1.5)
+
+    def main():
+        from domain.enums import CentreKind, NeedKind
+        from domain.needs import Need
+        from domain.profile import IntakeData
+        from rules import Evaluator, EvaluatorPool, RulesUnavailable, load_catalog
+        from tests.samples import INTAKE
+
+        today = date(2026, 11, 30)
+        profile = IntakeData.model_validate(INTAKE, context={"today": today})
+        start_timeout = float(sys.argv[1])
+        pool = EvaluatorPool(1, timeout=1.0, start_timeout=start_timeout)
+        try:
+            result = Evaluator(load_catalog(), pool).route(
+                profile, [Need(kind=NeedKind.LANGUAGE)], today=today, centre_kind=CentreKind.MBE
+            )
+            print("routed", len(result.routes))
+        except RulesUnavailable as error:
+            print("unavailable", error)
+        finally:
+            pool.close()
+
+    if __name__ == "__main__":
+        main()
+    """
+)
+
+
+@pytest.mark.parametrize(("start_timeout", "expected"), [(30.0, "routed"), (0.3, "unavailable")])
+def test_a_slow_process_start_does_not_count_against_the_evaluation_timeout(
+    tmp_path: object, start_timeout: float, expected: str
+) -> None:
+    # `python -m` of a slow main module: each evaluator process takes longer to start than an
+    # evaluation may take (1 s). The start is waited for on its own, so the evaluation runs;
+    # only a start beyond `start_timeout` fails, as RulesUnavailable (a 503, never a crash).
+    with open(f"{tmp_path}/slow_cli.py", "w", encoding="utf-8") as file:
+        file.write(SLOW_CLI)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    result = subprocess.run(
+        [sys.executable, "-m", "slow_cli", str(start_timeout)],
+        cwd=str(tmp_path),
+        env={**os.environ, "PYTHONPATH": root},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(expected), result.stdout + result.stderr
+    if expected == "unavailable":
+        assert "did not start within" in result.stdout
