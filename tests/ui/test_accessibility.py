@@ -1,0 +1,297 @@
+"""Accessibility as German public bodies must provide it (BITV 2.0, i.e. WCAG 2.1 AA): axe-core
+(bundled with axe-playwright-python) runs on every page of every role in Debian's Chromium,
+against one running Lotse for the module (real Temporal, time-skipping so that referrals
+escalate; the real workflows and activities; the seeded SQLite store), and a serious or
+critical violation fails the test with its rule, the elements' selectors and the page.
+
+Every page means: each GET route of the pages (`ui.*`) is either visited here or named in
+`NOT_PAGES` with the reason (a PDF, a CSV, an image), so a new page cannot escape the check.
+Pages are checked in the states that show the most: each case stage with its forms, every
+`<details>` opened (the „Weitere Aktionen“, the proposals' details), a refused form with its
+errors, the login refused, the 404 page, an escalated referral with the coordination's forms.
+
+By keyboard alone (no click): a counsellor signs in, opens a case, picks a language through
+the picker's filter and completes the intake; the skip link leads to the main content and every
+element that takes focus shows it (an outline or a box shadow).
+"""
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from sqlmodel import Session
+from temporalio.testing import WorkflowEnvironment
+
+from store.projections import ReferralSummary
+from store.seed import DEMO_PASSWORD
+from tests.api_harness import Lotse, eventually
+from tests.samples import INTAKE, draft_body
+from tests.ui_harness import CHROMIUM, app_of, launched_chromium, served
+
+playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
+axe_api = pytest.importorskip("axe_playwright_python.async_playwright", reason="no axe")
+expect = playwright_api.expect
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's Chromium is not installed (apt-get install chromium)"
+)
+
+# WCAG 2.0 and 2.1, levels A and AA: what BITV 2.0 asks through EN 301 549.
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+SEVERE = {"serious", "critical"}
+
+# GET routes of the pages that answer no HTML page, and why they need no axe run.
+NOT_PAGES = {
+    "ui.case.document_pdf": "a PDF (the print view /faelle/{id}/vereinbarung is its HTML twin)",
+    "ui.evaluation.csv": "a CSV download",
+    "ui.evaluation.chart": "an SVG image; the evaluation page that shows it is checked",
+}
+
+MISSING_CASE = "case-00000000-0000-4000-8000-000000000000"
+
+
+@dataclass(frozen=True)
+class World:
+    """The cases and referrals the pages show, one per interesting state."""
+
+    intake: str
+    assessment: str
+    drafting: str
+    awaiting: str
+    active: str
+    referral: str  # the language school's referral of the active case
+    escalated: str  # the Jobcenter's, unanswered until it escalated
+
+
+@pytest.fixture(scope="module")
+async def base_url(lotse: Lotse) -> AsyncIterator[str]:
+    async with served(app_of(lotse)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Any]:
+    async with launched_chromium() as chromium:
+        yield chromium
+
+
+def _referral_row(lotse: Lotse, referral_id: str) -> ReferralSummary | None:
+    with Session(lotse.engine) as session:
+        return session.get(ReferralSummary, referral_id)
+
+
+@pytest.fixture(scope="module")
+async def world(lotse: Lotse, own_env: WorkflowEnvironment) -> World:
+    intake = await lotse.open_case()
+    assessment = await lotse.open_case()
+    await lotse.ok("berater1", "POST", f"/cases/{assessment}/intake", json=INTAKE)
+    drafting = await lotse.case_in_drafting()
+    awaiting = await lotse.case_in_drafting()
+    state = await lotse.ok("berater1", "GET", f"/cases/{awaiting}")
+    await lotse.ok(
+        "berater1", "POST", f"/cases/{awaiting}/agreement", json=draft_body(state["routes"])
+    )
+    await lotse.ok("berater1", "POST", f"/cases/{awaiting}/signature-request")
+    active = await lotse.active_case()
+    referral = (await lotse.open_referral(active, "sprachschule"))["id"]
+    escalated = (await lotse.open_referral(active, "jobcenter"))["id"]
+    await lotse.inbox_item("sprachkurs", active)
+    await lotse.ok("sprachkurs", "POST", f"/referrals/{referral}/acknowledge")
+    # The Jobcenter does not answer: time skips to its escalation, so the coordination's
+    # lists and the referral's page show their forms.
+    row = await eventually(lambda: _referral_row(lotse, escalated))
+    assert row.escalate_at is not None
+    await own_env.sleep(row.escalate_at - await own_env.get_current_time() + timedelta(hours=1))
+
+    def escalated_row() -> ReferralSummary | None:
+        found = _referral_row(lotse, escalated)
+        return found if found is not None and found.escalated else None
+
+    await eventually(escalated_row)
+    return World(intake, assessment, drafting, awaiting, active, referral, escalated)
+
+
+# A step on a page before it is checked (a form sent empty, a wrong password).
+Step = Callable[[Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Visit:
+    path: str
+    state: str = ""  # what is shown beyond the page as it opens
+    step: Step | None = None
+
+
+def _send(button: str) -> Step:
+    async def step(page: Any) -> None:
+        await page.get_by_role("button", name=button, exact=True).first.click()
+        await page.wait_for_load_state()
+        await expect(page.locator(".error-summary, .error-notice").first).to_be_visible()
+
+    return step
+
+
+async def _wrong_password(page: Any) -> None:
+    await page.get_by_label("Benutzername").fill("berater1")
+    await page.get_by_label("Passwort").fill("falsch")
+    await page.get_by_role("button", name="Anmelden").click()
+    await expect(page.locator(".error-summary, .error-notice").first).to_be_visible()
+
+
+def visits(world: World) -> dict[str | None, list[Visit]]:
+    """Every page per account (None: not signed in), in the states worth checking."""
+    case = f"/faelle/{world.active}"
+    return {
+        None: [
+            Visit("/login"),
+            Visit("/login", "Anmeldung abgelehnt", _wrong_password),
+            Visit("/gibt-es-nicht", "404"),
+        ],
+        "berater1": [
+            Visit("/faelle"),
+            Visit("/faelle?q=Karimi", "Suche"),
+            Visit("/faelle/neu"),
+            Visit("/faelle/neu", "leer gesendet", _send("Fall anlegen")),
+            Visit(f"/faelle/{world.intake}", "Aufnahme"),
+            Visit(
+                f"/faelle/{world.intake}", "Aufnahme leer gesendet", _send("Aufnahme abschließen")
+            ),
+            Visit(f"/faelle/{world.assessment}", "Bedarfsklärung"),
+            Visit(f"/faelle/{world.drafting}", "Entwurf"),
+            Visit(f"/faelle/{world.awaiting}", "Warten auf Unterschriften"),
+            Visit(f"/faelle/{world.awaiting}/vereinbarung", "Druckansicht"),
+            Visit(case, "in Kraft"),
+            Visit(f"{case}?ueberpruefung=1", "Überprüfung"),
+            Visit(f"{case}/vereinbarung", "Druckansicht"),
+            Visit("/eingehende-vermittlungen"),
+            Visit("/benachrichtigungen"),
+            Visit(f"/faelle/{MISSING_CASE}", "404"),
+        ],
+        "sprachkurs": [
+            Visit("/eingang"),
+            Visit("/eingang?ansicht=alle", "alle"),
+            Visit(f"/eingang/{world.referral}"),
+            Visit("/vermittlungen/neu"),
+            Visit("/vermittlungen/neu", "leer gesendet", _send("Vermittlung senden")),
+            Visit("/vermittlungen"),
+            Visit("/benachrichtigungen"),
+        ],
+        "jobcenter": [Visit(f"/eingang/{world.escalated}", "eskaliert")],
+        "koordination": [
+            Visit("/aufsicht"),
+            Visit("/aufsicht/faelle"),
+            Visit("/aufsicht/aufgaben"),
+            Visit("/aufsicht/ueberpruefungen"),
+            Visit("/aufsicht/vermittlungen"),
+            Visit(f"/aufsicht/vermittlungen/{world.escalated}", "eskaliert, mit Formularen"),
+            Visit(f"/aufsicht/vermittlungen/{world.referral}", "nicht eskaliert"),
+            Visit(f"/aufsicht/faelle/{world.active}"),
+            Visit("/auswertung"),
+            Visit("/benachrichtigungen"),
+        ],
+        "auswertung": [Visit("/auswertung")],
+        "admin": [Visit("/"), Visit("/verwaltung/mails"), Visit("/benachrichtigungen")],
+    }
+
+
+def _flat(routes: Iterable[Any]) -> Iterator[Any]:
+    # FastAPI 0.16x keeps an included router as one lazy entry (`_IncludedRouter`) whose routes
+    # are its `original_router`'s; earlier versions copied the routes into the app's list.
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        yield from _flat(included.routes) if included is not None else (route,)
+
+
+def page_routes(app: Any) -> dict[str, re.Pattern[str]]:
+    """The pages' GET routes by name, with the pattern their paths match."""
+    return {
+        route.name: route.path_regex
+        for route in _flat(app.routes)
+        if isinstance(route, APIRoute) and route.name.startswith("ui.") and "GET" in route.methods
+    }
+
+
+def route_of(routes: dict[str, re.Pattern[str]], path: str) -> str | None:
+    bare = path.split("?", 1)[0]
+    return next((name for name, pattern in routes.items() if pattern.match(bare)), None)
+
+
+async def _signed_in(browser: Any, base_url: str, username: str | None, **options: Any) -> Any:
+    context = await browser.new_context(
+        base_url=base_url, viewport={"width": 1100, "height": 800}, locale="de-DE", **options
+    )
+    context.set_default_timeout(10_000)
+    page = await context.new_page()
+    if username is not None:
+        await page.goto("/login")
+        await page.get_by_label("Benutzername").fill(username)
+        await page.get_by_label("Passwort").fill(DEMO_PASSWORD)
+        await page.get_by_role("button", name="Anmelden").click()
+        await expect(page).not_to_have_url(re.compile(r"/login"))
+    return page
+
+
+# Closed <details> hide their content from axe: opened, so what they hold is checked too.
+OPEN_DETAILS = "() => document.querySelectorAll('details').forEach(d => { d.open = true; })"
+
+
+def severe(results: dict[str, Any], where: str) -> list[str]:
+    """Each serious or critical violation as one line: rule, impact, page, selectors."""
+    found = []
+    for violation in results["violations"]:
+        if violation["impact"] not in SEVERE:
+            continue
+        targets = [" ".join(map(str, node["target"])) for node in violation["nodes"]]
+        found.append(
+            f"{violation['id']} ({violation['impact']}) on {where}: {violation['help']}; "
+            f"{len(targets)} element(s): {targets[:5]}"
+        )
+    return found
+
+
+async def _check(
+    browser: Any, base_url: str, username: str | None, pages: Iterable[Visit]
+) -> list[str]:
+    page = await _signed_in(browser, base_url, username)
+    axe = axe_api.Axe()
+    problems: list[str] = []
+    try:
+        for visit in pages:
+            await page.goto(visit.path)
+            if visit.step is not None:
+                await visit.step(page)
+            await page.evaluate(OPEN_DETAILS)
+            results = await axe.run(page, options=AXE_OPTIONS)
+            who = username or "not signed in"
+            where = f"{visit.path} ({who}{', ' + visit.state if visit.state else ''})"
+            problems.extend(severe(results.response, where))
+    finally:
+        await page.context.close()
+    return problems
+
+
+async def test_every_page_route_is_visited_or_named_as_no_page(lotse: Lotse, world: World) -> None:
+    routes = page_routes(app_of(lotse))
+    visited = {route_of(routes, visit.path) for pages in visits(world).values() for visit in pages}
+    assert "ui.case.read" in routes and "ui.login" in routes, sorted(routes)
+    unchecked = set(routes) - visited - set(NOT_PAGES)
+    assert unchecked == set(), f"pages no accessibility check visits: {sorted(unchecked)}"
+    assert set(NOT_PAGES) <= set(routes), "NOT_PAGES names a route that is gone"
+    assert set(NOT_PAGES).isdisjoint(visited)
+
+
+@pytest.mark.parametrize(
+    "username", [None, "berater1", "sprachkurs", "jobcenter", "koordination", "auswertung", "admin"]
+)
+async def test_no_serious_or_critical_axe_violation_on_any_page(
+    browser: Any, base_url: str, world: World, username: str | None
+) -> None:
+    problems = await _check(browser, base_url, username, visits(world)[username])
+    assert problems == [], "axe-core found:\n" + "\n".join(problems)
