@@ -409,3 +409,24 @@ async def test_a_counsellor_opens_a_case_and_completes_the_intake_by_keyboard_al
         await page.context.close()
     assert len(keys.reached) >= 10, keys.reached
     assert keys.unseen == set(), f"focus not visible on: {sorted(keys.unseen)}"
+
+
+async def test_the_check_finds_a_violation_when_there_is_one(browser: Any, base_url: str) -> None:
+    """The check is not blind: a button without a name and grey on grey are reported."""
+    page = await _signed_in(browser, base_url, None)
+    try:
+        await page.goto("/login")
+        await page.evaluate(
+            """() => {
+              const main = document.querySelector('main');
+              main.insertAdjacentHTML('beforeend',
+                '<button id="nameless"></button><p id="faint">schwach</p>');
+              document.getElementById('faint').style.color = '#ddd';
+            }"""
+        )
+        results = await axe_api.Axe().run(page, context=REPEATS, options=AXE_OPTIONS)
+        found = severe(results.response, "/login")
+    finally:
+        await page.context.close()
+    assert any(line.startswith("button-name (critical)") and "#nameless" in line for line in found)
+    assert any(line.startswith("color-contrast (serious)") and "#faint" in line for line in found)
