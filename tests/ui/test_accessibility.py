@@ -7,8 +7,9 @@ critical violation fails the test with its rule, the elements' selectors and the
 Every page means: each GET route of the pages (`ui.*`) is either visited here or named in
 `NOT_PAGES` with the reason (a PDF, a CSV, an image), so a new page cannot escape the check.
 Pages are checked in the states that show the most: each case stage with its forms, every
-`<details>` opened (the „Weitere Aktionen“, the proposals' details), a refused form with its
-errors, the login refused, the 404 page, an escalated referral with the coordination's forms.
+`<details>` opened (the „Weitere Aktionen“, the proposals' details), refused forms with their
+errors, the login refused, the 404 page, an escalated referral with the coordination's forms,
+a partner's decline waiting for its confirmation.
 
 By keyboard alone (no click): a counsellor signs in, opens a case, picks a language through
 the picker's filter and completes the intake; the skip link leads to the main content and every
@@ -149,6 +150,13 @@ async def _wrong_password(page: Any) -> None:
     await expect(page.locator(".error-summary, .error-notice").first).to_be_visible()
 
 
+async def _decline_asked(page: Any) -> None:
+    await page.locator("#ablehnung > summary").press("Enter")
+    await page.get_by_label("Grund der Ablehnung").fill("Keine Plätze frei.")
+    await page.get_by_role("button", name="Ablehnen …").click()
+    await expect(page.get_by_role("button", name="Ja, Vermittlung ablehnen")).to_be_visible()
+
+
 def visits(world: World) -> dict[str | None, list[Visit]]:
     """Every page per account (None: not signed in), in the states worth checking."""
     case = f"/faelle/{world.active}"
@@ -184,7 +192,10 @@ def visits(world: World) -> dict[str | None, list[Visit]]:
             Visit("/vermittlungen"),
             Visit("/benachrichtigungen"),
         ],
-        "jobcenter": [Visit(f"/eingang/{world.escalated}", "eskaliert")],
+        "jobcenter": [
+            Visit(f"/eingang/{world.escalated}", "eskaliert"),
+            Visit(f"/eingang/{world.escalated}", "Ablehnung zu bestätigen", _decline_asked),
+        ],
         "koordination": [
             Visit("/aufsicht"),
             Visit("/aufsicht/faelle"),
@@ -192,6 +203,11 @@ def visits(world: World) -> dict[str | None, list[Visit]]:
             Visit("/aufsicht/ueberpruefungen"),
             Visit("/aufsicht/vermittlungen"),
             Visit(f"/aufsicht/vermittlungen/{world.escalated}", "eskaliert, mit Formularen"),
+            Visit(
+                f"/aufsicht/vermittlungen/{world.escalated}",
+                "Zurückziehen ohne Grund gesendet",
+                _send("Zurückziehen"),
+            ),
             Visit(f"/aufsicht/vermittlungen/{world.referral}", "nicht eskaliert"),
             Visit(f"/aufsicht/faelle/{world.active}"),
             Visit("/auswertung"),
@@ -220,6 +236,8 @@ def page_routes(app: Any) -> dict[str, re.Pattern[str]]:
 
 
 def route_of(routes: dict[str, re.Pattern[str]], path: str) -> str | None:
+    # The first that matches, in the app's order, as the app dispatches (/faelle/neu before
+    # /faelle/{case_id}).
     bare = path.split("?", 1)[0]
     return next((name for name, pattern in routes.items() if pattern.match(bare)), None)
 
