@@ -1,7 +1,8 @@
 """Accessibility as German public bodies must provide it (BITV 2.0, i.e. WCAG 2.1 AA): axe-core
 (bundled with axe-playwright-python) runs on every page of every role in Debian's Chromium,
-against one running Lotse for the module (real Temporal, time-skipping so that referrals
-escalate; the real workflows and activities; the seeded SQLite store), and a serious or
+against one running Lotse for the module (tests/conftest.py's `lotse` on its `own_env`: real
+Temporal, time-skipping so that a referral escalates; the real workflows and activities; the
+seeded SQLite store), and a serious or
 critical violation fails the test with its rule, the elements' selectors and the page.
 
 Every page means: each GET route of the pages (`ui.*`) is either visited here or named in
