@@ -18,40 +18,29 @@ element that takes focus shows it (an outline or a box shadow).
 """
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi.routing import APIRoute
 from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from store.projections import ReferralSummary
 from store.seed import DEMO_PASSWORD
+from tests.a11y_harness import OPEN_DETAILS, Keyboard, axe_violations, page_routes, route_of
 from tests.api_harness import Lotse, eventually
 from tests.samples import INTAKE, draft_body
 from tests.ui_harness import CHROMIUM, app_of, launched_chromium, served
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
-axe_api = pytest.importorskip("axe_playwright_python.async_playwright", reason="no axe")
+pytest.importorskip("axe_playwright_python", reason="axe-playwright-python not installed")
 expect = playwright_api.expect
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's Chromium is not installed (apt-get install chromium)"
 )
-
-# WCAG 2.0 and 2.1, levels A and AA: what BITV 2.0 asks through EN 301 549.
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    "resultTypes": ["violations"],
-}
-SEVERE = {"serious", "critical"}
-# The language picker lists some 200 languages, each the same checkbox and label from one loop
-# of pickers.html with the same style: axe checks the first 24 (the common ones and some of the
-# rest); the others would only repeat that check, at seven seconds a page for the contrast.
-REPEATS = {"exclude": [[".picker-list > .choice:nth-child(n+25)"]]}
 
 # GET routes of the pages that answer no HTML page, and why they need no axe run.
 NOT_PAGES = {
@@ -219,30 +208,6 @@ def visits(world: World) -> dict[str | None, list[Visit]]:
     }
 
 
-def _flat(routes: Iterable[Any]) -> Iterator[Any]:
-    # FastAPI 0.16x keeps an included router as one lazy entry (`_IncludedRouter`) whose routes
-    # are its `original_router`'s; earlier versions copied the routes into the app's list.
-    for route in routes:
-        included = getattr(route, "original_router", None)
-        yield from _flat(included.routes) if included is not None else (route,)
-
-
-def page_routes(app: Any) -> dict[str, re.Pattern[str]]:
-    """The pages' GET routes by name, with the pattern their paths match."""
-    return {
-        route.name: route.path_regex
-        for route in _flat(app.routes)
-        if isinstance(route, APIRoute) and route.name.startswith("ui.") and "GET" in route.methods
-    }
-
-
-def route_of(routes: dict[str, re.Pattern[str]], path: str) -> str | None:
-    # The first that matches, in the app's order, as the app dispatches (/faelle/neu before
-    # /faelle/{case_id}).
-    bare = path.split("?", 1)[0]
-    return next((name for name, pattern in routes.items() if pattern.match(bare)), None)
-
-
 async def _signed_in(browser: Any, base_url: str, username: str | None, **options: Any) -> Any:
     context = await browser.new_context(
         base_url=base_url, viewport={"width": 1100, "height": 800}, locale="de-DE", **options
@@ -258,29 +223,10 @@ async def _signed_in(browser: Any, base_url: str, username: str | None, **option
     return page
 
 
-# Closed <details> hide their content from axe: opened, so what they hold is checked too.
-OPEN_DETAILS = "() => document.querySelectorAll('details').forEach(d => { d.open = true; })"
-
-
-def severe(results: dict[str, Any], where: str) -> list[str]:
-    """Each serious or critical violation as one line: rule, impact, page, selectors."""
-    found = []
-    for violation in results["violations"]:
-        if violation["impact"] not in SEVERE:
-            continue
-        targets = [" ".join(map(str, node["target"])) for node in violation["nodes"]]
-        found.append(
-            f"{violation['id']} ({violation['impact']}) on {where}: {violation['help']}; "
-            f"{len(targets)} element(s): {targets[:5]}"
-        )
-    return found
-
-
 async def _check(
     browser: Any, base_url: str, username: str | None, pages: Iterable[Visit]
 ) -> list[str]:
     page = await _signed_in(browser, base_url, username)
-    axe = axe_api.Axe()
     problems: list[str] = []
     try:
         for visit in pages:
@@ -288,10 +234,9 @@ async def _check(
             if visit.step is not None:
                 await visit.step(page)
             await page.evaluate(OPEN_DETAILS)
-            results = await axe.run(page, context=REPEATS, options=AXE_OPTIONS)
             who = username or "not signed in"
             where = f"{visit.path} ({who}{', ' + visit.state if visit.state else ''})"
-            problems.extend(severe(results.response, where))
+            problems.extend(await axe_violations(page, where))
     finally:
         await page.context.close()
     return problems
@@ -315,54 +260,6 @@ async def test_no_serious_or_critical_axe_violation_on_any_page(
 ) -> None:
     problems = await _check(browser, base_url, username, visits(world)[username])
     assert problems == [], "axe-core found:\n" + "\n".join(problems)
-
-
-# Where the keyboard focus is, and whether it shows: an outline or a box shadow of its own.
-FOCUS = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) { return {at: null, shown: false, target: false}; }
-  const style = getComputedStyle(el);
-  const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
-  const shadow = style.boxShadow !== 'none';
-  const name = (el.getAttribute('aria-label') || el.textContent || '').trim().slice(0, 30);
-  return {
-    at: `${el.tagName.toLowerCase()}#${el.id || ''} ${el.name || ''} ${name}`,
-    shown: outline || shadow,
-    target: el.hasAttribute('data-keyboard-target'),
-  };
-}"""
-
-
-class Keyboard:
-    """A page driven by keys only; every element the focus reaches is checked for a visible
-    focus on the way."""
-
-    def __init__(self, page: Any) -> None:
-        self.page = page
-        self.reached: set[str] = set()
-        self.unseen: set[str] = set()
-
-    async def tab_to(self, locator: Any, *, back: bool = False, limit: int = 400) -> None:
-        """Tab (or Shift+Tab) until `locator` has the focus; the locator is only marked, never
-        clicked or focused."""
-        await locator.evaluate("el => el.setAttribute('data-keyboard-target', '')")
-        try:
-            for _ in range(limit):
-                await self.page.keyboard.press("Shift+Tab" if back else "Tab")
-                focus = await self.page.evaluate(FOCUS)
-                if focus["at"] is not None:
-                    self.reached.add(focus["at"])
-                    if not focus["shown"]:
-                        self.unseen.add(f"{self.page.url}: {focus['at']}")
-                if focus["target"]:
-                    return
-            raise AssertionError(f"{limit} tabs on {self.page.url} never reached {locator}")
-        finally:
-            await locator.evaluate("el => el.removeAttribute('data-keyboard-target')")
-
-    async def type_into(self, locator: Any, text: str) -> None:
-        await self.tab_to(locator)
-        await self.page.keyboard.type(text)
 
 
 async def test_a_counsellor_opens_a_case_and_completes_the_intake_by_keyboard_alone(
@@ -443,8 +340,7 @@ async def test_the_check_finds_a_violation_when_there_is_one(browser: Any, base_
               document.getElementById('faint').style.color = '#ddd';
             }"""
         )
-        results = await axe_api.Axe().run(page, context=REPEATS, options=AXE_OPTIONS)
-        found = severe(results.response, "/login")
+        found = await axe_violations(page, "/login")
     finally:
         await page.context.close()
     assert any(line.startswith("button-name (critical)") and "#nameless" in line for line in found)
