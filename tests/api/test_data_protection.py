@@ -197,6 +197,8 @@ async def test_erasure_removes_the_clients_data_keeps_the_figures_and_answers_41
         gone = await lotse.get(username, path)
         assert gone.status_code == 410, (path, gone.text)
         assert "aus Datenschutzgründen gelöscht" in gone.json()["detail"]
+    listed = await lotse.ok("berater1", "GET", "/cases", params={"page_size": 200})
+    assert case_id not in {item["id"] for item in listed["items"]}
     # Outside the caller's scope, an erased case is not found, like any other.
     for username, path in (
         ("berater2", f"/cases/{case_id}"),
