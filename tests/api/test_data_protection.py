@@ -319,6 +319,11 @@ async def test_the_clients_copy_holds_everything_as_json_and_a_german_pdf(system
     text = _pdf_text(pdf.content)
     for words in ("Auskunft nach Art. 15 DSGVO", "Amina", "17.05.1990", "Zugriffe auf den Fall"):
         assert words in text, words
+    for username in ("berater1", "datenschutz"):
+        for bad_id in ("not-a-case", "case-%00", "case-" + "f" * 300, "%E2%80%AE"):
+            response = await lotse.get(username, f"/cases/{bad_id}/export")
+            assert response.status_code in (404, 422), (bad_id, response.text)
+            assert response.json()["detail"]
     for bad in ({"format": "docx"}, {"format": "pdf\x00"}):
         assert (
             await lotse.get("berater1", f"/cases/{case_id}/export", params=bad)
