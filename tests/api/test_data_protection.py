@@ -260,9 +260,11 @@ async def test_the_officer_erases_a_closed_case_on_its_confirm_page(system: Syst
         await browser.aclose()
     assert await _page_status(lotse, "berater1", f"/faelle/{case_id}") == 410
     assert _store_holds(lotse, "Seitenquell") == []
-    # Other roles do not find the pages at all.
-    assert await _page_status(lotse, "berater1", page) == 404
-    assert await _page_status(lotse, "koordination", "/datenschutz") == 404
+    # Other roles do not find the pages at all; the officer's start page is her home.
+    for username in ("berater1", "koordination", "sprachkurs", "auswertung"):
+        for path in ("/datenschutz", page, f"/datenschutz/faelle/{case_id}/auskunft.pdf"):
+            assert await _page_status(lotse, username, path) == 404, (username, path)
+    assert await _page_status(lotse, "datenschutz", "/faelle") == 404
 
 
 async def test_an_open_case_is_not_erased_and_hostile_reasons_are_refused(system: System) -> None:
