@@ -238,7 +238,7 @@ async def running_lotse(
     the worker runs the workflows only: an update that waits for an activity then stays in
     flight (for tests of what happens meanwhile). Notices go to the in-app list, and by mail
     through `mailer` when given (tests/mail_harness.py). Erasure destroys case keys through
-`shredder` when given (else the API's own choice, api.main.case_key_shredder)."""
+    `shredder` when given (else the API's own choice, api.main.case_key_shredder)."""
     address = env.client.service_client.config.target_host
     settings = settings_for(data_dir, f"api-{uuid.uuid4()}", address)
     await register_search_attributes(env.client)
