@@ -253,6 +253,10 @@ async def test_the_officer_erases_a_closed_case_on_its_confirm_page(system: Syst
         assert "Fall endgültig löschen" in confirm.text and "Seitenquell" not in confirm.text
         refused = await browser.submit(page, page, {"reason": ""})
         assert refused.status_code == 422 and "Bitte begründen Sie die Löschung." in refused.text
+        for label, value, words in CONTROL_VALUES:
+            refused = await browser.submit(page, page, {"reason": value})
+            assert refused.status_code == 422, label
+            assert "Begründung der Löschung" in refused.text and words in refused.text, label
         done = await browser.submit(page, page, {"reason": "Antrag vom 3.11."})
         assert done.status_code == 303 and done.headers["location"] == (
             "/datenschutz?erledigt=geloescht"
