@@ -38,6 +38,7 @@ from api.gateway import Gateway
 from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics
 from api.security import InvalidToken, TokenIssuer
+from app.case_keys import CaseKeyShredder
 from app.settings import Settings
 from domain.actor import Actor, ActorRole
 from domain.fields import PlausibleDate, SingleLine
@@ -53,6 +54,10 @@ REFERRAL_ID = re.compile(CASE_ID.pattern + r"-ref-[1-9][0-9]{0,5}")
 INBOUND_ID = re.compile("inbound-" + CASE_ID.pattern.removeprefix("case-"))
 
 NOT_FOUND = "Nicht gefunden."
+ERASED = (
+    "Dieser Fall wurde aus Datenschutzgründen gelöscht (Art. 17 DSGVO); seine Daten sind "
+    "nicht mehr vorhanden."
+)
 NOT_AUTHENTICATED = "Nicht angemeldet oder Anmeldung abgelaufen; bitte neu anmelden."
 
 
@@ -67,6 +72,8 @@ class Services:
     tokens: TokenIssuer
     metrics: ApiMetrics
     logins: LoginThrottle
+    # Erasure destroys the case's data key through this (app/case_keys.py).
+    shredder: CaseKeyShredder
 
 
 # Dependencies without I/O are `async def`: FastAPI runs a plain `def` in a worker thread, a hop
@@ -137,6 +144,7 @@ ROLE_LABELS = {
     Role.SUPERVISOR: "Koordination",
     Role.ADMIN: "Verwaltung",
     Role.EVALUATOR: "Auswertung",
+    Role.DATA_PROTECTION: "Datenschutz",
 }
 
 
@@ -161,6 +169,8 @@ Counsellor = Annotated[User, Depends(require_role(Role.COUNSELLOR))]
 Partner = Annotated[User, Depends(require_role(Role.PARTNER))]
 Supervisor = Annotated[User, Depends(require_role(Role.SUPERVISOR))]
 Admin = Annotated[User, Depends(require_role(Role.ADMIN))]
+# The audit log: administrators and data protection officers.
+AuditReader = Annotated[User, Depends(require_role(Role.ADMIN, Role.DATA_PROTECTION))]
 
 
 def _scope_of(user: User) -> tuple[str, str]:
@@ -300,6 +310,7 @@ async def scoped_case(
     allowed = owner is not None and owner.centre_id == user.centre_id
     await _audited(services, user, _action(request, "case.access"), "case", case_id, allowed)
     assert owner is not None
+    _gone_if_erased(owner)
     return CaseRef(case_id, owner.municipality_id, owner.centre_id, owner.counsellor_id, user)
 
 
@@ -311,6 +322,58 @@ async def supervised_case(
     allowed = owner is not None and owner.municipality_id == user.municipality_id
     await _audited(services, user, _action(request, "case.supervise"), "case", case_id, allowed)
     assert owner is not None
+    _gone_if_erased(owner)
+    return CaseRef(case_id, owner.municipality_id, owner.centre_id, owner.counsellor_id, user)
+
+
+def _gone_if_erased(owner: CaseOwner) -> None:
+    """410 for an erased case the caller may otherwise reach (outside her scope: 404 first)."""
+    if owner.erased:
+        raise HTTPException(status.HTTP_410_GONE, detail=ERASED)
+
+
+EraserUser = Annotated[User, Depends(require_role(Role.ADMIN, Role.DATA_PROTECTION))]
+ExporterUser = Annotated[User, Depends(require_role(Role.COUNSELLOR, Role.DATA_PROTECTION))]
+
+
+@dataclass(frozen=True)
+class ErasableCase:
+    """A case the caller may erase, with what the read model says of it."""
+
+    id: str
+    owner: CaseOwner
+    actor: User
+
+
+async def erasable_case(
+    request: Request, case_id: CasePath, user: EraserUser, services: ServicesDep
+) -> ErasableCase:
+    """The case, for an administrator (every municipality) or the data protection officer of
+    its municipality; 404 otherwise. Not 410 when erased: erasing again answers the first
+    erasure (api/erasure.py)."""
+    owner = await _case_owner(services, case_id)
+    allowed = owner is not None and (
+        user.role is Role.ADMIN or owner.municipality_id == user.municipality_id
+    )
+    await _audited(services, user, _action(request, "case.erase"), "case", case_id, allowed)
+    assert owner is not None
+    return ErasableCase(case_id, owner, user)
+
+
+async def exportable_case(
+    request: Request, case_id: CasePath, user: ExporterUser, services: ServicesDep
+) -> CaseRef:
+    """The case, for a counsellor of the centre holding it or the data protection officer of
+    its municipality; 404 otherwise, 410 when erased."""
+    owner = await _case_owner(services, case_id)
+    allowed = owner is not None and (
+        owner.centre_id == user.centre_id
+        if user.role is Role.COUNSELLOR
+        else owner.municipality_id == user.municipality_id
+    )
+    await _audited(services, user, _action(request, "case.export"), "case", case_id, allowed)
+    assert owner is not None
+    _gone_if_erased(owner)
     return CaseRef(case_id, owner.municipality_id, owner.centre_id, owner.counsellor_id, user)
 
 
@@ -382,6 +445,8 @@ async def scoped_inbound_referral(
 
 
 ScopedCase = Annotated[CaseRef, Depends(scoped_case)]
+ErasableCaseDep = Annotated[ErasableCase, Depends(erasable_case)]
+ExportableCase = Annotated[CaseRef, Depends(exportable_case)]
 SupervisedReferral = Annotated[SupervisedReferralRef, Depends(supervised_referral)]
 SupervisedCase = Annotated[CaseRef, Depends(supervised_case)]
 ScopedReferral = Annotated[ReferralRef, Depends(scoped_referral)]

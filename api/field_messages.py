@@ -184,6 +184,9 @@ MODEL_FIELDS: dict[str, dict[str, Field]] = {
     },
     "ReferralSetAside": {"reason": Field("Grund", "Bitte nennen Sie einen Grund.")},
     "SetAsideChoice": {"reason": Field("Grund", "Bitte nennen Sie einen Grund.")},
+    "ErasureRequest": {
+        "reason": Field("Begründung der Löschung", "Bitte begründen Sie die Löschung.")
+    },
     "ProgressNote": {"note": Field("Zwischenstand", "Bitte schreiben Sie den Zwischenstand.")},
     "Outcome": {"note": Field("Notiz")},
     "NotificationSettings": {

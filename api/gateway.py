@@ -287,6 +287,20 @@ class Gateway:
         with _mapped("referral"):
             return await handle.query(ReferralWorkflow.state, rpc_timeout=CALL_TIMEOUT)
 
+    async def terminate(self, workflow_id: str, reason: str) -> bool:
+        """Terminate the workflow if it still runs (erasure); False when it had ended or never
+        existed. `reason` enters the history: ids and words of ours only, never personal data."""
+        client = await self.client()
+        handle = client.get_workflow_handle(workflow_id)
+        try:
+            await handle.terminate(reason=reason, rpc_timeout=CALL_TIMEOUT)
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return False
+            with _mapped("case"):
+                raise
+        return True
+
     async def reachable(self) -> bool:
         """Whether Temporal's frontend answers (for /healthz); never raises."""
         try:

@@ -34,6 +34,7 @@ from api.routes import (
     admin,
     auth,
     cases,
+    data_protection,
     health,
     inbound_referrals,
     notifications,
@@ -43,6 +44,7 @@ from api.routes import (
     supervision,
 )
 from api.security import issuer_from_settings
+from app.case_keys import CaseKeyShredder, NoCaseKeys
 from app.settings import Settings
 from rules.pool import start_rules_evaluators
 from store.db import make_engine, make_session_factory, upgrade
@@ -51,12 +53,24 @@ TITLE = "Lotse"
 DESCRIPTION = "Integrationsvereinbarungen als langlebige Prozesse: Fälle, Vermittlungen, Aufsicht."
 
 
+def case_key_shredder(settings: Settings, engine: Engine) -> CaseKeyShredder:
+    """What destroys a case's data key when the case is erased (api/erasure.py): the one place
+    the per-case key store is wired in. Until it is, no payload is encrypted and there is no
+    key to destroy (`NoCaseKeys`)."""
+    return NoCaseKeys()
+
+
 def create_app(
-    settings: Settings, *, engine: Engine | None = None, client: Client | None = None
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    client: Client | None = None,
+    shredder: CaseKeyShredder | None = None,
 ) -> FastAPI:
     """The API for `settings`. Without `engine`, the store at `settings.database_url` (or the
     data dir's SQLite file) is used, and disposed of on shutdown; without `client`, Temporal is
-    connected on first use, so the API comes up (and says 503) while Temporal is down."""
+    connected on first use, so the API comes up (and says 503) while Temporal is down. Without
+    `shredder`, `case_key_shredder` chooses."""
     owns_engine = engine is None
     store = engine if engine is not None else make_engine(settings.database_url, settings.data_dir)
     metrics = ApiMetrics(store)
@@ -68,6 +82,7 @@ def create_app(
         tokens=issuer_from_settings(settings),
         metrics=metrics,
         logins=LoginThrottle(settings.login_concurrency),
+        shredder=shredder if shredder is not None else case_key_shredder(settings, store),
     )
 
     @asynccontextmanager
@@ -107,6 +122,7 @@ def create_app(
         reports,
         rules,
         admin,
+        data_protection,
         notifications,
         health,
     ):

@@ -28,6 +28,9 @@ class ActorRole(StrEnum):
     PARTNER = "partner"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    # The data protection officer (issue 15): sends no update to a case; erasure terminates
+    # the case's workflows instead (api/erasure.py).
+    DATA_PROTECTION = "datenschutz"
 
 
 class Actor(StrictModel):

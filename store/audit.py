@@ -1,4 +1,5 @@
-"""The audit trail: who read or changed which case or referral, and when.
+"""The audit trail: who read or changed which case or referral, who logged in (or failed to:
+`auth.login_failed`, with no name), what the administrators changed, and when.
 
 An entry holds the username, a verb (`case.read`, `case.intake`, `referral.acknowledge`, ...),
 the object's type and id and the instant; never a name, a note or a profile fact, because the
@@ -8,9 +9,11 @@ leaves a trace.
 
 The API writes the entries (api/deps.py: the scope checks before a handler runs, so no route
 can forget one; one entry per list, naming the scope), each in a short transaction of its
-own: an entry for an attempt that then fails (409, 422) still says who tried what. This is,
-with the directory's accounts and partners and the inbound referrals (`store.inbound`), a table
-the API writes; the read model is written by the workflows' activities only.
+own: an entry for an attempt that then fails (409, 422) still says who tried what. Logins
+(api/login.py), the administrators' writes (api/routes/admin.py) and erasures
+(store/erasure.py, `case.erased`) add theirs. This is, with the directory's accounts and
+partners and the inbound referrals (`store.inbound`), a table the API writes; the read model
+is written by the workflows' activities only (and emptied of a client by an erasure).
 """
 
 from datetime import UTC, datetime

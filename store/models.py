@@ -51,6 +51,9 @@ class Role(StrEnum):
     # The Land's or the federal programme's evaluation: aggregates only (migration 0010); her
     # municipalities are `evaluator_municipalities` rows, none meaning all.
     EVALUATOR = "evaluator"
+    # A municipality's data protection officer (migration 0014): erases closed cases, exports
+    # a client's data and reads the audit log; sees no case list.
+    DATA_PROTECTION = "datenschutz"
 
 
 class Municipality(SQLModel, table=True):
@@ -123,8 +126,9 @@ class PartnerAgency(SQLModel, table=True):
 
 
 # One scope column per role and no other: a counsellor sees a centre's cases, a partner one
-# agency's referrals, a supervisor one municipality; an admin and an evaluator have none (an
-# evaluator's municipalities are rows of their own, `EvaluatorMunicipality`). Kept in the database
+# agency's referrals, a supervisor and a data protection officer one municipality; an admin
+# and an evaluator have none (an evaluator's municipalities are rows of their own,
+# `EvaluatorMunicipality`). Kept in the database
 # too, so no code path (seed, admin API, a hand-written SQL fix) can store a half-scoped account.
 _SCOPE_FITS_ROLE = (
     "(role = 'counsellor' AND centre_id IS NOT NULL AND partner_id IS NULL"
@@ -137,6 +141,8 @@ _SCOPE_FITS_ROLE = (
     " AND municipality_id IS NULL)"
     " OR (role = 'evaluator' AND centre_id IS NULL AND partner_id IS NULL"
     " AND municipality_id IS NULL)"
+    " OR (role = 'datenschutz' AND municipality_id IS NOT NULL AND centre_id IS NULL"
+    " AND partner_id IS NULL)"
 )
 
 

@@ -73,6 +73,7 @@ from store.archive import (
     archive_document,
 )
 from store.case_identity import copy_identity
+from store.erasure import is_erased
 from store.evaluation_cells import mark_stale
 from store.fact_writer import CasePlace, write_facts
 from store.models import Municipality, Role
@@ -130,10 +131,13 @@ class SqlCaseEventSink:
 
     def archive_document(self, document: ArchivedDocument) -> None:
         with self._writing, Session(self._engine) as session, session.begin():
-            archive_document(session, document)
+            if not is_erased(session, document.case_id):
+                archive_document(session, document)
 
     def append_referral_note(self, note: ReferralNote) -> None:
         with self._writing, Session(self._engine) as session, session.begin():
+            if is_erased(session, note.case_id):
+                return
             add_referral_note(session, note)
             referral = session.get(ReferralSummary, note.referral_id)
             if referral is not None:  # a note is a partner's act in the network that month
@@ -152,6 +156,9 @@ class SqlCaseEventSink:
         case = batch.case
         with Session(self._engine) as session, session.begin():
             _lock_case(session, case.case_id)
+            if is_erased(session, case.case_id):
+                # A delivery after the erasure (store/erasure.py) must not bring data back.
+                return 0
             summary = session.get(CaseSummary, case.case_id)
             applied = summary.last_applied_seq if summary is not None else 0
             events = sorted(

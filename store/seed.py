@@ -166,6 +166,10 @@ DEMO_STAFF: dict[str, DemoStaff] = {
     "admin": DemoStaff(Role.ADMIN, None, None, "Lotse-Betrieb Musterstadt", ""),
     # The Land's evaluation: aggregates of every municipality, nothing else.
     "auswertung": DemoStaff(Role.EVALUATOR, None, None, "Landesauswertung Integration", ""),
+    # Musterstadt's data protection officer: erasure, the client's copy, the audit log.
+    "datenschutz": DemoStaff(
+        Role.DATA_PROTECTION, None, MUNICIPALITY_ID, "Datenschutzbeauftragte Musterstadt", ""
+    ),
 }
 # The contact person of each demo partner's account (by account name).
 DEMO_PARTNER_CONTACTS = {

@@ -55,6 +55,7 @@ def scope_error(
         Role.SUPERVISOR: "municipality_id",
         Role.ADMIN: None,
         Role.EVALUATOR: None,  # her municipalities: `evaluator_municipalities`
+        Role.DATA_PROTECTION: "municipality_id",
     }[role]
     given = {
         name

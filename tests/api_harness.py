@@ -35,6 +35,7 @@ from activities.digest import DigestActivities
 from activities.notifications import MailSender, NotificationActivities
 from api.gateway import connect
 from api.main import create_app
+from app.case_keys import CaseKeyShredder
 from app.settings import Settings
 from store.digest import SqlDigestCounts
 from store.directory import SqlDirectory
@@ -231,11 +232,13 @@ async def running_lotse(
     *,
     with_activities: bool = True,
     mailer: MailSender | None = None,
+    shredder: CaseKeyShredder | None = None,
 ) -> AsyncIterator[Lotse]:
     """The whole system for one test module (see the module docstring). Without activities,
     the worker runs the workflows only: an update that waits for an activity then stays in
     flight (for tests of what happens meanwhile). Notices go to the in-app list, and by mail
-    through `mailer` when given (tests/mail_harness.py)."""
+    through `mailer` when given (tests/mail_harness.py). Erasure destroys case keys through
+    `shredder` when given (else the API's own choice, api.main.case_key_shredder)."""
     address = env.client.service_client.config.target_host
     settings = settings_for(data_dir, f"api-{uuid.uuid4()}", address)
     await register_search_attributes(env.client)
@@ -250,7 +253,7 @@ async def running_lotse(
         worker = build_worker(worker_client, settings, activities if with_activities else None)
         # The API's own client, as `lotse api` makes it (short retries, see api.gateway).
         api_client = await connect(settings)
-        app = create_app(settings, engine=engine, client=api_client)
+        app = create_app(settings, engine=engine, client=api_client, shredder=shredder)
         transport = httpx.ASGITransport(app=app)
         async with (
             worker,

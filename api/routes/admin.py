@@ -1,20 +1,24 @@
-"""The directory, kept by administrators: partner agencies and user accounts (list, create),
-the audit trail, the administrators' own open tasks, and the notification mails by status
-(which ones never arrived). An admin has no scope and sees no
+"""The directory, kept by administrators: partner agencies and user accounts (list, create,
+each creation audited), the audit trail (also for data protection officers; paged by a period, or
+CSV), the administrators' own open tasks, and the notification mails by status (which ones never
+arrived). An admin has no scope and sees no
 cases: the directory is configuration, not case data (a task names a case by its id only).
 Reads are `store.reads.admin`, changes `store.directory_changes`."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from api.deps import Admin, SessionDep
+from api import audit_csv
+from api.audit_csv import AuditRange
+from api.deps import Admin, AuditReader, ServicesDep, SessionDep
 from api.pagination import Page, PageNumber, PageSize, paginate
 from domain.enums import ActorKind
 from domain.fields import Code, DisplayName, EmailAddress, PhoneNumber, SingleLine, Title
 from domain.notifications import DeliveryStatus, NoticeKind
+from store import audit
 from store.directory_changes import (
     Taken,
     UnknownInDirectory,
@@ -24,6 +28,7 @@ from store.directory_changes import (
 )
 from store.models import PartnerAgency, Role
 from store.notifications import MailDelivery
+from store.projections import AuditEvent
 from store.reads import admin as admin_reads
 from store.reads import notifications as notification_reads
 from store.users import InvalidUser
@@ -119,6 +124,7 @@ def create_partner(body: PartnerIn, admin: Admin, session: SessionDep) -> Partne
         raise _unknown(error.field, error.value) from error
     except Taken as error:
         raise _conflict(f"Ein Partner mit der Id '{body.id}'") from error
+    audit.add_entry(session, admin.username, "admin.partner_create", "partner", partner.id)
     return PartnerOut.model_validate(partner, from_attributes=True)
 
 
@@ -134,6 +140,7 @@ _SCOPE_OF_ROLE = {
     Role.SUPERVISOR: "municipality_id",
     Role.ADMIN: None,
     Role.EVALUATOR: None,
+    Role.DATA_PROTECTION: "municipality_id",
 }
 
 
@@ -185,20 +192,37 @@ def create_user_account(body: UserIn, admin: Admin, session: SessionDep) -> User
     except Taken as error:
         # Two admins creating the same account at once.
         raise _conflict(f"Ein Konto '{username}'") from error
+    audit.add_entry(session, admin.username, "admin.user_create", "user", user.username)
     return UserOut.model_validate(user, from_attributes=True)
 
 
-@router.get("/audit", name="admin.audit")
+@router.get(
+    "/audit",
+    name="admin.audit",
+    response_model=Page[AuditOut],
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
+)
 def audit_trail(
-    admin: Admin,
+    reader: AuditReader,
+    services: ServicesDep,
     session: SessionDep,
-    object_id: Annotated[SingleLine | None, Query(max_length=120)] = None,
-    actor: Annotated[SingleLine | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[AuditOut]:
-    """The newest audit entries, optionally of one object or one actor."""
-    rows = admin_reads.audit_entries(session, object_id=object_id, actor=actor, limit=limit)
-    return [AuditOut.model_validate(row, from_attributes=True) for row in rows]
+    wanted: AuditRange,
+    page: PageNumber = 1,
+    page_size: PageSize = 100,
+    format: Annotated[Literal["json", "csv"], Query(description="json oder csv")] = "json",
+) -> Page[AuditOut] | Response:
+    """The audit entries of a period (German days `from`..`to`, oldest first), optionally of one
+    object or one actor; a page of them, or with `format=csv` all of them as CSV. For
+    administrators and data protection officers; the read itself is an entry (`audit.read`)."""
+    audit.add_entry(session, reader.username, "audit.read", "audit", audit_csv.period_id(wanted))
+    if format == "csv":
+        return audit_csv.response(services.engine, wanted)
+    found = admin_reads.audit_page(session, wanted, page, page_size)
+    return paginate(found, page, page_size, _audit_out)
+
+
+def _audit_out(row: AuditEvent) -> AuditOut:
+    return AuditOut.model_validate(row, from_attributes=True)
 
 
 class AdminTaskOut(BaseModel):

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from api.deps import CurrentUser, ServicesDep, SessionDep, client_address, unauthorized
-from api.login import LOGIN_FAILED, username_problems
+from api.login import LOGIN_FAILED, record_login, username_problems
 from api.login_throttle import LoginRefused
 from store.models import Role
 from store.users import authenticate
@@ -58,6 +58,7 @@ async def login(
         raise HTTPException(
             refused.status_code, detail=refused.message, headers=refused.headers
         ) from None
+    await record_login(services.engine, user)
     if user is None:
         raise unauthorized(LOGIN_FAILED)
     return Token(

@@ -21,6 +21,7 @@ from api.ui import (
     case_actions,
     case_page,
     cases_pages,
+    data_protection_pages,
     evaluation_pages,
     inbound_pages,
     notification_pages,
@@ -58,6 +59,7 @@ def install(app: FastAPI) -> None:
         supervisor_case,
         supervisor_referral,
         evaluation_pages,
+        data_protection_pages,
     ):
         app.include_router(pages.router)
     app.mount("/static", Assets(directory=STATIC), name="static")

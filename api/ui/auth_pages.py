@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from api.deps import client_address
 from api.errors import validation_errors
-from api.login import LOGIN_FAILED, username_problems
+from api.login import LOGIN_FAILED, record_login, username_problems
 from api.login_throttle import LoginRefused
 from api.ui import flash
 from api.ui.forms import GENERAL, FormState, text
@@ -37,6 +37,7 @@ HOME: dict[Role, str] = {
     Role.PARTNER: "/eingang",
     Role.SUPERVISOR: "/aufsicht",
     Role.EVALUATOR: "/auswertung",
+    Role.DATA_PROTECTION: "/datenschutz",
 }
 
 
@@ -109,6 +110,7 @@ async def login(request: Request, form: Form) -> Response:
         page = render(request, "login.html", {"form": state, "next": target}, refused.status_code)
         page.headers.update(refused.headers)
         return page
+    await record_login(services_of(request).engine, user)
     if user is None:
         # The password is never sent back into the page.
         values = {"username": [username], "weiter": [target]}

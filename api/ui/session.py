@@ -34,12 +34,15 @@ from api.deps import (
     NOT_FOUND,
     CasePath,
     CaseRef,
+    ErasableCase,
     InboundPath,
     InboundRef,
     ReferralPath,
     ReferralRef,
     Services,
     SupervisedReferralRef,
+    erasable_case,
+    exportable_case,
     require_role,
     scoped_case,
     scoped_inbound_referral,
@@ -240,6 +243,9 @@ SupervisorUser = Annotated[User, Depends(page_role(Role.SUPERVISOR))]
 AdminUser = Annotated[User, Depends(page_role(Role.ADMIN))]
 # The evaluation („Auswertung"): the API's report readers. An evaluator has no other page.
 ReportReaderUser = Annotated[User, Depends(page_role(Role.SUPERVISOR, Role.EVALUATOR))]
+# Erasure and the client's copy (api/ui/data_protection_pages.py).
+EraserUser = Annotated[User, Depends(page_role(Role.ADMIN, Role.DATA_PROTECTION))]
+DataProtectionUser = Annotated[User, Depends(page_role(Role.DATA_PROTECTION))]
 
 
 # --- objects in scope: the API's checks, with the session's user --------------------------
@@ -280,7 +286,23 @@ async def page_inbound_referral(
     return await scoped_inbound_referral(request, inbound_referral_id, user, services_of(request))
 
 
+async def page_erasable_case(request: Request, case_id: CasePath, user: EraserUser) -> ErasableCase:
+    """A case the administrator or data protection officer may erase (`api.deps.erasable_case`);
+    404 otherwise."""
+    return await erasable_case(request, case_id, user, services_of(request))
+
+
+async def page_exportable_case(
+    request: Request, case_id: CasePath, user: DataProtectionUser
+) -> CaseRef:
+    """A case of the data protection officer's municipality (`api.deps.exportable_case`); 404
+    otherwise, 410 when erased."""
+    return await exportable_case(request, case_id, user, services_of(request))
+
+
 PageCase = Annotated[CaseRef, Depends(page_case)]
+PageErasableCase = Annotated[ErasableCase, Depends(page_erasable_case)]
+PageExportableCase = Annotated[CaseRef, Depends(page_exportable_case)]
 PageSupervisedCase = Annotated[CaseRef, Depends(page_supervised_case)]
 PageReferral = Annotated[ReferralRef, Depends(page_referral)]
 PageSupervisedReferral = Annotated[SupervisedReferralRef, Depends(page_supervised_referral)]

@@ -19,6 +19,7 @@ from sqlmodel.sql.sqltypes import AutoString
 
 # Importing the table modules registers their tables on SQLModel.metadata.
 import store.case_numbers
+import store.erasure
 import store.evaluation_cells
 import store.facts
 import store.models

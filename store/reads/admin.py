@@ -2,10 +2,17 @@
 the audit trail, and their own open tasks. Configuration and ids, no case data.
 """
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from store.models import PartnerAgency, Role, User
 from store.projections import AuditEvent, TaskRecord
+from store.reads.paging import Slice, page_of
 
 
 def partners(session: Session) -> list[PartnerAgency]:
@@ -18,16 +25,55 @@ def accounts(session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(col(User.username))).all())
 
 
-def audit_entries(
-    session: Session, *, object_id: str | None, actor: str | None, limit: int
-) -> list[AuditEvent]:
-    """The newest `limit` audit entries, of one object and/or one actor when given."""
-    query = select(AuditEvent)
-    if object_id is not None:
-        query = query.where(AuditEvent.object_id == object_id)
-    if actor is not None:
-        query = query.where(AuditEvent.actor == actor)
-    query = query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit)
+@dataclass(frozen=True)
+class AuditFilter:
+    """Entries at or after `start` and before `end`, of one object and/or one actor."""
+
+    start: datetime
+    end: datetime
+    object_id: str | None = None
+    actor: str | None = None
+
+
+def _audit_query(wanted: AuditFilter) -> SelectOfScalar[AuditEvent]:
+    query = select(AuditEvent).where(
+        col(AuditEvent.at) >= wanted.start, col(AuditEvent.at) < wanted.end
+    )
+    if wanted.object_id is not None:
+        query = query.where(AuditEvent.object_id == wanted.object_id)
+    if wanted.actor is not None:
+        query = query.where(AuditEvent.actor == wanted.actor)
+    # Oldest first: a date range is read as it happened; the id breaks ties of one instant.
+    return query.order_by(col(AuditEvent.at), col(AuditEvent.id))
+
+
+def audit_page(
+    session: Session, wanted: AuditFilter, page: int, page_size: int
+) -> Slice[AuditEvent]:
+    """One page of the entries (the index on `at` serves the range)."""
+    return page_of(session, _audit_query(wanted), page, page_size)
+
+
+def audit_rows(engine: Engine, wanted: AuditFilter) -> Iterator[AuditEvent]:
+    """Every entry, streamed in batches (the CSV export of a range: no page limit)."""
+    with Session(engine) as session:
+        yield from session.exec(_audit_query(wanted).execution_options(yield_per=2000))
+
+
+def case_accesses(session: Session, case_id: str) -> list[AuditEvent]:
+    """Who accessed the case and its referrals, and when (the client's copy, Art. 15)."""
+    query = (
+        select(AuditEvent)
+        .where(
+            # Both halves lead with the object's type and id: ix_audit_events_object.
+            ((col(AuditEvent.object_type) == "case") & (col(AuditEvent.object_id) == case_id))
+            | (
+                (col(AuditEvent.object_type) == "referral")
+                & col(AuditEvent.object_id).startswith(case_id + "-ref-", autoescape=True)
+            )
+        )
+        .order_by(col(AuditEvent.at), col(AuditEvent.id))
+    )
     return list(session.exec(query).all())
 
 

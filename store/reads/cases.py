@@ -10,13 +10,14 @@ filters is read backwards along `ix_case_summaries_centre_updated` and no page s
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import false
+from sqlalchemy import exists, false
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from domain.case import Stage
 from domain.case_number import parse_case_number
 from domain.name_key import name_keys
+from store.erasure import CaseErasure
 from store.models import Role
 from store.projections import CaseNameKey, CaseSummary, TaskRecord
 from store.reads.paging import Slice, page_of
@@ -33,8 +34,9 @@ def centre_cases(
     search: str | None = None,
 ) -> SelectOfScalar[CaseSummary]:
     """A centre's cases, newest change first; each given filter narrows. `search`: see
-    `matching`."""
-    query = select(CaseSummary).where(CaseSummary.centre_id == centre_id)
+    `matching`. An erased case (store/erasure.py) is in no list: it has no client any more."""
+    erased = exists().where(col(CaseErasure.case_id) == col(CaseSummary.case_id))
+    query = select(CaseSummary).where(CaseSummary.centre_id == centre_id, ~erased)
     if stage is not None:
         query = query.where(CaseSummary.stage == stage.value)
     if overdue is not None:

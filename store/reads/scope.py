@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from store.erasure import is_erased
 from store.models import (
     Centre,
     EvaluatorMunicipality,
@@ -26,6 +27,10 @@ class CaseOwner:
     municipality_id: str
     centre_id: str
     counsellor_id: str | None
+    # The stage as the read model has it ("" when asked of the workflow), and whether the case
+    # was erased (store/erasure.py: every access then answers 410).
+    stage: str = ""
+    erased: bool = False
 
 
 def case_owner(engine: Engine, case_id: str) -> CaseOwner | None:
@@ -34,7 +39,8 @@ def case_owner(engine: Engine, case_id: str) -> CaseOwner | None:
         row = session.get(CaseSummary, case_id)
         if row is None:
             return None
-        return CaseOwner(row.municipality_id, row.centre_id, row.counsellor_id)
+        erased = is_erased(session, case_id)
+        return CaseOwner(row.municipality_id, row.centre_id, row.counsellor_id, row.stage, erased)
 
 
 def referral_partner(engine: Engine, referral_id: str) -> str | None:

@@ -39,6 +39,7 @@ ROLES = {
     "supervisor": "koordination",
     "admin": "admin",
     "evaluator": "auswertung",
+    "datenschutz": "datenschutz",
 }
 OBJECTS = ("own", "foreign", "missing")
 
@@ -52,8 +53,10 @@ def row(
     supervisor: Cell,
     admin: Cell,
     evaluator: Cell = 403,
+    datenschutz: Cell = 403,
 ) -> dict[str, Cell]:
-    """The last column, the evaluator (aggregates only), is 403 unless a row says otherwise."""
+    """The last two columns, the evaluator (aggregates only) and the data protection officer
+    (erasure, the client's copy, the audit log), are 403 unless a row says otherwise."""
     return {
         "anonymous": anonymous,
         "counsellor": counsellor,
@@ -61,6 +64,7 @@ def row(
         "supervisor": supervisor,
         "admin": admin,
         "evaluator": evaluator,
+        "datenschutz": datenschutz,
     }
 
 
@@ -69,8 +73,9 @@ OWN = (200, 404, 404)  # own object read or marked, foreign and missing: 404
 STAGED = (409, 404, 404)  # own object reached (the workflow refuses in its stage)
 # fmt: off
 MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
-    ("POST", "/auth/token"):                        row(422, 422, 422, 422, 422, 422),  # empty form
-    ("GET", "/me"):                                 row(401, 200, 200, 200, 200, 200),
+    # An empty form.
+    ("POST", "/auth/token"):                        row(422, 422, 422, 422, 422, 422, 422),
+    ("GET", "/me"):                                 row(401, 200, 200, 200, 200, 200, 200),
     ("POST", "/cases"):                             row(401, 422, 403, 403, 403),  # bad body
     ("GET", "/cases"):                              row(401, 200, 403, 403, 403),
     ("GET", "/cases/{case_id}"):                    row(401, (200, 404, 404), 403, 403, 403),
@@ -123,23 +128,30 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("GET", "/reports/evaluation"):                 row(401, 403, 403, 200, 403, 200),
     ("GET", "/reports/evaluation.csv"):             row(401, 403, 403, 200, 403, 200),
     # The catalog names the rules the evaluation counts; it holds no client data.
-    ("GET", "/rules"):                              row(401, 200, 200, 200, 200, 200),
+    ("GET", "/rules"):                              row(401, 200, 200, 200, 200, 200, 200),
     ("POST", "/rules/explain"):                     row(401, 422, 403, 422, 422),  # bad body
     ("GET", "/admin/partners"):                     row(401, 403, 403, 403, 200),
     ("POST", "/admin/partners"):                    row(401, 403, 403, 403, 422),
     ("GET", "/admin/users"):                        row(401, 403, 403, 403, 200),
     ("POST", "/admin/users"):                       row(401, 403, 403, 403, 422),
-    ("GET", "/admin/audit"):                        row(401, 403, 403, 403, 200),
+    ("GET", "/admin/audit"):                        row(401, 403, 403, 403, 200, 403, 200),
+    # Erasure: an admin everywhere (case B too), the officer in her municipality; the body is
+    # refused (422) once the case is reached. The client's copy: the case's counsellors and
+    # the officer of its municipality.
+    ("POST", "/admin/cases/{case_id}/erase"):
+        row(401, 403, 403, 403, (422, 422, 404), 403, SCOPED),
+    ("GET", "/cases/{case_id}/export"):             row(401, OWN, 403, 403, 403, 403, OWN),
     ("GET", "/admin/tasks"):                        row(401, 403, 403, 403, 200),
     ("GET", "/admin/mail-deliveries"):              row(401, 403, 403, 403, 200),
     # Everyone has a list of her own; another user's notification is not found.
-    ("GET", "/notifications"):                      row(401, 200, 200, 200, 200, 200),
-    ("POST", "/notifications/{notification_id}/read"): row(401, OWN, OWN, OWN, 404, 404),
-    ("GET", "/me/notification-settings"):           row(401, 200, 200, 200, 200, 200),
-    ("PUT", "/me/notification-settings"):           row(401, 422, 422, 422, 422, 422),  # no body
-    ("GET", "/livez"):                              row(200, 200, 200, 200, 200, 200),
-    ("GET", "/healthz"):                            row(200, 200, 200, 200, 200, 200),
-    ("GET", "/metrics"):                            row(200, 200, 200, 200, 200, 200),
+    ("GET", "/notifications"):                      row(401, 200, 200, 200, 200, 200, 200),
+    ("POST", "/notifications/{notification_id}/read"): row(401, OWN, OWN, OWN, 404, 404, 404),
+    ("GET", "/me/notification-settings"):           row(401, 200, 200, 200, 200, 200, 200),
+    # No body.
+    ("PUT", "/me/notification-settings"):           row(401, 422, 422, 422, 422, 422, 422),
+    ("GET", "/livez"):                              row(200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/healthz"):                            row(200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/metrics"):                            row(200, 200, 200, 200, 200, 200, 200),
 }
 # fmt: on
 
@@ -165,7 +177,9 @@ class World:
             chosen = {"own": own, "foreign": foreign, "missing": 2**62}[target]
             return template.replace("{notification_id}", str(chosen))
         if "{case_id}" in template:
-            own, foreign = self.case_a, self.case_c if role == "supervisor" else self.case_b
+            # A municipality's roles: another municipality's case is the foreign one.
+            in_municipality = role in ("supervisor", "datenschutz")
+            own, foreign = self.case_a, self.case_c if in_municipality else self.case_b
             missing = f"case-{uuid.uuid4()}"
             chosen = {"own": own, "foreign": foreign, "missing": missing}[target]
             # A case's referral: the own case's own referral; the others fail on the case.

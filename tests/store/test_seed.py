@@ -75,7 +75,8 @@ def test_seed_writes_one_account_per_role_and_partner_all_with_password_demo(
     seed.seed_demo(store_engine, environment="development")
     with Session(store_engine) as session:
         accounts = {u.username: u for u in session.exec(select(User))}
-        assert DESIGN_ACCOUNTS | {"anerkennungsberatung", "auswertung"} == set(accounts)
+        extra = {"anerkennungsberatung", "auswertung", "datenschutz"}
+        assert DESIGN_ACCOUNTS | extra == set(accounts)
         scope = {name: (u.role, u.centre_id, u.municipality_id) for name, u in accounts.items()}
         assert scope["berater1"] == (Role.COUNSELLOR, "mbe-mitte", None)
         assert scope["berater2"] == (Role.COUNSELLOR, "mbe-nord", None)
@@ -83,6 +84,7 @@ def test_seed_writes_one_account_per_role_and_partner_all_with_password_demo(
         assert scope["admin"] == (Role.ADMIN, None, None)
         # The evaluator has no scope column and no municipality rows: every municipality.
         assert scope["auswertung"] == (Role.EVALUATOR, None, None)
+        assert scope["datenschutz"] == (Role.DATA_PROTECTION, None, "musterstadt")
         partner_of = {u.username: u.partner_id for u in accounts.values() if u.role is Role.PARTNER}
         kind_of = {p.id: p.kind for p in session.exec(select(PartnerAgency))}
         assert {name: kind_of[pid] for name, pid in partner_of.items() if pid} == {
