@@ -23,7 +23,7 @@ from datetime import datetime
 from activities.edition_texts import EditionTexts
 from domain.case import CaseGoal, CaseRoute, ClientName, Measure, Responsible
 from domain.consent import DATUM_LABELS, KIND_TERMS, QUALIFICATION_DATA, partner_data
-from domain.editions import EDITION_GERMAN_NAMES
+from domain.editions import EDITION_GERMAN_NAMES, UNREVIEWED_NOTE
 from domain.enums import CentreKind
 from domain.labels import ACTOR_LABELS, NEED_LABELS
 from domain.months import german_day
@@ -192,7 +192,7 @@ def _edition_notes(edition: EditionTexts) -> list[str]:
     )
     translated = edition.texts.binding
     if not edition.reviewed:
-        german += " Die Übersetzung ist noch nicht geprüft."
+        german += f" {UNREVIEWED_NOTE}"
         translated += f" {edition.texts.unreviewed}"
     return [german, translated]
 

@@ -338,6 +338,10 @@ def describe(error: Mapping[str, Any], model: str | None = None) -> Problem:
     path = path_of(error.get("loc", ()))
     raw = str(error.get("msg", "Ungültiger Wert.")).removeprefix("Value error, ")
     kind = str(error.get("type", ""))
+    if kind == "json_invalid":
+        # pydantic puts the character position where a field goes (`("body", 0)`): the
+        # payload as a whole is what cannot be read, not a field „0“.
+        path = ""
     if kind == "value_error" and (named := _NAMED.fullmatch(raw)):
         path = f"{path}.{named.group(1)}" if path else named.group(1)
         raw = named.group(2)

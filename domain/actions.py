@@ -21,7 +21,7 @@ from domain.case import (
 from domain.consent import COMMON_MINIMUM_TERMS
 from domain.editions import UNKNOWN_EDITION, edition_code
 from domain.enums import CentreKind
-from domain.fields import Id, Note, PlausibleDate, Text
+from domain.fields import Id, LanguageCode, Note, PlausibleDate, Text
 from domain.needs import Need
 from domain.profile import StrictModel
 
@@ -180,7 +180,7 @@ class SignatureEdition(StrictModel):
     the client's language following each block (a code of domain/editions.py; `fa` reads the
     Dari edition)."""
 
-    language: Annotated[str, Field(min_length=1, max_length=8)] | None = None
+    language: LanguageCode | None = None
 
     @field_validator("language")
     @classmethod

@@ -15,6 +15,8 @@ SERIAL_DIGITS = 4  # padded to four; the 10,000th case of a year simply gets fiv
 NUMBER_LENGTH = 20
 
 _NUMBER = re.compile(r"([A-Za-z]{3})-(\d{4})-(\d{1,7})")
+# The part of a number people quote without the prefix: "0147", "147", "2026-0147".
+_SERIAL_PART = re.compile(r"(?:(\d{4})-)?(\d{1,7})")
 
 
 def format_case_number(prefix: str, year: int, serial: int) -> str:
@@ -29,6 +31,17 @@ def parse_case_number(text: str) -> str | None:
         return None
     prefix, year, serial = found.groups()
     return format_case_number(prefix, int(year), int(serial))
+
+
+def serial_suffix(text: str) -> str | None:
+    """How a stored number ends when `text` is its serial part, with or without the year
+    ("147" -> "-0147", "2026-147" -> "-2026-0147"); None when it is not one (a serial of 0)."""
+    found = _SERIAL_PART.fullmatch(text.strip())
+    if found is None or int(found.group(2)) == 0:
+        return None
+    year, serial = found.groups()
+    padded = f"-{int(serial):0{SERIAL_DIGITS}d}"
+    return f"-{int(year):04d}{padded}" if year else padded
 
 
 def _letters(municipality_id: str) -> str:

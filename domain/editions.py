@@ -39,6 +39,11 @@ EDITION_GERMAN_NAMES = MappingProxyType(
     }
 )
 
+# The sentence an unreviewed translation's document carries in German under its title
+# (activities/agreement_text.py writes it; the case page reads it back from the archived text,
+# so the page says of each version what was presented, not what the translation is now).
+UNREVIEWED_NOTE = "Die Übersetzung ist noch nicht geprüft."
+
 UNKNOWN_EDITION = (
     "Für diese Sprache gibt es keine Übersetzung der Vereinbarung. Bitte eine der angebotenen "
     "Sprachen wählen oder nur Deutsch."
@@ -49,6 +54,14 @@ def edition_code(code: str) -> str | None:
     """The edition for a language code (an alias resolved), or None when there is none."""
     canonical = EDITION_ALIASES.get(code, code)
     return canonical if canonical in EDITIONS else None
+
+
+def edition_title(language: str | None) -> str:
+    """How people name an edition: „zweisprachige Ausgabe Deutsch/Arabisch“, „deutsche
+    Ausgabe“ without a language (an unknown code is named as it is)."""
+    if language is None:
+        return "deutsche Ausgabe"
+    return f"zweisprachige Ausgabe Deutsch/{EDITION_GERMAN_NAMES.get(language, language)}"
 
 
 def suggested_edition(languages: Iterable[str]) -> str | None:

@@ -151,6 +151,9 @@ Title = Annotated[str, Field(min_length=1, max_length=200), _LINE_RULE, _LINE_CH
 """A short single-line label: a qualification's title, a partner's name."""
 Code = Annotated[str, Field(min_length=1, max_length=64), _LINE_RULE, _LINE_CHECK]
 """A short key: a municipality id, a measure's name in the rule catalog."""
+LanguageCode = Annotated[str, Field(min_length=1, max_length=8), _LINE_RULE, _LINE_CHECK]
+"""A language code as a payload names it (`ar`, `prs`): a control character is refused as
+such, not as an unknown language."""
 Id = Annotated[str, Field(min_length=1, max_length=120), _LINE_RULE, _LINE_CHECK]
 """An id a payload refers to (goal, route, partner, counsellor, centre, task)."""
 Text = Annotated[str, Field(min_length=1, max_length=2000), _LINES_RULE, _LINES_CHECK]

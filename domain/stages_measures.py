@@ -3,8 +3,12 @@
 A partner's measure ends with the partner's report (domain/stages_referral.py); the client's
 and the centre's own measures have no one to report them, so the counsellor records them: only
 in an agreement in force, only a measure that is not a partner's, not done already, and not
-before the agreement came into force nor after today. The follow-ups the rules scheduled for
-the measure stay (the counsellor ends them as tasks): a check-off changes no clock.
+before the agreement came into force nor after today. A measure of the client's that carries
+out a routing proposal (the client enrols herself) has the rule's follow-ups of that proposal
+(„Nachhalten: …“ after 42 days, domain/stages.py `_activate`); once it is ticked off they are
+dropped, so no reminder comes for what is done (`stop_follow_ups`, the workflow's patch
+`own-measure-follow-ups`; runs from before it keep them). A follow-up task already given stays
+the counsellor's to end.
 
 `check_complete_own_measure` for the update's validator; `complete_own_measure` returns a new
 state or a `Rejection`. Pure: no I/O, no clock of its own.
@@ -57,7 +61,7 @@ def check_complete_own_measure(
 
 
 def complete_own_measure(
-    state: CaseState, completion: OwnMeasureCompletion, now: datetime
+    state: CaseState, completion: OwnMeasureCompletion, now: datetime, stop_follow_ups: bool = False
 ) -> CaseState | Rejection:
     if refused := check_complete_own_measure(state, completion, now):
         return refused
@@ -66,6 +70,8 @@ def complete_own_measure(
     assert measure is not None  # checked above, on the same state
     measure.done = True
     measure.done_at = start_of_german_day(completion.done_on)
+    if stop_follow_ups:
+        _drop_follow_ups(new, measure)
     record(
         new,
         OwnMeasureCompleted(
@@ -74,3 +80,19 @@ def complete_own_measure(
         now,
     )
     return new
+
+
+def _drop_follow_ups(state: CaseState, done: Measure) -> None:
+    """The pending follow-ups of `done`'s proposal that no referral holds, unless another own
+    measure still open carries the same proposal (the follow-ups are the proposal's)."""
+    if done.route_id is None:
+        return
+    still_open = any(
+        m.route_id == done.route_id and not m.done and m.responsible is not Responsible.PARTNER
+        for m in state.measures
+    )
+    if still_open:
+        return
+    state.follow_ups = [
+        f for f in state.follow_ups if f.route_id != done.route_id or f.referral_id is not None
+    ]

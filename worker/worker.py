@@ -109,11 +109,15 @@ def default_activities(settings: Settings) -> list[Callable[..., Any]]:
     from store.db import make_engine, upgrade
     from store.digest import SqlDigestCounts
     from store.directory import SqlDirectory
+    from store.name_key_rebuild import rebuild_name_keys
     from store.notifications import SqlNoticeLedger
     from store.projector import SqlCaseEventSink
 
     engine = make_engine(settings.database_url, settings.data_dir)
     upgrade(engine)
+    rebuild_name_keys(
+        engine
+    )  # derived data: after a change of the keying (store/name_key_rebuild.py)
     case = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine))
     sender = mail_sender(settings)
     if sender is None:

@@ -37,6 +37,10 @@ Patches in effect (histories recorded before each: tests/histories/*_v1.json):
 - `OWN_MEASURE_COMPLETION` (`complete_own_measure`: the client's or the centre's measure
   ticked off with its day): no command of its own, a marker for the same reason (recorded
   with it: tests/histories/own_measure_completion.json).
+- `OWN_MEASURE_FOLLOW_UPS`: a check-off drops the pending follow-ups of the measure's
+  proposal, so their timers go and no „Nachhalten“ task comes for what is done. A run checked
+  off before it kept them and gave the task: replayed without the marker, it still does
+  (tests/histories/own_measure_follow_ups.json with it).
 - No patch: `request_signature_edition` (the edition chosen) is a new update beside
   `request_signature`, scheduling the same activity; no recorded history holds it, so they
   replay unchanged, but code from before it cannot replay a run that took it.
@@ -166,6 +170,7 @@ PARALLEL_REFERRAL_STARTS = "parallel-referral-starts"
 INTAKE_CORRECTIONS = "intake-corrections"
 SIGNATURE_REQUEST_WITHDRAWAL = "signature-request-withdrawal"
 OWN_MEASURE_COMPLETION = "own-measure-completion"
+OWN_MEASURE_FOLLOW_UPS = "own-measure-follow-ups"
 
 # After a clock or a referral step failed unexpectedly (workflows/guard.py), the run loop waits
 # this long before it tries again: the deadline is still due, and trying again at once would
@@ -448,7 +453,10 @@ class AgreementWorkflow:
         if answer := self._earlier_answer():
             return answer
         workflow.patched(OWN_MEASURE_COMPLETION)  # marks the run (module docstring)
-        return self._commit(lambda s, now: complete_own_measure(s, completion, now))
+        # Drops the measure's pending follow-ups: their timers go, which a run checked off
+        # before this patch did not do (it gave the task when the follow-up came due).
+        stop = workflow.patched(OWN_MEASURE_FOLLOW_UPS)
+        return self._commit(lambda s, now: complete_own_measure(s, completion, now, stop))
 
     @complete_own_measure.validator
     def _validate_complete_own_measure(self, completion: OwnMeasureCompletion) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine
 
 from api import case_archive
 from api.agreement_layout import load_layout
@@ -19,6 +20,7 @@ from api.ui.case_view import CaseView, load_case, load_handover_choices, load_na
 from api.ui.pdf import agreement_pdf
 from api.ui.session import PageCase, services_of
 from api.ui.web import PAGE_CACHE, PageRoute, render, secure
+from domain.editions import UNREVIEWED_NOTE
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -59,6 +61,7 @@ async def render_case(
     view.history = await case_archive.history(engine, view.state)
     view.timelines = await case_archive.referral_timelines(engine, view.state)
     view.reviews = await case_archive.reviews(engine, view.state)
+    await load_edition(engine, view)
     await load_names(request, view)
     message = DONE.get(done or "")
     if done in ("sign_client", "sign_counsellor") and (activated := view.activation_message()):
@@ -68,6 +71,16 @@ async def render_case(
     # The case page is the largest one (every form, row and event of the case): rendered in a
     # worker thread, so a slow rendering holds up this request only, not the event loop.
     return await run_in_threadpool(render, request, "case/page.html", context, status_code)
+
+
+async def load_edition(engine: Engine, view: CaseView) -> None:
+    """Whether the current version's translation was unchecked, read from its archived text
+    (one row, and only for a bilingual version): what was presented, even after a review of
+    the translation since."""
+    current = view.document()
+    if current is not None and current.language is not None:
+        archived = await case_archive.document(engine, view.state, current.version)
+        view.translation_unreviewed = UNREVIEWED_NOTE in archived.text
 
 
 @router.get("/faelle/{case_id}", name="ui.case.read")

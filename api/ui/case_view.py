@@ -41,7 +41,7 @@ from domain.case import (
     Task,
     TaskRole,
 )
-from domain.editions import EDITION_GERMAN_NAMES, suggested_edition
+from domain.editions import EDITION_GERMAN_NAMES, edition_title, suggested_edition
 from domain.enums import ActorKind
 from domain.months import german_day
 from domain.needs import needs_from_goals
@@ -121,6 +121,9 @@ class CaseView:
     review_asked: bool = False
     # The case's past reviews, oldest first: the read model's and those it still carries.
     reviews: list[PastReview] = field(default_factory=list)
+    # The current version's translation was unchecked when it was rendered (its archived text
+    # says so; `case_page.load_edition`).
+    translation_unreviewed: bool = False
 
     def __post_init__(self) -> None:
         for name in FORM_NAMES:
@@ -230,6 +233,16 @@ class CaseView:
 
     def document(self) -> DocumentVersion | None:
         return self.state.documents[-1] if self.state.documents else None
+
+    def edition(self) -> str:
+        """The current version's edition as people name it, with „(Übersetzung nicht geprüft)“
+        when its translation was unchecked: „zweisprachige Ausgabe Deutsch/Arabisch
+        (Übersetzung nicht geprüft)“; "" without a document."""
+        document = self.document()
+        if document is None:
+            return ""
+        title = edition_title(document.language)
+        return f"{title} (Übersetzung nicht geprüft)" if self.translation_unreviewed else title
 
     def withdrawn_at(self, version: int) -> datetime | None:
         """When the version was taken back before signing (None: it was not)."""

@@ -9,7 +9,7 @@ same client name (a variant spelling included) and opens only once the counsello
 a second case for one client is a duplicate (closed as `duplicate` while in intake).
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -141,15 +141,39 @@ def _search(typed: str) -> tuple[str, str | None]:
 @router.get("/faelle/neu", name="ui.case.new")
 def new_case_page(request: Request, user: CounsellorUser) -> Response:
     if refusal := flash.take(request):
-        return render(request, "cases/new.html", {"form": refusal.state}, refusal.status)
+        context = {"form": refusal.state}
+        if refusal.status == status.HTTP_409_CONFLICT and not refusal.state.errors:
+            # The warning of cases with the same name: looked up again here (the cookie carries
+            # what was typed, not other clients' names).
+            context |= _warning(request, user, refusal.state)
+        return render(request, "cases/new.html", context, refusal.status)
     return render(request, "cases/new.html", {"form": FormState()})
 
 
-def _again(request: Request, state: FormState, status_code: int) -> Response:
+def _warning(request: Request, user: User, state: FormState) -> dict[str, Any]:
+    """The duplicates warning's part of the page for the name in `state` (none when the name
+    no longer reads as one, or no case has it now)."""
+    payload = {
+        "client": {
+            "given_name": state.value("given_name"),
+            "family_name": state.value("family_name"),
+        }
+    }
+    try:
+        body = CaseOpen.model_validate(payload)
+    except ValidationError:
+        return {}
+    duplicates = _same_name(request, user, body)
+    return {"duplicates": duplicates, "confirmation": _confirmation(body)} if duplicates else {}
+
+
+def _again(
+    request: Request, state: FormState, status_code: int, warning: dict[str, Any] | None = None
+) -> Response:
     """The form again, by a 303 to its page (api/ui/flash.py), here when too large for that."""
     if moved := flash.refused(request, "/faelle/neu", "new", state, status_code):
         return moved
-    return render(request, "cases/new.html", {"form": state}, status_code)
+    return render(request, "cases/new.html", {"form": state} | (warning or {}), status_code)
 
 
 @router.post("/faelle/neu", name="ui.case.open")
@@ -162,12 +186,11 @@ async def open_case(request: Request, user: CounsellorUser, form: Form) -> Respo
         if text(form, CONFIRMED) != _confirmation(body):
             duplicates = await run_in_threadpool(_same_name, request, user, body)
             if duplicates:
-                context = {
-                    "form": FormState.submitted(form, {}),
-                    "duplicates": duplicates,
-                    "confirmation": _confirmation(body),
-                }
-                return render(request, "cases/new.html", context, status.HTTP_409_CONFLICT)
+                # A warning, not an error: the form as typed, no field refused (which is how
+                # the page tells it from a refusal), by a 303 like every refusal.
+                warning = {"duplicates": duplicates, "confirmation": _confirmation(body)}
+                state = FormState.submitted(form, {})
+                return _again(request, state, status.HTTP_409_CONFLICT, warning)
         opened = await casework.open_case(services_of(request), user, body, idempotency_key(form))
     except ValidationError as error:
         # The form's fields are the client's: "client.given_name" -> "given_name".

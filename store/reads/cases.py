@@ -15,8 +15,8 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from domain.case import Stage
-from domain.case_number import parse_case_number
-from domain.name_key import name_keys
+from domain.case_number import parse_case_number, serial_suffix
+from domain.name_key import SearchTerm, name_keys, search_terms
 from store.erasure import CaseErasure
 from store.models import Role
 from store.projections import CaseNameKey, CaseSummary, TaskRecord
@@ -50,21 +50,35 @@ def centre_cases(
 
 def matching(query: SelectOfScalar[CaseSummary], search: str) -> SelectOfScalar[CaseSummary]:
     """The cases `search` names: a case number ("MUS-2026-0147", any case, leading zeros of
-    the serial optional), a case id (with or without "case-"), or else the client's name,
-    every word of it matching a word of the name by its key (domain/name_key.py: "Hadad"
-    finds Haddad, "Mohamed" Muhammad). Equality on indexed columns only, never LIKE, so no
-    character of the user's text is a pattern; a text without a letter finds nothing."""
+    the serial optional) or its serial part ("147", "2026-0147"), a case id (with or without
+    "case-"), or else the client's name, every word of it matching a word of the name by its
+    key (domain/name_key.py: "Hadad" finds Haddad, "Mohamed" Muhammad, „Юсуф“ Юсуф), a word of
+    three letters or more also the names it begins ("Hadd" finds Haddad). Keys are compared
+    by equality or as a range on the indexed key column, never LIKE, so no character of the
+    user's text is a pattern; a text without a letter or a number finds nothing."""
     if (number := parse_case_number(search)) is not None:
         return query.where(CaseSummary.number == number)
+    if (suffix := serial_suffix(search)) is not None:
+        # Digits and hyphens only: `endswith` escapes them anyway. Not indexed, but within
+        # the one centre's cases that the query is narrowed to.
+        return query.where(col(CaseSummary.number).endswith(suffix, autoescape=True))
     if (case_id := _CASE_ID.fullmatch(search.strip().lower())) is not None:
         return query.where(CaseSummary.case_id == f"case-{case_id.group(1)}")
-    keys = name_keys(search)
-    if not keys:
+    terms = search_terms(search)
+    if not terms:
         return query.where(false())
-    for key in keys:
-        named = select(CaseNameKey.case_id).where(CaseNameKey.key == key)
-        query = query.where(col(CaseSummary.case_id).in_(named))
+    for term in terms:
+        query = query.where(col(CaseSummary.case_id).in_(_named(term)))
     return query
+
+
+def _named(term: SearchTerm) -> SelectOfScalar[str]:
+    """The cases with a name word of `term`'s key, or beginning with it: a key is letters a-z
+    only, so "the keys from `key` up to `key` + '{'" are exactly those that begin with it."""
+    named = select(CaseNameKey.case_id)
+    if not term.prefix:
+        return named.where(CaseNameKey.key == term.key)
+    return named.where(col(CaseNameKey.key) >= term.key, col(CaseNameKey.key) < term.key + "{")
 
 
 def same_name_cases(

@@ -24,6 +24,7 @@ from domain.actions import (
     Review,
     SetAsideChoice,
     Signature,
+    SignatureEdition,
     TaskDone,
     Transfer,
     WithdrawalReason,
@@ -162,3 +163,19 @@ def test_an_api_choice_refused_lists_the_codes_without_reprs() -> None:
     assert problem["field"] == "how"
     assert problem["message"].startswith("Wie weiter: Unbekannter Wert")
     assert "'rest' oder 'coordination'" in problem["message"] and "<" not in problem["message"]
+
+
+def test_a_body_that_is_no_json_is_the_payload_s_problem_not_a_field_0() -> None:
+    with pytest.raises(ValidationError) as refused:
+        SignatureEdition.model_validate_json(b"\x00\xff")
+    (problem,) = validation_errors(
+        [error | {"loc": ("body", 0)} for error in refused.value.errors()]
+    )
+    assert problem == {"field": "(Eingabe)", "message": "Eingabe: Kein gültiges JSON."}
+
+
+def test_a_language_code_with_a_control_character_is_refused_as_such() -> None:
+    with pytest.raises(ValidationError) as refused:
+        SignatureEdition.model_validate({"language": "a\x00"})
+    (problem,) = validation_errors(refused.value.errors())
+    assert problem["field"] == "language" and "Steuerzeichen (U+0000" in problem["message"]

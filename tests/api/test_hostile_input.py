@@ -1,22 +1,26 @@
 """Hostile text and dates through every step of a case, over HTTP, on SQLite and on PostgreSQL
 (skipped when LOTSE_TEST_POSTGRES_URL is unset), with a real Temporal and worker.
 
-Before each valid step of one case's life (open, intake, assessment, draft, signatures, the
-partner's answers, review, task, reassignment, transfer, closing) every text field of that
-step is sent with NUL, a C1 control, a bidi override or isolate, a line break (single-line
-fields) and a huge value, and every date with a day outside 1900-2200. Each answer is a 422
-with a German message naming the field; the case is unchanged; the valid step that follows is
-taken. At the end the read model holds none of the refused values: on PostgreSQL a NUL there
-would have failed the projection on every retry.
+Before each valid step of one case's life (open, search, intake, intake correction, assessment,
+draft, signature request in an edition, its withdrawal, the PDF, signatures, the partner's
+answers, the check-off of the client's own measure, review, task, reassignment, transfer,
+closing, closing as a duplicate) every text field of that step is sent with NUL, a C1 control,
+a bidi override or isolate, a line break (single-line fields) and a huge value, and every date
+with a day outside 1900-2200. Each answer is a 422 with a German message naming the field (a
+step the stage does not allow: a German 409); the case is unchanged; the valid step that
+follows is taken. At the end the read model holds none of the refused values: on PostgreSQL
+a NUL there would have failed the projection on every retry.
 """
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from domain.months import german_day
 from store.testing import BACKENDS
 from tests.api_harness import Lotse, eventually
 from tests.backend_harness import running_lotse_on, store_of
@@ -71,6 +75,7 @@ CASE_FACTS = (
     "counsellor_id",
     "next_review_due",
     "closure",
+    "documents",
 )
 
 
@@ -92,6 +97,7 @@ async def test_hostile_values_at_every_step_are_422_and_the_case_goes_on(lotse: 
     case_id = (await lotse.ok("berater1", "POST", "/cases", json=client))["id"]
     await lotse.projected(case_id)
     assert await _case_ids(lotse) == opened_before | {case_id}  # no case from a refused name
+    await _search_refuses_hostile_values_and_finds(lotse, case_id)
 
     async def step(
         path: str, body: dict[str, Any], fields: dict[str, str], user: str = "berater1"
@@ -113,6 +119,17 @@ async def test_hostile_values_at_every_step_are_422_and_the_case_goes_on(lotse: 
             "children.0.birth_date": "date",
         },
     )
+    corrected = await step(
+        f"{base}/intake-corrections",
+        intake | {"birth_date": "1990-05-18"},
+        {
+            "qualifications.0.title": "line",
+            "birth_date": "date",
+            "residence.expires_on": "date",
+            "children.0.birth_date": "date",
+        },
+    )
+    assert corrected["stage"] == "assessment"
     await step(f"{base}/assessment", ASSESSMENT, {"needs.0.note": "text"})
 
     state = await lotse.ok("berater1", "GET", base)
@@ -126,7 +143,8 @@ async def test_hostile_values_at_every_step_are_422_and_the_case_goes_on(lotse: 
                 "route_id": route["id"],
             }
             for route in routed
-        ],
+        ]
+        + [{"text": "Kita-Anmeldung selbst abgeben", "responsible": "client"}],
     }
     override = with_value(
         draft, "measures.0", draft["measures"][0] | {"partner_id": "x", "override_reason": "nah"}
@@ -149,7 +167,7 @@ async def test_hostile_values_at_every_step_are_422_and_the_case_goes_on(lotse: 
             "measures.0.route_id": "line",
         },
     )
-    requested = await lotse.ok("berater1", "POST", f"{base}/signature-request")
+    requested = await _presented_withdrawn_and_presented_again(lotse, case_id)
     for party in ("client", "counsellor"):
         signature = {"party": party, "document_hash": requested["document_hash"]}
         before = await _fingerprint(lotse, case_id)
@@ -164,6 +182,9 @@ async def test_hostile_values_at_every_step_are_422_and_the_case_goes_on(lotse: 
             assert "Das Format stimmt nicht" in response.json()["errors"][0]["message"]
         assert await _fingerprint(lotse, case_id) == before
         await lotse.ok("berater1", "POST", f"{base}/signatures", json=signature)
+
+    await _agreement_pdf_refuses_hostile_ids(lotse, case_id)
+    await _own_measure_check_off_refuses_hostile_values(lotse, case_id, step)
 
     # The partner's three answers, then a valid progress note.
     referral_id = await _referral(lotse, "sprachkurs", case_id)
@@ -228,13 +249,171 @@ async def test_hostile_values_at_every_step_are_422_and_the_case_goes_on(lotse: 
         {"centre_id": "line", "counsellor_id": "line"},
     )
     assert await _fingerprint(lotse, case_id) == before
+    duplicate = await lotse.post("berater1", f"{base}/close", json={"reason": "duplicate"})
+    assert duplicate.status_code == 409, duplicate.text  # a duplicate is closed in intake only
+    assert "„Aufnahme“" in duplicate.json()["detail"], duplicate.text
+    assert await _fingerprint(lotse, case_id) == before
     closed = await step(
         f"{base}/close", {"reason": "moved_away", "note": "nach Hamburg"}, {"note": "text"}
     )
     assert closed["stage"] == "closed"
 
     await lotse.projected(case_id, closed["sequence"])
+    await _a_duplicate_is_closed_after_hostile_values(lotse)
     assert store_texts_are_clean(lotse.engine)
+
+
+async def _search_refuses_hostile_values_and_finds(lotse: Lotse, case_id: str) -> None:
+    """`GET /cases?q=`: each bad value a 422 naming `q`; then the name and the number find."""
+    for label, value, words in variants("line"):
+        response = await lotse.get("berater1", "/cases", params={"q": value})
+        assert response.status_code == 422, f"q {label}: {response.status_code}"
+        errors = {e["field"]: e["message"] for e in response.json()["errors"]}
+        assert words in errors["q"] and errors["q"].startswith("Suche"), (label, errors)
+    number = (await lotse.ok("berater1", "GET", f"/cases/{case_id}"))["number"]
+    for q in ("Karimi", number, "%_*"):
+        page = await lotse.ok("berater1", "GET", "/cases", params={"q": q})
+        found = {item["id"] for item in page["items"]}
+        assert (case_id in found) is (q != "%_*"), (q, found)  # no character is a pattern
+
+
+async def _presented_withdrawn_and_presented_again(lotse: Lotse, case_id: str) -> dict[str, Any]:
+    """The edition's `language` refused for each bad value; the document presented, its
+    withdrawal refused for a bad Idempotency-Key, withdrawn, its hash no longer signable, and
+    presented again (the hash that the signatures below sign)."""
+    base = f"/cases/{case_id}"
+    before = await _fingerprint(lotse, case_id)
+    # Short values: a code has at most 8 characters, and length is checked first.
+    for value, words in (
+        ("a\x00", "Steuerzeichen (U+0000"),
+        ("a\x9b", "Steuerzeichen (U+009B"),
+        ("a\u202e", "Schreibrichtung (U+202E"),
+        ("a\u2066", "Schreibrichtung (U+2066"),
+        ("a\nb", "Zeilenumbrüche"),
+        (HUGE, "Zu lang"),
+        ("xx", "keine Übersetzung"),
+        ("", "Bitte wählen Sie eine Sprachfassung"),
+        (7, "Text"),
+    ):
+        response = await lotse.post(
+            "berater1", f"{base}/signature-request", json={"language": value}
+        )
+        assert response.status_code == 422, (value, response.text)
+        error = response.json()["errors"][0]
+        assert error["field"] == "language" and words in error["message"], (value, error)
+    assert await _fingerprint(lotse, case_id) == before
+    first = await lotse.ok("berater1", "POST", f"{base}/signature-request", json={"language": "ar"})
+    before = await _fingerprint(lotse, case_id)
+    for bad in ("a\x7fb", "a b", "a\tb", "k" * 200, ""):
+        response = await lotse.post(
+            "berater1", f"{base}/signature-request/withdrawal", headers={"Idempotency-Key": bad}
+        )
+        assert response.status_code == 422, (bad[:10], response.text)
+        assert response.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert await _fingerprint(lotse, case_id) == before
+    withdrawn = await lotse.ok("berater1", "POST", f"{base}/signature-request/withdrawal")
+    assert withdrawn["stage"] == "drafting"
+    again = await lotse.post("berater1", f"{base}/signature-request/withdrawal")
+    assert again.status_code == 409 and "„Entwurf“" in again.json()["detail"], again.text
+    stale = {"party": "client", "document_hash": first["document_hash"]}
+    refused = await lotse.post("berater1", f"{base}/signatures", json=stale)
+    assert refused.status_code == 409, refused.text
+    requested: dict[str, Any] = await lotse.ok(
+        "berater1", "POST", f"{base}/signature-request", json={"language": "ar"}
+    )
+    assert requested["document_hash"] != first["document_hash"]
+    return requested
+
+
+async def _agreement_pdf_refuses_hostile_ids(lotse: Lotse, case_id: str) -> None:
+    """`GET /cases/{id}/agreement.pdf`: a bad id a 422 naming `case_id`, a missing one 404,
+    and the current version still a PDF."""
+    for bad, words in (
+        ("case-%00", "Steuerzeichen"),
+        ("case-%E2%80%AE", "Schreibrichtung"),
+        ("case-%0A", "Zeilenumbrüche"),
+        ("c" * 300, "Zu lang"),
+    ):
+        response = await lotse.get("berater1", f"/cases/{bad}/agreement.pdf")
+        assert response.status_code == 422, (bad[:12], response.status_code)
+        error = response.json()["errors"][0]
+        assert error["field"] == "case_id" and words in error["message"], error
+    missing = await lotse.get("berater1", "/cases/case-nichts/agreement.pdf")
+    assert missing.status_code == 404, missing.text
+    pdf = await lotse.get("berater1", f"/cases/{case_id}/agreement.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+async def _own_measure_check_off_refuses_hostile_values(
+    lotse: Lotse, case_id: str, step: Any
+) -> None:
+    """The client's measure ticked off after every bad day and measure id was refused: a
+    partner's measure 422 naming `measure_id`, a measure of no case 404."""
+    base = f"/cases/{case_id}"
+    state = await lotse.ok("berater1", "GET", base)
+    own = next(m for m in state["measures"] if m["responsible"] == "client")
+    partners = next(m for m in state["measures"] if m["responsible"] == "partner")
+    today = german_day(datetime.fromisoformat(state["activated_at"]))
+    before = await _fingerprint(lotse, case_id)
+    for measure_id, status, field, words in (
+        ("m1%00", 422, "measure_id", "Steuerzeichen"),
+        ("m1%E2%81%A6", 422, "measure_id", "Schreibrichtung"),
+        ("m1%09", 422, "measure_id", "Zeilenumbrüche"),
+        ("m" * 500, 422, "measure_id", "Zu lang"),
+        (partners["id"], 422, "measure_id", "Partner"),
+        ("m999", 404, "", "Nicht gefunden"),
+    ):
+        response = await lotse.post(
+            "berater1",
+            f"{base}/measures/{measure_id}/completion",
+            json={"done_on": today.isoformat()},
+        )
+        assert response.status_code == status, (measure_id[:12], response.text)
+        answer = response.json()
+        message = answer["errors"][0]["message"] if field else answer["detail"]
+        assert not field or answer["errors"][0]["field"] == field, answer
+        assert words in message, (measure_id[:12], message)
+    for day, words in (
+        ("2999-01-01", "außerhalb"),
+        ("2100-01-01", "Zukunft"),
+        ("2000-01-01", "Beginn der Vereinbarung"),
+        ("gestern", "JJJJ-MM-TT"),
+        (None, "JJJJ-MM-TT"),
+    ):
+        response = await lotse.post(
+            "berater1", f"{base}/measures/{own['id']}/completion", json={"done_on": day}
+        )
+        assert response.status_code == 422, (day, response.text)
+        error = response.json()["errors"][0]
+        assert error["field"] == "done_on" and words in error["message"], (day, error)
+    assert await _fingerprint(lotse, case_id) == before
+    path = f"{base}/measures/{own['id']}/completion"
+    await step(path, {"done_on": today.isoformat()}, {"done_on": "date"})
+    done = next(
+        m for m in (await lotse.ok("berater1", "GET", base))["measures"] if m["id"] == own["id"]
+    )
+    assert done["done"] is True
+
+
+async def _a_duplicate_is_closed_after_hostile_values(lotse: Lotse) -> None:
+    """A case opened twice, still in intake: a bad reason or note refused naming the field,
+    then closed as `duplicate`."""
+    case_id = await lotse.open_case("berater1", given="Amina")
+    path = f"/cases/{case_id}/close"
+    before = await _fingerprint(lotse, case_id)
+    for label, value, _ in variants("line"):
+        response = await lotse.post("berater1", path, json={"reason": value})
+        assert response.status_code == 422, (label, response.text)
+        error = response.json()["errors"][0]
+        assert error["field"] == "reason" and "'duplicate'" in error["message"], (label, error)
+    await _refused(
+        lotse, "berater1", path, {"reason": "duplicate", "note": "doppelt"}, {"note": "text"}
+    )
+    assert await _fingerprint(lotse, case_id) == before
+    closed = await lotse.ok("berater1", "POST", path, json={"reason": "duplicate"})
+    assert closed["stage"] == "closed"
+    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
+    assert state["closure"]["reason"] == "duplicate"
 
 
 async def _case_ids(lotse: Lotse) -> set[str]:

@@ -376,3 +376,32 @@ async def test_backfill_names_asks_the_workflows_of_rows_from_before_full_names(
     assert await searchable("Hadad") == [case_id] and await with_birth_date()
     again = await backfill_names(lotse.settings, lotse.engine, lotse.client)
     assert again.written == 0  # nothing left to fill
+
+
+async def test_the_search_finds_variants_beginnings_scripts_and_serials(lotse: Lotse) -> None:
+    """`GET /cases?q=`: a name in Cyrillic or Arabic script found as typed, a variant spelling
+    (Ö/Oe, ß/ss, Mohammed/Muhammad), a word's first letters, the number and its serial."""
+    opened: dict[str, dict[str, Any]] = {}
+    for given, family in (
+        ("Олена", "Коваленко"),
+        ("يوسف", "الحداد"),
+        ("Mohammed", "Özdemir-Strauß"),
+    ):
+        body = {"client": {"given_name": given, "family_name": family}}
+        case = await lotse.ok("berater1", "POST", "/cases", json=body)
+        await lotse.projected(case["id"])
+        opened[family] = case
+
+    async def found(q: str) -> set[str]:
+        page = await lotse.ok("berater1", "GET", "/cases", params={"q": q, "page_size": 200})
+        return {item["id"] for item in page["items"]} & {c["id"] for c in opened.values()}
+
+    cyrillic, arabic, latin = (opened[f]["id"] for f in ("Коваленко", "الحداد", "Özdemir-Strauß"))
+    assert await found("Коваленко Олена") == {cyrillic}
+    assert await found("Ковал") == {cyrillic}
+    assert await found("يوسف الحداد") == {arabic}
+    assert await found("Muhammad Oezdemir Strauss") == {latin}
+    assert await found("Mohamad Özd") == {latin}
+    number = opened["Özdemir-Strauß"]["number"]
+    assert await found(number) == {latin}
+    assert latin in await found(number.rsplit("-", 1)[1].lstrip("0"))

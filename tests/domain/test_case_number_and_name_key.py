@@ -3,8 +3,13 @@ pure functions, no store."""
 
 import pytest
 
-from domain.case_number import derive_prefix, format_case_number, parse_case_number
-from domain.name_key import MAX_KEYS, name_keys
+from domain.case_number import (
+    derive_prefix,
+    format_case_number,
+    parse_case_number,
+    serial_suffix,
+)
+from domain.name_key import MAX_KEYS, SearchTerm, name_keys, search_terms
 
 
 @pytest.mark.parametrize(
@@ -17,6 +22,14 @@ from domain.name_key import MAX_KEYS, name_keys
         ("Ahmed", "Ahmad", "Achmed"),
         ("Shevchenko", "Schewtschenko"),
         ("Şükrü", "Sukru"),
+        ("Mohammed", "Muhammad", "Mohamad", "Мухаммад", "محمد"),
+        ("Yusuf", "Youssef", "Юсуф"),
+        ("Haddad", "Hadad", "حداد"),
+        ("Özdemir", "Oezdemir", "Ozdemir"),
+        ("Müller", "Mueller"),
+        ("Strauß", "Strauss"),
+        ("Yılmaz", "Yilmaz"),
+        ("Коваленко", "Kovalenko"),
     ],
 )
 def test_transliteration_variants_share_a_key(variants: tuple[str, ...]) -> None:
@@ -35,7 +48,9 @@ def test_every_token_of_given_and_family_name_is_keyed_once() -> None:
     assert len(name_keys(" ".join(f"N{'a' * n}b" for n in range(40)))) <= MAX_KEYS
 
 
-@pytest.mark.parametrize("text", ["", "%", "_", "\\", "%_\\'\"; --", "123", "\x00\x1b", "🙂"])
+@pytest.mark.parametrize(
+    "text", ["", "%", "_", "\\", "%_\\'\"; --", "123", "\x00\x1b", "🙂", "١٢٣", "\u0301"]
+)
 def test_text_without_letters_has_no_key(text: str) -> None:
     assert name_keys(text) == []
 
@@ -75,3 +90,36 @@ def test_a_prefix_is_the_ids_first_letters_and_unique() -> None:
         for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     }
     assert derive_prefix("ab", every - {"QQQ"}) == "QQQ"
+
+
+def test_a_name_in_cyrillic_or_arabic_script_has_keys_of_its_own() -> None:
+    assert name_keys("Олена", "Коваленко") == ["aln", "kwlnk"]
+    assert name_keys("أمل", "حداد") == ["ml", "hd"]
+    assert name_keys("Олена") != name_keys("أمل")
+
+
+def test_a_search_word_of_three_letters_or_more_also_finds_the_names_it_begins() -> None:
+    assert search_terms("Hadd Am") == [SearchTerm("hd", True), SearchTerm("am", False)]
+    assert search_terms("Moham")[0].prefix and "mhmd".startswith(search_terms("Moham")[0].key)
+    assert name_keys("Karimi")[0].startswith(search_terms("Kar")[0].key)
+    assert search_terms("%_ 123") == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "suffix"),
+    [
+        ("147", "-0147"),
+        (" 0147 ", "-0147"),
+        ("12345", "-12345"),
+        ("2026-147", "-2026-0147"),
+        ("0", None),
+        ("MUS-2026-0147", None),
+        ("14a", None),
+        ("", None),
+        ("1" * 8, None),
+    ],
+)
+def test_a_serial_part_is_read_as_the_end_of_a_stored_number(
+    typed: str, suffix: str | None
+) -> None:
+    assert serial_suffix(typed) == suffix

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from domain.actions import OwnMeasureCompletion
-from domain.case import CaseEventKind, Responsible, Stage
+from domain.case import CaseEventKind, PendingFollowUp, Responsible, Stage
 from domain.events import OwnMeasureCompleted, event_payload
 from domain.months import german_day
 from domain.rejections import Invalid, NotYours, WrongStage
@@ -89,3 +89,33 @@ def test_only_an_agreement_in_force_has_measures_to_tick_off() -> None:
     completion = OwnMeasureCompletion(measure_id=own.id, done_on=german_day(NOW))
     refused = check_complete_own_measure(state, completion, NOW)
     assert isinstance(refused, WrongStage) and "Eine eigene Maßnahme abhaken" in refused.message
+
+
+@pytest.mark.parametrize("stop", [True, False])
+def test_a_ticked_off_measure_drops_its_proposal_s_follow_ups_behind_the_patch(stop: bool) -> None:
+    state = active()
+    own = next(m for m in state.measures if m.responsible is Responsible.CLIENT)
+    own.route_id = "r9"  # the client carries out a proposal herself
+    state.follow_ups = [
+        PendingFollowUp(id="f1", route_id="r9", action="Anmeldung prüfen", due_at=LATER),
+        PendingFollowUp(id="f2", route_id="r9", referral_id="x-ref-1", action="a", due_at=LATER),
+        PendingFollowUp(id="f3", route_id="r1", action="b", due_at=LATER),
+    ]
+    completion = OwnMeasureCompletion(measure_id=own.id, done_on=german_day(LATER))
+    new = ok(complete_own_measure(state, completion, LATER, stop_follow_ups=stop))
+    # A referral's follow-up and another proposal's stay; without the patch (a run checked
+    # off before it) all stay, as that run recorded.
+    left = ["f2", "f3"] if stop else ["f1", "f2", "f3"]
+    assert [f.id for f in new.follow_ups] == left
+
+
+def test_follow_ups_stay_while_another_own_measure_carries_the_proposal() -> None:
+    state = active()
+    own = next(m for m in state.measures if m.responsible is Responsible.CLIENT)
+    own.route_id = "r9"
+    twin = own.model_copy(update={"id": "m99", "responsible": Responsible.COUNSELLOR})
+    state.measures.append(twin)
+    state.follow_ups = [PendingFollowUp(id="f1", route_id="r9", action="a", due_at=LATER)]
+    completion = OwnMeasureCompletion(measure_id=own.id, done_on=german_day(LATER))
+    new = ok(complete_own_measure(state, completion, LATER, stop_follow_ups=True))
+    assert [f.id for f in new.follow_ups] == ["f1"]

@@ -15,6 +15,7 @@ from store import db
 from store.case_numbers import CaseNumberCounter, assign, assign_now, number_of
 from store.facts import ClosureFact
 from store.models import Municipality
+from store.name_key_rebuild import rebuild_name_keys
 from store.projections import CaseNameKey, CaseSummary
 from store.projector import SqlCaseEventSink
 from store.reads.cases import centre_cases
@@ -205,6 +206,57 @@ def test_the_search_finds_transliteration_variants_numbers_and_nothing_else(
         assert _found(store_engine, hostile) == []
     assert sorted(_found(store_engine, "Amal%")) == [_case(1), _case(3)]
     assert _found(store_engine, "Am_l") == []  # "am" and "l": keys no name here has
+
+
+def test_the_search_finds_a_word_s_beginning_other_scripts_and_the_serial(
+    store_engine: Engine,
+) -> None:
+    _municipalities(store_engine, "musterstadt")
+    sink = SqlCaseEventSink(store_engine)
+    sink.append(_opened(_case(1), "Amal", "Haddad", number="MUS-2026-0147"))
+    sink.append(_opened(_case(2), "Олена", "Коваленко", number="MUS-2026-0148"))
+    sink.append(_opened(_case(3), "أمل", "حداد", number="MUS-2025-0147"))
+    sink.append(_opened(_case(4), "Mehmet", "Özdemir", number="MUS-2026-0149"))
+    sink.append(_opened(_case(5), "Jürgen", "Strauß", number="MUS-2026-1147"))
+    # A word's beginning, three letters up; حداد is keyed as Haddad is.
+    assert sorted(_found(store_engine, "Hadd")) == [_case(1), _case(3)]
+    assert sorted(_found(store_engine, "Had")) == [_case(1), _case(3)]
+    assert _found(store_engine, "Ha") == []  # two letters: the whole word only
+    assert _found(store_engine, "Коваленко") == [_case(2)]
+    assert _found(store_engine, "олена кова") == [_case(2)]
+    assert _found(store_engine, "Kovalenko") == [_case(2)]  # Cyrillic meets its Latin spelling
+    assert sorted(_found(store_engine, "حداد")) == [_case(1), _case(3)]
+    assert _found(store_engine, "أمل حداد") == [_case(3)]
+    assert _found(store_engine, "Oezdemir") == [_case(4)]
+    assert _found(store_engine, "Strauss") == [_case(5)]
+    assert _found(store_engine, "Juergen") == [_case(5)]
+    assert sorted(_found(store_engine, "147")) == [_case(1), _case(3)]  # the serial part
+    assert _found(store_engine, "0147") == _found(store_engine, "147")
+    assert _found(store_engine, "2026-147") == [_case(1)]
+    assert _found(store_engine, "1147") == [_case(5)]
+    assert _found(store_engine, "0") == [] and _found(store_engine, "99999999") == []
+
+
+def test_stored_keys_of_an_older_keying_are_rebuilt_once(store_engine: Engine) -> None:
+    """A row keyed before Cyrillic letters had keys (none) and before „ı“ was read as i: the
+    worker's start (store/name_key_rebuild.py) rewrites it; a second start writes nothing."""
+    _municipalities(store_engine, "musterstadt")
+    sink = SqlCaseEventSink(store_engine)
+    sink.append(_opened(_case(1), "Олена", "Коваленко", number="MUS-2026-0001"))
+    sink.append(_opened(_case(2), "Murat", "Yılmaz", number="MUS-2026-0002"))
+    sink.append(_opened(_case(3), "Amal", "Haddad", number="MUS-2026-0003"))
+    with Session(store_engine) as session:  # as the keying before 2026-12-01 left them
+        for key in session.exec(select(CaseNameKey).where(CaseNameKey.case_id != _case(3))):
+            session.delete(key)
+        session.add(CaseNameKey(case_id=_case(2), key="mrt"))
+        session.add(CaseNameKey(case_id=_case(2), key="lms"))
+        session.commit()
+    assert _found(store_engine, "Коваленко") == [] and _found(store_engine, "Yilmaz") == []
+    assert rebuild_name_keys(store_engine) == 2
+    assert _found(store_engine, "Коваленко") == [_case(1)]
+    assert _found(store_engine, "Yilmaz") == [_case(2)] == _found(store_engine, "Yılmaz")
+    assert _found(store_engine, "Haddad") == [_case(3)]
+    assert rebuild_name_keys(store_engine) == 0
 
 
 def test_migration_0012_numbers_projected_cases_in_opening_order(empty_engine: Engine) -> None:

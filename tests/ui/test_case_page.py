@@ -85,7 +85,10 @@ async def test_the_status_header_offers_one_primary_action_per_stage(lotse: Lots
     requested = await lotse.ok("berater1", "POST", f"{api}/signature-request")
     shown = (await counsellor.get(page)).text
     assert _primary(shown) == ("#aktion-sign", "Unterschriften erfassen")
-    assert "Fassung 1 liegt zur Unterschrift vor (0 von 2 Unterschriften erfasst)." in _text(shown)
+    assert (
+        "Zur Unterschrift vorgelegt: Fassung 1, deutsche Ausgabe (0 von 2 Unterschriften erfasst)."
+        in _text(shown)
+    )
 
     for party in ("client", "counsellor"):
         signature = {"party": party, "document_hash": requested["document_hash"]}
@@ -103,6 +106,37 @@ async def test_the_status_header_offers_one_primary_action_per_stage(lotse: Lots
     shown = (await counsellor.get(page)).text
     assert PRIMARY.search(shown) is None
     assert "Abgeschlossen am" in _text(shown) and "weggezogen" in _text(shown)
+
+
+async def test_the_status_header_names_the_edition_presented_with_its_print_and_pdf(
+    lotse: Lotse,
+) -> None:
+    counsellor = await _counsellor(lotse)
+    case_id = await lotse.case_in_drafting()
+    api, page = f"/cases/{case_id}", f"/faelle/{case_id}"
+    state = await lotse.ok("berater1", "GET", api)
+    await lotse.ok("berater1", "POST", f"{api}/agreement", json=draft_body(state["routes"]))
+    await lotse.ok("berater1", "POST", f"{api}/signature-request", json={"language": "ar"})
+    shown = _text((await counsellor.get(page)).text)
+    edition = "zweisprachige Ausgabe Deutsch/Arabisch (Übersetzung nicht geprüft)"
+    assert f"Zur Unterschrift vorgelegt: Fassung 1, {edition} (0 von 2" in shown
+    links = re.search(r'<p class="edition-links">(.*?)</p>', shown)
+    assert links is not None and edition in links.group(1)
+    hrefs = re.findall(r'href="([^"]+)"', links.group(1))
+    assert hrefs == [f"{page}/vereinbarung", f"{page}/vereinbarung.pdf"]
+    printed = await counsellor.get(hrefs[0])
+    assert printed.status_code == 200 and "Verbindlich ist allein der deutsche Text" in printed.text
+    pdf = await counsellor.get(hrefs[1])
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert f"{edition} –" in shown  # the agreement section says it too
+
+    # Withdrawn and presented in German only: the header follows the current version.
+    await lotse.ok("berater1", "POST", f"{api}/signature-request/withdrawal")
+    await lotse.ok("berater1", "POST", f"{api}/signature-request")
+    shown = _text((await counsellor.get(page)).text)
+    assert "Zur Unterschrift vorgelegt: Fassung 2, deutsche Ausgabe (0 von 2" in shown
+    assert "Übersetzung nicht geprüft" not in shown
+    await counsellor.aclose()
 
 
 async def test_the_sections_can_be_jumped_to_and_each_anchor_exists(lotse: Lotse) -> None:

@@ -498,6 +498,9 @@ async def test_a_known_name_opens_a_case_only_when_confirmed_and_the_second_clos
         "/faelle/neu", "/faelle/neu", {"given_name": "Rania", "family_name": "Hadad"}
     )
     assert again.status_code == 409
+    # Post/Redirect/Get: the warning is the GET page's, so Back never sends the form again.
+    assert [r.status_code for r in again.history] == [303]
+    assert str(again.url).endswith("/faelle/neu") and 'value="Hadad"' in again.text
     assert "Gibt es diesen Fall schon?" in again.text
     assert f'href="/faelle/{first_id}"' in again.text and number in again.text
     assert "Trotzdem neuen Fall anlegen" in again.text

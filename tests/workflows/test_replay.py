@@ -24,7 +24,10 @@ presented document is withdrawn, the intake corrected and a new version signed (
 `signature-request-withdrawal` and `intake-corrections`), both recorded by
 tests/workflows/test_agreement_corrections.py;
 `own_measure_completion.json` a case whose client's measure is ticked off with its day (the
-patch `own-measure-completion`, recorded by tests/workflows/test_own_measures.py);
+patch `own-measure-completion`, recorded by tests/workflows/test_own_measures.py, before the
+patch `own-measure-follow-ups`); `own_measure_follow_ups.json` one whose client's measure
+carries the course proposal and is ticked off, its follow-up dropped (that patch, recorded by
+the same module);
 `case_number_duplicate.json` a case opened through the API with its number in the input and
 closed as `duplicate` in intake (recorded by tests/api/test_lifecycle.py);
 `signature_edition.json` a case presented in its Arabic edition (the update
@@ -64,6 +67,7 @@ def test_the_recorded_histories_are_there() -> None:
         "signature_withdrawal",
         "case_number_duplicate",
         "own_measure_completion",
+        "own_measure_follow_ups",
         "signature_edition",
     } <= recorded
 
