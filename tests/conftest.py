@@ -5,6 +5,9 @@ PostgreSQL URL for read-model tests.
 continue-as-new with child timers, end-to-end). Both are started once per session and reused;
 every test uses its own task queue and workflow ids so tests do not see each other's work.
 
+Every client encrypts as Lotse does (app/payload_codec.py), with the session's data keys
+(tests/key_harness.py).
+
 `lotse` is the whole system (API, worker, SQLite store with demo data) on a time-skipping
 server of the module's own (`own_env`: skipping time there moves no other module's timers); a
 module that needs another kind of system defines its own `lotse`.
@@ -16,10 +19,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from tests.api_harness import Lotse, running_lotse, time_skipping_server
+from tests.key_harness import session_converter
 from worker.binaries import find_binary
 from worker.devserver import search_attribute_args
 
@@ -35,7 +38,7 @@ def _binary(name: str) -> str:
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=session_converter(),
     )
     yield env
     await env.shutdown()
@@ -45,7 +48,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=session_converter(),
         dev_server_extra_args=search_attribute_args(),
         ui=False,
     )

@@ -21,6 +21,7 @@ from sqlmodel.sql.sqltypes import AutoString
 import store.case_numbers
 import store.evaluation_cells
 import store.facts
+import store.keys
 import store.models
 import store.notifications
 import store.projections  # noqa: F401
