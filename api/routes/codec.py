@@ -11,6 +11,7 @@ The UI calls from its own origin: CORS lets the configured Temporal UI origin
 (`Settings.codec_origins`) call these two paths, and no other path of the API.
 """
 
+import base64
 import json
 from typing import Annotated, Any
 
@@ -35,6 +36,8 @@ router = APIRouter(prefix="/codec", tags=["codec"])
 
 PREFIX = "/codec/"
 MAX_PAYLOADS = 1000
+MAX_METADATA = 20
+MAX_NAME = 100
 FIELD = "payloads"
 NOT_JSON = "Der Inhalt ist kein gültiges JSON."
 NOT_PAYLOADS = 'Erwartet wird {"payloads": [...]} mit Base64-kodierten Daten.'
@@ -59,16 +62,40 @@ async def _payloads(request: Request, namespace: str | None, settings: Settings)
         raise invalid(FIELD, NOT_PAYLOADS)
     if len(body[FIELD]) > MAX_PAYLOADS:
         raise invalid(FIELD, TOO_MANY)
-    message = Payloads()
+    return [_payload(item) for item in body[FIELD]]
+
+
+def _payload(item: Any) -> Payload:
+    """One payload of protobuf's JSON mapping, every bytes field strict base64 (protobuf's
+    own parser skips characters it does not know, so a mangled value would pass)."""
+    if not isinstance(item, dict) or not set(item) <= {"metadata", "data"}:
+        raise invalid(FIELD, NOT_PAYLOADS)
+    metadata = item.get("metadata", {})
+    if not isinstance(metadata, dict) or len(metadata) > MAX_METADATA:
+        raise invalid(FIELD, NOT_PAYLOADS)
+    return Payload(
+        metadata={_name(name): _bytes(value) for name, value in metadata.items()},
+        data=_bytes(item.get("data", "")),
+    )
+
+
+def _name(name: str) -> str:
+    if not name or len(name) > MAX_NAME or not name.isprintable():
+        raise invalid(FIELD, NOT_PAYLOADS)
+    return name
+
+
+def _bytes(value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise invalid(FIELD, NOT_PAYLOADS)
     try:
-        # protobuf's own JSON mapping: bytes must be base64, unknown fields are refused.
-        json_format.ParseDict({FIELD: body[FIELD]}, message)
-    except (json_format.ParseError, ValueError, TypeError):
+        return base64.b64decode(value, validate=True)
+    except ValueError:
         raise invalid(FIELD, NOT_PAYLOADS) from None
-    return list(message.payloads)
 
 
 def _answer(payloads: list[Payload]) -> JSONResponse:
+    # protobuf's JSON mapping, as the UI expects it (bytes as base64).
     content = json_format.MessageToDict(Payloads(payloads=payloads))
     return JSONResponse({FIELD: content.get(FIELD, [])})
 
