@@ -2,12 +2,13 @@
 
 `lotse keys rotate` re-wraps every case's data key under a new master key. Temporal's
 histories stay as they are (the data keys do not change), so rotation is one transaction in
-the store. The new key is given through `LOTSE_NEW_MASTER_KEY` (never on the command line,
-which other users of the machine can read); without it one is made and printed once. After the
+the store. The new key is read from stdin (never from the command line, which other users of the
+machine can read); from a terminal, one is made and printed once. After the
 rotation, every process must be restarted with `LOTSE_MASTER_KEY` set to the new key.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import typer
@@ -20,8 +21,6 @@ from store.db import make_engine, upgrade
 from store.keys import MasterKeyMismatch, SqlKeyStore
 
 app = typer.Typer(no_args_is_help=True, help="Die Datenschlüssel der Fälle.")
-
-NEW_KEY_VARIABLE = "LOTSE_NEW_MASTER_KEY"
 
 
 def store_keys(settings: Settings, engine: Engine | None = None) -> CachedKeyStore:
@@ -58,9 +57,9 @@ def _replace_key_file(path: Path, key: str) -> None:
 
 @app.command("rotate")
 def rotate_command() -> None:
-    """Alle Datenschlüssel unter einem neuen Hauptschlüssel ablegen (LOTSE_NEW_MASTER_KEY)."""
+    """Alle Datenschlüssel unter einem neuen Hauptschlüssel ablegen (neuer Schlüssel auf stdin)."""
     settings = Settings()
-    given = os.environ.get(NEW_KEY_VARIABLE)
+    given = None if sys.stdin.isatty() else sys.stdin.read().strip()
     new_key = given or new_master_key()
     try:
         count = rotate(settings, new_key)
