@@ -74,6 +74,31 @@ class PayloadTampered(ValueError):
     """An encrypted payload that does not authenticate under its key."""
 
 
+def sealed_key_id(payload: Payload) -> str | None:
+    """The key an encrypted payload names; None for a payload that is not encrypted."""
+    if payload.metadata.get("encoding") != ENCODING:
+        return None
+    try:
+        key_id = payload.metadata.get(KEY_ID, b"").decode("ascii")
+    except UnicodeDecodeError:
+        key_id = ""
+    if not key_id or len(key_id) > KEY_ID_MAX or not key_id.isprintable():
+        raise PayloadTampered("encrypted payload without a valid key id")
+    return key_id
+
+
+def opened(payload: Payload, cipher: AESGCM, key_id: str) -> Payload:
+    """The payload that `payload` seals under `cipher` (the key `key_id`)."""
+    data = payload.data
+    try:
+        plain = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], key_id.encode())
+    except InvalidTag as error:
+        raise PayloadTampered(
+            f"encrypted payload does not authenticate under key {key_id!r}"
+        ) from error
+    return Payload.FromString(plain)
+
+
 def key_id_of(workflow_id: str | None) -> str:
     """The key of a workflow: its case's id, or the system key."""
     if workflow_id:
@@ -168,23 +193,10 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         decoded: list[Payload] = []
         for payload in payloads:
-            if payload.metadata.get("encoding") != ENCODING:
+            key_id = sealed_key_id(payload)
+            if key_id is None:
                 decoded.append(payload)  # written before encryption, or never encrypted
                 continue
-            raw_id = payload.metadata.get(KEY_ID, b"")
-            try:
-                key_id = raw_id.decode("ascii")
-            except UnicodeDecodeError:
-                key_id = ""
-            if not key_id or len(key_id) > KEY_ID_MAX or not key_id.isprintable():
-                raise PayloadTampered("encrypted payload without a valid key id")
             cipher = await self.keys.cipher(key_id, create=False)
-            data = payload.data
-            try:
-                plain = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], raw_id)
-            except InvalidTag as error:
-                raise PayloadTampered(
-                    f"encrypted payload does not authenticate under key {key_id!r}"
-                ) from error
-            decoded.append(Payload.FromString(plain))
+            decoded.append(opened(payload, cipher, key_id))
         return decoded

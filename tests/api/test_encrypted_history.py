@@ -12,10 +12,17 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
+from temporalio.common import HeaderCodecBehavior
+from temporalio.worker import Replayer
 
 from app.payload_codec import ENCODING, KEY_ID, EncryptionCodec
 from tests.api_harness import Lotse, eventually
+from tests.case_histories import open_payloads
+from tests.key_harness import session_converter
 from tests.samples import ASSESSMENT, INTAKE, draft_body
+from workflows.actor_header import ActorInterceptor
+from workflows.agreement import AgreementWorkflow
+from workflows.referral import ReferralWorkflow
 
 GIVEN, FAMILY = "Zephyrine", "Quaxelbrot"
 BIRTH_DATE = "1987-03-14"
@@ -117,3 +124,32 @@ async def test_no_profile_field_is_readable_without_lotses_codec(lotse: Lotse) -
     assert readable_with_codec
     query = await lotse.client.get_workflow_handle(case_id).query("state")
     assert query["client"]["family_name"] == FAMILY
+
+
+async def test_encrypted_histories_replay_and_are_saved_in_clear(lotse: Lotse) -> None:
+    case_id, referral_ids = await _active_case_of_her(lotse)
+    histories = [
+        await lotse.client.get_workflow_handle(workflow_id).fetch_history()
+        for workflow_id in [case_id, *referral_ids]
+    ]
+    replayer = Replayer(
+        workflows=[AgreementWorkflow, ReferralWorkflow],
+        data_converter=session_converter(),
+        interceptors=[ActorInterceptor()],
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
+    )
+    for history in histories:
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+        assert result.replay_failure is None
+    # tests/histories keeps them decrypted (the session's keys end with it): they replay too.
+    for history in histories:
+        for event in history.events:
+            open_payloads(event)
+        assert not any(_payloads_sealed(event) for event in history.events)
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+        assert result.replay_failure is None
+    assert any(GIVEN.encode() in e.SerializeToString() for e in histories[0].events)
+
+
+def _payloads_sealed(event: HistoryEvent) -> bool:
+    return any(p.metadata.get("encoding") == ENCODING for _, p in _payloads(event))

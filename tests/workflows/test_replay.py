@@ -33,6 +33,7 @@ tests/api/test_agreement_editions.py).
 """
 
 import pytest
+from temporalio.common import HeaderCodecBehavior
 from temporalio.worker import Replayer
 
 from tests.case_histories import (
@@ -73,8 +74,9 @@ async def test_recorded_history_replays_with_the_current_code(name: str) -> None
     histories = load_histories(name)
     replayer = Replayer(
         workflows=[AgreementWorkflow, ReferralWorkflow],
-        data_converter=session_converter(),
+        data_converter=session_converter(),  # encrypting: a recorded plain payload passes
         interceptors=[ActorInterceptor()],  # as the worker has: updates' actors in headers
+        header_codec_behavior=HeaderCodecBehavior.CODEC,  # as the worker's client has
     )
     for history in histories:
         result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
