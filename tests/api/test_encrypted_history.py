@@ -6,16 +6,19 @@ it either. Lotse's own client reads the same histories in clear.
 """
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.common import HeaderCodecBehavior
+from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
-from app.payload_codec import ENCODING, KEY_ID, EncryptionCodec
+from app.payload_codec import ENCODING, KEY_ID, EncryptionCodec, PayloadKeyUnavailable
 from tests.api_harness import Lotse, eventually
 from tests.case_histories import open_payloads
 from tests.key_harness import session_converter
@@ -153,3 +156,25 @@ async def test_encrypted_histories_replay_and_are_saved_in_clear(lotse: Lotse) -
 
 def _payloads_sealed(event: HistoryEvent) -> bool:
     return any(p.metadata.get("encoding") == ENCODING for _, p in _payloads(event))
+
+
+async def test_a_destroyed_key_fails_its_case_clearly_and_the_worker_goes_on(lotse: Lotse) -> None:
+    erased = await lotse.open_case(given="Ida")
+    other = await lotse.open_case(given="Ada")
+    lotse.keys.destroy(erased)
+    handle = lotse.client.get_workflow_handle(erased)
+    # The worker cannot seal the answer: it fails that workflow task (logged with the key id,
+    # retried) and the caller gets no answer, never a plaintext one.
+    with pytest.raises((WorkflowQueryFailedError, RPCError)):
+        await handle.query("state", rpc_timeout=timedelta(seconds=2))
+    with pytest.raises(PayloadKeyUnavailable):
+        await _decoded_input(lotse, erased)
+    # The worker serves every other case as before.
+    state = await lotse.ok("berater1", "GET", f"/cases/{other}")
+    assert state["stage"] == "intake"
+
+
+async def _decoded_input(lotse: Lotse, case_id: str) -> object:
+    history = await lotse.client.get_workflow_handle(case_id).fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    return await lotse.client.data_converter.decode(started.input.payloads)

@@ -14,6 +14,7 @@ from app.master_key import KEY_FILE, MasterKeyError, master_key
 from app.payload_codec import EncryptionCodec
 from app.settings import Settings
 from worker.cli import app
+from worker.devserver import DevServer
 from worker.keys_cli import store_keys
 
 CASE = "case-11111111-2222-4333-8444-555555555555"
@@ -50,3 +51,11 @@ async def test_rotate_rewraps_the_keys_and_the_payloads_stay_readable(tmp_path: 
     assert master_key(settings) == bytes(range(32)) != old
     [clear] = await EncryptionCodec(store_keys(settings)).decode([sealed])
     assert clear.data == b'"Zora"'
+
+
+def test_lotse_up_points_the_temporal_ui_at_the_codec_server(tmp_path: Path) -> None:
+    command = DevServer(Settings(data_dir=tmp_path, api_port=8123)).command()
+    at = command.index("--ui-codec-endpoint")
+    assert command[at + 1] == "http://127.0.0.1:8123/codec"
+    headless = DevServer(Settings(data_dir=tmp_path, dev_server_ui_port=0)).command()
+    assert "--ui-codec-endpoint" not in headless
