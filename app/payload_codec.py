@@ -108,6 +108,14 @@ def key_id_of(workflow_id: str | None) -> str:
     return SYSTEM_KEY_ID
 
 
+def context_key_id(context: SerializationContext) -> str:
+    """The key of the workflow a serialization context names."""
+    workflow_id: str | None = None
+    if isinstance(context, WorkflowSerializationContext | ActivitySerializationContext):
+        workflow_id = context.workflow_id
+    return key_id_of(workflow_id)
+
+
 @dataclass
 class _Cached:
     cipher: AESGCM
@@ -161,10 +169,7 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         self.key_id = key_id
 
     def with_context(self, context: SerializationContext) -> Self:
-        workflow_id: str | None = None
-        if isinstance(context, WorkflowSerializationContext | ActivitySerializationContext):
-            workflow_id = context.workflow_id
-        key_id = key_id_of(workflow_id)
+        key_id = context_key_id(context)
         if key_id == self.key_id:
             return self
         return type(self)(self.keys, key_id)

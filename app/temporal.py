@@ -7,19 +7,52 @@ actor of an update, workflows/actor_header.py) through the codec as well
 API's must both be made here). The worker and the API both call it; only the retry policy
 differs between them."""
 
+import dataclasses
+from typing import Self, cast
+
 from temporalio.client import Client
 from temporalio.common import HeaderCodecBehavior
 from temporalio.contrib.pydantic import PydanticPayloadConverter
-from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    SerializationContext,
+)
 from temporalio.service import RetryConfig
 
-from app.payload_codec import CachedKeyStore, EncryptionCodec
+from app.payload_codec import CachedKeyStore, EncryptionCodec, context_key_id
 from app.settings import Settings
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyedDataConverter(DataConverter):
+    """`DataConverter` whose copy per serialization context is kept per key id. The SDK asks
+    for a copy for nearly every payload it converts, and building one instantiates the payload
+    and failure converters anew (about 30 µs, against 2 µs when the copy is the converter
+    itself); only the codec's key depends on the context here, so one copy per key serves
+    every workflow of a case."""
+
+    copies: dict[str, DataConverter] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def with_context(self, context: SerializationContext) -> Self:
+        key_id = context_key_id(context)
+        found = self.copies.get(key_id)
+        if found is None:
+            found = super().with_context(context)
+            if len(self.copies) >= MAX_COPIES:
+                self.copies.clear()
+            self.copies[key_id] = found
+        return cast(Self, found)
+
+
+MAX_COPIES = 4096
 
 
 def data_converter(keys: CachedKeyStore) -> DataConverter:
     """Lotse's converter: pydantic JSON, encrypted with the keys of `keys`."""
-    return DataConverter(
+    return KeyedDataConverter(
         payload_converter_class=PydanticPayloadConverter,
         payload_codec=EncryptionCodec(keys),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
