@@ -47,9 +47,9 @@ with workflow.unsafe.imports_passed_through():
         ReferralReport,
         ReportKind,
     )
+    from tests.key_harness import session_converter  # cryptography: never reloaded in there
     from tests.samples import CLIENT, MUNICIPALITY, PARTNERS, assessment, draft, intake
 
-from tests.key_harness import session_converter
 from workflows.agreement import AgreementWorkflow
 from workflows.notice import NoticeWorkflow
 from workflows.search_attributes import indexed_value_types

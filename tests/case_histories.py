@@ -9,14 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
-
-from app.payload_codec import opened, sealed_key_id
-from tests.key_harness import session_keys
 
 HISTORIES = Path(__file__).parent / "histories"
 # `LOTSE_REGENERATE_HISTORIES=1 pytest ...` lets the tests that record histories overwrite them.
@@ -65,6 +61,13 @@ def save_histories(name: str, histories: Sequence[WorkflowHistory]) -> None:
 
 def open_payloads(message: Message) -> None:
     """Every encrypted payload inside `message` replaced by its plaintext, in place."""
+    # Imported here: the workflow sandbox imports this module (through tests/case_harness.py's
+    # workflows), and cryptography's extension module cannot be loaded in there again.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from app.payload_codec import opened, sealed_key_id
+    from tests.key_harness import session_keys
+
     if isinstance(message, Payload):
         key_id = sealed_key_id(message)
         if key_id is not None:

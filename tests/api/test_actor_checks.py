@@ -6,6 +6,7 @@ municipality, and no one else, gives a case waiting after a transfer its counsel
 import pytest
 from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import HeaderCodecBehavior
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
@@ -70,6 +71,7 @@ async def test_the_old_centre_is_refused_by_the_case_even_if_the_read_model_lags
     replayer = Replayer(
         workflows=[AgreementWorkflow],
         data_converter=session_converter(),
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
         interceptors=[ActorInterceptor()],
     )
     assert (
@@ -182,6 +184,7 @@ async def test_only_the_municipality_s_coordination_assigns_a_waiting_case_at_te
     replayer = Replayer(
         workflows=[AgreementWorkflow],
         data_converter=session_converter(),
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
         interceptors=[ActorInterceptor()],
     )
     replayed = await replayer.replay_workflow(history, raise_on_replay_failure=False)

@@ -10,6 +10,7 @@ import io
 from typing import Any
 
 import pypdf
+from temporalio.common import HeaderCodecBehavior
 from temporalio.worker import Replayer
 
 from activities.agreement_text import sha256
@@ -118,6 +119,7 @@ async def test_an_arabic_edition_is_signed_and_printed_with_its_signature_record
     replayer = Replayer(
         workflows=[AgreementWorkflow, ReferralWorkflow],
         data_converter=session_converter(),
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
         interceptors=[ActorInterceptor()],
     )
     for history in histories:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
+from temporalio.common import HeaderCodecBehavior
 from temporalio.worker import Replayer
 
 from store.projections import AuditEvent, CaseNameKey, CaseSummary, ReferralSummary
@@ -334,6 +335,7 @@ async def test_a_numbered_case_closed_as_duplicate_replays(lotse: Lotse) -> None
     replayer = Replayer(
         workflows=[AgreementWorkflow],
         data_converter=session_converter(),
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
         interceptors=[ActorInterceptor()],
     )
     for history in histories:

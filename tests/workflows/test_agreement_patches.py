@@ -12,6 +12,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
+from temporalio.common import HeaderCodecBehavior
 from temporalio.worker import Replayer
 
 from domain.actions import Review
@@ -160,6 +161,7 @@ async def test_a_history_from_before_the_notices_replays_without_them(name: str)
     replayer = Replayer(
         workflows=[AgreementWorkflow, ReferralWorkflow],
         data_converter=session_converter(),
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
         interceptors=[ActorInterceptor()],
     )
     for run in runs:

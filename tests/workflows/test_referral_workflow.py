@@ -23,6 +23,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
+from temporalio.common import HeaderCodecBehavior
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
@@ -144,7 +145,11 @@ async def test_unanswered_referral_reminds_escalates_and_expires_on_working_days
     assert {r.run_id for r in recorded[1:]} == {recorded[1].run_id} != {recorded[0].run_id}
 
     # The history replays: the holiday calendar gives the same deadlines again.
-    replayer = Replayer(workflows=[ReferralWorkflow], data_converter=session_converter())
+    replayer = Replayer(
+        workflows=[ReferralWorkflow],
+        data_converter=session_converter(),
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
+    )
     await replayer.replay_workflow(await handle.fetch_history())
 
 
