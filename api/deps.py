@@ -38,7 +38,7 @@ from api.gateway import Gateway
 from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics
 from api.security import InvalidToken, TokenIssuer
-from app.case_keys import CaseKeyShredder
+from app.payload_codec import CachedKeyStore
 from app.settings import Settings
 from domain.actor import Actor, ActorRole
 from domain.fields import PlausibleDate, SingleLine
@@ -69,11 +69,12 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     gateway: Gateway
+    # The data keys of Temporal's payloads (the gateway's client encrypts with them; erasure
+    # destroys a case's key through this object, which forgets its cached copy at once).
+    keys: CachedKeyStore
     tokens: TokenIssuer
     metrics: ApiMetrics
     logins: LoginThrottle
-    # Erasure destroys the case's data key through this (app/case_keys.py).
-    shredder: CaseKeyShredder
 
 
 # Dependencies without I/O are `async def`: FastAPI runs a plain `def` in a worker thread, a hop

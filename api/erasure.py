@@ -4,8 +4,9 @@ and the confirm page `/datenschutz/faelle/{id}/loeschen`).
 The steps, in this order, each safe to repeat, so an erasure cut off half-way is finished by
 asking again:
 
-1. the case's data key is destroyed (`Services.shredder`, app/case_keys.py): its history and
-   its referrals' histories can no longer be decoded anywhere;
+1. the case's data key is destroyed (`Services.keys`, app/payload_codec.py; crypto-shredding):
+   its history and its referrals' histories can no longer be decoded anywhere (a process
+   that holds the unwrapped key in its cache forgets it within the cache's minute);
 2. the case's workflow and its referrals' workflows still running are terminated (a closed
    case's referrals have ended, but a case closed by an older code may leave one);
 3. the store drops the client's data and registers the erasure with its audit entry, in one
@@ -62,7 +63,7 @@ async def erase_case(services: Services, case: ErasableCase, reason: str) -> Cas
         return earlier
     if case.owner.stage != Stage.CLOSED.value:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=NOT_CLOSED)
-    await run_in_threadpool(services.shredder.destroy, case.id)
+    await run_in_threadpool(services.keys.destroy, case.id)
     referrals = await run_in_threadpool(erasure_reads.referral_ids, services.engine, case.id)
     for workflow_id in (case.id, *referrals):
         await services.gateway.terminate(workflow_id, TERMINATION_REASON)

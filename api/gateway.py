@@ -48,8 +48,9 @@ from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api.errors import invalid
+from app.payload_codec import CachedKeyStore
 from app.settings import Settings
-from app.temporal import connect_client
+from app.temporal import connect_client, encrypted
 from domain.actor import Actor
 from domain.case import ActionResult, AgreementInput, CaseState
 from domain.notifications import Notice
@@ -102,9 +103,13 @@ NOT_FOUND = "Nicht gefunden."
 class Gateway:
     """Starts, updates and queries the case and referral workflows of one namespace."""
 
-    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+    def __init__(
+        self, settings: Settings, keys: CachedKeyStore, client: Client | None = None
+    ) -> None:
         self._settings = settings
-        self._client = with_actor_header(client) if client is not None else None
+        self.keys = keys
+        # A client handed in (tests, the simulation) encrypts with these keys as well.
+        self._client = with_actor_header(encrypted(client, keys)) if client is not None else None
         self._connecting = asyncio.Lock()
 
     async def client(self) -> Client:
@@ -115,7 +120,7 @@ class Gateway:
         async with self._connecting:
             if self._client is None:
                 try:
-                    self._client = await connect(self._settings)
+                    self._client = await connect(self._settings, self.keys)
                 except RuntimeError as error:
                     # The SDK raises RuntimeError for a server it cannot reach at connect.
                     log.warning(
@@ -311,9 +316,10 @@ class Gateway:
             return False
 
 
-async def connect(settings: Settings) -> Client:
-    """The API's client: Lotse's namespace and data converter, short retries (see module)."""
-    return with_actor_header(await connect_client(settings, retry_config=API_RETRY))
+async def connect(settings: Settings, keys: CachedKeyStore) -> Client:
+    """The API's client: Lotse's namespace and encrypting data converter, short retries (see
+    module)."""
+    return with_actor_header(await connect_client(settings, keys=keys, retry_config=API_RETRY))
 
 
 def with_actor_header(client: Client) -> Client:

@@ -8,8 +8,13 @@ Wiring, for callers:
 - `lotse api`: `serve(Settings())`: migrates the store (idempotent) and serves until SIGTERM.
 - `lotse up`: the same `serve(settings)` beside the dev server and the worker (its own task in
   the same event loop), after `prepare_store`.
-- tests and benchmarks: `create_app(settings, engine=..., client=...)` with a migrated engine
-  and a connected Temporal client, driven through httpx's ASGITransport.
+- tests and benchmarks: `create_app(settings, engine=..., client=..., keys=...)` with a
+  migrated engine, a connected Temporal client and the key store the worker shares, driven
+  through httpx's ASGITransport.
+
+The data keys (app/payload_codec.py) come from the store, wrapped by the master key
+(`keys_of`): the gateway's client encrypts with them, and the codec server (routes/codec.py)
+decodes with them.
 """
 
 import asyncio
@@ -34,6 +39,7 @@ from api.routes import (
     admin,
     auth,
     cases,
+    codec,
     data_protection,
     health,
     inbound_referrals,
@@ -44,20 +50,15 @@ from api.routes import (
     supervision,
 )
 from api.security import issuer_from_settings
-from app.case_keys import CaseKeyShredder, NoCaseKeys
+from app.master_key import master_key
+from app.payload_codec import CachedKeyStore
 from app.settings import Settings
 from rules.pool import start_rules_evaluators
 from store.db import make_engine, make_session_factory, upgrade
+from store.keys import SqlKeyStore
 
 TITLE = "Lotse"
 DESCRIPTION = "Integrationsvereinbarungen als langlebige Prozesse: Fälle, Vermittlungen, Aufsicht."
-
-
-def case_key_shredder(settings: Settings, engine: Engine) -> CaseKeyShredder:
-    """What destroys a case's data key when the case is erased (api/erasure.py): the one place
-    the per-case key store is wired in. Until it is, no payload is encrypted and there is no
-    key to destroy (`NoCaseKeys`)."""
-    return NoCaseKeys()
 
 
 def create_app(
@@ -65,24 +66,25 @@ def create_app(
     *,
     engine: Engine | None = None,
     client: Client | None = None,
-    shredder: CaseKeyShredder | None = None,
+    keys: CachedKeyStore | None = None,
 ) -> FastAPI:
     """The API for `settings`. Without `engine`, the store at `settings.database_url` (or the
     data dir's SQLite file) is used, and disposed of on shutdown; without `client`, Temporal is
     connected on first use, so the API comes up (and says 503) while Temporal is down. Without
-    `shredder`, `case_key_shredder` chooses."""
+    `keys`, the data keys of the store (`keys_of`)."""
     owns_engine = engine is None
     store = engine if engine is not None else make_engine(settings.database_url, settings.data_dir)
     metrics = ApiMetrics(store)
+    keys = keys if keys is not None else keys_of(settings, store)
     services = Services(
         settings=settings,
         engine=store,
         sessions=make_session_factory(store),
-        gateway=Gateway(settings, client),
+        gateway=Gateway(settings, keys, client),
+        keys=keys,
         tokens=issuer_from_settings(settings),
         metrics=metrics,
         logins=LoginThrottle(settings.login_concurrency),
-        shredder=shredder if shredder is not None else case_key_shredder(settings, store),
     )
 
     @asynccontextmanager
@@ -127,13 +129,20 @@ def create_app(
         health,
     ):
         app.include_router(area.router)
+    app.include_router(codec.router)
     # The web pages on / (session login, CSRF, HTML): api/ui/.
     ui.install(app)
     api_docs.install(app)
     # Outermost first: metrics see every answer, the size limit refuses before any parsing.
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    codec.allow_temporal_ui(app, settings)
     return app
+
+
+def keys_of(settings: Settings, engine: Engine) -> CachedKeyStore:
+    """The data keys in `engine`'s store, unwrapped with the master key of `settings`."""
+    return CachedKeyStore(SqlKeyStore(engine, master_key(settings)))
 
 
 class BodySizeLimit:

@@ -85,6 +85,19 @@ class Settings(BaseSettings):
         description="Key that signs the API's access tokens (HS256, at least 32 characters). "
         "Required in production; in development a random one is kept in <data_dir>/jwt-secret.",
     )
+    master_key: SecretStr | None = Field(
+        None,
+        description="Key-encryption key (32 bytes, base64) that wraps each case's data key; "
+        "every payload in Temporal is encrypted with its case's data key (app/payload_codec.py). "
+        "Required in production; in development a random one is kept in <data_dir>/master-key. "
+        "Changed with `lotse keys rotate`.",
+    )
+    temporal_ui_origin: str | None = Field(
+        None,
+        description="Origin of the Temporal web UI (https://temporal-ui.example.org) that may "
+        "call the codec server (/codec/decode, /codec/encode) from the browser (CORS); unset: "
+        "in development the dev server's UI, in production none.",
+    )
     access_token_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = Field(
         15, description="Lifetime of an access token; a client logs in again after it."
     )
@@ -160,6 +173,16 @@ class Settings(BaseSettings):
             raise ValueError("LOTSE_SMTP_URL is set: LOTSE_MAIL_FROM must name the sender")
         return self
 
+    @model_validator(mode="after")
+    def _production_encrypts(self) -> Self:
+        # Refused at start: a production worker must never write a payload in plaintext, nor
+        # make a key of its own that the other processes do not share.
+        if self.env == "production" and (
+            self.master_key is None or not self.master_key.get_secret_value()
+        ):
+            raise ValueError("LOTSE_ENV=production: LOTSE_MASTER_KEY must be set")
+        return self
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -171,6 +194,15 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def codec_origins(self) -> list[str]:
+        """The browser origins allowed to call the codec server."""
+        if self.temporal_ui_origin:
+            return [self.temporal_ui_origin.rstrip("/")]
+        if self.is_production or not self.dev_server_ui_port:
+            return []
+        return [f"http://{self.dev_server_ip}:{self.dev_server_ui_port}"]
 
     @property
     def link_base(self) -> str:

@@ -4,7 +4,7 @@ activities (SQLite read model and partner directory, demo data seeded), beside a
 in the same run on the same server and worker.
 
     python -m bench.lifecycle [--n 200] [--round 50] [--concurrency 20] [--warmup 20]
-                              [--no-bytecode-cache]
+                              [--no-bytecode-cache] [--plain]
 
 A case: intake, assessment with three needs (language, employment, credential: the rules route
 each to a demo partner), the agreement drafted with the three proposals, signature requested,
@@ -25,6 +25,12 @@ before; every case's histories are counted afterwards to show that both made the
 trips. `ratio_to_floor = floor_cases_per_s / cases_per_s` is then the cost of our orchestration
 (stage machine, state copies and payloads, search attributes, continue-as-new, rules,
 rendering, projection, module loading in the sandbox) over Temporal's own. Target: <= 1.5.
+
+The real cases run as Lotse runs, every payload encrypted with its case's data key
+(app/payload_codec.py, keys in the bench's store); the floor stays unencrypted, so the ratio
+includes the encryption's cost. `--plain` runs the real cases unencrypted too (the ratio
+without it). Each side has its worker (the same options) and task queue, since a worker
+decodes with its client's converter.
 
 Both sides run with the same number of cases in flight, in rounds of a real phase followed by
 a floor phase (a warm-up round, then rounds of `--round` cases per side), so a machine shared
@@ -70,6 +76,7 @@ if not workflow.unsafe.in_sandbox():
 
     import worker.worker as worker_module
     from app.settings import Settings
+    from app.temporal import encrypted
     from domain.actions import (
         AgreementDraft,
         Closure,
@@ -95,6 +102,7 @@ if not workflow.unsafe.in_sandbox():
     from domain.referral import Outcome, OutcomeResult, ReferralState, ReferralStatus
     from worker.binaries import find_binary
     from worker.devserver import search_attribute_args
+    from worker.keys_cli import store_keys
     from worker.up import prepare_store
     from worker.worker import activity_methods, build_worker, default_activities
     from workflows.agreement import AgreementWorkflow
@@ -502,18 +510,27 @@ class Cpu:
         return spent
 
 
-async def _pair(
-    client: Client, task_queue: str, n: int, concurrency: int, real: Side, floor: Side
-) -> None:
+class Sides:
+    """The client and task queue of each side (the real one's client may encrypt). A plain
+    class: the sandbox runs this module without the driver's imports."""
+
+    def __init__(
+        self, real_client: Client, real_queue: str, floor_client: Client, floor_queue: str
+    ) -> None:
+        self.real_client, self.real_queue = real_client, real_queue
+        self.floor_client, self.floor_queue = floor_client, floor_queue
+
+
+async def _pair(sides: Sides, n: int, concurrency: int, real: Side, floor: Side) -> None:
     """`n` real cases, then `n` floor cases with the same activity counts, case by case. Each
     phase starts after a pause, so the server has done the previous one's background work."""
     await asyncio.sleep(SETTLE)
     cpu = Cpu()
     print(f"  real:  {n} cases ...", end=" ", flush=True)
-    seconds, ids = await run_phase(client, task_queue, real_case, n, concurrency)
+    seconds, ids = await run_phase(sides.real_client, sides.real_queue, real_case, n, concurrency)
     spent = cpu.lap()
     print(f"{seconds:.2f} s", flush=True)
-    counts = await count_cases(client, ids)
+    counts = await count_cases(sides.real_client, ids)
     real.add(seconds, spent, counts)
 
     plan = iter([c["activities"] - len(INLINE_ACTIVITY_AT) for c in counts])
@@ -521,11 +538,15 @@ async def _pair(
     await asyncio.sleep(SETTLE)
     cpu.lap()
     seconds, ids = await run_phase(
-        client, task_queue, lambda c, q: floor_case(c, q, next(plan)), n, concurrency
+        sides.floor_client,
+        sides.floor_queue,
+        lambda c, q: floor_case(c, q, next(plan)),
+        n,
+        concurrency,
     )
     spent = cpu.lap()
     print(f"{seconds:.2f} s", flush=True)
-    floor.add(seconds, spent, await count_cases(client, ids))
+    floor.add(seconds, spent, await count_cases(sides.floor_client, ids))
 
 
 def source_stamps() -> dict[str, int]:
@@ -555,7 +576,7 @@ def bytecode_cache(directory: Path, enabled: bool) -> Iterator[None]:
 
 
 async def bench(
-    n: int, round_size: int, concurrency: int, warmup: int, cache: bool
+    n: int, round_size: int, concurrency: int, warmup: int, cache: bool, plain: bool = False
 ) -> tuple[Side, Side]:
     binary = find_binary("temporal")
     if binary is None:
@@ -566,7 +587,7 @@ async def bench(
         stack.enter_context(bytecode_cache(data_dir / "pycache", cache))
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=binary,
-            data_converter=pydantic_data_converter,
+            data_converter=pydantic_data_converter,  # the floor's: unencrypted
             dev_server_extra_args=search_attribute_args(),
             dev_server_log_level="error",
             ui=False,
@@ -581,22 +602,27 @@ async def bench(
         )
         prepare_store(settings)  # migrated, demo directory seeded
         activities = default_activities(settings)
+        real_client = client if plain else encrypted(client, store_keys(settings))
+        floor_settings = settings.model_copy(update={"task_queue": "bench-lifecycle-floor"})
+        sides = Sides(real_client, settings.task_queue, client, floor_settings.task_queue)
         # The worker of `lotse worker` (its options, sandbox and activities), with the floor's
-        # workflows and activity added.
+        # workflows and activity added; one per side.
         workflows = [*worker_module.workflow_classes(), FloorCase, FloorReferral]
         with mock.patch.object(worker_module, "workflow_classes", lambda: workflows):
-            worker = build_worker(client, settings, [*activity_methods(activities), bench_noop])
-        await stack.enter_async_context(worker)
+            real_worker = build_worker(real_client, settings, activity_methods(activities))
+            floor_worker = build_worker(client, floor_settings, [bench_noop])
+        await stack.enter_async_context(real_worker)
+        await stack.enter_async_context(floor_worker)
 
         # Imports, the rules' compilation, the store's first writes, the .pyc files.
         print(f"Warm-up, {warmup} cases per side:", flush=True)
-        await _pair(client, settings.task_queue, warmup, concurrency, Side(), Side())
+        await _pair(sides, warmup, concurrency, Side(), Side())
         done = 0
         while done < n:
             size = min(round_size, n - done)
             done += size
             print(f"Measured, {done}/{n} cases per side:", flush=True)
-            await _pair(client, settings.task_queue, size, concurrency, real, floor)
+            await _pair(sides, size, concurrency, real, floor)
     return real, floor
 
 
@@ -650,12 +676,24 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="honour PYTHONDONTWRITEBYTECODE: the sandbox compiles workflow sources every run",
     )
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="the real cases unencrypted too (without the payload codec's cost)",
+    )
     args = parser.parse_args(argv)
     if min(args.n, args.round, args.warmup, args.concurrency) < 1:
         parser.error("--n, --round, --warmup and --concurrency must be at least 1")
     started, stamps = time.perf_counter(), source_stamps()
     real, floor = asyncio.run(
-        bench(args.n, args.round, args.concurrency, args.warmup, not args.no_bytecode_cache)
+        bench(
+            args.n,
+            args.round,
+            args.concurrency,
+            args.warmup,
+            not args.no_bytecode_cache,
+            args.plain,
+        )
     )
     summary = report(real, floor, args.concurrency)
     now = source_stamps()
@@ -669,6 +707,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             options.append(f"--{name} {getattr(args, name)}")
     if args.no_bytecode_cache:
         options.append("--no-bytecode-cache")
+    if args.plain:
+        options.append("--plain")
     print(f"rerun: python -m bench.lifecycle {' '.join(options)}")
     print(json.dumps(summary))
 

@@ -18,9 +18,16 @@ from pydantic_settings import BaseSettings
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 # What a worker or API process needs in production (app/settings.py's docstring, and the
-# API's signing key); the manifests must set every one of them.
+# API's signing key, the master key of the payloads' data keys); the manifests must set every
+# one of them.
 PRODUCTION_SETTINGS = frozenset(
-    {"LOTSE_ENV", "LOTSE_TEMPORAL_ADDRESS", "LOTSE_DATABASE_URL", "LOTSE_JWT_SECRET"}
+    {
+        "LOTSE_ENV",
+        "LOTSE_TEMPORAL_ADDRESS",
+        "LOTSE_DATABASE_URL",
+        "LOTSE_JWT_SECRET",
+        "LOTSE_MASTER_KEY",
+    }
 )
 
 _SEARCH_ATTRIBUTE_CREATE = re.compile(

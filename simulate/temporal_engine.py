@@ -26,6 +26,7 @@ test service's own call) before the next skip. `leaks_released` reports how many
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,19 +41,22 @@ from temporalio.api.testservice.v1 import SleepRequest, UnlockTimeSkippingReques
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.gateway import Gateway
+from app.payload_codec import CachedKeyStore
 from app.settings import Settings
+from app.temporal import data_converter, encrypted
 from domain.actor import Actor
 from domain.case import ActionResult, AgreementInput, CaseState
 from domain.clocks import Clocks
 from domain.referral import ReferralState
 from domain.stages_referral import referrals_to_reroute, referrals_to_start
 from simulate.engine import Command, Refused
+from store.db import engine_from_url
+from store.keys import SqlKeyStore
 from workflows.agreement import AgreementWorkflow
 from workflows.search_attributes import REGISTERED
 
@@ -108,8 +112,11 @@ class TemporalEngine:
         start: datetime,
         make_worker: WorkerFactory,
     ) -> AsyncIterator["TemporalEngine"]:
+        # Encrypted as Lotse runs: the data keys in the simulation's store, wrapped by a master
+        # key of this run only (none is left in the output directory).
+        keys = CachedKeyStore(SqlKeyStore(engine_from_url(database_url), secrets.token_bytes(32)))
         env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=binary, data_converter=pydantic_data_converter
+            test_server_existing_path=binary, data_converter=data_converter(keys)
         )
         try:
             await _register_search_attributes(env.client)
@@ -121,8 +128,10 @@ class TemporalEngine:
                 worker_concurrency=100,
             )
             shift = await env.get_current_time() - start
-            async with make_worker(env.client, settings):
-                yield cls(env, Gateway(settings, env.client), shift)
+            # The worker's client as the gateway's: headers (the actor) sealed and opened alike.
+            client = encrypted(env.client, keys)
+            async with make_worker(client, settings):
+                yield cls(env, Gateway(settings, keys, client), shift)
         finally:
             await env.shutdown()
 

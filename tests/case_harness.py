@@ -22,7 +22,6 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -48,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         ReferralReport,
         ReportKind,
     )
+    from tests.key_harness import session_converter  # cryptography: never reloaded in there
     from tests.samples import CLIENT, MUNICIPALITY, PARTNERS, assessment, draft, intake
 
 from workflows.agreement import AgreementWorkflow
@@ -103,7 +103,7 @@ async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     path = find_binary("temporal-test-server")
     assert path is not None, "temporal-test-server not installed (the dev extra)"
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=pydantic_data_converter
+        test_server_existing_path=path, data_converter=session_converter()
     )
     try:
         await env.client.operator_service.add_search_attributes(

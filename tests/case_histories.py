@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
@@ -47,10 +49,43 @@ async def until_runs(
 
 def save_histories(name: str, histories: Sequence[WorkflowHistory]) -> None:
     """Write histories (every run of a case, maybe its children too) for
-    tests/workflows/test_replay.py."""
+    tests/workflows/test_replay.py, decrypted: the session's data keys end with the session,
+    and the codec passes a plain payload through, so they replay with any keys."""
     HISTORIES.mkdir(exist_ok=True)
+    for history in histories:
+        for event in history.events:
+            open_payloads(event)
     document = [{"workflow_id": h.workflow_id, "history": h.to_json_dict()} for h in histories]
     (HISTORIES / f"{name}.json").write_text(json.dumps(document, separators=(",", ":")) + "\n")
+
+
+def open_payloads(message: Message) -> None:
+    """Every encrypted payload inside `message` replaced by its plaintext, in place."""
+    # Imported here: the workflow sandbox imports this module (through tests/case_harness.py's
+    # workflows), and cryptography's extension module cannot be loaded in there again.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from app.payload_codec import opened, sealed_key_id
+    from tests.key_harness import session_keys
+
+    if isinstance(message, Payload):
+        key_id = sealed_key_id(message)
+        if key_id is not None:
+            cipher = AESGCM(session_keys().data_key(key_id, create=False))
+            message.CopyFrom(opened(message, cipher, key_id))
+        return
+    for descriptor, value in message.ListFields():
+        if descriptor.message_type is None:
+            continue
+        if descriptor.message_type.GetOptions().map_entry:
+            items: Any = value.values()
+        elif isinstance(value, Message):
+            items = [value]
+        else:
+            items = value  # a repeated field
+        for item in items:
+            if isinstance(item, Message):
+                open_payloads(item)
 
 
 def load_histories(name: str) -> list[WorkflowHistory]:

@@ -5,6 +5,9 @@ PostgreSQL URL for read-model tests.
 continue-as-new with child timers, end-to-end). Both are started once per session and reused;
 every test uses its own task queue and workflow ids so tests do not see each other's work.
 
+Every client encrypts as Lotse does (app/payload_codec.py), with the session's data keys
+(tests/key_harness.py).
+
 `lotse` is the whole system (API, worker, SQLite store with demo data) on a time-skipping
 server of the module's own (`own_env`: skipping time there moves no other module's timers); a
 module that needs another kind of system defines its own `lotse`.
@@ -17,11 +20,11 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from argon2 import PasswordHasher, profiles
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from store import users
 from tests.api_harness import Lotse, running_lotse, time_skipping_server
+from tests.key_harness import session_converter
 from worker.binaries import find_binary
 from worker.devserver import search_attribute_args
 
@@ -52,7 +55,7 @@ def cheap_password_hashing() -> Iterator[None]:
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=session_converter(),
     )
     yield env
     await env.shutdown()
@@ -62,7 +65,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=session_converter(),
         dev_server_extra_args=search_attribute_args(),
         ui=False,
     )

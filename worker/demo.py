@@ -39,6 +39,7 @@ from store.models import User
 from store.seed import PRODUCTION, SeedRefused
 from worker.demo_cases import DEMO_CASES
 from worker.demo_player import DemoPlayer, Opening
+from worker.keys_cli import store_keys
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,11 @@ async def play_demo_cases(settings: Settings, *, today: date | None = None) -> D
     engine = make_engine(settings.database_url, settings.data_dir)
     try:
         users = await asyncio.to_thread(_demo_users, engine)
-        player = DemoPlayer(Opening(engine, Gateway(settings)), users, today or _today())
+        player = DemoPlayer(
+            Opening(engine, Gateway(settings, store_keys(settings, engine))),
+            users,
+            today or _today(),
+        )
         # The cases whose deadline is the point first: their clocks start soonest. One after
         # the other: the people using Lotse meanwhile share the machine (often two cores) and
         # the rules' two evaluator processes with them. A case that fails does not keep the

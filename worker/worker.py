@@ -179,7 +179,10 @@ async def run_worker(
     `activities_factory` builds the activities object from the settings (store, rules, ...);
     without it the worker runs workflows only.
     """
-    client = await connect_client(settings)
+    # Imported here, as in `default_activities`: the store's modules load SQLAlchemy.
+    from worker.keys_cli import store_keys
+
+    client = await connect_client(settings, keys=await asyncio.to_thread(store_keys, settings))
     activities = activities_factory(settings) if activities_factory is not None else None
     if activities is not None:
         # The rules' evaluator processes start now, not with the first assessment (~0.5 s).

@@ -22,6 +22,7 @@ import store.case_numbers
 import store.erasure
 import store.evaluation_cells
 import store.facts
+import store.keys
 import store.models
 import store.notifications
 import store.projections  # noqa: F401

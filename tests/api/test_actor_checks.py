@@ -6,7 +6,7 @@ municipality, and no one else, gives a case waiting after a transfer its counsel
 import pytest
 from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.common import HeaderCodecBehavior
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
@@ -19,6 +19,7 @@ from store.models import User
 from store.projections import CaseSummary, ReferralSummary
 from tests.api_harness import Lotse, eventually
 from tests.case_histories import REGENERATE, save_histories
+from tests.key_harness import session_converter
 from workflows.actor_header import HEADER, ActorInterceptor, sending_as
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow
@@ -69,7 +70,8 @@ async def test_the_old_centre_is_refused_by_the_case_even_if_the_read_model_lags
     history = await lotse.client.get_workflow_handle(case_id).fetch_history()
     replayer = Replayer(
         workflows=[AgreementWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=session_converter(),
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
         interceptors=[ActorInterceptor()],
     )
     assert (
@@ -181,7 +183,8 @@ async def test_only_the_municipality_s_coordination_assigns_a_waiting_case_at_te
     history = await handle.fetch_history()
     replayer = Replayer(
         workflows=[AgreementWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=session_converter(),
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
         interceptors=[ActorInterceptor()],
     )
     replayed = await replayer.replay_workflow(history, raise_on_replay_failure=False)

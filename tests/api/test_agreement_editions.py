@@ -10,12 +10,13 @@ import io
 from typing import Any
 
 import pypdf
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.common import HeaderCodecBehavior
 from temporalio.worker import Replayer
 
 from activities.agreement_text import sha256
 from tests.api_harness import Lotse
 from tests.case_histories import REGENERATE, run_histories, save_histories
+from tests.key_harness import session_converter
 from tests.samples import draft_body
 from workflows.actor_header import ActorInterceptor
 from workflows.agreement import AgreementWorkflow
@@ -117,7 +118,8 @@ async def test_an_arabic_edition_is_signed_and_printed_with_its_signature_record
     histories = await run_histories(lotse.client, lotse.client.get_workflow_handle(case_id))
     replayer = Replayer(
         workflows=[AgreementWorkflow, ReferralWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=session_converter(),
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
         interceptors=[ActorInterceptor()],
     )
     for history in histories:

@@ -149,6 +149,9 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("GET", "/me/notification-settings"):           row(401, 200, 200, 200, 200, 200, 200),
     # No body.
     ("PUT", "/me/notification-settings"):           row(401, 422, 422, 422, 422, 422, 422),
+    # The codec server of the Temporal UI: administrators only (the body refused: 422).
+    ("POST", "/codec/decode"):                      row(401, 403, 403, 403, 422),
+    ("POST", "/codec/encode"):                      row(401, 403, 403, 403, 422),
     ("GET", "/livez"):                              row(200, 200, 200, 200, 200, 200, 200),
     ("GET", "/healthz"):                            row(200, 200, 200, 200, 200, 200, 200),
     ("GET", "/metrics"):                            row(200, 200, 200, 200, 200, 200, 200),

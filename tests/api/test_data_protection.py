@@ -23,7 +23,10 @@ from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 
 from api.evaluation import ReportRequest, report
+from app.payload_codec import PayloadKeyUnavailable
 from domain.months import german_day
+from store.keys import SqlKeyStore
+from store.reads.erasure import referral_ids
 from tests.api_harness import Lotse, eventually, running_lotse, time_skipping_server
 from tests.hostile_values import CONTROL_VALUES, store_texts_are_clean
 from tests.samples import ASSESSMENT, INTAKE, draft_body
@@ -45,31 +48,35 @@ SECRETS = (
 )
 
 
-class KeyRing:
-    """A stand-in for the per-case key store (built on another branch): it only remembers
-    which cases' keys were destroyed."""
-
-    def __init__(self) -> None:
-        self.destroyed: list[str] = []
-
-    def destroy(self, case_id: str) -> None:
-        self.destroyed.append(case_id)
-
-
 @dataclass(frozen=True)
 class System:
     lotse: Lotse
-    keys: KeyRing
 
 
 @pytest.fixture(scope="module")
 async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
-    keys = KeyRing()
     async with (
         time_skipping_server() as env,
-        running_lotse(env, tmp_path_factory.mktemp("lotse"), shredder=keys) as lotse,
+        running_lotse(env, tmp_path_factory.mktemp("lotse")) as lotse,
     ):
-        yield System(lotse, keys)
+        yield System(lotse)
+
+
+def _key_destroyed(lotse: Lotse, case_id: str) -> bool:
+    inner = lotse.keys.inner
+    assert isinstance(inner, SqlKeyStore)
+    return inner.is_destroyed(case_id)
+
+
+async def _history_decodes(lotse: Lotse, workflow_id: str) -> bool:
+    """Whether Lotse's own codec still opens the workflow's first input (the client's data)."""
+    history = await lotse.client.get_workflow_handle(workflow_id).fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    try:
+        await lotse.client.data_converter.decode(started.input.payloads)
+    except PayloadKeyUnavailable:
+        return False
+    return True
 
 
 async def _referred_case(lotse: Lotse) -> str:
@@ -171,17 +178,22 @@ async def test_erasure_removes_the_clients_data_keeps_the_figures_and_answers_41
     assert held == {secret: secret != "Bedarfsquellwasser" for secret in SECRETS}
     await _closed(lotse, case_id)
     before = _evaluation(lotse)
+    referrals = referral_ids(lotse.engine, case_id)
+    assert referrals and await _history_decodes(lotse, case_id)
 
     erased = await lotse.ok(
         "datenschutz", "POST", f"/admin/cases/{case_id}/erase", json={"reason": "Antrag 2026/17"}
     )
     assert erased["case_id"] == case_id and erased["erased_by"] == "datenschutz"
-    assert system.keys.destroyed == [case_id]
-    # Idempotent: again, by anyone allowed, the first erasure's answer; no key destroyed twice.
+    # Crypto-shredded: neither the case's history nor its referrals' open with Lotse's codec.
+    assert _key_destroyed(lotse, case_id)
+    for workflow_id in (case_id, *referrals):
+        assert not await _history_decodes(lotse, workflow_id), workflow_id
+    # Idempotent: again, by anyone allowed, the first erasure's answer.
     again = await lotse.ok(
         "admin", "POST", f"/admin/cases/{case_id}/erase", json={"reason": "noch einmal"}
     )
-    assert again == erased and system.keys.destroyed == [case_id]
+    assert again == erased and _key_destroyed(lotse, case_id)
 
     leaks = {secret: _store_holds(lotse, secret) for secret in SECRETS}
     assert leaks == {secret: [] for secret in SECRETS}
@@ -294,7 +306,7 @@ async def test_an_open_case_is_not_erased_and_hostile_reasons_are_refused(system
         assert response.status_code in (404, 422), (bad, response.text)
     # Nothing was lost or wedged: the case is still the counsellor's, and nothing was erased.
     assert (await lotse.get("berater1", f"/cases/{case_id}")).status_code == 200
-    assert case_id not in system.keys.destroyed
+    assert not _key_destroyed(lotse, case_id) and await _history_decodes(lotse, case_id)
     assert store_texts_are_clean(lotse.engine)
 
 

@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.common import HeaderCodecBehavior
 from temporalio.worker import Replayer
 
 from store.projections import AuditEvent, CaseNameKey, CaseSummary, ReferralSummary
 from tests.api_harness import Lotse, eventually
 from tests.case_histories import REGENERATE, run_histories, save_histories
+from tests.key_harness import session_converter
 from tests.samples import ASSESSMENT, INTAKE
 from worker.names_backfill import backfill_names
 from workflows.actor_header import ActorInterceptor
@@ -333,7 +334,8 @@ async def test_a_numbered_case_closed_as_duplicate_replays(lotse: Lotse) -> None
     histories = await run_histories(lotse.client, handle)
     replayer = Replayer(
         workflows=[AgreementWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=session_converter(),
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
         interceptors=[ActorInterceptor()],
     )
     for history in histories:

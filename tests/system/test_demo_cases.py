@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from app.settings import Settings
 from domain.case import Stage
@@ -17,6 +18,7 @@ from domain.clocks import Clocks
 from domain.enums import CentreKind
 from rules import evaluator_for
 from store.seed import SeedRefused
+from tests.key_harness import MASTER_KEY_B64
 from worker.demo import is_pending, mark_pending, play_demo_cases, play_pending
 from worker.demo_cases import DEMO_CASES, LATE_REFERRAL_CLOCKS, REVIEW_OVERDUE_CLOCKS, born
 
@@ -85,7 +87,7 @@ def test_no_key_names_its_client() -> None:
 
 
 async def test_production_refuses_demo_cases(tmp_path: Path) -> None:
-    settings = Settings(env="production", data_dir=tmp_path)
+    settings = Settings(env="production", data_dir=tmp_path, master_key=SecretStr(MASTER_KEY_B64))
     with pytest.raises(SeedRefused):
         await play_demo_cases(settings)
 

@@ -14,9 +14,9 @@ import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from app.settings import Settings
+from tests.key_harness import session_converter
 from tests.process_harness import free_port, gone
 from worker.devserver import SEARCH_ATTRIBUTES, DevServer, DevServerError
 
@@ -38,7 +38,7 @@ async def test_dev_server_registers_search_attributes_and_keeps_state_across_res
     server = DevServer(settings)
     async with server:
         assert server.ui_url == f"http://127.0.0.1:{settings.dev_server_ui_port}"
-        client = await Client.connect(server.target, data_converter=pydantic_data_converter)
+        client = await Client.connect(server.target, data_converter=session_converter())
         response = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace="default")
         )

@@ -35,6 +35,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from app.settings import Settings
+from app.temporal import encrypted
 from domain.actions import Signature
 from domain.case import (
     ActionResult,
@@ -58,6 +59,7 @@ from tests.worker_harness import (
     child_executions,
     projected_referrals,
 )
+from worker.keys_cli import store_keys
 from worker.up import prepare_store
 from workflows.agreement import AgreementWorkflow
 
@@ -212,7 +214,8 @@ def read_model_rows(engine: Engine, case_id: str) -> tuple[list[ReferralStatus],
 async def test_second_worker_finishes_a_batch_alone_after_the_first_is_killed_mid_batch(
     dev_env: WorkflowEnvironment, task_queue: str, tmp_path: Path, workers: list[WorkerProcess]
 ) -> None:
-    client = dev_env.client
+    # The worker processes' data keys are those of their data dir: the test's client shares them.
+    client = encrypted(dev_env.client, store_keys(Settings(data_dir=tmp_path)))
     target = client.service_client.config.target_host
     prepare_store(Settings(data_dir=tmp_path))  # the demo directory routing picks partners from
     first = WorkerProcess(target, task_queue, tmp_path)

@@ -10,8 +10,10 @@ from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
 from app.settings import Settings
+from app.temporal import encrypted
 from domain.referral import ReferralStatus
 from tests.referral_harness import referral_input
+from worker.keys_cli import store_keys
 from worker.worker import (
     activity_methods,
     build_worker,
@@ -45,6 +47,7 @@ def test_settings_come_from_lotse_environment_variables(monkeypatch: pytest.Monk
     monkeypatch.setenv("LOTSE_WORKER_CONCURRENCY", "8")
     monkeypatch.setenv("LOTSE_WORKER_SHUTDOWN_GRACE", "PT45S")
     monkeypatch.setenv("LOTSE_TEMPORAL_API_KEY", "tmprl-k3y-value")
+    monkeypatch.setenv("LOTSE_MASTER_KEY", "bWFzdGVyLWtleS1vZi10aGlyZHktdHdvLWJ5dGVzISE=")
     settings = Settings()
     assert settings.is_production
     assert settings.temporal_address == "temporal.example:7233"
@@ -52,6 +55,7 @@ def test_settings_come_from_lotse_environment_variables(monkeypatch: pytest.Monk
     assert settings.worker_concurrency == 8
     assert settings.worker_shutdown_grace == timedelta(seconds=45)
     assert "k3y-value" not in repr(settings)  # a key never ends up in a log line
+    assert "bWFzdGVy" not in repr(settings)
 
 
 def test_settings_reject_an_unknown_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,14 +118,16 @@ def test_every_workflow_is_registered() -> None:
 
 
 async def test_run_worker_serves_until_stopped(
-    dev_env: WorkflowEnvironment, task_queue: str
+    dev_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
 ) -> None:
-    client = dev_env.client
     settings = Settings(
-        temporal_address=client.service_client.config.target_host,
+        temporal_address=dev_env.client.service_client.config.target_host,
         task_queue=task_queue,
         worker_shutdown_grace=timedelta(seconds=1),
+        data_dir=tmp_path,
     )
+    # The worker's data keys are those of its data dir: the test's client shares them.
+    client = encrypted(dev_env.client, store_keys(settings))
     build_worker(client, settings, FakeActivities("Hallo"))  # wires without error
 
     stop = asyncio.Event()

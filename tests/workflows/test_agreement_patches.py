@@ -12,7 +12,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.common import HeaderCodecBehavior
 from temporalio.worker import Replayer
 
 from domain.actions import Review
@@ -33,6 +33,7 @@ from tests.case_histories import (
     run_histories,
     until_runs,
 )
+from tests.key_harness import session_converter
 from workflows.actor_header import ActorInterceptor
 from workflows.agreement import PARALLEL_REFERRAL_STARTS, AgreementWorkflow
 from workflows.referral import NOTES_ARCHIVED, ReferralWorkflow
@@ -137,7 +138,7 @@ async def test_a_history_from_before_the_patch_still_replays(name: str) -> None:
     assert len(set(tasks)) == 2
     assert patches(run) == []
     replayer = Replayer(
-        workflows=[AgreementWorkflow, ReferralWorkflow], data_converter=pydantic_data_converter
+        workflows=[AgreementWorkflow, ReferralWorkflow], data_converter=session_converter()
     )
     result = await replayer.replay_workflow(run, raise_on_replay_failure=False)
     assert result.replay_failure is None
@@ -159,7 +160,8 @@ async def test_a_history_from_before_the_notices_replays_without_them(name: str)
     runs = [h for h in load_histories(name) if "-ref-" not in h.workflow_id]
     replayer = Replayer(
         workflows=[AgreementWorkflow, ReferralWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=session_converter(),
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
         interceptors=[ActorInterceptor()],
     )
     for run in runs:

@@ -14,7 +14,6 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -28,6 +27,7 @@ from domain.clocks import Clocks
 from domain.referral import ProgressNote, ReferralStatus
 from tests.case_harness import Harness, send, time_skipping_harness, until, walk_to
 from tests.case_histories import assert_no_task_failures, run_histories
+from tests.key_harness import session_converter
 from tests.referral_harness import referral_input
 from worker.binaries import find_binary
 from workflows.agreement import AgreementWorkflow
@@ -123,7 +123,7 @@ async def referral_env() -> AsyncIterator[WorkflowEnvironment]:
     path = find_binary("temporal-test-server")
     assert path is not None
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=pydantic_data_converter
+        test_server_existing_path=path, data_converter=session_converter()
     )
     yield env
     await env.shutdown()

@@ -23,7 +23,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.common import HeaderCodecBehavior
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
@@ -43,6 +43,7 @@ from domain.referral import (
     ReportKind,
 )
 from domain.referral_stages import WRONG_STATUS
+from tests.key_harness import session_converter
 from tests.referral_harness import (
     ReportRecorder,
     eventually,
@@ -63,7 +64,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     if path is None:
         pytest.fail("temporal-test-server not installed (pip install -e '.[dev]')")
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=pydantic_data_converter
+        test_server_existing_path=path, data_converter=session_converter()
     )
     yield env
     await env.shutdown()
@@ -144,7 +145,11 @@ async def test_unanswered_referral_reminds_escalates_and_expires_on_working_days
     assert {r.run_id for r in recorded[1:]} == {recorded[1].run_id} != {recorded[0].run_id}
 
     # The history replays: the holiday calendar gives the same deadlines again.
-    replayer = Replayer(workflows=[ReferralWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[ReferralWorkflow],
+        data_converter=session_converter(),
+        header_codec_behavior=HeaderCodecBehavior.CODEC,
+    )
     await replayer.replay_workflow(await handle.fetch_history())
 
 

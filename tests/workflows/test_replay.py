@@ -36,13 +36,14 @@ tests/api/test_agreement_editions.py).
 """
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.common import HeaderCodecBehavior
 from temporalio.worker import Replayer
 
 from tests.case_histories import (
     HISTORIES,
     load_histories,
 )
+from tests.key_harness import session_converter
 from workflows.actor_header import ActorInterceptor
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow
@@ -77,8 +78,9 @@ async def test_recorded_history_replays_with_the_current_code(name: str) -> None
     histories = load_histories(name)
     replayer = Replayer(
         workflows=[AgreementWorkflow, ReferralWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=session_converter(),  # encrypting: a recorded plain payload passes
         interceptors=[ActorInterceptor()],  # as the worker has: updates' actors in headers
+        header_codec_behavior=HeaderCodecBehavior.CODEC,  # as the worker's client has
     )
     for history in histories:
         result = await replayer.replay_workflow(history, raise_on_replay_failure=True)

@@ -5,10 +5,10 @@
   municipality (the scope of the officer who may read it). The read model keeps the case's
   ids, stages and facts for the evaluation; this row is what makes every access answer 410.
 
-Numbered 0014 on 0012: another branch takes 0013, and the merge rechains them.
+Follows 0013 (the data keys).
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-01
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | Sequence[str] | None = "0012"
+down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
