@@ -104,6 +104,7 @@ from domain.stages_withdrawal import (
     withdraw_referral,
 )
 from simulate.engine import Command, Refused
+from simulate.routing import RunEvaluators
 from store.directory import SqlDirectory
 from store.projector import SqlCaseEventSink
 from workflows.agreement import AgreementWorkflow
@@ -139,7 +140,7 @@ class CoreEngine:
         self._directory = SqlDirectory(store)
         self._sink = SqlCaseEventSink(store)
         # The activities' own code, called without Temporal (their blocking bodies).
-        self._activities = CaseActivities(self._directory, self._sink)
+        self._activities = CaseActivities(self._directory, self._sink, RunEvaluators())
         self._clocks = clocks or Clocks()
         self._now = start
         self._cases: dict[str, CaseState] = {}
