@@ -72,16 +72,17 @@ def add_referral_steps(session: Session, case_id: str, steps: Sequence[ReferralS
     """Keep the steps (a repeated one overwrites itself), in one statement."""
     upsert(
         session,
+        ReferralStepRecord,
         [
-            ReferralStepRecord(
-                case_id=case_id,
-                seq=step.sequence,
-                referral_id=step.referral_id,
-                at=step.at,
-                status=step.status,
-                note=step.note,
-                by=step.by,
-            )
+            {
+                "case_id": case_id,
+                "seq": step.sequence,
+                "referral_id": step.referral_id,
+                "at": step.at,
+                "status": step.status,
+                "note": step.note,
+                "by": step.by,
+            }
             for step in steps
         ],
     )
@@ -150,15 +151,16 @@ def add_events(
     """`add_event` for several events, in one statement (a repeated one overwrites itself)."""
     upsert(
         session,
+        CaseEventRecord,
         [
-            CaseEventRecord(
-                case_id=case_id,
-                seq=event.sequence,
-                at=event.at,
-                kind=event.kind.value,
-                stage=event.stage.value,
-                data=payload.to_data(),
-            )
+            {
+                "case_id": case_id,
+                "seq": event.sequence,
+                "at": event.at,
+                "kind": event.kind.value,
+                "stage": event.stage.value,
+                "data": payload.to_data(),
+            }
             for event, payload in events
         ],
     )

@@ -86,6 +86,7 @@ def write_facts(
         case AgreementActivated():
             upsert(
                 session,
+                AgreementVersionFact,
                 [
                     AgreementVersionFact(
                         case_id=case_id,
@@ -101,6 +102,7 @@ def write_facts(
             # need, agreement, review or referral either).
             upsert(
                 session,
+                ClosureFact,
                 [
                     ClosureFact(
                         case_id=case_id,
@@ -158,6 +160,7 @@ def _needs(
     # (A need missing from `needs` is not expected: the state holds every need of its events.)
     upsert(
         session,
+        NeedFact,
         [
             NeedFact(
                 case_id=case_id,
@@ -172,6 +175,7 @@ def _needs(
     )
     upsert(
         session,
+        RuleHitFact,
         [
             RuleHitFact(
                 case_id=case_id,

@@ -239,6 +239,8 @@ def _apply_in(session: Session, batch: CaseEventBatch) -> int:
 
 # Key space of the per-case advisory locks (two-int form: apart from the migration lock's).
 _CASE_LOCK_CLASS = 0x4C54
+# The SQLite transaction of a session that holds the database's write lock already.
+_WRITING = "lotse_write_locked"
 
 
 def _lock_case(session: Session, case_id: str) -> None:
@@ -250,9 +252,11 @@ def _lock_case(session: Session, case_id: str) -> None:
             text("SELECT pg_advisory_xact_lock(:space, hashtext(:case_id))"),
             {"space": _CASE_LOCK_CLASS, "case_id": case_id},
         )
-    else:
+    elif session.info.get(_WRITING) is not session.get_transaction():
         # SQLite: a write statement takes the database's write lock, whether or not it
-        # matches a row, and keeps it to the end of the transaction.
+        # matches a row, and keeps it to the end of the transaction (once is enough: the bulk
+        # path applies many cases' batches in one transaction).
+        session.info[_WRITING] = session.get_transaction()
         session.execute(
             update(CaseSummary)
             .where(col(CaseSummary.case_id) == case_id)
@@ -309,6 +313,7 @@ def _apply_event(
             review = reviews.get(payload.review_id)
             upsert(
                 session,
+                ReviewRecord,
                 [
                     ReviewRecord(
                         case_id=case.case_id,

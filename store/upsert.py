@@ -8,7 +8,7 @@ the statement), so rows the projector reads and changes as objects (referrals, t
 summaries) stay with `merge`.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table
@@ -17,13 +17,21 @@ from sqlmodel import Session, SQLModel
 from store.db import dialect_insert
 
 
-def upsert(session: Session, rows: Sequence[SQLModel]) -> None:
-    """Insert `rows` (all of one table), overwriting every column of an existing row with the
-    same primary key; one statement (executemany) for all."""
+def upsert(
+    session: Session, model: type[SQLModel], rows: Sequence[SQLModel | Mapping[str, Any]]
+) -> None:
+    """Insert `rows` of `model`'s table, overwriting an existing row with the same primary key;
+    one statement (executemany) for all. A row is an object of `model` or a value for every
+    column by its name (the frequent rows: building an object cost more than writing it)."""
     if not rows:
         return
-    table: Table = type(rows[0]).__table__  # type: ignore[attr-defined]
-    values = [{column.name: getattr(row, column.key) for column in table.columns} for row in rows]
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    values = [
+        {column.name: getattr(row, column.key) for column in table.columns}
+        if isinstance(row, SQLModel)
+        else row
+        for row in rows
+    ]
     insert: Any = dialect_insert(session.get_bind())(table)
     keys = [column.name for column in table.primary_key.columns]
     changing = {c.name: insert.excluded[c.name] for c in table.columns if not c.primary_key}
