@@ -2,16 +2,31 @@
 the run, with the same answers as the evaluator pool gives, asking the engine once per batch."""
 
 from collections.abc import Sequence
+from datetime import date
+from typing import Any
 
 from domain.enums import CentreKind, NeedKind
 from domain.needs import Need
+from domain.profile import IntakeData
 from rules import load_catalog
 from rules.compiler import InProcessMatcher
 from rules.evaluator import Evaluator
 from rules.pool import Event
 from rules.schema import Catalog
 from simulate.routing import RunEvaluators
-from tests.rules.test_routing import TODAY, profile
+
+TODAY = date(2025, 3, 14)
+
+
+def profile(**fields: Any) -> IntakeData:
+    data: dict[str, Any] = {
+        "birth_date": date(1985, 1, 2),
+        "german_level": "B2",
+        "residence": {"status": "settlement"},
+        "employment": "unemployed",
+    }
+    data.update(fields)
+    return IntakeData.model_validate(data, context={"today": TODAY})
 
 
 class Counting(InProcessMatcher):
