@@ -27,8 +27,10 @@ domain/projection.py.
 """
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from temporalio import activity
 from temporalio.common import RetryPolicy
@@ -55,6 +57,9 @@ from domain.projection import (
     ProjectionRejected,
     ReferralNote,
 )
+
+if TYPE_CHECKING:  # not at run time: the workflows import this module (see above)
+    from rules.evaluator import Evaluator
 
 
 @dataclass(frozen=True)
@@ -136,9 +141,17 @@ class PartnerChoice(StrictModel):
 
 
 class CaseActivities:
-    def __init__(self, directory: Directory, sink: CaseEventSink) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        sink: CaseEventSink,
+        evaluators: "Callable[[str | None], Evaluator] | None" = None,
+    ) -> None:
+        """`evaluators`: a municipality's routing evaluator; by default the process-wide
+        cached one matching in the evaluator pool (rules.evaluator_for)."""
         self._directory = directory
         self._sink = sink
+        self._evaluators = evaluators
 
     @activity.defn
     async def route_needs(self, input: RouteNeedsInput) -> RoutingResult:
@@ -157,6 +170,7 @@ class CaseActivities:
                 today=input.today,
                 centre_kind=input.centre_kind,
                 partners=self._directory.partners,
+                evaluators=self._evaluators or rules.evaluator_for,
             )
         except (rules.CatalogError, ValueError) as err:
             raise ApplicationError(

@@ -225,8 +225,9 @@ def compile_catalog(catalog: Catalog) -> CompiledRuleset:
 
 
 class InProcessMatcher:
-    """The engine in the calling process (an evaluator.Matcher): for the benchmark and the
-    evaluator processes' own tests only. Services use the supervised pool (pool.py)."""
+    """The engine in the calling process (an evaluator.Matcher): for the benchmark, the
+    evaluator processes' own tests and `lotse simulate`'s core engine (simulate/routing.py)
+    only. Services use the supervised pool (pool.py)."""
 
     def match(
         self, catalog: Catalog, batches: Sequence[Sequence[Mapping[str, object]]]

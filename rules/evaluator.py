@@ -106,11 +106,15 @@ def route_needs(
     today: date,
     centre_kind: CentreKind,
     partners: PartnerSource,
+    evaluators: Callable[[str | None], Evaluator] = evaluator_for,
 ) -> RoutingResult:
     """The routes of `needs` with their partners. Raises ValueError (not a municipality id),
     rules.CatalogError (its rules are broken), rules.RulesUnavailable and
-    rules.RoutingEngineError (the evaluation failed; trying again may well succeed)."""
-    result = evaluator_for(municipality).route(profile, needs, today=today, centre_kind=centre_kind)
+    rules.RoutingEngineError (the evaluation failed; trying again may well succeed).
+    `evaluators` gives a municipality's evaluator (`lotse simulate`'s core engine passes its
+    own, see simulate/routing.py)."""
+    evaluator = evaluators(municipality)
+    result = evaluator.route(profile, needs, today=today, centre_kind=centre_kind)
     if municipality is None:
         return result
     directory = partners(municipality)

@@ -104,6 +104,7 @@ from domain.stages_withdrawal import (
     withdraw_referral,
 )
 from simulate.engine import Command, Refused
+from simulate.routing import RunEvaluators
 from store.directory import SqlDirectory
 from store.projector import SqlCaseEventSink
 from workflows.agreement import AgreementWorkflow
@@ -139,7 +140,7 @@ class CoreEngine:
         self._directory = SqlDirectory(store)
         self._sink = SqlCaseEventSink(store)
         # The activities' own code, called without Temporal (their blocking bodies).
-        self._activities = CaseActivities(self._directory, self._sink)
+        self._activities = CaseActivities(self._directory, self._sink, RunEvaluators())
         self._clocks = clocks or Clocks()
         self._now = start
         self._cases: dict[str, CaseState] = {}
@@ -340,17 +341,21 @@ class CoreEngine:
         self._unprojected.add(case_id)
 
     def _project(self) -> None:
-        """Bring the read model up to date, batch by batch as the projection loop does. Only
-        when something reads it (routing counts each partner's open referrals there) and at
-        the end: fewer, larger batches, the same rows."""
+        """Bring the read model up to date, batch by batch as the projection loop cuts them,
+        all in one transaction (the projector's bulk path). Only when something reads it
+        (routing counts each partner's open referrals there) and at the end: fewer, larger
+        batches, the same rows."""
+        batches = []
         for case_id in sorted(self._unprojected):
             state = self._cases[case_id]
             while state.emitted_through < state.last_sequence:
                 batch = next_batch(state)
-                self._sink.append(batch)
+                batches.append(batch)
                 state = after_projection(state, batch.events[-1].sequence)
             self._cases[case_id] = state
         self._unprojected.clear()
+        if batches:
+            self._sink.append_all(batches)
 
     async def finish(self) -> None:
         self._project()

@@ -31,6 +31,7 @@ from store.projections import (
     ReferralStepRecord,
     TaskRecord,
 )
+from store.upsert import upsert
 
 PROJECTION_FAILED = "projection_failed"  # the kind of the administrators' task
 
@@ -64,16 +65,26 @@ def add_referral_note(session: Session, note: ReferralNote) -> None:
 
 
 def add_referral_step(session: Session, case_id: str, step: ReferralStep) -> None:
-    session.merge(
-        ReferralStepRecord(
-            case_id=case_id,
-            seq=step.sequence,
-            referral_id=step.referral_id,
-            at=step.at,
-            status=step.status,
-            note=step.note,
-            by=step.by,
-        )
+    add_referral_steps(session, case_id, [step])
+
+
+def add_referral_steps(session: Session, case_id: str, steps: Sequence[ReferralStep]) -> None:
+    """Keep the steps (a repeated one overwrites itself), in one statement."""
+    upsert(
+        session,
+        ReferralStepRecord,
+        [
+            {
+                "case_id": case_id,
+                "seq": step.sequence,
+                "referral_id": step.referral_id,
+                "at": step.at,
+                "status": step.status,
+                "note": step.note,
+                "by": step.by,
+            }
+            for step in steps
+        ],
     )
 
 
@@ -131,15 +142,27 @@ def add_projection_failure(session: Session, failure: ProjectionFailure) -> None
 def add_event(session: Session, case_id: str, event: CaseEvent, payload: EventData) -> None:
     """Keep `event` with its data as read by its kind's model (`payload`): what the event
     carried, less keys the model drops from old events (domain/events.py)."""
-    session.merge(
-        CaseEventRecord(
-            case_id=case_id,
-            seq=event.sequence,
-            at=event.at,
-            kind=event.kind.value,
-            stage=event.stage.value,
-            data=payload.to_data(),
-        )
+    add_events(session, case_id, [(event, payload)])
+
+
+def add_events(
+    session: Session, case_id: str, events: Sequence[tuple[CaseEvent, EventData]]
+) -> None:
+    """`add_event` for several events, in one statement (a repeated one overwrites itself)."""
+    upsert(
+        session,
+        CaseEventRecord,
+        [
+            {
+                "case_id": case_id,
+                "seq": event.sequence,
+                "at": event.at,
+                "kind": event.kind.value,
+                "stage": event.stage.value,
+                "data": payload.to_data(),
+            }
+            for event, payload in events
+        ],
     )
 
 

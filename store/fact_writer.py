@@ -46,6 +46,7 @@ from domain.referral import ReferralStatus
 from store.evaluation_cells import mark_stale
 from store.facts import AgreementVersionFact, ClosureFact, NeedFact, RuleHitFact
 from store.projections import CaseEventRecord, ReferralSummary, ReviewRecord
+from store.upsert import upsert
 
 FINAL_STATUSES = frozenset(
     {
@@ -83,26 +84,34 @@ def write_facts(
         case Transferred():
             place.centre_id = payload.centre_id
         case AgreementActivated():
-            session.merge(
-                AgreementVersionFact(
-                    case_id=case_id,
-                    version=payload.version,
-                    municipality_id=place.municipality_id,
-                    centre_id=place.centre_id,
-                    activated_at=event.at,
-                )
+            upsert(
+                session,
+                AgreementVersionFact,
+                [
+                    AgreementVersionFact(
+                        case_id=case_id,
+                        version=payload.version,
+                        municipality_id=place.municipality_id,
+                        centre_id=place.centre_id,
+                        activated_at=event.at,
+                    )
+                ],
             )
         case Closed() if payload.reason is not ClosureReason.DUPLICATE:
             # A case opened twice by mistake is in no figure (it never left intake: it has no
             # need, agreement, review or referral either).
-            session.merge(
-                ClosureFact(
-                    case_id=case_id,
-                    municipality_id=place.municipality_id,
-                    centre_id=place.centre_id,
-                    closed_at=event.at,
-                    reason=payload.reason,
-                )
+            upsert(
+                session,
+                ClosureFact,
+                [
+                    ClosureFact(
+                        case_id=case_id,
+                        municipality_id=place.municipality_id,
+                        centre_id=place.centre_id,
+                        closed_at=event.at,
+                        reason=payload.reason,
+                    )
+                ],
             )
         case AssessmentCompleted():
             if needs is not None:
@@ -147,33 +156,41 @@ def _needs(
         select(func.count()).select_from(NeedFact).where(col(NeedFact.case_id) == case_id)
     ).one()
     by_index = {need.index: need for need in needs}
-    for index in range(known, known + count):
-        need = by_index.get(index)
-        if need is None:  # not expected: the state holds every need of its events
-            continue
-        session.merge(
+    added = [by_index[i] for i in range(known, known + count) if i in by_index]
+    # (A need missing from `needs` is not expected: the state holds every need of its events.)
+    upsert(
+        session,
+        NeedFact,
+        [
             NeedFact(
                 case_id=case_id,
-                need_index=index,
+                need_index=need.index,
                 municipality_id=place.municipality_id,
                 centre_id=place.centre_id,
                 at=event.at,
                 need_kind=need.kind,
             )
-        )
-        for hit in need.hits:
-            session.merge(
-                RuleHitFact(
-                    case_id=case_id,
-                    route_id=hit.route_id,
-                    municipality_id=place.municipality_id,
-                    centre_id=place.centre_id,
-                    at=event.at,
-                    rule=hit.rule[:120],
-                    need_kind=need.kind,
-                    actor_kind=hit.actor,
-                )
+            for need in added
+        ],
+    )
+    upsert(
+        session,
+        RuleHitFact,
+        [
+            RuleHitFact(
+                case_id=case_id,
+                route_id=hit.route_id,
+                municipality_id=place.municipality_id,
+                centre_id=place.centre_id,
+                at=event.at,
+                rule=hit.rule[:120],
+                need_kind=need.kind,
+                actor_kind=hit.actor,
             )
+            for need in added
+            for hit in need.hits
+        ],
+    )
 
 
 def _review(session: Session, case_id: str, place: CasePlace, event: CaseEvent) -> None:

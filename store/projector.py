@@ -35,6 +35,7 @@ What each event kind changes (its data: the models of domain/events.py):
 import contextlib
 import logging
 import threading
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 
 from sqlalchemy import Engine, delete, text, update
@@ -66,10 +67,10 @@ from domain.projection import (
 )
 from domain.referral import ReferralStatus, deadlines_of_earlier_code
 from store.archive import (
-    add_event,
+    add_events,
     add_projection_failure,
     add_referral_note,
-    add_referral_step,
+    add_referral_steps,
     archive_document,
 )
 from store.case_identity import copy_identity
@@ -85,6 +86,7 @@ from store.projections import (
     TaskRecord,
     client_display_name,
 )
+from store.upsert import upsert
 
 log = logging.getLogger(__name__)
 
@@ -152,79 +154,100 @@ class SqlCaseEventSink:
             row = session.get(CaseSummary, case_id)
             return row.last_applied_seq if row is not None else 0
 
+    def append_all(self, batches: Sequence[CaseEventBatch]) -> int:
+        """The bulk path: apply `batches` (a case's in their order) in one transaction, each
+        as `append` applies it (the same code), with one session for all, so a month is
+        marked stale once and a row is read once. For a store with one writer (`lotse
+        simulate`'s own): no retry of a first insert that met another delivery's, and a batch
+        that cannot be applied rejects them all. Returns how many events were new."""
+        with self._writing:
+            try:
+                with Session(self._engine) as session, session.begin():
+                    return sum(_apply_in(session, batch) for batch in batches)
+            except OUTAGES:
+                raise
+            except Exception as error:
+                raise ProjectionRejected(type(error).__name__) from None
+
     def _apply(self, batch: CaseEventBatch) -> int:
-        case = batch.case
         with Session(self._engine) as session, session.begin():
-            _lock_case(session, case.case_id)
-            if is_erased(session, case.case_id):
-                # A delivery after the erasure (store/erasure.py) must not bring data back.
-                return 0
-            summary = session.get(CaseSummary, case.case_id)
-            applied = summary.last_applied_seq if summary is not None else 0
-            events = sorted(
-                (e for e in batch.events if e.sequence > applied), key=lambda e: e.sequence
-            )
-            if not events:
-                return 0
-            if events[0].sequence != applied + 1:
-                # Not expected (the workflow emits in order), but the summary snapshot is whole,
-                # so the read model is still right; only the skipped events' rows are missing.
-                log.warning(
-                    "Case %s: events %d..%d never arrived",
-                    case.case_id,
-                    applied + 1,
-                    events[0].sequence - 1,
-                )
-            # Every event is read before anything is written (a ValidationError rejects the
-            # batch, see `append`).
-            payloads = [(event, event_payload(event)) for event in events]
-            reviews = {review.id: review for review in batch.reviews}
-            place = (
-                CasePlace(summary.municipality_id, summary.centre_id)
-                if summary is not None
-                else CasePlace(case.municipality_id, case.centre_id)
-            )
-            for event, payload in payloads:
-                add_event(session, case.case_id, event, payload)
-                _apply_event(session, case, event, payload, reviews)
-                write_facts(session, case.case_id, place, event, payload, case.needs)
-            projected = {event.sequence for event in events}
-            for step in batch.referral_steps:
-                if step.sequence in projected:
-                    add_referral_step(session, case.case_id, step)
-            for document in batch.documents:
-                # Texts a state from before the archive still carries (domain/compaction.py).
-                archive_document(
-                    session,
-                    ArchivedDocument(
-                        case_id=case.case_id,
-                        version=document.version,
-                        hash=document.hash,
-                        text=document.text,
-                        rendered_at=document.created_at,
-                    ),
-                )
-            last = events[-1]
-            new = summary is None
-            if summary is None:
-                summary = CaseSummary(
-                    case_id=case.case_id,
-                    opened_at=case.opened_at,
-                    client_display_name="",
-                    municipality_id=case.municipality_id,
-                    centre_id=case.centre_id,
-                    counsellor_id="",
-                    stage=case.stage.value,
-                    updated_at=last.at,
-                )
-            _copy_projection(summary, case, last)
-            copy_identity(session, summary, case, new)
-            session.add(summary)
-        return len(events)
+            return _apply_in(session, batch)
+
+
+def _apply_in(session: Session, batch: CaseEventBatch) -> int:
+    """Apply one batch within the caller's transaction (see the module docstring)."""
+    case = batch.case
+    _lock_case(session, case.case_id)
+    if is_erased(session, case.case_id):
+        # A delivery after the erasure (store/erasure.py) must not bring data back.
+        return 0
+    summary = session.get(CaseSummary, case.case_id)
+    applied = summary.last_applied_seq if summary is not None else 0
+    events = sorted((e for e in batch.events if e.sequence > applied), key=lambda e: e.sequence)
+    if not events:
+        return 0
+    if events[0].sequence != applied + 1:
+        # Not expected (the workflow emits in order), but the summary snapshot is whole,
+        # so the read model is still right; only the skipped events' rows are missing.
+        log.warning(
+            "Case %s: events %d..%d never arrived",
+            case.case_id,
+            applied + 1,
+            events[0].sequence - 1,
+        )
+    # Every event is read before anything is written (a ValidationError rejects the
+    # batch, see `append`).
+    payloads = [(event, event_payload(event)) for event in events]
+    reviews = {review.id: review for review in batch.reviews}
+    place = (
+        CasePlace(summary.municipality_id, summary.centre_id)
+        if summary is not None
+        else CasePlace(case.municipality_id, case.centre_id)
+    )
+    # All of the batch's events first, in one statement: what an event's facts read of the
+    # case's events (its last draft) comes before it.
+    add_events(session, case.case_id, payloads)
+    for event, payload in payloads:
+        _apply_event(session, case, event, payload, reviews)
+        write_facts(session, case.case_id, place, event, payload, case.needs)
+    projected = {event.sequence for event in events}
+    steps = [step for step in batch.referral_steps if step.sequence in projected]
+    add_referral_steps(session, case.case_id, steps)
+    for document in batch.documents:
+        # Texts a state from before the archive still carries (domain/compaction.py).
+        archive_document(
+            session,
+            ArchivedDocument(
+                case_id=case.case_id,
+                version=document.version,
+                hash=document.hash,
+                text=document.text,
+                rendered_at=document.created_at,
+            ),
+        )
+    last = events[-1]
+    new = summary is None
+    if summary is None:
+        summary = CaseSummary(
+            case_id=case.case_id,
+            opened_at=case.opened_at,
+            client_display_name="",
+            municipality_id=case.municipality_id,
+            centre_id=case.centre_id,
+            counsellor_id="",
+            stage=case.stage.value,
+            updated_at=last.at,
+        )
+    _copy_projection(summary, case, last)
+    copy_identity(session, summary, case, new)
+    session.add(summary)
+    return len(events)
 
 
 # Key space of the per-case advisory locks (two-int form: apart from the migration lock's).
 _CASE_LOCK_CLASS = 0x4C54
+# The SQLite transaction of a session that holds the database's write lock already.
+_WRITING = "lotse_write_locked"
 
 
 def _lock_case(session: Session, case_id: str) -> None:
@@ -236,9 +259,11 @@ def _lock_case(session: Session, case_id: str) -> None:
             text("SELECT pg_advisory_xact_lock(:space, hashtext(:case_id))"),
             {"space": _CASE_LOCK_CLASS, "case_id": case_id},
         )
-    else:
+    elif session.info.get(_WRITING) is not session.get_transaction():
         # SQLite: a write statement takes the database's write lock, whether or not it
-        # matches a row, and keeps it to the end of the transaction.
+        # matches a row, and keeps it to the end of the transaction (once is enough: the bulk
+        # path applies many cases' batches in one transaction).
+        session.info[_WRITING] = session.get_transaction()
         session.execute(
             update(CaseSummary)
             .where(col(CaseSummary.case_id) == case_id)
@@ -293,20 +318,24 @@ def _apply_event(
                 session.add(task)
         case ReviewRecorded():
             review = reviews.get(payload.review_id)
-            session.merge(
-                ReviewRecord(
-                    case_id=case.case_id,
-                    seq=event.sequence,
-                    recorded_at=event.at,
-                    agreement_helped=payload.agreement_helped,
-                    easier_to_keep_at_it=payload.easier_to_keep_at_it,
-                    due_at=payload.due_at,
-                    next_review_due=payload.next_review_due,
-                    goal_progress=[
-                        {"goal_id": p.goal_id, "status": p.status.value, "note": p.note}
-                        for p in (review.goal_progress if review is not None else [])
-                    ],
-                )
+            upsert(
+                session,
+                ReviewRecord,
+                [
+                    ReviewRecord(
+                        case_id=case.case_id,
+                        seq=event.sequence,
+                        recorded_at=event.at,
+                        agreement_helped=payload.agreement_helped,
+                        easier_to_keep_at_it=payload.easier_to_keep_at_it,
+                        due_at=payload.due_at,
+                        next_review_due=payload.next_review_due,
+                        goal_progress=[
+                            {"goal_id": p.goal_id, "status": p.status.value, "note": p.note}
+                            for p in (review.goal_progress if review is not None else [])
+                        ],
+                    )
+                ],
             )
         case Reassigned() | Transferred():
             session.execute(
