@@ -113,8 +113,9 @@ def store_for(out: Path) -> StoreEngine:
         stale.unlink(missing_ok=True)
     engine = engine_from_url(f"sqlite+pysqlite:///{path}")
     # A store made for one run and made anew for the next: a crash loses nothing worth an
-    # fsync per commit or a rollback journal (measured: little of the time; the ORM's work
-    # is most of it). Only here: the live store keeps SQLite's defaults (store/db.py).
+    # fsync per commit (measured: little of the time; the ORM's work is most of it). Only
+    # here: the live store keeps SQLite's defaults (store/db.py). The journal stays (WAL):
+    # without it the temporal engine's worker and driver lock each other out.
     event.listen(engine, "connect", _unsynchronised)
     upgrade(engine)
     return engine
@@ -123,7 +124,6 @@ def store_for(out: Path) -> StoreEngine:
 def _unsynchronised(connection: Any, _record: Any) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA synchronous = OFF")
-    cursor.execute("PRAGMA journal_mode = OFF")
     cursor.close()
 
 
