@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from api import audit_csv
-from api.deps import CASE_ID, ErasableCase
+from api.deps import CASE_ID, CaseRef, ErasableCase
 from api.erasure import ErasureRequest, erase_case
 from api.export import case_export
 from api.export_pdf import export_pdf
@@ -31,6 +31,7 @@ from api.ui.session import (
     DataProtectionUser,
     EraserUser,
     Form,
+    PageCounsellorExport,
     PageErasableCase,
     PageExportableCase,
     services_of,
@@ -110,9 +111,20 @@ async def erase(request: Request, case: PageErasableCase, form: Form) -> Respons
 @router.get("/datenschutz/faelle/{case_id}/auskunft.pdf", name="ui.data_protection.export")
 async def export(request: Request, case: PageExportableCase) -> Response:
     """The client's copy as a PDF (`GET /cases/{id}/export?format=pdf`)."""
+    return await _copy_pdf(request, case)
+
+
+@router.get("/faelle/{case_id}/auskunft.pdf", name="ui.case.export")
+async def counsellor_export(request: Request, case: PageCounsellorExport) -> Response:
+    """The client's copy as a PDF for her counsellor, who hands it over when she asks."""
+    return await _copy_pdf(request, case)
+
+
+async def _copy_pdf(request: Request, case: CaseRef) -> Response:
     copy = await case_export(services_of(request), case)
+    content = await run_in_threadpool(export_pdf, copy)
     return Response(
-        export_pdf(copy),
+        content,
         media_type="application/pdf",
         headers={"Content-Disposition": 'attachment; filename="auskunft.pdf"'},
     )

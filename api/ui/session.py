@@ -300,9 +300,18 @@ async def page_exportable_case(
     return await exportable_case(request, case_id, user, services_of(request))
 
 
+async def page_counsellor_export(
+    request: Request, case_id: CasePath, user: CounsellorUser
+) -> CaseRef:
+    """A case of the counsellor's centre, for the client's copy (`api.deps.exportable_case`,
+    audited as an export); 404 otherwise, 410 when erased."""
+    return await exportable_case(request, case_id, user, services_of(request))
+
+
 PageCase = Annotated[CaseRef, Depends(page_case)]
 PageErasableCase = Annotated[ErasableCase, Depends(page_erasable_case)]
 PageExportableCase = Annotated[CaseRef, Depends(page_exportable_case)]
+PageCounsellorExport = Annotated[CaseRef, Depends(page_counsellor_export)]
 PageSupervisedCase = Annotated[CaseRef, Depends(page_supervised_case)]
 PageReferral = Annotated[ReferralRef, Depends(page_referral)]
 PageSupervisedReferral = Annotated[SupervisedReferralRef, Depends(page_supervised_referral)]

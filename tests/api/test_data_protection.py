@@ -26,6 +26,7 @@ from api.evaluation import ReportRequest, report
 from app.payload_codec import PayloadKeyUnavailable
 from domain.months import german_day
 from store.keys import SqlKeyStore
+from store.projections import AuditEvent
 from store.reads.erasure import referral_ids
 from tests.api_harness import Lotse, eventually, running_lotse, time_skipping_server
 from tests.hostile_values import CONTROL_VALUES, store_texts_are_clean
@@ -342,6 +343,27 @@ async def test_the_clients_copy_holds_everything_as_json_and_a_german_pdf(system
     text = _pdf_text(pdf.content)
     for words in ("Auskunft nach Art. 15 DSGVO", "Amina", "17.05.1990", "Zugriffe auf den Fall"):
         assert words in text, words
+    # The counsellor hands the copy over from the case page („Weitere Aktionen“); it is
+    # audited like the API's. Another centre's counsellor and other roles do not find it.
+    page_copy = f"/faelle/{case_id}/auskunft.pdf"
+    browser = Browser(lotse)
+    try:
+        await browser.login("berater1")
+        case_page = await browser.get(f"/faelle/{case_id}", headers={"Accept": "text/html"})
+        assert f'href="{page_copy}"' in case_page.text
+        from_page = await browser.get(page_copy)
+        assert from_page.status_code == 200 and from_page.content.startswith(b"%PDF")
+        assert "Auskunft nach Art. 15 DSGVO" in _pdf_text(from_page.content)
+        for bad_id in ("not-a-case", "case-" + "f" * 300, "%E2%80%AE"):
+            response = await browser.get(f"/faelle/{bad_id}/auskunft.pdf")
+            assert response.status_code in (404, 422), bad_id
+    finally:
+        await browser.aclose()
+    for username in ("berater2", "sprachkurs", "koordination", "datenschutz"):
+        assert await _page_statuses(lotse, username, page_copy) == [404], username
+    # Audited under the page's route name, as every page access is.
+    assert ("berater1", "ui.case.export") in _accesses(lotse, case_id)
+
     for username in ("berater1", "datenschutz"):
         for bad_id in ("not-a-case", "case-%00", "case-" + "f" * 300, "%E2%80%AE"):
             response = await lotse.get(username, f"/cases/{bad_id}/export")
@@ -351,6 +373,14 @@ async def test_the_clients_copy_holds_everything_as_json_and_a_german_pdf(system
         assert (
             await lotse.get("berater1", f"/cases/{case_id}/export", params=bad)
         ).status_code == 422
+
+
+def _accesses(lotse: Lotse, case_id: str) -> list[tuple[str, str]]:
+    query = select(AuditEvent.actor, AuditEvent.action).where(
+        AuditEvent.object_id == case_id  # type: ignore[arg-type]
+    )
+    with lotse.engine.connect() as connection:
+        return [(actor, action) for actor, action in connection.execute(query)]
 
 
 def _pdf_text(content: bytes) -> str:

@@ -27,7 +27,7 @@ import pytest
 from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
-from store.projections import ReferralSummary
+from store.projections import CaseSummary, ReferralSummary
 from store.seed import DEMO_PASSWORD
 from tests.a11y_harness import OPEN_DETAILS, Keyboard, axe_violations, page_routes, route_of
 from tests.api_harness import Lotse, eventually
@@ -47,6 +47,10 @@ NOT_PAGES = {
     "ui.case.document_pdf": "a PDF (the print view /faelle/{id}/vereinbarung is its HTML twin)",
     "ui.evaluation.csv": "a CSV download",
     "ui.evaluation.chart": "an SVG image; the evaluation page that shows it is checked",
+    "ui.case.export": "a PDF (the client's copy)",
+    "ui.data_protection.export": "a PDF (the client's copy)",
+    "ui.data_protection.audit": "a CSV download",
+    "ui.data_protection.find": "a redirect to the erasure page (or the start page's form again)",
 }
 
 MISSING_CASE = "case-00000000-0000-4000-8000-000000000000"
@@ -63,6 +67,7 @@ class World:
     active: str
     referral: str  # the language school's referral of the active case
     escalated: str  # the Jobcenter's, unanswered until it escalated
+    closed: str  # withdrawn in intake: the one the data protection officer may erase
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +115,16 @@ async def world(lotse: Lotse, own_env: WorkflowEnvironment) -> World:
         return found if found is not None and found.escalated else None
 
     await eventually(escalated_row)
-    return World(intake, assessment, drafting, awaiting, active, referral, escalated)
+    closed = await lotse.open_case()
+    await lotse.ok("berater1", "POST", f"/cases/{closed}/close", json={"reason": "withdrawn"})
+    await eventually(lambda: _closed_row(lotse, closed))
+    return World(intake, assessment, drafting, awaiting, active, referral, escalated, closed)
+
+
+def _closed_row(lotse: Lotse, case_id: str) -> CaseSummary | None:
+    with Session(lotse.engine) as session:
+        found = session.get(CaseSummary, case_id)
+    return found if found is not None and found.stage == "closed" else None
 
 
 # A step on a page before it is checked (a form sent empty, a wrong password).
@@ -205,6 +219,16 @@ def visits(world: World) -> dict[str | None, list[Visit]]:
         ],
         "auswertung": [Visit("/auswertung")],
         "admin": [Visit("/"), Visit("/verwaltung/mails"), Visit("/benachrichtigungen")],
+        "datenschutz": [
+            Visit("/datenschutz"),
+            Visit(f"/datenschutz/faelle/{world.active}/loeschen", "Fall noch offen"),
+            Visit(f"/datenschutz/faelle/{world.closed}/loeschen", "abgeschlossen"),
+            Visit(
+                f"/datenschutz/faelle/{world.closed}/loeschen",
+                "ohne Grund gesendet",
+                _send("Endgültig löschen"),
+            ),
+        ],
     }
 
 
@@ -253,7 +277,17 @@ async def test_every_page_route_is_visited_or_named_as_no_page(lotse: Lotse, wor
 
 
 @pytest.mark.parametrize(
-    "username", [None, "berater1", "sprachkurs", "jobcenter", "koordination", "auswertung", "admin"]
+    "username",
+    [
+        None,
+        "berater1",
+        "sprachkurs",
+        "jobcenter",
+        "koordination",
+        "auswertung",
+        "admin",
+        "datenschutz",
+    ],
 )
 async def test_no_serious_or_critical_axe_violation_on_any_page(
     browser: Any, base_url: str, world: World, username: str | None
