@@ -12,8 +12,17 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
+from pydantic import (
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.retention_period import RetentionPeriod
 
 # The proxy `lotse up` or a developer puts in front of the API on the same machine.
 _LOCALHOST: list[IPv4Network | IPv6Network] = [IPv4Network("127.0.0.1/32")]
@@ -142,6 +151,25 @@ class Settings(BaseSettings):
         description="Where people reach Lotse (https://lotse.example.org), for the links in "
         "mails; unset: http://<api_host>:<api_port>.",
     )
+
+    # Retention (worker/retention.py): a daily Temporal Schedule erases what has expired.
+    retention_after_close: Annotated[RetentionPeriod, NoDecode] = Field(
+        RetentionPeriod(years=3),
+        description="How long a closed case that was signed is kept after its closure "
+        "(ISO 8601, PnYnMnD), then erased automatically like an erasure by hand.",
+    )
+    retention_unsigned: Annotated[RetentionPeriod, NoDecode] = Field(
+        RetentionPeriod(months=6),
+        description="How long a case closed without ever being signed is kept after its "
+        "closure (ISO 8601, PnYnMnD), then erased automatically.",
+    )
+
+    @field_validator("retention_after_close", "retention_unsigned", mode="before")
+    @classmethod
+    def _iso_period(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            return RetentionPeriod.parse(value, f"LOTSE_{(info.field_name or '').upper()}")
+        return value
 
     @field_validator("smtp_url")
     @classmethod

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -25,6 +26,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
@@ -33,8 +35,9 @@ from temporalio.testing import WorkflowEnvironment
 from activities.case import CaseActivities
 from activities.digest import DigestActivities
 from activities.notifications import MailSender, NotificationActivities
-from api.gateway import connect
-from api.main import create_app
+from activities.retention import RetentionActivities
+from api.gateway import Gateway, connect
+from api.main import case_key_shredder, create_app
 from app.case_keys import CaseKeyShredder
 from app.settings import Settings
 from store.digest import SqlDigestCounts
@@ -48,17 +51,19 @@ from store.testing import Backend, migrated_store, sqlite_store
 from tests.samples import ASSESSMENT, INTAKE, draft_body
 from worker.binaries import find_binary
 from worker.devserver import SEARCH_ATTRIBUTES
+from worker.retention import StoreRetention
 from worker.worker import activity_methods, build_worker
 
 T = TypeVar("T")
 
 
-def settings_for(data_dir: Path, task_queue: str, address: str) -> Settings:
+def settings_for(data_dir: Path, task_queue: str, address: str, **more: Any) -> Settings:
     return Settings(
         data_dir=data_dir,
         task_queue=task_queue,
         temporal_address=address,
         jwt_secret=SecretStr("test-secret-" + "x" * 40),
+        **more,
     )
 
 
@@ -193,6 +198,17 @@ async def eventually(probe: Callable[[], Any], timeout: float = 20) -> Any:
             await asyncio.sleep(0.05)
 
 
+async def skip_time(env: WorkflowEnvironment, duration: timedelta) -> None:
+    """`env.sleep` with a longer deadline: skipping wakes every timer of the module's cases
+    and their referrals and waits for each to be handled, which outlasts the call's default
+    deadline on a busy machine (the channel then fails with an HTTP/2 error)."""
+    request = SleepRequest()
+    request.duration.FromTimedelta(duration)
+    await env.client.service_client.test_service.unlock_time_skipping_with_sleep(
+        request, timeout=timedelta(minutes=5)
+    )
+
+
 @asynccontextmanager
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of the module's own. Cases the API opens keep running (with
@@ -233,14 +249,17 @@ async def running_lotse(
     with_activities: bool = True,
     mailer: MailSender | None = None,
     shredder: CaseKeyShredder | None = None,
+    **settings: Any,
 ) -> AsyncIterator[Lotse]:
     """The whole system for one test module (see the module docstring). Without activities,
     the worker runs the workflows only: an update that waits for an activity then stays in
     flight (for tests of what happens meanwhile). Notices go to the in-app list, and by mail
     through `mailer` when given (tests/mail_harness.py). Erasure destroys case keys through
-    `shredder` when given (else the API's own choice, api.main.case_key_shredder)."""
+    `shredder` when given (else the API's own choice, api.main.case_key_shredder), by hand and
+    by the retention's activity alike. `settings`: more fields of the settings (e.g. a short
+    retention)."""
     address = env.client.service_client.config.target_host
-    settings = settings_for(data_dir, f"api-{uuid.uuid4()}", address)
+    settings = settings_for(data_dir, f"api-{uuid.uuid4()}", address, **settings)
     await register_search_attributes(env.client)
     with sqlite_store(data_dir) as engine:
         seed_demo(engine, environment="development")
@@ -249,10 +268,19 @@ async def running_lotse(
         ledger = SqlNoticeLedger(engine)
         notify = NotificationActivities(ledger, mailer, settings.link_base).notify
         digest = DigestActivities(SqlDigestCounts(engine))
-        activities = [*activity_methods(case), notify, *activity_methods(digest)]
-        worker = build_worker(worker_client, settings, activities if with_activities else None)
         # The API's own client, as `lotse api` makes it (short retries, see api.gateway).
         api_client = await connect(settings)
+        shredder = shredder or case_key_shredder(settings, engine)
+        retention = RetentionActivities(
+            StoreRetention(settings, engine, shredder, Gateway(settings, api_client))
+        )
+        activities = [
+            *activity_methods(case),
+            notify,
+            *activity_methods(digest),
+            *activity_methods(retention),
+        ]
+        worker = build_worker(worker_client, settings, activities if with_activities else None)
         app = create_app(settings, engine=engine, client=api_client, shredder=shredder)
         transport = httpx.ASGITransport(app=app)
         async with (
