@@ -61,6 +61,22 @@ class Settings(BaseSettings):
     temporal_api_key: SecretStr | None = Field(
         None, description="API key for a managed cluster; implies nothing about TLS."
     )
+    # TLS and mTLS to the frontend (app/temporal.py `tls_config`): any of them implies TLS.
+    temporal_tls_ca: Path | None = Field(
+        None,
+        description="PEM file of the CA that signed the frontend's certificate; unset: the "
+        "system's CAs.",
+    )
+    temporal_tls_cert: Path | None = Field(
+        None,
+        description="PEM file of this process's client certificate (mTLS); needs "
+        "LOTSE_TEMPORAL_TLS_KEY.",
+    )
+    temporal_tls_key: Path | None = Field(
+        None,
+        description="PEM file of the client certificate's private key (mTLS); needs "
+        "LOTSE_TEMPORAL_TLS_CERT.",
+    )
     task_queue: str = Field("lotse", description="The one task queue of cases and referrals.")
 
     worker_concurrency: Annotated[int, Field(ge=1, le=10_000)] = Field(
@@ -181,6 +197,31 @@ class Settings(BaseSettings):
         if scheme not in ("smtp", "smtps"):
             raise ValueError("LOTSE_SMTP_URL must start with smtp:// or smtps://")
         return value
+
+    @field_validator("temporal_tls_ca", "temporal_tls_cert", "temporal_tls_key")
+    @classmethod
+    def _readable_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        # Said at start, naming the setting, not as a TLS error at the first connection.
+        if value is not None and not value.is_file():
+            setting = f"LOTSE_{(info.field_name or '').upper()}"
+            raise ValueError(f"{setting} muss eine lesbare PEM-Datei nennen")
+        return value
+
+    @model_validator(mode="after")
+    def _client_certificate_with_its_key(self) -> Self:
+        # A certificate without its key (or the reverse) would fail at the first connection,
+        # as a TLS error that names neither setting.
+        if self.temporal_tls_cert is not None and self.temporal_tls_key is None:
+            raise ValueError(
+                "LOTSE_TEMPORAL_TLS_CERT ist gesetzt: LOTSE_TEMPORAL_TLS_KEY muss den "
+                "privaten Schlüssel des Zertifikats nennen"
+            )
+        if self.temporal_tls_key is not None and self.temporal_tls_cert is None:
+            raise ValueError(
+                "LOTSE_TEMPORAL_TLS_KEY ist gesetzt: LOTSE_TEMPORAL_TLS_CERT muss das "
+                "Client-Zertifikat nennen"
+            )
+        return self
 
     @model_validator(mode="after")
     def _mail_needs_a_sender(self) -> Self:
