@@ -14,7 +14,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -26,7 +25,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
@@ -196,17 +194,6 @@ async def eventually(probe: Callable[[], Any], timeout: float = 20) -> Any:
             if result:  # None, False and an empty list: not yet
                 return result
             await asyncio.sleep(0.05)
-
-
-async def skip_time(env: WorkflowEnvironment, duration: timedelta) -> None:
-    """`env.sleep` with a longer deadline: skipping wakes every timer of the module's cases
-    and their referrals and waits for each to be handled, which outlasts the call's default
-    deadline on a busy machine (the channel then fails with an HTTP/2 error)."""
-    request = SleepRequest()
-    request.duration.FromTimedelta(duration)
-    await env.client.service_client.test_service.unlock_time_skipping_with_sleep(
-        request, timeout=timedelta(minutes=5)
-    )
 
 
 @asynccontextmanager
