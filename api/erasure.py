@@ -23,8 +23,11 @@ from typing import Annotated
 from fastapi import HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from sqlalchemy import Engine
 
 from api.deps import ErasableCase, Services
+from api.gateway import Gateway
+from app.payload_codec import KeyStore
 from domain.case import Stage
 from domain.fields import MultiLine
 from domain.profile import StrictModel
@@ -63,16 +66,32 @@ async def erase_case(services: Services, case: ErasableCase, reason: str) -> Cas
         return earlier
     if case.owner.stage != Stage.CLOSED.value:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=NOT_CLOSED)
-    await run_in_threadpool(services.keys.destroy, case.id)
-    referrals = await run_in_threadpool(erasure_reads.referral_ids, services.engine, case.id)
-    for workflow_id in (case.id, *referrals):
-        await services.gateway.terminate(workflow_id, TERMINATION_REASON)
-    return await run_in_threadpool(
-        erase_and_audit,
+    return await erase_closed(
         services.engine,
+        services.keys,
+        services.gateway,
         case.id,
         case.owner.municipality_id,
         case.actor.username,
         reason,
-        datetime.now(UTC),
+    )
+
+
+async def erase_closed(
+    engine: Engine,
+    keys: KeyStore,
+    gateway: Gateway,
+    case_id: str,
+    municipality_id: str,
+    by: str,
+    reason: str,
+) -> CaseErasure:
+    """The three steps of the module docstring for a case known to be closed: the route's
+    erasure and the retention's (worker/retention.py, `by` the system) are this one code."""
+    await run_in_threadpool(keys.destroy, case_id)
+    referrals = await run_in_threadpool(erasure_reads.referral_ids, engine, case_id)
+    for workflow_id in (case_id, *referrals):
+        await gateway.terminate(workflow_id, TERMINATION_REASON)
+    return await run_in_threadpool(
+        erase_and_audit, engine, case_id, municipality_id, by, reason, datetime.now(UTC)
     )

@@ -12,8 +12,17 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
+from pydantic import (
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.retention_period import RetentionPeriod
 
 # The proxy `lotse up` or a developer puts in front of the API on the same machine.
 _LOCALHOST: list[IPv4Network | IPv6Network] = [IPv4Network("127.0.0.1/32")]
@@ -51,6 +60,22 @@ class Settings(BaseSettings):
     temporal_tls: bool = Field(False, description="TLS to the frontend (a managed cluster).")
     temporal_api_key: SecretStr | None = Field(
         None, description="API key for a managed cluster; implies nothing about TLS."
+    )
+    # TLS and mTLS to the frontend (app/temporal.py `tls_config`): any of them implies TLS.
+    temporal_tls_ca: Path | None = Field(
+        None,
+        description="PEM file of the CA that signed the frontend's certificate; unset: the "
+        "system's CAs.",
+    )
+    temporal_tls_cert: Path | None = Field(
+        None,
+        description="PEM file of this process's client certificate (mTLS); needs "
+        "LOTSE_TEMPORAL_TLS_KEY.",
+    )
+    temporal_tls_key: Path | None = Field(
+        None,
+        description="PEM file of the client certificate's private key (mTLS); needs "
+        "LOTSE_TEMPORAL_TLS_CERT.",
     )
     task_queue: str = Field("lotse", description="The one task queue of cases and referrals.")
 
@@ -156,6 +181,25 @@ class Settings(BaseSettings):
         "mails; unset: http://<api_host>:<api_port>.",
     )
 
+    # Retention (worker/retention.py): a daily Temporal Schedule erases what has expired.
+    retention_after_close: Annotated[RetentionPeriod, NoDecode] = Field(
+        RetentionPeriod(years=3),
+        description="How long a closed case that was signed is kept after its closure "
+        "(ISO 8601, PnYnMnD), then erased automatically like an erasure by hand.",
+    )
+    retention_unsigned: Annotated[RetentionPeriod, NoDecode] = Field(
+        RetentionPeriod(months=6),
+        description="How long a case closed without ever being signed is kept after its "
+        "closure (ISO 8601, PnYnMnD), then erased automatically.",
+    )
+
+    @field_validator("retention_after_close", "retention_unsigned", mode="before")
+    @classmethod
+    def _iso_period(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            return RetentionPeriod.parse(value, f"LOTSE_{(info.field_name or '').upper()}")
+        return value
+
     @field_validator("smtp_url")
     @classmethod
     def _smtp_scheme(cls, value: SecretStr | None) -> SecretStr | None:
@@ -166,6 +210,31 @@ class Settings(BaseSettings):
         if scheme not in ("smtp", "smtps"):
             raise ValueError("LOTSE_SMTP_URL must start with smtp:// or smtps://")
         return value
+
+    @field_validator("temporal_tls_ca", "temporal_tls_cert", "temporal_tls_key")
+    @classmethod
+    def _readable_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        # Said at start, naming the setting, not as a TLS error at the first connection.
+        if value is not None and not value.is_file():
+            setting = f"LOTSE_{(info.field_name or '').upper()}"
+            raise ValueError(f"{setting} muss eine lesbare PEM-Datei nennen")
+        return value
+
+    @model_validator(mode="after")
+    def _client_certificate_with_its_key(self) -> Self:
+        # A certificate without its key (or the reverse) would fail at the first connection,
+        # as a TLS error that names neither setting.
+        if self.temporal_tls_cert is not None and self.temporal_tls_key is None:
+            raise ValueError(
+                "LOTSE_TEMPORAL_TLS_CERT ist gesetzt: LOTSE_TEMPORAL_TLS_KEY muss den "
+                "privaten Schlüssel des Zertifikats nennen"
+            )
+        if self.temporal_tls_key is not None and self.temporal_tls_cert is None:
+            raise ValueError(
+                "LOTSE_TEMPORAL_TLS_KEY ist gesetzt: LOTSE_TEMPORAL_TLS_CERT muss das "
+                "Client-Zertifikat nennen"
+            )
+        return self
 
     @model_validator(mode="after")
     def _mail_needs_a_sender(self) -> Self:

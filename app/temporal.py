@@ -1,13 +1,14 @@
-"""The one way Lotse connects to Temporal: address, namespace, TLS and API key from
-`Settings`, and the data converter: pydantic payloads (every payload is a pydantic model),
-encrypted by the case's key (app/payload_codec.py), failures' messages and stack traces
-moved into an encoded attribute so that the codec encrypts them too, and headers (the
-actor of an update, workflows/actor_header.py) through the codec as well
-(`HeaderCodecBehavior.CODEC`: a worker takes it from its client, so the worker's client and the
-API's must both be made here). The worker and the API both call it; only the retry policy
-differs between them."""
+"""The one way Lotse connects to Temporal: address, namespace, TLS (server CA, client
+certificate for mTLS) and API key from `Settings`, and the data converter: pydantic payloads
+(every payload is a pydantic model), encrypted by the case's key (app/payload_codec.py),
+failures' messages and stack traces moved into an encoded attribute so that the codec
+encrypts them too, and headers (the actor of an update, workflows/actor_header.py) through the
+codec as well (`HeaderCodecBehavior.CODEC`: a worker takes it from its client, so the worker's
+client and the API's must both be made here). The worker and the API both call it; only the
+retry policy differs between them."""
 
 import dataclasses
+from pathlib import Path
 from typing import Self, cast
 
 from temporalio.client import Client
@@ -18,7 +19,7 @@ from temporalio.converter import (
     DefaultFailureConverterWithEncodedAttributes,
     SerializationContext,
 )
-from temporalio.service import RetryConfig
+from temporalio.service import RetryConfig, TLSConfig
 
 from app.payload_codec import CachedKeyStore, EncryptionCodec, context_key_id
 from app.settings import Settings
@@ -67,6 +68,24 @@ def encrypted(client: Client, keys: CachedKeyStore) -> Client:
     return Client(**config)
 
 
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """The SDK's TLS argument: a `TLSConfig` with the PEM files' bytes when a CA or a client
+    certificate is set (mTLS: the frontend knows us by the certificate), else
+    `LOTSE_TEMPORAL_TLS` (True: TLS with the system's CAs). The settings already refused a
+    certificate without its key and a path that is no file."""
+    if settings.temporal_tls_ca is None and settings.temporal_tls_cert is None:
+        return settings.temporal_tls
+    return TLSConfig(
+        server_root_ca_cert=_read(settings.temporal_tls_ca),
+        client_cert=_read(settings.temporal_tls_cert),
+        client_private_key=_read(settings.temporal_tls_key),
+    )
+
+
+def _read(path: Path | None) -> bytes | None:
+    return path.read_bytes() if path is not None else None
+
+
 async def connect_client(
     settings: Settings, *, keys: CachedKeyStore, retry_config: RetryConfig | None = None
 ) -> Client:
@@ -76,7 +95,7 @@ async def connect_client(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(keys),
-        tls=settings.temporal_tls,
+        tls=tls_config(settings),
         api_key=api_key,
         retry_config=retry_config,
         header_codec_behavior=HeaderCodecBehavior.CODEC,

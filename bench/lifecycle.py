@@ -69,7 +69,12 @@ if not workflow.unsafe.in_sandbox():
 
     import psutil  # no stubs installed
     from temporalio.api.enums.v1 import EventType
-    from temporalio.client import Client, WorkflowContinuedAsNewError, WorkflowHistory
+    from temporalio.client import (
+        Client,
+        WorkflowContinuedAsNewError,
+        WorkflowHandle,
+        WorkflowHistory,
+    )
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.service import RPCError, RPCStatusCode
     from temporalio.testing import WorkflowEnvironment
@@ -277,7 +282,11 @@ async def _once_started(call: Callable[[], Awaitable[Any]], timeout: float = 60)
 
 
 async def _real_referral(client: Client, referral_id: str) -> ReferralState:
-    referral = client.get_workflow_handle_for(ReferralWorkflow.run, referral_id)
+    # By id with its result type: mypy resolved `get_workflow_handle_for` on these methods
+    # differently from run to run (Never), so the handle's types are spelled out.
+    referral: WorkflowHandle[ReferralWorkflow, ReferralState] = client.get_workflow_handle(
+        referral_id, result_type=ReferralState
+    )
     await _once_started(lambda: referral.execute_update(ReferralWorkflow.acknowledge))
     outcome = Outcome(result=OutcomeResult.ACHIEVED, note="Kurs abgeschlossen")
     await referral.execute_update(ReferralWorkflow.complete, outcome)
@@ -364,7 +373,9 @@ def _check(final: CaseState) -> None:
 
 
 async def _floor_referral(client: Client, referral_id: str) -> int:
-    referral = client.get_workflow_handle_for(FloorReferral.run, referral_id)
+    referral: WorkflowHandle[FloorReferral, int] = client.get_workflow_handle(
+        referral_id, result_type=int
+    )
     await _once_started(lambda: referral.execute_update(FloorReferral.step))
     for _ in range(REFERRAL_UPDATES - 1):
         await referral.execute_update(FloorReferral.step)

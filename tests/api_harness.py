@@ -32,7 +32,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.case import CaseActivities
 from activities.digest import DigestActivities
 from activities.notifications import MailSender, NotificationActivities
-from api.gateway import connect
+from activities.retention import RetentionActivities
+from api.gateway import Gateway, connect
 from api.main import create_app
 from app.payload_codec import CachedKeyStore
 from app.settings import Settings
@@ -49,17 +50,19 @@ from tests.key_harness import session_converter, session_keys
 from tests.samples import ASSESSMENT, INTAKE, draft_body
 from worker.binaries import find_binary
 from worker.devserver import SEARCH_ATTRIBUTES
+from worker.retention import StoreRetention
 from worker.worker import activity_methods, build_worker
 
 T = TypeVar("T")
 
 
-def settings_for(data_dir: Path, task_queue: str, address: str) -> Settings:
+def settings_for(data_dir: Path, task_queue: str, address: str, **more: Any) -> Settings:
     return Settings(
         data_dir=data_dir,
         task_queue=task_queue,
         temporal_address=address,
         jwt_secret=SecretStr("test-secret-" + "x" * 40),
+        **more,
     )
 
 
@@ -234,13 +237,16 @@ async def running_lotse(
     *,
     with_activities: bool = True,
     mailer: MailSender | None = None,
+    **settings: Any,
 ) -> AsyncIterator[Lotse]:
     """The whole system for one test module (see the module docstring). Without activities,
     the worker runs the workflows only: an update that waits for an activity then stays in
     flight (for tests of what happens meanwhile). Notices go to the in-app list, and by mail
-    through `mailer` when given (tests/mail_harness.py)."""
+    through `mailer` when given (tests/mail_harness.py). Erasure, by hand and by the
+    retention's activity, destroys keys in the session's key store (`Lotse.keys`).
+    `settings`: more fields of the settings (e.g. a short retention)."""
     address = env.client.service_client.config.target_host
-    settings = settings_for(data_dir, f"api-{uuid.uuid4()}", address)
+    settings = settings_for(data_dir, f"api-{uuid.uuid4()}", address, **settings)
     await register_search_attributes(env.client)
     with sqlite_store(data_dir) as engine:
         seed_demo(engine, environment="development")
@@ -252,10 +258,18 @@ async def running_lotse(
         ledger = SqlNoticeLedger(engine)
         notify = NotificationActivities(ledger, mailer, settings.link_base).notify
         digest = DigestActivities(SqlDigestCounts(engine))
-        activities = [*activity_methods(case), notify, *activity_methods(digest)]
-        worker = build_worker(worker_client, settings, activities if with_activities else None)
         # The API's own client, as `lotse api` makes it (short retries, see api.gateway).
         api_client = await connect(settings, keys)
+        retention = RetentionActivities(
+            StoreRetention(settings, engine, keys, Gateway(settings, keys, api_client))
+        )
+        activities = [
+            *activity_methods(case),
+            notify,
+            *activity_methods(digest),
+            *activity_methods(retention),
+        ]
+        worker = build_worker(worker_client, settings, activities if with_activities else None)
         app = create_app(settings, engine=engine, client=api_client, keys=keys)
         transport = httpx.ASGITransport(app=app)
         async with (

@@ -30,6 +30,7 @@ from workflows.agreement import AgreementWorkflow
 from workflows.digest import DIGEST_HOUR, DIGEST_WORKFLOW_ID, DigestWorkflow
 from workflows.notice import NoticeWorkflow
 from workflows.referral import ReferralWorkflow
+from workflows.retention import RetentionWorkflow
 
 if TYPE_CHECKING:
     from activities.notifications import MailSender
@@ -50,7 +51,7 @@ PASSTHROUGH_MODULES = ("domain", "workflows", "pydantic", "holidays", "dateutil"
 
 def workflow_classes() -> list[type]:
     """Every workflow Lotse runs."""
-    return [AgreementWorkflow, ReferralWorkflow, NoticeWorkflow, DigestWorkflow]
+    return [AgreementWorkflow, ReferralWorkflow, NoticeWorkflow, DigestWorkflow, RetentionWorkflow]
 
 
 def activity_methods(activities: object | None) -> list[Callable[..., Any]]:
@@ -106,12 +107,16 @@ def default_activities(settings: Settings) -> list[Callable[..., Any]]:
     from activities.case import CaseActivities
     from activities.digest import DigestActivities
     from activities.notifications import NotificationActivities
+    from activities.retention import RetentionActivities
+    from api.gateway import Gateway
     from store.db import make_engine, upgrade
     from store.digest import SqlDigestCounts
     from store.directory import SqlDirectory
     from store.name_key_rebuild import rebuild_name_keys
     from store.notifications import SqlNoticeLedger
     from store.projector import SqlCaseEventSink
+    from worker.keys_cli import store_keys
+    from worker.retention import StoreRetention
 
     engine = make_engine(settings.database_url, settings.data_dir)
     upgrade(engine)
@@ -124,7 +129,17 @@ def default_activities(settings: Settings) -> list[Callable[..., Any]]:
         log.info("Notifications: in the app only, no mail (LOTSE_SMTP_URL unset)")
     notifications = NotificationActivities(SqlNoticeLedger(engine), sender, settings.link_base)
     digest = DigestActivities(SqlDigestCounts(engine))
-    return [*activity_methods(case), *activity_methods(notifications), *activity_methods(digest)]
+    # The retention erases as the API does, destroying keys in the store's key table (the
+    # worker's own client forgets a cached copy within the cache's minute, and the case's
+    # workflows are terminated at once); its gateway connects on first use.
+    keys = store_keys(settings, engine)
+    retention = RetentionActivities(StoreRetention(settings, engine, keys, Gateway(settings, keys)))
+    return [
+        *activity_methods(case),
+        *activity_methods(notifications),
+        *activity_methods(digest),
+        *activity_methods(retention),
+    ]
 
 
 def mail_sender(settings: Settings) -> "MailSender | None":
@@ -190,6 +205,10 @@ async def run_worker(
     worker = build_worker(client, settings, activities)
     if activities is not None:
         await ensure_daily_digest(client, settings)
+        # Here, not at the top: it loads the API's erasure (see `default_activities`).
+        from worker.retention import ensure_retention_schedule
+
+        await ensure_retention_schedule(client, settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT)

@@ -1,18 +1,22 @@
 """deploy/k8s/ against the code: the kustomization applies every manifest but the Secret
 template, every Lotse container's environment resolves (ConfigMap and Secret keys exist) to
 values Settings accepts, the API's port is the one its probes, its Service and Settings agree
-on, workers outlive their shutdown grace, and pods run as the image's non-root user.
+on, workers outlive their shutdown grace, and pods run as the image's non-root user. The
+network policies: Lotse's pods admit only the API on its port; Temporal's frontend admits
+only the worker, the API and the init Job, the database only the API, the workers and the
+migrations (deploy/k8s-access/, applied in those namespaces).
 """
 
 from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import make_url
 
 from api.security import MIN_SECRET_LENGTH
 from app.settings import Settings
 from deploy import kubernetes
-from deploy.dockerfile import load_image_config
+from deploy.dockerfile import DEPLOY_DIR, load_image_config
 from deploy.kubernetes import K8S_DIR, K8sObject
 from deploy.manifests import PRODUCTION_SETTINGS, image_name, settings_from_environment
 
@@ -149,3 +153,81 @@ def test_the_api_trusts_forwarded_addresses_only_from_the_cluster_network() -> N
     assert proxies, "behind the Ingress every client would count as the Ingress"
     # Never the whole internet: a client could then name any address as its own.
     assert all(network.is_private and network.prefixlen >= 8 for network in proxies), proxies
+
+
+ACCESS = kubernetes.load_k8s(DEPLOY_DIR / "k8s-access")
+
+
+def _pod_labels(workload: K8sObject) -> dict[str, str]:
+    return dict(workload.body["spec"]["template"]["metadata"]["labels"])
+
+
+def _component(workload: K8sObject) -> str:
+    return _pod_labels(workload)["app.kubernetes.io/component"]
+
+
+def _admitted_from_lotse(policy: K8sObject) -> tuple[set[str], set[int]]:
+    """The components of Lotse's namespace a policy admits, and on which ports."""
+    components: set[str] = set()
+    ports: set[int] = set()
+    for rule in policy.body["spec"]["ingress"]:
+        for peer in rule.get("from", []):
+            namespace = peer.get("namespaceSelector", {}).get("matchLabels", {})
+            if namespace.get("kubernetes.io/metadata.name") != "lotse":
+                continue
+            (expression,) = peer["podSelector"]["matchExpressions"]
+            assert expression["key"] == "app.kubernetes.io/component"
+            assert expression["operator"] == "In"
+            components |= set(expression["values"])
+            ports |= {int(port["port"]) for port in rule["ports"]}
+    return components, ports
+
+
+def test_lotse_pods_admit_nothing_but_the_api_on_its_port() -> None:
+    policies = [o for o in OBJECTS if o.kind == "NetworkPolicy"]
+    (deny,) = [p for p in policies if p.body["spec"]["podSelector"] == {}]
+    assert deny.body["spec"]["policyTypes"] == ["Ingress"]
+    assert not deny.body["spec"].get("ingress")
+    api = _one("Deployment", "lotse-api")
+    for policy in policies:
+        if policy.body["spec"].get("ingress"):
+            selector = policy.body["spec"]["podSelector"]["matchLabels"]
+            admitted = [w for w in WORKLOADS if selector.items() <= _pod_labels(w).items()]
+            assert admitted == [api], policy.name
+            ports = [p["port"] for rule in policy.body["spec"]["ingress"] for p in rule["ports"]]
+            container = _lotse_container("lotse-api")
+            assert [kubernetes.container_port(container, p) for p in ports] == [
+                _settings("lotse-api").api_port
+            ]
+
+
+def test_temporals_frontend_admits_only_the_worker_the_api_and_the_init_job() -> None:
+    (policy,) = [o for o in ACCESS if o.name == "temporal-frontend-from-lotse"]
+    host, port = _settings("lotse-worker").temporal_address.rsplit(":", 1)
+    # temporal-frontend.temporal.svc: the chart's Service of release `temporal`, namespace
+    # `temporal`; the policy selects that release's frontend pods there.
+    service, namespace = host.split(".")[:2]
+    assert policy.namespace == namespace
+    labels = policy.body["spec"]["podSelector"]["matchLabels"]
+    assert f"{labels['app.kubernetes.io/instance']}-{labels['app.kubernetes.io/component']}" == (
+        service
+    )
+    components, ports = _admitted_from_lotse(policy)
+    assert components == {"worker", "api", "temporal-init"}
+    assert components <= {_component(w) for w in WORKLOADS}
+    assert ports == {int(port)}
+
+
+def test_the_database_admits_only_the_api_the_workers_and_the_migrations() -> None:
+    (policy,) = [o for o in ACCESS if o.name == "database-from-lotse"]
+    components, ports = _admitted_from_lotse(policy)
+    # Exactly the workloads that are given the database URL (the workers write the read model).
+    given_the_url = {
+        _component(w)
+        for w, c in LOTSE_CONTAINERS
+        if "LOTSE_DATABASE_URL" in kubernetes.container_environment(c, OBJECTS + ACCESS)
+    }
+    assert components == given_the_url == {"worker", "api", "migrate"}
+    template = yaml.safe_load((K8S_DIR / SECRET_TEMPLATE).read_text(encoding="utf-8"))
+    url = make_url(template["stringData"]["LOTSE_DATABASE_URL"])
+    assert ports == {url.port}

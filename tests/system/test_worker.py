@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from temporalio import activity
+from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
 from app.settings import Settings
@@ -26,6 +27,7 @@ from workflows.agreement import AgreementWorkflow
 from workflows.digest import DigestWorkflow
 from workflows.notice import NoticeWorkflow
 from workflows.referral import ReferralWorkflow
+from workflows.retention import RETENTION_SCHEDULE_ID, RetentionWorkflow
 
 
 def test_settings_defaults_run_on_one_machine(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,7 +88,7 @@ def test_activity_methods_are_the_defined_ones_bound_to_the_instance() -> None:
 
 def test_the_worker_registers_the_case_and_notification_activities(tmp_path: Path) -> None:
     names = {method.__name__ for method in default_activities(Settings(data_dir=tmp_path))}
-    assert {"route_needs", "emit_case_events", "notify"} <= names
+    assert {"route_needs", "emit_case_events", "notify", "erase_expired_cases"} <= names
 
 
 def test_settings_for_mail_and_what_lotse_up_says_about_it() -> None:
@@ -114,6 +116,7 @@ def test_every_workflow_is_registered() -> None:
         ReferralWorkflow,
         NoticeWorkflow,
         DigestWorkflow,
+        RetentionWorkflow,
     ]
 
 
@@ -144,3 +147,9 @@ async def test_run_worker_serves_until_stopped(
     stop.set()
     await asyncio.wait_for(running, timeout=15)
     await handle.terminate()
+    # The worker scheduled the nightly retention on its task queue (worker/retention.py).
+    schedule = client.get_schedule_handle(RETENTION_SCHEDULE_ID)
+    action = (await schedule.describe()).schedule.action
+    await schedule.delete()
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert (action.workflow, action.task_queue) == ("RetentionWorkflow", task_queue)
