@@ -19,6 +19,7 @@ from app.settings import Settings
 from store.audit import AuditEvent
 from store.erasure import CaseErasure
 from store.facts import ClosureFact
+from store.reads.retention import expired_cases
 from tests.api_harness import (
     Lotse,
     eventually,
@@ -172,3 +173,26 @@ def test_a_retention_that_is_no_period_is_refused_in_german(name: str, value: st
     message = str(refused.value)
     assert f"LOTSE_{name.upper()} muss" in message
     assert "input_value" not in message  # never quoted: hide_input_in_errors
+
+
+async def test_a_signed_case_is_kept_for_the_retention_after_close_not_the_unsigned_one(
+    system: tuple[WorkflowEnvironment, Lotse],
+) -> None:
+    # The query's signed branch on a real signed and closed case (skipping time past a signed
+    # case's referral clocks is left to the nightly test above's unsigned cases): with its
+    # agreement in force once, the unsigned retention never reaches it, the one after close
+    # does.
+    _, lotse = system
+    signed = await lotse.active_case("berater1")
+    await _closed(lotse, signed, "goals_achieved")
+    with Session(lotse.engine) as session:
+        fact = session.get(ClosureFact, signed)
+        assert fact is not None
+        closed_at = fact.closed_at
+
+    def expired(after_close: timedelta, unsigned: timedelta) -> set[str]:
+        found = expired_cases(lotse.engine, closed_at + after_close, closed_at + unsigned)
+        return {case.case_id for case in found}
+
+    assert signed not in expired(after_close=timedelta(0), unsigned=timedelta(days=10_000))
+    assert signed in expired(after_close=timedelta(seconds=1), unsigned=timedelta(0))
