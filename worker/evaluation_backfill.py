@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from app.payload_codec import CachedKeyStore
 from app.settings import Settings
 from app.temporal import connect_client
 from domain.projection import AssessedNeed, assessed_needs
@@ -37,10 +38,17 @@ async def _needs(client: Client | None, case_id: str) -> list[AssessedNeed] | No
     return assessed_needs(state)
 
 
-async def backfill(settings: Settings, engine: Engine, *, with_workflows: bool) -> BackfillResult:
-    """Every case of the read model, one transaction each."""
+async def backfill(
+    settings: Settings,
+    engine: Engine,
+    *,
+    with_workflows: bool,
+    keys: CachedKeyStore | None = None,
+) -> BackfillResult:
+    """Every case of the read model, one transaction each. The workflows' payloads are
+    decoded with `keys` (default: the store's data keys, as the worker's)."""
     client = (
-        await connect_client(settings, keys=store_keys(settings, engine))
+        await connect_client(settings, keys=keys or store_keys(settings, engine))
         if with_workflows
         else None
     )

@@ -535,10 +535,10 @@ async def test_the_backfill_rebuilds_the_same_facts(scenario: Scenario) -> None:
         session.commit()
     emptied = await _report(scenario, 1, **_whole(scenario))
     assert emptied["agreements"]["concluded"] == 0
-    first = await backfill(lotse.settings, lotse.engine, with_workflows=True)
+    first = await backfill(lotse.settings, lotse.engine, with_workflows=True, keys=lotse.keys)
     # A, B, G, D, E, N, the closed one and the accepted referral's case.
     assert (first.cases, first.without_needs) == (8, 0)
     assert await _report(scenario, 1, **_whole(scenario)) == projected
     # Idempotent: a second run changes nothing.
-    await backfill(lotse.settings, lotse.engine, with_workflows=True)
+    await backfill(lotse.settings, lotse.engine, with_workflows=True, keys=lotse.keys)
     assert await _report(scenario, 1, **_whole(scenario)) == projected

@@ -39,6 +39,7 @@ from schemathesis.specs.openapi.checks import (
 from temporalio.testing import WorkflowEnvironment
 
 from domain.case import CaseState
+from store.reads.erasure import erasure_of
 from store.testing import BACKENDS
 from tests.api_harness import Lotse, eventually
 from tests.backend_harness import running_lotse_on, store_of
@@ -193,11 +194,14 @@ async def test_no_generated_request_gets_a_server_error(lotse: Lotse) -> None:
 
 
 async def _projection_behind(lotse: Lotse) -> bool:
-    """True once the read model holds every event of every case of this run."""
+    """True once the read model holds every event of every case of this run that was not
+    erased."""
     query = f"TaskQueue = '{lotse.settings.task_queue}' AND WorkflowType = 'AgreementWorkflow'"
     cases = [execution.id async for execution in lotse.client.list_workflows(query)]
     assert cases, "the fuzzer's system ran no case"
     for case_id in cases:
+        if erasure_of(lotse.engine, case_id) is not None:
+            continue  # erased by a generated request: its key is gone, so is its state
         state = await lotse.client.get_workflow_handle(case_id).query(
             "state", result_type=CaseState
         )

@@ -3,6 +3,7 @@ runs `lotse` as a numeric non-root user in production mode without secrets baked
 check asks the API's port and /healthz, and the build context carries every package.
 """
 
+import base64
 import http.server
 import importlib.util
 import threading
@@ -25,7 +26,15 @@ from deploy.dockerfile import (
 from deploy.manifests import settings_from_environment
 
 # Settings that are secrets: never in an image layer, always from the orchestrator.
-SECRET_SETTINGS = {"LOTSE_JWT_SECRET", "LOTSE_DATABASE_URL", "LOTSE_TEMPORAL_API_KEY"}
+SECRET_SETTINGS = {
+    "LOTSE_JWT_SECRET",
+    "LOTSE_DATABASE_URL",
+    "LOTSE_TEMPORAL_API_KEY",
+    "LOTSE_MASTER_KEY",
+}
+# What a deployment adds to the image's environment from its secrets: production refuses to
+# start without a master key (the settings' own tests show that).
+DEPLOYED_SECRETS = {"LOTSE_MASTER_KEY": base64.b64encode(bytes(32)).decode("ascii")}
 DOCKERFILE_TEXT = DOCKERFILE.read_text(encoding="utf-8")
 
 
@@ -62,13 +71,13 @@ def test_image_defaults_to_production_and_holds_no_secret() -> None:
     assert env.get("LOTSE_ENV") == "production"
     assert env.get("LOTSE_API_HOST") == "0.0.0.0", "reachable from outside the container"
     assert not SECRET_SETTINGS & set(env)
-    settings = settings_from_environment(Settings, env)
+    settings = settings_from_environment(Settings, {**env, **DEPLOYED_SECRETS})
     assert settings.is_production
 
 
 def test_image_exposes_and_checks_the_api_port_on_healthz() -> None:
     image = load_image_config()
-    settings = settings_from_environment(Settings, image.env)
+    settings = settings_from_environment(Settings, {**image.env, **DEPLOYED_SECRETS})
     assert image.expose == [settings.api_port]
     assert image.healthcheck == ["python", "-m", "deploy.healthcheck"]
     assert importlib.util.find_spec("deploy.healthcheck") is not None

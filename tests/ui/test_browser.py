@@ -193,7 +193,8 @@ async def test_counsellor_takes_a_case_from_intake_to_active(
     await watched.check()
     # The print view shows the bilingual document with its hash.
     document_hash = await page.locator(".hash code").inner_text()
-    await page.get_by_role("link", name="Druckansicht").click()
+    # The status header and the agreement section both link it.
+    await page.get_by_role("link", name="Druckansicht").first.click()
     await expect(page.locator(".print-hash")).to_contain_text(document_hash)
     await expect(page.locator(".doc-section.translated").first).to_have_attribute("dir", "rtl")
     await watched.check()
