@@ -10,8 +10,6 @@ one machine and a restart of `lotse up` accept each other's tokens. Production r
 without an explicit key: a generated one would differ per container.
 """
 
-import contextlib
-import os
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from pathlib import Path
 
 import jwt
 
+from app.data_dir_secret import kept_secret
 from app.settings import Settings
 
 ALGORITHM = "HS256"
@@ -93,22 +92,8 @@ def signing_secret(settings: Settings) -> str:
 
 
 def _data_dir_secret(data_dir: Path) -> str:
-    path = data_dir / SECRET_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        # Written to a private temporary file, then linked into place: the link fails when the
-        # key exists, so of two processes starting at once both end up with the same, complete
-        # key.
-        temporary = data_dir / f".{SECRET_FILE}.{uuid.uuid4().hex}"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(descriptor, "w", encoding="ascii") as file:
-                file.write(secrets.token_urlsafe(48))
-            with contextlib.suppress(FileExistsError):
-                os.link(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
-    secret = path.read_text(encoding="ascii").strip()
+    path, text = kept_secret(data_dir, SECRET_FILE, lambda: secrets.token_urlsafe(48))
+    secret = text.strip()
     if len(secret) < MIN_SECRET_LENGTH:
         raise SigningKeyError(
             f"{path}: Schlüssel zu kurz oder leer; Datei löschen und neu starten."

@@ -7,12 +7,10 @@ with the JWT key, so `lotse up` runs encrypted without any setup.
 
 import base64
 import binascii
-import contextlib
-import os
 import secrets
-import uuid
 from pathlib import Path
 
+from app.data_dir_secret import kept_secret
 from app.settings import Settings
 
 KEY_FILE = "master-key"
@@ -55,21 +53,8 @@ def master_key(settings: Settings) -> bytes:
 
 
 def _data_dir_key(data_dir: Path) -> bytes:
-    path = data_dir / KEY_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        # A private temporary file linked into place: of two processes starting at once both
-        # end up with the same, complete key (the link fails when it exists).
-        temporary = data_dir / f".{KEY_FILE}.{uuid.uuid4().hex}"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(descriptor, "w", encoding="ascii") as file:
-                file.write(new_master_key())
-            with contextlib.suppress(FileExistsError):
-                os.link(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
+    path, text = kept_secret(data_dir, KEY_FILE, new_master_key)
     try:
-        return parse_master_key(path.read_text(encoding="ascii"))
+        return parse_master_key(text)
     except MasterKeyError as error:
         raise MasterKeyError(f"{path}: {error} Datei löschen und neu starten.") from error
