@@ -14,7 +14,7 @@ from fpdf.enums import XPos, YPos
 
 from api.field_messages import label
 from api.ui.formats import german_date, german_datetime
-from api.ui.pdf import FONTS, NASKH, SANS
+from api.ui.pdf import NASKH, SANS, add_shipped_fonts
 from domain.enums import ActorKind, NeedKind
 from domain.labels import ACTOR_LABELS, NEED_LABELS
 
@@ -128,10 +128,7 @@ class ExportPdf(FPDF):
     def __init__(self, case_label: str) -> None:
         super().__init__(format="A4")
         self.case_label = case_label
-        for family in (SANS, NASKH):
-            self.add_font(family, "", str(FONTS / f"{family}-Regular.ttf"))
-            self.add_font(family, "B", str(FONTS / f"{family}-Bold.ttf"))
-        self.set_text_shaping(True)
+        add_shipped_fonts(self)
         self.set_margins(18, 16, 18)
         self.set_auto_page_break(auto=True, margin=18)
         self.set_title(f"Auskunft nach Art. 15 DSGVO, {case_label}")

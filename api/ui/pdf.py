@@ -27,14 +27,20 @@ NASKH_SCALE = 1.15
 WIDTHS = {"bis": (12, 133, 25), "verantwortlich": (12, 88, 70)}
 
 
+def add_shipped_fonts(pdf: FPDF) -> None:
+    """Noto Sans and Noto Naskh Arabic, regular and bold, with HarfBuzz text shaping on: the
+    fonts of every PDF Lotse makes (the agreement, the client's copy)."""
+    for family in (SANS, NASKH):
+        pdf.add_font(family, "", str(FONTS / f"{family}-Regular.ttf"))
+        pdf.add_font(family, "B", str(FONTS / f"{family}-Bold.ttf"))
+    pdf.set_text_shaping(True)
+
+
 class AgreementPdf(FPDF):
     def __init__(self, layout: AgreementLayout) -> None:
         super().__init__(format="A4")
         self.layout = layout
-        for family in (SANS, NASKH):
-            self.add_font(family, "", str(FONTS / f"{family}-Regular.ttf"))
-            self.add_font(family, "B", str(FONTS / f"{family}-Bold.ttf"))
-        self.set_text_shaping(True)
+        add_shipped_fonts(self)
         self.set_margins(20, 18, 20)
         self.set_auto_page_break(auto=True, margin=22)
         self.set_title(f"Integrationsvereinbarung {layout.number}, Fassung {layout.version}")
