@@ -5,7 +5,7 @@ that tests/workflows/test_replay.py replays."""
 import asyncio
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,20 +59,10 @@ def save_histories(name: str, histories: Sequence[WorkflowHistory]) -> None:
     (HISTORIES / f"{name}.json").write_text(json.dumps(document, separators=(",", ":")) + "\n")
 
 
-def open_payloads(message: Message) -> None:
-    """Every encrypted payload inside `message` replaced by its plaintext, in place."""
-    # Imported here: the workflow sandbox imports this module (through tests/case_harness.py's
-    # workflows), and cryptography's extension module cannot be loaded in there again.
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    from app.payload_codec import opened, sealed_key_id
-    from tests.key_harness import session_keys
-
+def payloads_in(message: Message, field: str = "") -> Iterator[tuple[str, Payload]]:
+    """Every payload inside `message`, with the name of the field that holds it."""
     if isinstance(message, Payload):
-        key_id = sealed_key_id(message)
-        if key_id is not None:
-            cipher = AESGCM(session_keys().data_key(key_id, create=False))
-            message.CopyFrom(opened(message, cipher, key_id))
+        yield field, message
         return
     for descriptor, value in message.ListFields():
         if descriptor.message_type is None:
@@ -85,7 +75,23 @@ def open_payloads(message: Message) -> None:
             items = value  # a repeated field
         for item in items:
             if isinstance(item, Message):
-                open_payloads(item)
+                yield from payloads_in(item, descriptor.name)
+
+
+def open_payloads(message: Message) -> None:
+    """Every encrypted payload inside `message` replaced by its plaintext, in place."""
+    # Imported here: the workflow sandbox imports this module (through tests/case_harness.py's
+    # workflows), and cryptography's extension module cannot be loaded in there again.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from app.payload_codec import opened, sealed_key_id
+    from tests.key_harness import session_keys
+
+    for _, payload in payloads_in(message):
+        key_id = sealed_key_id(payload)
+        if key_id is not None:
+            cipher = AESGCM(session_keys().data_key(key_id, create=False))
+            payload.CopyFrom(opened(payload, cipher, key_id))
 
 
 def load_histories(name: str) -> list[WorkflowHistory]:

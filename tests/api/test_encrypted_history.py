@@ -5,13 +5,9 @@ there is encrypted under the case's key; the search attributes are plaintext and
 it either. Lotse's own client reads the same histories in clear.
 """
 
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from google.protobuf.message import Message
-from temporalio.api.common.v1 import Payload
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.common import HeaderCodecBehavior
@@ -20,7 +16,7 @@ from temporalio.worker import Replayer
 
 from app.payload_codec import ENCODING, KEY_ID, EncryptionCodec, PayloadKeyUnavailable
 from tests.api_harness import Lotse, eventually
-from tests.case_histories import open_payloads
+from tests.case_histories import open_payloads, payloads_in
 from tests.key_harness import session_converter
 from tests.samples import ASSESSMENT, INTAKE, draft_body
 from workflows.actor_header import ActorInterceptor
@@ -38,25 +34,6 @@ INTAKE_OF_HER = INTAKE | {
 ASSESSMENT_OF_HER = {"needs": [ASSESSMENT["needs"][0] | {"note": NOTE}, *ASSESSMENT["needs"][1:]]}
 # Every form her profile takes in a payload: JSON text, and the German date of the document.
 SECRETS = [GIVEN, FAMILY, BIRTH_DATE, "14.03.1987", QUALIFICATION, "Quokka"]
-
-
-def _payloads(message: Message, field: str = "") -> Iterator[tuple[str, Payload]]:
-    """Every payload inside `message`, with the name of the field that holds it."""
-    if isinstance(message, Payload):
-        yield field, message
-        return
-    for descriptor, value in message.ListFields():
-        if descriptor.message_type is None:
-            continue
-        if descriptor.message_type.GetOptions().map_entry:
-            items: Any = value.values()
-        elif isinstance(value, Message):
-            items = [value]
-        else:
-            items = value  # a repeated field
-        for item in items:
-            if isinstance(item, Message):
-                yield from _payloads(item, descriptor.name)
 
 
 def _patch_marker(event: HistoryEvent) -> bool:
@@ -104,7 +81,7 @@ async def test_no_profile_field_is_readable_without_lotses_codec(lotse: Lotse) -
         for secret in SECRETS:
             assert secret.encode() not in raw, f"{secret} in the history of {workflow_id}"
         events = [e for e in history.events if not _patch_marker(e)]
-        for field, payload in (p for event in events for p in _payloads(event)):
+        for field, payload in (p for event in events for p in payloads_in(event)):
             if field == "indexed_fields":
                 continue  # search attributes: checked below
             assert payload.metadata["encoding"] == ENCODING, (workflow_id, field)
@@ -155,7 +132,7 @@ async def test_encrypted_histories_replay_and_are_saved_in_clear(lotse: Lotse) -
 
 
 def _payloads_sealed(event: HistoryEvent) -> bool:
-    return any(p.metadata.get("encoding") == ENCODING for _, p in _payloads(event))
+    return any(p.metadata.get("encoding") == ENCODING for _, p in payloads_in(event))
 
 
 async def test_a_destroyed_key_fails_its_case_clearly_and_the_worker_goes_on(lotse: Lotse) -> None:
