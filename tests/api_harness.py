@@ -120,6 +120,12 @@ class Lotse:
     async def active_case(self, counsellor: str = "berater1") -> str:
         """A case through drafting and both signatures, its partner proposals dispatched."""
         case_id = await self.case_in_drafting(counsellor)
+        await self.sign_agreement(case_id, counsellor)
+        return case_id
+
+    async def sign_agreement(self, case_id: str, counsellor: str = "berater1") -> None:
+        """A case in drafting through its agreement (the proposals as drafted) and both
+        signatures: active, its partner proposals dispatched."""
         state = await self.ok(counsellor, "GET", f"/cases/{case_id}")
         draft = draft_body(state["routes"])
         await self.ok(counsellor, "POST", f"/cases/{case_id}/agreement", json=draft)
@@ -127,7 +133,6 @@ class Lotse:
         for party in ("client", "counsellor"):
             signature = {"party": party, "document_hash": requested["document_hash"]}
             await self.ok(counsellor, "POST", f"/cases/{case_id}/signatures", json=signature)
-        return case_id
 
     async def open_referral(
         self, case_id: str, partner: str, counsellor: str = "berater1"

@@ -30,7 +30,7 @@ from store.projections import AuditEvent
 from store.reads.erasure import referral_ids
 from tests.api_harness import Lotse, eventually, running_lotse, time_skipping_server
 from tests.hostile_values import CONTROL_VALUES, store_texts_are_clean
-from tests.samples import ASSESSMENT, INTAKE, draft_body
+from tests.samples import ASSESSMENT, INTAKE
 from tests.ui_harness import Browser
 
 GIVEN, FAMILY = "Zofiaquell", "Wrzesniewskiquell"
@@ -100,14 +100,7 @@ async def _active(lotse: Lotse, case_id: str) -> None:
     needs = [ASSESSMENT["needs"][0] | {"note": "Bedarfsquellwasser"}, ASSESSMENT["needs"][1]]
     await lotse.ok("berater1", "POST", f"/cases/{case_id}/intake", json=intake)
     await lotse.ok("berater1", "POST", f"/cases/{case_id}/assessment", json={"needs": needs})
-    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
-    await lotse.ok(
-        "berater1", "POST", f"/cases/{case_id}/agreement", json=draft_body(state["routes"])
-    )
-    requested = await lotse.ok("berater1", "POST", f"/cases/{case_id}/signature-request")
-    for party in ("client", "counsellor"):
-        signature = {"party": party, "document_hash": requested["document_hash"]}
-        await lotse.ok("berater1", "POST", f"/cases/{case_id}/signatures", json=signature)
+    await lotse.sign_agreement(case_id)
 
 
 async def _lived(lotse: Lotse, case_id: str) -> None:

@@ -18,7 +18,7 @@ from app.payload_codec import ENCODING, KEY_ID, EncryptionCodec, PayloadKeyUnava
 from tests.api_harness import Lotse, eventually
 from tests.case_histories import open_payloads, payloads_in
 from tests.key_harness import session_converter
-from tests.samples import ASSESSMENT, INTAKE, draft_body
+from tests.samples import ASSESSMENT, INTAKE
 from workflows.actor_header import ActorInterceptor
 from workflows.agreement import AgreementWorkflow
 from workflows.referral import ReferralWorkflow
@@ -50,14 +50,7 @@ async def _active_case_of_her(lotse: Lotse) -> tuple[str, list[str]]:
     case_id: str = (await lotse.ok("berater1", "POST", "/cases", json=body))["id"]
     await lotse.ok("berater1", "POST", f"/cases/{case_id}/intake", json=INTAKE_OF_HER)
     await lotse.ok("berater1", "POST", f"/cases/{case_id}/assessment", json=ASSESSMENT_OF_HER)
-    state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
-    await lotse.ok(
-        "berater1", "POST", f"/cases/{case_id}/agreement", json=draft_body(state["routes"])
-    )
-    requested = await lotse.ok("berater1", "POST", f"/cases/{case_id}/signature-request")
-    for party in ("client", "counsellor"):
-        signature = {"party": party, "document_hash": requested["document_hash"]}
-        await lotse.ok("berater1", "POST", f"/cases/{case_id}/signatures", json=signature)
+    await lotse.sign_agreement(case_id)
 
     async def referrals_started() -> list[str] | None:
         state = await lotse.ok("berater1", "GET", f"/cases/{case_id}")
