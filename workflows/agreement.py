@@ -41,6 +41,12 @@ Patches in effect (histories recorded before each: tests/histories/*_v1.json):
   proposal, so their timers go and no „Nachhalten“ task comes for what is done. A run checked
   off before it kept them and gave the task: replayed without the marker, it still does
   (tests/histories/own_measure_follow_ups.json with it).
+- `NOTICES_BEFORE_HANDOVER`: a run continues as new, or a closed case ends, only once the
+  notice children of its last projected batch have started. Before it, the start of the
+  notices of a batch that caught the projection up could go out in the same workflow task as
+  the continue-as-new, and Temporal never starts a child of a run that has ended: those
+  notices were lost (found by bench/lifecycle.py counting every child it initiated; recorded
+  with it: tests/histories/notices_before_handover.json).
 - No patch: `request_signature_edition` (the edition chosen) is a new update beside
   `request_signature`, scheduling the same activity; no recorded history holds it, so they
   replay unchanged, but code from before it cannot replay a run that took it.
@@ -171,6 +177,7 @@ INTAKE_CORRECTIONS = "intake-corrections"
 SIGNATURE_REQUEST_WITHDRAWAL = "signature-request-withdrawal"
 OWN_MEASURE_COMPLETION = "own-measure-completion"
 OWN_MEASURE_FOLLOW_UPS = "own-measure-follow-ups"
+NOTICES_BEFORE_HANDOVER = "notices-before-handover"
 
 # After a clock or a referral step failed unexpectedly (workflows/guard.py), the run loop waits
 # this long before it tries again: the deadline is still due, and trying again at once would
@@ -267,7 +274,10 @@ class AgreementWorkflow:
                 # Never leave an update half done: its caller would get no answer. And let
                 # the projection catch up unless the read model is out: what it has not
                 # projected travels with the state.
-                await workflow.wait_condition(self._may_continue_as_new)
+                notices_first = workflow.patched(NOTICES_BEFORE_HANDOVER)
+                await workflow.wait_condition(
+                    partial(self._may_continue_as_new, notices_first)
+                )
                 carried = self._state.model_copy(
                     update={"search_attributes": dict(self._search_attributes)}
                 )
@@ -279,8 +289,12 @@ class AgreementWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         await calls.withdraw_open_referrals(self._state)
         if self._projecting:
-            # The closed case's last events must reach the read model; nothing else is left.
-            await workflow.wait_condition(self._projection.caught_up)
+            # The closed case's last events must reach the read model, and their notices must
+            # have started; nothing else is left.
+            notices_first = workflow.patched(NOTICES_BEFORE_HANDOVER)
+            await workflow.wait_condition(
+                lambda: self._projection.caught_up() and self._notices_started(notices_first)
+            )
             if self._projection_task is not None:
                 self._projection_task.cancel()
         else:
@@ -671,10 +685,18 @@ class AgreementWorkflow:
             or events + self._updates_this_run >= self._clocks.max_events_per_run
         )
 
-    def _may_continue_as_new(self) -> bool:
+    def _may_continue_as_new(self, notices_first: bool) -> bool:
         if not workflow.all_handlers_finished():
             return False
-        return not self._projecting or self._projection.caught_up() or self._projection.stalled
+        if not self._projecting:
+            return True
+        caught_up = self._projection.caught_up() or self._projection.stalled
+        return caught_up and self._notices_started(notices_first)
+
+    def _notices_started(self, notices_first: bool) -> bool:
+        """Behind the patch: no notice start under way (a child not started when its parent's
+        run ends is never started)."""
+        return not (notices_first and self._projection.telling)
 
     def _has_work(self) -> bool:
         state = self._state

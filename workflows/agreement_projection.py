@@ -19,7 +19,8 @@ Now `Projection.run` is a task of its own inside the workflow:
 Once the read model has a batch, the notices its events cause (domain/case_notices.py) go
 out together in a `NoticeWorkflow` of their own (workflows/notice.py), in runs whose input
 says so (`AgreementInput.sends_notices`): the loop waits for its start only, never for a
-mail.
+mail. `telling` says that a start is under way; the run does not end before it is done
+(behind the patch `notices-before-handover`, workflows/agreement.py).
 
 A run continues as new once the projection has caught up or is stalled; the events not yet
 projected travel with the state. Workflow code: deterministic, no I/O of its own.
@@ -60,6 +61,7 @@ class Projection:
         self._clocks = clocks
         self._tell = tell
         self.stalled = False
+        self.telling = False
         self._pause = clocks.projection_pause
 
     def caught_up(self) -> bool:
@@ -94,7 +96,11 @@ class Projection:
             self._pause = self._clocks.projection_pause
             self._apply(after_projection(self._state(), batch.events[-1].sequence))
             if self._tell:
-                await _tell(self._state(), batch.events)
+                self.telling = True
+                try:
+                    await _tell(self._state(), batch.events)
+                finally:
+                    self.telling = False
 
 
 async def _tell(state: CaseState, events: Sequence[CaseEvent]) -> None:

@@ -32,7 +32,10 @@ the same module);
 closed as `duplicate` in intake (recorded by tests/api/test_lifecycle.py);
 `signature_edition.json` a case presented in its Arabic edition (the update
 `request_signature_edition`, no patch) and signed by both (recorded by
-tests/api/test_agreement_editions.py).
+tests/api/test_agreement_editions.py);
+`notices_before_handover.json` a case whose review ends its run while the notices of its last
+batch are starting, which the run waits for (the patch `notices-before-handover`, recorded by
+tests/workflows/test_notice_handover.py).
 """
 
 import pytest
@@ -70,6 +73,7 @@ def test_the_recorded_histories_are_there() -> None:
         "own_measure_completion",
         "own_measure_follow_ups",
         "signature_edition",
+        "notices_before_handover",
     } <= recorded
 
 
