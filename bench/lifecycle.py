@@ -19,11 +19,15 @@ The floor is a bare workflow (`BenchFloorCase`) with the same round trips: as ma
 no-op activities (two inside updates, like routing and rendering; the others from the run loop
 after updates and signals, like the read-model writes), one query, a describe per review, and
 three children (`BenchFloorReferral`) taking two updates each and signalling the parent from
-each, like a referral reporting to its case. A real case's activity count depends on how its
-read-model writes batch up, so each floor case copies the count of one real case of the phase
-before; every case's histories are counted afterwards to show that both made the same round
-trips. `ratio_to_floor = floor_cases_per_s / cases_per_s` is then the cost of our orchestration
-(stage machine, state copies and payloads, search attributes, continue-as-new, rules,
+each, like a referral reporting to its case. A real case also starts notice children
+(`NoticeWorkflow`, one per projected batch that causes notices, each with its notify
+activities), which it does not wait for; the floor starts as many bare ones
+(`BenchFloorNotice`) with as many no-op activities. A real case's activity and notice counts
+depend on how its read-model writes batch up, so each floor case copies the counts of one real
+case of the phase before; every case's histories, its children's included, are counted
+afterwards to show that both made the same round trips.
+`ratio_to_floor = floor_cases_per_s / cases_per_s` is then the cost of our orchestration (stage
+machine, state copies and payloads, search attributes, continue-as-new, rules,
 rendering, projection, module loading in the sandbox) over Temporal's own. Target: <= 1.5.
 
 The real cases run as Lotse runs, every payload encrypted with its case's data key
@@ -42,9 +46,12 @@ Prints the figures, then one JSON line
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from temporalio import activity, workflow
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import BACKGROUND_CALL, INTERACTIVE_CALL
@@ -54,7 +61,6 @@ if not workflow.unsafe.in_sandbox():
     # run; there it stops at the floor's few imports, so the floor costs what a bare workflow
     # module costs (every import in the sandbox goes through its importer).
     import argparse
-    import asyncio
     import json
     import statistics
     import sys
@@ -159,23 +165,48 @@ class FloorReferral:
         return self._updates
 
 
+@workflow.defn(name="BenchFloorNotice")
+class FloorNotice:
+    """A notice delivery without business: its no-op activities side by side."""
+
+    @workflow.run
+    async def run(self, activities: int) -> None:
+        call = BACKGROUND_CALL
+        await asyncio.gather(
+            *(
+                workflow.execute_activity(
+                    bench_noop,
+                    n,
+                    start_to_close_timeout=call.start_to_close,
+                    retry_policy=call.retry,
+                )
+                for n in range(activities)
+            )
+        )
+
+
 @workflow.defn(name="BenchFloorCase")
 class FloorCase:
     """A case without business: `step` updates, an activity inside the routing and rendering
     steps, the other activities from the run loop (one owed per update or signal while the
-    budget lasts, the rest at the end), children started after the signatures, done after the
-    last update."""
+    budget lasts, the rest at the end), children started after the signatures, notice children
+    started (not awaited) from the run loop with the owed activities, done after the last
+    update. `plan`: the background activities, the notice starts to repeat (refused, as a
+    batch sent again is), then each notice child's activity count."""
 
     @workflow.init
-    def __init__(self, background_activities: int) -> None:
-        self._budget = background_activities
+    def __init__(self, plan: list[int]) -> None:
+        self._budget = plan[0]
+        self._repeats = plan[1]
+        self._notices = list(plan[2:])
         self._owed = 0
         self._updates = 0
         self._to_start = 0
         self._started = 0
+        self._started_notices = 0
 
     @workflow.run
-    async def run(self, background_activities: int) -> int:
+    async def run(self, plan: list[int]) -> int:
         while self._updates < CASE_UPDATES or self._owed or self._to_start:
             await workflow.wait_condition(
                 lambda: bool(self._owed or self._to_start or self._updates >= CASE_UPDATES)
@@ -192,11 +223,36 @@ class FloorCase:
             while self._owed:
                 self._owed -= 1
                 await self._noop()
+                await self._notice()
         while self._budget:
             self._budget -= 1
             await self._noop()
+        while self._notices:
+            await self._notice()
+        while self._repeats and self._started_notices:
+            self._repeats -= 1
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await workflow.start_child_workflow(
+                    FloorNotice.run,
+                    0,
+                    id=f"{workflow.info().workflow_id}-notice-0",
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._updates
+
+    async def _notice(self) -> None:
+        if not self._notices:
+            return
+        activities = self._notices.pop(0)
+        self._started_notices += 1
+        await workflow.start_child_workflow(
+            FloorNotice.run,
+            activities,
+            id=f"{workflow.info().workflow_id}-notice-{len(self._notices)}",
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
 
     async def _noop(self) -> None:
         call = BACKGROUND_CALL
@@ -382,12 +438,10 @@ async def _floor_referral(client: Client, referral_id: str) -> int:
     return await referral.result()
 
 
-async def floor_case(client: Client, task_queue: str, background_activities: int) -> str:
-    """One floor case, driven like a real one; returns its id."""
+async def floor_case(client: Client, task_queue: str, plan: list[int]) -> str:
+    """One floor case, driven like a real one (`plan`: see `FloorCase`); returns its id."""
     case_id = f"floor-{uuid.uuid4()}"
-    case = await client.start_workflow(
-        FloorCase.run, background_activities, id=case_id, task_queue=task_queue
-    )
+    case = await client.start_workflow(FloorCase.run, plan, id=case_id, task_queue=task_queue)
     for n in range(1, CASE_UPDATES + 1):
         await case.execute_update(FloorCase.step, n)
         if n == QUERY_AFTER:
@@ -427,13 +481,24 @@ COUNTED = {
     "updates": "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED",
     "activities": "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED",
     "children": "EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED",
+    # A notice batch sent again (a run continued as new before the first start was recorded):
+    # refused by its id, which is what makes the delivery once-only.
+    "child starts refused": "EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED",
     "signals": "EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED",
     "workflow tasks": "EVENT_TYPE_WORKFLOW_TASK_COMPLETED",
     "timers": "EVENT_TYPE_TIMER_STARTED",
     "search attr. upserts": "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES",
     "continue-as-new": "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW",
 }
-MATCHED = ("updates", "activities", "children", "signals", "queries")
+MATCHED = (
+    "updates",
+    "activities",
+    "children",
+    "child starts refused",
+    "notices",
+    "signals",
+    "queries",
+)
 
 
 async def _runs(client: Client, workflow_id: str) -> list[WorkflowHistory]:
@@ -449,17 +514,71 @@ async def _runs(client: Client, workflow_id: str) -> list[WorkflowHistory]:
     return histories
 
 
+async def _finished(client: Client, workflow_id: str, wait: float = 5.0) -> bool:
+    """Waits for the workflow's end; False when it does not exist after `wait` seconds."""
+    deadline = time.perf_counter() + wait
+    while True:
+        try:
+            await client.get_workflow_handle(workflow_id).result()
+            return True
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND or time.perf_counter() > deadline:
+                if error.status == RPCStatusCode.NOT_FOUND:
+                    return False
+                raise
+        await asyncio.sleep(0.1)
+
+
+def _is_notice(workflow_id: str) -> bool:
+    # "notice-<event key>" (workflows/notice.py) or the floor's "<case>-notice-<n>".
+    return workflow_id.startswith("notice-") or "-notice-" in workflow_id
+
+
 async def count_case(client: Client, case_id: str) -> Counter[str]:
-    """The round trips of a case and its referrals (queries are not in the history: one)."""
+    """The round trips of a case and of every workflow it started (its referrals and notice
+    deliveries; queries are not in the history: one). `notices` and `notice activities` say
+    how many notice children it started and how many activities they ran."""
     names = {EventType.Value(event_type): name for name, event_type in COUNTED.items()}
+    started = EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
     counts: Counter[str] = Counter({"queries": 1})
-    for workflow_id in [case_id, *(f"{case_id}-ref-{n}" for n in range(1, REFERRALS + 1))]:
+    pending, seen = [case_id], {case_id}
+    while pending:
+        workflow_id = pending.pop()
+        if _is_notice(workflow_id):
+            # Nobody waits for a delivery: count it once it is done. One whose start was
+            # initiated as its run ended was never started (workflows/agreement.py,
+            # NOTICES_BEFORE_HANDOVER): counted apart, and a warning.
+            if not await _finished(client, workflow_id):
+                counts["notices not started"] += 1
+                continue
+            counts["notices"] += 1
         for history in await _runs(client, workflow_id):
             counts["history events"] += len(history.events)
             counts["history bytes"] += sum(event.ByteSize() for event in history.events)
             counts["runs"] += 1
             counts.update(names[e.event_type] for e in history.events if e.event_type in names)
+            if _is_notice(workflow_id):
+                counts["notice activities"] += sum(
+                    e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+                    for e in history.events
+                )
+            for event in history.events:
+                if event.event_type == started:
+                    attributes = event.start_child_workflow_execution_initiated_event_attributes
+                    if attributes.workflow_id not in seen:
+                        seen.add(attributes.workflow_id)
+                        pending.append(attributes.workflow_id)
     return counts
+
+
+def floor_plan(counts: Counter[str]) -> list[int]:
+    """A floor case's plan that copies a real case's counts: its background activities, its
+    refused child starts, then its notice activities spread over as many notice children."""
+    notices, notice_activities = counts["notices"], counts["notice activities"]
+    background = counts["activities"] - notice_activities - len(INLINE_ACTIVITY_AT)
+    share, rest = divmod(notice_activities, notices) if notices else (0, 0)
+    refused = counts["child starts refused"]
+    return [background, refused, *(share + (k < rest) for k in range(notices))]
 
 
 async def count_cases(client: Client, case_ids: Sequence[str]) -> list[Counter[str]]:
@@ -544,7 +663,7 @@ async def _pair(sides: Sides, n: int, concurrency: int, real: Side, floor: Side)
     counts = await count_cases(sides.real_client, ids)
     real.add(seconds, spent, counts)
 
-    plan = iter([c["activities"] - len(INLINE_ACTIVITY_AT) for c in counts])
+    plan = iter([floor_plan(c) for c in counts])
     print(f"  floor: {n} cases ...", end=" ", flush=True)
     await asyncio.sleep(SETTLE)
     cpu.lap()
@@ -618,7 +737,7 @@ async def bench(
         sides = Sides(real_client, settings.task_queue, client, floor_settings.task_queue)
         # The worker of `lotse worker` (its options, sandbox and activities), with the floor's
         # workflows and activity added; one per side.
-        workflows = [*worker_module.workflow_classes(), FloorCase, FloorReferral]
+        workflows = [*worker_module.workflow_classes(), FloorCase, FloorReferral, FloorNotice]
         with mock.patch.object(worker_module, "workflow_classes", lambda: workflows):
             real_worker = build_worker(real_client, settings, activity_methods(activities))
             floor_worker = build_worker(client, floor_settings, [bench_noop])
@@ -655,6 +774,9 @@ def report(real: Side, floor: Side, concurrency: int) -> dict[str, Any]:
         ("CPU ms, both", real_cpu, floor_cpu),
     ):
         print(f"{label:<28}{r / n * 1000:>10.1f}{f / n * 1000:>10.1f}")
+    lost = sum(c["notices not started"] for c in real.counts)
+    if lost:
+        print(f"WARNING: {lost} notice deliveries initiated but never started")
     differ = [name for name in MATCHED if means["real"][name] != means["floor"][name]]
     if differ:
         print(f"WARNING: the round trips differ: {', '.join(differ)}")
