@@ -4,7 +4,8 @@ The whole system runs as the API tests run it (tests/api_harness.py: a real Temp
 worker with the real workflows and activities, a seeded store: SQLite, and PostgreSQL when
 LOTSE_TEST_POSTGRES_URL is set), served by uvicorn on 127.0.0.1. Schemathesis reads the
 app's OpenAPI document and generates requests to every operation as a counsellor, a partner,
-a supervisor and an admin (their tokens from POST /auth/token), most as the role the
+a supervisor, an admin, an evaluator and a data protection officer (their tokens from
+POST /auth/token), most as the role the
 operation is for and a few as each other role, schema-valid ones and ones that break the
 schema, with a fixed seed, so a run is repeatable. Some of the requests to a case or referral
 path name a real case or referral of the caller, so generated bodies reach the workflows too
@@ -59,6 +60,8 @@ ROLES = {
     "partner": "sprachkurs",
     "supervisor": "koordination",
     "admin": "admin",
+    "evaluator": "auswertung",
+    "data protection": "datenschutz",
 }
 # Which role an operation is for, by its path; None: no login needed.
 OWNERS: list[tuple[str, str | None]] = [
@@ -66,6 +69,8 @@ OWNERS: list[tuple[str, str | None]] = [
     ("/referrals", "partner"),
     ("/supervision", "supervisor"),
     ("/reports", "supervisor"),
+    ("/admin/cases", "data protection"),  # erasure
+    ("/admin/audit", "data protection"),
     ("/admin", "admin"),
     ("/auth/token", None),
     ("/livez", None),
