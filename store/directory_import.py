@@ -125,6 +125,9 @@ def import_directory(
         problems.extend(_references(session, rows))
         problems.extend(_own_account(actor, rows[DirectoryKind.USERS], existing))
         if problems:
+            # By file (in the order given) and line, as a person goes through her files.
+            order = {source: n for n, (source, _) in enumerate(files)}
+            problems.sort(key=lambda p: (order.get(p.source, -1), p.line or 0))
             session.rollback()
             audit.add_entry(
                 session, actor, "directory_import.refused", "directory", f"problems={len(problems)}"

@@ -228,9 +228,10 @@ def test_a_huge_cell_and_too_many_rows_are_refused() -> None:
     _, problems = _read(f"id,name,land\nx1,{'K' * (MAX_CELL + 1)},SH\n")
     assert problems == [f"datei.csv, Zeile 2, Feld name: Zu lang, höchstens {MAX_CELL} Zeichen."]
     many = "id,name,land\n" + "".join(f"k{n},K,SH\n" for n in range(MAX_ROWS + 1))
-    rows, problems = _read(many)
+    _, problems = _read(many)
     assert problems == [
-        f"datei.csv, Zeile {MAX_ROWS + 2}: Zu viele Zeilen: höchstens 5.000 je Datei; bitte aufteilen."
+        f"datei.csv, Zeile {MAX_ROWS + 2}: Zu viele Zeilen: höchstens 5.000 je Datei; "
+        "bitte aufteilen."
     ]
     # A cell beyond the csv module's own field limit is a problem too, not an exception.
     _, problems = _read(f'id,name,land\nx1,"{"K" * 200_000}",SH\n')
