@@ -1,7 +1,7 @@
 """Reading one CSV file of a directory import: bounded in size and rows, UTF-8 (with or
-without a byte order mark, as spreadsheets save it), `,` or `;` between cells (the header row
-decides), the kind recognised by the header's columns (or given), and every row checked
-(`domain.directory_rows`). What cannot be read is a `Problem` naming the file, the line and
+without a byte order mark, as spreadsheets save it), `,`, `;` or a tab between cells (the
+header row decides), the kind recognised by the header's columns (or given), and every row
+checked (`domain.directory_rows`). What cannot be read is a `Problem` naming the file, the line and
 the column, in German; nothing is raised for bad input.
 
 Pure: bytes in, rows and problems out. Whether the ids a row refers to exist, and writing
@@ -71,7 +71,10 @@ def read_sheet(
     if len(data) > MAX_FILE_BYTES:
         return whole(f"Die Datei ist zu groß: höchstens {MAX_FILE_BYTES // (1024 * 1024)} MiB.")
     if b"\x00" in data:
-        return whole("Die Datei enthält Nullbytes: erwartet wird eine Textdatei (CSV).")
+        return whole(
+            "Die Datei enthält Nullbytes: erwartet wird eine Textdatei (CSV, UTF-8). Eine "
+            "Tabelle bitte als „CSV UTF-8“ speichern (nicht als „Unicode-Text“ oder .xlsx)."
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -82,7 +85,8 @@ def read_sheet(
     first = next((line for line in text.splitlines() if line.strip()), None)
     if first is None:
         return whole("Die Datei ist leer: erwartet wird eine Kopfzeile und Zeilen darunter.")
-    delimiter = ";" if first.count(";") > first.count(",") else ","
+    # The header's most frequent separator; a tie (none at all) is the comma.
+    delimiter = max((",", ";", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     problems: list[Problem] = []
     try:
@@ -108,6 +112,8 @@ def read_sheet(
                 break
             problems.extend(_row(sheet, layout, header, cells, line))
             if len(problems) >= MAX_PROBLEMS:
+                message = f"Nach {MAX_PROBLEMS} Fehlern nicht weiter gelesen."
+                problems.append(Problem(source, line, None, message))
                 break
     except csv.Error:
         problems.append(

@@ -43,7 +43,7 @@ def _read(path: Path) -> bytes:
 @app.command("import")
 def import_command(
     files: Annotated[
-        list[Path], typer.Argument(help="CSV-Dateien (UTF-8, Trennzeichen , oder ;).")
+        list[Path], typer.Argument(help="CSV-Dateien (UTF-8, Trennzeichen , ; oder Tab).")
     ],
     kind: Annotated[
         DirectoryKind | None,

@@ -4,7 +4,7 @@ control characters) refused with a message instead of an exception."""
 
 import pytest
 
-from domain.directory_csv import MAX_CELL, MAX_FILE_BYTES, MAX_ROWS, read_sheet
+from domain.directory_csv import MAX_CELL, MAX_FILE_BYTES, MAX_PROBLEMS, MAX_ROWS, read_sheet
 from domain.directory_rows import ROLES, DirectoryKind
 from store.models import Role
 
@@ -33,6 +33,7 @@ def test_the_roles_are_the_stores() -> None:
         (CENTRES.strip(), DirectoryKind.CENTRES),
         ("ID; Municipality_Id; Name; Kind; Measures", DirectoryKind.PARTNERS),
         ("username,role", DirectoryKind.USERS),
+        ("username\trole\tcentre_id", DirectoryKind.USERS),
         (USERS.strip(), DirectoryKind.USERS),
     ],
 )
@@ -245,3 +246,13 @@ def test_formula_looking_cells_are_just_text() -> None:
     assert problems == []
     assert rows[0]["name"] == "=cmd|' /C calc'!A0"
     assert rows[0]["address"] == "@SUM(1+1)"
+
+
+def test_problems_stop_being_collected_after_a_bound() -> None:
+    bad = "id,name,land\n" + "".join(f"k{n},K,XX\n" for n in range(1000))
+    _, problems = _read(bad)
+    assert len(problems) == MAX_PROBLEMS + 1
+    assert (
+        problems[-1]
+        == f"datei.csv, Zeile {MAX_PROBLEMS + 1}: Nach {MAX_PROBLEMS} Fehlern nicht weiter gelesen."
+    )
