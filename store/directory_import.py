@@ -106,11 +106,13 @@ def import_directory(
 ) -> ImportOutcome:
     """Check and import `files` (name, content) in one transaction; `kind` None: each file's
     kind is recognised by its header. `dry_run`: check and count, write nothing."""
-    if not files:
-        return ImportOutcome(problems=[Problem("", None, None, "Keine Datei angegeben.")])
-    if len(files) > MAX_FILES:
-        message = f"Zu viele Dateien: höchstens {MAX_FILES} auf einmal."
-        return ImportOutcome(problems=[Problem("", None, None, message)])
+    if not files or len(files) > MAX_FILES:
+        message = (
+            f"Zu viele Dateien: höchstens {MAX_FILES} auf einmal."
+            if files
+            else "Keine Datei angegeben."
+        )
+        return ImportOutcome(problems=[Problem("", None, None, message)], dry_run=dry_run)
     sheets: list[Sheet] = []
     problems: list[Problem] = []
     for source, data in files:
@@ -125,63 +127,64 @@ def import_directory(
         problems.extend(_references(session, rows))
         problems.extend(_own_account(actor, rows[DirectoryKind.USERS], existing))
         if problems:
+            session.rollback()
+            if not dry_run:
+                count = f"problems={len(problems)}"
+                audit.add_entry(session, actor, "directory_import.refused", "directory", count)
             # By file (in the order given) and line, as a person goes through her files.
             order = {source: n for n, (source, _) in enumerate(files)}
             problems.sort(key=lambda p: (order.get(p.source, -1), p.line or 0))
-            session.rollback()
-            audit.add_entry(
-                session, actor, "directory_import.refused", "directory", f"problems={len(problems)}"
-            )
             return ImportOutcome(problems=problems, dry_run=dry_run)
-        outcome = ImportOutcome(dry_run=dry_run)
-        now = datetime.now(UTC)
-        unusable_hash = (
-            hash_password(secrets.token_urlsafe(32)) if rows[DirectoryKind.USERS] else ""
-        )
-        for each in TABLES:
-            if not any(s.kind is each for s in sheets):
-                continue
-            counts, changes = _upsert(session, each, rows[each], existing[each], unusable_hash)
-            outcome.counts[each] = counts
-            for action, key in changes:
-                session.add(
-                    AuditEvent(
-                        at=now,
-                        actor=actor,
-                        action=action,
-                        object_type=OBJECT_TYPES[each],
-                        object_id=key,
-                    )
-                )
-            session.flush()
-        if dry_run:
-            session.rollback()
-            return outcome
-        total = Counts(
-            *(
-                sum(getattr(c, f) for c in outcome.counts.values())
-                for f in ("new", "changed", "unchanged")
-            )
-        )
-        object_id = f"new={total.new},changed={total.changed},unchanged={total.unchanged}"
-        session.add(
-            AuditEvent(
-                at=now,
-                actor=actor,
-                action="directory_import",
-                object_type="directory",
-                object_id=object_id,
-            )
-        )
+        kinds = [each for each in TABLES if any(s.kind is each for s in sheets)]
         try:
-            session.commit()
+            return _write(session, kinds, rows, existing, actor, dry_run)
         except IntegrityError:
+            # Another administrator added one of these ids meanwhile.
             session.rollback()
-            message = (
-                "Das Verzeichnis wurde während des Imports geändert; nichts wurde importiert. "
-                "Bitte noch einmal importieren."
-            )
-            return ImportOutcome(problems=[Problem("", None, None, message)], dry_run=dry_run)
+            return ImportOutcome(problems=[Problem("", None, None, _RACE)], dry_run=dry_run)
+
+
+_RACE = (
+    "Das Verzeichnis wurde während des Imports geändert; nichts wurde importiert. Bitte noch "
+    "einmal importieren."
+)
+
+
+def _write(
+    session: Session,
+    kinds: list[DirectoryKind],
+    rows: dict[DirectoryKind, list[Row]],
+    existing: dict[DirectoryKind, dict[str, Any]],
+    actor: str,
+    dry_run: bool,
+) -> ImportOutcome:
+    """The upserts of every kind, in order, with their audit entries; committed, or rolled
+    back after counting for a dry run."""
+    outcome = ImportOutcome(dry_run=dry_run)
+    now = datetime.now(UTC)
+    # One hash for every new account of the import: nobody keeps the secret behind it.
+    unusable_hash = hash_password(secrets.token_urlsafe(32)) if rows[DirectoryKind.USERS] else ""
+
+    def entry(action: str, object_type: str, object_id: str) -> AuditEvent:
+        return AuditEvent(
+            at=now, actor=actor, action=action, object_type=object_type, object_id=object_id
+        )
+
+    for each in kinds:
+        counts, changes = _upsert(session, each, rows[each], existing[each], unusable_hash)
+        outcome.counts[each] = counts
+        session.add_all(entry(action, OBJECT_TYPES[each], key) for action, key in changes)
+        session.flush()  # the next kind's rows refer to these
+    if dry_run:
+        session.rollback()
+        return outcome
+    new, changed, unchanged = (
+        sum(getattr(c, name) for c in outcome.counts.values())
+        for name in ("new", "changed", "unchanged")
+    )
+    counted = f"new={new},changed={changed},unchanged={unchanged}"
+    session.add(entry("directory_import", "directory", counted))
+    session.commit()
     return outcome
 
 

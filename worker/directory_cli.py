@@ -53,9 +53,9 @@ def import_command(
         bool, typer.Option("--dry-run", help="Nur prüfen und zählen, nichts schreiben.")
     ] = False,
 ) -> None:
-    """Import the directory from CSV files into LOTSE_DATABASE_URL (or the data dir's SQLite):
-    every row checked first, nothing written when one is wrong; the same files again change
-    nothing."""
+    """Das Verzeichnis aus CSV-Dateien in LOTSE_DATABASE_URL (oder die SQLite-Datei im
+    Datenverzeichnis) importieren: Jede Zeile wird zuerst geprüft, ist eine falsch, wird nichts
+    geschrieben. Dieselben Dateien ein zweites Mal ändern nichts."""
     from store.db import current_revision, head_revision, make_engine
     from store.directory_import import CLI_ACTOR, import_directory
 
