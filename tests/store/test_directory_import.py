@@ -210,4 +210,9 @@ def test_a_dry_run_counts_and_writes_nothing(store_engine: Engine) -> None:
     outcome = import_directory(store_engine, _examples(), actor="admin", dry_run=True)
     assert outcome.ok and outcome.dry_run and outcome.new_accounts == 5
     assert _directory(store_engine) == (0, 0, 0, 0)
-    assert _audit(store_engine) == []
+    refused = _import(store_engine, ("c.csv", CENTRES), dry_run=True)
+    assert [str(p) for p in refused.problems] == [
+        "c.csv, Zeile 2, Feld municipality_id: Diese Kommune gibt es weder im Verzeichnis noch "
+        "im Import."
+    ]
+    assert _audit(store_engine) == []  # a check writes nothing, not even an entry

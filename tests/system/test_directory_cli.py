@@ -101,6 +101,26 @@ def test_a_bad_row_is_named_and_nothing_is_imported(
     assert _directory(database) == (0, 0, 0, 0)
 
 
+def test_a_huge_or_binary_file_is_refused_unread(
+    database: dict[str, str | None], tmp_path: Path
+) -> None:
+    huge = tmp_path / "gross.csv"
+    with huge.open("wb") as file:
+        file.write(b"id,name,land\n")
+        file.truncate(64 * 1024 * 1024)  # sparse: 64 MiB of NUL that are never read whole
+    garbage = tmp_path / "bild.csv"
+    garbage.write_bytes(bytes(range(256)) * 4)
+    result = CliRunner().invoke(app, ["directory", "import", str(huge), str(garbage)], env=database)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "gross.csv: Die Datei ist zu groß: höchstens 2 MiB.",
+        "bild.csv: Die Datei enthält Nullbytes: erwartet wird eine Textdatei (CSV, UTF-8). Eine "
+        "Tabelle bitte als „CSV UTF-8“ speichern (nicht als „Unicode-Text“ oder .xlsx).",
+        "Nichts importiert: 2 Fehler.",
+    ]
+    assert _directory(database) == (0, 0, 0, 0)
+
+
 def test_a_dry_run_and_a_given_kind(database: dict[str, str | None]) -> None:
     output = _ok(
         ["directory", "import", "--dry-run", str(EXAMPLES / "municipalities.csv")], database
