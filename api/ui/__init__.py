@@ -22,6 +22,7 @@ from api.ui import (
     case_page,
     cases_pages,
     data_protection_pages,
+    directory_import_page,
     evaluation_pages,
     inbound_pages,
     notification_pages,
@@ -60,6 +61,7 @@ def install(app: FastAPI) -> None:
         supervisor_referral,
         evaluation_pages,
         data_protection_pages,
+        directory_import_page,
     ):
         app.include_router(pages.router)
     app.mount("/static", Assets(directory=STATIC), name="static")

@@ -218,7 +218,13 @@ def visits(world: World) -> dict[str | None, list[Visit]]:
             Visit("/benachrichtigungen"),
         ],
         "auswertung": [Visit("/auswertung")],
-        "admin": [Visit("/"), Visit("/verwaltung/mails"), Visit("/benachrichtigungen")],
+        "admin": [
+            Visit("/"),
+            Visit("/verwaltung/mails"),
+            Visit("/verwaltung/import"),
+            Visit("/verwaltung/import", "ohne Datei gesendet", _send("Importieren")),
+            Visit("/benachrichtigungen"),
+        ],
         "datenschutz": [
             Visit("/datenschutz"),
             Visit(f"/datenschutz/faelle/{world.active}/loeschen", "Fall noch offen"),
