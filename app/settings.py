@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.retention_period import RetentionPeriod
 
+
 class OidcGrant(BaseModel):
     """What one value of the identity provider's role claim stands for: a role (a value of
     `store.models.Role`, checked when the API starts: app/ imports no store) and its scope."""
@@ -200,7 +201,7 @@ class Settings(BaseSettings):
         None,
         description="Issuer URL of the municipality's OpenID Connect provider (its discovery "
         "document is <issuer>/.well-known/openid-configuration); unset: local passwords only, "
-        "the login page shows no button for it. https only in production.",
+        "the login page shows no button for it.",
     )
     oidc_client_id: str | None = Field(
         None, description="Lotse's client id at the provider; required with LOTSE_OIDC_ISSUER."
@@ -209,6 +210,11 @@ class Settings(BaseSettings):
         None,
         description="Lotse's client secret at the provider (client_secret_basic); required with "
         "LOTSE_OIDC_ISSUER. Never logged.",
+    )
+    oidc_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CA that signed the provider's certificate (a municipality's "
+        "own CA); unset: the system's CAs.",
     )
     oidc_role_claim: Annotated[str, Field(min_length=1, max_length=100)] = Field(
         "groups",
@@ -253,7 +259,7 @@ class Settings(BaseSettings):
             raise ValueError("LOTSE_SMTP_URL must start with smtp:// or smtps://")
         return value
 
-    @field_validator("temporal_tls_ca", "temporal_tls_cert", "temporal_tls_key")
+    @field_validator("temporal_tls_ca", "temporal_tls_cert", "temporal_tls_key", "oidc_ca_file")
     @classmethod
     def _readable_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         # Said at start, naming the setting, not as a TLS error at the first connection.
@@ -288,8 +294,8 @@ class Settings(BaseSettings):
             raise ValueError("LOTSE_OIDC_ISSUER ist gesetzt: LOTSE_OIDC_CLIENT_ID fehlt")
         if self.oidc_client_secret is None or not self.oidc_client_secret.get_secret_value():
             raise ValueError("LOTSE_OIDC_ISSUER ist gesetzt: LOTSE_OIDC_CLIENT_SECRET fehlt")
-        scheme = self.oidc_issuer.partition("://")[0].lower()
-        if scheme != "https" and (self.is_production or scheme != "http"):
+        if not self.oidc_issuer.lower().startswith("https://"):
+            # OpenID Connect Discovery 1.0, 3: the issuer is an https URL.
             raise ValueError("LOTSE_OIDC_ISSUER muss mit https:// beginnen")
         return self
 
