@@ -114,9 +114,7 @@ class RelyingParty:
             "timeout": 10,
         }
         if settings.oidc_ca_file is not None:
-            client_kwargs["verify"] = ssl.create_default_context(
-                cafile=str(settings.oidc_ca_file)
-            )
+            client_kwargs["verify"] = ssl.create_default_context(cafile=str(settings.oidc_ca_file))
         oauth = OAuth()
         self._client: Any = oauth.register(
             "kommune",
