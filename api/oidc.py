@@ -162,6 +162,9 @@ class RelyingParty:
             raise SignInNotConfirmed()
         options = {
             "iss": {"essential": True, "values": [self.issuer]},
+            # Authlib checks the audience only through `azp` unless told: a token for another
+            # client that names Lotse as its authorized party would pass.
+            "aud": {"essential": True, "values": [self.client_id]},
             "sub": {"essential": True},
             "nonce": {"essential": True},
         }

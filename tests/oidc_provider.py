@@ -13,8 +13,10 @@ form naming the request's ticket, and posting it with a user (`approve`) or with
 Used by tests/api/test_oidc_login.py and tests/ui/test_oidc_browser.py; not a test module.
 """
 
+import base64
 import contextlib
 import html
+import json
 import re
 import secrets
 import ssl
@@ -30,7 +32,9 @@ import httpx
 import trustme
 import uvicorn
 from Cryptodome.PublicKey import RSA
-from jwkest.jwk import RSAKey
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+from jwkest.jwk import RSAKey as JwkestKey
 from pyop.authz_state import AuthorizationState
 from pyop.exceptions import InvalidAuthenticationRequest, OAuthError
 from pyop.provider import Provider
@@ -56,8 +60,28 @@ class IdentityProvider:
     issuer: str
     ca_file: Path
     subjects: dict[str, str]
+    signing_pem: bytes
+    kid: str
     groups: dict[str, list[str]] = field(default_factory=dict)
     tickets: dict[str, Any] = field(default_factory=dict)
+    # A provider gone wrong (or an attacker in its place): the ID token's claims changed
+    # before it is signed again, or signed by a key the JWKS does not hold (`forged`).
+    tamper: dict[str, Any] = field(default_factory=dict)
+    forged: bool = False
+
+    def id_token(self, original: str) -> str:
+        """The ID token as this provider hands it out (see `tamper`, `forged`)."""
+        if not self.tamper and not self.forged:
+            return original
+        payload = original.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims.update(self.tamper)
+        key = (
+            RSAKey.generate_key(2048, parameters={"kid": self.kid})
+            if self.forged
+            else RSAKey.import_key(self.signing_pem, parameters={"kid": self.kid})
+        )
+        return jwt.encode({"alg": "RS256", "kid": self.kid}, claims, key)
 
     def settings(self) -> dict[str, Any]:
         """Lotse's settings for this provider."""
@@ -73,8 +97,9 @@ class IdentityProvider:
         return httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(self.ca_file)))
 
 
-def _provider(issuer: str, redirect_uris: list[str], users: dict[str, str]) -> Provider:
-    key = RSAKey(key=RSA.generate(2048), alg="RS256", kid=secrets.token_hex(4))
+def _provider(idp: IdentityProvider, redirect_uris: list[str], users: dict[str, str]) -> Provider:
+    issuer = idp.issuer
+    key = JwkestKey(key=RSA.import_key(idp.signing_pem), alg="RS256", kid=idp.kid)
     configuration = {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/authorize",
@@ -152,7 +177,9 @@ def _app(idp: IdentityProvider, provider: Provider) -> Starlette:
             answer = provider.handle_token_request(body, headers, extra_id_token_claims=groups)
         except OAuthError as error:
             return JSONResponse({"error": error.oauth_error}, status_code=400)
-        return JSONResponse(answer.to_dict())
+        body = answer.to_dict()
+        body["id_token"] = idp.id_token(body["id_token"])
+        return JSONResponse(body)
 
     return Starlette(
         routes=[
@@ -178,8 +205,14 @@ def identity_provider(
     ca_file, key_and_cert = directory / "idp-ca.pem", directory / "idp-server.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(key_and_cert))
-    idp = IdentityProvider(issuer=issuer, ca_file=ca_file, subjects=dict(users))
-    app = _app(idp, _provider(issuer, redirect_uris, users))
+    idp = IdentityProvider(
+        issuer=issuer,
+        ca_file=ca_file,
+        subjects=dict(users),
+        signing_pem=RSA.generate(2048).export_key(),
+        kid=secrets.token_hex(4),
+    )
+    app = _app(idp, _provider(idp, redirect_uris, users))
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

@@ -8,6 +8,7 @@ pages checked afterwards read and write only the store.
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -27,7 +28,8 @@ from store.seed import DEMO_PASSWORD, seed_demo
 from store.testing import sqlite_store
 from tests.api_harness import settings_for
 from tests.key_harness import session_keys
-from tests.oidc_provider import TICKET, IdentityProvider, identity_provider
+from tests.oidc_provider import CLIENT_ID, TICKET, IdentityProvider, identity_provider
+from tests.process_harness import free_port
 
 LOTSE = "http://lotse.test"
 CALLBACK = f"{LOTSE}/login/oidc/callback"
@@ -378,3 +380,69 @@ async def test_a_hostile_username_in_the_path_is_refused(world: World) -> None:
     # A path of its own: no route of this one.
     answer = await world.admin("PUT", "/admin/users/..%2Fadmin/oidc", json={"subject": "s"})
     assert answer.status_code == 404
+
+
+TAMPERED = [
+    ("another nonce", {"nonce": "n" * 43}, False),
+    ("another audience", {"aud": "ein-anderer-client"}, False),
+    ("another audience naming Lotse its party", {"aud": "anderer", "azp": CLIENT_ID}, False),
+    ("another issuer", {"iss": "https://anmeldung.example.org"}, False),
+    ("expired", {"iat": 1_000_000_000, "exp": 1_000_000_600}, False),
+    ("a subject with a NUL", {"sub": "anna\x00"}, False),
+    ("signed by a key the JWKS does not hold", {}, True),
+]
+
+
+@pytest.mark.parametrize(("label", "claims", "forged"), TAMPERED, ids=[t[0] for t in TAMPERED])
+async def test_an_id_token_that_fails_validation_signs_nobody_in(
+    world: World, label: str, claims: dict[str, Any], forged: bool
+) -> None:
+    await world.link("berater1", "anna")
+    world.idp.groups["anna"] = ["lotse-beratung-mitte"]
+    failed = len(world.audit("auth.login_failed"))
+    world.idp.tamper, world.idp.forged = claims, forged
+    try:
+        async with world.browser() as http:
+            assert_refused(await sign_in(world, http, "anna"), 400, "nicht bestätigt")
+            assert (await http.get("/faelle")).status_code == 303
+    finally:
+        world.idp.tamper, world.idp.forged = {}, False
+    assert len(world.audit("auth.login_failed")) == failed + 1
+
+
+async def test_a_sign_in_left_at_the_provider_too_long_has_expired(world: World) -> None:
+    await world.link("berater1", "anna")
+    world.idp.groups["anna"] = ["lotse-beratung-mitte"]
+    async with world.browser() as http:
+        back = await at_provider(world.idp, await to_provider(http, world.idp), "anna")
+        with Session(world.engine) as session:
+            for row in session.exec(select(OidcPendingLogin)).all():
+                row.created_at = row.created_at - timedelta(minutes=11)
+                session.add(row)
+            session.commit()
+        assert_refused(await http.get(back), 400, "abgelaufen")
+
+
+async def test_a_provider_that_does_not_answer_is_said_in_german(
+    world: World, tmp_path: Path
+) -> None:
+    settings = settings_for(
+        tmp_path,
+        "oidc-down",
+        "127.0.0.1:1",
+        public_url=LOTSE,
+        **{**world.idp.settings(), "oidc_issuer": f"https://127.0.0.1:{free_port()}"},
+    )
+    down = create_app(settings, engine=world.engine, keys=session_keys())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url=LOTSE) as http:
+        assert_refused(await http.get("/login/oidc"), 503, "nicht erreichbar")
+
+
+async def test_a_hostile_return_path_leads_to_the_start_page(world: World) -> None:
+    await world.link("berater1", "anna")
+    world.idp.groups["anna"] = ["lotse-beratung-mitte"]
+    for target in ("/faelle\x00", "/faelle?" + "q" * 600, "/faelle\n/x", "https://evil.example"):
+        async with world.browser() as http:
+            start = await http.get("/login/oidc", params={"weiter": target})
+            answer = await http.get(await at_provider(world.idp, start.headers["location"], "anna"))
+        assert answer.status_code == 303 and answer.headers["location"] == "/faelle", target
