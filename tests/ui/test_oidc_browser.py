@@ -2,7 +2,8 @@
 Debian's Chromium from Lotse's login page (served by uvicorn on 127.0.0.1) to the provider of
 tests/oidc_provider.py (pyop, on https with a CA of its own, which this browser context
 accepts) and back, as a person would click it. A linked counsellor lands on her cases; an
-unknown identity sees the German refusal with its subject for the administrator. No Temporal:
+unknown identity sees the German refusal with its subject for the administrator; axe-core finds
+nothing serious on the login page with its button nor on the refusal. No Temporal:
 the login and the case list read the store only.
 """
 
@@ -22,6 +23,7 @@ from api.main import create_app
 from store.oidc import set_link
 from store.seed import seed_demo
 from store.testing import sqlite_store
+from tests.a11y_harness import axe_violations
 from tests.api_harness import settings_for
 from tests.key_harness import session_keys
 from tests.oidc_provider import IdentityProvider, identity_provider
@@ -102,6 +104,8 @@ async def _at_provider(site: Site, browser: Any, user: str) -> Any:
     context = await browser.new_context(ignore_https_errors=True, locale="de-DE")
     page = await context.new_page()
     await page.goto(f"{site.base_url}/login")
+    # The login page with its second way in: no serious accessibility problem either.
+    assert await axe_violations(page, "/login (mit Anmeldedienst)") == []
     await page.get_by_role("link", name="Mit dem Konto der Kommune anmelden").click()
     await page.wait_for_url(f"{site.idp.issuer}/authorize**")
     await page.get_by_label("Benutzer").fill(user)
@@ -127,6 +131,7 @@ async def test_an_unknown_identity_sees_the_refusal_with_its_subject(
     await expect(page.get_by_role("heading", level=1)).to_have_text("Anmeldung nicht möglich")
     await expect(page.get_by_role("alert")).to_contain_text("mit keinem Konto in Lotse")
     await expect(page.locator("code.oidc-subject")).to_have_text(USERS["fremd"])
+    assert await axe_violations(page, "/login/oidc/callback (unbekannt)") == []
     await page.goto(f"{site.base_url}/faelle")
     assert page.url.startswith(f"{site.base_url}/login")
     await page.context.close()
