@@ -37,6 +37,7 @@ from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.routes import (
     admin,
+    admin_oidc,
     auth,
     cases,
     codec,
@@ -50,6 +51,7 @@ from api.routes import (
     supervision,
 )
 from api.security import issuer_from_settings
+from api.ui import oidc_pages
 from app.master_key import master_key
 from app.payload_codec import CachedKeyStore
 from app.settings import Settings
@@ -124,6 +126,7 @@ def create_app(
         reports,
         rules,
         admin,
+        admin_oidc,
         data_protection,
         notifications,
         health,
@@ -132,6 +135,8 @@ def create_app(
     app.include_router(codec.router)
     # The web pages on / (session login, CSRF, HTML): api/ui/.
     ui.install(app)
+    # Sign-in with the municipality's identity provider, when configured (api/oidc.py).
+    oidc_pages.install(app)
     api_docs.install(app)
     # Outermost first: metrics see every answer, the size limit refuses before any parsing.
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Annotated, Literal, Self
 
 from pydantic import (
+    BaseModel,
+    ConfigDict,
     Field,
     IPvAnyNetwork,
     SecretStr,
@@ -23,6 +25,19 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.retention_period import RetentionPeriod
+
+
+class OidcGrant(BaseModel):
+    """What one value of the identity provider's role claim stands for: a role (a value of
+    `store.models.Role`, checked when the API starts: app/ imports no store) and its scope."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")]
+    centre_id: Annotated[str, Field(max_length=64)] | None = None
+    partner_id: Annotated[str, Field(max_length=64)] | None = None
+    municipality_id: Annotated[str, Field(max_length=64)] | None = None
+
 
 # The proxy `lotse up` or a developer puts in front of the API on the same machine.
 _LOCALHOST: list[IPv4Network | IPv6Network] = [IPv4Network("127.0.0.1/32")]
@@ -181,6 +196,39 @@ class Settings(BaseSettings):
         "mails; unset: http://<api_host>:<api_port>.",
     )
 
+    # Sign-in with the municipality's identity provider (api/oidc.py); off without an issuer.
+    oidc_issuer: str | None = Field(
+        None,
+        description="Issuer URL of the municipality's OpenID Connect provider (its discovery "
+        "document is <issuer>/.well-known/openid-configuration); unset: local passwords only, "
+        "the login page shows no button for it.",
+    )
+    oidc_client_id: str | None = Field(
+        None, description="Lotse's client id at the provider; required with LOTSE_OIDC_ISSUER."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        None,
+        description="Lotse's client secret at the provider (client_secret_basic); required with "
+        "LOTSE_OIDC_ISSUER. Never logged.",
+    )
+    oidc_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CA that signed the provider's certificate (a municipality's "
+        "own CA); unset: the system's CAs.",
+    )
+    oidc_role_claim: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+        "groups",
+        description="The ID token claim (a string or a list of strings) that LOTSE_OIDC_ROLE_MAP "
+        "maps to a role and scope.",
+    )
+    oidc_role_map: dict[str, OidcGrant] = Field(
+        default_factory=dict,
+        description='JSON: claim value -> {"role": .., "centre_id"|"partner_id"|'
+        '"municipality_id": ..}. Set: a sign-in is admitted only when a value of the token\'s '
+        "claim maps to exactly the linked account's role and scope. Empty: the linked account "
+        "alone decides.",
+    )
+
     # Retention (worker/retention.py): a daily Temporal Schedule erases what has expired.
     retention_after_close: Annotated[RetentionPeriod, NoDecode] = Field(
         RetentionPeriod(years=3),
@@ -211,7 +259,7 @@ class Settings(BaseSettings):
             raise ValueError("LOTSE_SMTP_URL must start with smtp:// or smtps://")
         return value
 
-    @field_validator("temporal_tls_ca", "temporal_tls_cert", "temporal_tls_key")
+    @field_validator("temporal_tls_ca", "temporal_tls_cert", "temporal_tls_key", "oidc_ca_file")
     @classmethod
     def _readable_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         # Said at start, naming the setting, not as a TLS error at the first connection.
@@ -234,6 +282,21 @@ class Settings(BaseSettings):
                 "LOTSE_TEMPORAL_TLS_KEY ist gesetzt: LOTSE_TEMPORAL_TLS_CERT muss das "
                 "Client-Zertifikat nennen"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Self:
+        # Said at start, naming the setting, not at the first sign-in.
+        if not self.oidc_issuer:
+            self.oidc_issuer = None
+            return self
+        if not self.oidc_client_id:
+            raise ValueError("LOTSE_OIDC_ISSUER ist gesetzt: LOTSE_OIDC_CLIENT_ID fehlt")
+        if self.oidc_client_secret is None or not self.oidc_client_secret.get_secret_value():
+            raise ValueError("LOTSE_OIDC_ISSUER ist gesetzt: LOTSE_OIDC_CLIENT_SECRET fehlt")
+        if not self.oidc_issuer.lower().startswith("https://"):
+            # OpenID Connect Discovery 1.0, 3: the issuer is an https URL.
+            raise ValueError("LOTSE_OIDC_ISSUER muss mit https:// beginnen")
         return self
 
     @model_validator(mode="after")

@@ -25,6 +25,7 @@ import store.facts
 import store.keys
 import store.models
 import store.notifications
+import store.oidc
 import store.projections  # noqa: F401
 from store.db import migration_connection
 from store.types import StrEnumType, UTCDateTime

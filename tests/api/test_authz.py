@@ -135,6 +135,11 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("GET", "/admin/users"):                        row(401, 403, 403, 403, 200),
     ("POST", "/admin/users"):                       row(401, 403, 403, 403, 422),
     ("GET", "/admin/audit"):                        row(401, 403, 403, 403, 200, 403, 200),
+    # An account's identity at the identity provider: none is linked (GET 404), no body (PUT
+    # 422), unlinking what is not linked changes nothing (204); a missing account is 404.
+    ("GET", "/admin/users/{username}/oidc"):        row(401, 403, 403, 403, 404),
+    ("PUT", "/admin/users/{username}/oidc"):        row(401, 403, 403, 403, 422),
+    ("DELETE", "/admin/users/{username}/oidc"):     row(401, 403, 403, 403, (204, 204, 404)),
     # Erasure: an admin everywhere (case B too), the officer in her municipality; the body is
     # refused (422) once the case is reached. The client's copy: the case's counsellors and
     # the officer of its municipality.
@@ -198,6 +203,10 @@ class World:
                 "missing": f"{self.case_a}-ref-99",
             }[target]
             return template.replace("{referral_id}", chosen)
+        if "{username}" in template:
+            # An administrator's account of the directory: berater1's, berater2's, nobody's.
+            chosen = {"own": "berater1", "foreign": "berater2", "missing": "niemand"}[target]
+            return template.replace("{username}", chosen)
         if "{inbound_referral_id}" in template:
             chosen = {
                 "own": self.inbound_i1,

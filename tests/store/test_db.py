@@ -39,6 +39,8 @@ STORE_TABLES = {
     "centres",
     "partners",
     "users",
+    "oidc_links",
+    "oidc_pending_logins",
     "case_summaries",
     "referrals",
     "tasks",

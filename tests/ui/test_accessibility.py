@@ -169,6 +169,10 @@ def visits(world: World) -> dict[str | None, list[Visit]]:
             Visit("/login"),
             Visit("/login", "Anmeldung abgelehnt", _wrong_password),
             Visit("/gibt-es-nicht", "404"),
+            # Without an identity provider configured, both answer the sign-in's refusal page
+            # (tests/ui/test_oidc_browser.py checks it with a provider, and the login's button).
+            Visit("/login/oidc", "ohne Anmeldedienst"),
+            Visit("/login/oidc/callback?state=x", "ohne Anmeldedienst"),
         ],
         "berater1": [
             Visit("/faelle"),
