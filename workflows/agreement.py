@@ -275,9 +275,7 @@ class AgreementWorkflow:
                 # the projection catch up unless the read model is out: what it has not
                 # projected travels with the state.
                 notices_first = workflow.patched(NOTICES_BEFORE_HANDOVER)
-                await workflow.wait_condition(
-                    partial(self._may_continue_as_new, notices_first)
-                )
+                await workflow.wait_condition(partial(self._may_continue_as_new, notices_first))
                 carried = self._state.model_copy(
                     update={"search_attributes": dict(self._search_attributes)}
                 )
