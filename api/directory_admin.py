@@ -9,6 +9,7 @@ Every write that changed something is an audit entry (ids and verbs only:
 `admin.<kind>_reactivate`). Nothing is ever deleted: cases refer to these rows.
 """
 
+import re
 from typing import Annotated, Any
 
 from fastapi import HTTPException, status
@@ -34,8 +35,26 @@ from store.directory_changes import (
 )
 from store.models import ADDRESS_LENGTH, Centre, Municipality, PartnerAgency
 
-# A directory id as URLs and case ids carry it: lower-case letters, digits, "-" and "_".
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$")]
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{1,63}")
+
+
+def _slug(value: str) -> str:
+    if not _SLUG.fullmatch(value):
+        raise PydanticCustomError(
+            "slug",
+            "Nur Kleinbuchstaben ohne Umlaute, Ziffern, - und _, am Anfang ein Buchstabe oder "
+            "eine Ziffer (Beispiel: mbe-mitte).",
+        )
+    return value
+
+
+# A directory id as URLs and case ids carry it: lower-case letters, digits, "-" and "_". The
+# length is checked first: a huge value is refused for its size without a scan.
+Slug = Annotated[
+    str,
+    Field(min_length=2, max_length=64, json_schema_extra={"pattern": _SLUG.pattern}),
+    AfterValidator(_slug),
+]
 
 
 def _land(value: str) -> str:
@@ -153,7 +172,8 @@ _IN_USE = {
 
 def _taken(kind: str, key: str) -> HTTPException:
     detail = f"{_WHAT[kind]} mit der Id '{key}' existiert bereits."
-    return HTTPException(status.HTTP_409_CONFLICT, detail=detail)
+    errors = [{"field": "id", "message": "Diese Kennung ist schon vergeben."}]
+    return HTTPException(status.HTTP_409_CONFLICT, detail={"detail": detail, "errors": errors})
 
 
 def unknown(field: str, value: str) -> HTTPException:

@@ -22,6 +22,7 @@ from api.ui import (
     case_page,
     cases_pages,
     data_protection_pages,
+    directory_pages,
     evaluation_pages,
     inbound_pages,
     notification_pages,
@@ -60,6 +61,7 @@ def install(app: FastAPI) -> None:
         supervisor_referral,
         evaluation_pages,
         data_protection_pages,
+        directory_pages,
     ):
         app.include_router(pages.router)
     app.mount("/static", Assets(directory=STATIC), name="static")
