@@ -48,6 +48,12 @@ def _slug(value: str) -> str:
     return value
 
 
+def is_id(value: str) -> bool:
+    """Whether `value` can be a directory id at all: anything else (a NUL, which PostgreSQL
+    refuses in a query) is not looked up, just not found."""
+    return _SLUG.fullmatch(value) is not None
+
+
 # A directory id as URLs and case ids carry it: lower-case letters, digits, "-" and "_". The
 # length is checked first: a huge value is refused for its size without a scan.
 Slug = Annotated[
@@ -242,6 +248,8 @@ def _changes(body: BaseModel) -> dict[str, Any]:
 def edit_municipality(
     session: Session, admin: str, municipality_id: str, body: MunicipalityChange
 ) -> Municipality:
+    if not is_id(municipality_id):
+        raise _not_found("municipality")
     try:
         row, changed = change_municipality(session, municipality_id, _changes(body))
     except NotFound as error:
@@ -251,6 +259,8 @@ def edit_municipality(
 
 
 def edit_centre(session: Session, admin: str, centre_id: str, body: CentreChange) -> Centre:
+    if not is_id(centre_id):
+        raise _not_found("centre")
     try:
         row, changed = change_centre(session, centre_id, _changes(body))
     except NotFound as error:
@@ -264,6 +274,8 @@ def edit_centre(session: Session, admin: str, centre_id: str, body: CentreChange
 def edit_partner(
     session: Session, admin: str, partner_id: str, body: PartnerChange
 ) -> PartnerAgency:
+    if not is_id(partner_id):
+        raise _not_found("partner")
     try:
         row, changed = change_partner(session, partner_id, _changes(body))
     except NotFound as error:

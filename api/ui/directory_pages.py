@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from api.deps import NOT_FOUND, SessionDep
+from api.directory_admin import is_id
 from api.ui import flash, labels
 from api.ui.directory_forms import DONE, SECTIONS, Section, on_inputs, payload
 from api.ui.forms import (
@@ -181,7 +182,7 @@ def _municipality_names(session: Session) -> dict[str, str]:
 
 
 def _row(session: Session, section: Section, key: str) -> Any:
-    row = section.row(session, key)
+    row = section.row(session, key) if is_id(key) else None
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NOT_FOUND)
     return row

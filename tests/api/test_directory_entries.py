@@ -396,5 +396,10 @@ async def test_every_field_refuses_hostile_and_out_of_range_values_in_german_nam
         assert (await system.call("admin", method, path, json=["x"])).status_code == 422
     huge_id = await system.call("admin", "PATCH", f"/admin/centres/{'x' * 5000}", json={})
     assert huge_id.status_code == 422
+    # A path id no entry can have (a NUL, which PostgreSQL refuses in a query) is not found.
+    for kind in ("municipalities", "centres", "partners"):
+        for bad in ("mbe%00mitte", "MBE-MITTE", "%E2%80%AEx", "a%0Ab"):
+            answer = await system.call("admin", "PATCH", f"/admin/{kind}/{bad}", json={})
+            assert answer.status_code == 404, (kind, bad, answer.text)
     assert _snapshot(system) == before
     assert store_texts_are_clean(system.engine)

@@ -198,8 +198,16 @@ async def test_a_taken_id_and_a_kind_in_use_are_said_at_their_field(
     # Said at the field, not as a page gone stale.
     assert "Inzwischen hat sich etwas geändert" not in taken.text
     assert 'value="X"' in taken.text
-    missing = await admin.get("/verwaltung/gemeinden/gibt-es-nicht/bearbeiten")
-    assert missing.status_code == 404
+    for key in ("gibt-es-nicht", "muster%00stadt", "x" * 65):
+        missing = await admin.get(f"/verwaltung/gemeinden/{key}/bearbeiten")
+        assert missing.status_code == 404, key
+        assert "Was Sie aufrufen wollten, gibt es nicht" in missing.text
+    sent = await admin.submit(
+        "/verwaltung/gemeinden/musterstadt/bearbeiten",
+        "/verwaltung/gemeinden/muster%00stadt/aktiv",
+        {"active": "false"},
+    )
+    assert sent.status_code == 404
     assert _entries(system) == []
 
 
