@@ -208,8 +208,8 @@ _DIRECTORY_FIELDS: dict[str, Field] = {
     "phone": Field("Telefon"),
     "email": Field("E-Mail"),
     "contact_email": Field("E-Mail für Vermittlungen"),
-    "measures": Field("Angebotene Maßnahmen"),
-    "measures.N": Field("Maßnahme"),
+    "measures": Field("Angebotene Maßnahmen", "Bitte wählen Sie die angebotenen Maßnahmen."),
+    "measures.N": Field("Maßnahme", "Bitte geben Sie die Maßnahme an."),
     "active": Field("Aktiv"),
     "kind": Field("Art", "Bitte wählen Sie die Art."),
 }

@@ -345,7 +345,7 @@ BY_FIELD: dict[str, list[tuple[Any, str]]] = {
     "phone": [("ruf mich an", "Telefonnummer"), ("0" * 41, "Zu lang")],
     "email": [("jmd.example", "E-Mail-Adresse"), ("a" * 250 + "@b.de", "Zu lang")],
     "contact_email": [("kurse(at)lernwerk", "E-Mail-Adresse")],
-    "measures.0": [("", "Bitte füllen Sie das Feld „Maßnahme“ aus"), ("m" * 65, "Zu lang")],
+    "measures.0": [("", "Bitte geben Sie die Maßnahme an"), ("m" * 65, "Zu lang")],
 }
 
 
