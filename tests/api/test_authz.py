@@ -215,10 +215,10 @@ class World:
                 "missing": f"{self.case_a}-ref-99",
             }[target]
             return template.replace("{referral_id}", chosen)
-        for name, (own, foreign) in DIRECTORY_IDS.items():
+        for name, (mine, theirs) in DIRECTORY_IDS.items():
             if name in template:
-                chosen = {"own": own, "foreign": foreign, "missing": "gibt-es-nicht"}[target]
-                return template.replace(name, chosen)
+                entry = {"own": mine, "foreign": theirs, "missing": "gibt-es-nicht"}[target]
+                return template.replace(name, entry)
         if "{inbound_referral_id}" in template:
             chosen = {
                 "own": self.inbound_i1,

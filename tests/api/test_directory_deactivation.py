@@ -31,7 +31,7 @@ async def _set_active(lotse: Lotse, path: str, active: bool) -> None:
 
 
 def _field(response: Any, field: str) -> str:
-    found = {e["field"]: e["message"] for e in response.json().get("errors", [])}
+    found = {str(e["field"]): str(e["message"]) for e in response.json().get("errors", [])}
     return found.get(field, "")
 
 

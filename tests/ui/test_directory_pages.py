@@ -224,6 +224,24 @@ FORMS: list[tuple[str, str, dict[str, Any], dict[str, list[tuple[Any, str]]]]] =
         },
     ),
     (
+        "/verwaltung/gemeinden/musterstadt/bearbeiten",
+        "/verwaltung/gemeinden/musterstadt/bearbeiten",
+        {"name": "Musterstadt", "land": "NW"},
+        {
+            "name": [("Muster\nstadt", "Name: Zeilenumbr"), (HUGE, "Name: Zu lang")],
+            "land": [("nw\x00", "Bundesland: Zu lang"), ("", "Bundesland: Zu kurz")],
+        },
+    ),
+    (
+        "/verwaltung/stellen/neu",
+        "/verwaltung/stellen/neu",
+        {"id": "mbe-sued", "municipality_id": "musterstadt", "name": "MBE Süd", "kind": "MBE"},
+        {
+            "id": [("mbe\u202esued", "Kennung: Nur Klein"), ("m", "Kennung: Zu kurz")],
+            "municipality_id": [(HUGE, "Kommune: Zu lang"), ("", "Kommune: Zu kurz")],
+        },
+    ),
+    (
         "/verwaltung/stellen/mbe-nord/bearbeiten",
         "/verwaltung/stellen/mbe-nord/bearbeiten",
         {"name": "MBE Nord", "kind": "MBE", "address": "", "phone": "", "email": ""},
@@ -250,6 +268,9 @@ FORMS: list[tuple[str, str, dict[str, Any], dict[str, list[tuple[Any, str]]]]] =
             "contact_email": "",
         },
         {
+            "id": [("Lernwerk", "Kennung: Nur Klein"), (HUGE, "Kennung: Zu lang")],
+            "name": [("Lern\x9bwerk", "Name: Steuerzeichen"), ("", "Bitte geben Sie den Namen")],
+            "kind": [("kurs", "Art: Unbekannter Wert"), ("job\x00center", "Art: Unbekannter")],
             "municipality_id": [("Muster Stadt", "Kommune: Nur Klein"), ("nix", "gibt es im")],
             "measures": [(["ok", "x\x00"], "Maßnahme 2: Steuerzeichen"), (["m"] * 51, "Zu lang")],
             "contact_email": [("kurse", "E-Mail für Vermittlungen: Keine gültige")],
