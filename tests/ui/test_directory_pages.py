@@ -12,13 +12,14 @@ finds these pages; a form without its CSRF token is refused.
 import html
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlmodel import Session, col, select
 
 from store.models import Centre, Municipality, PartnerAgency
-from store.projections import AuditEvent
+from store.projections import AuditEvent, CaseSummary
 from tests.api_harness import StoreOnly, store_only
 from tests.hostile_values import HUGE, store_texts_are_clean
 from tests.ui_harness import Browser
@@ -198,6 +199,29 @@ async def test_a_taken_id_and_a_kind_in_use_are_said_at_their_field(
     # Said at the field, not as a page gone stale.
     assert "Inzwischen hat sich etwas geändert" not in taken.text
     assert 'value="X"' in taken.text
+    # mbe-mitte holds a case: its kind stays, said at the select, the rest as typed.
+    now = datetime.now(UTC)
+    system.add(
+        CaseSummary(
+            case_id="case-00000000-0000-4000-8000-0000000000d1",
+            municipality_id="musterstadt",
+            centre_id="mbe-mitte",
+            counsellor_id="berater1",
+            stage="intake",
+            client_display_name="Amina K.",
+            number="MUS-2026-0902",
+            opened_at=now,
+            updated_at=now,
+        )
+    )
+    page_path = "/verwaltung/stellen/mbe-mitte/bearbeiten"
+    in_use = await admin.submit(page_path, page_path, {"name": "MBE Eins", "kind": "JMD"})
+    assert in_use.status_code == 409
+    assert _errors(in_use.text) == {
+        "kind": "Die Art der Beratungsstelle lässt sich nicht mehr ändern: Sie hat bereits Fälle."
+    }
+    assert 'value="MBE Eins"' in in_use.text
+    assert "Inzwischen hat sich etwas geändert" not in in_use.text
     for key in ("gibt-es-nicht", "muster%00stadt", "x" * 65):
         missing = await admin.get(f"/verwaltung/gemeinden/{key}/bearbeiten")
         assert missing.status_code == 404, key
