@@ -40,6 +40,15 @@ def case_id_for(username: str, idempotency_key: str | None) -> str:
     return f"case-{uuid.uuid5(_CASE_KEYS, name)}"
 
 
+# Why a centre opens no new case (by whether the centre itself is active).
+CLOSED_TO_NEW_CASES = {
+    False: "Die Beratungsstelle ist deaktiviert: Es können keine neuen Fälle angelegt werden. "
+    "Laufende Fälle gehen weiter; bitte die Verwaltung fragen.",
+    True: "Die Kommune der Beratungsstelle ist deaktiviert: Es können keine neuen Fälle "
+    "angelegt werden. Laufende Fälle gehen weiter; bitte die Verwaltung fragen.",
+}
+
+
 @dataclass(frozen=True)
 class OpenedCase:
     case_id: str
@@ -83,6 +92,9 @@ async def open_case(
             status.HTTP_409_CONFLICT,
             detail="Die eigene Beratungsstelle fehlt im Verzeichnis; bitte die Verwaltung fragen.",
         )
+    if not facts.opens_cases:
+        # Deactivated by an administrator: its running cases carry on, no new one opens.
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=CLOSED_TO_NEW_CASES[facts.active])
     case_id = case_id or case_id_for(user.username, key)
     # Taken before the start, so the number is in the workflow's input and state; a retry
     # (same case id) gets the same number again (store/case_numbers.py).
@@ -131,6 +143,8 @@ async def complete_transfer(services: Services, case: CaseRef, change: Transfer)
         facts = centre_reads.centre_facts(services.engine, change.centre_id)
         if facts is None:
             raise invalid("centre_id", f"Die Beratungsstelle '{change.centre_id}' gibt es nicht.")
+        if not facts.active:
+            raise invalid("centre_id", f"Die Beratungsstelle '{facts.centre_id}' ist deaktiviert.")
         if facts.municipality_id != case.municipality_id:
             raise invalid(
                 "centre_id",

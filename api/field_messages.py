@@ -197,6 +197,36 @@ MODEL_FIELDS: dict[str, dict[str, Field]] = {
     },
 }
 
+# The directory's payloads (api/directory_admin.py): creating and changing a municipality,
+# a centre, a partner agency.
+_DIRECTORY_FIELDS: dict[str, Field] = {
+    "id": Field("Kennung", "Bitte geben Sie eine Kennung ein."),
+    "name": Field("Name", "Bitte geben Sie den Namen ein."),
+    "land": Field("Bundesland", "Bitte wählen Sie das Bundesland."),
+    "municipality_id": Field("Kommune", "Bitte wählen Sie eine Kommune."),
+    "address": Field("Anschrift"),
+    "phone": Field("Telefon"),
+    "email": Field("E-Mail"),
+    "contact_email": Field("E-Mail für Vermittlungen"),
+    "measures": Field("Angebotene Maßnahmen", "Bitte wählen Sie die angebotenen Maßnahmen."),
+    "measures.N": Field("Maßnahme", "Bitte geben Sie die Maßnahme an."),
+    "active": Field("Aktiv"),
+    "kind": Field("Art", "Bitte wählen Sie die Art."),
+}
+MODEL_FIELDS.update(
+    {
+        model: _DIRECTORY_FIELDS
+        for model in (
+            "MunicipalityIn",
+            "MunicipalityChange",
+            "CentreIn",
+            "CentreChange",
+            "PartnerIn",
+            "PartnerChange",
+        )
+    }
+)
+
 # Where the request carries a field says where, not which (FastAPI's first `loc` part).
 _WHERE = {"body", "query", "path", "header", "cookie"}
 _INDEX = re.compile(r"[0-9]+")

@@ -47,6 +47,7 @@ _REFERRAL_CASES = uuid.UUID("c4e2d7a9-5b38-4f61-8e0c-7a9d3b1f2e54")
 
 OBJECT_TYPE = "inbound_referral"
 
+CENTRE_CLOSED = "Diese Beratungsstelle ist deaktiviert und nimmt keine neuen Vermittlungen an."
 CENTRE_OUT_OF_REACH = (
     "Keine Beratungsstelle Ihrer Kommune: Vermittlungen gehen nur an Beratungsstellen der "
     "eigenen Kommune."
@@ -99,6 +100,9 @@ async def refer(
         centre = centre_reads.centre_facts(engine, body.centre_id)
         if centre is None or centre.municipality_id != partner.municipality_id:
             raise invalid("centre_id", CENTRE_OUT_OF_REACH)
+        if not centre.opens_cases:
+            # Deactivated (or its municipality): it opens no new case (store/reads/centres.py).
+            raise invalid("centre_id", CENTRE_CLOSED)
         try:
             return inbound_writes.new_referral(
                 engine, referral_id, partner, centre.centre_id, body, datetime.now(UTC)

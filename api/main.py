@@ -37,6 +37,7 @@ from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.routes import (
     admin,
+    admin_directory,
     admin_oidc,
     auth,
     cases,
@@ -127,6 +128,7 @@ def create_app(
         rules,
         admin,
         admin_oidc,
+        admin_directory,
         data_protection,
         notifications,
         health,

@@ -68,6 +68,9 @@ class Municipality(SQLModel, table=True):
     # three letters, unique. Set by migration 0012 for the municipalities before it, and
     # derived from the id when a row is inserted without one (store/case_numbers.py).
     case_prefix: str | None = Field(default=None, max_length=3, unique=True)
+    # False: deactivated by an administrator (migration 0016): no new case opens at any of
+    # its centres; its running cases carry on. Never deleted: cases refer to it.
+    active: bool = True
 
 
 @event.listens_for(OrmSession, "before_flush")
@@ -106,6 +109,9 @@ class Centre(SQLModel, table=True):
     address: str = Field(default="", max_length=ADDRESS_LENGTH)
     phone: str = Field(default="", max_length=PHONE_LENGTH)
     email: str = Field(default="", max_length=EMAIL_LENGTH)
+    # False: deactivated (migration 0016): it opens no new case and takes no transfer or
+    # inbound referral; its running cases carry on.
+    active: bool = True
 
 
 class PartnerAgency(SQLModel, table=True):

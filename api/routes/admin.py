@@ -1,9 +1,9 @@
-"""The directory, kept by administrators: partner agencies and user accounts (list, create,
-each creation audited), the audit trail (also for data protection officers; paged by a period, or
-CSV), the administrators' own open tasks, and the notification mails by status (which ones never
-arrived). An admin has no scope and sees no
-cases: the directory is configuration, not case data (a task names a case by its id only).
-Reads are `store.reads.admin`, changes `store.directory_changes`."""
+"""The directory's user accounts, kept by administrators (list, create, each creation
+audited; municipalities, centres and partners: api/routes/admin_directory.py), the audit trail
+(also for data protection officers; paged by a period, or CSV), the administrators' own open
+tasks, and the notification mails by status (which ones never arrived). An admin has no scope
+and sees no cases: the directory is configuration, not case data (a task names a case by its
+id only). Reads are `store.reads.admin`, changes `store.directory_changes`."""
 
 from datetime import datetime
 from typing import Annotated, Literal
@@ -15,8 +15,7 @@ from api import audit_csv
 from api.audit_csv import AuditRange
 from api.deps import Admin, AuditReader, ServicesDep, SessionDep
 from api.pagination import Page, PageNumber, PageSize, paginate
-from domain.enums import ActorKind
-from domain.fields import Code, DisplayName, EmailAddress, PhoneNumber, SingleLine, Title
+from domain.fields import DisplayName, EmailAddress, PhoneNumber
 from domain.notifications import DeliveryStatus, NoticeKind
 from store import audit
 from store.directory_changes import (
@@ -24,9 +23,8 @@ from store.directory_changes import (
     UnknownInDirectory,
     account_exists,
     add_account,
-    add_partner,
 )
-from store.models import PartnerAgency, Role
+from store.models import Role
 from store.notifications import MailDelivery
 from store.projections import AuditEvent
 from store.reads import admin as admin_reads
@@ -40,26 +38,6 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$")]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class PartnerIn(_Strict):
-    id: Slug
-    name: Title
-    kind: ActorKind
-    municipality_id: Slug
-    measures: Annotated[list[Code], Field(max_length=50)]
-    active: bool = True
-    contact_email: Annotated[SingleLine, Field(max_length=254)] = ""
-
-
-class PartnerOut(BaseModel):
-    id: str
-    name: str
-    kind: ActorKind
-    municipality_id: str
-    measures: list[str]
-    active: bool
-    contact_email: str
 
 
 class UserIn(_Strict):
@@ -108,24 +86,6 @@ def _unknown(field: str, value: str) -> HTTPException:
             "errors": [{"field": field, "message": f"'{value}' gibt es im Verzeichnis nicht."}],
         },
     )
-
-
-@router.get("/partners", name="admin.partners")
-def list_partners(admin: Admin, session: SessionDep) -> list[PartnerOut]:
-    rows = admin_reads.partners(session)
-    return [PartnerOut.model_validate(row, from_attributes=True) for row in rows]
-
-
-@router.post("/partners", name="admin.partner_create", status_code=status.HTTP_201_CREATED)
-def create_partner(body: PartnerIn, admin: Admin, session: SessionDep) -> PartnerOut:
-    try:
-        partner = add_partner(session, PartnerAgency(**body.model_dump()))
-    except UnknownInDirectory as error:
-        raise _unknown(error.field, error.value) from error
-    except Taken as error:
-        raise _conflict(f"Ein Partner mit der Id '{body.id}'") from error
-    audit.add_entry(session, admin.username, "admin.partner_create", "partner", partner.id)
-    return PartnerOut.model_validate(partner, from_attributes=True)
 
 
 @router.get("/users", name="admin.users")

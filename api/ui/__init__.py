@@ -23,6 +23,7 @@ from api.ui import (
     cases_pages,
     data_protection_pages,
     directory_import_page,
+    directory_pages,
     evaluation_pages,
     inbound_pages,
     notification_pages,
@@ -62,6 +63,7 @@ def install(app: FastAPI) -> None:
         evaluation_pages,
         data_protection_pages,
         directory_import_page,
+        directory_pages,
     ):
         app.include_router(pages.router)
     app.mount("/static", Assets(directory=STATIC), name="static")

@@ -15,7 +15,7 @@ from api.deps import client_address
 from api.errors import validation_errors
 from api.login import LOGIN_FAILED, record_login, username_problems
 from api.login_throttle import LoginRefused
-from api.ui import flash
+from api.ui import directory_pages, flash
 from api.ui.forms import GENERAL, FormState, text
 from api.ui.session import (
     Form,
@@ -52,8 +52,8 @@ def _safe_next(target: str) -> str | None:
 def home(request: Request, user: PageUser) -> Response:
     target = HOME.get(user.role)
     if target is None:
-        # Administrators keep the directory through the API (/docs); there is no page for it.
-        return render(request, "admin.html", {})
+        # An administrator's start page is the overview of /verwaltung itself.
+        return directory_pages.overview(request)
     return redirect(target)
 
 

@@ -18,6 +18,7 @@ from domain.case import (
 )
 from domain.enums import (
     ActorKind,
+    CentreKind,
     Employment,
     GermanLevel,
     Goal,
@@ -164,6 +165,32 @@ EVENT: dict[str, str] = {
     CaseEventKind.ROUTES_RECOMPUTED: "Vermittlungsvorschläge neu berechnet",
     CaseEventKind.SIGNATURE_REQUEST_WITHDRAWN: "Vorlage zur Unterschrift zurückgezogen",
     CaseEventKind.OWN_MEASURE_COMPLETED: "Eigene Maßnahme erledigt",
+}
+
+
+# The Länder by the ISO 3166-2 code a municipality is configured with (domain/workdays.py).
+LAND: dict[str, str] = {
+    "BB": "Brandenburg",
+    "BE": "Berlin",
+    "BW": "Baden-Württemberg",
+    "BY": "Bayern",
+    "HB": "Bremen",
+    "HE": "Hessen",
+    "HH": "Hamburg",
+    "MV": "Mecklenburg-Vorpommern",
+    "NI": "Niedersachsen",
+    "NW": "Nordrhein-Westfalen",
+    "RP": "Rheinland-Pfalz",
+    "SH": "Schleswig-Holstein",
+    "SL": "Saarland",
+    "SN": "Sachsen",
+    "ST": "Sachsen-Anhalt",
+    "TH": "Thüringen",
+}
+
+CENTRE_KIND: dict[str, str] = {
+    CentreKind.MBE: "Migrationsberatung für erwachsene Zugewanderte (MBE)",
+    CentreKind.JMD: "Jugendmigrationsdienst (JMD)",
 }
 
 

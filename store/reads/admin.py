@@ -1,5 +1,6 @@
-"""What the administrators read (`/admin/...`): the directory's partner agencies and accounts,
-the audit trail, and their own open tasks. Configuration and ids, no case data.
+"""What the administrators read (`/admin/...`): the directory's municipalities, centres,
+partner agencies and accounts (inactive ones included), the audit trail, and their own open
+tasks. Configuration and ids, no case data.
 """
 
 from collections.abc import Iterator
@@ -10,9 +11,32 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from store.models import PartnerAgency, Role, User
+from store.models import Centre, Municipality, PartnerAgency, Role, User
 from store.projections import AuditEvent, TaskRecord
 from store.reads.paging import Slice, page_of
+
+
+def municipalities(session: Session) -> list[Municipality]:
+    """Every municipality, by id."""
+    return list(session.exec(select(Municipality).order_by(col(Municipality.id))).all())
+
+
+def municipality(session: Session, municipality_id: str) -> Municipality | None:
+    return session.get(Municipality, municipality_id)
+
+
+def centres(session: Session) -> list[Centre]:
+    """Every centre, by municipality and id."""
+    query = select(Centre).order_by(col(Centre.municipality_id), col(Centre.id))
+    return list(session.exec(query).all())
+
+
+def centre(session: Session, centre_id: str) -> Centre | None:
+    return session.get(Centre, centre_id)
+
+
+def partner(session: Session, partner_id: str) -> PartnerAgency | None:
+    return session.get(PartnerAgency, partner_id)
 
 
 def partners(session: Session) -> list[PartnerAgency]:

@@ -21,6 +21,13 @@ class CentreFacts:
     centre_kind: CentreKind
     municipality_id: str
     land: str
+    # The centre and its municipality are active (migration 0016): new cases may open here.
+    active: bool = True
+    municipality_active: bool = True
+
+    @property
+    def opens_cases(self) -> bool:
+        return self.active and self.municipality_active
 
 
 @dataclass(frozen=True)
@@ -30,19 +37,18 @@ class CentreChoice:
     kind: CentreKind
 
 
-def _land(session: Session, municipality_id: str | None) -> str:
-    municipality = session.get(Municipality, municipality_id) if municipality_id else None
-    return municipality.land if municipality is not None else DEFAULT_LAND
-
-
 def centre_facts(engine: Engine, centre_id: str) -> CentreFacts | None:
     """What a case opened at the centre starts with; None for a centre the directory lacks."""
     with Session(engine) as session:
         centre = session.get(Centre, centre_id)
         if centre is None:
             return None
-        land = _land(session, centre.municipality_id)
-        return CentreFacts(centre.id, centre.kind, centre.municipality_id, land)
+        municipality = session.get(Municipality, centre.municipality_id)
+        land = municipality.land if municipality is not None else DEFAULT_LAND
+        municipality_active = municipality is None or municipality.active
+        return CentreFacts(
+            centre.id, centre.kind, centre.municipality_id, land, centre.active, municipality_active
+        )
 
 
 def _owners_at(centre_id: str) -> tuple[ColumnElement[bool], ...]:
@@ -94,11 +100,12 @@ def counsellor_options(engine: Engine, centre_id: str) -> list[CounsellorOption]
 
 
 def centres_of(engine: Engine, municipality_id: str) -> list[CentreChoice]:
-    """The centres of a municipality, by name: where a case may be transferred."""
+    """The active centres of a municipality, by name: where a case may be transferred, and
+    where a partner may refer a client."""
     with Session(engine) as session:
         query = (
             select(Centre)
-            .where(Centre.municipality_id == municipality_id)
+            .where(Centre.municipality_id == municipality_id, col(Centre.active).is_(True))
             .order_by(col(Centre.name), col(Centre.id))
         )
         return [CentreChoice(c.id, c.name, c.kind) for c in session.exec(query).all()]

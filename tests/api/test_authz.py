@@ -132,6 +132,15 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("POST", "/rules/explain"):                     row(401, 422, 403, 422, 422),  # bad body
     ("GET", "/admin/partners"):                     row(401, 403, 403, 403, 200),
     ("POST", "/admin/partners"):                    row(401, 403, 403, 403, 422),
+    # The directory (api/routes/admin_directory.py): an admin's, every municipality's; the
+    # bodies are refused (422), for a missing id too (the body is read before the lookup).
+    ("GET", "/admin/municipalities"):               row(401, 403, 403, 403, 200),
+    ("POST", "/admin/municipalities"):              row(401, 403, 403, 403, 422),
+    ("PATCH", "/admin/municipalities/{municipality_id}"): row(401, 403, 403, 403, 422),
+    ("GET", "/admin/centres"):                      row(401, 403, 403, 403, 200),
+    ("POST", "/admin/centres"):                     row(401, 403, 403, 403, 422),
+    ("PATCH", "/admin/centres/{centre_id}"):        row(401, 403, 403, 403, 422),
+    ("PATCH", "/admin/partners/{partner_id}"):      row(401, 403, 403, 403, 422),
     ("GET", "/admin/users"):                        row(401, 403, 403, 403, 200),
     ("POST", "/admin/users"):                       row(401, 403, 403, 403, 422),
     ("GET", "/admin/audit"):                        row(401, 403, 403, 403, 200, 403, 200),
@@ -162,6 +171,14 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("GET", "/metrics"):                            row(200, 200, 200, 200, 200, 200, 200),
 }
 # fmt: on
+
+
+# The directory's entries an admin edits: one of Musterstadt, one of the other municipality.
+DIRECTORY_IDS = {
+    "{municipality_id}": ("musterstadt", "beispielheim"),
+    "{centre_id}": ("mbe-mitte", "mbe-beispielheim"),
+    "{partner_id}": ("sprachschule-musterstadt", "jobcenter-musterstadt"),
+}
 
 
 @dataclass(frozen=True)
@@ -207,6 +224,10 @@ class World:
             # An administrator's account of the directory: berater1's, berater2's, nobody's.
             chosen = {"own": "berater1", "foreign": "berater2", "missing": "niemand"}[target]
             return template.replace("{username}", chosen)
+        for name, (mine, theirs) in DIRECTORY_IDS.items():
+            if name in template:
+                entry = {"own": mine, "foreign": theirs, "missing": "gibt-es-nicht"}[target]
+                return template.replace(name, entry)
         if "{inbound_referral_id}" in template:
             chosen = {
                 "own": self.inbound_i1,
@@ -384,7 +405,7 @@ async def test_authorization_matrix(world: World) -> None:
                 kwargs: dict[str, Any] = {}
                 if method == "POST" and template == "/auth/token":
                     kwargs["data"] = {}
-                elif method == "POST" and not _bodyless(template):
+                elif method in ("POST", "PATCH") and not _bodyless(template):
                     # Every payload forbids unknown fields (a review's are all optional).
                     kwargs["json"] = {"unbekannt": 1}
                 response = await lotse.call(username, method, path, **kwargs)

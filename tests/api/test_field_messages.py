@@ -9,6 +9,14 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from api.directory_admin import (
+    CentreChange,
+    CentreIn,
+    MunicipalityChange,
+    MunicipalityIn,
+    PartnerChange,
+    PartnerIn,
+)
 from api.errors import validation_errors
 from api.field_messages import FIELDS, MODEL_FIELDS, describe, label
 from domain.actions import (
@@ -58,6 +66,12 @@ PAYLOADS: list[type[BaseModel]] = [
     RerouteChoice,
     CounsellorChoice,
     TaskDone,
+    MunicipalityIn,
+    MunicipalityChange,
+    CentreIn,
+    CentreChange,
+    PartnerIn,
+    PartnerChange,
 ]
 OLD_WORDS = ("Pflichtfeld fehlt", "Zu kurz: mindestens 1", "Feld „", "['", "Value error")
 

@@ -360,7 +360,7 @@ async def test_directory_payloads_refuse_control_characters_and_create_nothing(
         ("name", "Lernhaus\u202eevil", "Schreibrichtung"),
         ("measures", ["integration\x9bcourse"], "Steuerzeichen (U+009B"),
         ("contact_email", "a@b.example\r\nBcc: x@y", "Zeilenumbrüche"),
-        ("id", "lern\x00haus", "Das Format stimmt nicht"),
+        ("id", "lern\x00haus", "Kennung: Nur Kleinbuchstaben"),
         ("name", "L" * 5000, "Zu lang"),
     ):
         response = await lotse.post("admin", "/admin/partners", json=partner | {field: value})

@@ -4,10 +4,10 @@
 - `oidc_pending_logins`: sign-ins sent to the provider and not answered yet (hashes of the
   state and of the browser's cookie, the nonce, the PKCE verifier), each taken once.
 
-Follows 0014 (data protection).
+Follows 0016 (the directory's active flags).
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-01
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | Sequence[str] | None = "0014"
+down_revision: str | Sequence[str] | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
