@@ -146,6 +146,7 @@ ROLE_LABELS = {
     Role.ADMIN: "Verwaltung",
     Role.EVALUATOR: "Auswertung",
     Role.DATA_PROTECTION: "Datenschutz",
+    Role.RULE_EDITOR: "Regelwerk",
 }
 
 
