@@ -46,6 +46,7 @@ from api.routes import (
     notifications,
     referrals,
     reports,
+    rule_sets,
     rules,
     supervision,
 )
@@ -53,9 +54,11 @@ from api.security import issuer_from_settings
 from app.master_key import master_key
 from app.payload_codec import CachedKeyStore
 from app.settings import Settings
+from rules.municipal import MunicipalEvaluators
 from rules.pool import start_rules_evaluators
 from store.db import make_engine, make_session_factory, upgrade
 from store.keys import SqlKeyStore
+from store.rule_sets import SqlRuleSets
 
 TITLE = "Lotse"
 DESCRIPTION = "Integrationsvereinbarungen als langlebige Prozesse: Fälle, Vermittlungen, Aufsicht."
@@ -85,6 +88,7 @@ def create_app(
         tokens=issuer_from_settings(settings),
         metrics=metrics,
         logins=LoginThrottle(settings.login_concurrency),
+        rules=MunicipalEvaluators(SqlRuleSets(store)),
     )
 
     @asynccontextmanager
@@ -123,6 +127,7 @@ def create_app(
         supervision,
         reports,
         rules,
+        rule_sets,
         admin,
         data_protection,
         notifications,

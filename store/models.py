@@ -255,9 +255,6 @@ class RuleSetStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
-RULE_SET_TEXT_LENGTH = 262_144  # the override's text as uploaded (api/rule_sets.py's limit)
-
-
 class RuleSetVersion(SQLModel, table=True):
     """One version of a municipality's overrides of the federal routing table (migration
     0018): the override (add, replace, disable by rule id) as its author wrote it, YAML or

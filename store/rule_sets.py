@@ -15,7 +15,9 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from domain.rule_sets import PublishedRules, UnknownMunicipality
+from store.erasure import CaseErasure
 from store.models import Municipality, RuleSetStatus, RuleSetVersion
+from store.projections import CaseSummary
 
 
 class NotADraft(ValueError):
@@ -110,6 +112,22 @@ def publish(session: Session, draft: RuleSetVersion, publisher: str, now: dateti
     draft.published_at = now
     session.add(draft)
     session.commit()
+
+
+def open_case_ids(session: Session, municipality: str, limit: int) -> list[str]:
+    """Up to `limit` ids of the municipality's cases not closed (and not erased), oldest
+    first: the cases a what-if routes again (api/rule_what_if.py)."""
+    query = (
+        select(CaseSummary.case_id)
+        .where(
+            CaseSummary.municipality_id == municipality,
+            col(CaseSummary.stage) != "closed",
+            col(CaseSummary.case_id).not_in(select(CaseErasure.case_id)),
+        )
+        .order_by(col(CaseSummary.opened_at), col(CaseSummary.case_id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
 
 
 class SqlRuleSets:
