@@ -123,7 +123,7 @@ ALIAS_BOMB = (
     'a: &a ["x","x","x","x","x","x","x","x","x"]\n'
     + "".join(
         f"{n}: &{n} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
-        for p, n in zip("abcdefgh", "bcdefghi")
+        for p, n in zip("abcdefgh", "bcdefghi", strict=True)
     )
     + "disable: *i\n"
 )
