@@ -206,7 +206,7 @@ def default_catalog() -> Catalog:
     return _catalog_from_data(_read_yaml(text, f"{DEFAULT_NAME}.yaml"), f"{DEFAULT_NAME}.yaml")
 
 
-def _packaged_names() -> list[str]:
+def packaged_names() -> list[str]:
     folder = resources.files("rules").joinpath("catalog")
     return sorted(e.name[: -len(".yaml")] for e in folder.iterdir() if e.name.endswith(".yaml"))
 
@@ -257,7 +257,7 @@ def check_files(paths: Sequence[str | PathLike[str]] | None = None) -> list[str]
     catalogs shipped in the package."""
     errors: list[str] = []
     if paths is None:
-        for name in _packaged_names():
+        for name in packaged_names():
             try:
                 default_catalog() if name == DEFAULT_NAME else _load_packaged(name)
             except CatalogError as error:

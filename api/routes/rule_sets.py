@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, Depends, HTTPException, Path, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import Field, model_validator
 
@@ -36,6 +36,23 @@ from store.models import Role, RuleSetStatus, RuleSetVersion
 router = APIRouter(tags=["rules"])
 
 VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Id der Regelwerk-Version")]
+
+
+def _readable_version(
+    version_id: VersionPath, user: RuleReader, session: SessionDep
+) -> RuleSetVersion:
+    return scoped_version(session, user, version_id)
+
+
+def _editable_version(
+    version_id: VersionPath, user: RuleEditor, session: SessionDep
+) -> RuleSetVersion:
+    return scoped_version(session, user, version_id)
+
+
+# A dependency, so the scope answers (404) before the body is read (422), as for cases.
+ReadableVersion = Annotated[RuleSetVersion, Depends(_readable_version)]
+EditableVersion = Annotated[RuleSetVersion, Depends(_editable_version)]
 
 
 class DraftIn(StrictModel):
@@ -93,9 +110,8 @@ def list_versions(
 
 
 @router.get("/rules/versions/{version_id}", name="rules.version")
-def show_version(version_id: VersionPath, user: RuleReader, session: SessionDep) -> VersionDetail:
+def show_version(row: ReadableVersion) -> VersionDetail:
     """One version with its text and the version hash of the catalog it gives."""
-    row = scoped_version(session, user, version_id)
     catalog = version_catalog(row)
     return VersionDetail(
         **_out(row).model_dump(), text=row.override_text, catalog_version=catalog.version
@@ -115,10 +131,9 @@ def create_draft(body: DraftIn, user: RuleEditor, session: SessionDep) -> Versio
 
 @router.put("/rules/drafts/{version_id}", name="rules.draft_update")
 def update_draft(
-    version_id: VersionPath, body: DraftIn, user: RuleEditor, session: SessionDep
+    row: EditableVersion, body: DraftIn, user: RuleEditor, session: SessionDep
 ) -> VersionOut:
     """The draft's text replaced (a published or superseded version stays as it is: 409)."""
-    row = scoped_version(session, user, version_id)
     if body.municipality is not None and body.municipality != row.municipality_id:
         raise not_found()
     if row.status is not RuleSetStatus.DRAFT:
@@ -133,10 +148,9 @@ def update_draft(
 
 
 @router.post("/rules/drafts/{version_id}/publish", name="rules.publish")
-def publish_draft(version_id: VersionPath, user: RuleEditor, session: SessionDep) -> VersionOut:
+def publish_draft(row: EditableVersion, user: RuleEditor, session: SessionDep) -> VersionOut:
     """The draft becomes the published version; the one before is superseded. Cases routed
     before keep their routes (and the version hash they name) until a review routes new needs."""
-    row = scoped_version(session, user, version_id)
     if row.status is not RuleSetStatus.DRAFT:
         raise _not_a_draft()
     version_catalog(row)  # the federal table may have moved since the draft was saved
