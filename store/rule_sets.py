@@ -32,6 +32,11 @@ def municipality_exists(session: Session, municipality: str) -> bool:
     return session.get(Municipality, municipality) is not None
 
 
+def municipality_ids(session: Session) -> list[str]:
+    """Every municipality of the directory, for an administrator's choice of one."""
+    return list(session.exec(select(Municipality.id).order_by(col(Municipality.id))))
+
+
 def versions(session: Session, municipality: str) -> list[RuleSetVersion]:
     """Every version of the municipality, newest first."""
     query = (

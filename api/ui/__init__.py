@@ -26,6 +26,7 @@ from api.ui import (
     inbound_pages,
     notification_pages,
     partner_pages,
+    rules_pages,
     supervisor_case,
     supervisor_lists,
     supervisor_pages,
@@ -60,6 +61,7 @@ def install(app: FastAPI) -> None:
         supervisor_referral,
         evaluation_pages,
         data_protection_pages,
+        rules_pages,
     ):
         app.include_router(pages.router)
     app.mount("/static", Assets(directory=STATIC), name="static")

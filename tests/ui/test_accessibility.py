@@ -215,10 +215,18 @@ def visits(world: World) -> dict[str | None, list[Visit]]:
             Visit(f"/aufsicht/vermittlungen/{world.referral}", "nicht eskaliert"),
             Visit(f"/aufsicht/faelle/{world.active}"),
             Visit("/auswertung"),
+            Visit("/verwaltung/regeln", "nur lesen"),
             Visit("/benachrichtigungen"),
         ],
         "auswertung": [Visit("/auswertung")],
-        "admin": [Visit("/"), Visit("/verwaltung/mails"), Visit("/benachrichtigungen")],
+        "admin": [
+            Visit("/"),
+            Visit("/verwaltung/mails"),
+            Visit("/benachrichtigungen"),
+            Visit("/verwaltung/regeln", "Kommune wählen"),
+            Visit("/verwaltung/regeln?kommune=musterstadt", "Entscheidungstabelle"),
+        ],
+        "regelwerk": [Visit("/verwaltung/regeln"), Visit("/benachrichtigungen")],
         "datenschutz": [
             Visit("/datenschutz"),
             Visit(f"/datenschutz/faelle/{world.active}/loeschen", "Fall noch offen"),
@@ -287,6 +295,7 @@ async def test_every_page_route_is_visited_or_named_as_no_page(lotse: Lotse, wor
         "auswertung",
         "admin",
         "datenschutz",
+        "regelwerk",
     ],
 )
 async def test_no_serious_or_critical_axe_violation_on_any_page(
