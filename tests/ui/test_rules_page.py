@@ -116,3 +116,29 @@ async def test_the_supervisor_reads_and_a_counsellor_finds_no_page(system: Store
     assert shown.status_code == 200 and "emp-sgb2" in shown.text
     for browser in (supervisor, counsellor, admin):
         await browser.aclose()
+
+
+HOSTILE = [
+    ("NUL", "disable: [care-under1]\x00", "Steuerzeichen"),
+    ("bidi", "disable: [care\u202e-under1]", "Steuerzeichen"),
+    ("alias", "a: &a [x]\ndisable: *a\n", "Verweise"),
+    ("deep", "add:\n  - when: " + "{any: [" * 60 + "]}" * 60 + "\n", "verschachtelt"),
+    ("long", "disable:\n" + "  - rule-000000\n" * 3300, "zu lang"),
+    ("empty", "   ", "Bitte den Text"),
+]
+
+
+@pytest.mark.parametrize(("label", "text", "words"), HOSTILE, ids=[h[0] for h in HOSTILE])
+async def test_a_hostile_draft_on_the_page_is_refused_in_german_and_nothing_is_written(
+    system: StoreOnly, label: str, text: str, words: str
+) -> None:
+    browser = await _browser(system, "regelwerk")
+    before = _versions(system)
+    refused = await browser.submit(
+        "/verwaltung/regeln", "/verwaltung/regeln/entwurf", {"kommune": "musterstadt", "text": text}
+    )
+    assert refused.status_code == 422, refused.text
+    assert words in html.unescape(refused.text)
+    assert "Feld „text“" in html.unescape(refused.text)
+    assert _versions(system) == before
+    await browser.aclose()
