@@ -15,7 +15,16 @@ compares migrations against. It holds no queries (those are in `directory`, `use
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, Index, Text, UniqueConstraint, event, select
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Index,
+    Text,
+    UniqueConstraint,
+    event,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, SQLModel, col
 
@@ -266,6 +275,14 @@ class RuleSetVersion(SQLModel, table=True):
     __table_args__ = (
         Index("ix_rule_sets_municipality_status", "municipality_id", "status"),
         UniqueConstraint("municipality_id", "version"),
+        # One published version per municipality, whatever two publishers do at once.
+        Index(
+            "uq_rule_sets_one_published",
+            "municipality_id",
+            unique=True,
+            sqlite_where=text("status = 'published'"),
+            postgresql_where=text("status = 'published'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

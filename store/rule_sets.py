@@ -12,6 +12,7 @@ import hashlib
 from datetime import datetime
 
 from sqlalchemy import Engine, func
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from domain.rule_sets import PublishedRules, UnknownMunicipality
@@ -22,6 +23,10 @@ from store.projections import CaseSummary
 
 class NotADraft(ValueError):
     """Only a draft can be edited or published; a published or superseded version stays."""
+
+
+class PublishedMeanwhile(RuntimeError):
+    """Another version of the municipality was published at the same moment; nothing changed."""
 
 
 def content_hash(text: str) -> str:
@@ -110,13 +115,18 @@ def publish(session: Session, draft: RuleSetVersion, publisher: str, now: dateti
     if before is not None:
         before.status = RuleSetStatus.SUPERSEDED
         session.add(before)
-        # The superseded row first: a unique index on the published row may follow later.
+        # The superseded row first: one published row per municipality (a unique index).
         session.flush()
     draft.status = RuleSetStatus.PUBLISHED
     draft.published_by = publisher
     draft.published_at = now
     session.add(draft)
-    session.commit()
+    try:
+        session.commit()
+    except (IntegrityError, OperationalError) as error:
+        # The partial unique index (PostgreSQL) or SQLite's write lock: someone else won.
+        session.rollback()
+        raise PublishedMeanwhile(draft.municipality_id) from error
 
 
 def open_case_ids(session: Session, municipality: str, limit: int) -> list[str]:

@@ -154,7 +154,13 @@ def publish_draft(row: EditableVersion, user: RuleEditor, session: SessionDep) -
     if row.status is not RuleSetStatus.DRAFT:
         raise _not_a_draft()
     version_catalog(row)  # the federal table may have moved since the draft was saved
-    store.publish(session, row, user.username, datetime.now(UTC))
+    try:
+        store.publish(session, row, user.username, datetime.now(UTC))
+    except store.PublishedMeanwhile as error:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail="Gleichzeitig wurde eine andere Version veröffentlicht; bitte neu laden.",
+        ) from error
     audit.add_entry(session, user.username, "rules.publish", "rule_set", str(row.id))
     return _out(row)
 

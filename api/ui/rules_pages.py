@@ -197,6 +197,12 @@ def publish_page(request: Request, version_id: int, user: RuleEditorUser, form: 
                 status.HTTP_409_CONFLICT, detail="Diese Version ist kein Entwurf mehr."
             )
         version_catalog(row)
-        store.publish(session, row, user.username, datetime.now(UTC))
+        try:
+            store.publish(session, row, user.username, datetime.now(UTC))
+        except store.PublishedMeanwhile as error:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                detail="Gleichzeitig wurde eine andere Version veröffentlicht; bitte neu laden.",
+            ) from error
         audit.add_entry(session, user.username, "rules.publish", "rule_set", str(row.id))
     return redirect(f"/verwaltung/regeln?version={version_id}&erledigt=veroeffentlicht")

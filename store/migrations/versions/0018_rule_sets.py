@@ -5,7 +5,8 @@
 - `rule_sets`: one row per version of a municipality's overrides of the federal routing table
   (add, replace, disable by rule id), draft, published or superseded, with the content hash
   of the merged catalog (the `ruleset_version` routes record), who made it and who published
-  it. Routing reads the municipality's published row; none means the federal table.
+  it. Routing reads the municipality's published row (one at most: a partial unique index);
+  none means the federal table.
 
 Follows 0014 (data protection).
 
@@ -73,9 +74,19 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_rule_sets_municipality_status", "rule_sets", ["municipality_id", "status"])
+    # One published version per municipality (partial: drafts and superseded ones are many).
+    op.create_index(
+        "uq_rule_sets_one_published",
+        "rule_sets",
+        ["municipality_id"],
+        unique=True,
+        sqlite_where=sa.text("status = 'published'"),
+        postgresql_where=sa.text("status = 'published'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_rule_sets_one_published", table_name="rule_sets")
     op.drop_index("ix_rule_sets_municipality_status", table_name="rule_sets")
     op.drop_table("rule_sets")
     op.execute("DELETE FROM users WHERE role = 'regelwerk'")
