@@ -117,6 +117,10 @@ add:
     assert _rows(system) == before
 
 
+def _nested(depth: int) -> Any:
+    return [_nested(depth - 1)] if depth else "x"
+
+
 HUGE_YAML = "disable:\n" + "".join(f"  - rule-{i:06d}\n" for i in range(30_000))
 LONG_YAML = "disable:\n" + "".join(f"  - rule-{i:06d}\n" for i in range(3_300))  # ~52 KiB
 ALIAS_BOMB = (
@@ -143,6 +147,7 @@ HOSTILE = [
     ("both", {"text": "disable: []", "override": {}}, "text", "angeben"),
     ("neither", {}, "text", "angeben"),
     ("override not a list", {"override": {"disable": "emp-sgb2"}}, "disable", "Liste"),
+    ("override deep", {"override": {"add": [_nested(40)]}}, "text", "verschachtelt"),
 ]
 
 
@@ -303,3 +308,20 @@ async def test_another_municipalitys_draft_is_not_found_for_its_neighbours(
     assert missing.json() == foreign.json()
     shown = await system.api("admin", f"/rules/versions/{draft_id}")
     assert shown["municipality_id"] == "beispielheim" and shown["status"] == "draft"
+
+
+async def test_a_json_body_nested_beyond_reason_is_refused_and_nothing_is_written(
+    system: StoreOnly,
+) -> None:
+    before = _rows(system)
+    body = '{"override": {"add": ' + "[" * 20_000 + "]" * 20_000 + "}}"
+    response = await system.call(
+        "regelwerk",
+        "POST",
+        "/rules/drafts",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert "verschachtelt" in response.json()["detail"]
+    assert _rows(system) == before
