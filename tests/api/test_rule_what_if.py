@@ -132,6 +132,16 @@ async def test_a_draft_replacing_emp_sgb2_moves_exactly_the_cases_on_benefit_wit
     assert next(r for r in state["routes"] if r["need"] == "employment")["actor"] == (
         "employment_agency"
     )
+    # A review of the signed case routes its new need by the published draft: the new route
+    # names the new version, the old routes stay as they were.
+    review = {"new_needs": [{"kind": "employment", "priority": 2}]}
+    await lotse.ok("berater1", "POST", f"/cases/{world.signed}/reviews", json=review)
+    reviewed = await lotse.ok("berater1", "GET", f"/cases/{world.signed}")
+    assert reviewed["ruleset_version"] == state["ruleset_version"] != world.published_version
+    old_routes = before[world.signed]["routes"]
+    assert reviewed["routes"][: len(old_routes)] == old_routes
+    [added] = reviewed["routes"][len(old_routes) :]
+    assert (added["need"], added["actor"]) == ("employment", "employment_agency")
     # Nothing is left to move: the draft is what routes now.
     after = await lotse.ok("regelwerk", "POST", "/rules/what-if", json={"draft_id": draft_id})
     assert after["changes"] == []
