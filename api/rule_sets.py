@@ -116,9 +116,11 @@ def decision_table(catalog: Catalog, override: dict[str, Any] | None) -> list[Ta
 
     def add(rule: RuleSpec, origin: str) -> None:
         need = "jeder Fall" if rule.need == CASE_SCOPE else NEED_LABELS[NeedKind(rule.need)]
+        counted = sum(1 for row in rows if row.origin != "disabled")
         rows.append(
             TableRow(
-                position=len(rows) + 1,
+                # A disabled rule routes nothing: it holds no place in the order.
+                position=0 if origin == "disabled" else counted + 1,
                 rule=rule,
                 origin=origin,
                 condition=condition_text(rule.when),
