@@ -227,7 +227,9 @@ def _load_packaged(municipality: str) -> Catalog:
 @lru_cache(maxsize=256)
 def load_catalog(municipality: str | None = None) -> Catalog:
     """The merged catalog of a municipality: its packaged override on the default, or the
-    default alone when it has no file of its own."""
+    default alone when it has no file of its own. The packaged files only, for the rules'
+    tests, the benchmark and in-memory demos: the services route by each municipality's
+    published rule set in the database (rules/municipal.py), which refuses an unknown one."""
     if municipality is None or municipality == DEFAULT_NAME:
         return default_catalog()
     if not _MUNICIPALITY.match(municipality):
