@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from fastapi import HTTPException
+from fastapi import HTTPException, status
 
 from api.gateway import Gateway
 from domain.case import CaseState
 from domain.needs import RoutingResult
+from rules.errors import RoutingEngineError, RulesUnavailable
 from rules.evaluator import Evaluation
 from rules.municipal import MunicipalEvaluators
 from rules.schema import CASE_SCOPE, Catalog
@@ -131,8 +132,10 @@ async def _states(gateway: Gateway, case_ids: list[str]) -> list[CaseState]:
         async with gate:
             try:
                 return await gateway.case_state(case_id)
-            except HTTPException:
-                return None  # ended or gone meanwhile: not an open case any more
+            except HTTPException as error:
+                if error.status_code == status.HTTP_404_NOT_FOUND:
+                    return None  # gone meanwhile: not an open case any more
+                raise  # Temporal unavailable (503): no answer beats counts that miss cases
 
     found = await asyncio.gather(*(one(case_id) for case_id in case_ids))
     return [state for state in found if state is not None]
@@ -153,7 +156,16 @@ async def what_if(
         for state in states
         if state.profile is not None
     ]
-    before = await asyncio.to_thread(evaluators.evaluator(published).route_many, evaluations)
-    after = await asyncio.to_thread(evaluators.evaluator(draft).route_many, evaluations)
+    try:
+        before = await asyncio.to_thread(evaluators.evaluator(published).route_many, evaluations)
+        after = await asyncio.to_thread(evaluators.evaluator(draft).route_many, evaluations)
+    except (RulesUnavailable, RoutingEngineError) as error:
+        # An evaluator process died or hung: replaced already, the question may be asked again.
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="Die Regelauswertung ist gerade ausgefallen; bitte in einigen Sekunden "
+            "erneut versuchen.",
+            headers={"Retry-After": "1"},
+        ) from error
     routed = [(state.id, old, new) for state, old, new in zip(states, before, after, strict=True)]
     return len(routed), compare(published, draft, routed)
