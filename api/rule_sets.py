@@ -20,6 +20,7 @@ from domain.enums import ActorKind, NeedKind
 from domain.labels import ACTOR_LABELS, NEED_LABELS
 from rules.catalog import default_catalog
 from rules.describe import condition_text
+from rules.municipal import MUNICIPALITY_ID
 from rules.overrides import override_catalog, read_override_text
 from rules.schema import CASE_SCOPE, Catalog, CatalogError, RuleSpec
 from store import rule_sets as store
@@ -44,7 +45,9 @@ def scope_municipality(session: Session, user: User, requested: str | None) -> s
                     "errors": [{"field": "municipality", "message": "Bitte die Kommune angeben."}],
                 },
             )
-        if not store.municipality_exists(session, requested):
+        if not MUNICIPALITY_ID.fullmatch(requested) or not store.municipality_exists(
+            session, requested
+        ):
             raise not_found()
         return requested
     own = user.municipality_id

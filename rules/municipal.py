@@ -10,6 +10,7 @@ the directory does not know raises `UnknownMunicipality`; one without a publishe
 routes by the federal table; None is the federal table itself (a dry run that names none).
 """
 
+import re
 import threading
 from typing import Protocol
 
@@ -19,6 +20,7 @@ from rules.evaluator import Evaluator, Matcher
 from rules.overrides import stored_catalog
 from rules.schema import Catalog
 
+MUNICIPALITY_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 # Evaluators remembered (one per catalog version); each is small, the compiled rulesets live
 # in the evaluator processes (which retire after rules.pool.MAX_CATALOGS of them).
 _MAX_EVALUATORS = 64
@@ -45,6 +47,9 @@ class MunicipalEvaluators:
         rules.CatalogError (a stored version that no longer fits the federal table)."""
         if municipality is None:
             return default_catalog()
+        if not MUNICIPALITY_ID.fullmatch(municipality):
+            # No directory entry can have this id (a NUL would not even reach PostgreSQL).
+            raise UnknownMunicipality(municipality)
         published = self._source.published_rules(municipality)
         if published is None:
             return default_catalog()

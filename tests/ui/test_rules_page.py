@@ -112,6 +112,9 @@ async def test_the_supervisor_reads_and_a_counsellor_finds_no_page(system: Store
     admin = await _browser(system, "admin")
     chooser = await admin.get("/verwaltung/regeln")
     assert chooser.status_code == 200 and 'name="kommune"' in chooser.text
+    for hostile in ("muster\x00stadt", "x" * 5000, "nirgendwo"):
+        refused = await admin.get("/verwaltung/regeln", params={"kommune": hostile})
+        assert refused.status_code == 404, hostile
     shown = await admin.get("/verwaltung/regeln", params={"kommune": "musterstadt"})
     assert shown.status_code == 200 and "emp-sgb2" in shown.text
     for browser in (supervisor, counsellor, admin):
