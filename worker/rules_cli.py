@@ -83,6 +83,12 @@ def explain(
     try:
         if catalog is not None:
             evaluator = rules.Evaluator(rules.load_catalog_file(catalog))
+        elif request.rules is not None:
+            from rules.overrides import override_catalog
+
+            if request.municipality is None:
+                raise ValueError("„rules“ braucht eine Kommune")
+            evaluator = rules.Evaluator(override_catalog(request.rules, request.municipality))
         elif draft is not None or request.draft_id is not None:
             evaluator = rules.Evaluator(_draft_catalog(draft or request.draft_id or 0))
         else:

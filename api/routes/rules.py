@@ -22,7 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 import rules
 from api.deps import CurrentUser, Services, ServicesDep, require_role
 from api.errors import invalid
-from api.rule_sets import scoped_version, version_catalog
+from api.rule_sets import checked_catalog, scope_municipality, scoped_version, version_catalog
 from domain.explain import ExplainRequest
 from domain.needs import RoutingResult
 from domain.rule_sets import UnknownMunicipality
@@ -82,6 +82,13 @@ def _evaluators(
     request: ExplainRequest, user: User, services: Services
 ) -> tuple[str | None, Callable[[str | None], rules.Evaluator]]:
     """The municipality and the evaluators a dry run routes by: a draft's when it names one."""
+    if request.rules is not None:
+        if request.draft_id is not None or request.municipality is None:
+            raise invalid("rules", "Bitte „rules“ mit einer Kommune und ohne „draft_id“ angeben.")
+        with services.sessions() as session:
+            municipality = scope_municipality(session, user, request.municipality)
+        tried = services.rules.evaluator(checked_catalog(request.rules, municipality))
+        return municipality, lambda _: tried
     if request.draft_id is None:
         return request.municipality, services.rules
     with services.sessions() as session:

@@ -325,3 +325,35 @@ async def test_a_json_body_nested_beyond_reason_is_refused_and_nothing_is_writte
     assert response.status_code == 400, response.text
     assert "verschachtelt" in response.json()["detail"]
     assert _rows(system) == before
+
+
+async def test_rules_not_yet_saved_are_tried_on_one_profile(system: StoreOnly) -> None:
+    before = _rows(system)
+    tried = await system.call(
+        "regelwerk",
+        "POST",
+        "/rules/explain",
+        json=_explain(municipality="musterstadt", rules=REPLACE_EMP_SGB2),
+    )
+    assert tried.status_code == 200, tried.text
+    employment = next(r for r in tried.json()["routes"] if r["need"] == "employment")
+    assert (employment["rule"], employment["actor"]) == ("emp-sgb2", "employment_agency")
+    broken = REPLACE_EMP_SGB2.replace("need: employment", "need: language")
+    refused = await system.call(
+        "regelwerk",
+        "POST",
+        "/rules/explain",
+        json=_explain(municipality="musterstadt", rules=broken),
+    )
+    assert refused.status_code == 422, refused.text
+    assert [(e["rule"], e["field"]) for e in refused.json()["errors"]] == [("emp-sgb2", "need")]
+    # Another municipality's, or a counsellor (who edits no rules): not found.
+    for username, municipality in (("regelwerk", "beispielheim"), ("berater1", "musterstadt")):
+        response = await system.call(
+            username,
+            "POST",
+            "/rules/explain",
+            json=_explain(municipality=municipality, rules=REPLACE_EMP_SGB2),
+        )
+        assert response.status_code == 404, (username, response.text)
+    assert _rows(system) == before
