@@ -4,7 +4,7 @@ the draft, and, per changed rule, how many would route differently, from what to
 Each open case's profile and needs come from its workflow (a query per case: the read model
 keeps no profile, on purpose), at most `MAX_CASES` of them, `PARALLEL` queries at a time; a
 case still without needs (intake) has nothing to route and is skipped. Both catalogs route
-all cases in one trip to an evaluator process each (`Evaluator.route_many`), on today's date,
+all cases in trips of `BATCH` to an evaluator process (`Evaluator.route_many`), on today's date,
 so the only difference is the rules. Partners are not chosen: the question is which actor
 kind and rule, not which agency today. Case ids go to the municipality's supervisor only;
 everyone else gets counts. Nothing is written, nothing is sent to a case.
@@ -21,12 +21,13 @@ from api.gateway import Gateway
 from domain.case import CaseState
 from domain.needs import RoutingResult
 from rules.errors import RoutingEngineError, RulesUnavailable
-from rules.evaluator import Evaluation
+from rules.evaluator import Evaluation, Evaluator
 from rules.municipal import MunicipalEvaluators
 from rules.schema import CASE_SCOPE, Catalog
 
 MAX_CASES = 2000
-PARALLEL = 8
+PARALLEL = 8  # workflow queries at a time
+BATCH = 200  # evaluations per trip to an evaluator process
 
 Outcome = tuple[str, str, str] | None  # (rule, actor, measure); None: no rule routes it
 
@@ -141,6 +142,14 @@ async def _states(gateway: Gateway, case_ids: list[str]) -> list[CaseState]:
     return [state for state in found if state is not None]
 
 
+def _route_all(evaluator: Evaluator, evaluations: list[Evaluation]) -> list[RoutingResult]:
+    # In slices: one request to an evaluator process must stay well inside its timeout.
+    results: list[RoutingResult] = []
+    for start in range(0, len(evaluations), BATCH):
+        results.extend(evaluator.route_many(evaluations[start : start + BATCH]))
+    return results
+
+
 async def what_if(
     gateway: Gateway,
     evaluators: MunicipalEvaluators,
@@ -157,8 +166,8 @@ async def what_if(
         if state.profile is not None
     ]
     try:
-        before = await asyncio.to_thread(evaluators.evaluator(published).route_many, evaluations)
-        after = await asyncio.to_thread(evaluators.evaluator(draft).route_many, evaluations)
+        before = await asyncio.to_thread(_route_all, evaluators.evaluator(published), evaluations)
+        after = await asyncio.to_thread(_route_all, evaluators.evaluator(draft), evaluations)
     except (RulesUnavailable, RoutingEngineError) as error:
         # An evaluator process died or hung: replaced already, the question may be asked again.
         raise HTTPException(
