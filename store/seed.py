@@ -207,6 +207,11 @@ def seed_demo(engine: Engine, *, environment: str) -> bool:
         )
     with Session(engine) as session:
         if _holds_data(session):
+            # A demo store from before migration 0018 gets Musterstadt's rules as data once,
+            # so it routes as it did when they were a packaged file.
+            if session.get(Municipality, MUNICIPALITY_ID) is not None and not _has_rules(session):
+                _add_demo_rules(session)
+                session.commit()
             return False
         _add_directory(session)
         # argon2 is slow on purpose: one hash serves every demo account.
@@ -247,6 +252,11 @@ DEMO_RULES = "catalog/musterstadt.yaml"
 
 def demo_rules_text() -> str:
     return resources.files("rules").joinpath(DEMO_RULES).read_text(encoding="utf-8")
+
+
+def _has_rules(session: Session) -> bool:
+    query = select(RuleSetVersion.id).where(RuleSetVersion.municipality_id == MUNICIPALITY_ID)
+    return session.exec(query.limit(1)).first() is not None
 
 
 def _add_demo_rules(session: Session) -> None:

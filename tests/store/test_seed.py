@@ -184,3 +184,20 @@ def test_seed_publishes_musterstadts_packaged_rules_as_its_version_1(store_engin
     assert row.override_text == seed.demo_rules_text()
     assert "train-youth-agency" in row.override_text
     assert row.content_hash == hashlib.sha256(row.override_text.encode()).hexdigest()
+
+
+def test_a_demo_store_from_before_rule_sets_gets_musterstadts_rules_once(
+    store_engine: Engine,
+) -> None:
+    seed.seed_demo(store_engine, environment="development")
+    with Session(store_engine) as session:
+        for row in session.exec(select(RuleSetVersion)).all():
+            session.delete(row)
+        session.commit()
+    assert seed.seed_demo(store_engine, environment="development") is False
+    assert seed.seed_demo(store_engine, environment="development") is False
+    with Session(store_engine) as session:
+        rows = session.exec(select(RuleSetVersion)).all()
+    assert [(r.municipality_id, r.version, r.status) for r in rows] == [
+        ("musterstadt", 1, RuleSetStatus.PUBLISHED)
+    ]
