@@ -57,6 +57,7 @@ from domain.projection import (
     ProjectionRejected,
     ReferralNote,
 )
+from domain.rule_sets import UnknownMunicipality
 
 if TYPE_CHECKING:  # not at run time: the workflows import this module (see above)
     from rules.evaluator import Evaluator
@@ -147,8 +148,9 @@ class CaseActivities:
         sink: CaseEventSink,
         evaluators: "Callable[[str | None], Evaluator] | None" = None,
     ) -> None:
-        """`evaluators`: a municipality's routing evaluator; by default the process-wide
-        cached one matching in the evaluator pool (rules.evaluator_for)."""
+        """`evaluators`: a municipality's routing evaluator. The services pass the one of its
+        published rule set (rules.municipal.MunicipalEvaluators on the store); without one,
+        the packaged catalogs (rules.evaluator_for), for tests on an in-memory directory."""
         self._directory = directory
         self._sink = sink
         self._evaluators = evaluators
@@ -172,6 +174,15 @@ class CaseActivities:
                 partners=self._directory.partners,
                 evaluators=self._evaluators or rules.evaluator_for,
             )
+        except UnknownMunicipality as err:
+            # Never the federal table instead: a case of a municipality nobody configured is
+            # a configuration error to fix, not a case to route by the wrong rules.
+            raise ApplicationError(
+                f"Die Kommune '{input.municipality_id}' steht nicht im Verzeichnis; ihre Fälle "
+                "können nicht zugeordnet werden.",
+                type="RulesInvalid",
+                non_retryable=True,
+            ) from err
         except (rules.CatalogError, ValueError) as err:
             raise ApplicationError(
                 f"Die Regeln der Kommune '{input.municipality_id}' sind fehlerhaft: {err}",

@@ -43,6 +43,7 @@ from app.settings import Settings
 from domain.actor import Actor, ActorRole
 from domain.fields import PlausibleDate, SingleLine
 from domain.months import add_months, german_day
+from rules.municipal import MunicipalEvaluators
 from store import audit
 from store.models import Role, User
 from store.projections import ID_LENGTH
@@ -75,6 +76,8 @@ class Services:
     tokens: TokenIssuer
     metrics: ApiMetrics
     logins: LoginThrottle
+    # Each municipality's routing evaluator by its published rule set (rules/municipal.py).
+    rules: MunicipalEvaluators
 
 
 # Dependencies without I/O are `async def`: FastAPI runs a plain `def` in a worker thread, a hop
@@ -146,6 +149,7 @@ ROLE_LABELS = {
     Role.ADMIN: "Verwaltung",
     Role.EVALUATOR: "Auswertung",
     Role.DATA_PROTECTION: "Datenschutz",
+    Role.RULE_EDITOR: "Regelwerk",
 }
 
 
@@ -170,6 +174,10 @@ Counsellor = Annotated[User, Depends(require_role(Role.COUNSELLOR))]
 Partner = Annotated[User, Depends(require_role(Role.PARTNER))]
 Supervisor = Annotated[User, Depends(require_role(Role.SUPERVISOR))]
 Admin = Annotated[User, Depends(require_role(Role.ADMIN))]
+# A municipality's rules: administrators and its rule editors change them; its coordination
+# reads them and sees which of its cases a draft would route differently.
+RuleEditor = Annotated[User, Depends(require_role(Role.ADMIN, Role.RULE_EDITOR))]
+RuleReader = Annotated[User, Depends(require_role(Role.ADMIN, Role.RULE_EDITOR, Role.SUPERVISOR))]
 # The audit log: administrators and data protection officers.
 AuditReader = Annotated[User, Depends(require_role(Role.ADMIN, Role.DATA_PROTECTION))]
 

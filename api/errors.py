@@ -82,6 +82,8 @@ _HTTP_DETAILS: dict[int, str] = {
     405: "Diese Methode ist hier nicht erlaubt.",
     413: "Die Anfrage ist zu groß.",
 }
+# FastAPI's words for a body its JSON parser gave up on (e.g. nested thousands deep).
+_UNPARSABLE_BODY = "There was an error parsing the body"
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
@@ -95,6 +97,11 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     detail: Any = exc.detail
     if not isinstance(detail, str | dict | list) or detail == _default_phrase(exc.status_code):
         detail = _HTTP_DETAILS.get(exc.status_code, detail)
+    if detail == _UNPARSABLE_BODY:
+        detail = (
+            "Der Inhalt der Anfrage ist nicht lesbar "
+            "(kein gültiges oder zu tief verschachteltes JSON)."
+        )
     content: dict[str, Any] = detail if isinstance(detail, dict) else {"detail": detail}
     return JSONResponse(status_code=exc.status_code, content=content, headers=exc.headers)
 

@@ -48,6 +48,7 @@ from api.routes import (
     notifications,
     referrals,
     reports,
+    rule_sets,
     rules,
     supervision,
 )
@@ -56,9 +57,11 @@ from api.ui import oidc_pages
 from app.master_key import master_key
 from app.payload_codec import CachedKeyStore
 from app.settings import Settings
+from rules.municipal import MunicipalEvaluators
 from rules.pool import start_rules_evaluators
 from store.db import make_engine, make_session_factory, upgrade
 from store.keys import SqlKeyStore
+from store.rule_sets import SqlRuleSets
 
 TITLE = "Lotse"
 DESCRIPTION = "Integrationsvereinbarungen als langlebige Prozesse: Fälle, Vermittlungen, Aufsicht."
@@ -88,6 +91,7 @@ def create_app(
         tokens=issuer_from_settings(settings),
         metrics=metrics,
         logins=LoginThrottle(settings.login_concurrency),
+        rules=MunicipalEvaluators(SqlRuleSets(store)),
     )
 
     @asynccontextmanager
@@ -126,6 +130,7 @@ def create_app(
         supervision,
         reports,
         rules,
+        rule_sets,
         admin,
         admin_oidc,
         admin_directory,

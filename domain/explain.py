@@ -13,8 +13,15 @@ from domain.profile import IntakeData, StrictModel
 
 
 class ExplainRequest(StrictModel):
+    """`municipality`: route by its published rules (none: the federal table); `draft_id`: by
+    that draft of a municipality's rules instead (`POST /rules/drafts`), to try it; `rules`:
+    by these changes of `municipality` to the federal table (YAML or JSON text, as a draft's),
+    to try them before saving."""
+
     today: PlausibleDate
     municipality: Code | None = None
+    draft_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    rules: Annotated[str, Field(min_length=1, max_length=49_152)] | None = None
     centre_kind: CentreKind = CentreKind.MBE
     profile: IntakeData
     needs: Annotated[list[Need], Field(min_length=1, max_length=30)]

@@ -2,7 +2,10 @@
 durable-rules rulesets, and partner resolution.
 
 Public API:
-    load_catalog(municipality) -> Catalog          merged default + the municipality's override
+    load_catalog(municipality) -> Catalog          merged default + a packaged override (tests)
+    MunicipalEvaluators(source)(municipality)      the services' evaluators: a municipality's
+                                                   published rule set from the store
+                                                   (rules/municipal.py, rules/overrides.py)
     load_catalog_file(path) -> Catalog             any rule file (`lotse rules check|explain`)
     check_files(paths) -> list[str]                every problem, "<file>: rule '<id>': field ..."
     Evaluator(catalog).route(profile, needs, *, today, centre_kind) -> RoutingResult

@@ -23,6 +23,7 @@ from rules.schema import (
     CatalogError,
     CatalogFile,
     OverrideFile,
+    RuleProblem,
     RuleSpec,
 )
 
@@ -47,13 +48,48 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _read_yaml(text: str, source: str) -> dict[str, Any]:
+class _Problems:
+    """The problems of one file, as lines ("<file>: rule '<id>': field '<f>': <what>") and as
+    data (`RuleProblem`), in the same order."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: list[str] = []
+        self.data: list[RuleProblem] = []
+
+    def add(self, rule: str | None, field: str | None, message: str, error: Any = None) -> None:
+        where = f"{self.source}: "
+        if rule is not None:
+            where += f"rule '{rule}': "
+        if field is not None:
+            where += f"field '{field}': "
+        self.lines.append(where + message)
+        self.data.append(RuleProblem(rule, field or "", message, dict(error) if error else None))
+
+    def __bool__(self) -> bool:
+        return bool(self.lines)
+
+    def error(self) -> CatalogError:
+        return CatalogError(self.lines, self.data)
+
+
+def _one_problem(source: str, rule: str | None, field: str | None, message: str) -> CatalogError:
+    problems = _Problems(source)
+    problems.add(rule, field, message)
+    return problems.error()
+
+
+def _read_yaml(
+    text: str, source: str, loader: type[yaml.SafeLoader] | None = None
+) -> dict[str, Any]:
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        data = yaml.load(text, Loader=loader or _UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as error:
-        raise CatalogError([f"{source}: YAML error: {error}"]) from None
+        raise _one_problem(source, None, None, f"YAML error: {error}") from None
+    except RecursionError:
+        raise _one_problem(source, None, None, "YAML error: nested too deeply") from None
     if not isinstance(data, dict):
-        raise CatalogError([f"{source}: expected a mapping with 'kind' at the top"])
+        raise _one_problem(source, None, None, "expected a mapping with 'kind' at the top")
     return data
 
 
@@ -64,13 +100,14 @@ def _field(error: Any) -> str:
     return ".".join(str(part) for part in error["loc"]) or "(rule)"
 
 
-def _top_level_errors(source: str, error: ValidationError) -> list[str]:
-    return [f"{source}: field '{_field(e)}': {e['msg']}" for e in error.errors()]
+def _top_level_errors(source: str, error: ValidationError) -> CatalogError:
+    problems = _Problems(source)
+    for e in error.errors():
+        problems.add(None, _field(e), e["msg"], e)
+    return problems.error()
 
 
-def _parse_rules(
-    raws: list[dict[str, Any]], model: type[R], source: str, errors: list[str]
-) -> list[R]:
+def _parse_rules(raws: list[dict[str, Any]], model: type[R], errors: _Problems) -> list[R]:
     parsed: list[R] = []
     for number, raw in enumerate(raws, start=1):
         raw_id = raw.get("id") if isinstance(raw, dict) else None
@@ -78,9 +115,8 @@ def _parse_rules(
         try:
             parsed.append(model.model_validate(raw))
         except ValidationError as error:
-            errors.extend(
-                f"{source}: rule '{label}': field '{_field(e)}': {e['msg']}" for e in error.errors()
-            )
+            for e in error.errors():
+                errors.add(label, _field(e), e["msg"], e)
     return parsed
 
 
@@ -88,16 +124,16 @@ def _catalog_from_data(data: dict[str, Any], source: str) -> Catalog:
     try:
         spec = CatalogFile.model_validate(data)
     except ValidationError as error:
-        raise CatalogError(_top_level_errors(source, error)) from None
-    errors: list[str] = []
-    rules = _parse_rules(spec.rules, RuleSpec, source, errors)
+        raise _top_level_errors(source, error) from None
+    errors = _Problems(source)
+    rules = _parse_rules(spec.rules, RuleSpec, errors)
     seen: set[str] = set()
     for rule in rules:
         if rule.id in seen:
-            errors.append(f"{source}: rule '{rule.id}': field 'id': duplicate rule id")
+            errors.add(rule.id, "id", "duplicate rule id")
         seen.add(rule.id)
     if errors:
-        raise CatalogError(errors)
+        raise errors.error()
     return Catalog(name=spec.name, rules=tuple(rules))
 
 
@@ -105,13 +141,11 @@ def _merge(default: Catalog, data: dict[str, Any], source: str) -> Catalog:
     try:
         spec = OverrideFile.model_validate(data)
     except ValidationError as error:
-        raise CatalogError(_top_level_errors(source, error)) from None
-    errors: list[str] = []
-    replacements = _parse_rules(spec.replace, RuleSpec, source, errors)
-    additions = _parse_rules(spec.add, AddedRule, source, errors)
-
-    def problem(rule_id: str, field: str, message: str) -> None:
-        errors.append(f"{source}: rule '{rule_id}': field '{field}': {message}")
+        raise _top_level_errors(source, error) from None
+    errors = _Problems(source)
+    replacements = _parse_rules(spec.replace, RuleSpec, errors)
+    additions = _parse_rules(spec.add, AddedRule, errors)
+    problem = errors.add
 
     rules = list(default.rules)
     default_ids = {rule.id for rule in default.rules}
@@ -155,7 +189,7 @@ def _merge(default: Catalog, data: dict[str, Any], source: str) -> Catalog:
             problem(rule_id, "disable", "both replaced and disabled")
         disabled.add(rule_id)
     if errors:
-        raise CatalogError(errors)
+        raise errors.error()
     return Catalog(name=spec.municipality, rules=tuple(r for r in rules if r.id not in disabled))
 
 
@@ -168,11 +202,11 @@ def _packaged_text(name: str) -> str | None:
 def default_catalog() -> Catalog:
     text = _packaged_text(DEFAULT_NAME)
     if text is None:
-        raise CatalogError([f"{DEFAULT_NAME}.yaml: missing from the installed package"])
+        raise _one_problem(f"{DEFAULT_NAME}.yaml", None, None, "missing from the installed package")
     return _catalog_from_data(_read_yaml(text, f"{DEFAULT_NAME}.yaml"), f"{DEFAULT_NAME}.yaml")
 
 
-def _packaged_names() -> list[str]:
+def packaged_names() -> list[str]:
     folder = resources.files("rules").joinpath("catalog")
     return sorted(e.name[: -len(".yaml")] for e in folder.iterdir() if e.name.endswith(".yaml"))
 
@@ -184,8 +218,8 @@ def _load_packaged(municipality: str) -> Catalog:
     source = f"{municipality}.yaml"
     data = _read_yaml(text, source)
     if data.get("kind") != "override" or data.get("municipality") != municipality:
-        raise CatalogError(
-            [f"{source}: field 'municipality': expected an override for '{municipality}'"]
+        raise _one_problem(
+            source, None, "municipality", f"expected an override for '{municipality}'"
         )
     return _merge(default_catalog(), data, source)
 
@@ -193,7 +227,9 @@ def _load_packaged(municipality: str) -> Catalog:
 @lru_cache(maxsize=256)
 def load_catalog(municipality: str | None = None) -> Catalog:
     """The merged catalog of a municipality: its packaged override on the default, or the
-    default alone when it has no file of its own."""
+    default alone when it has no file of its own. The packaged files only, for the rules'
+    tests, the benchmark and in-memory demos: the services route by each municipality's
+    published rule set in the database (rules/municipal.py), which refuses an unknown one."""
     if municipality is None or municipality == DEFAULT_NAME:
         return default_catalog()
     if not _MUNICIPALITY.match(municipality):
@@ -208,14 +244,14 @@ def load_catalog_file(path: str | PathLike[str]) -> Catalog:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        raise CatalogError([f"{source}: cannot read: {error.strerror}"]) from None
+        raise _one_problem(source, None, None, f"cannot read: {error.strerror}") from None
     data = _read_yaml(text, source)
     kind = data.get("kind", "override" if "municipality" in data else "catalog")
     if kind == "catalog":
         return _catalog_from_data({"kind": kind, "name": Path(path).stem, **data}, source)
     if kind == "override":
         return _merge(default_catalog(), {"kind": kind, **data}, source)
-    raise CatalogError([f"{source}: field 'kind': expected 'catalog' or 'override'"])
+    raise _one_problem(source, None, "kind", "expected 'catalog' or 'override'")
 
 
 def check_files(paths: Sequence[str | PathLike[str]] | None = None) -> list[str]:
@@ -223,7 +259,7 @@ def check_files(paths: Sequence[str | PathLike[str]] | None = None) -> list[str]
     catalogs shipped in the package."""
     errors: list[str] = []
     if paths is None:
-        for name in _packaged_names():
+        for name in packaged_names():
             try:
                 default_catalog() if name == DEFAULT_NAME else _load_packaged(name)
             except CatalogError as error:

@@ -26,12 +26,27 @@ Scope = NeedKind | Literal["any"]
 CASE_SCOPE = "any"
 
 
-class CatalogError(Exception):
-    """One or more problems in rule files, each naming the file, the rule id and the field."""
+@dataclass(frozen=True)
+class RuleProblem:
+    """One problem of a rule file, as data: the rule (its id, "#3" for one without an id,
+    None for the file's top level), the field inside it, the English sentence of
+    `CatalogError.errors`, and the pydantic error when pydantic found it (its type and
+    context let a caller say it in another language: api/rule_set_messages.py)."""
 
-    def __init__(self, errors: list[str]) -> None:
+    rule: str | None
+    field: str
+    message: str
+    error: dict[str, Any] | None = None
+
+
+class CatalogError(Exception):
+    """One or more problems in rule files, each naming the file, the rule id and the field
+    (`errors`, one line each); `problems` holds the same as data where it is known."""
+
+    def __init__(self, errors: list[str], problems: list[RuleProblem] | None = None) -> None:
         super().__init__("\n".join(errors))
         self.errors = errors
+        self.problems = problems if problems is not None else []
 
 
 def _rule_error(path: str, message: str) -> PydanticCustomError:

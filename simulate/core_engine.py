@@ -107,6 +107,7 @@ from simulate.engine import Command, Refused
 from simulate.routing import RunEvaluators
 from store.directory import SqlDirectory
 from store.projector import SqlCaseEventSink
+from store.rule_sets import SqlRuleSets
 from workflows.agreement import AgreementWorkflow
 from workflows.agreement_calls import document_input, next_batch
 from workflows.referral import ReferralWorkflow
@@ -140,7 +141,8 @@ class CoreEngine:
         self._directory = SqlDirectory(store)
         self._sink = SqlCaseEventSink(store)
         # The activities' own code, called without Temporal (their blocking bodies).
-        self._activities = CaseActivities(self._directory, self._sink, RunEvaluators())
+        rule_sets = RunEvaluators(rule_sets=SqlRuleSets(store))
+        self._activities = CaseActivities(self._directory, self._sink, rule_sets)
         self._clocks = clocks or Clocks()
         self._now = start
         self._cases: dict[str, CaseState] = {}

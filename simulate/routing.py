@@ -24,6 +24,7 @@ from rules.catalog import load_catalog
 from rules.compiler import InProcessMatcher
 from rules.evaluator import Evaluator as RulesEvaluator
 from rules.evaluator import Matcher
+from rules.municipal import MunicipalEvaluators, RuleSetSource
 from rules.pool import Event
 from rules.schema import Catalog
 
@@ -53,14 +54,24 @@ def _key(batch: Sequence[Event]) -> str:
 
 
 class RunEvaluators:
-    """A municipality's evaluator for one run (`CaseActivities(evaluators=...)`): its catalog
-    as `rules.evaluator_for` loads it, one memo shared by all."""
+    """A municipality's evaluator for one run (`CaseActivities(evaluators=...)`), one memo
+    shared by all. With `rule_sets` (the run's store, as the core engine passes it), each
+    municipality's published rules as the services read them (rules/municipal.py), so both
+    engines route alike and an unknown municipality is refused; without, the packaged
+    catalogs (`rules.load_catalog`), for the tests of the memo."""
 
-    def __init__(self, matcher: Matcher | None = None) -> None:
+    def __init__(
+        self, matcher: Matcher | None = None, rule_sets: RuleSetSource | None = None
+    ) -> None:
         self.matcher = MemoMatcher(matcher or InProcessMatcher())
+        self._municipal = (
+            MunicipalEvaluators(rule_sets, self.matcher) if rule_sets is not None else None
+        )
         self._evaluators: dict[str | None, RulesEvaluator] = {}
 
     def __call__(self, municipality: str | None) -> RulesEvaluator:
+        if self._municipal is not None:
+            return self._municipal(municipality)
         evaluator = self._evaluators.get(municipality)
         if evaluator is None:
             evaluator = RulesEvaluator(load_catalog(municipality), self.matcher)

@@ -15,7 +15,16 @@ compares migrations against. It holds no queries (those are in `directory`, `use
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, Index, event, select
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Index,
+    Text,
+    UniqueConstraint,
+    event,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, SQLModel, col
 
@@ -54,6 +63,9 @@ class Role(StrEnum):
     # A municipality's data protection officer (migration 0014): erases closed cases, exports
     # a client's data and reads the audit log; sees no case list.
     DATA_PROTECTION = "datenschutz"
+    # A municipality's rule editor (migration 0018): drafts, tries and publishes the
+    # municipality's routing rules; sees no case and no client.
+    RULE_EDITOR = "regelwerk"
 
 
 class Municipality(SQLModel, table=True):
@@ -132,10 +144,10 @@ class PartnerAgency(SQLModel, table=True):
 
 
 # One scope column per role and no other: a counsellor sees a centre's cases, a partner one
-# agency's referrals, a supervisor and a data protection officer one municipality; an admin
-# and an evaluator have none (an evaluator's municipalities are rows of their own,
-# `EvaluatorMunicipality`). Kept in the database
-# too, so no code path (seed, admin API, a hand-written SQL fix) can store a half-scoped account.
+# agency's referrals, a supervisor, a data protection officer and a rule editor one
+# municipality; an admin and an evaluator have none (an evaluator's municipalities are rows of
+# their own, `EvaluatorMunicipality`). Kept in the database too, so no code path (seed, admin
+# API, a hand-written SQL fix) can store a half-scoped account.
 _SCOPE_FITS_ROLE = (
     "(role = 'counsellor' AND centre_id IS NOT NULL AND partner_id IS NULL"
     " AND municipality_id IS NULL)"
@@ -148,6 +160,8 @@ _SCOPE_FITS_ROLE = (
     " OR (role = 'evaluator' AND centre_id IS NULL AND partner_id IS NULL"
     " AND municipality_id IS NULL)"
     " OR (role = 'datenschutz' AND municipality_id IS NOT NULL AND centre_id IS NULL"
+    " AND partner_id IS NULL)"
+    " OR (role = 'regelwerk' AND municipality_id IS NOT NULL AND centre_id IS NULL"
     " AND partner_id IS NULL)"
 )
 
@@ -245,3 +259,46 @@ class InboundReferral(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=40)
     email: str | None = Field(default=None, max_length=254)
     reason: str = Field(max_length=2000)
+
+
+class RuleSetStatus(StrEnum):
+    """A municipality's rule set version: edited as a draft, then published; publishing the
+    next one supersedes it. Only one is published per municipality at a time."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    SUPERSEDED = "superseded"
+
+
+class RuleSetVersion(SQLModel, table=True):
+    """One version of a municipality's overrides of the federal routing table (migration
+    0018): the override (add, replace, disable by rule id) as its author wrote it, YAML or
+    JSON, and the content hash of the merged catalog it gives, which is the
+    `ruleset_version` every route routed by it records. Never deleted: a case's routes name
+    the hash of the version they were routed with, and this row says which one it was."""
+
+    __tablename__ = "rule_sets"
+    __table_args__ = (
+        Index("ix_rule_sets_municipality_status", "municipality_id", "status"),
+        UniqueConstraint("municipality_id", "version"),
+        # One published version per municipality, whatever two publishers do at once.
+        Index(
+            "uq_rule_sets_one_published",
+            "municipality_id",
+            unique=True,
+            sqlite_where=text("status = 'published'"),
+            postgresql_where=text("status = 'published'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    municipality_id: str = Field(foreign_key="municipalities.id", max_length=SLUG_LENGTH)
+    version: int  # 1, 2, ... per municipality, in the order the drafts were made
+    status: RuleSetStatus = Field(sa_type=StrEnumType(RuleSetStatus))
+    override_text: str = Field(sa_type=Text)
+    content_hash: str = Field(max_length=64)  # SHA-256 of the merged catalog (rules.Catalog)
+    created_by: str = Field(max_length=SLUG_LENGTH)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    published_by: str | None = Field(default=None, max_length=SLUG_LENGTH)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -2,8 +2,9 @@
 
 One municipality (Musterstadt, NRW), its three centres, one partner agency of every actor kind
 but `migration_counselling` (that is the centre itself) with the measures ROUTING.md gives that
-kind, one account per role and partner, all with the password `demo`, and two open referrals
-from the Jobcenter to MBE Mitte (`berater1`'s page "Eingehende Vermittlungen" is not empty).
+kind, one account per role and partner, all with the password `demo`, two open referrals
+from the Jobcenter to MBE Mitte (`berater1`'s page "Eingehende Vermittlungen" is not empty), and
+Musterstadt's own routing rules as its published rule set version 1.
 Never in production: a known password on a real system is an open door, so `seed_demo` refuses
 there outright.
 """
@@ -11,6 +12,7 @@ there outright.
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -18,7 +20,16 @@ from sqlmodel import Session, select
 from domain.enums import ActorKind, CentreKind
 from domain.inbound import InboundReferralRequest
 from store import inbound
-from store.models import Centre, Municipality, PartnerAgency, Role, User
+from store.models import (
+    Centre,
+    Municipality,
+    PartnerAgency,
+    Role,
+    RuleSetStatus,
+    RuleSetVersion,
+    User,
+)
+from store.rule_sets import content_hash
 from store.users import create_user, hash_password
 
 DEMO_PASSWORD = "demo"
@@ -170,6 +181,8 @@ DEMO_STAFF: dict[str, DemoStaff] = {
     "datenschutz": DemoStaff(
         Role.DATA_PROTECTION, None, MUNICIPALITY_ID, "Datenschutzbeauftragte Musterstadt", ""
     ),
+    # Musterstadt's rule editor: drafts, tries and publishes the municipality's own rules.
+    "regelwerk": DemoStaff(Role.RULE_EDITOR, None, MUNICIPALITY_ID, "Regelwerk Musterstadt", ""),
 }
 # The contact person of each demo partner's account (by account name).
 DEMO_PARTNER_CONTACTS = {
@@ -194,6 +207,11 @@ def seed_demo(engine: Engine, *, environment: str) -> bool:
         )
     with Session(engine) as session:
         if _holds_data(session):
+            # A demo store from before migration 0018 gets Musterstadt's rules as data once,
+            # so it routes as it did when they were a packaged file.
+            if session.get(Municipality, MUNICIPALITY_ID) is not None and not _has_rules(session):
+                _add_demo_rules(session)
+                session.commit()
             return False
         _add_directory(session)
         # argon2 is slow on purpose: one hash serves every demo account.
@@ -220,9 +238,44 @@ def seed_demo(engine: Engine, *, environment: str) -> bool:
                 display_name=DEMO_PARTNER_CONTACTS[partner.account],
                 email=_demo_email(partner.account),
             )
+        _add_demo_rules(session)
         session.commit()
     _add_inbound_referrals(engine)
     return True
+
+
+# Musterstadt's own rules, published as its version 1. The text is the override file the rules
+# package ships (rules/catalog/musterstadt.yaml, which the rules' tests read too): read as data,
+# by its place in the installed package, without importing the rules (a layer above the store).
+DEMO_RULES = "catalog/musterstadt.yaml"
+
+
+def demo_rules_text() -> str:
+    return resources.files("rules").joinpath(DEMO_RULES).read_text(encoding="utf-8")
+
+
+def _has_rules(session: Session) -> bool:
+    query = select(RuleSetVersion.id).where(RuleSetVersion.municipality_id == MUNICIPALITY_ID)
+    return session.exec(query.limit(1)).first() is not None
+
+
+def _add_demo_rules(session: Session) -> None:
+    now = datetime.now(UTC)
+    text = demo_rules_text()
+    session.add(
+        RuleSetVersion(
+            municipality_id=MUNICIPALITY_ID,
+            version=1,
+            status=RuleSetStatus.PUBLISHED,
+            override_text=text,
+            content_hash=content_hash(text),
+            created_by="admin",
+            created_at=now,
+            updated_at=now,
+            published_by="admin",
+            published_at=now,
+        )
+    )
 
 
 def _demo_email(account: str) -> str:

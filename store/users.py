@@ -56,6 +56,7 @@ def scope_error(
         Role.ADMIN: None,
         Role.EVALUATOR: None,  # her municipalities: `evaluator_municipalities`
         Role.DATA_PROTECTION: "municipality_id",
+        Role.RULE_EDITOR: "municipality_id",
     }[role]
     given = {
         name

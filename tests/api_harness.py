@@ -38,12 +38,14 @@ from api.main import create_app
 from app.payload_codec import CachedKeyStore
 from app.settings import Settings
 from app.temporal import encrypted
+from rules.municipal import MunicipalEvaluators
 from store.digest import SqlDigestCounts
 from store.directory import SqlDirectory
 from store.evaluation_cells_build import mark_everything_stale
 from store.notifications import SqlNoticeLedger
 from store.projections import CaseSummary
 from store.projector import SqlCaseEventSink
+from store.rule_sets import SqlRuleSets
 from store.seed import DEMO_PASSWORD, seed_demo
 from store.testing import Backend, migrated_store, sqlite_store
 from tests.key_harness import session_converter, session_keys
@@ -259,7 +261,9 @@ async def running_lotse(
         # The server's client may be one without the codec (a test's own server): the worker
         # encrypts all the same.
         worker_client = encrypted(env.client, keys)
-        case = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine))
+        # Each municipality routes by its published rule set (rules/municipal.py).
+        rule_sets = MunicipalEvaluators(SqlRuleSets(engine))
+        case = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine), rule_sets)
         ledger = SqlNoticeLedger(engine)
         notify = NotificationActivities(ledger, mailer, settings.link_base).notify
         digest = DigestActivities(SqlDigestCounts(engine))

@@ -16,8 +16,10 @@ from activities.case import CaseActivities
 from api.gateway import connect
 from api.main import create_app
 from app.temporal import encrypted
+from rules.municipal import MunicipalEvaluators
 from store.directory import SqlDirectory
 from store.projector import SqlCaseEventSink
+from store.rule_sets import SqlRuleSets
 from store.seed import seed_demo
 from store.testing import migrated_store
 from tests.api_harness import Lotse, register_search_attributes, settings_for
@@ -44,7 +46,9 @@ async def running_lotse_on(
     settings = settings_for(data_dir, f"api-{uuid.uuid4()}", address)
     await register_search_attributes(env.client)
     seed_demo(engine, environment="development")
-    activities = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine))
+    # Each municipality routes by its published rule set (rules/municipal.py).
+    rule_sets = MunicipalEvaluators(SqlRuleSets(engine))
+    activities = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine), rule_sets)
     keys = session_keys()
     worker = build_worker(encrypted(env.client, keys), settings, activities)
     app = create_app(settings, engine=engine, client=await connect(settings, keys), keys=keys)

@@ -1,5 +1,11 @@
 """`lotse rules check|explain`: validate rule catalogs and dry-run routing without a case.
 
+`explain` routes by the catalogs shipped with Lotse (the federal table and the demo
+municipality's), by a rule file (`--catalog FILE`: a full catalog, or a municipality's
+changes merged onto the federal table) or by a draft in the configured database (`--draft
+ID`, as `POST /rules/drafts` stored it). A municipality with neither a shipped catalog nor a
+file or draft named is refused (exit 2), never routed by the federal table instead.
+
 Exit codes: 0 fine, 1 invalid catalog, 2 invalid request, 3 a need no rule matched, 4 the
 evaluation failed (its evaluator process died or hung; rules/pool.py): try again.
 """
@@ -7,13 +13,16 @@ evaluation failed (its evaluator process died or hung; rules/pool.py): try again
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 
 from domain.explain import ExplainRequest
 from domain.needs import RoutingResult
+
+if TYPE_CHECKING:
+    from rules.schema import Catalog
 
 EXAMPLE = resources.files("rules") / "examples" / "explain-request.json"
 
@@ -45,6 +54,17 @@ def explain(
     example: Annotated[
         bool, typer.Option("--example", help="Die mitgelieferte Beispielanfrage verwenden.")
     ] = False,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog",
+            help="Nach dieser Regeldatei routen (ganzer Katalog oder Änderungen einer Kommune).",
+        ),
+    ] = None,
+    draft: Annotated[
+        int | None,
+        typer.Option("--draft", min=1, help="Nach diesem Entwurf aus der Datenbank routen."),
+    ] = None,
 ) -> None:
     """Read a request (today, municipality, centre_kind, profile, needs) from stdin and route it."""
     import rules
@@ -57,8 +77,22 @@ def explain(
             field = ".".join(str(part) for part in error["loc"]) or "(Eingabe)"
             typer.echo(f"{field}: {error['msg']}", err=True)
         raise typer.Exit(2) from None
+    if catalog is not None and draft is not None:
+        typer.echo("Bitte nur --catalog oder --draft angeben, nicht beides.", err=True)
+        raise typer.Exit(2)
     try:
-        evaluator = rules.evaluator_for(request.municipality)
+        if catalog is not None:
+            evaluator = rules.Evaluator(rules.load_catalog_file(catalog))
+        elif request.rules is not None:
+            from rules.overrides import override_catalog
+
+            if request.municipality is None:
+                raise ValueError("„rules“ braucht eine Kommune")
+            evaluator = rules.Evaluator(override_catalog(request.rules, request.municipality))
+        elif draft is not None or request.draft_id is not None:
+            evaluator = rules.Evaluator(_draft_catalog(draft or request.draft_id or 0))
+        else:
+            evaluator = rules.Evaluator(_shipped_catalog(request.municipality))
     except ValueError as exc:
         typer.echo(f"municipality: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -79,6 +113,39 @@ def explain(
         typer.echo(render_table(result))
     if result.unrouted:
         raise typer.Exit(3)
+
+
+def _shipped_catalog(municipality: str | None) -> "Catalog":
+    """The federal table (no municipality) or a shipped municipality's catalog; ValueError for
+    any other municipality: its rules live in a database (`--draft`) or a file (`--catalog`)."""
+    from rules.catalog import default_catalog, load_catalog, packaged_names
+
+    if municipality is None:
+        return default_catalog()
+    if municipality not in packaged_names():
+        raise ValueError(
+            f"für '{municipality}' ist kein Regelwerk mitgeliefert; bitte --catalog DATEI "
+            "oder --draft ID angeben"
+        )
+    return load_catalog(municipality)
+
+
+def _draft_catalog(draft_id: int) -> "Catalog":
+    """A draft (or any version) of the configured database, merged onto the federal table."""
+    from sqlmodel import Session
+
+    from app.settings import Settings
+    from rules.overrides import override_catalog
+    from store import rule_sets
+    from store.db import make_engine
+
+    settings = Settings()
+    engine = make_engine(settings.database_url, settings.data_dir)
+    with Session(engine) as session:
+        row = rule_sets.version_by_id(session, draft_id)
+        if row is None:
+            raise ValueError(f"draft: keinen Entwurf {draft_id} in der Datenbank gefunden")
+        return override_catalog(row.override_text, row.municipality_id, f"Entwurf {draft_id}")
 
 
 def render_table(result: RoutingResult) -> str:

@@ -109,12 +109,14 @@ def default_activities(settings: Settings) -> list[Callable[..., Any]]:
     from activities.notifications import NotificationActivities
     from activities.retention import RetentionActivities
     from api.gateway import Gateway
+    from rules.municipal import MunicipalEvaluators
     from store.db import make_engine, upgrade
     from store.digest import SqlDigestCounts
     from store.directory import SqlDirectory
     from store.name_key_rebuild import rebuild_name_keys
     from store.notifications import SqlNoticeLedger
     from store.projector import SqlCaseEventSink
+    from store.rule_sets import SqlRuleSets
     from worker.keys_cli import store_keys
     from worker.retention import StoreRetention
 
@@ -123,7 +125,9 @@ def default_activities(settings: Settings) -> list[Callable[..., Any]]:
     rebuild_name_keys(
         engine
     )  # derived data: after a change of the keying (store/name_key_rebuild.py)
-    case = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine))
+    # Each municipality routes by its published rule set (rules/municipal.py).
+    rule_sets = MunicipalEvaluators(SqlRuleSets(engine))
+    case = CaseActivities(SqlDirectory(engine), SqlCaseEventSink(engine), rule_sets)
     sender = mail_sender(settings)
     if sender is None:
         log.info("Notifications: in the app only, no mail (LOTSE_SMTP_URL unset)")

@@ -101,6 +101,7 @@ _SCOPE_OF_ROLE = {
     Role.ADMIN: None,
     Role.EVALUATOR: None,
     Role.DATA_PROTECTION: "municipality_id",
+    Role.RULE_EDITOR: "municipality_id",
 }
 
 

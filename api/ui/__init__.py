@@ -28,6 +28,7 @@ from api.ui import (
     inbound_pages,
     notification_pages,
     partner_pages,
+    rules_pages,
     supervisor_case,
     supervisor_lists,
     supervisor_pages,
@@ -64,6 +65,7 @@ def install(app: FastAPI) -> None:
         data_protection_pages,
         directory_import_page,
         directory_pages,
+        rules_pages,
     ):
         app.include_router(pages.router)
     app.mount("/static", Assets(directory=STATIC), name="static")

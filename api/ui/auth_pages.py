@@ -38,6 +38,7 @@ HOME: dict[Role, str] = {
     Role.SUPERVISOR: "/aufsicht",
     Role.EVALUATOR: "/auswertung",
     Role.DATA_PROTECTION: "/datenschutz",
+    Role.RULE_EDITOR: "/verwaltung/regeln",
 }
 
 

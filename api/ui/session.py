@@ -246,6 +246,10 @@ ReportReaderUser = Annotated[User, Depends(page_role(Role.SUPERVISOR, Role.EVALU
 # Erasure and the client's copy (api/ui/data_protection_pages.py).
 EraserUser = Annotated[User, Depends(page_role(Role.ADMIN, Role.DATA_PROTECTION))]
 DataProtectionUser = Annotated[User, Depends(page_role(Role.DATA_PROTECTION))]
+# A municipality's rules (api/ui/rules_pages.py): its rule editor and admins change them, its
+# coordination reads them.
+RuleReaderUser = Annotated[User, Depends(page_role(Role.ADMIN, Role.RULE_EDITOR, Role.SUPERVISOR))]
+RuleEditorUser = Annotated[User, Depends(page_role(Role.ADMIN, Role.RULE_EDITOR))]
 
 
 # --- objects in scope: the API's checks, with the session's user --------------------------

@@ -40,6 +40,7 @@ ROLES = {
     "admin": "admin",
     "evaluator": "auswertung",
     "datenschutz": "datenschutz",
+    "regelwerk": "regelwerk",
 }
 OBJECTS = ("own", "foreign", "missing")
 
@@ -54,9 +55,11 @@ def row(
     admin: Cell,
     evaluator: Cell = 403,
     datenschutz: Cell = 403,
+    regelwerk: Cell = 403,
 ) -> dict[str, Cell]:
-    """The last two columns, the evaluator (aggregates only) and the data protection officer
-    (erasure, the client's copy, the audit log), are 403 unless a row says otherwise."""
+    """The last three columns, the evaluator (aggregates only), the data protection officer
+    (erasure, the client's copy, the audit log) and the rule editor (her municipality's
+    rules; no case, no client), are 403 unless a row says otherwise."""
     return {
         "anonymous": anonymous,
         "counsellor": counsellor,
@@ -65,6 +68,7 @@ def row(
         "admin": admin,
         "evaluator": evaluator,
         "datenschutz": datenschutz,
+        "regelwerk": regelwerk,
     }
 
 
@@ -74,8 +78,8 @@ STAGED = (409, 404, 404)  # own object reached (the workflow refuses in its stag
 # fmt: off
 MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     # An empty form.
-    ("POST", "/auth/token"):                        row(422, 422, 422, 422, 422, 422, 422),
-    ("GET", "/me"):                                 row(401, 200, 200, 200, 200, 200, 200),
+    ("POST", "/auth/token"):                        row(422, 422, 422, 422, 422, 422, 422, 422),
+    ("GET", "/me"):                                 row(401, 200, 200, 200, 200, 200, 200, 200),
     ("POST", "/cases"):                             row(401, 422, 403, 403, 403),  # bad body
     ("GET", "/cases"):                              row(401, 200, 403, 403, 403),
     ("GET", "/cases/{case_id}"):                    row(401, (200, 404, 404), 403, 403, 403),
@@ -128,8 +132,20 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("GET", "/reports/evaluation"):                 row(401, 403, 403, 200, 403, 200),
     ("GET", "/reports/evaluation.csv"):             row(401, 403, 403, 200, 403, 200),
     # The catalog names the rules the evaluation counts; it holds no client data.
-    ("GET", "/rules"):                              row(401, 200, 200, 200, 200, 200, 200),
-    ("POST", "/rules/explain"):                     row(401, 422, 403, 422, 422),  # bad body
+    ("GET", "/rules"):                              row(401, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/rules/explain"):                     row(401, 422, 403, 422, 422, regelwerk=422),
+    # A municipality's own rules: its rule editor and admins write, its coordination reads.
+    # An admin names the municipality (422 without); the own version is Musterstadt's
+    # published one (publishing it again: 409), the foreign one Beispielheim's.
+    ("GET", "/rules/versions"):                     row(401, 403, 403, 200, 422, regelwerk=200),
+    ("GET", "/rules/versions/{version_id}"):
+        row(401, 403, 403, OWN, (200, 200, 404), regelwerk=OWN),
+    ("POST", "/rules/drafts"):                      row(401, 403, 403, 403, 422, regelwerk=422),
+    ("PUT", "/rules/drafts/{version_id}"):
+        row(401, 403, 403, 403, (422, 422, 404), regelwerk=SCOPED),
+    ("POST", "/rules/drafts/{version_id}/publish"):
+        row(401, 403, 403, 403, (409, 409, 404), regelwerk=STAGED),
+    ("POST", "/rules/what-if"):                     row(401, 403, 403, 422, 422, regelwerk=422),
     ("GET", "/admin/partners"):                     row(401, 403, 403, 403, 200),
     ("POST", "/admin/partners"):                    row(401, 403, 403, 403, 422),
     # The directory (api/routes/admin_directory.py): an admin's, every municipality's; the
@@ -158,17 +174,18 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("GET", "/admin/tasks"):                        row(401, 403, 403, 403, 200),
     ("GET", "/admin/mail-deliveries"):              row(401, 403, 403, 403, 200),
     # Everyone has a list of her own; another user's notification is not found.
-    ("GET", "/notifications"):                      row(401, 200, 200, 200, 200, 200, 200),
-    ("POST", "/notifications/{notification_id}/read"): row(401, OWN, OWN, OWN, 404, 404, 404),
-    ("GET", "/me/notification-settings"):           row(401, 200, 200, 200, 200, 200, 200),
+    ("GET", "/notifications"):                      row(401, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/notifications/{notification_id}/read"):
+        row(401, OWN, OWN, OWN, 404, 404, 404, 404),
+    ("GET", "/me/notification-settings"):           row(401, 200, 200, 200, 200, 200, 200, 200),
     # No body.
-    ("PUT", "/me/notification-settings"):           row(401, 422, 422, 422, 422, 422, 422),
+    ("PUT", "/me/notification-settings"):           row(401, 422, 422, 422, 422, 422, 422, 422),
     # The codec server of the Temporal UI: administrators only (the body refused: 422).
     ("POST", "/codec/decode"):                      row(401, 403, 403, 403, 422),
     ("POST", "/codec/encode"):                      row(401, 403, 403, 403, 422),
-    ("GET", "/livez"):                              row(200, 200, 200, 200, 200, 200, 200),
-    ("GET", "/healthz"):                            row(200, 200, 200, 200, 200, 200, 200),
-    ("GET", "/metrics"):                            row(200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/livez"):                              row(200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/healthz"):                            row(200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/metrics"):                            row(200, 200, 200, 200, 200, 200, 200, 200),
 }
 # fmt: on
 
@@ -193,9 +210,16 @@ class World:
     inbound_i1: str
     inbound_i2: str
     notifications: dict[str, int]  # username -> the id of a notification of hers
+    own_version: int  # Musterstadt's published rule set version
+    foreign_version: int  # Beispielheim's published one
 
     def path(self, template: str, role: str, target: str) -> str:
         """The template with the object of `target` for `role` filled in."""
+        if "{version_id}" in template:
+            chosen = {"own": self.own_version, "foreign": self.foreign_version}.get(
+                target, 2**31 - 1
+            )
+            return template.replace("{version_id}", str(chosen))
         if "{notification_id}" in template:
             foreign = self.notifications["berater2"]
             own = self.notifications.get(ROLES[role] or "", foreign)
@@ -290,7 +314,19 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         )
         i2 = await _inbound(lotse, "mbe-nord")
         notes = _notifications(lotse, case_a, a1)
-        yield World(lotse, case_a, case_b, case_c, a1, a2, c1, i1, i2, notes)
+        own_version, foreign_version = await _rule_versions(lotse)
+        yield World(
+            lotse, case_a, case_b, case_c, a1, a2, c1, i1, i2, notes, own_version, foreign_version
+        )
+
+
+async def _rule_versions(lotse: Lotse) -> tuple[int, int]:
+    """Musterstadt's published rule set (seeded) and one Beispielheim publishes now."""
+    [own] = await lotse.ok("regelwerk", "GET", "/rules/versions")
+    body = {"municipality": "beispielheim", "override": {"disable": ["care-under1"]}}
+    foreign = await lotse.ok("admin", "POST", "/rules/drafts", json=body)
+    await lotse.ok("admin", "POST", f"/rules/drafts/{foreign['id']}/publish")
+    return own["id"], foreign["id"]
 
 
 def _foreign_referral(lotse: Lotse, case_id: str) -> str:
@@ -395,6 +431,7 @@ async def test_authorization_matrix(world: World) -> None:
     lotse = world.lotse
     last_sequence = await _last_sequence(lotse, world.case_a)
     inbound_before = _inbound_rows(lotse, world.inbound_i1, world.inbound_i2)
+    rules_before = await lotse.ok("admin", "GET", "/rules/versions?municipality=beispielheim")
     failures: list[str] = []
     for (method, template), cells in MATRIX.items():
         for role, username in ROLES.items():
@@ -415,14 +452,16 @@ async def test_authorization_matrix(world: World) -> None:
                         f"{response.status_code} (expected {status}) {response.text[:120]}"
                     )
     assert not failures, "\n".join(failures)
-    # Nothing the matrix sent changed case A or the inbound referrals.
+    # Nothing the matrix sent changed case A, the inbound referrals or the rule sets.
     assert await _last_sequence(lotse, world.case_a) == last_sequence
     assert _inbound_rows(lotse, world.inbound_i1, world.inbound_i2) == inbound_before
+    rules_after = await lotse.ok("admin", "GET", "/rules/versions?municipality=beispielheim")
+    assert rules_after == rules_before
 
 
 def _bodyless(template: str) -> bool:
     return template.endswith(
-        ("/signature-request", "/withdrawal", "/acknowledge", "/accept", "/read")
+        ("/signature-request", "/withdrawal", "/acknowledge", "/accept", "/read", "/publish")
     )
 
 

@@ -49,7 +49,8 @@ async def test_partners_may_not_dry_run_routing(lotse: Lotse) -> None:
     response = await lotse.post("sprachkurs", "/rules/explain", json=ISSUE_REQUEST)
     assert response.status_code == 403
     assert response.json()["detail"] == (
-        "Diese Funktion steht nur folgenden Rollen offen: Beratung, Koordination, Verwaltung."
+        "Diese Funktion steht nur folgenden Rollen offen: Beratung, Koordination, Regelwerk, "
+        "Verwaltung."
     )
     # The catalog itself stays readable for partners (GET /rules).
     assert (await lotse.get("sprachkurs", "/rules")).status_code == 200

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rules import CatalogError, check_files, default_catalog, load_catalog, load_catalog_file
-from rules.catalog import _packaged_names
+from rules.catalog import packaged_names
 
 ROUTING_TABLE_IDS = [
     "lang-literacy",
@@ -58,7 +58,7 @@ def test_catalogs_are_package_data_not_read_from_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert resources.files("rules").joinpath("catalog", "default.yaml").is_file()
-    assert _packaged_names() == ["default", "musterstadt"]
+    assert packaged_names() == ["default", "musterstadt"]
     before = (load_catalog().version, load_catalog("musterstadt").version)
     monkeypatch.chdir(tmp_path)
     load_catalog.cache_clear()

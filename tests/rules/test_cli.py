@@ -1,6 +1,7 @@
 """`lotse rules check|explain` as a user runs them: real subprocesses of the installed script."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,65 @@ def test_explain_survives_a_crashed_evaluator_with_exit_4() -> None:
     again = runner.invoke(rules_cli.app, ["explain", "--json"], input=request)
     assert again.exit_code == 0, again.output
     assert RoutingResult.model_validate_json(again.stdout).routes
+
+
+def test_explain_by_a_rule_file_and_refusing_a_municipality_without_rules(tmp_path: Path) -> None:
+    request = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    changes = tmp_path / "changes.yaml"
+    changes.write_text(
+        "kind: override\nmunicipality: musterstadt\nreplace:\n  - id: emp-sgb2\n"
+        "    need: employment\n    actor: employment_agency\n    measure: placement\n"
+        "    reason: Arbeitsvermittlung durch die Agentur für Arbeit\n",
+        encoding="utf-8",
+    )
+    by_file = lotse(
+        "rules", "explain", "--json", "--catalog", str(changes), stdin=json.dumps(request)
+    )
+    assert by_file.returncode == 0, by_file.stderr
+    routed = RoutingResult.model_validate_json(by_file.stdout)
+    employment = next(r for r in routed.routes if r.need.value == "employment")
+    assert (employment.rule, employment.actor.value) == ("emp-sgb2", "employment_agency")
+    request["municipality"] = "nirgendwo"
+    unknown = lotse("rules", "explain", "--json", stdin=json.dumps(request))
+    assert unknown.returncode == 2
+    assert "municipality" in unknown.stderr and "--catalog" in unknown.stderr
+
+
+def test_explain_by_a_draft_of_the_configured_database(tmp_path: Path) -> None:
+    """`--draft ID`: the draft as `POST /rules/drafts` stored it, read from the database the
+    settings name (here a fresh SQLite store with the demo data)."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from store import rule_sets
+    from store.db import make_engine, upgrade
+    from store.seed import seed_demo
+
+    engine = make_engine(None, tmp_path)
+    upgrade(engine)
+    seed_demo(engine, environment="development")
+    text = "disable: [emp-sgb2, emp-sgb3]\n"
+    with Session(engine) as session:
+        draft = rule_sets.save_draft(session, "musterstadt", text, "regelwerk", datetime.now(UTC))
+    env_request = EXAMPLE.read_text(encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "worker.cli",
+            "rules",
+            "explain",
+            "--json",
+            "--draft",
+            str(draft.id),
+        ],
+        input=env_request,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "LOTSE_DATA_DIR": str(tmp_path)} | {"LOTSE_DATABASE_URL": ""},
+    )
+    assert result.returncode == 3, result.stderr  # employment: no rule left
+    routed = RoutingResult.model_validate_json(result.stdout)
+    assert [u.need.value for u in routed.unrouted] == ["employment"]

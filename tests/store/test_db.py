@@ -63,6 +63,7 @@ STORE_TABLES = {
     "case_name_keys",
     "data_keys",  # migration 0013
     "case_erasures",  # migration 0014
+    "rule_sets",  # migration 0018
 }
 T0 = datetime(2025, 3, 28, 23, 30, tzinfo=UTC)  # across the clock change and a day boundary
 

@@ -1,6 +1,8 @@
 """The demo data of DESIGN.md on both backends: what it contains, that seeding twice (or into a
 store in use) changes nothing, and that production refuses it."""
 
+import hashlib
+
 import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, select
@@ -9,7 +11,16 @@ from domain.enums import ActorKind, CentreKind
 from domain.inbound import InboundStatus
 from store import seed
 from store.directory import SqlDirectory
-from store.models import Centre, InboundReferral, Municipality, PartnerAgency, Role, User
+from store.models import (
+    Centre,
+    InboundReferral,
+    Municipality,
+    PartnerAgency,
+    Role,
+    RuleSetStatus,
+    RuleSetVersion,
+    User,
+)
 from store.users import authenticate, create_user
 
 # ROUTING.md: every measure a partner (not the centre itself) carries out, by actor kind.
@@ -75,7 +86,7 @@ def test_seed_writes_one_account_per_role_and_partner_all_with_password_demo(
     seed.seed_demo(store_engine, environment="development")
     with Session(store_engine) as session:
         accounts = {u.username: u for u in session.exec(select(User))}
-        extra = {"anerkennungsberatung", "auswertung", "datenschutz"}
+        extra = {"anerkennungsberatung", "auswertung", "datenschutz", "regelwerk"}
         assert DESIGN_ACCOUNTS | extra == set(accounts)
         scope = {name: (u.role, u.centre_id, u.municipality_id) for name, u in accounts.items()}
         assert scope["berater1"] == (Role.COUNSELLOR, "mbe-mitte", None)
@@ -85,6 +96,7 @@ def test_seed_writes_one_account_per_role_and_partner_all_with_password_demo(
         # The evaluator has no scope column and no municipality rows: every municipality.
         assert scope["auswertung"] == (Role.EVALUATOR, None, None)
         assert scope["datenschutz"] == (Role.DATA_PROTECTION, None, "musterstadt")
+        assert scope["regelwerk"] == (Role.RULE_EDITOR, None, "musterstadt")
         partner_of = {u.username: u.partner_id for u in accounts.values() if u.role is Role.PARTNER}
         kind_of = {p.id: p.kind for p in session.exec(select(PartnerAgency))}
         assert {name: kind_of[pid] for name, pid in partner_of.items() if pid} == {
@@ -158,3 +170,34 @@ def test_the_demo_holds_open_referrals_from_the_jobcenter_to_mbe_mitte_once(
         assert (row.centre_id, row.municipality_id) == ("mbe-mitte", "musterstadt")
         assert row.status is InboundStatus.OPEN and row.case_id is None
         assert row.given_name and row.reason
+
+
+def test_seed_publishes_musterstadts_packaged_rules_as_its_version_1(store_engine: Engine) -> None:
+    seed.seed_demo(store_engine, environment="development")
+    with Session(store_engine) as session:
+        [row] = session.exec(select(RuleSetVersion)).all()
+    assert (row.municipality_id, row.version, row.status) == (
+        "musterstadt",
+        1,
+        RuleSetStatus.PUBLISHED,
+    )
+    assert row.override_text == seed.demo_rules_text()
+    assert "train-youth-agency" in row.override_text
+    assert row.content_hash == hashlib.sha256(row.override_text.encode()).hexdigest()
+
+
+def test_a_demo_store_from_before_rule_sets_gets_musterstadts_rules_once(
+    store_engine: Engine,
+) -> None:
+    seed.seed_demo(store_engine, environment="development")
+    with Session(store_engine) as session:
+        for row in session.exec(select(RuleSetVersion)).all():
+            session.delete(row)
+        session.commit()
+    assert seed.seed_demo(store_engine, environment="development") is False
+    assert seed.seed_demo(store_engine, environment="development") is False
+    with Session(store_engine) as session:
+        rows = session.exec(select(RuleSetVersion)).all()
+    assert [(r.municipality_id, r.version, r.status) for r in rows] == [
+        ("musterstadt", 1, RuleSetStatus.PUBLISHED)
+    ]

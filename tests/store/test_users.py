@@ -130,6 +130,8 @@ def test_a_malformed_hash_is_a_mismatch_not_a_crash() -> None:
         (Role.SUPERVISOR, {"centre_id": "mbe-mitte"}),
         (Role.PARTNER, {}),
         (Role.ADMIN, {"municipality_id": "musterstadt"}),
+        (Role.RULE_EDITOR, {}),
+        (Role.RULE_EDITOR, {"centre_id": "mbe-mitte", "municipality_id": "musterstadt"}),
     ],
 )
 def test_a_scope_that_does_not_fit_the_role_is_refused(
@@ -149,6 +151,19 @@ def test_a_scope_that_does_not_fit_the_role_is_refused(
 
 def test_the_database_refuses_a_misfit_scope_that_bypasses_create_user(session: Session) -> None:
     session.add(User(username="neu", role=Role.SUPERVISOR, password_hash="x"))
+    with pytest.raises(IntegrityError):
+        session.commit()
+
+
+def test_a_rule_editor_is_scoped_to_one_municipality_in_the_database_too(
+    session: Session,
+) -> None:
+    editor = users.create_user(
+        session, "regeln2", Role.RULE_EDITOR, password="x", municipality_id="musterstadt"
+    )
+    session.commit()
+    assert (editor.role, editor.municipality_id) == (Role.RULE_EDITOR, "musterstadt")
+    session.add(User(username="neu", role=Role.RULE_EDITOR, password_hash="x"))
     with pytest.raises(IntegrityError):
         session.commit()
 

@@ -219,6 +219,7 @@ def visits(world: World) -> dict[str | None, list[Visit]]:
             Visit(f"/aufsicht/vermittlungen/{world.referral}", "nicht eskaliert"),
             Visit(f"/aufsicht/faelle/{world.active}"),
             Visit("/auswertung"),
+            Visit("/verwaltung/regeln", "nur lesen"),
             Visit("/benachrichtigungen"),
         ],
         "auswertung": [Visit("/auswertung")],
@@ -239,7 +240,10 @@ def visits(world: World) -> dict[str | None, list[Visit]]:
             Visit("/verwaltung/import"),
             Visit("/verwaltung/import", "ohne Datei gesendet", _send("Importieren")),
             Visit("/benachrichtigungen"),
+            Visit("/verwaltung/regeln", "Kommune wählen"),
+            Visit("/verwaltung/regeln?kommune=musterstadt", "Entscheidungstabelle"),
         ],
+        "regelwerk": [Visit("/verwaltung/regeln"), Visit("/benachrichtigungen")],
         "datenschutz": [
             Visit("/datenschutz"),
             Visit(f"/datenschutz/faelle/{world.active}/loeschen", "Fall noch offen"),
@@ -308,6 +312,7 @@ async def test_every_page_route_is_visited_or_named_as_no_page(lotse: Lotse, wor
         "auswertung",
         "admin",
         "datenschutz",
+        "regelwerk",
     ],
 )
 async def test_no_serious_or_critical_axe_violation_on_any_page(
