@@ -118,12 +118,13 @@ def unauthorized(detail: str = NOT_AUTHENTICATED) -> HTTPException:
     )
 
 
-def get_current_user(
+def get_account(
     services: ServicesDep,
     session: SessionDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
-    """The active account the bearer token names; 401 for a missing, malformed, forged or
+    """The active account the bearer token names, also one that must change its password
+    first (only `POST /me/password` takes it so); 401 for a missing, malformed, forged or
     expired token and for an account that is gone or deactivated."""
     if not token:
         raise unauthorized()
@@ -134,6 +135,23 @@ def get_current_user(
     user = scope_reads.active_account(session, username)
     if user is None:
         raise unauthorized()
+    return user
+
+
+AccountUser = Annotated[User, Depends(get_account)]
+
+# After an administrator's reset, the account's tokens reach nothing but the change of its
+# password (docs/architecture.md, "Accounts"): every other route answers 403 with this.
+PASSWORD_CHANGE_REQUIRED = (
+    "Das Passwort wurde zurückgesetzt: Bitte legen Sie zuerst mit POST /me/password "
+    "(current_password, new_password) ein neues fest."
+)
+
+
+async def get_current_user(user: AccountUser) -> User:
+    """The account of `get_account`, once it needs no new password (403 otherwise)."""
+    if user.must_change_password:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=PASSWORD_CHANGE_REQUIRED)
     return user
 
 

@@ -37,6 +37,7 @@ from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.routes import (
     admin,
+    admin_users,
     auth,
     cases,
     codec,
@@ -124,6 +125,7 @@ def create_app(
         reports,
         rules,
         admin,
+        admin_users,
         data_protection,
         notifications,
         health,
