@@ -25,6 +25,9 @@ _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 _GROUPS, _GROUP_LENGTH = 4, 4  # 80 bits of entropy: "abcd-efgh-jkmn-pqrs"
 
 
+LAST_ADMIN = "Das ist das letzte aktive Verwaltungskonto; Lotse braucht mindestens eines."
+
+
 class NoSuchAccount(LookupError):
     """No account has this username."""
 
@@ -95,18 +98,18 @@ def _active_admins(session: Session) -> list[str]:
     return list(session.exec(query).all())
 
 
-def _check_admins_remain(session: Session, user: User, by: str, role: Role, active: bool) -> None:
+def _check_admins_remain(session: Session, user: User, by: str, role: Role, active: bool) -> bool:
+    """Whether the change takes an active administrator away (`Refused` when it must not)."""
     stays_admin = role is Role.ADMIN and active
     if user.role is not Role.ADMIN or not user.active or stays_admin:
-        return
+        return False
     field = "active" if not active else "role"
     if user.username == by:
         what = "deaktivieren" if not active else "die Rolle Verwaltung nehmen"
         raise Refused(field, f"Sie können sich nicht selbst {what}.")
     if _active_admins(session) == [user.username]:
-        raise Refused(
-            field, "Das ist das letzte aktive Verwaltungskonto; Lotse braucht mindestens eines."
-        )
+        raise Refused(field, LAST_ADMIN)
+    return True
 
 
 def change_account(session: Session, username: str, change: AccountChange, *, by: str) -> User:
@@ -117,7 +120,7 @@ def change_account(session: Session, username: str, change: AccountChange, *, by
         role, scope = _new_scope(user, change)
         _check_scope(session, role, scope)
         active = user.active if change.active is None else change.active
-        _check_admins_remain(session, user, by, role, active)
+        removes_admin = _check_admins_remain(session, user, by, role, active)
         user.role = role
         for name, value in scope.items():
             setattr(user, name, value)
@@ -127,6 +130,11 @@ def change_account(session: Session, username: str, change: AccountChange, *, by
             if value is not None:
                 setattr(user, name, value)
         session.add(user)
+        session.flush()
+        # Again after the write: SQLite has no row locks, but its writes are serial, so the
+        # second of two administrators removing each other finds none left here.
+        if removes_admin and not _active_admins(session):
+            raise Refused("active", LAST_ADMIN)
         session.commit()
     except Exception:
         session.rollback()
@@ -153,6 +161,15 @@ def reset_password(session: Session, username: str) -> str:
     session.add(user)
     session.commit()
     return password
+
+
+def require_new_password(session: Session, username: str) -> None:
+    """Force a new password at the account's next login (an account an administrator made
+    with a temporary password)."""
+    user = account(session, username)
+    user.must_change_password = True
+    session.add(user)
+    session.commit()
 
 
 def change_own_password(session: Session, user: User, new_password: str) -> None:

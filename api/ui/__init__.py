@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from api.deps import Services
 from api.ui import (
+    account_admin_pages,
     auth_pages,
     case_actions,
     case_page,
@@ -26,6 +27,7 @@ from api.ui import (
     inbound_pages,
     notification_pages,
     partner_pages,
+    password_pages,
     supervisor_case,
     supervisor_lists,
     supervisor_pages,
@@ -60,6 +62,8 @@ def install(app: FastAPI) -> None:
         supervisor_referral,
         evaluation_pages,
         data_protection_pages,
+        password_pages,
+        account_admin_pages,
     ):
         app.include_router(pages.router)
     app.mount("/static", Assets(directory=STATIC), name="static")

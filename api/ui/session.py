@@ -203,9 +203,27 @@ def _active_user(services: Services, username: str) -> tuple[User | None, int]:
         return user, unread
 
 
+class PasswordChangeRequired(LoginRequired):
+    """The session's account must set a new password first (an administrator reset it): the
+    page answers with a redirect to „Neues Passwort festlegen“ (`PASSWORD_PAGE`)."""
+
+
+PASSWORD_PAGE = "/passwort"
+
+
 async def page_user(request: Request) -> User:
     """The account of the session cookie; `LoginRequired` when there is none (or it expired,
-    or the account was deactivated)."""
+    or the account was deactivated), `PasswordChangeRequired` while it must set a new
+    password."""
+    user = await page_account(request)
+    if user.must_change_password:
+        raise PasswordChangeRequired()
+    return user
+
+
+async def page_account(request: Request) -> User:
+    """`page_user`, also for an account that must set a new password (only the password page
+    takes it so)."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginRequired()
@@ -222,6 +240,7 @@ async def page_user(request: Request) -> User:
 
 
 PageUser = Annotated[User, Depends(page_user)]
+PageAccount = Annotated[User, Depends(page_account)]
 
 
 def page_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
