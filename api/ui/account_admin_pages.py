@@ -128,6 +128,8 @@ def create_account(request: Request, user: AdminUser, session: SessionDep, form:
         **_scope(form),
         **{name: text(form, name) for name in ("display_name", "phone", "email")},
     }
+    if not fields["role"]:
+        del fields["role"]  # not chosen: asked for as missing, not refused as unknown
     try:
         body = UserIn.model_validate(fields)
         created = accounts.create(session, user, body)

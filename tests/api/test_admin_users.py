@@ -95,8 +95,10 @@ async def test_a_change_whose_scope_does_not_fit_the_role_changes_nothing(
     before = _row(system, "berater1")
     for change, field in (
         ({"role": "supervisor"}, "municipality_id"),
-        ({"role": "partner", "centre_id": "mbe-mitte", "partner_id": "jobcenter-musterstadt"},
-         "partner_id"),
+        (
+            {"role": "partner", "centre_id": "mbe-mitte", "partner_id": "jobcenter-musterstadt"},
+            "partner_id",
+        ),
         ({"role": "admin", "municipality_id": "musterstadt"}, "role"),
         ({"centre_id": None}, "centre_id"),
         ({"centre_id": "mbe-nirgendwo"}, "centre_id"),

@@ -42,6 +42,7 @@ ROLES = {
     "datenschutz": "datenschutz",
 }
 OBJECTS = ("own", "foreign", "missing")
+MATRIX_ACCOUNT = "matrix-konto"
 
 Cell = int | tuple[int, int, int]  # one status for all three objects, or (own, foreign, missing)
 
@@ -134,6 +135,13 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("POST", "/admin/partners"):                    row(401, 403, 403, 403, 422),
     ("GET", "/admin/users"):                        row(401, 403, 403, 403, 200),
     ("POST", "/admin/users"):                       row(401, 403, 403, 403, 422),
+    # An admin reaches every account (own and foreign: the matrix's throw-away account); the
+    # body is refused before the account is looked up. A reset needs no body: a missing
+    # account is 404.
+    ("PATCH", "/admin/users/{username}"):           row(401, 403, 403, 403, 422),
+    ("POST", "/admin/users/{username}/password-reset"): row(401, 403, 403, 403, (200, 200, 404)),
+    # Everyone changes her own password (the body refused).
+    ("POST", "/me/password"):                       row(401, 422, 422, 422, 422, 422, 422),
     ("GET", "/admin/audit"):                        row(401, 403, 403, 403, 200, 403, 200),
     # Erasure: an admin everywhere (case B too), the officer in her municipality; the body is
     # refused (422) once the case is reached. The client's copy: the case's counsellors and
@@ -198,6 +206,9 @@ class World:
                 "missing": f"{self.case_a}-ref-99",
             }[target]
             return template.replace("{referral_id}", chosen)
+        if "{username}" in template:
+            chosen = {"own": MATRIX_ACCOUNT, "foreign": MATRIX_ACCOUNT, "missing": "niemand"}
+            return template.replace("{username}", chosen[target])
         if "{inbound_referral_id}" in template:
             chosen = {
                 "own": self.inbound_i1,
@@ -237,6 +248,9 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             "centre_id": "mbe-beispielheim",
         }
         await lotse.ok("admin", "POST", "/admin/users", json=account)
+        # The account the matrix changes and resets (nobody logs in with it).
+        throwaway = {"username": MATRIX_ACCOUNT, "password": "geheim-genug", "role": "evaluator"}
+        await lotse.ok("admin", "POST", "/admin/users", json=throwaway)
         lotse.tokens["berater9"] = await _login(lotse, "berater9", "geheim-genug")
 
         case_a = await lotse.active_case("berater1")
@@ -375,7 +389,7 @@ async def test_authorization_matrix(world: World) -> None:
                 kwargs: dict[str, Any] = {}
                 if method == "POST" and template == "/auth/token":
                     kwargs["data"] = {}
-                elif method == "POST" and not _bodyless(template):
+                elif method in ("POST", "PATCH") and not _bodyless(template):
                     # Every payload forbids unknown fields (a review's are all optional).
                     kwargs["json"] = {"unbekannt": 1}
                 response = await lotse.call(username, method, path, **kwargs)
@@ -392,7 +406,7 @@ async def test_authorization_matrix(world: World) -> None:
 
 def _bodyless(template: str) -> bool:
     return template.endswith(
-        ("/signature-request", "/withdrawal", "/acknowledge", "/accept", "/read")
+        ("/signature-request", "/withdrawal", "/acknowledge", "/accept", "/read", "/password-reset")
     )
 
 

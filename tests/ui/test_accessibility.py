@@ -218,7 +218,17 @@ def visits(world: World) -> dict[str | None, list[Visit]]:
             Visit("/benachrichtigungen"),
         ],
         "auswertung": [Visit("/auswertung")],
-        "admin": [Visit("/"), Visit("/verwaltung/mails"), Visit("/benachrichtigungen")],
+        "admin": [
+            Visit("/"),
+            Visit("/verwaltung/mails"),
+            Visit("/benachrichtigungen"),
+            Visit("/verwaltung/konten"),
+            Visit("/verwaltung/konten/neu"),
+            Visit("/verwaltung/konten/neu", "leer gesendet", _send("Konto anlegen")),
+            Visit("/verwaltung/konten/berater1"),
+            Visit("/passwort"),
+            Visit("/passwort", "leer gesendet", _send("Passwort speichern")),
+        ],
         "datenschutz": [
             Visit("/datenschutz"),
             Visit(f"/datenschutz/faelle/{world.active}/loeschen", "Fall noch offen"),
