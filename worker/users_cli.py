@@ -70,9 +70,10 @@ def _password(from_stdin: bool) -> str:
         # One line; the newline `echo` or a here-string adds is not part of it.
         password = sys.stdin.read().removesuffix("\n").removesuffix("\r")
     else:
-        password = typer.prompt(
-            "Passwort", hide_input=True, confirmation_prompt="Passwort wiederholen"
-        )
+        # Asked twice by hand: click's own confirmation speaks English.
+        password = typer.prompt("Passwort", hide_input=True)
+        if typer.prompt("Passwort wiederholen", hide_input=True) != password:
+            raise Refusal("Passwort: Die beiden Eingaben stimmen nicht überein.")
     if problem := password_problem(password):
         source = "--password-stdin" if from_stdin else "Passwort"
         raise Refusal(f"{source}: {problem}")

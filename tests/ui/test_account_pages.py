@@ -45,7 +45,7 @@ async def test_the_list_names_roles_and_scopes_in_german_for_admins_only(
     page = await admin.get("/verwaltung/konten")
     assert page.status_code == 200
     assert "Katrin Schulte" in page.text and "Beratung" in page.text
-    assert "Beratungsstelle: " in page.text
+    assert "Beratungsstelle: MBE Musterstadt-Mitte" in page.text
     assert "Koordination" in page.text and "Kommune: Musterstadt" in page.text
     assert 'href="/verwaltung/konten/berater1"' in page.text
     for username in ("berater1", "koordination", "datenschutz"):
