@@ -207,8 +207,8 @@ class World:
             }[target]
             return template.replace("{referral_id}", chosen)
         if "{username}" in template:
-            chosen = {"own": MATRIX_ACCOUNT, "foreign": MATRIX_ACCOUNT, "missing": "niemand"}
-            return template.replace("{username}", chosen[target])
+            account = MATRIX_ACCOUNT if target != "missing" else "niemand"
+            return template.replace("{username}", account)
         if "{inbound_referral_id}" in template:
             chosen = {
                 "own": self.inbound_i1,

@@ -17,14 +17,14 @@ from typer.testing import CliRunner, Result
 from domain.enums import CentreKind
 from store.models import Centre, Municipality, User
 from store.projections import AuditEvent
-from store.testing import BACKENDS, migrated_store, postgres_schema
+from store.testing import BACKENDS, Backend, migrated_store, postgres_schema
 from store.users import verify_password
 from worker.cli import app
 
 MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
 
 
-def _directory_store(backend: str, data_dir: Path) -> Iterator[Engine]:
+def _directory_store(backend: Backend, data_dir: Path) -> Iterator[Engine]:
     """A migrated store with one municipality and centre, nothing else (no demo data)."""
     url = os.environ.get("LOTSE_TEST_POSTGRES_URL")
     if backend == "postgresql" and not url:
