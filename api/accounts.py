@@ -183,6 +183,9 @@ def apply_change(session: Session, admin: User, username: str, body: UserPatch) 
 
 def reset(session: Session, admin: User, username: str) -> str:
     """The temporary password of a reset by `admin` (404 for no such account); audited."""
+    if username == admin.username:
+        # Her own password she changes with the one she knows; a reset would lock her session.
+        raise invalid("username", "Ihr eigenes Passwort ändern Sie mit POST /me/password.")
     try:
         password = reset_password(session, username)
     except NoSuchAccount as error:

@@ -184,6 +184,10 @@ async def test_an_admin_cannot_deactivate_or_demote_herself(system: StoreOnly) -
         assert response.json()["errors"][0]["field"] == field
         assert "selbst" in response.json()["errors"][0]["message"]
     assert _row(system, "admin")["active"] is True
+    own = await system.call("admin", "POST", "/admin/users/admin/password-reset")
+    assert own.status_code == 422 and own.json()["errors"][0]["field"] == "username"
+    assert "POST /me/password" in own.json()["errors"][0]["message"]
+    assert _row(system, "admin")["must_change_password"] is False
 
 
 async def test_two_admins_deactivating_each_other_at_once_leave_one(system: StoreOnly) -> None:
