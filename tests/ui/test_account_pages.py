@@ -245,3 +245,29 @@ async def test_a_new_account_form_refuses_hostile_input_and_creates_nothing(
         assert words in refused.text, (change, words)
     assert _row(system, "neu1") is None
     assert "\x00" not in (await admin.get("/verwaltung/konten")).text
+
+
+async def test_a_form_without_its_csrf_token_or_for_no_account_changes_nothing(
+    system: StoreOnly,
+) -> None:
+    admin = await _browser(system, "admin")
+    before = _row(system, "berater1")
+    for action, data in (
+        ("/verwaltung/konten/berater1/passwort", {}),
+        ("/verwaltung/konten/berater1/aktiv", {"active": "nein"}),
+        ("/verwaltung/konten/berater1", {"role": "admin"}),
+        ("/verwaltung/konten/neu", {"username": "neu2", "role": "admin"}),
+        ("/passwort", {"current_password": "demo", "new_password": "x" * 9}),
+    ):
+        refused = await admin.http.post(action, data=data)
+        assert refused.status_code == 403, action
+        assert "Sicherheitsprüfung fehlgeschlagen" in refused.text
+    assert _row(system, "berater1") == before and _row(system, "neu2") is None
+    for path in (
+        "/verwaltung/konten/niemand",
+        "/verwaltung/konten/ber%00ater1",
+        "/verwaltung/konten/" + "x" * 200,
+    ):
+        assert (await admin.get(path)).status_code == 404, path
+    missing = await admin.submit("/verwaltung/konten", "/verwaltung/konten/niemand/passwort", {})
+    assert missing.status_code == 404

@@ -47,6 +47,7 @@ OTHER_PAGES = (
     "/aufsicht",
     "/aufsicht/faelle",
     "/verwaltung/mails",
+    "/verwaltung/konten",
 )
 
 
