@@ -39,6 +39,13 @@ SCOPE_OPTIONS = {
 }
 
 
+SCOPE_NAMES = {
+    "centre_id": "Beratungsstelle",
+    "partner_id": "Partner",
+    "municipality_id": "Kommune",
+}
+
+
 class Refusal(Exception):
     """What is wrong with the command, in German, naming the option; the exit code."""
 
@@ -129,7 +136,7 @@ def create_account(settings: Settings, fields: dict[str, Any], password: str) ->
             audit.add_entry(session, ACTOR, "cli.user_create", "user", username)
     finally:
         engine.dispose()
-    scope = [f"{SCOPE_OPTIONS[f][2:]} {fields[f]}" for f in SCOPE_OPTIONS if fields[f] is not None]
+    scope = [f"{SCOPE_NAMES[f]} {fields[f]}" for f in SCOPE_OPTIONS if fields[f] is not None]
     where = f", {scope[0]}" if scope else ""
     return f"Konto '{username}' angelegt (Rolle {ROLE_NAMES[fields['role']]}{where})."
 

@@ -114,7 +114,7 @@ def test_an_account_with_scope_and_contact_from_the_hidden_prompt(
     ]
     result = _run(engine, tmp_path, args, "geheim-genug\ngeheim-genug\n")
     assert result.exit_code == 0, result.output
-    assert "Konto 'lea' angelegt (Rolle Beratung, centre mbe-neustadt)." in result.output
+    assert "Konto 'lea' angelegt (Rolle Beratung, Beratungsstelle mbe-neustadt)." in result.output
     assert "geheim-genug" not in result.output  # hidden
     user = _users(engine)["lea"]
     assert (user.centre_id, user.display_name, user.email, user.phone) == (
