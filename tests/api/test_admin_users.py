@@ -18,6 +18,7 @@ from store.models import User
 from store.projections import AuditEvent
 from store.users import verify_password
 from tests.api_harness import StoreOnly, store_only
+from tests.hostile_values import store_texts_are_clean, variants
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -279,3 +280,27 @@ async def test_a_new_accounts_password_is_held_to_the_rule(system: StoreOnly) ->
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["field"] == "password"
     assert await system.api("admin", "/admin/users") == before
+
+
+async def test_every_text_field_refuses_each_hostile_value_on_create_and_change(
+    system: StoreOnly,
+) -> None:
+    """NUL, C1, ESC, bidi controls, line breaks and huge values in the name (a person's
+    words) and the contact: a German 422 naming the field and its words, nothing stored."""
+    before = await system.api("admin", "/admin/users")
+    new = {"username": "neu1", "password": "geheim-genug", "role": "admin"}
+    for field in ("display_name", "phone", "email"):
+        for label, value, words in variants("line"):
+            for method, path, body in (
+                ("PATCH", "/admin/users/berater1", {field: value}),
+                ("POST", "/admin/users", new | {field: value}),
+            ):
+                response = await system.call("admin", method, path, json=body)
+                assert response.status_code == 422, (field, label, method)
+                [error] = response.json()["errors"]
+                assert error["field"] == field, (field, label, error)
+                # The contact fields say their format; the name says what is wrong with it.
+                if field == "display_name":
+                    assert words in error["message"], (label, error)
+    assert await system.api("admin", "/admin/users") == before
+    assert store_texts_are_clean(system.engine)
