@@ -304,3 +304,21 @@ async def test_every_text_field_refuses_each_hostile_value_on_create_and_change(
                     assert words in error["message"], (label, error)
     assert await system.api("admin", "/admin/users") == before
     assert store_texts_are_clean(system.engine)
+
+
+async def test_guessing_the_current_password_is_throttled_like_a_login(system: StoreOnly) -> None:
+    """A stolen token alone cannot find the password: wrong current passwords count as failed
+    logins of the account (10 in 15 minutes), then 429 with Retry-After, even for the right
+    one, and nothing changed."""
+    token = (await _token(system, "berater2", "demo")).json()["access_token"]
+    wrong = {"current_password": "geraten-0", "new_password": "neu-und-gut"}
+    answers = [
+        (await system.http.post("/me/password", json=wrong, headers=_bearer(token))).status_code
+        for _ in range(11)
+    ]
+    assert answers[:10] == [422] * 10 and answers[10] == 429
+    right = {"current_password": "demo", "new_password": "neu-und-gut"}
+    refused = await system.http.post("/me/password", json=right, headers=_bearer(token))
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert (await _token(system, "berater2", "demo")).status_code == 429
+    assert verify_password(_row(system, "berater2")["password_hash"], "demo")

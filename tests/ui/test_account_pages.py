@@ -48,7 +48,7 @@ async def test_the_list_names_roles_and_scopes_in_german_for_admins_only(
     assert "Beratungsstelle: MBE Musterstadt-Mitte" in page.text
     assert "Koordination" in page.text and "Kommune: Musterstadt" in page.text
     assert 'href="/verwaltung/konten/berater1"' in page.text
-    for username in ("berater1", "koordination", "datenschutz"):
+    for username in ("berater1", "sprachkurs", "koordination", "datenschutz", "auswertung"):
         other = await _browser(system, username)
         for path in ("/verwaltung/konten", "/verwaltung/konten/neu", "/verwaltung/konten/admin"):
             assert (await other.get(path)).status_code == 404, (username, path)
