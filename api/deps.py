@@ -37,7 +37,7 @@ from api.evaluation import ReportRequest
 from api.gateway import Gateway
 from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics
-from api.security import InvalidToken, TokenIssuer
+from api.security import InvalidToken, TokenIssuer, issued_before
 from app.payload_codec import CachedKeyStore
 from app.settings import Settings
 from domain.actor import Actor, ActorRole
@@ -125,15 +125,16 @@ def get_account(
 ) -> User:
     """The active account the bearer token names, also one that must change its password
     first (only `POST /me/password` takes it so); 401 for a missing, malformed, forged or
-    expired token and for an account that is gone or deactivated."""
+    expired token, for a token from before the account's last password change or reset, and
+    for an account that is gone or deactivated."""
     if not token:
         raise unauthorized()
     try:
-        username = services.tokens.username(token)
+        username, issued = services.tokens.subject(token)
     except InvalidToken:
         raise unauthorized() from None
     user = scope_reads.active_account(session, username)
-    if user is None:
+    if user is None or issued_before(issued, user.password_changed_at):
         raise unauthorized()
     return user
 

@@ -12,6 +12,7 @@ caller knows who acted).
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
@@ -158,6 +159,8 @@ def reset_password(session: Session, username: str) -> str:
     password = temporary_password()
     user.password_hash = hash_password(password)
     user.must_change_password = True
+    # Every token and session from before is refused: a reset often follows a leak.
+    user.password_changed_at = datetime.now(UTC)
     session.add(user)
     session.commit()
     return password
@@ -177,5 +180,7 @@ def change_own_password(session: Session, user: User, new_password: str) -> None
     clears a reset's demand for a new password."""
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
+    # Other sessions of the account end; the caller issues the one that changed it anew.
+    user.password_changed_at = datetime.now(UTC)
     session.add(user)
     session.commit()

@@ -2,14 +2,14 @@
 
 An account whose password an administrator reset gets a token at the login as before, with
 `password_change_required: true`: until `POST /me/password` sets a new password, that token
-(and every other one of the account) reaches nothing else; every other route answers 403
-naming `POST /me/password` (api/deps.py `PASSWORD_CHANGE_REQUIRED`).
+reaches nothing else; every other route answers 403 naming `POST /me/password` (api/deps.py
+`PASSWORD_CHANGE_REQUIRED`). Tokens from before a reset or a change answer 401.
 """
 
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -120,7 +120,6 @@ def me(user: CurrentUser) -> Me:
 @router.post(
     "/me/password",
     name="auth.password_change",
-    status_code=status.HTTP_204_NO_CONTENT,
     responses={429: {"description": "Too many wrong current passwords"}},
 )
 async def change_password(
@@ -129,12 +128,17 @@ async def change_password(
     request: Request,
     services: ServicesDep,
     session: SessionDep,
-) -> None:
+) -> Token:
     """Replace one's own password (any role); also the way out of a reset's temporary
     password. The current password is checked like a login (same throttle), so a stolen
-    session alone cannot take over the account."""
+    session alone cannot take over the account. Every token issued before (this request's
+    too) stops counting: the answer is a fresh token."""
     outcome = await password_change(
         services, session, user, client_address(request), body.current_password, body.new_password
     )
     if outcome is not None:
         raise invalid(outcome.field, outcome.message)
+    return Token(
+        access_token=services.tokens.issue(user.username),
+        expires_in=int(services.tokens.lifetime.total_seconds()),
+    )

@@ -17,7 +17,15 @@ from api.password_change import password_change
 from api.ui import flash
 from api.ui.auth_pages import HOME
 from api.ui.forms import FormState, errors_of_validation
-from api.ui.session import PASSWORD_PAGE, Form, PageAccount, services_of
+from api.ui.session import (
+    PASSWORD_PAGE,
+    Form,
+    PageAccount,
+    ensure_csrf_cookie,
+    rotate_csrf,
+    services_of,
+    start_session,
+)
 from api.ui.web import PageRoute, redirect, render
 from domain.passwords import MAX_LENGTH, NewPassword
 
@@ -84,4 +92,10 @@ async def change_password(
     )
     if refusal is not None:
         return _refused(request, {refusal.field: refusal.message}, 422)
-    return redirect(f"{PASSWORD_PAGE}?erledigt=1")
+    response = redirect(f"{PASSWORD_PAGE}?erledigt=1")
+    # Sessions from before the change end (other browsers too): this one starts anew, with a
+    # fresh CSRF cookie as after a login.
+    start_session(request, response, user.username)
+    rotate_csrf(request)
+    ensure_csrf_cookie(request, response)
+    return response

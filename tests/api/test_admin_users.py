@@ -2,12 +2,14 @@
 `POST /admin/users/{username}/password-reset`) and one's own password (`POST /me/password`):
 role, scope and contact changed and audited; a deactivated account's token refused with the
 next request; a reset's temporary password reaching nothing but the password change; every
-hostile field refused in German naming the field, with nothing written. On SQLite and
+hostile field refused in German naming the field, with nothing written; tokens from before
+a reset or a change refused. On SQLite and
 PostgreSQL, without Temporal.
 """
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -207,8 +209,17 @@ async def test_two_admins_deactivating_each_other_at_once_leave_one(system: Stor
     assert len(admins) == 1
 
 
+def _earlier_token(system: StoreOnly, username: str) -> str:
+    """A valid token of `username` issued five seconds ago (tokens hold whole seconds: one of
+    this second would count as issued with a change made now)."""
+    tokens = system.app.state.services.tokens
+    token: str = tokens.issue(username, now=datetime.now(UTC) - timedelta(seconds=5))
+    return token
+
+
 async def test_a_reset_password_reaches_nothing_but_the_change_of_it(system: StoreOnly) -> None:
-    old_token = (await _token(system, "berater1", "demo")).json()["access_token"]
+    old_token = _earlier_token(system, "berater1")
+    assert (await system.http.get("/me", headers=_bearer(old_token))).status_code == 200
     reset = await system.call("admin", "POST", "/admin/users/Berater1/password-reset")
     assert reset.status_code == 200, reset.text
     temporary = reset.json()["temporary_password"]
@@ -222,13 +233,13 @@ async def test_a_reset_password_reaches_nothing_but_the_change_of_it(system: Sto
     assert login.status_code == 200
     assert login.json()["password_change_required"] is True
     token = login.json()["access_token"]
-    # The new token and the one from before the reset: only the password change.
-    for bearer in (token, old_token):
-        for path in ("/me", "/cases"):
-            refused = await system.http.get(path, headers=_bearer(bearer))
-            assert refused.status_code == 403
-            assert refused.json()["detail"] == PASSWORD_CHANGE_REQUIRED
-            assert "POST /me/password" in refused.json()["detail"]
+    # The token from before the reset is gone; the new one reaches only the password change.
+    for path in ("/me", "/cases"):
+        assert (await system.http.get(path, headers=_bearer(old_token))).status_code == 401
+        refused = await system.http.get(path, headers=_bearer(token))
+        assert refused.status_code == 403
+        assert refused.json()["detail"] == PASSWORD_CHANGE_REQUIRED
+        assert "POST /me/password" in refused.json()["detail"]
 
     async def change(body: dict[str, Any]) -> Any:
         return await system.http.post("/me/password", json=body, headers=_bearer(token))
@@ -248,9 +259,11 @@ async def test_a_reset_password_reaches_nothing_but_the_change_of_it(system: Sto
         assert refused.json()["errors"][0]["field"] == field, refused.text
         assert _row(system, "berater1") == stored
     done = await change({"current_password": temporary, "new_password": "neu-und-gut"})
-    assert done.status_code == 204, done.text
+    assert done.status_code == 200, done.text
+    assert done.json()["password_change_required"] is False
     assert _row(system, "berater1")["must_change_password"] is False
-    assert (await system.http.get("/me", headers=_bearer(token))).status_code == 200
+    fresh = done.json()["access_token"]
+    assert (await system.http.get("/me", headers=_bearer(fresh))).status_code == 200
     again = await _token(system, "berater1", "neu-und-gut")
     assert again.json()["password_change_required"] is False
     actions = [action for _, action, _ in _audit(system, "berater1")]
@@ -261,12 +274,19 @@ async def test_a_reset_password_reaches_nothing_but_the_change_of_it(system: Sto
     ]
 
 
-async def test_anyone_changes_her_own_password(system: StoreOnly) -> None:
+async def test_anyone_changes_her_own_password_and_her_older_tokens_end(
+    system: StoreOnly,
+) -> None:
     body = {"current_password": "demo", "new_password": "ein-eigenes-passwort"}
     for username in ("sprachkurs", "auswertung"):
-        response = await system.call(username, "POST", "/me/password", json=body)
-        assert response.status_code == 204, response.text
+        older = _earlier_token(system, username)
+        response = await system.http.post("/me/password", json=body, headers=_bearer(older))
+        assert response.status_code == 200, response.text
+        assert (await system.http.get("/me", headers=_bearer(older))).status_code == 401
+        fresh = response.json()["access_token"]
+        assert (await system.http.get("/me", headers=_bearer(fresh))).status_code == 200
         assert (await _token(system, username, "ein-eigenes-passwort")).status_code == 200
+        assert (await _token(system, username, "demo")).status_code == 401
     assert (await system.http.post("/me/password", json=body)).status_code == 401
 
 

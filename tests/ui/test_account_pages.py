@@ -7,11 +7,13 @@ next to its field with nothing written. On the seeded store, without Temporal.
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import Session
 
+from api.ui.session import SESSION_COOKIE
 from store.models import User
 from tests.api_harness import StoreOnly, store_only
 from tests.ui_harness import Browser
@@ -102,6 +104,13 @@ async def test_the_forced_password_change_refuses_in_german_and_then_lets_her_in
     found = TEMPORARY.search(shown.text)
     assert found
     temporary = found.group(1)
+    # A session from before the reset (whole seconds: minted five seconds ago) has ended.
+    earlier = Browser(system.app)
+    sessions = system.app.state.ui_config.sessions
+    cookie = sessions.issue("berater1", now=datetime.now(UTC) - timedelta(seconds=5))
+    earlier.http.cookies.set(SESSION_COOKIE, cookie)
+    ended = await earlier.get("/faelle")
+    assert ended.status_code == 303 and ended.headers["location"].startswith("/login")
     person = Browser(system.app)
     assert (await person.login("berater1", "demo")).status_code == 401
     assert (await person.login("berater1", temporary)).headers["location"] == "/passwort"
