@@ -37,7 +37,7 @@ from api.evaluation import ReportRequest
 from api.gateway import Gateway
 from api.login_throttle import LoginThrottle
 from api.metrics import ApiMetrics
-from api.security import InvalidToken, TokenIssuer
+from api.security import InvalidToken, TokenIssuer, issued_before
 from app.payload_codec import CachedKeyStore
 from app.settings import Settings
 from domain.actor import Actor, ActorRole
@@ -121,22 +121,41 @@ def unauthorized(detail: str = NOT_AUTHENTICATED) -> HTTPException:
     )
 
 
-def get_current_user(
+def get_account(
     services: ServicesDep,
     session: SessionDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
-    """The active account the bearer token names; 401 for a missing, malformed, forged or
-    expired token and for an account that is gone or deactivated."""
+    """The active account the bearer token names, also one that must change its password
+    first (only `POST /me/password` takes it so); 401 for a missing, malformed, forged or
+    expired token, for a token from before the account's last password change or reset, and
+    for an account that is gone or deactivated."""
     if not token:
         raise unauthorized()
     try:
-        username = services.tokens.username(token)
+        username, issued = services.tokens.subject(token)
     except InvalidToken:
         raise unauthorized() from None
     user = scope_reads.active_account(session, username)
-    if user is None:
+    if user is None or issued_before(issued, user.password_changed_at):
         raise unauthorized()
+    return user
+
+
+AccountUser = Annotated[User, Depends(get_account)]
+
+# After an administrator's reset, the account's tokens reach nothing but the change of its
+# password (docs/architecture.md, "Accounts"): every other route answers 403 with this.
+PASSWORD_CHANGE_REQUIRED = (
+    "Das Passwort wurde zurückgesetzt: Bitte legen Sie zuerst mit POST /me/password "
+    "(current_password, new_password) ein neues fest."
+)
+
+
+async def get_current_user(user: AccountUser) -> User:
+    """The account of `get_account`, once it needs no new password (403 otherwise)."""
+    if user.must_change_password:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=PASSWORD_CHANGE_REQUIRED)
     return user
 
 

@@ -160,6 +160,20 @@ FIELDS: dict[str, Field] = {
     # the login
     "username": Field("Benutzername", "Bitte geben Sie Ihren Benutzernamen ein."),
     "password": Field("Passwort", "Bitte geben Sie Ihr Passwort ein."),
+    # an account (the administrators' `/admin/users`, /verwaltung/konten) and one's password
+    "role": Field("Rolle", "Bitte wählen Sie eine Rolle."),
+    "municipality_id": Field("Kommune", "Bitte wählen Sie eine Kommune."),
+    "display_name": Field("Anzeigename"),
+    "phone": Field("Telefon"),
+    "email": Field("E-Mail"),
+    "active": Field("Aktiv"),
+    "current_password": Field(
+        "Bisheriges Passwort", "Bitte geben Sie Ihr bisheriges Passwort ein."
+    ),
+    "new_password": Field("Neues Passwort", "Bitte geben Sie ein neues Passwort ein."),
+    "new_password_repeat": Field(
+        "Neues Passwort (Wiederholung)", "Bitte wiederholen Sie das neue Passwort."
+    ),
 }
 
 # The same path meaning something else in one payload (by the model's name).

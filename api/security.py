@@ -3,6 +3,8 @@
 A token carries the username (`sub`), issue and expiry time and an id; role and scope are not
 trusted from it but loaded from the store on every request (`deps.get_current_user`), so a
 deactivated account or a changed scope takes effect at once, not when the token runs out.
+A token issued before the account's last password change or reset no longer counts
+(`issued_before`).
 
 The signing key comes from the settings. In development, when none is set, a random key is
 kept in the data dir (created once, readable by the owner only), so several API processes on
@@ -56,6 +58,11 @@ class TokenIssuer:
 
     def username(self, token: str) -> str:
         """The account a valid token names; `InvalidToken` otherwise."""
+        return self.subject(token)[0]
+
+    def subject(self, token: str) -> tuple[str, datetime]:
+        """The account a valid token names and when it was issued (whole seconds, as the
+        token holds it); `InvalidToken` otherwise."""
         try:
             claims = jwt.decode(
                 token,
@@ -71,7 +78,17 @@ class TokenIssuer:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise InvalidToken("token without a subject")
-        return subject
+        issued = claims.get("iat")
+        if not isinstance(issued, int | float):
+            raise InvalidToken("token without a numeric issue time")
+        return subject, datetime.fromtimestamp(issued, UTC)
+
+
+def issued_before(issued: datetime, changed: datetime | None) -> bool:
+    """Whether a token issued at `issued` predates the account's last password change or reset
+    (`changed`), and so no longer counts. Tokens hold whole seconds: one issued within the
+    second of the change counts (the session that made the change gets it then)."""
+    return changed is not None and issued < changed.replace(microsecond=0)
 
 
 def signing_secret(settings: Settings) -> str:

@@ -10,7 +10,8 @@ leaves a trace.
 The API writes the entries (api/deps.py: the scope checks before a handler runs, so no route
 can forget one; one entry per list, naming the scope), each in a short transaction of its
 own: an entry for an attempt that then fails (409, 422) still says who tried what. Logins
-(api/login.py), the administrators' writes (api/routes/admin.py) and erasures
+(api/login.py), the administrators' writes (api/routes/admin.py, api/accounts.py;
+`lotse users create` as `cli`) and erasures
 (store/erasure.py, `case.erased`) add theirs. This is, with the directory's accounts and
 partners and the inbound referrals (`store.inbound`), a table the API writes; the read model
 is written by the workflows' activities only (and emptied of a client by an erasure).

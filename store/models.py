@@ -194,6 +194,12 @@ class User(SQLModel, table=True):
     email_notifications: bool = True
     # A supervisor's daily digest of her municipality's open items (migration 0009): opt-in.
     daily_digest: bool = False
+    # Set by an administrator's password reset (migration 0015): until the account chooses a
+    # new password, its token and session reach nothing else (api/deps.py, api/ui/session.py).
+    must_change_password: bool = False
+    # When the password was last reset or changed (migration 0015): tokens and sessions
+    # issued before then are refused (api/deps.py, api/ui/session.py). None: never since.
+    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class EvaluatorMunicipality(SQLModel, table=True):

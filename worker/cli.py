@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from app.settings import Settings
-from worker import db_cli, directory_cli, keys_cli, rules_cli, simulate_cli
+from worker import db_cli, directory_cli, keys_cli, rules_cli, simulate_cli, users_cli
 from worker.devserver import DevServer, DevServerError, serve_until_stopped
 from worker.worker import default_activities, mail_line, run_worker
 
@@ -25,6 +25,7 @@ app.add_typer(rules_cli.app, name="rules")
 app.add_typer(db_cli.app, name="db")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(directory_cli.app, name="directory")
+app.add_typer(users_cli.app, name="users")
 app.command("simulate")(simulate_cli.command)
 
 

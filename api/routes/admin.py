@@ -1,69 +1,28 @@
-"""The directory's user accounts, kept by administrators (list, create, each creation
-audited; municipalities, centres and partners: api/routes/admin_directory.py), the audit trail
-(also for data protection officers; paged by a period, or CSV), the administrators' own open
-tasks, and the notification mails by status (which ones never arrived). An admin has no scope
-and sees no cases: the directory is configuration, not case data (a task names a case by its
-id only). Reads are `store.reads.admin`, changes `store.directory_changes`."""
+"""The administrators' audit trail (also for data protection officers; paged by a period, or
+CSV), their own open tasks, and the notification mails by status (which ones never arrived).
+The directory is kept in api/routes/admin_directory.py (municipalities, centres, partners) and
+api/routes/admin_users.py (accounts). An admin has no scope and sees no cases: the directory is
+configuration, not case data (a task names a case by its id only). Reads are
+`store.reads.admin`."""
 
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 
 from api import audit_csv
 from api.audit_csv import AuditRange
 from api.deps import Admin, AuditReader, ServicesDep, SessionDep
 from api.pagination import Page, PageNumber, PageSize, paginate
-from domain.fields import DisplayName, EmailAddress, PhoneNumber
 from domain.notifications import DeliveryStatus, NoticeKind
 from store import audit
-from store.directory_changes import (
-    Taken,
-    UnknownInDirectory,
-    account_exists,
-    add_account,
-)
-from store.models import Role
 from store.notifications import MailDelivery
 from store.projections import AuditEvent
 from store.reads import admin as admin_reads
 from store.reads import notifications as notification_reads
-from store.users import InvalidUser
 
 router = APIRouter(prefix="/admin", tags=["admin"])
-
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$")]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class UserIn(_Strict):
-    # store.users.USERNAME, in either case (the account is stored lower-case).
-    username: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")]
-    password: Annotated[SecretStr, Field(min_length=8, max_length=256)]
-    role: Role
-    centre_id: Slug | None = None
-    partner_id: Slug | None = None
-    municipality_id: Slug | None = None
-    # The person and how partners and colleagues reach her (shown on referrals).
-    display_name: DisplayName = ""
-    phone: PhoneNumber = ""
-    email: EmailAddress = ""
-
-
-class UserOut(BaseModel):
-    username: str
-    role: Role
-    centre_id: str | None
-    partner_id: str | None
-    municipality_id: str | None
-    active: bool
-    display_name: str
-    phone: str
-    email: str
 
 
 class AuditOut(BaseModel):
@@ -72,89 +31,6 @@ class AuditOut(BaseModel):
     action: str
     object_type: str
     object_id: str
-
-
-def _conflict(what: str) -> HTTPException:
-    return HTTPException(status.HTTP_409_CONFLICT, detail=f"{what} existiert bereits.")
-
-
-def _unknown(field: str, value: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-        detail={
-            "detail": f"{field}: '{value}' gibt es im Verzeichnis nicht.",
-            "errors": [{"field": field, "message": f"'{value}' gibt es im Verzeichnis nicht."}],
-        },
-    )
-
-
-@router.get("/users", name="admin.users")
-def list_users(admin: Admin, session: SessionDep) -> list[UserOut]:
-    rows = admin_reads.accounts(session)
-    return [UserOut.model_validate(row, from_attributes=True) for row in rows]
-
-
-_SCOPE_OF_ROLE = {
-    Role.COUNSELLOR: "centre_id",
-    Role.PARTNER: "partner_id",
-    Role.SUPERVISOR: "municipality_id",
-    Role.ADMIN: None,
-    Role.EVALUATOR: None,
-    Role.DATA_PROTECTION: "municipality_id",
-    Role.RULE_EDITOR: "municipality_id",
-}
-
-
-def _check_scope_fits_role(body: UserIn) -> None:
-    # The store checks this too (and its CHECK constraint); here it is said in German.
-    required = _SCOPE_OF_ROLE[body.role]
-    given = {
-        field
-        for field in ("centre_id", "partner_id", "municipality_id")
-        if getattr(body, field) is not None
-    }
-    if given == ({required} if required else set()):
-        return
-    need = f"genau das Feld {required}" if required else "keine Zuordnung"
-    raise HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-        detail={
-            "detail": f"role: Ein Konto der Rolle '{body.role.value}' braucht {need}.",
-            "errors": [{"field": required or "role", "message": f"Die Rolle braucht {need}."}],
-        },
-    )
-
-
-@router.post("/users", name="admin.user_create", status_code=status.HTTP_201_CREATED)
-def create_user_account(body: UserIn, admin: Admin, session: SessionDep) -> UserOut:
-    username = body.username.lower()
-    if account_exists(session, username):
-        raise _conflict(f"Ein Konto '{username}'")
-    _check_scope_fits_role(body)
-    try:
-        user = add_account(
-            session,
-            username,
-            body.role,
-            body.password.get_secret_value(),
-            centre_id=body.centre_id,
-            partner_id=body.partner_id,
-            municipality_id=body.municipality_id,
-            display_name=body.display_name,
-            phone=body.phone,
-            email=body.email,
-        )
-    except UnknownInDirectory as error:
-        raise _unknown(error.field, error.value) from error
-    except InvalidUser as error:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Konto ungültig: {error}"
-        ) from error
-    except Taken as error:
-        # Two admins creating the same account at once.
-        raise _conflict(f"Ein Konto '{username}'") from error
-    audit.add_entry(session, admin.username, "admin.user_create", "user", user.username)
-    return UserOut.model_validate(user, from_attributes=True)
 
 
 @router.get(

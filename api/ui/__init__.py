@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from api.deps import Services
 from api.ui import (
+    account_admin_pages,
     auth_pages,
     case_actions,
     case_page,
@@ -28,6 +29,7 @@ from api.ui import (
     inbound_pages,
     notification_pages,
     partner_pages,
+    password_pages,
     rules_pages,
     supervisor_case,
     supervisor_lists,
@@ -66,6 +68,8 @@ def install(app: FastAPI) -> None:
         directory_import_page,
         directory_pages,
         rules_pages,
+        password_pages,
+        account_admin_pages,
     ):
         app.include_router(pages.router)
     app.mount("/static", Assets(directory=STATIC), name="static")

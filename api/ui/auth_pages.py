@@ -18,6 +18,7 @@ from api.login_throttle import LoginRefused
 from api.ui import directory_pages, flash
 from api.ui.forms import GENERAL, FormState, text
 from api.ui.session import (
+    PASSWORD_PAGE,
     Form,
     PageUser,
     end_session,
@@ -117,7 +118,9 @@ async def login(request: Request, form: Form) -> Response:
         values = {"username": [username], "weiter": [target]}
         state = FormState(values=values, errors={GENERAL: LOGIN_FAILED})
         return _again(request, state, status.HTTP_401_UNAUTHORIZED)
-    response = redirect(_safe_next(target) or HOME.get(user.role, "/"))
+    # After an administrator's reset the session reaches only „Neues Passwort festlegen“.
+    home = PASSWORD_PAGE if user.must_change_password else HOME.get(user.role, "/")
+    response = redirect(home if user.must_change_password else _safe_next(target) or home)
     start_session(request, response, user.username)
     # A new CSRF cookie with the new session: a token seen before the login is worth nothing.
     rotate_csrf(request)

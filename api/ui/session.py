@@ -50,7 +50,7 @@ from api.deps import (
     supervised_case,
     supervised_referral,
 )
-from api.security import InvalidToken, TokenIssuer
+from api.security import InvalidToken, TokenIssuer, issued_before
 from store.models import Role, User
 from store.reads.notifications import unread_count
 from store.reads.scope import active_account
@@ -203,18 +203,37 @@ def _active_user(services: Services, username: str) -> tuple[User | None, int]:
         return user, unread
 
 
+class PasswordChangeRequired(LoginRequired):
+    """The session's account must set a new password first (an administrator reset it): the
+    page answers with a redirect to „Neues Passwort festlegen“ (`PASSWORD_PAGE`)."""
+
+
+PASSWORD_PAGE = "/passwort"
+
+
 async def page_user(request: Request) -> User:
     """The account of the session cookie; `LoginRequired` when there is none (or it expired,
-    or the account was deactivated)."""
+    or the account was deactivated), `PasswordChangeRequired` while it must set a new
+    password."""
+    user = await page_account(request)
+    if user.must_change_password:
+        raise PasswordChangeRequired()
+    return user
+
+
+async def page_account(request: Request) -> User:
+    """`page_user`, also for an account that must set a new password (only the password page
+    takes it so). A session from before the account's last password change or reset has
+    ended (`LoginRequired`)."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginRequired()
     try:
-        username = ui_config(request).sessions.username(token)
+        username, issued = ui_config(request).sessions.subject(token)
     except InvalidToken:
         raise LoginRequired() from None
     user, unread = await run_in_threadpool(_active_user, services_of(request), username)
-    if user is None:
+    if user is None or issued_before(issued, user.password_changed_at):
         raise LoginRequired()
     request.state.ui_user = user
     request.state.ui_unread = unread
@@ -222,6 +241,7 @@ async def page_user(request: Request) -> User:
 
 
 PageUser = Annotated[User, Depends(page_user)]
+PageAccount = Annotated[User, Depends(page_account)]
 
 
 def page_role(*roles: Role) -> Callable[[User], Awaitable[User]]:

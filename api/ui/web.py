@@ -30,7 +30,14 @@ from api.ui import corrections, flash, formats, labels
 from api.ui.formats import german_date as german_date
 from api.ui.formats import german_datetime as german_datetime
 from api.ui.forms import field_id
-from api.ui.session import LoginRequired, csrf_token, ensure_csrf_cookie, page_user
+from api.ui.session import (
+    PASSWORD_PAGE,
+    LoginRequired,
+    PasswordChangeRequired,
+    csrf_token,
+    ensure_csrf_cookie,
+    page_user,
+)
 from domain.months import GERMAN_TIME
 from domain.stage_table import Action
 
@@ -155,7 +162,10 @@ def _phrase(status_code: int) -> str:
 
 def login_redirect(request: Request) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    url = f"/login?weiter={quote(target, safe='')}"
+    return _to(request, f"/login?weiter={quote(target, safe='')}")
+
+
+def _to(request: Request, url: str) -> Response:
     if request.headers.get("HX-Request"):
         # An htmx request would swap the login page into a part of the page.
         return secure(Response(status_code=204, headers={"HX-Redirect": url}))
@@ -171,6 +181,8 @@ class PageRoute(APIRoute):
         async def page_handler(request: Request) -> Response:
             try:
                 return secure(await handler(request))
+            except PasswordChangeRequired:
+                return _to(request, PASSWORD_PAGE)
             except LoginRequired:
                 return login_redirect(request)
             except RequestValidationError:

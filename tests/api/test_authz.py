@@ -43,6 +43,7 @@ ROLES = {
     "regelwerk": "regelwerk",
 }
 OBJECTS = ("own", "foreign", "missing")
+MATRIX_ACCOUNT = "matrix-konto"
 
 Cell = int | tuple[int, int, int]  # one status for all three objects, or (own, foreign, missing)
 
@@ -159,6 +160,13 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("PATCH", "/admin/partners/{partner_id}"):      row(401, 403, 403, 403, 422),
     ("GET", "/admin/users"):                        row(401, 403, 403, 403, 200),
     ("POST", "/admin/users"):                       row(401, 403, 403, 403, 422),
+    # An admin reaches every account (own and foreign: the matrix's throw-away account); the
+    # body is refused before the account is looked up. A reset needs no body: a missing
+    # account is 404.
+    ("PATCH", "/admin/users/{username}"):           row(401, 403, 403, 403, 422),
+    ("POST", "/admin/users/{username}/password-reset"): row(401, 403, 403, 403, (200, 200, 404)),
+    # Everyone changes her own password (the body refused).
+    ("POST", "/me/password"):                       row(401, 422, 422, 422, 422, 422, 422),
     ("GET", "/admin/audit"):                        row(401, 403, 403, 403, 200, 403, 200),
     # An account's identity at the identity provider: none is linked (GET 404), no body (PUT
     # 422), unlinking what is not linked changes nothing (204); a missing account is 404.
@@ -245,9 +253,9 @@ class World:
             }[target]
             return template.replace("{referral_id}", chosen)
         if "{username}" in template:
-            # An administrator's account of the directory: berater1's, berater2's, nobody's.
-            chosen = {"own": "berater1", "foreign": "berater2", "missing": "niemand"}[target]
-            return template.replace("{username}", chosen)
+            # The account the matrix changes, resets and links (nobody logs in with it).
+            account = MATRIX_ACCOUNT if target != "missing" else "niemand"
+            return template.replace("{username}", account)
         for name, (mine, theirs) in DIRECTORY_IDS.items():
             if name in template:
                 entry = {"own": mine, "foreign": theirs, "missing": "gibt-es-nicht"}[target]
@@ -291,6 +299,9 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             "centre_id": "mbe-beispielheim",
         }
         await lotse.ok("admin", "POST", "/admin/users", json=account)
+        # The account the matrix changes and resets (nobody logs in with it).
+        throwaway = {"username": MATRIX_ACCOUNT, "password": "geheim-genug", "role": "evaluator"}
+        await lotse.ok("admin", "POST", "/admin/users", json=throwaway)
         lotse.tokens["berater9"] = await _login(lotse, "berater9", "geheim-genug")
 
         case_a = await lotse.active_case("berater1")
@@ -461,7 +472,15 @@ async def test_authorization_matrix(world: World) -> None:
 
 def _bodyless(template: str) -> bool:
     return template.endswith(
-        ("/signature-request", "/withdrawal", "/acknowledge", "/accept", "/read", "/publish")
+        (
+            "/signature-request",
+            "/withdrawal",
+            "/acknowledge",
+            "/accept",
+            "/read",
+            "/publish",
+            "/password-reset",
+        )
     )
 
 

@@ -48,6 +48,7 @@ OTHER_PAGES = (
     "/aufsicht/faelle",
     "/verwaltung/mails",
     "/verwaltung/import",
+    "/verwaltung/konten",
 )
 
 
