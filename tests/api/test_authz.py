@@ -166,7 +166,7 @@ MATRIX: dict[tuple[str, str], dict[str, Cell]] = {
     ("PATCH", "/admin/users/{username}"):           row(401, 403, 403, 403, 422),
     ("POST", "/admin/users/{username}/password-reset"): row(401, 403, 403, 403, (200, 200, 404)),
     # Everyone changes her own password (the body refused).
-    ("POST", "/me/password"):                       row(401, 422, 422, 422, 422, 422, 422),
+    ("POST", "/me/password"):                       row(401, 422, 422, 422, 422, 422, 422, 422),
     ("GET", "/admin/audit"):                        row(401, 403, 403, 403, 200, 403, 200),
     # An account's identity at the identity provider: none is linked (GET 404), no body (PUT
     # 422), unlinking what is not linked changes nothing (204); a missing account is 404.
