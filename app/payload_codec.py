@@ -126,22 +126,28 @@ class CachedKeyStore:
     """A `KeyStore` with the unwrapped keys of the last `size` cases in memory for `ttl`
     seconds: a payload costs a database read only on a miss. The time limit bounds how long
     another process may still decode after a `destroy`; a destroy through this object evicts
-    at once."""
+    at once, and for good: it remembers the key ids it destroyed (one per erasure in this
+    process's life), so a read of the key that was under way while it was destroyed does not
+    put it back into the cache."""
 
     def __init__(self, inner: KeyStore, *, size: int = 4096, ttl: float = 60.0) -> None:
         self.inner = inner
         self._size = size
         self._ttl = ttl
         self._ciphers: OrderedDict[str, _Cached] = OrderedDict()
+        self._destroyed: set[str] = set()
 
     def data_key(self, key_id: str, *, create: bool) -> bytes:
         return self.inner.data_key(key_id, create=create)
 
     def destroy(self, key_id: str) -> None:
+        self._destroyed.add(key_id)
         self._ciphers.pop(key_id, None)
         self.inner.destroy(key_id)
 
     async def cipher(self, key_id: str, *, create: bool) -> AESGCM:
+        if key_id in self._destroyed:
+            raise PayloadKeyUnavailable(key_id)
         cached = self._ciphers.get(key_id)
         now = monotonic()
         if cached is not None and cached.until > now:
@@ -153,6 +159,9 @@ class CachedKeyStore:
         except LookupError as error:
             self._ciphers.pop(key_id, None)
             raise PayloadKeyUnavailable(key_id) from error
+        if key_id in self._destroyed:
+            # Destroyed while it was being read: the read is older than the erasure.
+            raise PayloadKeyUnavailable(key_id)
         cipher = AESGCM(key)
         self._ciphers[key_id] = _Cached(cipher, now + self._ttl)
         self._ciphers.move_to_end(key_id)

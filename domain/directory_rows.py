@@ -37,7 +37,7 @@ KIND_LABELS = {
 }
 
 # store.models.Role's values (the domain does not import the store); tests hold them equal.
-ROLES = ("counsellor", "partner", "supervisor", "admin", "evaluator", "datenschutz")
+ROLES = ("counsellor", "partner", "supervisor", "admin", "evaluator", "datenschutz", "regelwerk")
 # The one scope column each role needs (store.users.scope_error, the table's CHECK).
 SCOPE_OF_ROLE: dict[str, str | None] = {
     "counsellor": "centre_id",
@@ -46,6 +46,7 @@ SCOPE_OF_ROLE: dict[str, str | None] = {
     "admin": None,
     "evaluator": None,
     "datenschutz": "municipality_id",
+    "regelwerk": "municipality_id",
 }
 SCOPE_COLUMNS = ("centre_id", "partner_id", "municipality_id")
 _SCOPE_WORDS = {

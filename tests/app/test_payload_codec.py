@@ -3,6 +3,8 @@ real SQL key store: the key follows the workflow id, payloads from before encryp
 through, a destroyed key or a tampered payload fails with a clear error, failures' messages
 are encrypted too."""
 
+import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -88,6 +90,47 @@ async def test_a_destroyed_key_fails_decoding_clearly(keys: CachedKeyStore) -> N
         await codec.decode(sealed)
     with pytest.raises(PayloadKeyUnavailable):
         await codec.encode([Payload(data=b'"y"')])  # nothing new is sealed for an erased case
+
+
+class SlowStore:
+    """A key store whose reads wait until told: a key destroyed while it is being read."""
+
+    def __init__(self, inner: SqlKeyStore) -> None:
+        self.inner = inner
+        self.reading = threading.Event()
+        self.go_on = threading.Event()
+
+    def data_key(self, key_id: str, *, create: bool) -> bytes:
+        key = self.inner.data_key(key_id, create=create)
+        self.reading.set()
+        self.go_on.wait(10)
+        return key
+
+    def destroy(self, key_id: str) -> None:
+        self.inner.destroy(key_id)
+
+
+async def test_a_key_destroyed_while_it_is_read_is_not_cached_again(
+    keys: CachedKeyStore,
+) -> None:
+    inner = keys.inner
+    assert isinstance(inner, SqlKeyStore)
+    erased = CASE[:-4] + "race"
+    sealed = await EncryptionCodec(CachedKeyStore(inner), erased).encode(
+        [Payload(data=b'"x"', metadata={"encoding": b"json/plain"})]
+    )
+    slow = SlowStore(inner)
+    racing = CachedKeyStore(slow)
+    reading = asyncio.create_task(EncryptionCodec(racing, erased).decode(sealed))
+    await asyncio.to_thread(slow.reading.wait, 10)
+    racing.destroy(erased)  # the erasure, while the key is on its way
+    slow.go_on.set()
+    with pytest.raises(PayloadKeyUnavailable):
+        await reading
+    # And no later decode finds it in the cache.
+    with pytest.raises(PayloadKeyUnavailable):
+        await EncryptionCodec(racing, erased).decode(sealed)
+    assert erased not in racing._ciphers
 
 
 async def test_a_tampered_or_moved_payload_is_refused(keys: CachedKeyStore) -> None:

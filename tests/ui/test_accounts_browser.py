@@ -55,7 +55,7 @@ async def _signed_in(browser: Any, base_url: str, username: str, password: str) 
 async def test_a_reset_password_is_replaced_at_the_next_login(browser: Any, base_url: str) -> None:
     admin = await _signed_in(browser, base_url, "admin", "demo")
     page = admin.page
-    await page.get_by_role("link", name="Konten").click()
+    await page.get_by_role("navigation").get_by_role("link", name="Konten").click()
     await expect(page.get_by_role("heading", name="Konten")).to_be_visible()
     await admin.check()
     await page.get_by_role("link", name="berater2").click()
