@@ -15,10 +15,10 @@ its own 404 for a missing account first), or talk to the provider (a link needs 
 """
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import HTTPException, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -32,12 +32,24 @@ NOT_CONFIGURED = (
 TAKEN = "Schon mit einem anderen Konto verknüpft."
 
 
+def _printable(value: Any) -> Any:
+    """Says why a subject is refused (the pattern alone would say only „Format“)."""
+    if isinstance(value, str) and any(not " " <= char <= "~" for char in value):
+        raise ValueError(
+            "Erlaubt sind nur Buchstaben ohne Umlaute, Ziffern, Leerzeichen und Satzzeichen "
+            "(keine Zeilenumbrüche oder Steuerzeichen)."
+        )
+    return value
+
+
 class OidcLinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # OpenID Connect Core 1.0, 2: printable ASCII, at most 255 characters.
     subject: Annotated[
-        str, Field(min_length=1, max_length=SUBJECT_LENGTH, pattern=r"^[\x20-\x7e]+$")
+        str,
+        Field(min_length=1, max_length=SUBJECT_LENGTH, pattern=r"^[\x20-\x7e]+$"),
+        BeforeValidator(_printable),
     ]
 
 
