@@ -278,7 +278,7 @@ def link_oidc(
         request, page, account_oidc.FORM, refused, unprocessable, anchor=account_oidc.ANCHOR
     )
     if moved is None:
-        # A subject too long for the cookie (refused as too long): shown here, as typed.
+        # A refused subject too large for the cookie: the page shown here, as typed.
         forms = {account_oidc.FORM: refused}
         return _account_view(request, user, session, account, forms, unprocessable)
     return moved
