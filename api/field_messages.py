@@ -167,6 +167,10 @@ FIELDS: dict[str, Field] = {
     "phone": Field("Telefon"),
     "email": Field("E-Mail"),
     "active": Field("Aktiv"),
+    # an account's identity at the municipality's identity provider (api/oidc_links.py)
+    "subject": Field(
+        "Kennung beim Anmeldedienst", "Bitte geben Sie die Kennung beim Anmeldedienst ein."
+    ),
     "current_password": Field(
         "Bisheriges Passwort", "Bitte geben Sie Ihr bisheriges Passwort ein."
     ),

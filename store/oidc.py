@@ -1,16 +1,16 @@
 """Sign-in with the municipality's identity provider, as the store keeps it (migration 0017):
 
 - `OidcLink`: which account an identity of the provider signs in as, by (issuer, subject),
-  set and removed by an administrator (api/routes/admin_oidc.py). One identity per account and
-  one account per identity. The subject is the provider's opaque, stable id of the person, not
-  her name; nothing else of the token is stored.
+  set and removed by an administrator (api/oidc_links.py, for the API and the account page).
+  One identity per account and one account per identity. The subject is the provider's
+  opaque, stable id of the person, not her name; nothing else of the token is stored.
 - `OidcPendingLogin`: a sign-in under way, between the redirect to the provider and its answer:
   the hash of the `state` sent there, the hash of the browser's binding cookie, the nonce and
   the PKCE verifier. The callback takes the row away (`take_pending`), so a state works once,
   only in the browser that started it, and for `PENDING_LIFETIME` at most. In the store, not in
   a process's memory, because any API process may answer the callback.
 
-No module but api/oidc.py, api/ui/oidc_pages.py and api/routes/admin_oidc.py uses this.
+No module but api/oidc.py, api/ui/oidc_pages.py and api/oidc_links.py uses this.
 """
 
 import hashlib

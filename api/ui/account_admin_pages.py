@@ -1,6 +1,7 @@
 """„Konten" (/verwaltung/konten): the administrators' pages for user accounts. The list
 (username, name, role, scope by its name, active), a new account, an account's page with its
-changes, deactivation and reactivation, and a password reset.
+changes, deactivation and reactivation, a password reset, and, with a configured identity
+provider, its link to the municipality's sign-in (api/ui/account_oidc.py).
 
 The same work as `/admin/users` (api/accounts.py: the rules, the audit entries). A new
 account and a reset get a temporary password made by Lotse, shown once on the next page:
@@ -16,10 +17,10 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from api import accounts
+from api import accounts, oidc_links
 from api.accounts import SCOPE_FIELDS, UserIn, UsernamePath, UserPatch
 from api.deps import NOT_FOUND, ROLE_LABELS, SessionDep
-from api.ui import flash
+from api.ui import account_oidc, flash
 from api.ui.forms import (
     FormState,
     errors_of_http,
@@ -45,6 +46,7 @@ DONE = {
     "deaktiviert": "Das Konto wurde deaktiviert; es ist ab sofort abgemeldet.",
     "aktiviert": "Das Konto ist wieder aktiv.",
     "zurueckgesetzt": "Das Passwort wurde zurückgesetzt.",
+    **account_oidc.DONE,
 }
 EDITED_FIELDS = ("role", *SCOPE_FIELDS, "display_name", "phone", "email")
 
@@ -158,16 +160,33 @@ def account_page(
     erledigt: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
     account = _account(session, username)
-    forms = {"konto": FormState(), "aktiv": FormState()}
+    forms: dict[str, FormState] = {}
     status_code, temporary = 200, ""
     if refusal := flash.take(request):
         if refusal.form == TEMPORARY:
             temporary = refusal.state.value("temporary_password")
-        elif refusal.form in forms:
+        elif refusal.form in ("konto", "aktiv", account_oidc.FORM):
             forms[refusal.form], status_code = refusal.state, refusal.status
-    context = _form_context(session, forms["konto"]) | {
-        "active_form": forms["aktiv"],
+    return _account_view(request, user, session, account, forms, status_code, temporary, erledigt)
+
+
+def _account_view(
+    request: Request,
+    user: User,
+    session: Session,
+    account: User,
+    forms: dict[str, FormState],
+    status_code: int,
+    temporary: str = "",
+    erledigt: str = "",
+) -> Response:
+    """The account's page with its forms (fresh, or as refused where `forms` names one)."""
+    context = _form_context(session, forms.get("konto", FormState())) | {
+        "active_form": forms.get("aktiv", FormState()),
         "reset_form": FormState(),
+        "oidc": account_oidc.panel(
+            request, session, account.username, forms.get(account_oidc.FORM, FormState())
+        ),
         "account": account,
         "temporary": temporary,
         "done": _done(erledigt),
@@ -242,3 +261,35 @@ def reset_password(
     account = _account(session, username)
     password = accounts.reset(session, user, account.username)
     return _with_temporary(request, account.username, "zurueckgesetzt", password)
+
+
+@router.post(LIST + "/{username}/anmeldung-kommune", name="ui.admin.account_oidc_link")
+def link_oidc(
+    request: Request, user: AdminUser, session: SessionDep, form: Form, username: UsernamePath
+) -> Response:
+    account = _account(session, username)
+    issuer = account_oidc.required_issuer(request)
+    refused = account_oidc.link(session, user.username, account.username, form, issuer)
+    if refused is None:
+        return redirect(f"{_page_of(account.username)}?erledigt=verknuepft")
+    unprocessable = status.HTTP_422_UNPROCESSABLE_CONTENT
+    page = _page_of(account.username)
+    moved = flash.refused(
+        request, page, account_oidc.FORM, refused, unprocessable, anchor=account_oidc.ANCHOR
+    )
+    if moved is None:
+        # A refused subject too large for the cookie: the page shown here, as typed.
+        forms = {account_oidc.FORM: refused}
+        return _account_view(request, user, session, account, forms, unprocessable)
+    return moved
+
+
+@router.post(LIST + "/{username}/anmeldung-kommune/entfernen", name="ui.admin.account_oidc_unlink")
+def unlink_oidc(
+    request: Request, user: AdminUser, session: SessionDep, form: Form, username: UsernamePath
+) -> Response:
+    account = _account(session, username)
+    account_oidc.required_issuer(request)
+    removed = oidc_links.unlink(session, user.username, account.username)
+    done = "entknuepft" if removed else "ohne-verknuepfung"
+    return redirect(f"{_page_of(account.username)}?erledigt={done}")

@@ -19,6 +19,7 @@ from api.directory_admin import (
 )
 from api.errors import validation_errors
 from api.field_messages import FIELDS, MODEL_FIELDS, describe, label
+from api.oidc_links import OidcLinkIn
 from domain.actions import (
     AgreementDraft,
     CaseOpen,
@@ -72,6 +73,7 @@ PAYLOADS: list[type[BaseModel]] = [
     CentreChange,
     PartnerIn,
     PartnerChange,
+    OidcLinkIn,
 ]
 OLD_WORDS = ("Pflichtfeld fehlt", "Zu kurz: mindestens 1", "Feld „", "['", "Value error")
 

@@ -2,8 +2,10 @@
 Debian's Chromium from Lotse's login page (served by uvicorn on 127.0.0.1) to the provider of
 tests/oidc_provider.py (pyop, on https with a CA of its own, which this browser context
 accepts) and back, as a person would click it. A linked counsellor lands on her cases; an
-unknown identity sees the German refusal with its subject for the administrator; axe-core finds
-nothing serious on the login page with its button nor on the refusal. No Temporal:
+unknown identity sees the German refusal with its subject for the administrator, which the
+administrator links on the account's page; axe-core finds nothing serious on the login page
+with its button, on the refusal, nor on the account page's panel „Anmeldung über die Kommune“
+(unlinked, refused, linked). No Temporal:
 the login and the case list read the store only.
 """
 
@@ -21,7 +23,7 @@ from sqlmodel import Session
 
 from api.main import create_app
 from store.oidc import set_link
-from store.seed import seed_demo
+from store.seed import DEMO_PASSWORD, seed_demo
 from store.testing import sqlite_store
 from tests.a11y_harness import axe_violations
 from tests.api_harness import settings_for
@@ -135,3 +137,30 @@ async def test_an_unknown_identity_sees_the_refusal_with_its_subject(
     await page.goto(f"{site.base_url}/faelle")
     assert page.url.startswith(f"{site.base_url}/login")
     await page.context.close()
+
+
+async def test_an_admin_links_an_account_on_its_page(site: Site, browser: Any) -> None:
+    context = await browser.new_context(locale="de-DE")
+    page = await context.new_page()
+    await page.goto(f"{site.base_url}/login")
+    await page.get_by_label("Benutzername").fill("admin")
+    await page.get_by_label("Passwort").fill(DEMO_PASSWORD)
+    await page.get_by_role("button", name="Anmelden", exact=True).click()
+    await page.goto(f"{site.base_url}/verwaltung/konten/berater2")
+    panel = page.get_by_role("region", name="Anmeldung über die Kommune")
+    await expect(panel).to_contain_text("Nicht verknüpft")
+    problems = await axe_violations(page, "/verwaltung/konten/berater2 (nicht verknüpft)")
+    await panel.get_by_role("button", name="Verknüpfen").click()
+    await expect(panel.locator(".error-summary")).to_contain_text(
+        "Bitte geben Sie die Kennung beim Anmeldedienst ein."
+    )
+    problems += await axe_violations(page, "/verwaltung/konten/berater2 (leer gesendet)")
+    await panel.get_by_label("Kennung beim Anmeldedienst").fill("b2-kommune")
+    await panel.get_by_role("button", name="Verknüpfen").click()
+    await expect(page.locator(".notice.success")).to_contain_text("jetzt mit dem Konto")
+    await expect(panel.locator("code")).to_have_text("b2-kommune")
+    problems += await axe_violations(page, "/verwaltung/konten/berater2 (verknüpft)")
+    await panel.get_by_role("button", name="Verknüpfung entfernen").click()
+    await expect(panel).to_contain_text("Nicht verknüpft")
+    await context.close()
+    assert problems == [], "axe-core found:\n" + "\n".join(problems)
