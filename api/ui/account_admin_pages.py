@@ -10,6 +10,7 @@ the administrator and the page, read once, ten minutes), never in the URL; the a
 choose its own password at its first login.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
@@ -97,12 +98,14 @@ def new_account_page(request: Request, user: AdminUser, session: SessionDep) -> 
     return render(request, "admin/account_new.html", _form_context(session, state), status_code)
 
 
-def _refused(request: Request, page: str, name: str, state: FormState) -> Response:
-    """303 back to `page` with the refused form `name` (always small enough for the cookie:
-    a few short fields, no password)."""
+def _refused(
+    request: Request, page: str, name: str, state: FormState, here: Callable[[], Response]
+) -> Response:
+    """303 back to `page` with the refused form `name`; a form too large for the cookie (a
+    field of thousands of characters that do not compress) is shown by `here`, at the POST
+    URL, as typed."""
     moved = flash.refused(request, page, name, state, status.HTTP_422_UNPROCESSABLE_CONTENT)
-    assert moved is not None
-    return moved
+    return moved if moved is not None else here()
 
 
 def _scope(form: FormData) -> dict[str, str | None]:
@@ -137,11 +140,18 @@ def create_account(request: Request, user: AdminUser, session: SessionDep, form:
         created = accounts.create(session, user, body)
     except ValidationError as error:
         state = FormState.submitted(form, errors_of_validation(error))
-        return _refused(request, NEW, "konto", state)
     except HTTPException as error:
-        return _refused(request, NEW, "konto", FormState.submitted(form, errors_of_http(error)))
-    require_new_password(session, created.username)
-    return _with_temporary(request, created.username, "angelegt", password)
+        state = FormState.submitted(form, errors_of_http(error))
+    else:
+        require_new_password(session, created.username)
+        return _with_temporary(request, created.username, "angelegt", password)
+    unprocessable = status.HTTP_422_UNPROCESSABLE_CONTENT
+
+    def here() -> Response:
+        context = _form_context(session, state)
+        return render(request, "admin/account_new.html", context, unprocessable)
+
+    return _refused(request, NEW, "konto", state, here)
 
 
 def _account(session: Session, username: str) -> User:
@@ -213,13 +223,19 @@ def _change(
         accounts.apply_change(session, user, account.username, body)
     except ValidationError as error:
         submitted.errors = errors_of_validation(error)
-        return _refused(request, page, name, submitted)
     except HTTPException as error:
         if error.status_code == status.HTTP_404_NOT_FOUND:
             raise
         submitted.errors = errors_of_http(error)
-        return _refused(request, page, name, submitted)
-    return redirect(f"{page}?erledigt={done}")
+    else:
+        return redirect(f"{page}?erledigt={done}")
+    unprocessable = status.HTTP_422_UNPROCESSABLE_CONTENT
+
+    def here() -> Response:
+        forms = {name: submitted}
+        return _account_view(request, user, session, account, forms, unprocessable)
+
+    return _refused(request, page, name, submitted, here)
 
 
 @router.post(LIST + "/{username}", name="ui.admin.account_update")

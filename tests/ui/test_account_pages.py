@@ -6,6 +6,7 @@ next to its field with nothing written. On the seeded store, without Temporal.
 """
 
 import re
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -254,6 +255,25 @@ async def test_a_new_account_form_refuses_hostile_input_and_creates_nothing(
         assert words in refused.text, (change, words)
     assert _row(system, "neu1") is None
     assert "\x00" not in (await admin.get("/verwaltung/konten")).text
+
+
+async def test_a_refused_form_too_large_for_the_cookie_is_shown_where_it_was_sent(
+    system: StoreOnly,
+) -> None:
+    # Thousands of characters that do not compress: the refused form does not fit the
+    # flash cookie, so the page answers at the POST URL, as typed, instead of failing.
+    admin = await _browser(system, "admin")
+    before = _row(system, "berater1")
+    noise = secrets.token_urlsafe(6000)
+    edit = {"role": "counsellor", "centre_id": "mbe-mitte", "display_name": noise}
+    refused = await admin.submit("/verwaltung/konten/berater1", "/verwaltung/konten/berater1", edit)
+    assert refused.status_code == 422, refused.text[:300]
+    assert "Anzeigename" in refused.text and noise in refused.text
+    assert _row(system, "berater1") == before
+    new = {"username": "neu3", "role": "admin", "display_name": noise}
+    refused = await admin.submit("/verwaltung/konten/neu", "/verwaltung/konten/neu", new)
+    assert refused.status_code == 422, refused.text[:300]
+    assert noise in refused.text and _row(system, "neu3") is None
 
 
 async def test_a_form_without_its_csrf_token_or_for_no_account_changes_nothing(
