@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from api.deps import NOT_FOUND
+from api.directory_admin import unknown
 from api.errors import invalid
 from domain.fields import DisplayName, EmailAddress, PhoneNumber, SingleLine
 from domain.passwords import NewPassword
@@ -92,16 +93,6 @@ class UserOut(BaseModel):
 
 def _conflict(what: str) -> HTTPException:
     return HTTPException(status.HTTP_409_CONFLICT, detail=f"{what} existiert bereits.")
-
-
-def unknown(field: str, value: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-        detail={
-            "detail": f"{field}: '{value}' gibt es im Verzeichnis nicht.",
-            "errors": [{"field": field, "message": f"'{value}' gibt es im Verzeichnis nicht."}],
-        },
-    )
 
 
 def scope_misfit(role: Role, given: set[str]) -> HTTPException | None:
