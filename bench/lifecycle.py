@@ -522,10 +522,10 @@ async def _finished(client: Client, workflow_id: str, wait: float = 5.0) -> bool
             await client.get_workflow_handle(workflow_id).result()
             return True
         except RPCError as error:
-            if error.status != RPCStatusCode.NOT_FOUND or time.perf_counter() > deadline:
-                if error.status == RPCStatusCode.NOT_FOUND:
-                    return False
+            if error.status != RPCStatusCode.NOT_FOUND:
                 raise
+            if time.perf_counter() > deadline:
+                return False
         await asyncio.sleep(0.1)
 
 
