@@ -413,7 +413,7 @@ async def test_lotse_up_starts_again_at_once_after_serving_requests(
         api = ApiUser(http)
         assert (await api.ok("berater1", "GET", "/me"))["username"] == "berater1"
         await only_unroutable_needs_are_answered(api)
-        cases = await api.ok("berater1", "GET", "/cases")
+        cases = await settled_case_list(api)
         assert (await http.get("/healthz")).status_code == 200
         # The client keeps its connection open: the server closes it on the way out.
         await stop_and_check_nothing_is_left(first, data_dir)
@@ -459,6 +459,24 @@ async def only_unroutable_needs_are_answered(api: ApiUser) -> None:
     assert result["stage"] == "assessment"
     again = await api.ok("berater1", "POST", "/rules/explain", json=request)
     assert again["unrouted"] == explained["unrouted"]
+
+
+async def settled_case_list(api: ApiUser, timeout: float = 30.0) -> dict[str, Any]:
+    """berater1's case list once the read model has caught up with every listed case (the list
+    is a projection and may trail the update that answered a moment ago)."""
+    give_up = asyncio.get_running_loop().time() + timeout
+    previous: dict[str, Any] | None = None
+    while True:
+        page = await api.ok("berater1", "GET", "/cases")
+        stages = [
+            (await api.ok("berater1", "GET", f"/cases/{item['id']}"))["stage"]
+            for item in page["items"]
+        ]
+        if [item["stage"] for item in page["items"]] == stages and page == previous:
+            return page
+        previous = page
+        assert asyncio.get_running_loop().time() < give_up, (page, stages)
+        await asyncio.sleep(0.2)
 
 
 def _time_wait_on(port: int) -> bool:
