@@ -243,16 +243,21 @@ async def until(
 
 
 async def walk_to(
-    handle: WorkflowHandle[Any, Any], stage: Stage, profile: IntakeData | None = None
+    handle: WorkflowHandle[Any, Any],
+    stage: Stage,
+    profile: IntakeData | None = None,
+    patience: float = 10.0,
 ) -> CaseState:
     """Take a case along the happy path from wherever it is until it is in `stage` (the
     permit of the sample profile does not expire: server time is today, not the samples' day).
+    `patience`: how long each state query may keep failing (longer where a worker was killed:
+    a case cached on it answers only once its sticky queue has timed out).
     """
-    state = await until(handle, lambda _: True)
+    state = await until(handle, lambda _: True, patience)
     while state.stage is not stage:
         name, arg = _next_step(state, profile)
         await send_once(handle, name, arg)
-        state = await until(handle, lambda _: True)
+        state = await until(handle, lambda _: True, patience)
     return state
 
 

@@ -11,28 +11,36 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from temporalio.client import Client
-from temporalio.worker import Worker
 
 from app.settings import Settings
-from simulate.parameters import ParametersError, load_parameters
-from simulate.progress import Progress, progress_bar
-from simulate.run import Outcome, Request, TemporalParts, simulate
 from worker.binaries import find_binary
-from worker.worker import build_worker, default_activities
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    from simulate.progress import Progress
+    from simulate.run import Outcome, Request, TemporalParts
+
+# The simulator, its report and the worker are imported where a run needs them, not with the
+# command line: every other `lotse` command would pay for them (seconds) on each start.
 
 INTERRUPTED = 130
 
 
-def simulation_worker(client: Client, settings: Settings) -> Worker:
+def simulation_worker(client: "Client", settings: Settings) -> "Worker":
     """Lotse's worker with its activities on the simulation's store."""
+    from worker.worker import build_worker, default_activities
+
     return build_worker(client, settings, default_activities(settings))
 
 
-def temporal_parts() -> TemporalParts:
+def temporal_parts() -> "TemporalParts":
+    from simulate.run import TemporalParts
+
     binary = find_binary("temporal-test-server")
     if binary is None:
         raise typer.BadParameter(
@@ -41,7 +49,10 @@ def temporal_parts() -> TemporalParts:
     return TemporalParts(binary=binary, make_worker=simulation_worker)
 
 
-async def _run(request: Request, quiet: bool) -> Outcome:
+async def _run(request: "Request", quiet: bool) -> "Outcome":
+    from simulate.progress import progress_bar
+    from simulate.run import simulate
+
     parts = temporal_parts() if request.engine == "temporal" else None
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
@@ -51,7 +62,7 @@ async def _run(request: Request, quiet: bool) -> Outcome:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, task.cancel)
 
-    def bar(days: int, target: int) -> Progress:
+    def bar(days: int, target: int) -> "Progress":
         return progress_bar(
             days,
             target,
@@ -83,6 +94,9 @@ def command(
 ) -> None:
     """Das Modellprojekt (18 Kommunen, 87 Beratungsstellen, ab April 2011 für 18 Monate)
     durchspielen und auswerten."""
+    from simulate.parameters import ParametersError, load_parameters
+    from simulate.run import Request
+
     if engine not in ("temporal", "core"):
         raise typer.BadParameter("erlaubt sind temporal und core.", param_hint="--engine")
     try:

@@ -181,7 +181,7 @@ async def test_killed_worker_mid_batch_of_cases_starts_every_referral_once(
         )
         for _ in range(CASES)
     ]
-    walking = [asyncio.create_task(walk_to(case, Stage.ACTIVE)) for case in cases]
+    walking = [asyncio.create_task(walk_to(case, Stage.ACTIVE, patience=60)) for case in cases]
     await asyncio.wait(walking, return_when=asyncio.FIRST_COMPLETED)
     workers[0].kill()
     await asyncio.sleep(1)

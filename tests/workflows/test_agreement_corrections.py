@@ -86,9 +86,7 @@ async def test_a_correction_before_signature_reroutes_and_drops_the_measure_with
     assert corrected == [
         IntakeCorrected(field="receives_citizens_benefit", old="true", new="false")
     ]
-    (recomputed,) = [
-        event_payload(e) for e in events if e.kind is CaseEventKind.ROUTES_RECOMPUTED
-    ]
+    (recomputed,) = [event_payload(e) for e in events if e.kind is CaseEventKind.ROUTES_RECOMPUTED]
     assert isinstance(recomputed, RoutesRecomputed)
     assert recomputed.added == agency.id and recomputed.removed == jobcenter.id
     assert recomputed.dropped_measures and not recomputed.amendment_due
