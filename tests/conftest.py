@@ -103,3 +103,31 @@ async def lotse(
 ) -> AsyncIterator[Lotse]:
     async with running_lotse(own_env, tmp_path_factory.mktemp("lotse")) as system:
         yield system
+
+
+# The slowest modules, slowest first (`--durations` of a full run). xdist hands whole modules
+# to its workers in collection order (`--dist loadfile`), so a slow module collected last
+# runs alone at the end while the other workers idle: these go first instead.
+SLOW_MODULES = (
+    "tests/system/test_up_e2e.py",
+    "tests/simulate/test_engines_agree.py",
+    "tests/api/test_fuzz.py",
+    "tests/workflows/test_bounded_state.py",
+    "tests/store/test_evaluation_cells.py",
+    "tests/rules/test_property.py",
+    "tests/simulate/test_simulate_command.py",
+    "tests/rules/test_engine_crash.py",
+    "tests/system/test_going_live.py",
+    "tests/system/test_worker_kill.py",
+    "tests/system/test_two_workers.py",
+    "tests/simulate/test_outputs.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {module: n for n, module in enumerate(SLOW_MODULES)}
+
+    def first_the_slow(item: pytest.Item) -> int:
+        return rank.get(item.nodeid.split("::", 1)[0], len(rank))
+
+    items.sort(key=first_the_slow)  # stable: the other modules keep their order
