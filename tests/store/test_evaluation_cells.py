@@ -57,7 +57,7 @@ def engine(
     if request.param == "postgresql" and not url:
         pytest.skip("LOTSE_TEST_POSTGRES_URL unset: PostgreSQL tests skipped (.ci/run sets it)")
     with migrated_store(request.param, tmp_path_factory.mktemp("cells"), url) as found:
-        load({request.param: found}, DIRECTORY, 1500, seed=5, now=NOW)  # every month marked
+        load({request.param: found}, DIRECTORY, 500, seed=5, now=NOW)  # every month marked
         yield found
 
 
