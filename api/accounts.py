@@ -89,6 +89,8 @@ class UserOut(BaseModel):
     display_name: str
     phone: str
     email: str
+    # After a reset, until the account has set a password of its own.
+    must_change_password: bool
 
 
 def _conflict(what: str) -> HTTPException:

@@ -82,6 +82,7 @@ async def test_an_admin_changes_role_scope_and_contact_and_it_is_audited(
         "display_name": "Murat Yılmaz-Berg",
         "phone": "+49 1234 5678",
         "email": "m.yilmaz@musterstadt.example",
+        "must_change_password": False,
     }
     # The token she has takes the new role with the next request.
     me = await system.api("berater2", "/me")
@@ -217,6 +218,15 @@ def _earlier_token(system: StoreOnly, username: str) -> str:
     return token
 
 
+async def _pending_change(system: StoreOnly, username: str) -> bool:
+    """Whether the admin's list of accounts shows `username`'s password change as pending."""
+    listed = await system.call("admin", "GET", "/admin/users")
+    assert listed.status_code == 200, listed.text
+    (account,) = [user for user in listed.json() if user["username"] == username]
+    pending: bool = account["must_change_password"]
+    return pending
+
+
 async def test_a_reset_password_reaches_nothing_but_the_change_of_it(system: StoreOnly) -> None:
     old_token = _earlier_token(system, "berater1")
     assert (await system.http.get("/me", headers=_bearer(old_token))).status_code == 200
@@ -226,6 +236,7 @@ async def test_a_reset_password_reaches_nothing_but_the_change_of_it(system: Sto
     assert reset.json()["username"] == "berater1" and len(temporary) >= 16
     stored = _row(system, "berater1")
     assert stored["must_change_password"] is True
+    assert await _pending_change(system, "berater1") is True
     assert temporary not in str(stored) and verify_password(stored["password_hash"], temporary)
     assert (await _token(system, "berater1", "demo")).status_code == 401
 
@@ -262,6 +273,7 @@ async def test_a_reset_password_reaches_nothing_but_the_change_of_it(system: Sto
     assert done.status_code == 200, done.text
     assert done.json()["password_change_required"] is False
     assert _row(system, "berater1")["must_change_password"] is False
+    assert await _pending_change(system, "berater1") is False
     fresh = done.json()["access_token"]
     assert (await system.http.get("/me", headers=_bearer(fresh))).status_code == 200
     again = await _token(system, "berater1", "neu-und-gut")
