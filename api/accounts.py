@@ -12,14 +12,15 @@ herself; the last active administrator staying one.
 from typing import Annotated
 
 from fastapi import HTTPException, Path, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.deps import NOT_FOUND
 from api.directory_admin import unknown
 from api.errors import invalid
-from domain.fields import DisplayName, EmailAddress, PhoneNumber, SingleLine
+from domain.fields import DisplayName, EmailAddress, PhoneNumber, SingleLine, Slug
 from domain.passwords import NewPassword
+from domain.profile import StrictModel
 from store import audit
 from store.account_changes import (
     AccountChange,
@@ -32,7 +33,6 @@ from store.directory_changes import Taken, UnknownInDirectory, account_exists, a
 from store.models import Role, User
 from store.users import InvalidUser
 
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$")]
 UsernamePath = Annotated[SingleLine, Path(max_length=64, description="Benutzername")]
 
 # The scope field each role needs (None: no scope); store.users.scope_error checks the same.
@@ -47,11 +47,7 @@ SCOPE_OF_ROLE: dict[Role, str | None] = {
 SCOPE_FIELDS = ("centre_id", "partner_id", "municipality_id")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class UserIn(_Strict):
+class UserIn(StrictModel):
     # store.users.USERNAME, in either case (the account is stored lower-case).
     username: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")]
     password: NewPassword
@@ -65,7 +61,7 @@ class UserIn(_Strict):
     email: EmailAddress = ""
 
 
-class UserPatch(_Strict):
+class UserPatch(StrictModel):
     """The fields to change; a field left out stays. When the role changes, the old role's
     scope goes and the new role's scope field must be given (or be null for a role without)."""
 

@@ -9,16 +9,16 @@ Every write that changed something is an audit entry (ids and verbs only:
 `admin.<kind>_reactivate`). Nothing is ever deleted: cases refer to these rows.
 """
 
-import re
 from typing import Annotated, Any
 
 from fastapi import HTTPException, status
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 from sqlmodel import Session
 
 from domain.enums import ActorKind, CentreKind
-from domain.fields import Code, EmailAddress, PhoneNumber, SingleLine, Title
+from domain.fields import Code, EmailAddress, PhoneNumber, SingleLine, Slug, Title, is_slug
+from domain.profile import StrictModel
 from domain.workdays import LAENDER
 from store import audit
 from store.directory_changes import (
@@ -35,32 +35,10 @@ from store.directory_changes import (
 )
 from store.models import ADDRESS_LENGTH, Centre, Municipality, PartnerAgency
 
-_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{1,63}")
-
-
-def _slug(value: str) -> str:
-    if not _SLUG.fullmatch(value):
-        raise PydanticCustomError(
-            "slug",
-            "Nur Kleinbuchstaben ohne Umlaute, Ziffern, - und _, am Anfang ein Buchstabe oder "
-            "eine Ziffer (Beispiel: mbe-mitte).",
-        )
-    return value
-
 
 def is_id(value: str) -> bool:
-    """Whether `value` can be a directory id at all: anything else (a NUL, which PostgreSQL
-    refuses in a query) is not looked up, just not found."""
-    return _SLUG.fullmatch(value) is not None
-
-
-# A directory id as URLs and case ids carry it: lower-case letters, digits, "-" and "_". The
-# length is checked first: a huge value is refused for its size without a scan.
-Slug = Annotated[
-    str,
-    Field(min_length=2, max_length=64, json_schema_extra={"pattern": _SLUG.pattern}),
-    AfterValidator(_slug),
-]
+    """Whether `value` can be a directory id at all (`domain.fields.is_slug`)."""
+    return is_slug(value)
 
 
 def _land(value: str) -> str:
@@ -86,17 +64,13 @@ def _distinct(measures: list[str]) -> list[str]:
 Measures = Annotated[list[Code], Field(max_length=50), AfterValidator(_distinct)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class MunicipalityIn(_Strict):
+class MunicipalityIn(StrictModel):
     id: Slug
     name: Title
     land: Land
 
 
-class MunicipalityChange(_Strict):
+class MunicipalityChange(StrictModel):
     name: Title | None = None
     land: Land | None = None
     active: bool | None = None
@@ -110,7 +84,7 @@ class MunicipalityOut(BaseModel):
     active: bool
 
 
-class CentreIn(_Strict):
+class CentreIn(StrictModel):
     id: Slug
     municipality_id: Slug
     name: Title
@@ -120,7 +94,7 @@ class CentreIn(_Strict):
     email: EmailAddress = ""
 
 
-class CentreChange(_Strict):
+class CentreChange(StrictModel):
     name: Title | None = None
     kind: CentreKind | None = None
     address: Address | None = None
@@ -140,7 +114,7 @@ class CentreOut(BaseModel):
     active: bool
 
 
-class PartnerIn(_Strict):
+class PartnerIn(StrictModel):
     id: Slug
     name: Title
     kind: ActorKind
@@ -150,7 +124,7 @@ class PartnerIn(_Strict):
     contact_email: EmailAddress = ""
 
 
-class PartnerChange(_Strict):
+class PartnerChange(StrictModel):
     name: Title | None = None
     kind: ActorKind | None = None
     measures: Measures | None = None

@@ -112,6 +112,27 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE = re.compile(r"\+?[0-9 ()/.-]*[0-9][0-9 ()/.-]*")
 
 
+# A directory id as URLs and case ids carry it: lower-case letters, digits, "-" and "_".
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{1,63}")
+
+
+def slug(value: str) -> str:
+    """`value` when it can be a directory id (municipality, centre, partner)."""
+    if not _SLUG.fullmatch(value):
+        raise PydanticCustomError(
+            "slug",
+            "Nur Kleinbuchstaben ohne Umlaute, Ziffern, - und _, am Anfang ein Buchstabe oder "
+            "eine Ziffer (Beispiel: mbe-mitte).",
+        )
+    return value
+
+
+def is_slug(value: str) -> bool:
+    """Whether `value` can be a directory id at all: anything else (a NUL, which PostgreSQL
+    refuses in a query) is not looked up, just not found."""
+    return _SLUG.fullmatch(value) is not None
+
+
 def email_address(value: str) -> str:
     """`value` when it is empty or looks like an e-mail address."""
     if not value or _EMAIL.fullmatch(value):
@@ -177,3 +198,12 @@ PlausibleDate = Annotated[
     date, Field(json_schema_extra=_DATE_RANGE), AfterValidator(plausible_date)
 ]
 """A date a person sends: between 1900-01-01 and 2200-12-31."""
+
+
+# The length is checked first: a huge value is refused for its size without a scan.
+Slug = Annotated[
+    str,
+    Field(min_length=2, max_length=64, json_schema_extra={"pattern": _SLUG.pattern}),
+    AfterValidator(slug),
+]
+"""A directory id (see `slug`)."""

@@ -106,6 +106,7 @@ async def test_an_account_needs_a_free_name_and_a_known_scope_fitting_its_role(
         "display_name": "",
         "phone": "",
         "email": "",
+        "must_change_password": False,
     }
     login = await system.http.post(
         "/auth/token", data={"username": "beraterin7", "password": "geheim-genug"}
