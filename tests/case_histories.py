@@ -112,7 +112,11 @@ def patches(history: WorkflowHistory) -> list[str]:
 def assert_no_task_failures(runs: Sequence[WorkflowHistory]) -> None:
     """No workflow task failed for a reason of ours (a bare exception in a handler would fail
     them over and over). A signal arriving while a run tries to end makes the server refuse
-    that task once (UNHANDLED_COMMAND) and hand out a new one: Temporal's design, not a bug."""
+    that task once (UNHANDLED_COMMAND) and hand out a new one: Temporal's design, not a bug.
+    Nor is a task the SDK gave up on after 2 s (`_DeadlockError`) on a starved machine: the
+    suite runs more processes than cores, a new run's sandbox imports its modules first, and
+    the task is retried. A real deadlock never completes, and each caller also waits for the
+    workflow to get on."""
     unhandled = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
     failures = [
         event.workflow_task_failed_event_attributes
@@ -120,4 +124,10 @@ def assert_no_task_failures(runs: Sequence[WorkflowHistory]) -> None:
         for event in run.events
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
     ]
-    assert [f for f in failures if f.cause != unhandled] == []
+    ours = [
+        failure
+        for failure in failures
+        if failure.cause != unhandled
+        and failure.failure.application_failure_info.type != "_DeadlockError"
+    ]
+    assert ours == []
