@@ -1,6 +1,6 @@
 """A municipality's rule sets as the API and the rules page both handle them: whose
 municipality a caller may see, a draft in the caller's scope, a text checked before it is
-stored, and the decision table of a catalog.
+stored, a draft stored and published (each audited), and the decision table of a catalog.
 
 Scope: an administrator names the municipality (every one is hers); a rule editor and a
 supervisor have their own, and another one, or a draft of another one, is not found (404), as
@@ -10,6 +10,7 @@ is stored; its problems answer 422 with one entry per rule and field, in German
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import HTTPException, status
@@ -23,6 +24,7 @@ from rules.describe import condition_text
 from rules.municipal import MUNICIPALITY_ID
 from rules.overrides import override_catalog, read_override_text
 from rules.schema import CASE_SCOPE, Catalog, CatalogError, RuleSpec
+from store import audit
 from store import rule_sets as store
 from store.models import Role, RuleSetVersion, User
 
@@ -87,6 +89,33 @@ def checked_catalog(text: str, municipality: str) -> Catalog:
 def version_catalog(row: RuleSetVersion) -> Catalog:
     """The merged catalog of a stored version (422 when the federal table has moved since)."""
     return checked_catalog(row.override_text, row.municipality_id)
+
+
+def store_draft(
+    session: Session, municipality_id: str, text: str, username: str, draft_id: int | None
+) -> RuleSetVersion:
+    """The checked `text` stored as a new draft, or into the draft `draft_id`; audited."""
+    row = store.save_draft(
+        session, municipality_id, text, username, datetime.now(UTC), draft_id=draft_id
+    )
+    verb = "rules.draft_create" if draft_id is None else "rules.draft_update"
+    audit.add_entry(session, username, verb, "rule_set", str(row.id))
+    return row
+
+
+def publish(session: Session, row: RuleSetVersion, username: str) -> None:
+    """Publish the draft `row` (the caller has checked that it is one): checked against the
+    federal table first, which may have moved since the draft was saved (422); 409 when
+    another version was published meanwhile; audited."""
+    version_catalog(row)
+    try:
+        store.publish(session, row, username, datetime.now(UTC))
+    except store.PublishedMeanwhile as error:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail="Gleichzeitig wurde eine andere Version veröffentlicht; bitte neu laden.",
+        ) from error
+    audit.add_entry(session, username, "rules.publish", "rule_set", str(row.id))
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,10 @@ from api.deps import RuleEditor, RuleReader, ServicesDep, SessionDep
 from api.rule_sets import (
     checked_catalog,
     not_found,
+    publish,
     scope_municipality,
     scoped_version,
+    store_draft,
     version_catalog,
 )
 from domain.fields import Code
@@ -124,9 +126,7 @@ def create_draft(body: DraftIn, user: RuleEditor, session: SessionDep) -> Versio
     municipality_id = scope_municipality(session, user, body.municipality)
     text = body.as_text()
     checked_catalog(text, municipality_id)
-    row = store.save_draft(session, municipality_id, text, user.username, datetime.now(UTC))
-    audit.add_entry(session, user.username, "rules.draft_create", "rule_set", str(row.id))
-    return _out(row)
+    return _out(store_draft(session, municipality_id, text, user.username, draft_id=None))
 
 
 @router.put("/rules/drafts/{version_id}", name="rules.draft_update")
@@ -140,11 +140,7 @@ def update_draft(
         raise _not_a_draft()
     text = body.as_text()
     checked_catalog(text, row.municipality_id)
-    row = store.save_draft(
-        session, row.municipality_id, text, user.username, datetime.now(UTC), draft_id=row.id
-    )
-    audit.add_entry(session, user.username, "rules.draft_update", "rule_set", str(row.id))
-    return _out(row)
+    return _out(store_draft(session, row.municipality_id, text, user.username, draft_id=row.id))
 
 
 @router.post("/rules/drafts/{version_id}/publish", name="rules.publish")
@@ -153,15 +149,7 @@ def publish_draft(row: EditableVersion, user: RuleEditor, session: SessionDep) -
     before keep their routes (and the version hash they name) until a review routes new needs."""
     if row.status is not RuleSetStatus.DRAFT:
         raise _not_a_draft()
-    version_catalog(row)  # the federal table may have moved since the draft was saved
-    try:
-        store.publish(session, row, user.username, datetime.now(UTC))
-    except store.PublishedMeanwhile as error:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail="Gleichzeitig wurde eine andere Version veröffentlicht; bitte neu laden.",
-        ) from error
-    audit.add_entry(session, user.username, "rules.publish", "rule_set", str(row.id))
+    publish(session, row, user.username)
     return _out(row)
 
 

@@ -21,8 +21,10 @@ from api.rule_sets import (
     checked_catalog,
     decision_table,
     override_of,
+    publish,
     scope_municipality,
     scoped_version,
+    store_draft,
     version_catalog,
 )
 from api.ui.forms import FormState, text
@@ -147,16 +149,8 @@ def save_draft(request: Request, user: RuleEditorUser, form: Form) -> Response:
         context["draft_text"] = body
         return render(request, "rules/page.html", context, status.HTTP_422_UNPROCESSABLE_CONTENT)
     with services_of(request).sessions() as session:
-        row = store.save_draft(
-            session,
-            municipality_id,
-            body,
-            user.username,
-            datetime.now(UTC),
-            draft_id=existing.id if existing else None,
-        )
-        verb = "rules.draft_update" if existing else "rules.draft_create"
-        audit.add_entry(session, user.username, verb, "rule_set", str(row.id))
+        into = existing.id if existing else None
+        row = store_draft(session, municipality_id, body, user.username, into)
     return redirect(f"/verwaltung/regeln?version={row.id}&erledigt=gespeichert")
 
 
@@ -196,13 +190,5 @@ def publish_page(request: Request, version_id: int, user: RuleEditorUser, form: 
             raise HTTPException(
                 status.HTTP_409_CONFLICT, detail="Diese Version ist kein Entwurf mehr."
             )
-        version_catalog(row)
-        try:
-            store.publish(session, row, user.username, datetime.now(UTC))
-        except store.PublishedMeanwhile as error:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                detail="Gleichzeitig wurde eine andere Version veröffentlicht; bitte neu laden.",
-            ) from error
-        audit.add_entry(session, user.username, "rules.publish", "rule_set", str(row.id))
+        publish(session, row, user.username)
     return redirect(f"/verwaltung/regeln?version={version_id}&erledigt=veroeffentlicht")
