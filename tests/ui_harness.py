@@ -131,9 +131,10 @@ class Browser:
 
 
 @asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """The app on http://127.0.0.1:<port> in this event loop, until the block ends."""
-    port = free_port()
+async def served(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """The app on http://127.0.0.1:<port> in this event loop, until the block ends (`port`:
+    one known before the app was made, say for its redirect URI; a free one otherwise)."""
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

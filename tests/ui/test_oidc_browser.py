@@ -9,16 +9,12 @@ with its button, on the refusal, nor on the account page's panel „Anmeldung ü
 the login and the case list read the store only.
 """
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlmodel import Session
 
 from api.main import create_app
@@ -30,7 +26,7 @@ from tests.api_harness import settings_for
 from tests.key_harness import session_keys
 from tests.oidc_provider import IdentityProvider, identity_provider
 from tests.process_harness import free_port
-from tests.ui_harness import CHROMIUM, launched_chromium
+from tests.ui_harness import CHROMIUM, launched_chromium, served
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
 expect = playwright_api.expect
@@ -48,23 +44,6 @@ USERS = {"anna": "a1b2c3-anna", "fremd": "z9y8x7-fremd"}
 class Site:
     base_url: str
     idp: IdentityProvider
-
-
-@contextlib.asynccontextmanager
-async def served_on(app: FastAPI, port: int) -> AsyncIterator[None]:
-    """The app on http://127.0.0.1:`port` (known before the app is made: its redirect URI)."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:
-            await asyncio.sleep(0.02)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +70,7 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
             **idp.settings(),
         )
         app = create_app(settings, engine=engine, keys=session_keys())
-        async with served_on(app, port):
+        async with served(app, port):
             yield Site(base_url, idp)
 
 
