@@ -32,7 +32,7 @@ from store.seed import DEMO_PASSWORD
 from tests.a11y_harness import OPEN_DETAILS, Keyboard, axe_violations, page_routes, route_of
 from tests.api_harness import Lotse, eventually
 from tests.samples import INTAKE, draft_body
-from tests.ui_harness import CHROMIUM, app_of, launched_chromium, served
+from tests.ui_harness import CHROMIUM, app_of, served
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
 pytest.importorskip("axe_playwright_python", reason="axe-playwright-python not installed")
@@ -74,12 +74,6 @@ class World:
 async def base_url(lotse: Lotse) -> AsyncIterator[str]:
     async with served(app_of(lotse)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with launched_chromium() as chromium:
-        yield chromium
 
 
 def _referral_row(lotse: Lotse, referral_id: str) -> ReferralSummary | None:

@@ -34,7 +34,7 @@ from store.seed import DEMO_PASSWORD
 from store.users import create_user, hash_password
 from tests.api_harness import Lotse, running_lotse
 from tests.key_harness import session_converter
-from tests.ui_harness import CHROMIUM, Watched, app_of, launched_chromium, served
+from tests.ui_harness import CHROMIUM, Watched, app_of, served
 from worker.binaries import find_binary
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
@@ -73,12 +73,6 @@ async def lotse(
 async def base_url(lotse: Lotse) -> AsyncIterator[str]:
     async with served(app_of(lotse)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with launched_chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from tests.api_harness import Lotse, running_lotse
 from tests.key_harness import session_converter
 from tests.samples import draft_body
-from tests.ui_harness import CHROMIUM, Watched, app_of, launched_chromium, served
+from tests.ui_harness import CHROMIUM, Watched, app_of, served
 from worker.binaries import find_binary
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
@@ -43,12 +43,6 @@ async def lotse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lotse
 async def base_url(lotse: Lotse) -> AsyncIterator[str]:
     async with served(app_of(lotse)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with launched_chromium() as chromium:
-        yield chromium
 
 
 async def _counsellor(browser: Any, base_url: str) -> Watched:

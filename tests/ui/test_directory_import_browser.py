@@ -15,7 +15,7 @@ from sqlmodel import Session
 from store.models import Centre
 from store.seed import DEMO_PASSWORD
 from tests.api_harness import StoreOnly, store_only
-from tests.ui_harness import CHROMIUM, Watched, launched_chromium, served
+from tests.ui_harness import CHROMIUM, Watched, served
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
 expect = playwright_api.expect
@@ -37,12 +37,6 @@ async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stor
 async def base_url(system: StoreOnly) -> AsyncIterator[str]:
     async with served(system.app) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with launched_chromium() as chromium:
-        yield chromium
 
 
 def _centres(system: StoreOnly) -> int:

@@ -20,7 +20,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.api_harness import Lotse, eventually, running_lotse
-from tests.ui_harness import CHROMIUM, Watched, app_of, launched_chromium, served
+from tests.ui_harness import CHROMIUM, Watched, app_of, served
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
 expect = playwright_api.expect
@@ -109,12 +109,6 @@ async def _figures(lotse: Lotse) -> None:
 async def base_url(lotse: Lotse) -> AsyncIterator[str]:
     async with served(app_of(lotse)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with launched_chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture

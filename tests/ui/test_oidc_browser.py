@@ -26,7 +26,7 @@ from tests.api_harness import settings_for
 from tests.key_harness import session_keys
 from tests.oidc_provider import IdentityProvider, identity_provider
 from tests.process_harness import free_port
-from tests.ui_harness import CHROMIUM, launched_chromium, served
+from tests.ui_harness import CHROMIUM, served
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
 expect = playwright_api.expect
@@ -72,12 +72,6 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
         app = create_app(settings, engine=engine, keys=session_keys())
         async with served(app, port):
             yield Site(base_url, idp)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with launched_chromium() as chromium:
-        yield chromium
 
 
 async def _at_provider(site: Site, browser: Any, user: str) -> Any:

@@ -11,7 +11,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.api_harness import Lotse, running_lotse
-from tests.ui_harness import CHROMIUM, app_of, launched_chromium, served
+from tests.ui_harness import CHROMIUM, app_of, served
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright not installed")
 expect = playwright_api.expect
@@ -33,12 +33,6 @@ async def lotse(
 async def base_url(lotse: Lotse) -> AsyncIterator[str]:
     async with served(app_of(lotse)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with launched_chromium() as chromium:
-        yield chromium
 
 
 async def _intake_page(browser: Any, base_url: str, lotse: Lotse, *, script: bool) -> Any:
