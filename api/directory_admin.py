@@ -36,11 +36,6 @@ from store.directory_changes import (
 from store.models import ADDRESS_LENGTH, Centre, Municipality, PartnerAgency
 
 
-def is_id(value: str) -> bool:
-    """Whether `value` can be a directory id at all (`domain.fields.is_slug`)."""
-    return is_slug(value)
-
-
 def _land(value: str) -> str:
     # The message names the codes, never the value sent (it may be anything).
     code = value.upper()
@@ -222,7 +217,7 @@ def _changes(body: BaseModel) -> dict[str, Any]:
 def edit_municipality(
     session: Session, admin: str, municipality_id: str, body: MunicipalityChange
 ) -> Municipality:
-    if not is_id(municipality_id):
+    if not is_slug(municipality_id):
         raise _not_found("municipality")
     try:
         row, changed = change_municipality(session, municipality_id, _changes(body))
@@ -233,7 +228,7 @@ def edit_municipality(
 
 
 def edit_centre(session: Session, admin: str, centre_id: str, body: CentreChange) -> Centre:
-    if not is_id(centre_id):
+    if not is_slug(centre_id):
         raise _not_found("centre")
     try:
         row, changed = change_centre(session, centre_id, _changes(body))
@@ -248,7 +243,7 @@ def edit_centre(session: Session, admin: str, centre_id: str, body: CentreChange
 def edit_partner(
     session: Session, admin: str, partner_id: str, body: PartnerChange
 ) -> PartnerAgency:
-    if not is_id(partner_id):
+    if not is_slug(partner_id):
         raise _not_found("partner")
     try:
         row, changed = change_partner(session, partner_id, _changes(body))

@@ -17,7 +17,6 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from api.deps import NOT_FOUND, SessionDep
-from api.directory_admin import is_id
 from api.ui import flash, labels
 from api.ui.directory_forms import DONE, SECTIONS, Section, on_inputs, payload
 from api.ui.forms import (
@@ -31,6 +30,7 @@ from api.ui.forms import (
 from api.ui.session import AdminUser, Form, services_of
 from api.ui.web import PageRoute, redirect, render
 from domain.enums import ActorKind, CentreKind
+from domain.fields import is_slug
 from store.reads import admin as admin_reads
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -182,7 +182,7 @@ def _municipality_names(session: Session) -> dict[str, str]:
 
 
 def _row(session: Session, section: Section, key: str) -> Any:
-    row = section.row(session, key) if is_id(key) else None
+    row = section.row(session, key) if is_slug(key) else None
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NOT_FOUND)
     return row
