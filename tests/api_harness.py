@@ -205,6 +205,11 @@ async def eventually(probe: Callable[[], Any], timeout: float = 20) -> Any:
             await asyncio.sleep(0.05)
 
 
+def field_messages(response: httpx.Response) -> dict[str, str]:
+    """A 422's German message for each field it names (the API's `errors`)."""
+    return {error["field"]: error["message"] for error in response.json()["errors"]}
+
+
 @asynccontextmanager
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of the module's own. Cases the API opens keep running (with

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from store.directory_changes import Taken, add_account
 from store.models import Role, User
 from store.users import verify_password
-from tests.api_harness import StoreOnly, store_only
+from tests.api_harness import StoreOnly, field_messages, store_only
 
 PARTNER: dict[str, Any] = {
     "id": "lernwerk",
@@ -38,10 +38,6 @@ async def system(
         yield system
 
 
-def _fields(response: Any) -> dict[str, str]:
-    return {error["field"]: error["message"] for error in response.json()["errors"]}
-
-
 async def test_a_partner_is_added_once_and_only_to_a_known_municipality(
     system: StoreOnly,
 ) -> None:
@@ -50,7 +46,9 @@ async def test_a_partner_is_added_once_and_only_to_a_known_municipality(
         "admin", "POST", "/admin/partners", json=PARTNER | {"municipality_id": "nirgendwo"}
     )
     assert unknown.status_code == 422
-    assert _fields(unknown) == {"municipality_id": "'nirgendwo' gibt es im Verzeichnis nicht."}
+    assert field_messages(unknown) == {
+        "municipality_id": "'nirgendwo' gibt es im Verzeichnis nicht."
+    }
     assert await system.api("admin", "/admin/partners") == before
 
     created = await system.call("admin", "POST", "/admin/partners", json=PARTNER)
@@ -85,7 +83,7 @@ async def test_an_account_needs_a_free_name_and_a_known_scope_fitting_its_role(
     ):
         response = await system.call("admin", "POST", "/admin/users", json=ACCOUNT | change)
         assert response.status_code == 422, (change, response.text)
-        assert words in _fields(response)[field], (change, response.text)
+        assert words in field_messages(response)[field], (change, response.text)
     # A name taken in another case is taken: accounts are stored lower-case.
     taken = await system.call(
         "admin", "POST", "/admin/users", json=ACCOUNT | {"username": "Berater1"}

@@ -20,7 +20,7 @@ from domain.enums import ActorKind, NeedKind
 from domain.referral import ReferralStatus
 from store.models import Centre, Municipality, PartnerAgency
 from store.projections import AuditEvent, CaseSummary, ReferralSummary
-from tests.api_harness import StoreOnly, store_only
+from tests.api_harness import StoreOnly, field_messages, store_only
 from tests.hostile_values import HUGE, store_texts_are_clean, variants, with_value
 
 MUNICIPALITY: dict[str, Any] = {"id": "neustadt", "name": "Neustadt an der Weide", "land": "BY"}
@@ -52,10 +52,6 @@ async def system(
         yield system
 
 
-def _fields(response: Any) -> dict[str, str]:
-    return {error["field"]: error["message"] for error in response.json()["errors"]}
-
-
 def _admin_entries(system: StoreOnly) -> list[tuple[str, str, str]]:
     with Session(system.engine) as session:
         rows = session.exec(
@@ -81,7 +77,7 @@ async def test_a_municipality_is_added_edited_deactivated_and_reactivated_never_
     )
     assert again.status_code == 409
     assert again.json()["detail"] == "Eine Kommune mit der Id 'neustadt' existiert bereits."
-    assert _fields(again) == {"id": "Diese Kennung ist schon vergeben."}
+    assert field_messages(again) == {"id": "Diese Kennung ist schon vergeben."}
 
     edited = await system.call(
         "admin", "PATCH", "/admin/municipalities/neustadt", json={"name": "Neustadt", "land": "he"}
@@ -127,7 +123,9 @@ async def test_a_centre_belongs_to_a_known_municipality_and_keeps_its_kind_once_
         "admin", "POST", "/admin/centres", json=CENTRE | {"municipality_id": "nirgendwo"}
     )
     assert unknown.status_code == 422
-    assert _fields(unknown) == {"municipality_id": "'nirgendwo' gibt es im Verzeichnis nicht."}
+    assert field_messages(unknown) == {
+        "municipality_id": "'nirgendwo' gibt es im Verzeichnis nicht."
+    }
     taken = await system.call("admin", "POST", "/admin/centres", json=CENTRE | {"id": "mbe-mitte"})
     assert taken.status_code == 409
     assert (
@@ -156,7 +154,7 @@ async def test_a_centre_belongs_to_a_known_municipality_and_keeps_its_kind_once_
         "admin", "PATCH", "/admin/centres/jmd-neustadt", json={"kind": "JMD", "name": "Neu"}
     )
     assert refused.status_code == 409
-    assert _fields(refused) == {
+    assert field_messages(refused) == {
         "kind": "Die Art der Beratungsstelle lässt sich nicht mehr ändern: Sie hat bereits Fälle."
     }
     same_kind = await system.call(
@@ -199,7 +197,7 @@ async def test_a_partner_s_measures_contact_and_kind_are_edited_and_it_is_deacti
         "admin", "PATCH", "/admin/partners/lernwerk", json={"kind": "jobcenter"}
     )
     assert refused.status_code == 409
-    assert "bereits Vermittlungen" in _fields(refused)["kind"]
+    assert "bereits Vermittlungen" in field_messages(refused)["kind"]
     off = await system.call("admin", "PATCH", "/admin/partners/lernwerk", json={"active": False})
     assert off.status_code == 200 and off.json()["active"] is False
     with Session(system.engine) as session:
@@ -385,7 +383,7 @@ async def test_every_field_refuses_hostile_and_out_of_range_values_in_german_nam
         if response.status_code != 422:
             failures.append(f"{shown}: {response.status_code} {response.text[:200]}")
             continue
-        fields = _fields(response)
+        fields = field_messages(response)
         message = fields.get(field) or fields.get(field.split(".")[0], "")
         if words not in message or label not in message:
             failures.append(f"{shown}: {fields}")

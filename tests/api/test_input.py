@@ -28,7 +28,7 @@ from api.security import ALGORITHM, TokenIssuer
 from store.models import User
 from store.seed import seed_demo
 from store.testing import sqlite_store
-from tests.api_harness import Lotse, running_lotse, settings_for
+from tests.api_harness import Lotse, field_messages, running_lotse, settings_for
 from tests.process_harness import free_port
 from tests.samples import ASSESSMENT, INTAKE
 from tests.ui_harness import Browser
@@ -365,7 +365,7 @@ async def test_directory_payloads_refuse_control_characters_and_create_nothing(
     ):
         response = await lotse.post("admin", "/admin/partners", json=partner | {field: value})
         assert response.status_code == 422, (field, response.text)
-        errors = {error["field"]: error["message"] for error in response.json()["errors"]}
+        errors = field_messages(response)
         name = "measures.0" if field == "measures" else field
         assert words in errors[name], (field, errors)
     assert await lotse.ok("admin", "GET", "/admin/partners") == partners_before
@@ -397,7 +397,7 @@ async def test_directory_payloads_refuse_control_characters_and_create_nothing(
     ):
         response = await lotse.post("admin", "/admin/users", json=account | {field: value})
         assert response.status_code == 422, (field, response.text)
-        errors = {error["field"]: error["message"] for error in response.json()["errors"]}
+        errors = field_messages(response)
         assert words in errors[field], (field, errors)
     assert await lotse.ok("admin", "GET", "/admin/users") == users_before
     contact = {
@@ -432,7 +432,7 @@ async def test_a_dry_run_with_a_date_out_of_range_is_422_naming_the_field(lotse:
     }
     response = await lotse.post("berater1", "/rules/explain", json=request)
     assert response.status_code == 422, response.text
-    errors = {error["field"]: error["message"] for error in response.json()["errors"]}
+    errors = field_messages(response)
     assert "außerhalb des erlaubten Bereichs" in errors["profile.residence.expires_on"]
     far = request | {"today": "9999-12-31", "municipality": "muster\x00stadt"}
     response = await lotse.post("berater1", "/rules/explain", json=far)
