@@ -64,27 +64,26 @@ def add_referral_note(session: Session, note: ReferralNote) -> None:
         )
 
 
-def add_referral_step(session: Session, case_id: str, step: ReferralStep) -> None:
-    add_referral_steps(session, case_id, [step])
-
-
-def add_referral_steps(session: Session, case_id: str, steps: Sequence[ReferralStep]) -> None:
-    """Keep the steps (a repeated one overwrites itself), in one statement."""
+def add_referral_steps(session: Session, steps: Sequence[tuple[str, ReferralStep]]) -> None:
+    """Keep the steps, each with its case's id (a repeated one overwrites itself), in one
+    statement."""
     upsert(
         session,
         ReferralStepRecord,
-        [
+        list(
             {
-                "case_id": case_id,
-                "seq": step.sequence,
-                "referral_id": step.referral_id,
-                "at": step.at,
-                "status": step.status,
-                "note": step.note,
-                "by": step.by,
-            }
-            for step in steps
-        ],
+                (case_id, step.sequence): {
+                    "case_id": case_id,
+                    "seq": step.sequence,
+                    "referral_id": step.referral_id,
+                    "at": step.at,
+                    "status": step.status,
+                    "note": step.note,
+                    "by": step.by,
+                }
+                for case_id, step in steps
+            }.values()
+        ),
     )
 
 
@@ -139,30 +138,26 @@ def add_projection_failure(session: Session, failure: ProjectionFailure) -> None
         )
 
 
-def add_event(session: Session, case_id: str, event: CaseEvent, payload: EventData) -> None:
-    """Keep `event` with its data as read by its kind's model (`payload`): what the event
-    carried, less keys the model drops from old events (domain/events.py)."""
-    add_events(session, case_id, [(event, payload)])
-
-
-def add_events(
-    session: Session, case_id: str, events: Sequence[tuple[CaseEvent, EventData]]
-) -> None:
-    """`add_event` for several events, in one statement (a repeated one overwrites itself)."""
+def add_events(session: Session, events: Sequence[tuple[str, CaseEvent, EventData]]) -> None:
+    """Keep each event with its case's id and its data as read by its kind's model: what the
+    event carried, less keys the model drops from old events (domain/events.py). One statement
+    for all; a repeated event overwrites itself."""
     upsert(
         session,
         CaseEventRecord,
-        [
+        list(
             {
-                "case_id": case_id,
-                "seq": event.sequence,
-                "at": event.at,
-                "kind": event.kind.value,
-                "stage": event.stage.value,
-                "data": payload.to_data(),
-            }
-            for event, payload in events
-        ],
+                (case_id, event.sequence): {
+                    "case_id": case_id,
+                    "seq": event.sequence,
+                    "at": event.at,
+                    "kind": event.kind.value,
+                    "stage": event.stage.value,
+                    "data": payload.to_data(),
+                }
+                for case_id, event, payload in events
+            }.values()
+        ),
     )
 
 

@@ -177,4 +177,9 @@ def head_revision() -> str | None:
 
 def dialect_insert(bind: Engine | Connection) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL alike)."""
-    return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+    return insert_of(bind.dialect.name)
+
+
+def insert_of(dialect: str) -> Any:
+    """`dialect_insert` by the dialect's name."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -22,6 +22,7 @@ remove and keeps the first register row. The projector skips a case once it is r
 here (`is_erased`), so an activity delivered late cannot bring the data back.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine, delete, update
@@ -64,6 +65,14 @@ class CaseErasure(SQLModel, table=True):
 
 def is_erased(session: Session, case_id: str) -> bool:
     return session.get(CaseErasure, case_id) is not None
+
+
+def erased_among(session: Session, case_ids: Sequence[str]) -> set[str]:
+    """The cases of `case_ids` that are erased, in one statement."""
+    if not case_ids:
+        return set()
+    query = select(CaseErasure.case_id).where(col(CaseErasure.case_id).in_(case_ids))
+    return set(session.exec(query).all())
 
 
 def erase(

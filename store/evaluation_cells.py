@@ -26,7 +26,8 @@ hours:
 Like the facts these rows hold ids, kinds, months and counts, never a person.
 """
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy import Index
@@ -117,11 +118,40 @@ CELL_TABLES: tuple[type[SQLModel], ...] = (
 )
 
 
+# The session's marks kept for the end of `marked_at_end`.
+_DEFERRED = "lotse_stale_deferred"
+
+
+@contextlib.contextmanager
+def marked_at_end(session: Session) -> Iterator[None]:
+    """Within it, `mark_stale` only collects the months; they are marked when it ends, in one
+    statement (the projector's: a batch marks many, most of them more than once). Nothing is
+    marked when it ends by an exception (the caller's transaction is rolled back then)."""
+    marks: set[tuple[str, datetime]] = set()
+    session.info[_DEFERRED] = marks
+    try:
+        yield
+    finally:
+        del session.info[_DEFERRED]
+    _mark(session, marks)
+
+
 def mark_stale(session: Session, municipality_id: str, instants: Iterable[datetime | None]) -> None:
     """The months of `instants` (None: ignored) of the municipality are to be counted again.
     Part of the caller's transaction, so the mark commits with the facts it is about; a month
     is marked once per transaction. An INSERT that skips a month already marked: projections
     of two cases of the same month mark it at the same time."""
+    months = {(municipality_id, start_of_german_month(at)) for at in instants if at is not None}
+    deferred: set[tuple[str, datetime]] | None = session.info.get(_DEFERRED)
+    if deferred is not None:
+        deferred.update(months)
+    else:
+        _mark(session, months)
+
+
+def _mark(session: Session, marks: set[tuple[str, datetime]]) -> None:
+    """Mark these (municipality, month) pairs stale, in one statement; each pair once per
+    transaction."""
     # The transaction itself, not its id(): an id can come again once a transaction is gone,
     # and a month marked in one rolled back would then be skipped in the next.
     transaction = session.get_transaction()
@@ -130,11 +160,10 @@ def mark_stale(session: Session, municipality_id: str, instants: Iterable[dateti
     if owner is not transaction:
         known = set()
         session.info["lotse_stale_months"] = (transaction, known)
-    months = {start_of_german_month(at) for at in instants if at is not None}
-    new = sorted(month for month in months if (municipality_id, month) not in known)
-    if not new or not municipality_id:
+    new = sorted(mark for mark in marks if mark not in known and mark[0])
+    if not new:
         return
-    known.update((municipality_id, month) for month in new)
-    rows = [{"municipality_id": municipality_id, "month": month} for month in new]
+    known.update(new)
+    rows = [{"municipality_id": municipality_id, "month": month} for municipality_id, month in new]
     table = EvaluationStaleMonth.__table__  # type: ignore[attr-defined]
     session.execute(dialect_insert(session.get_bind())(table).values(rows).on_conflict_do_nothing())

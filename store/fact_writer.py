@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from domain.case import CaseEvent, CaseEventKind, ClosureReason, GoalStatus
@@ -121,11 +120,10 @@ def write_facts(
             if payload.new_needs and needs is not None:
                 _needs(session, case_id, place, event, payload.new_needs, needs)
         case ReferralDispatched():
-            session.execute(
-                update(ReferralSummary)
-                .where(col(ReferralSummary.id) == payload.referral_id)
-                .values(centre_id=place.centre_id)
-            )
+            referral = session.get(ReferralSummary, payload.referral_id)
+            if referral is not None:
+                referral.centre_id = place.centre_id
+                session.add(referral)
         case ReferralStatusChanged():
             _referral_step(session, place, payload.referral_id, payload.status, event)
         case ReferralWithdrawn():

@@ -37,10 +37,12 @@ import logging
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete, text, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from domain.case import CaseEvent, TaskKind, TaskRole
 from domain.case import ReviewRecord as CaseReview
@@ -74,8 +76,8 @@ from store.archive import (
     archive_document,
 )
 from store.case_identity import copy_identity
-from store.erasure import is_erased
-from store.evaluation_cells import mark_stale
+from store.erasure import erased_among, is_erased
+from store.evaluation_cells import mark_stale, marked_at_end
 from store.fact_writer import CasePlace, write_facts
 from store.models import Municipality, Role
 from store.projections import (
@@ -89,6 +91,8 @@ from store.projections import (
 from store.upsert import upsert
 
 log = logging.getLogger(__name__)
+
+Row = TypeVar("Row", bound=SQLModel)
 
 # What an unreachable or overloaded database raises: retried by the activity until it is back.
 OUTAGES = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
@@ -155,15 +159,15 @@ class SqlCaseEventSink:
             return row.last_applied_seq if row is not None else 0
 
     def append_all(self, batches: Sequence[CaseEventBatch]) -> int:
-        """The bulk path: apply `batches` (a case's in their order) in one transaction, each
-        as `append` applies it (the same code), with one session for all, so a month is
-        marked stale once and a row is read once. For a store with one writer (`lotse
-        simulate`'s own): no retry of a first insert that met another delivery's, and a batch
-        that cannot be applied rejects them all. Returns how many events were new."""
+        """The bulk path: apply `batches` (a case's in their order) in one transaction, as
+        `append` applies one (the same code), so a month is marked stale once and a row is
+        read once. For a store with one writer (`lotse simulate`'s own): no retry of a first
+        insert that met another delivery's, and a batch that cannot be applied rejects them
+        all. Returns how many events were new."""
         with self._writing:
             try:
                 with Session(self._engine) as session, session.begin():
-                    return sum(_apply_in(session, batch) for batch in batches)
+                    return _apply_all(session, batches)
             except OUTAGES:
                 raise
             except Exception as error:
@@ -171,49 +175,153 @@ class SqlCaseEventSink:
 
     def _apply(self, batch: CaseEventBatch) -> int:
         with Session(self._engine) as session, session.begin():
-            return _apply_in(session, batch)
+            return _apply_all(session, [batch])
 
 
-def _apply_in(session: Session, batch: CaseEventBatch) -> int:
-    """Apply one batch within the caller's transaction (see the module docstring)."""
-    case = batch.case
-    _lock_case(session, case.case_id)
-    if is_erased(session, case.case_id):
-        # A delivery after the erasure (store/erasure.py) must not bring data back.
+@dataclass
+class _Planned:
+    """A batch's events that are new to the read model, each read with its kind's model."""
+
+    batch: CaseEventBatch
+    payloads: list[tuple[CaseEvent, EventData]]
+
+
+def _apply_all(session: Session, batches: Sequence[CaseEventBatch]) -> int:
+    """Apply `batches` within the caller's transaction (see the module docstring). The rows
+    they change are read first, in one statement per table, and written together: a batch
+    costs a few statements, not a few per event."""
+    case_ids = sorted({batch.case.case_id for batch in batches})
+    _lock_cases(session, case_ids)
+    # A delivery after the erasure (store/erasure.py) must not bring data back.
+    erased = erased_among(session, case_ids)
+    summaries = {
+        row.case_id: row
+        for row in session.exec(
+            select(CaseSummary).where(col(CaseSummary.case_id).in_(case_ids))
+        ).all()
+    }
+    applied = {case_id: row.last_applied_seq for case_id, row in summaries.items()}
+    planned: list[_Planned] = []
+    for batch in batches:
+        case_id = batch.case.case_id
+        if case_id in erased:
+            continue
+        plan = _plan(batch, applied.get(case_id, 0))
+        if plan is not None:
+            planned.append(plan)
+            # The next batch of the case in this call starts after this one.
+            applied[case_id] = plan.payloads[-1][0].sequence
+    if not planned:
         return 0
-    summary = session.get(CaseSummary, case.case_id)
-    applied = summary.last_applied_seq if summary is not None else 0
+    with marked_at_end(session):
+        # All events first, in one statement: what an event's facts read of the case's
+        # events (its last draft) comes before it.
+        add_events(
+            session,
+            [
+                (plan.batch.case.case_id, event, payload)
+                for plan in planned
+                for event, payload in plan.payloads
+            ],
+        )
+        rows = _load_rows(session, planned)
+        for plan in planned:
+            _apply_planned(session, plan, summaries)
+        del rows  # held until here (see `_load_rows`)
+        add_referral_steps(
+            session,
+            [
+                (plan.batch.case.case_id, step)
+                for plan in planned
+                for step in plan.batch.referral_steps
+                if plan.payloads[0][0].sequence <= step.sequence <= plan.payloads[-1][0].sequence
+            ],
+        )
+    return sum(len(plan.payloads) for plan in planned)
+
+
+def _plan(batch: CaseEventBatch, applied: int) -> _Planned | None:
+    """The batch's events after `applied` (what the read model has of the case), or None when
+    it has them all. Every event is read before anything is written (a ValidationError rejects
+    the batch, see `append`)."""
     events = sorted((e for e in batch.events if e.sequence > applied), key=lambda e: e.sequence)
     if not events:
-        return 0
+        return None
     if events[0].sequence != applied + 1:
         # Not expected (the workflow emits in order), but the summary snapshot is whole,
         # so the read model is still right; only the skipped events' rows are missing.
         log.warning(
             "Case %s: events %d..%d never arrived",
-            case.case_id,
+            batch.case.case_id,
             applied + 1,
             events[0].sequence - 1,
         )
-    # Every event is read before anything is written (a ValidationError rejects the
-    # batch, see `append`).
-    payloads = [(event, event_payload(event)) for event in events]
-    reviews = {review.id: review for review in batch.reviews}
+    return _Planned(batch, [(event, event_payload(event)) for event in events])
+
+
+def _load_rows(session: Session, planned: Sequence[_Planned]) -> list[SQLModel]:
+    """The referral and task rows the events name, read into the session in one statement
+    each, and the ones they create added: so that every later look-up of them (`session.get`
+    here and in the fact writer) is answered from the session, not by a statement. The caller
+    holds on to the rows returned while it applies the events: the session's identity map
+    keeps an unchanged row only as long as something else refers to it."""
+    referral_ids: set[str] = set()
+    task_ids: set[str] = set()
+    for plan in planned:
+        for _event, payload in plan.payloads:
+            referral_id = getattr(payload, "referral_id", None)
+            if isinstance(referral_id, str):
+                referral_ids.add(referral_id)
+            if isinstance(payload, (TaskCreated, TaskDone)):
+                task_ids.add(_task_id(plan.batch.case.case_id, payload.task_id))
+    referrals = _by_key(session, ReferralSummary, ReferralSummary.id, referral_ids)
+    tasks = _by_key(session, TaskRecord, TaskRecord.id, task_ids)
+    for plan in planned:
+        case = plan.batch.case
+        for event, payload in plan.payloads:
+            if isinstance(payload, ReferralDispatched):
+                row = _referral_row(session, case, event, payload)
+                _put(session, referrals, row.id, row)
+            elif isinstance(payload, TaskCreated):
+                task = _task_row(case, event, payload)
+                _put(session, tasks, task.id, task)
+    # The new rows into the session's identity map, in one statement per table.
+    session.flush()
+    return [*referrals.values(), *tasks.values()]
+
+
+def _by_key(session: Session, model: type[Row], key: Any, ids: set[str]) -> dict[str, Row]:
+    """The rows of `model` whose `key` is one of `ids`, by it."""
+    if not ids:
+        return {}
+    rows = session.exec(select(model).where(col(key).in_(sorted(ids)))).all()
+    return {getattr(row, key.key): row for row in rows}
+
+
+def _put(session: Session, known: dict[str, Row], key: str, row: Row) -> None:
+    """Add `row` (its primary key: `key`), or overwrite the row with that key (what
+    `session.merge` does, without its read)."""
+    if key in known:
+        session.merge(row)  # the row is in the session: merge reads nothing
+    else:
+        session.add(row)
+        known[key] = row
+
+
+def _apply_planned(session: Session, plan: _Planned, summaries: dict[str, CaseSummary]) -> None:
+    """One batch's new events, then the case's summary and archived documents."""
+    case = plan.batch.case
+    summary = summaries.get(case.case_id)
+    reviews = {review.id: review for review in plan.batch.reviews}
     place = (
         CasePlace(summary.municipality_id, summary.centre_id)
         if summary is not None
         else CasePlace(case.municipality_id, case.centre_id)
     )
-    # All of the batch's events first, in one statement: what an event's facts read of the
-    # case's events (its last draft) comes before it.
-    add_events(session, case.case_id, payloads)
-    for event, payload in payloads:
+    for event, payload in plan.payloads:
         _apply_event(session, case, event, payload, reviews)
         write_facts(session, case.case_id, place, event, payload, case.needs)
-    projected = {event.sequence for event in events}
-    steps = [step for step in batch.referral_steps if step.sequence in projected]
-    add_referral_steps(session, case.case_id, steps)
-    for document in batch.documents:
+    for document in plan.batch.documents:
         # Texts a state from before the archive still carries (domain/compaction.py).
         archive_document(
             session,
@@ -225,7 +333,7 @@ def _apply_in(session: Session, batch: CaseEventBatch) -> int:
                 rendered_at=document.created_at,
             ),
         )
-    last = events[-1]
+    last = plan.payloads[-1][0]
     new = summary is None
     if summary is None:
         summary = CaseSummary(
@@ -238,35 +346,34 @@ def _apply_in(session: Session, batch: CaseEventBatch) -> int:
             stage=case.stage.value,
             updated_at=last.at,
         )
+        summaries[case.case_id] = summary
     _copy_projection(summary, case, last)
     copy_identity(session, summary, case, new)
     session.add(summary)
-    return len(events)
 
 
 # Key space of the per-case advisory locks (two-int form: apart from the migration lock's).
 _CASE_LOCK_CLASS = 0x4C54
-# The SQLite transaction of a session that holds the database's write lock already.
-_WRITING = "lotse_write_locked"
 
 
-def _lock_case(session: Session, case_id: str) -> None:
-    """Serialise deliveries of one case (see module docstring), before anything is read."""
+def _lock_cases(session: Session, case_ids: Sequence[str]) -> None:
+    """Serialise deliveries of these cases (see module docstring), before anything is read.
+    Called once, at the start of the transaction; `case_ids` sorted, so that two bulk calls
+    take their locks in the same order."""
     if session.get_bind().dialect.name == "postgresql":
         # A row lock would not cover a case's first batch (no row yet): two first deliveries
         # would insert the same referral and task rows in different orders and deadlock.
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:space, hashtext(:case_id))"),
-            {"space": _CASE_LOCK_CLASS, "case_id": case_id},
-        )
-    elif session.info.get(_WRITING) is not session.get_transaction():
+        for case_id in case_ids:
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:space, hashtext(:case_id))"),
+                {"space": _CASE_LOCK_CLASS, "case_id": case_id},
+            )
+    elif case_ids:
         # SQLite: a write statement takes the database's write lock, whether or not it
-        # matches a row, and keeps it to the end of the transaction (once is enough: the bulk
-        # path applies many cases' batches in one transaction).
-        session.info[_WRITING] = session.get_transaction()
+        # matches a row, and keeps it to the end of the transaction.
         session.execute(
             update(CaseSummary)
-            .where(col(CaseSummary.case_id) == case_id)
+            .where(col(CaseSummary.case_id) == case_ids[0])
             .values(last_applied_seq=CaseSummary.last_applied_seq)
         )
 
@@ -300,8 +407,6 @@ def _apply_event(
     reviews: dict[str, CaseReview],
 ) -> None:
     match payload:
-        case ReferralDispatched():
-            _referral_dispatched(session, case, event, payload)
         case ReferralStatusChanged():
             _referral_status(session, event, payload.referral_id, payload.status)
         case ReferralWithdrawn():
@@ -310,7 +415,7 @@ def _apply_event(
             _referral_status(session, event, payload.referral_id, ReferralStatus.WITHDRAWN)
             _forget_client(session, payload.referral_id)
         case TaskCreated():
-            _task_created(session, case, event, payload)
+            _escalated(session, payload)
         case TaskDone():
             task = session.get(TaskRecord, _task_id(case.case_id, payload.task_id))
             if task is not None:
@@ -349,9 +454,9 @@ def _apply_event(
             )
 
 
-def _referral_dispatched(
+def _referral_row(
     session: Session, case: CaseProjection, event: CaseEvent, payload: ReferralDispatched
-) -> None:
+) -> ReferralSummary:
     deadlines = (payload.acknowledge_by, payload.escalate_at, payload.expires_at)
     if payload.acknowledge_by is None:
         # Recorded by code that did not carry deadlines yet, and projected only now: the ones
@@ -360,28 +465,26 @@ def _referral_dispatched(
         earlier = deadlines_of_earlier_code(event.at, municipality.land if municipality else None)
         deadlines = (earlier.acknowledge_by, earlier.escalate_at, earlier.expires_at)
     acknowledge_by, escalate_at, expires_at = deadlines
-    session.merge(
-        ReferralSummary(
-            id=payload.referral_id,
-            case_id=case.case_id,
-            municipality_id=case.municipality_id,
-            route_id=payload.route_id,
-            partner_id=payload.partner_id,
-            actor_kind=payload.actor,
-            measure=payload.measure[:64],
-            need_kind=payload.need,
-            status=ReferralStatus.DISPATCHED,
-            dispatched_at=event.at,
-            acknowledge_by=acknowledge_by,
-            escalate_at=escalate_at,
-            expires_at=expires_at,
-            priority=payload.priority,
-            client_first_name=" ".join(case.client_given_name.split())[:100],
-            languages=list(case.client_languages),
-            partner_view=_partner_view(case, payload),
-            updated_at=event.at,
-            last_applied_seq=event.sequence,
-        )
+    return ReferralSummary(
+        id=payload.referral_id,
+        case_id=case.case_id,
+        municipality_id=case.municipality_id,
+        route_id=payload.route_id,
+        partner_id=payload.partner_id,
+        actor_kind=payload.actor,
+        measure=payload.measure[:64],
+        need_kind=payload.need,
+        status=ReferralStatus.DISPATCHED,
+        dispatched_at=event.at,
+        acknowledge_by=acknowledge_by,
+        escalate_at=escalate_at,
+        expires_at=expires_at,
+        priority=payload.priority,
+        client_first_name=" ".join(case.client_given_name.split())[:100],
+        languages=list(case.client_languages),
+        partner_view=_partner_view(case, payload),
+        updated_at=event.at,
+        last_applied_seq=event.sequence,
     )
 
 
@@ -427,29 +530,28 @@ def _forget_client(session: Session, referral_id: str) -> None:
     )
 
 
-def _task_created(
-    session: Session, case: CaseProjection, event: CaseEvent, payload: TaskCreated
-) -> None:
-    referral_id = payload.referral_id or None
+def _task_row(case: CaseProjection, event: CaseEvent, payload: TaskCreated) -> TaskRecord:
     if payload.role is TaskRole.SUPERVISOR:
         assignee_role, assignee_id = Role.SUPERVISOR, case.municipality_id
     else:
         assignee_role, assignee_id = Role.COUNSELLOR, case.counsellor_id or ""
-    session.merge(
-        TaskRecord(
-            id=_task_id(case.case_id, payload.task_id),
-            case_id=case.case_id,
-            referral_id=referral_id,
-            kind=payload.task_kind.value,
-            assignee_role=assignee_role,
-            assignee_id=assignee_id,
-            title=payload.title[:300],
-            due_at=payload.due_at,
-            created_at=event.at,
-        )
+    return TaskRecord(
+        id=_task_id(case.case_id, payload.task_id),
+        case_id=case.case_id,
+        referral_id=payload.referral_id or None,
+        kind=payload.task_kind.value,
+        assignee_role=assignee_role,
+        assignee_id=assignee_id,
+        title=payload.title[:300],
+        due_at=payload.due_at,
+        created_at=event.at,
     )
-    if payload.task_kind is TaskKind.REFERRAL_ESCALATION and referral_id is not None:
-        referral = session.get(ReferralSummary, referral_id)
+
+
+def _escalated(session: Session, payload: TaskCreated) -> None:
+    """An escalation's task (created by `_load_rows`) also flags its referral."""
+    if payload.task_kind is TaskKind.REFERRAL_ESCALATION and payload.referral_id:
+        referral = session.get(ReferralSummary, payload.referral_id)
         if referral is not None:
             referral.escalated = True
             session.add(referral)

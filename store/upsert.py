@@ -8,13 +8,14 @@ the statement), so rows the projector reads and changes as objects (referrals, t
 summaries) stay with `merge`.
 """
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table
 from sqlmodel import Session, SQLModel
 
-from store.db import dialect_insert
+from store.db import insert_of
 
 
 def upsert(
@@ -32,12 +33,18 @@ def upsert(
         else row
         for row in rows
     ]
-    insert: Any = dialect_insert(session.get_bind())(table)
+    session.execute(_statement(table, session.get_bind().dialect.name), values)
+
+
+@functools.cache
+def _statement(table: Table, dialect: str) -> Any:
+    """The table's upsert on the dialect: built once (building one, its `excluded` columns
+    above all, cost more than executing it)."""
+    insert: Any = insert_of(dialect)(table)
     keys = [column.name for column in table.primary_key.columns]
     changing = {c.name: insert.excluded[c.name] for c in table.columns if not c.primary_key}
-    statement = (
+    return (
         insert.on_conflict_do_update(index_elements=keys, set_=changing)
         if changing
         else insert.on_conflict_do_nothing(index_elements=keys)
     )
-    session.execute(statement, values)
