@@ -72,27 +72,31 @@ class MonthlyLines:
         self._target = target_agreements
         self._stream = stream
         self._month: tuple[int, int] | None = None
-        self._pending: str | None = None
+        # The last report not written yet: formatted only when written (a run reports
+        # thousands of steps; a line a month).
+        self._pending: tuple[date, int, int] | None = None
 
     def update(self, day: date, concluded: int, opened: int) -> None:
-        days = _of(self._days.number(day), self._days.total_days)
-        line = (
-            f"Simulation: {german_date(day)}, Tag {days}; "
-            f"Vereinbarungen abgeschlossen: {_of(concluded, self._target)}, "
-            f"begonnen: {german_int(opened)}"
-        )
         month = (day.year, day.month)
         if month != self._month:
             self._month = month
-            self._write(line)
             self._pending = None
+            self._write(self._line(day, concluded, opened))
         else:
-            self._pending = line
+            self._pending = (day, concluded, opened)
 
     def close(self) -> None:
         if self._pending is not None:
             pending, self._pending = self._pending, None
-            self._write(pending)
+            self._write(self._line(*pending))
+
+    def _line(self, day: date, concluded: int, opened: int) -> str:
+        days = _of(self._days.number(day), self._days.total_days)
+        return (
+            f"Simulation: {german_date(day)}, Tag {days}; "
+            f"Vereinbarungen abgeschlossen: {_of(concluded, self._target)}, "
+            f"begonnen: {german_int(opened)}"
+        )
 
     def _write(self, line: str) -> None:
         stream = self._stream if self._stream is not None else sys.stderr
@@ -113,6 +117,7 @@ class Bar:
         self._days = _Days(total_days, start)
         self._target = target_agreements
         self._closed = False
+        self._shown: tuple[date, int, int] | None = None
         self._progress = RichProgress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -132,8 +137,10 @@ class Bar:
         self._progress.start()
 
     def update(self, day: date, concluded: int, opened: int) -> None:
-        if self._closed:
+        # The driver reports every step, many a day: redraw only what changed.
+        if self._closed or (day, concluded, opened) == self._shown:
             return
+        self._shown = (day, concluded, opened)
         number = self._days.number(day)
         self._progress.update(
             self._day_task,
