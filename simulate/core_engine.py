@@ -37,7 +37,7 @@ from domain.actor import (
     referral_change_access,
     task_role,
 )
-from domain.case import ActionResult, AgreementInput, CaseState, Stage
+from domain.case import ActionResult, AgreementInput, CaseEventKind, CaseState, Stage
 from domain.case_log import action_result
 from domain.clocks import Clocks
 from domain.compaction import after_projection
@@ -113,6 +113,16 @@ from workflows.agreement_calls import document_input, next_batch
 from workflows.referral import ReferralWorkflow
 
 ROUTING_ATTEMPTS = 5
+# How many cases may wait for their projection before routing projects them all.
+WAITING_CASES = 200
+# The events that change a partner's count of open referrals in the read model.
+_REFERRAL_STATUS_KINDS = frozenset(
+    {
+        CaseEventKind.REFERRAL_DISPATCHED,
+        CaseEventKind.REFERRAL_STATUS_CHANGED,
+        CaseEventKind.REFERRAL_WITHDRAWN,
+    }
+)
 STATUS_OF = {"WrongStage": 409, "WrongStatus": 409, "NotFound": 404}
 
 
@@ -152,6 +162,10 @@ class CoreEngine:
         # The deadline each entity waits for now: a heap entry that no longer matches is stale.
         self._waiting: dict[str, datetime | None] = {}
         self._unprojected: set[str] = set()
+        # The unprojected cases with an event that changes a referral's status
+        # (`_project_for_routing`), and how far each case's events have been looked at.
+        self._routing_reads: set[str] = set()
+        self._seen: dict[str, int] = {}
 
     async def now(self) -> datetime:
         return self._now
@@ -341,21 +355,41 @@ class CoreEngine:
             state = mark_started(state, referral.id)
         self._cases[case_id] = state
         self._unprojected.add(case_id)
+        # Whether the case's new events change what routing reads (each event looked at once).
+        new = (e for e in state.events if e.sequence > self._seen.get(case_id, 0))
+        if any(event.kind in _REFERRAL_STATUS_KINDS for event in new):
+            self._routing_reads.add(case_id)
+        self._seen[case_id] = state.last_sequence
 
-    def _project(self) -> None:
-        """Bring the read model up to date, batch by batch as the projection loop cuts them,
-        all in one transaction (the projector's bulk path). Only when something reads it
-        (routing counts each partner's open referrals there) and at the end: fewer, larger
-        batches, the same rows."""
+    def _project_for_routing(self) -> None:
+        """What routing reads of the read model is each partner's count of open referrals
+        (store/directory.py): bring the cases up to date there whose waiting events change a
+        referral's status. The others wait for a later call (fewer, larger batches, the same
+        rows), but not too many of them: a case carries its events until they are projected,
+        and every step copies them."""
+        if len(self._unprojected) > WAITING_CASES:
+            self._project()
+        else:
+            self._project(set(self._routing_reads))
+
+    def _project(self, case_ids: set[str] | None = None) -> None:
+        """Bring the read model up to date with `case_ids` (None: every case), batch by batch
+        as the projection loop cuts them, all in one transaction (the projector's bulk path)."""
+        chosen = self._unprojected if case_ids is None else case_ids
         batches = []
-        for case_id in sorted(self._unprojected):
+        for case_id in sorted(chosen):
             state = self._cases[case_id]
             while state.emitted_through < state.last_sequence:
                 batch = next_batch(state)
                 batches.append(batch)
                 state = after_projection(state, batch.events[-1].sequence)
             self._cases[case_id] = state
-        self._unprojected.clear()
+        if case_ids is None:
+            self._unprojected.clear()
+            self._routing_reads.clear()
+        else:
+            self._unprojected -= case_ids
+            self._routing_reads -= case_ids
         if batches:
             self._sink.append_all(batches)
 
@@ -374,7 +408,7 @@ class CoreEngine:
             needs=needs,
             today=german_day(self._now),
         )
-        self._project()
+        self._project_for_routing()
         for attempt in range(ROUTING_ATTEMPTS):
             try:
                 return self._activities.routed(input)
@@ -392,7 +426,7 @@ class CoreEngine:
     def _next_partner(self, state: CaseState, referral_id: str) -> PartnerChoice:
         referral = next(r for r in state.referrals if r.id == referral_id)
         route = next(r for r in state.routes if r.id == referral.route_id)
-        self._project()
+        self._project_for_routing()
         return self._activities.resolved(
             ResolvePartnerInput(
                 case_id=state.id,
