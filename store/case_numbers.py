@@ -48,12 +48,16 @@ class CaseNumber(SQLModel, table=True):
 def assign(session: Session, case_id: str, municipality_id: str, opened_on: date) -> str:
     """The case's number: the one it has, or the municipality's next one for the year of
     `opened_on`, written in the session's transaction (the caller commits)."""
-    existing = session.get(CaseNumber, case_id)
-    if existing is not None:
-        return existing.number
-    prefix = session.execute(
-        select(col(Municipality.case_prefix)).where(col(Municipality.id) == municipality_id)
-    ).scalar_one_or_none()
+    # Nothing the session may hold unflushed changes these reads (numbers are written below,
+    # at once), so they do not flush it: the projector numbers a case in the middle of a
+    # transaction holding many rows.
+    with session.no_autoflush:
+        existing = session.get(CaseNumber, case_id)
+        if existing is not None:
+            return existing.number
+        prefix = session.execute(
+            select(col(Municipality.case_prefix)).where(col(Municipality.id) == municipality_id)
+        ).scalar_one_or_none()
     if prefix is None:
         raise LookupError("municipality without a case prefix")
     insert = dialect_insert(session.get_bind())
@@ -68,8 +72,8 @@ def assign(session: Session, case_id: str, municipality_id: str, opened_on: date
     )
     serial = session.execute(bump).scalar_one()
     number = format_case_number(prefix, opened_on.year, serial)
-    session.add(CaseNumber(case_id=case_id, number=number))
-    session.flush()
+    # At once, not at the next flush: a number taken twice fails here (assign_now retries).
+    session.execute(insert(CaseNumber).values(case_id=case_id, number=number))
     return number
 
 
