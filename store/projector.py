@@ -33,6 +33,7 @@ What each event kind changes (its data: the models of domain/events.py):
 """
 
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Sequence
@@ -185,6 +186,10 @@ class _Planned:
     batch: CaseEventBatch
     payloads: list[tuple[CaseEvent, EventData]]
 
+    @functools.cached_property
+    def sequences(self) -> set[int]:
+        return {event.sequence for event, _payload in self.payloads}
+
 
 def _apply_all(session: Session, batches: Sequence[CaseEventBatch]) -> int:
     """Apply `batches` within the caller's transaction (see the module docstring). The rows
@@ -234,7 +239,7 @@ def _apply_all(session: Session, batches: Sequence[CaseEventBatch]) -> int:
                 (plan.batch.case.case_id, step)
                 for plan in planned
                 for step in plan.batch.referral_steps
-                if plan.payloads[0][0].sequence <= step.sequence <= plan.payloads[-1][0].sequence
+                if step.sequence in plan.sequences
             ],
         )
     return sum(len(plan.payloads) for plan in planned)
