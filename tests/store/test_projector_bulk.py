@@ -1,15 +1,20 @@
 """The projector's bulk path (`SqlCaseEventSink.append_all`, one transaction for many batches,
 as `lotse simulate`'s core engine projects) writes the same rows as the live path (`append`,
 one transaction per batch, as the worker projects): the event stream of a small simulation
-projected both ways into two fresh stores, table by table."""
+projected both ways into two fresh stores, table by table. And a bulk call costs a statement
+per table for what its batches share, not one per batch or event: the events, the referral
+steps and the stale months written once, the summaries and erasures read once."""
 
 import asyncio
+import re
 import sqlite3
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from sqlalchemy import event
 
 from domain.projection import CaseEventBatch
 from simulate import core_engine
@@ -21,6 +26,8 @@ from store.projector import SqlCaseEventSink
 MUNICIPALITIES = 2
 # Not the projector's: the accounts' password hashes are salted anew in each store.
 NOT_PROJECTED = {"alembic_version", "users"}
+# What a statement does to which table ("INSERT case_events", "SELECT case_summaries").
+STATEMENT = re.compile(r"^\s*(INSERT INTO|SELECT\s.*?\sFROM|UPDATE|DELETE FROM)\s+(\w+)", re.S)
 
 
 class Recording(SqlCaseEventSink):
@@ -59,11 +66,14 @@ def test_bulk_and_live_projection_write_the_same_rows(
     asyncio.run(simulate(request))
     calls = Recording.calls
     assert sum(map(len, calls)) > len(calls) > 10  # bulk calls of several batches
+    statements: Counter[str] = Counter()
     stores = {}
     for way in ("bulk", "live"):
         store = store_for(tmp_path / way)
         seed_directory(store, build_directory(MUNICIPALITIES))
         sink = SqlCaseEventSink(store)
+        if way == "bulk":
+            event.listen(store, "before_cursor_execute", _counting(statements))
         for batches in calls:
             if way == "bulk":
                 sink.append_all(batches)
@@ -77,3 +87,20 @@ def test_bulk_and_live_projection_write_the_same_rows(
     assert len(bulk["case_events"]) > 200 and bulk["referrals"] and bulk["reviews"]
     differing = [name for name in bulk if bulk[name] != live[name]]
     assert differing == []
+    # Every call has new events (each store is fresh): one statement per call for each of these.
+    assert statements["INSERT case_events"] == len(calls)
+    assert statements["SELECT case_summaries"] == len(calls)
+    assert statements["SELECT case_erasures"] == len(calls)
+    assert statements["INSERT referral_steps"] <= len(calls)
+    assert statements["INSERT evaluation_stale_months"] <= len(calls)
+    assert statements["SELECT referrals"] <= len(calls)
+
+
+def _counting(statements: Counter[str]) -> Callable[..., None]:
+    def count(*args: object) -> None:
+        found = STATEMENT.match(str(args[2]))
+        if found is not None:
+            verb = found.group(1).split()[0]
+            statements[f"{verb} {found.group(2)}"] += 1
+
+    return count
