@@ -9,8 +9,11 @@ held to the same events by tests/simulate/test_engines_agree.py, and its run of 
 scale is measured by bench/simulate.py.
 """
 
+import asyncio
+import contextlib
 import json
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -200,3 +203,61 @@ def test_ctrl_c_stops_the_run_cleanly(tmp_path: Path) -> None:
     assert summary["agreements_opened"] > 0
     report = json.loads((out / "evaluation.json").read_text(encoding="utf-8"))
     assert report["agreements"]["concluded"] is None or report["agreements"]["concluded"] < 41
+
+
+def test_ctrl_c_in_a_terminal_stops_a_temporal_run_cleanly(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches the whole process group: the command and the Temporal test
+    server it started. The server goes down at once, and with it the worker, which cancels the
+    run's task a second time. Still: exit code 130, no traceback, the summary says
+    interrupted, and the evaluation of what was played is written from the store."""
+    out = tmp_path / "stopped"
+    run = subprocess.Popen(
+        [str(LOTSE), "simulate", "--scale", "0.01", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    assert run.stderr is not None
+    deadline = time.monotonic() + 180
+    for line in run.stderr:  # one line per simulated month when not on a terminal
+        if "01.07.2011" in line or time.monotonic() > deadline:  # cases at every stage
+            break
+    os.killpg(run.pid, signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=180)
+    assert run.returncode == 130, stderr[-3000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert summary["engine"] == "temporal"
+    assert summary["interrupted"] is True
+    assert summary["agreements_opened"] > 0
+    report = json.loads((out / "evaluation.json").read_text(encoding="utf-8"))
+    assert report["agreements"]["concluded"] is None or report["agreements"]["concluded"] < 41
+
+
+async def test_a_cancel_while_the_engine_shuts_down_still_writes_the_evaluation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the terminal's Ctrl-C above can lead to on a long run: the worker, failing once
+    the server is gone, cancels the run's task while the engine shuts down. The run then
+    counts as interrupted, and the evaluation of what was played is still written."""
+    import simulate.run as run_module
+    from simulate.core_engine import CoreEngine
+
+    @contextlib.asynccontextmanager
+    async def cancelled_on_exit(
+        request: Request, store: Any, start: Any, parts: Any
+    ) -> AsyncIterator[CoreEngine]:
+        yield CoreEngine(store, start)
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(run_module, "_engine", cancelled_on_exit)
+    out = tmp_path / "run"
+    request = Request(
+        seed=3, scale=0.005, engine="core", out=out, params=load_parameters(), municipalities=1
+    )
+    outcome = await simulate(request)
+    assert outcome.interrupted is True
+    assert outcome.counts.opened > 0
+    report = json.loads((out / "evaluation.json").read_text(encoding="utf-8"))
+    assert report["agreements"]["concluded"] == outcome.counts.concluded
