@@ -375,7 +375,7 @@ class CoreEngine:
     def _project(self, case_ids: set[str] | None = None) -> None:
         """Bring the read model up to date with `case_ids` (None: every case), batch by batch
         as the projection loop cuts them, all in one transaction (the projector's bulk path)."""
-        chosen = self._unprojected if case_ids is None else case_ids
+        chosen = set(self._unprojected) if case_ids is None else case_ids
         batches = []
         for case_id in sorted(chosen):
             state = self._cases[case_id]
@@ -384,12 +384,8 @@ class CoreEngine:
                 batches.append(batch)
                 state = after_projection(state, batch.events[-1].sequence)
             self._cases[case_id] = state
-        if case_ids is None:
-            self._unprojected.clear()
-            self._routing_reads.clear()
-        else:
-            self._unprojected -= case_ids
-            self._routing_reads -= case_ids
+        self._unprojected -= chosen
+        self._routing_reads -= chosen
         if batches:
             self._sink.append_all(batches)
 
