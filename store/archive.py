@@ -65,25 +65,23 @@ def add_referral_note(session: Session, note: ReferralNote) -> None:
 
 
 def add_referral_steps(session: Session, steps: Sequence[tuple[str, ReferralStep]]) -> None:
-    """Keep the steps, each with its case's id (a repeated one overwrites itself), in one
-    statement."""
+    """Keep the steps, each with its case's id (a step stored before overwrites itself), in
+    one statement."""
     upsert(
         session,
         ReferralStepRecord,
-        list(
+        [
             {
-                (case_id, step.sequence): {
-                    "case_id": case_id,
-                    "seq": step.sequence,
-                    "referral_id": step.referral_id,
-                    "at": step.at,
-                    "status": step.status,
-                    "note": step.note,
-                    "by": step.by,
-                }
-                for case_id, step in steps
-            }.values()
-        ),
+                "case_id": case_id,
+                "seq": step.sequence,
+                "referral_id": step.referral_id,
+                "at": step.at,
+                "status": step.status,
+                "note": step.note,
+                "by": step.by,
+            }
+            for case_id, step in steps
+        ],
     )
 
 
@@ -141,23 +139,21 @@ def add_projection_failure(session: Session, failure: ProjectionFailure) -> None
 def add_events(session: Session, events: Sequence[tuple[str, CaseEvent, EventData]]) -> None:
     """Keep each event with its case's id and its data as read by its kind's model: what the
     event carried, less keys the model drops from old events (domain/events.py). One statement
-    for all; a repeated event overwrites itself."""
+    for all; an event stored before overwrites itself."""
     upsert(
         session,
         CaseEventRecord,
-        list(
+        [
             {
-                (case_id, event.sequence): {
-                    "case_id": case_id,
-                    "seq": event.sequence,
-                    "at": event.at,
-                    "kind": event.kind.value,
-                    "stage": event.stage.value,
-                    "data": payload.to_data(),
-                }
-                for case_id, event, payload in events
-            }.values()
-        ),
+                "case_id": case_id,
+                "seq": event.sequence,
+                "at": event.at,
+                "kind": event.kind.value,
+                "stage": event.stage.value,
+                "data": payload.to_data(),
+            }
+            for case_id, event, payload in events
+        ],
     )
 
 
