@@ -19,7 +19,8 @@ number (a serial, not a person) and the audit log (ids and verbs). What goes:
 `erase` does all of it and writes the register row in the caller's transaction, so a case is
 either erased whole or not at all. It is idempotent: a second call finds nothing left to
 remove and keeps the first register row. The projector skips a case once it is registered
-here (`is_erased`), so an activity delivered late cannot bring the data back.
+here (`erased_among`, and `is_erased` for a note or a document), so an activity delivered
+late cannot bring the data back.
 """
 
 from collections.abc import Sequence
